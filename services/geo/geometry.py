@@ -1,0 +1,135 @@
+"""Zone shapes: circles on the sphere and GeoJSON polygons, validated, with exact point tests. Pure."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+import shapely.ops
+from shapely.geometry import Polygon
+from shapely.validation import explain_validity
+
+from shared.errors import Invalid
+
+EARTH_RADIUS_M = 6_371_008.8
+MAX_RADIUS_M = 10_000.0
+MAX_EXTENT_M = 20_000.0
+CIRCLE_VERTICES = 64
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance (haversine), metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def destination(lat: float, lng: float, bearing_deg: float, dist_m: float) -> tuple[float, float]:
+    """The point dist_m away on the given bearing (spherical earth)."""
+    p1, l1, b = math.radians(lat), math.radians(lng), math.radians(bearing_deg)
+    d = dist_m / EARTH_RADIUS_M
+    p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))
+    l2 = l1 + math.atan2(math.sin(b) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2))
+    return math.degrees(p2), (math.degrees(l2) + 540) % 360 - 180
+
+
+def _metres_per_degree(lat: float) -> tuple[float, float]:
+    """Local scale (metres per degree of lat, of lng): exact enough over a store-sized area."""
+    per_lat = math.pi * EARTH_RADIUS_M / 180
+    return per_lat, per_lat * max(math.cos(math.radians(lat)), 1e-6)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A zone's area. `polygon` is in (lng, lat) degrees; circles also keep their centre for exact tests."""
+
+    polygon: Polygon
+    center: tuple[float, float] | None = None  # (lat, lng) of a circle
+    radius_m: float | None = None
+    geojson: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        shapely.prepare(self.polygon)
+
+    @property
+    def is_circle(self) -> bool:
+        return self.center is not None
+
+    def contains(self, lat: float, lng: float) -> bool:
+        if self.center is not None and self.radius_m is not None:
+            return distance_m(lat, lng, *self.center) <= self.radius_m
+        return bool(shapely.contains_xy(self.polygon, lng, lat))
+
+    def edge_distance_m(self, lat: float, lng: float) -> float:
+        """Distance to the boundary, metres: positive inside, negative outside."""
+        if self.center is not None and self.radius_m is not None:
+            return self.radius_m - distance_m(lat, lng, *self.center)
+        per_lat, per_lng = _metres_per_degree(lat)
+        point = shapely.Point(lng, lat)
+        nearest = shapely.ops.nearest_points(self.polygon.boundary, point)[0]
+        d = math.hypot((nearest.x - lng) * per_lng, (nearest.y - lat) * per_lat)
+        return d if self.contains(lat, lng) else -d
+
+    @property
+    def size_m(self) -> float:
+        """A characteristic size (the smaller side of the bounding box, or the diameter)."""
+        if self.radius_m is not None:
+            return 2 * self.radius_m
+        minx, miny, maxx, maxy = self.polygon.bounds
+        per_lat, per_lng = _metres_per_degree((miny + maxy) / 2)
+        return min((maxx - minx) * per_lng, (maxy - miny) * per_lat)
+
+
+def circle(lat: float, lng: float, radius_m: float) -> Shape:
+    if not (math.isfinite(radius_m) and radius_m > 0):
+        raise Invalid("circle.radius_m must be a positive number of metres", field="circle.radius_m")
+    if radius_m > MAX_RADIUS_M:
+        raise Invalid(f"circle.radius_m must be at most {MAX_RADIUS_M:.0f} m", field="circle.radius_m")
+    ring = [destination(lat, lng, 360 * i / CIRCLE_VERTICES, radius_m) for i in range(CIRCLE_VERTICES)]
+    polygon = Polygon([(p_lng, p_lat) for p_lat, p_lng in ring])
+    geojson = {"type": "Polygon", "coordinates": [[list(c) for c in polygon.exterior.coords]]}
+    return Shape(polygon=polygon, center=(lat, lng), radius_m=radius_m, geojson=geojson)
+
+
+def _ring(raw: Any, where: str) -> list[tuple[float, float]]:
+    if not isinstance(raw, list) or len(raw) < 4:
+        raise Invalid(f"{where} needs at least 4 positions (a closed ring)", field=where)
+    ring = []
+    for i, pos in enumerate(raw):
+        if (
+            not isinstance(pos, list)
+            or len(pos) < 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos[:2])
+        ):
+            raise Invalid(f"{where}[{i}] must be [lng, lat]", field=f"{where}[{i}]")
+        lng, lat = float(pos[0]), float(pos[1])
+        if not (math.isfinite(lng) and -180 <= lng <= 180 and math.isfinite(lat) and -90 <= lat <= 90):
+            raise Invalid(f"{where}[{i}] is out of range: [lng, lat] in degrees", field=f"{where}[{i}]")
+        ring.append((lng, lat))
+    if ring[0] != ring[-1]:
+        raise Invalid(f"{where} must be closed: first and last positions equal", field=where)
+    if len(set(ring)) < 3:
+        raise Invalid(f"{where} needs at least 3 distinct positions", field=where)
+    return ring
+
+
+def polygon(geojson: Any) -> Shape:
+    if not isinstance(geojson, dict) or geojson.get("type") != "Polygon":
+        raise Invalid('polygon must be a GeoJSON object with "type": "Polygon"', field="polygon.type")
+    rings = geojson.get("coordinates")
+    if not isinstance(rings, list) or not rings:
+        raise Invalid("polygon.coordinates must be a list of rings", field="polygon.coordinates")
+    shell = _ring(rings[0], "polygon.coordinates[0]")
+    holes = [_ring(r, f"polygon.coordinates[{i}]") for i, r in enumerate(rings[1:], start=1)]
+    shape = Polygon(shell, holes)
+    if not shape.is_valid:
+        raise Invalid(f"polygon is not a valid area: {explain_validity(shape)}", field="polygon")
+    minx, miny, maxx, maxy = shape.bounds
+    per_lat, per_lng = _metres_per_degree((miny + maxy) / 2)
+    if max((maxx - minx) * per_lng, (maxy - miny) * per_lat) > MAX_EXTENT_M:
+        raise Invalid(f"polygon spans more than {MAX_EXTENT_M / 1000:.0f} km", field="polygon")
+    coordinates = [[list(p) for p in ring] for ring in [shell, *holes]]
+    return Shape(polygon=shape, geojson={"type": "Polygon", "coordinates": coordinates})

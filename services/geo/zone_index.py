@@ -1,0 +1,105 @@
+"""Where is a point? An in-memory H3 index of zones, never a database query per ping. Pure.
+
+Each zone is covered with H3 cells at RESOLUTION. A cell wholly inside the zone answers at once;
+a cell on the boundary keeps the zone as a candidate for an exact test (haversine for circles,
+prepared shapely geometry for polygons). Resolution 11 (cells ~29 m across the edge) suits zones of
+20-200 m: coarser resolutions have no interior cells for small zones, finer ones only grow the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import h3
+from h3.api import basic_int as h3i
+
+from services.geo.geometry import Shape
+
+RESOLUTION = 11
+
+ZoneKey = tuple[str, str]  # (store_id, zone_id)
+
+
+@dataclass(frozen=True)
+class Zone:
+    store_id: str
+    zone_id: str
+    kind: str
+    shape: Shape
+    name: str | None = None
+    dwell_s: int | None = None
+
+    @property
+    def key(self) -> ZoneKey:
+        return (self.store_id, self.zone_id)
+
+
+class _Cell:
+    __slots__ = ("inside", "boundary")
+
+    def __init__(self) -> None:
+        self.inside: tuple[Zone, ...] = ()
+        self.boundary: tuple[Zone, ...] = ()
+
+
+def cover(shape: Shape, resolution: int = RESOLUTION) -> tuple[set[int], set[int]]:
+    """(cells wholly inside, cells crossing the boundary) of a shape."""
+    h3shape = h3.geo_to_h3shape(shape.polygon.__geo_interface__)
+    touching = set(h3i.h3shape_to_cells_experimental(h3shape, resolution, contain="overlap"))
+    inside = set(h3i.h3shape_to_cells_experimental(h3shape, resolution, contain="full"))
+    return inside, touching - inside
+
+
+class ZoneIndex:
+    def __init__(self, zones: Iterable[Zone] = (), resolution: int = RESOLUTION) -> None:
+        self.resolution = resolution
+        self._cells: dict[int, _Cell] = {}
+        self._zones: dict[ZoneKey, Zone] = {}
+        self._cells_of: dict[ZoneKey, tuple[set[int], set[int]]] = {}
+        for zone in zones:
+            self.put(zone)
+
+    def __len__(self) -> int:
+        return len(self._zones)
+
+    def get(self, key: ZoneKey) -> Zone | None:
+        return self._zones.get(key)
+
+    def zones(self) -> list[Zone]:
+        return list(self._zones.values())
+
+    def put(self, zone: Zone) -> None:
+        """Add a zone, or replace the one with the same key."""
+        self.remove(zone.key)
+        inside, boundary = cover(zone.shape, self.resolution)
+        for cell in inside:
+            entry = self._cells.setdefault(cell, _Cell())
+            entry.inside += (zone,)
+        for cell in boundary:
+            entry = self._cells.setdefault(cell, _Cell())
+            entry.boundary += (zone,)
+        self._zones[zone.key] = zone
+        self._cells_of[zone.key] = (inside, boundary)
+
+    def remove(self, key: ZoneKey) -> Zone | None:
+        zone = self._zones.pop(key, None)
+        if zone is None:
+            return None
+        inside, boundary = self._cells_of.pop(key)
+        for cell in inside | boundary:
+            entry = self._cells[cell]
+            entry.inside = tuple(z for z in entry.inside if z.key != key)
+            entry.boundary = tuple(z for z in entry.boundary if z.key != key)
+            if not entry.inside and not entry.boundary:
+                del self._cells[cell]
+        return zone
+
+    def zones_at(self, lat: float, lng: float) -> list[Zone]:
+        """Every zone containing the point."""
+        entry = self._cells.get(h3i.latlng_to_cell(lat, lng, self.resolution))
+        if entry is None:
+            return []
+        if not entry.boundary:
+            return list(entry.inside)
+        return [*entry.inside, *(z for z in entry.boundary if z.shape.contains(lat, lng))]

@@ -1,0 +1,171 @@
+"""What every service's app has in common: lifespan, auth, errors, health, metrics, the event feed.
+
+A service describes itself with a ServiceSpec; `build_app` turns it into a Litestar app. Nothing is
+created at import time: the pool, the HTTP client and the bus worker live in the lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import asyncpg
+import httpx
+import msgspec
+from litestar import Litestar, Request, Router, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.params import Parameter
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.response import Response
+
+from shared import bus, migrations
+from shared.auth import Caller, Principal, TokenSigner, auth_middleware
+from shared.db import UNAVAILABLE, Conn, create_pool, provide_connection
+from shared.errors import EXCEPTION_HANDLERS, database_unavailable_handler
+from shared.events import Event
+from shared.settings import Settings
+
+log = logging.getLogger("accueil.app")
+
+Hook = Callable[[State], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    route_handlers: Sequence[Any]
+    migrations: migrations.MigrationSet
+    consumers: Sequence[bus.Consumer] = ()
+    on_startup: Sequence[Hook] = ()
+    on_shutdown: Sequence[Hook] = ()
+    description: str = ""
+    dependencies: dict[str, Provide] = field(default_factory=dict)
+
+    @property
+    def migration_sets(self) -> list[migrations.MigrationSet]:
+        return [migrations.BUS, self.migrations]
+
+
+async def provide_principal(request: Request) -> Principal:
+    return request.user
+
+
+@get("/healthz", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """The process is alive. Never touches the database: a database blip must not restart pods."""
+    return {"status": "ok"}
+
+
+@get("/readyz", exclude_from_auth=True, include_in_schema=False)
+async def readyz(state: State) -> Response[dict[str, Any]]:
+    """Ready when the database answers and this service's migrations are all applied."""
+    try:
+        async with asyncio.timeout(2):
+            async with state.pool.acquire() as conn:
+                missing = await migrations.pending(conn, state.spec.migration_sets)
+    except UNAVAILABLE + (asyncio.TimeoutError,) as exc:
+        return Response({"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"}, status_code=503)
+    if missing:
+        return Response({"status": "unavailable", "pending_migrations": missing}, status_code=503)
+    return Response({"status": "ready"}, status_code=200)
+
+
+class EventPage(msgspec.Struct):
+    events: list[Event]
+    next_after: int
+
+
+@get("/v1/events")
+async def event_feed(
+    conn: Conn,
+    principal: Caller,
+    state: State,
+    after: Annotated[int, Parameter(ge=0)] = 0,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+) -> EventPage:
+    """This service's events, oldest first. Page with `after` = the last id seen."""
+    principal.require_trusted()
+    events = await bus.feed(conn, state.spec.name, after, limit)
+    return EventPage(events=events, next_after=events[-1].id if events else after)
+
+
+class _Metrics(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+    opt = {"exclude_from_auth": True}
+
+
+async def migrate(conn: asyncpg.Connection, spec: ServiceSpec) -> list[str]:
+    """Bring the schema up to date and register the service's consumers on the bus."""
+    applied = await migrations.apply(conn, spec.migration_sets)
+    await bus.subscribe(conn, spec.consumers)
+    return applied
+
+
+def build_app(spec: ServiceSpec, settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        state = app.state
+        state.pool = await create_pool(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            timeout_s=settings.db_connect_timeout_s,
+        )
+        state.http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        state.service_token = state.signer.issue("service", spec.name)
+        worker = None
+        try:
+            if settings.migrate_on_start:
+                async with state.pool.acquire() as conn:
+                    await migrate(conn, spec)
+            for hook in spec.on_startup:
+                await hook(state)
+            worker = bus.BusWorker(state.pool, settings.database_url, spec.consumers, settings.bus_poll_s, state)
+            worker.start()
+            log.info("%s ready", spec.name)
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            for hook in reversed(spec.on_shutdown):
+                await hook(state)
+            await state.http.aclose()
+            await state.pool.close()
+
+    return Litestar(
+        route_handlers=[
+            healthz,
+            readyz,
+            _Metrics,
+            Router("/", route_handlers=[event_feed, *spec.route_handlers]),
+        ],
+        lifespan=[lifespan],
+        state=State(
+            {"settings": settings, "spec": spec, "signer": TokenSigner(settings.token_key, settings.admin_token)}
+        ),
+        dependencies={
+            "conn": Provide(provide_connection),
+            "principal": Provide(provide_principal),
+            **spec.dependencies,
+        },
+        middleware=[auth_middleware(), PrometheusConfig(app_name=f"accueil_{spec.name}", group_path=True).middleware],
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            **{exc: database_unavailable_handler for exc in UNAVAILABLE},
+        },
+        openapi_config=OpenAPIConfig(
+            title=f"accueil {spec.name}",
+            version="1.0.0",
+            description=spec.description,
+            path="/schema",
+        ),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,135 @@
+"""Bearer tokens shared by the three services (API.md, "Auth").
+
+Device, staff and service tokens are HS256 JWTs signed with the common token key, so any service can
+check them without a database round trip. The admin token is the operator's configured secret.
+Every route needs a token unless its handler is marked `exclude_from_auth=True`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Literal
+
+import jwt
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.base import DefineMiddleware
+
+from shared.errors import Forbidden, NotFound, Unauthorized
+
+Role = Literal["admin", "device", "staff", "service"]
+_ALGORITHM = "HS256"
+_ISSUER = "accueil"
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """Who is calling: the role, and the device, staff member or store it is bound to."""
+
+    role: Role
+    subject: str
+    store_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_trusted(self) -> bool:
+        """The operator, or another accueil service acting on the system's behalf."""
+        return self.role in ("admin", "service")
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("this call needs the admin token")
+
+    def require_trusted(self) -> None:
+        if not self.is_trusted:
+            raise Forbidden("this call is for the operator or another accueil service")
+
+    def require_device(self, device_id: str) -> None:
+        """Only the device itself (or the operator / a service) may act on a device."""
+        if self.is_trusted:
+            return
+        if self.role != "device":
+            raise Forbidden("this call needs the device's own token")
+        if self.subject != device_id:
+            raise Forbidden("a device may act on its own data only")
+
+    def require_store(self, store_id: str) -> None:
+        """Only staff of that store (or the operator / a service)."""
+        if self.is_trusted:
+            return
+        if self.role != "staff":
+            raise Forbidden("this call needs a staff token of the store")
+        if self.store_id != store_id:
+            raise Forbidden("staff may act on their own store only")
+
+    def require_device_or_store(self, device_id: str | None, store_id: str | None) -> None:
+        """For things both a shopper and the store see (an order, a trip). Others get 404: no leak."""
+        if self.is_trusted:
+            return
+        if self.role == "device" and self.subject == device_id:
+            return
+        if self.role == "staff" and self.store_id == store_id:
+            return
+        raise NotFound("not found")
+
+
+# A handler parameter `principal: Caller` receives who is calling (set by BearerAuthMiddleware).
+Caller = NamedDependency[Principal]
+
+
+class TokenSigner:
+    def __init__(self, key: str, admin_token: str) -> None:
+        self._key = key
+        self._admin_token = admin_token.encode()
+
+    def issue(self, role: Role, subject: str, *, store_id: str | None = None, ttl_s: int | None = None) -> str:
+        now = int(time.time())
+        claims: dict[str, object] = {"iss": _ISSUER, "sub": subject, "role": role, "iat": now}
+        if store_id is not None:
+            claims["store"] = store_id
+        if ttl_s is not None:
+            claims["exp"] = now + ttl_s
+        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+
+    def verify(self, token: str) -> Principal:
+        if hmac.compare_digest(token.encode(), self._admin_token):
+            return Principal(role="admin", subject="admin")
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[_ALGORITHM],
+                issuer=_ISSUER,
+                options={"require": ["sub", "role", "iat"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("invalid token") from exc
+        role = claims.get("role")
+        if role not in ("device", "staff", "service"):
+            raise Unauthorized("invalid token")
+        if role == "staff" and not claims.get("store"):
+            raise Unauthorized("invalid token")
+        return Principal(role=role, subject=str(claims["sub"]), store_id=claims.get("store"))
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("missing bearer token")
+        signer: TokenSigner = connection.app.state.signer
+        principal = signer.verify(token.strip())
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def auth_middleware() -> DefineMiddleware:
+    # The OpenAPI document is public; the pattern is anchored (Litestar's are unanchored regexes).
+    return DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema(/|$)"], exclude_from_auth_key="exclude_from_auth")

@@ -1,0 +1,274 @@
+"""The event bus on PostgreSQL: transactional outbox, fan-out to consumers, LISTEN/NOTIFY wake-up.
+
+Why not a queue library (pgqueuer was evaluated): we need a durable, ordered event *log* (the public
+event feed, exports) with fan-out to several consumers, and a consumer's effects must commit in the
+same transaction as its claim of the event. pgqueuer is a job queue: it acknowledges a job on its own
+connection, separately from the handler's writes, and deletes finished jobs, so we would still need
+the log and an idempotency table beside it. Here a delivery row is deleted in the handler's own
+transaction: a handler's database effects happen exactly once, even across crashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from shared.db import UNAVAILABLE, connect
+from shared.events import Event, NewEvent
+
+log = logging.getLogger("accueil.bus")
+
+CHANNEL = "accueil_bus"
+BATCH = 50
+MAX_BACKOFF_S = 300
+
+# A handler gets the claiming transaction's connection, the event, and its service's app state.
+Handler = Callable[[asyncpg.Connection, Event, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A named subscriber, declared once per service: its handler runs in the transaction that claims the event."""
+
+    name: str
+    types: tuple[str, ...]
+    handle: Handler
+
+
+_EVENT_COLUMNS = "e.id, e.type, e.ts, e.device_id, e.store_id, e.zone_id, e.trip_id, e.order_id, e.data"
+
+
+def _to_event(row: asyncpg.Record) -> Event:
+    return Event(
+        id=row["id"],
+        type=row["type"],
+        ts=row["ts"],
+        device_id=row["device_id"],
+        store_id=row["store_id"],
+        zone_id=row["zone_id"],
+        trip_id=row["trip_id"],
+        order_id=row["order_id"],
+        data=row["data"],
+    )
+
+
+async def publish(conn: asyncpg.Connection, source: str, events: Sequence[NewEvent]) -> list[Event]:
+    """Write events and their deliveries in the caller's transaction; consumers wake on commit."""
+    if not events:
+        return []
+    rows = await conn.fetch(
+        f"""
+        WITH e AS (
+            INSERT INTO bus.events (source, type, ts, device_id, store_id, zone_id, trip_id, order_id, data)
+            SELECT $1, type, ts, device_id, store_id, zone_id, trip_id, order_id, data
+            FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
+                        $8::text[], $9::jsonb[])
+                 WITH ORDINALITY AS n(type, ts, device_id, store_id, zone_id, trip_id, order_id, data, ord)
+            ORDER BY ord
+            RETURNING *
+        ), fan_out AS (
+            INSERT INTO bus.deliveries (consumer, event_id, device_id)
+            SELECT s.consumer, e.id, e.device_id
+            FROM e JOIN bus.subscriptions s ON e.type = ANY (s.types)
+        )
+        SELECT {_EVENT_COLUMNS} FROM e ORDER BY e.id
+        """,
+        source,
+        [e.type for e in events],
+        [e.ts for e in events],
+        [e.device_id for e in events],
+        [e.store_id for e in events],
+        [e.zone_id for e in events],
+        [e.trip_id for e in events],
+        [e.order_id for e in events],
+        [e.data for e in events],
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, source)
+    return [_to_event(r) for r in rows]
+
+
+async def subscribe(conn: asyncpg.Connection, consumers: Sequence[Consumer]) -> None:
+    """Register consumers, so events published from now on are kept for them even while they are down."""
+    for consumer in consumers:
+        await conn.execute(
+            """
+            INSERT INTO bus.subscriptions (consumer, types) VALUES ($1, $2)
+            ON CONFLICT (consumer) DO UPDATE SET types = excluded.types
+            """,
+            consumer.name,
+            list(consumer.types),
+        )
+
+
+async def feed(conn: asyncpg.Connection, source: str, after: int, limit: int) -> list[Event]:
+    """Events of one source, oldest first, never skipping one whose transaction is still committing."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_EVENT_COLUMNS}
+        FROM bus.events e
+        WHERE e.source = $1 AND e.id > $2
+          AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.id
+        LIMIT $3
+        """,
+        source,
+        after,
+        limit,
+    )
+    return [_to_event(r) for r in rows]
+
+
+async def _handle_claimed(conn: asyncpg.Connection, consumer: Consumer, rows: list[asyncpg.Record], state: Any) -> int:
+    """Run the handler for each claimed delivery, each in a savepoint; return how many succeeded."""
+    done = 0
+    for row in rows:
+        event = _to_event(row)
+        try:
+            async with conn.transaction():  # a savepoint: a failing event does not undo the others
+                await consumer.handle(conn, event, state)
+                await conn.execute(
+                    "DELETE FROM bus.deliveries WHERE consumer = $1 AND event_id = $2", consumer.name, event.id
+                )
+            done += 1
+        except UNAVAILABLE:
+            raise
+        except Exception as exc:  # the handler's bug or a dependency's outage: retry later, keep going
+            log.warning("consumer %s failed on event %s (%s): %r", consumer.name, event.id, event.type, exc)
+            await conn.execute(
+                """
+                UPDATE bus.deliveries
+                SET attempts = attempts + 1,
+                    available_at = now() + make_interval(secs => least(power(2, attempts), $3)),
+                    last_error = $4
+                WHERE consumer = $1 AND event_id = $2
+                """,
+                consumer.name,
+                event.id,
+                MAX_BACKOFF_S,
+                repr(exc)[:500],
+            )
+    return done
+
+
+async def process_due(pool: asyncpg.Pool, consumer: Consumer, state: Any, limit: int = BATCH) -> int:
+    """Claim and handle one batch of due deliveries; return how many were claimed."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            f"""
+            SELECT {_EVENT_COLUMNS}
+            FROM bus.deliveries d JOIN bus.events e ON e.id = d.event_id
+            WHERE d.consumer = $1 AND d.available_at <= now()
+            ORDER BY d.event_id
+            LIMIT $2
+            FOR UPDATE OF d SKIP LOCKED
+            """,
+            consumer.name,
+            limit,
+        )
+        await _handle_claimed(conn, consumer, list(rows), state)
+        return len(rows)
+
+
+async def catch_up(conn: asyncpg.Connection, consumer: Consumer, device_id: str, state: Any) -> None:
+    """Handle, in the caller's transaction, whatever this consumer has pending for one device.
+
+    Read-your-writes across services: a ping that arrives after notify committed a consent change
+    must see it, even if the background worker has not got to that event yet. A delivery the worker
+    holds right now is waited for (FOR UPDATE), then is gone.
+    """
+    rows = await conn.fetch(
+        f"""
+        SELECT {_EVENT_COLUMNS}
+        FROM bus.deliveries d JOIN bus.events e ON e.id = d.event_id
+        WHERE d.consumer = $1 AND d.device_id = $2
+        ORDER BY d.event_id
+        FOR UPDATE OF d
+        """,
+        consumer.name,
+        device_id,
+    )
+    if rows:
+        await _handle_claimed(conn, consumer, list(rows), state)
+
+
+class BusWorker:
+    """Runs a service's consumers: woken by NOTIFY, with a slow poll as the safety net."""
+
+    def __init__(self, pool: asyncpg.Pool, dsn: str, consumers: Sequence[Consumer], poll_s: float, state: Any) -> None:
+        self._pool = pool
+        self._state = state
+        self._dsn = dsn
+        self._consumers = list(consumers)
+        self._poll_s = poll_s
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def start(self) -> None:
+        if not self._consumers:
+            return
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="bus-listen"),
+            asyncio.create_task(self._run(), name="bus-run"),
+        ]
+
+    async def stop(self) -> None:
+        """Let the batch in hand finish (its transaction commits), then stop."""
+        self._stopping = True
+        self._wake.set()
+        listen, *rest = self._tasks or [None]
+        if listen is not None:
+            listen.cancel()
+        for task in rest:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
+        if listen is not None:
+            await asyncio.gather(listen, return_exceptions=True)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        """Hold one dedicated connection for LISTEN; reconnect when the database comes back."""
+        while not self._stopping:
+            conn = None
+            try:
+                conn = await connect(self._dsn)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn, done=lost: done.set())
+                await conn.add_listener(CHANNEL, self._on_notify)
+                self._wake.set()  # catch up on anything published while we were not listening
+                await lost.wait()
+            except UNAVAILABLE as exc:
+                log.info("bus listener lost its connection (%s); reconnecting", exc)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    await conn.close(timeout=2)
+            await asyncio.sleep(1)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            busy = False
+            for consumer in self._consumers:
+                try:
+                    busy |= await process_due(self._pool, consumer, self._state) > 0
+                except UNAVAILABLE as exc:
+                    log.info("bus worker waiting for the database (%s)", exc)
+                    await asyncio.sleep(1)
+                except Exception:
+                    log.exception("bus worker error in %s", consumer.name)
+                    await asyncio.sleep(1)
+            if busy or self._stopping:
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+            except TimeoutError:
+                pass

@@ -1,0 +1,219 @@
+"""`accueil run | serve <service> | migrate` (API.md, "Running and configuration")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ctypes
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from shared import local_secrets
+from shared.app import ServiceSpec, migrate
+from shared.db import connect
+from shared.embedded_pg import EmbeddedPostgres
+from shared.errors import ConfigError
+from shared.logging import configure_logging
+from shared.settings import SERVICES, Settings, load_settings
+
+log = logging.getLogger("accueil.cli")
+
+READY_TIMEOUT_S = 90
+STOP_TIMEOUT_S = 25
+
+
+def service_spec(name: str) -> ServiceSpec:
+    return importlib.import_module(f"services.{name}.app").SPEC
+
+
+class Environment:
+    """The variables a run needs, filling the gaps for a laptop: embedded database, local secrets."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = dict(env)
+        self.data_dir = Path(self.env.get("ACCUEIL_DATA_DIR") or ".accueil").resolve()
+        self.env["ACCUEIL_DATA_DIR"] = str(self.data_dir)
+        self.embedded: EmbeddedPostgres | None = None
+
+    def prepare(self) -> Settings:
+        if not self.env.get("ACCUEIL_ADMIN_TOKEN") or not self.env.get("ACCUEIL_TOKEN_KEY"):
+            stored = local_secrets.load_or_create(self.data_dir)
+            for var, key in (("ACCUEIL_ADMIN_TOKEN", "admin_token"), ("ACCUEIL_TOKEN_KEY", "token_key")):
+                if not self.env.get(var):
+                    self.env[var] = stored[key]
+        if not self.env.get("DATABASE_URL"):
+            self.embedded = EmbeddedPostgres(self.data_dir)
+            self.env["DATABASE_URL"] = self.embedded.start()
+        return load_settings(self.env)
+
+    def release(self) -> None:
+        """Stop the embedded server if this process started it."""
+        if self.embedded is not None and self.embedded.started_here:
+            self.embedded.stop()
+
+
+async def _migrate_all(settings: Settings, names: tuple[str, ...]) -> list[str]:
+    conn = await connect(settings.database_url)
+    try:
+        applied: list[str] = []
+        for name in names:
+            applied += await migrate(conn, service_spec(name))
+        return applied
+    finally:
+        await conn.close()
+
+
+def cmd_migrate(env: Environment) -> int:
+    settings = env.prepare()
+    try:
+        applied = asyncio.run(_migrate_all(settings, SERVICES))
+    finally:
+        env.release()
+    print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {name}" for name in applied))
+    return 0
+
+
+def cmd_serve(env: Environment, name: str) -> int:
+    import uvicorn
+
+    settings = env.prepare()
+    configure_logging(name, settings.log_level)
+    app = importlib.import_module(f"services.{name}.app").create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port_of(name),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=20,
+        server_header=False,
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        env.release()
+    return 0
+
+
+def _die_with_parent() -> None:
+    """Linux: a child gets SIGTERM if the launcher is killed, so no service outlives it."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen[bytes]]) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    waiting = set(children)
+    with httpx.Client(timeout=2) as client:
+        while waiting and time.monotonic() < deadline:
+            for name in list(waiting):
+                if children[name].poll() is not None:
+                    print(f"{name} exited during start-up (code {children[name].returncode})", file=sys.stderr)
+                    return False
+                try:
+                    if client.get(f"http://127.0.0.1:{settings.port_of(name)}/readyz").status_code == 200:
+                        waiting.discard(name)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.2)
+    return not waiting
+
+
+def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def cmd_run(env: Environment) -> int:
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    code = 0
+    try:
+        settings = env.prepare()
+        asyncio.run(_migrate_all(settings, SERVICES))
+        child_env = {**env.env, "ACCUEIL_MIGRATE_ON_START": "false"}
+        for name in SERVICES:
+            children[name] = subprocess.Popen(
+                [sys.executable, "-m", "shared.cli", "serve", name],
+                env=child_env,
+                preexec_fn=_die_with_parent,
+            )
+        if not _wait_ready(settings, children):
+            print("accueil did not become ready; stopping", file=sys.stderr)
+            return 1
+        print("accueil is running")
+        for name in SERVICES:
+            print(f"  {name:<10} http://127.0.0.1:{settings.port_of(name)}")
+        print(f"  staff page http://127.0.0.1:{settings.notify_port}/staff")
+        print(f"  admin token: {settings.admin_token}")
+        print("Ctrl-C or SIGTERM stops everything.", flush=True)
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    print(f"{name} stopped unexpectedly (code {child.returncode}); stopping", file=sys.stderr)
+                    stopping, code = True, 1
+            time.sleep(0.2)
+        return code
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stop_children(children)
+        env.release()
+        print("accueil stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="accueil", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="all three services, on an embedded PostgreSQL unless DATABASE_URL is set")
+    serve = sub.add_parser("serve", help="one service (what a container runs)")
+    serve.add_argument("service", choices=SERVICES)
+    sub.add_parser("migrate", help="apply every service's migrations and exit")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    env = Environment(os.environ)
+    try:
+        if args.command == "run":
+            return cmd_run(env)
+        if args.command == "serve":
+            return cmd_serve(env, args.service)
+        return cmd_migrate(env)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The asyncpg pool, opened with retry, and the per-request transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+
+log = logging.getLogger("accueil.db")
+
+# Errors that mean "the database is not there right now", as opposed to a bad query.
+UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb columns travel as Python objects, not strings.
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect(dsn: str, **kwargs: object) -> asyncpg.Connection:
+    """A single dedicated connection (LISTEN, advisory locks), with the same codecs as the pool."""
+    conn = await asyncpg.connect(dsn, **kwargs)
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(dsn: str, *, min_size: int, max_size: int, timeout_s: float) -> asyncpg.Pool:
+    """Open the pool, waiting for the database while it comes up (a pod may start before PostgreSQL)."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.2
+    while True:
+        try:
+            return await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                init=_init_connection,
+                command_timeout=30,
+                # A pooled connection that died with the server is replaced, not reused.
+                max_inactive_connection_lifetime=60,
+            )
+        except UNAVAILABLE as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database not reachable yet (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+# A handler parameter `conn: Conn` receives the request's connection, inside its transaction.
+Conn = NamedDependency[asyncpg.Connection]
+
+
+async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
+    """Per-request dependency: one connection, one transaction, committed when the handler returns."""
+    async with state.pool.acquire() as conn:
+        async with conn.transaction():
+            yield conn

@@ -1,0 +1,138 @@
+"""One error hierarchy for every service, rendered as one JSON shape.
+
+Body of every error answer: {"status": int, "error": short code, "detail": human text, "field"?: which input}.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("accueil.errors")
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; raised at start-up, never per request."""
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+    def body(self) -> dict[str, object]:
+        body: dict[str, object] = {"status": self.status, "error": self.code, "detail": self.detail}
+        if self.field is not None:
+            body["field"] = self.field
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(ApiError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class TooLarge(ApiError):
+    status, code = 413, "too_large"
+
+
+class Invalid(ApiError):
+    status, code = 422, "invalid"
+
+
+class Unavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
+def _json(body: dict[str, object], status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def api_error_handler(_: Request, exc: ApiError) -> Response:
+    return _json(exc.body(), exc.status)
+
+
+_FIELD = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def validation_handler(_: Request, exc: ValidationException) -> Response:
+    """msgspec refused the body or a parameter: malformed JSON is 400, a valid document with bad values 422."""
+    detail = str(exc.detail)
+    if "malformed" in detail.lower() or "invalid json" in detail.lower():
+        return _json({"status": 400, "error": "malformed", "detail": detail}, 400)
+    field = None
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            detail = str(item.get("message", detail))
+            field = item.get("key") or field
+            break
+    if field is None and (m := _FIELD.search(detail)):
+        field = m.group(1)
+    body: dict[str, object] = {"status": 422, "error": "invalid", "detail": detail}
+    if field:
+        body["field"] = field
+    return _json(body, 422)
+
+
+def http_error_handler(_: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, NotAuthorizedException):
+        code = "unauthorized"
+    elif isinstance(exc, PermissionDeniedException):
+        code = "forbidden"
+    else:
+        code = re.sub(r"\W+", "_", str(exc.detail).lower()).strip("_")[:40] or "error"
+    return _json({"status": exc.status_code, "error": code, "detail": str(exc.detail)}, exc.status_code, exc.headers)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json({"status": 500, "error": "internal", "detail": "internal error"}, HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: api_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_error_handler,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+}
+
+
+def database_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """The database went away mid-request: nothing was committed, so the client may safely retry."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return _json(
+        {"status": 503, "error": "database_unavailable", "detail": "database unavailable, retry shortly"},
+        503,
+        {"Retry-After": "1"},
+    )

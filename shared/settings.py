@@ -1,0 +1,101 @@
+"""Settings common to the three services, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated
+
+import msgspec
+
+from shared.errors import ConfigError
+
+SERVICES = ("geo", "inventory", "notify")
+DEFAULT_PORTS = {"geo": 8001, "inventory": 8002, "notify": 8003}
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    """Any PostgreSQL >= 14; `accueil run` fills it in with the embedded server's address."""
+
+    admin_token: Annotated[str, msgspec.Meta(min_length=16)]
+    """The operator's bearer token."""
+
+    token_key: Annotated[str, msgspec.Meta(min_length=32)]
+    """HMAC key that signs device and staff tokens; the same in every service so a token works everywhere."""
+
+    data_dir: str = ".accueil"
+    """Embedded database files and generated keys."""
+
+    host: str = "127.0.0.1"
+    """Address the HTTP server binds to (0.0.0.0 in a container)."""
+
+    geo_port: Port = DEFAULT_PORTS["geo"]
+    inventory_port: Port = DEFAULT_PORTS["inventory"]
+    notify_port: Port = DEFAULT_PORTS["notify"]
+
+    geo_url: str = ""
+    inventory_url: str = ""
+    notify_url: str = ""
+    """Where the services reach each other; by default http://127.0.0.1:<that service's port>."""
+
+    push_hosts: tuple[str, ...] = ()
+    """Push-service hosts (host:port) allowed beside the well-known ones."""
+
+    db_pool_min: Annotated[int, msgspec.Meta(ge=1)] = 1
+    db_pool_max: Annotated[int, msgspec.Meta(ge=1)] = 10
+    db_connect_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    """How long start-up waits for the database to come up before giving up."""
+
+    bus_poll_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
+    """Fallback poll of the event bus when no LISTEN/NOTIFY wake-up arrives."""
+
+    migrate_on_start: bool = True
+    """`accueil serve` applies its own service's migrations before serving (safe with several replicas)."""
+
+    log_level: str = "INFO"
+
+    def port_of(self, service: str) -> int:
+        return getattr(self, f"{service}_port")
+
+    def url_of(self, service: str) -> str:
+        return getattr(self, f"{service}_url")
+
+
+# Variables that do not follow the ACCUEIL_<FIELD> pattern.
+_ALIASES = {"database_url": "DATABASE_URL"}
+
+
+def env_name(field: str) -> str:
+    return _ALIASES.get(field, f"ACCUEIL_{field.upper()}")
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build Settings from environment variables (plus explicit overrides), refusing bad values at start-up."""
+    env = os.environ if env is None else env
+    raw: dict[str, object] = {}
+    for field in Settings.__struct_fields__:
+        value = env.get(env_name(field))
+        if value is None or value == "":
+            continue
+        if field == "push_hosts":
+            raw[field] = tuple(h.strip() for h in value.split(",") if h.strip())
+        else:
+            raw[field] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {_explain(exc)}") from exc
+    urls = {f"{s}_url": f"http://127.0.0.1:{settings.port_of(s)}" for s in SERVICES if not settings.url_of(s)}
+    return msgspec.structs.replace(settings, **urls) if urls else settings
+
+
+def _explain(exc: msgspec.ValidationError) -> str:
+    """Name the environment variable rather than the struct field."""
+    message = str(exc)
+    for field in Settings.__struct_fields__:
+        message = message.replace(f"`$.{field}`", env_name(field))
+    return message.replace("Object missing required field", "missing required setting")

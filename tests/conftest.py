@@ -1,0 +1,197 @@
+"""Fixtures: a real PostgreSQL (the embedded one unless DATABASE_URL is set), a fresh database per
+test cloned from a migrated template, and the three services on real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from shared.app import migrate
+from shared.cli import service_spec
+from shared.embedded_pg import EmbeddedPostgres
+from shared.settings import SERVICES, Settings, load_settings
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+TOKEN_KEY = "test-token-key-0123456789-0123456789-abcdef"
+TEMPLATE = "accueil_test_template"
+
+T = TypeVar("T")
+
+
+def with_database(dsn: str, name: str) -> str:
+    """The same server, another database: works for TCP URLs and for unix-socket URLs (?host=)."""
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def server_dsn() -> Iterator[str]:
+    """A PostgreSQL server for the session: DATABASE_URL if given, else an embedded one in a temp dir."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="accueil-tests-"))
+    server = EmbeddedPostgres(data_dir)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _admin_conn(server_dsn: str) -> asyncpg.Connection:
+    return await asyncpg.connect(with_database(server_dsn, "postgres"))
+
+
+@pytest.fixture(scope="session")
+async def template_db(server_dsn: str) -> AsyncIterator[str]:
+    """A database with every migration applied, cloned for each test (fast: no per-test migration)."""
+    admin = await _admin_conn(server_dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+        conn = await asyncpg.connect(with_database(server_dsn, TEMPLATE))
+        try:
+            for name in SERVICES:
+                await migrate(conn, service_spec(name))
+        finally:
+            await conn.close()
+        yield TEMPLATE
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+        await admin.close()
+
+
+@pytest.fixture
+async def db_url(server_dsn: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"accueil_test_{uuid.uuid4().hex[:12]}"
+    admin = await _admin_conn(server_dsn)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template_db}")
+        yield with_database(server_dsn, name)
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    from shared.db import connect
+
+    conn = await connect(db_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def settings_for(db_url: str, ports: dict[str, int] | None = None, **overrides: Any) -> Settings:
+    env = {"DATABASE_URL": db_url, "ACCUEIL_ADMIN_TOKEN": ADMIN_TOKEN, "ACCUEIL_TOKEN_KEY": TOKEN_KEY}
+    for name, port in (ports or {}).items():
+        env[f"ACCUEIL_{name.upper()}_PORT"] = str(port)
+    return load_settings(env, bus_poll_s=0.5, **overrides)
+
+
+class System:
+    """The three services running on real sockets against one test database."""
+
+    def __init__(self, settings: Settings, clients: dict[str, httpx.AsyncClient]) -> None:
+        self.settings = settings
+        self.geo = clients["geo"]
+        self.inventory = clients["inventory"]
+        self.notify = clients["notify"]
+        self.admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    @staticmethod
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+class RunningServices:
+    def __init__(self, settings: Settings, names: tuple[str, ...], sockets: dict[str, socket.socket]) -> None:
+        self.settings = settings
+        self.names = names
+        self.sockets = sockets
+        self.servers: dict[str, uvicorn.Server] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self, name: str) -> None:
+        app = __import__(f"services.{name}.app", fromlist=["create_app"]).create_app(self.settings)
+        server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+        self.servers[name] = server
+        self.tasks[name] = asyncio.create_task(server.serve(sockets=[self.sockets[name]]))
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if self.tasks[name].done():
+                raise RuntimeError(f"{name} failed to start: {self.tasks[name].exception()!r}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} did not start")
+            await asyncio.sleep(0.02)
+
+    async def stop(self, name: str) -> None:
+        server = self.servers.pop(name, None)
+        if server is None:
+            return
+        server.should_exit = True
+        await self.tasks.pop(name)
+
+
+@pytest.fixture
+async def running(db_url: str) -> AsyncIterator[RunningServices]:
+    sockets = {name: free_socket() for name in SERVICES}
+    ports = {name: s.getsockname()[1] for name, s in sockets.items()}
+    run = RunningServices(settings_for(db_url, ports), SERVICES, sockets)
+    try:
+        for name in SERVICES:
+            await run.start(name)
+        yield run
+    finally:
+        for name in list(run.servers):
+            await run.stop(name)
+        for s in sockets.values():
+            s.close()
+
+
+@pytest.fixture
+async def system(running: RunningServices) -> AsyncIterator[System]:
+    settings = running.settings
+    clients = {name: httpx.AsyncClient(base_url=settings.url_of(name), timeout=10) for name in SERVICES}
+    try:
+        yield System(settings, clients)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05) -> T:
+    """Poll until the probe returns something truthy (effects of the bus are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(interval)
