@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
+import fcntl
 import importlib
 import logging
 import os
@@ -43,6 +44,7 @@ class Environment:
         self.data_dir = Path(self.env.get("ACCUEIL_DATA_DIR") or ".accueil").resolve()
         self.env["ACCUEIL_DATA_DIR"] = str(self.data_dir)
         self.embedded: EmbeddedPostgres | None = None
+        self.owns_server = False
 
     def prepare(self) -> Settings:
         if not self.env.get("ACCUEIL_ADMIN_TOKEN") or not self.env.get("ACCUEIL_TOKEN_KEY"):
@@ -55,9 +57,20 @@ class Environment:
             self.env["DATABASE_URL"] = self.embedded.start()
         return load_settings(self.env)
 
+    def claim_data_dir(self) -> None:
+        """`accueil run` owns the data dir: one launcher at a time, and the server it finds is its own
+        to stop, even one left running by a launcher that was killed. The lock dies with the process."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.data_dir / "launcher.lock", "w")  # noqa: SIM115 (held for the process's life)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise ConfigError(f"another `accueil run` is using {self.data_dir}") from exc
+        self.owns_server = True
+
     def release(self) -> None:
-        """Stop the embedded server if this process started it."""
-        if self.embedded is not None and self.embedded.started_here:
+        """Stop the embedded server if this process owns it or started it."""
+        if self.embedded is not None and (self.owns_server or self.embedded.started_here):
             self.embedded.stop()
 
 
@@ -157,6 +170,7 @@ def cmd_run(env: Environment) -> int:
     children: dict[str, subprocess.Popen[bytes]] = {}
     code = 0
     try:
+        env.claim_data_dir()
         settings = env.prepare()
         asyncio.run(_migrate_all(settings, SERVICES))
         child_env = {**env.env, "ACCUEIL_MIGRATE_ON_START": "false"}

@@ -95,7 +95,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
 
 def _explain(exc: msgspec.ValidationError) -> str:
     """Name the environment variable rather than the struct field."""
-    message = str(exc)
+    message = str(exc).replace("Object missing required field", "missing required setting")
     for field in Settings.__struct_fields__:
-        message = message.replace(f"`$.{field}`", env_name(field))
-    return message.replace("Object missing required field", "missing required setting")
+        message = message.replace(f"`$.{field}`", env_name(field)).replace(f"`{field}`", env_name(field))
+    return message

@@ -22,7 +22,10 @@ class ProductInfo:
     names: dict[str, str] = field(default_factory=dict)
 
     def name_in(self, locale: str) -> str:
-        return self.names.get(pick_locale(locale, self.names), self.name) if self.names else self.name
+        """The localized name in that locale or its language, else the product's own name (never
+        a third language picked at random)."""
+        lowered = {k.lower(): v for k, v in self.names.items()}
+        return lowered.get(locale.lower()) or lowered.get(locale.split("-")[0].lower()) or self.name
 
 
 @dataclass(frozen=True)

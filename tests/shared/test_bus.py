@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import asyncpg
+
+from shared import bus
+from shared.db import connect, create_pool
+from shared.events import Event, NewEvent
+from tests.conftest import eventually
+
+
+def thing(n: int, device_id: str | None = None) -> NewEvent:
+    return NewEvent(type="test.thing", ts=datetime.now(UTC), device_id=device_id, data={"n": n})
+
+
+async def record(conn: asyncpg.Connection, event: Event, _state: object) -> None:
+    await conn.execute("INSERT INTO public.handled (event_id, n) VALUES ($1, $2)", event.id, event.data["n"])
+
+
+RECORDER = bus.Consumer(name="test.recorder", types=("test.thing",), handle=record)
+
+
+async def prepare(db: asyncpg.Connection, *consumers: bus.Consumer) -> None:
+    await db.execute("CREATE TABLE public.handled (event_id bigint PRIMARY KEY, n int)")
+    await bus.subscribe(db, consumers or (RECORDER,))
+
+
+async def test_an_event_published_in_a_rolled_back_transaction_never_existed(db: asyncpg.Connection) -> None:
+    await prepare(db)
+    tx = db.transaction()
+    await tx.start()
+    await bus.publish(db, "test", [thing(1)])
+    await tx.rollback()
+    assert await db.fetchval("SELECT count(*) FROM bus.events") == 0
+    assert await db.fetchval("SELECT count(*) FROM bus.deliveries") == 0
+
+
+async def test_two_workers_share_the_events_and_handle_each_exactly_once(db: asyncpg.Connection, db_url: str) -> None:
+    await prepare(db)
+    pools = [await create_pool(db_url, min_size=1, max_size=3, timeout_s=5) for _ in range(2)]
+    workers = [bus.BusWorker(p, db_url, [RECORDER], poll_s=0.2, state=None) for p in pools]
+    for w in workers:
+        w.start()
+    try:
+        for batch in range(10):
+            async with db.transaction():
+                await bus.publish(db, "test", [thing(batch * 20 + i) for i in range(20)])
+        await eventually(lambda: db.fetchval("SELECT count(*) = 200 FROM public.handled"))
+        await asyncio.sleep(0.3)
+        assert await db.fetchval("SELECT count(*) FROM public.handled") == 200
+        assert await db.fetchval("SELECT count(*) FROM bus.deliveries") == 0
+    finally:
+        for w in workers:
+            await w.stop()
+        for p in pools:
+            await p.close()
+
+
+async def test_a_failing_event_is_retried_later_without_holding_up_the_others(
+    db: asyncpg.Connection, db_url: str
+) -> None:
+    calls: list[int] = []
+
+    async def flaky(conn: asyncpg.Connection, event: Event, state: object) -> None:
+        calls.append(event.data["n"])
+        if event.data["n"] == 0 and calls.count(0) == 1:
+            raise RuntimeError("first attempt fails")
+        await record(conn, event, state)
+
+    consumer = bus.Consumer(name="test.flaky", types=("test.thing",), handle=flaky)
+    await prepare(db, consumer)
+    await bus.publish(db, "test", [thing(0), thing(1)])
+    pool = await create_pool(db_url, min_size=1, max_size=2, timeout_s=5)
+    try:
+        await bus.process_due(pool, consumer, None)
+        assert await db.fetchval("SELECT array_agg(n ORDER BY n) FROM public.handled") == [1]
+        row = await db.fetchrow("SELECT attempts, last_error, available_at > now() AS later FROM bus.deliveries")
+        assert row["attempts"] == 1 and "first attempt fails" in row["last_error"] and row["later"]
+        await db.execute("UPDATE bus.deliveries SET available_at = now()")
+        await bus.process_due(pool, consumer, None)
+        assert await db.fetchval("SELECT array_agg(n ORDER BY n) FROM public.handled") == [0, 1]
+    finally:
+        await pool.close()
+
+
+async def test_the_feed_never_skips_an_event_whose_transaction_commits_late(
+    db: asyncpg.Connection, db_url: str
+) -> None:
+    slow = await connect(db_url)
+    try:
+        tx = slow.transaction()
+        await tx.start()
+        [early] = await bus.publish(slow, "test", [thing(1)])  # smaller id, not yet committed
+        [late] = await bus.publish(db, "test", [thing(2)])  # larger id, committed first
+        assert late.id > early.id
+        assert await bus.feed(db, "test", 0, 10) == []  # showing `late` now would make readers skip `early`
+        await tx.commit()
+        assert [e.id for e in await bus.feed(db, "test", 0, 10)] == [early.id, late.id]
+    finally:
+        await slow.close()
+
+
+async def test_catch_up_applies_a_devices_pending_events_in_the_callers_transaction(db: asyncpg.Connection) -> None:
+    await prepare(db)
+    await bus.publish(db, "test", [thing(1, "dev_a"), thing(2, "dev_b")])
+    async with db.transaction():
+        await bus.catch_up(db, RECORDER, "dev_a", None)
+    assert await db.fetchval("SELECT array_agg(n) FROM public.handled") == [1]
+    assert await db.fetchval("SELECT array_agg(device_id) FROM bus.deliveries") == ["dev_b"]
+
+
+async def test_a_consumer_subscribed_later_gets_only_what_is_published_after(db: asyncpg.Connection) -> None:
+    await db.execute("CREATE TABLE public.handled (event_id bigint PRIMARY KEY, n int)")
+    await bus.publish(db, "test", [thing(1)])
+    await bus.subscribe(db, [RECORDER])
+    await bus.publish(db, "test", [thing(2)])
+    assert await db.fetchval("SELECT count(*) FROM bus.deliveries WHERE consumer = 'test.recorder'") == 1

@@ -1,0 +1,119 @@
+"""What every client can rely on: operational endpoints, and bad input answered with a 4xx naming the field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.conftest import System
+from tests.helpers import create_store, ping, register, walk_in
+
+
+async def test_every_service_serves_health_readiness_metrics_and_its_openapi(system: System) -> None:
+    for client in (system.geo, system.inventory, system.notify):
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        assert (await client.get("/readyz")).json() == {"status": "ready"}
+        metrics = await client.get("/metrics")
+        assert metrics.status_code == 200 and "litestar_requests_total" in metrics.text
+        schema = await client.get("/schema/openapi.json")
+        assert schema.status_code == 200 and schema.json()["paths"]
+
+
+async def test_a_latitude_out_of_range_is_422_naming_the_field(system: System) -> None:
+    await create_store(system)
+    _, auth = await register(system, location=True)
+    bad = ping(123.0, 2.35, datetime.now(UTC))
+    r = await system.geo.post("/v1/pings", json={"pings": [bad]}, headers=auth)
+    assert r.status_code == 422
+    assert r.json()["field"] == "pings[0].lat"
+
+
+async def test_malformed_json_and_nan_are_400(system: System) -> None:
+    _, auth = await register(system, location=True)
+    headers = {**auth, "content-type": "application/json"}
+    assert (await system.geo.post("/v1/pings", content=b'{"pings": [', headers=headers)).status_code == 400
+    nan = b'{"pings": [{"lat": NaN, "lng": 2.3, "accuracy_m": 5, "ts": "2026-01-01T00:00:00Z"}]}'
+    assert (await system.geo.post("/v1/pings", content=nan, headers=headers)).status_code == 400
+
+
+async def test_a_timestamp_without_an_offset_is_refused(system: System) -> None:
+    _, auth = await register(system, location=True)
+    naive = {"lat": 48.86, "lng": 2.347, "accuracy_m": 5, "ts": "2026-01-01T10:00:00"}
+    r = await system.geo.post("/v1/pings", json={"pings": [naive]}, headers=auth)
+    assert r.status_code == 422 and r.json()["field"] == "pings[0].ts"
+
+
+async def test_a_batch_over_500_pings_is_413_and_nothing_is_stored(system: System, db) -> None:
+    await create_store(system)
+    device_id, auth = await register(system, location=True)
+    now = datetime.now(UTC)
+    pings = [ping(48.86, 2.347, now - timedelta(seconds=i)) for i in range(501)]
+    r = await system.geo.post("/v1/pings", json={"pings": pings}, headers=auth)
+    assert r.status_code == 413 and r.json()["field"] == "pings"
+    assert await db.fetchval("SELECT count(*) FROM geo.pings WHERE device_id = $1", device_id) == 0
+
+
+async def test_pings_far_in_the_future_or_past_are_rejected_one_by_one(system: System) -> None:
+    await create_store(system)
+    _, auth = await register(system, location=True)
+    now = datetime.now(UTC)
+    pings = [ping(48.9, 2.3, now + timedelta(days=2)), ping(48.9, 2.3, now - timedelta(days=3)), ping(48.9, 2.3, now)]
+    r = await system.geo.post("/v1/pings", json={"pings": pings}, headers=auth)
+    assert r.status_code == 200
+    assert r.json()["accepted"] == 1
+    assert [(x["index"], x["reason"].split(":")[0]) for x in r.json()["rejected"]] == [(0, "ts"), (1, "ts")]
+
+
+async def test_pings_need_a_device_token(system: System) -> None:
+    r = await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=system.admin)
+    assert r.status_code == 403
+
+
+async def test_a_zone_for_an_unknown_store_is_404(system: System) -> None:
+    body = {"kind": "store", "circle": {"lat": 48.86, "lng": 2.35, "radius_m": 50}}
+    r = await system.geo.put("/v1/stores/nowhere/zones/z1", json=body, headers=system.admin)
+    assert r.status_code == 404 and r.json()["field"] == "store_id"
+
+
+async def test_a_self_intersecting_polygon_is_422_saying_why(system: System) -> None:
+    await create_store(system)
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[2.0, 48.0], [2.001, 48.001], [2.001, 48.0], [2.0, 48.001], [2.0, 48.0]]],
+    }
+    r = await system.geo.put(
+        "/v1/stores/rivoli/zones/z2", json={"kind": "department", "polygon": bowtie}, headers=system.admin
+    )
+    assert r.status_code == 422 and "Self-intersection" in r.json()["detail"]
+
+
+async def test_a_circle_with_a_zero_or_absurd_radius_is_422(system: System) -> None:
+    await create_store(system)
+    for radius in (0, -5, 1e9):
+        body = {"kind": "store", "circle": {"lat": 48.86, "lng": 2.35, "radius_m": radius}}
+        r = await system.geo.put("/v1/stores/rivoli/zones/z3", json=body, headers=system.admin)
+        assert r.status_code == 422 and r.json()["field"] == "circle.radius_m"
+
+
+async def test_an_unknown_device_time_zone_is_422(system: System) -> None:
+    r = await system.notify.post("/v1/devices", json={"platform": "web", "locale": "fr", "timezone": "Mars/Olympus"})
+    assert r.status_code == 422 and r.json()["field"] == "timezone"
+
+
+async def test_stock_for_an_unknown_product_is_404_and_negative_stock_is_422(system: System) -> None:
+    r = await system.inventory.put("/v1/stores/rivoli/stock/NOPE", json={"on_hand": 3}, headers=system.admin)
+    assert r.status_code == 404 and r.json()["field"] == "sku"
+    await system.inventory.put("/v1/products/A1", json={"name": "A", "category": "c"}, headers=system.admin)
+    r = await system.inventory.put("/v1/stores/rivoli/stock/A1", json={"on_hand": -1}, headers=system.admin)
+    assert r.status_code == 422 and r.json()["field"] == "on_hand"
+
+
+async def test_the_event_feed_pages_oldest_first(system: System) -> None:
+    await create_store(system)
+    _, auth = await register(system, location=True)
+    await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=auth)
+    r = await system.geo.get("/v1/events", params={"after": 0, "limit": 10}, headers=system.admin)
+    assert r.status_code == 200
+    events = r.json()["events"]
+    assert [e["type"] for e in events] == ["zone.entered"]
+    after = r.json()["next_after"]
+    assert (await system.geo.get("/v1/events", params={"after": after}, headers=system.admin)).json()["events"] == []
