@@ -25,6 +25,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Response
 
 from shared import bus, migrations
+from shared.jobs import Job, JobRunner
 from shared.auth import Caller, Principal, TokenSigner, auth_middleware
 from shared.db import UNAVAILABLE, Conn, create_pool, provide_connection
 from shared.errors import EXCEPTION_HANDLERS, database_unavailable_handler
@@ -42,6 +43,7 @@ class ServiceSpec:
     route_handlers: Sequence[Any]
     migrations: migrations.MigrationSet
     consumers: Sequence[bus.Consumer] = ()
+    jobs: Sequence[Job] = ()
     on_startup: Sequence[Hook] = ()
     on_shutdown: Sequence[Hook] = ()
     description: str = ""
@@ -121,6 +123,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         state.http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         state.service_token = state.signer.issue("service", spec.name)
         worker = None
+        runner = JobRunner(state, spec.jobs)
         try:
             if settings.migrate_on_start:
                 async with state.pool.acquire() as conn:
@@ -129,9 +132,11 @@ def build_app(spec: ServiceSpec, settings: Settings) -> Litestar:
                 await hook(state)
             worker = bus.BusWorker(state.pool, settings.database_url, spec.consumers, settings.bus_poll_s, state)
             worker.start()
+            runner.start()
             log.info("%s ready", spec.name)
             yield
         finally:
+            await runner.stop()
             if worker is not None:
                 await worker.stop()
             for hook in reversed(spec.on_shutdown):
