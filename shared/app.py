@@ -25,11 +25,11 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Response
 
 from shared import bus, migrations
-from shared.jobs import Job, JobRunner
 from shared.auth import Caller, Principal, TokenSigner, auth_middleware
 from shared.db import UNAVAILABLE, Conn, create_pool, provide_connection
 from shared.errors import EXCEPTION_HANDLERS, database_unavailable_handler
 from shared.events import Event
+from shared.jobs import Job, JobRunner
 from shared.settings import Settings
 
 log = logging.getLogger("accueil.app")
