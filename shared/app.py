@@ -30,7 +30,7 @@ from shared.db import UNAVAILABLE, Conn, create_pool, provide_connection
 from shared.errors import EXCEPTION_HANDLERS, database_unavailable_handler
 from shared.events import Event
 from shared.jobs import Job, JobRunner
-from shared.settings import Settings
+from shared.settings import Settings, load_env
 
 log = logging.getLogger("accueil.app")
 
@@ -48,6 +48,8 @@ class ServiceSpec:
     on_shutdown: Sequence[Hook] = ()
     description: str = ""
     dependencies: dict[str, Provide] = field(default_factory=dict)
+    settings_type: type[msgspec.Struct] | None = None
+    """The service's own settings (ACCUEIL_<FIELD> variables), available as `state.config`."""
 
     @property
     def migration_sets(self) -> list[migrations.MigrationSet]:
@@ -110,7 +112,12 @@ async def migrate(conn: asyncpg.Connection, spec: ServiceSpec) -> list[str]:
     return applied
 
 
-def build_app(spec: ServiceSpec, settings: Settings) -> Litestar:
+def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | None = None) -> Litestar:
+    """`config` is the service's own settings; by default read from the environment (validated now,
+    before anything starts)."""
+    if config is None and spec.settings_type is not None:
+        config = load_env(spec.settings_type)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         state = app.state
@@ -153,7 +160,12 @@ def build_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan],
         state=State(
-            {"settings": settings, "spec": spec, "signer": TokenSigner(settings.token_key, settings.admin_token)}
+            {
+                "settings": settings,
+                "config": config,
+                "spec": spec,
+                "signer": TokenSigner(settings.token_key, settings.admin_token),
+            }
         ),
         dependencies={
             "conn": Provide(provide_connection),

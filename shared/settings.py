@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import msgspec
 
@@ -14,6 +14,7 @@ SERVICES = ("geo", "inventory", "notify")
 DEFAULT_PORTS = {"geo": 8001, "inventory": 8002, "notify": 8003}
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,30 +73,37 @@ def env_name(field: str) -> str:
     return _ALIASES.get(field, f"ACCUEIL_{field.upper()}")
 
 
-def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build Settings from environment variables (plus explicit overrides), refusing bad values at start-up."""
+def load_env(cls: type[S], env: Mapping[str, str] | None = None, **overrides: object) -> S:
+    """Build a settings Struct from ACCUEIL_<FIELD> variables (plus explicit overrides), refusing bad
+    values at start-up with the variable's name. Tuple fields are comma-separated lists."""
     env = os.environ if env is None else env
+    hints = msgspec.structs.fields(cls)
     raw: dict[str, object] = {}
-    for field in Settings.__struct_fields__:
-        value = env.get(env_name(field))
+    for f in hints:
+        value = env.get(env_name(f.name))
         if value is None or value == "":
             continue
-        if field == "push_hosts":
-            raw[field] = tuple(h.strip() for h in value.split(",") if h.strip())
+        if getattr(f.type, "__origin__", None) is tuple or f.type is tuple:
+            raw[f.name] = tuple(v.strip() for v in value.split(",") if v.strip())
         else:
-            raw[field] = value
+            raw[f.name] = value
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        settings = msgspec.convert(raw, Settings, strict=False)
+        return msgspec.convert(raw, cls, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"invalid configuration: {_explain(exc)}") from exc
+        raise ConfigError(f"invalid configuration: {_explain(exc, cls)}") from exc
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """The common settings; service URLs default to the services' local ports."""
+    settings = load_env(Settings, env, **overrides)
     urls = {f"{s}_url": f"http://127.0.0.1:{settings.port_of(s)}" for s in SERVICES if not settings.url_of(s)}
     return msgspec.structs.replace(settings, **urls) if urls else settings
 
 
-def _explain(exc: msgspec.ValidationError) -> str:
+def _explain(exc: msgspec.ValidationError, cls: type[msgspec.Struct]) -> str:
     """Name the environment variable rather than the struct field."""
     message = str(exc).replace("Object missing required field", "missing required setting")
-    for field in Settings.__struct_fields__:
+    for field in cls.__struct_fields__:
         message = message.replace(f"`$.{field}`", env_name(field)).replace(f"`{field}`", env_name(field))
     return message
