@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 from litestar.datastructures import State
@@ -64,6 +65,14 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, timeout_s: floa
 
 # A handler parameter `conn: Conn` receives the request's connection, inside its transaction.
 Conn = NamedDependency[asyncpg.Connection]
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a transaction committed on leaving the block, for a handler that must act
+    after its commit (e.g. update an in-memory index only once the change is durable)."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn
 
 
 async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:

@@ -74,6 +74,12 @@ class Unavailable(ApiError):
     status, code = 503, "unavailable"
 
 
+class BadGateway(ApiError):
+    """Another accueil service needed for the answer could not give it; retrying later may work."""
+
+    status, code = 502, "upstream_unavailable"
+
+
 def _json(body: dict[str, object], status: int, headers: dict[str, str] | None = None) -> Response:
     return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
 

@@ -117,8 +117,9 @@ def settings_for(db_url: str, ports: dict[str, int] | None = None, **overrides: 
 class System:
     """The three services running on real sockets against one test database."""
 
-    def __init__(self, settings: Settings, clients: dict[str, httpx.AsyncClient]) -> None:
+    def __init__(self, settings: Settings, clients: dict[str, httpx.AsyncClient], running: RunningServices) -> None:
         self.settings = settings
+        self.running = running
         self.geo = clients["geo"]
         self.inventory = clients["inventory"]
         self.notify = clients["notify"]
@@ -137,18 +138,32 @@ class RunningServices:
         self.servers: dict[str, uvicorn.Server] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
-    async def start(self, name: str) -> None:
+    async def start(self, name: str, *, as_name: str | None = None) -> None:
+        """Start a service's app on its socket (as_name: a replica's own key in sockets/servers)."""
+        key = as_name or name
         app = __import__(f"services.{name}.app", fromlist=["create_app"]).create_app(self.settings)
         server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
-        self.servers[name] = server
-        self.tasks[name] = asyncio.create_task(server.serve(sockets=[self.sockets[name]]))
+        self.servers[key] = server
+        self.tasks[key] = asyncio.create_task(server.serve(sockets=[self.sockets[key]]))
         deadline = time.monotonic() + 20
         while not server.started:
-            if self.tasks[name].done():
-                raise RuntimeError(f"{name} failed to start: {self.tasks[name].exception()!r}")
+            if self.tasks[key].done():
+                raise RuntimeError(f"{key} failed to start: {self.tasks[key].exception()!r}")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} did not start")
+                raise TimeoutError(f"{key} did not start")
             await asyncio.sleep(0.02)
+
+    def state(self, name: str) -> Any:
+        """The running app's state (pool, index, config), to run its jobs at a chosen time."""
+        return self.servers[name].config.app.state
+
+    async def start_replica(self, name: str) -> str:
+        """Another process-like instance of a service (own app, own pool, own index) on the same database."""
+        sock = free_socket()
+        replica = f"{name}#{len(self.sockets)}"
+        self.sockets[replica] = sock
+        await self.start(name, as_name=replica)
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
     async def stop(self, name: str) -> None:
         server = self.servers.pop(name, None)
@@ -170,7 +185,7 @@ async def running(db_url: str) -> AsyncIterator[RunningServices]:
     finally:
         for name in list(run.servers):
             await run.stop(name)
-        for s in sockets.values():
+        for s in run.sockets.values():
             s.close()
 
 
@@ -179,7 +194,7 @@ async def system(running: RunningServices) -> AsyncIterator[System]:
     settings = running.settings
     clients = {name: httpx.AsyncClient(base_url=settings.url_of(name), timeout=10) for name in SERVICES}
     try:
-        yield System(settings, clients)
+        yield System(settings, clients, running)
     finally:
         for client in clients.values():
             await client.aclose()

@@ -6,7 +6,9 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from services.geo.consumers import CONSUMERS
+from services.geo.jobs import JOBS
 from services.geo.routes import ROUTES
+from services.geo.settings import GeoSettings
 from services.geo.zones import ZoneIndexSync
 from shared.app import ServiceSpec, build_app
 from shared.migrations import MigrationSet
@@ -29,11 +31,13 @@ SPEC = ServiceSpec(
     route_handlers=ROUTES,
     migrations=MigrationSet(schema="geo", package="services.geo"),
     consumers=CONSUMERS,
+    jobs=JOBS,
+    settings_type=GeoSettings,
     on_startup=[start_zone_index],
     on_shutdown=[stop_zone_index],
     description="Pings and beacon sightings in, once-per-visit zone and trip events out.",
 )
 
 
-def create_app(settings: Settings) -> Litestar:
-    return build_app(SPEC, settings)
+def create_app(settings: Settings, config: GeoSettings | None = None) -> Litestar:
+    return build_app(SPEC, settings, config)

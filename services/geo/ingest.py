@@ -1,4 +1,5 @@
-"""Ping ingestion: validate, store, run presence in event time, publish transitions — one transaction."""
+"""Ping and beacon-sighting ingestion: screen, store, run presence and trips in event time, publish —
+all in the request's transaction, under the device's row lock."""
 
 from __future__ import annotations
 
@@ -9,84 +10,107 @@ import asyncpg
 
 from services.geo import repository as repo
 from services.geo.consumers import CONSENTS
-from services.geo.presence import Ping, Presence, Visit, step
-from services.geo.schemas import IngestResult, PingIn, Rejected
-from services.geo.zone_index import ZoneIndex
+from services.geo.device_state import DeviceState
+from services.geo.presence import Fix, Rules
+from services.geo.schemas import IngestResult, PingIn, Rejected, SightingIn
 from shared import bus
-from shared.events import NewEvent
 
-SOURCE = "geo"
 MAX_FUTURE = timedelta(minutes=5)  # phone clocks drift; further ahead is a broken clock
-MAX_AGE = timedelta(hours=24)  # older than raw-ping retention: nothing useful left to do with it
+NO_CONSENT = "no_location_consent"
 
 
-def screen(pings: list[PingIn], now: datetime) -> tuple[list[tuple[int, PingIn]], list[Rejected]]:
-    """Split a batch into usable pings and per-ping rejections (pure)."""
-    usable, rejected = [], []
-    for i, p in enumerate(pings):
-        if p.ts > now + MAX_FUTURE:
-            rejected.append(Rejected(index=i, reason="ts: in the future"))
-        elif p.ts < now - MAX_AGE:
-            rejected.append(Rejected(index=i, reason="ts: older than 24 h"))
-        else:
-            usable.append((i, p))
-    return usable, rejected
+def rules_of(state: Any) -> Rules:
+    return Rules(max_speed_mps=state.config.max_speed_mps, beacon_exit_s=state.config.beacon_exit_s)
 
 
-async def location_allowed(conn: asyncpg.Connection, state: Any, device_id: str) -> bool:
-    """Consent as notify last recorded it, including a change committed a moment ago."""
+def screen_time(ts: datetime, now: datetime, max_age: timedelta) -> str | None:
+    """Why a timestamp is unusable, or None (pure)."""
+    if ts > now + MAX_FUTURE:
+        return "ts: in the future"
+    if ts < now - max_age:
+        return f"ts: older than {int(max_age.total_seconds() // 3600)} h"
+    return None
+
+
+async def may_process(conn: asyncpg.Connection, state: Any, device_id: str) -> bool:
+    """Location is processed with the `location` consent as notify last recorded it (including a change
+    committed a moment ago), or during a pickup trip the shopper started."""
     await bus.catch_up(conn, CONSENTS, device_id, state)
-    return await repo.location_consented(conn, device_id)
+    return await repo.location_consented(conn, device_id) or await repo.has_active_trip(conn, device_id)
 
 
-async def ingest(conn: asyncpg.Connection, state: Any, device_id: str, pings: list[PingIn]) -> IngestResult:
+def _refused(count: int) -> IngestResult:
+    return IngestResult(
+        accepted=0, rejected=[Rejected(index=i, reason=NO_CONSENT) for i in range(count)], events=[], reason=NO_CONSENT
+    )
+
+
+async def ingest_pings(conn: asyncpg.Connection, state: Any, device_id: str, pings: list[PingIn]) -> IngestResult:
+    if not await may_process(conn, state, device_id):
+        return _refused(len(pings))
     now = datetime.now(UTC)
-    if not await location_allowed(conn, state, device_id):
-        return IngestResult(
-            accepted=0,
-            rejected=[Rejected(index=i, reason="no_location_consent") for i in range(len(pings))],
-            events=[],
-            reason="no_location_consent",
-        )
-    usable, rejected = screen(pings, now)
+    max_age = timedelta(hours=state.config.ping_retention_hours)
+    usable: list[PingIn] = []
+    rejected: list[Rejected] = []
+    for i, p in enumerate(pings):
+        if reason := screen_time(p.ts, now, max_age):
+            rejected.append(Rejected(index=i, reason=reason))
+        else:
+            usable.append(p)
     if not usable:
         return IngestResult(accepted=0, rejected=rejected, events=[])
 
-    last_ts = await repo.lock_device(conn, device_id)
-    batch = sorted((p for _, p in usable), key=lambda p: p.ts)
-    new_ts = await repo.insert_pings(conn, device_id, batch)
-
-    presence = Presence(
-        last_ts=last_ts,
-        visits={
-            (r["store_id"], r["zone_id"]): Visit(r["entered_at"], r["last_inside_at"], r["dwelled"])
-            for r in await repo.open_visits(conn, device_id)
-        },
-    )
-    index: ZoneIndex = state.zones.index
-    transitions = []
-    seen: set[datetime] = set()
+    device = await DeviceState.load(conn, device_id)
+    assert device is not None  # not skip_locked: we waited for the lock
+    before = device.presence
+    batch = sorted(usable, key=lambda p: p.ts)
+    new = await repo.insert_pings(conn, device_id, batch)
+    index, rules = state.zones.index, rules_of(state)
     for p in batch:
-        if p.ts not in new_ts or p.ts in seen:
-            continue  # an exact duplicate: already applied once
-        seen.add(p.ts)
-        presence, found = step(presence, Ping(p.ts, p.lat, p.lng, p.accuracy_m), index.zones_at, index.get)
-        transitions += found
-
-    await repo.save_presence(
-        conn,
-        device_id,
-        presence.last_ts,
-        [(s, z, v.entered_at, v.last_inside_at, v.dwelled) for (s, z), v in presence.visits.items()],
-    )
-    events = await bus.publish(
-        conn,
-        SOURCE,
-        [
-            NewEvent(
-                type=t.type, ts=t.ts, device_id=device_id, store_id=t.zone.store_id, zone_id=t.zone.zone_id, data=t.data
+        if p.ts in new:  # an exact duplicate (a retried upload) was applied the first time
+            new.discard(p.ts)
+            device.apply_fix(
+                Fix(p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps), index, rules, state.config.trip_approach_eta_s
             )
-            for t in transitions
-        ],
-    )
+    events = await device.save(conn, before)
+    return IngestResult(accepted=len(usable), rejected=rejected, events=events)
+
+
+def beacon_identity(sighting: SightingIn) -> str:
+    if sighting.ibeacon is not None:
+        b = sighting.ibeacon
+        return f"ibeacon:{b.uuid.lower()}:{b.major}:{b.minor}"
+    assert sighting.eddystone is not None
+    e = sighting.eddystone
+    return f"eddystone:{e.namespace.lower()}:{e.instance.lower()}"
+
+
+async def ingest_sightings(
+    conn: asyncpg.Connection, state: Any, device_id: str, sightings: list[SightingIn]
+) -> IngestResult:
+    if not await may_process(conn, state, device_id):
+        return _refused(len(sightings))
+    now = datetime.now(UTC)
+    max_age = timedelta(hours=state.config.ping_retention_hours)
+    index, rules = state.zones.index, rules_of(state)
+    usable = []
+    rejected: list[Rejected] = []
+    for i, s in enumerate(sightings):
+        zone_key = state.zones.beacons.get(beacon_identity(s))
+        zone = index.get(zone_key) if zone_key else None
+        if reason := screen_time(s.ts, now, max_age):
+            rejected.append(Rejected(index=i, reason=reason))
+        elif zone is None:
+            rejected.append(Rejected(index=i, reason="unknown beacon"))
+        else:
+            usable.append((s.ts, zone))
+    if not usable:
+        return IngestResult(accepted=0, rejected=rejected, events=[])
+
+    device = await DeviceState.load(conn, device_id)
+    assert device is not None
+    before = device.presence
+    for ts, zone in sorted(usable, key=lambda u: u[0]):
+        device.apply_sighting(zone, ts, index, rules)
+    events = await device.save(conn, before)
     return IngestResult(accepted=len(usable), rejected=rejected, events=events)

@@ -110,10 +110,35 @@ async def location_consented(conn: asyncpg.Connection, device_id: str) -> bool:
     return bool(await conn.fetchval("SELECT location FROM geo.device_consents WHERE device_id = $1", device_id))
 
 
-async def lock_device(conn: asyncpg.Connection, device_id: str) -> datetime | None:
-    """Take the device's row lock for this transaction and return its event-time cursor."""
+async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> list[asyncpg.Record]:
+    """Remove open visits of a zone being deleted; return them so their exits can be published."""
+    return await conn.fetch(
+        """
+        DELETE FROM geo.visits WHERE store_id = $1 AND zone_id = $2
+        RETURNING device_id, entered_at, last_inside_at
+        """,
+        store_id,
+        zone_id,
+    )
+
+
+# --- device state: presence and active trips, read and written under the device's row lock ---
+
+
+async def lock_device(conn: asyncpg.Connection, device_id: str, *, skip_locked: bool = False) -> asyncpg.Record | None:
+    """Take the device's row lock for this transaction and return its presence cursor.
+
+    The lock is what keeps two geo processes from applying the same device's pings at the same time
+    (and so from firing the same event twice). With skip_locked, a device busy elsewhere returns None.
+    """
     await conn.execute("INSERT INTO geo.devices (device_id) VALUES ($1) ON CONFLICT DO NOTHING", device_id)
-    return await conn.fetchval("SELECT last_ts FROM geo.devices WHERE device_id = $1 FOR UPDATE", device_id)
+    return await conn.fetchrow(
+        f"""
+        SELECT last_ts, last_fix, outlier, suspicious_at FROM geo.devices WHERE device_id = $1
+        FOR UPDATE {"SKIP LOCKED" if skip_locked else ""}
+        """,
+        device_id,
+    )
 
 
 async def insert_pings(conn: asyncpg.Connection, device_id: str, pings: Sequence[Any]) -> set[datetime]:
@@ -142,38 +167,243 @@ async def insert_pings(conn: asyncpg.Connection, device_id: str, pings: Sequence
 async def open_visits(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        SELECT store_id, zone_id, entered_at, last_inside_at, dwelled
+        SELECT store_id, zone_id, entered_at, last_inside_at, confidence, via, dwelled, beacon_seen_at
         FROM geo.visits WHERE device_id = $1
         """,
         device_id,
     )
 
 
-async def save_presence(
+async def save_device(
     conn: asyncpg.Connection,
     device_id: str,
     last_ts: datetime | None,
-    visits: Sequence[tuple[str, str, datetime, datetime, bool]],
+    last_fix: dict[str, Any] | None,
+    outlier: dict[str, Any] | None,
+    suspicious_at: datetime | None,
 ) -> None:
-    await conn.execute("UPDATE geo.devices SET last_ts = $2 WHERE device_id = $1", device_id, last_ts)
+    await conn.execute(
+        """
+        UPDATE geo.devices SET last_ts = $2, last_fix = $3, outlier = $4, suspicious_at = $5
+        WHERE device_id = $1
+        """,
+        device_id,
+        last_ts,
+        last_fix,
+        outlier,
+        suspicious_at,
+    )
+
+
+async def replace_visits(conn: asyncpg.Connection, device_id: str, visits: Sequence[tuple[Any, ...]]) -> None:
+    """visits: (store_id, zone_id, entered_at, last_inside_at, confidence, via, dwelled, beacon_seen_at)."""
     await conn.execute("DELETE FROM geo.visits WHERE device_id = $1", device_id)
     if visits:
         await conn.executemany(
             """
-            INSERT INTO geo.visits (device_id, store_id, zone_id, entered_at, last_inside_at, dwelled)
-            VALUES ($1, $2, $3, $4, $5, $6)
+            INSERT INTO geo.visits
+                (device_id, store_id, zone_id, entered_at, last_inside_at, confidence, via, dwelled, beacon_seen_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             """,
             [(device_id, *v) for v in visits],
         )
 
 
-async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> list[asyncpg.Record]:
-    """Remove open visits of a zone being deleted; return them so their exits can be published."""
-    return await conn.fetch(
+async def devices_with_due_timers(conn: asyncpg.Connection, now: datetime, beacon_exit_s: int, limit: int) -> list[str]:
+    """Devices with a dwell timer run out or a beacon zone gone silent, as of `now`."""
+    rows = await conn.fetch(
         """
-        DELETE FROM geo.visits WHERE store_id = $1 AND zone_id = $2
-        RETURNING device_id, entered_at, last_inside_at
+        SELECT DISTINCT v.device_id
+        FROM geo.visits v JOIN geo.zones z USING (store_id, zone_id)
+        WHERE (NOT v.dwelled AND z.dwell_s IS NOT NULL AND v.entered_at + make_interval(secs => z.dwell_s) <= $1)
+           OR (v.via = 'beacon' AND v.beacon_seen_at + make_interval(secs => $2) <= $1)
+        LIMIT $3
+        """,
+        now,
+        beacon_exit_s,
+        limit,
+    )
+    return [r["device_id"] for r in rows]
+
+
+async def purge_pings(conn: asyncpg.Connection, older_than: datetime, chunk: int = 10_000) -> int:
+    """Delete raw pings taken before `older_than`, in chunks so no lock is held for long."""
+    total = 0
+    while True:
+        deleted = await conn.fetchval(
+            """
+            WITH gone AS (
+                DELETE FROM geo.pings WHERE ctid = ANY (
+                    ARRAY(SELECT ctid FROM geo.pings WHERE ts < $1 LIMIT $2)
+                )
+                RETURNING 1
+            )
+            SELECT count(*) FROM gone
+            """,
+            older_than,
+            chunk,
+        )
+        total += deleted
+        if deleted < chunk:
+            return total
+
+
+# --- beacons ---
+
+
+async def upsert_beacon(conn: asyncpg.Connection, store_id: str, beacon_id: str, zone_id: str, identity: str) -> None:
+    await conn.execute(
+        """
+        INSERT INTO geo.beacons (store_id, beacon_id, zone_id, identity) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (store_id, beacon_id) DO UPDATE
+        SET zone_id = excluded.zone_id, identity = excluded.identity, updated_at = now()
         """,
         store_id,
+        beacon_id,
         zone_id,
+        identity,
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", ZONES_CHANNEL, "")
+
+
+async def beacon_with_identity(conn: asyncpg.Connection, identity: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT store_id, beacon_id, zone_id FROM geo.beacons WHERE identity = $1", identity)
+
+
+async def delete_beacon(conn: asyncpg.Connection, store_id: str, beacon_id: str) -> bool:
+    deleted = await conn.fetchval(
+        "DELETE FROM geo.beacons WHERE store_id = $1 AND beacon_id = $2 RETURNING true", store_id, beacon_id
+    )
+    if deleted:
+        await conn.execute("SELECT pg_notify($1, $2)", ZONES_CHANNEL, "")
+    return bool(deleted)
+
+
+async def all_beacons(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT store_id, zone_id, identity FROM geo.beacons")
+
+
+# --- trips ---
+
+TRIP_COLUMNS = """trip_id, device_id, order_id, store_id, mode, status, display_name, target_lat, target_lng,
+    distance_m, eta_s, started_at, approaching_at, arrived_at, ended_at"""
+
+
+async def insert_trip(
+    conn: asyncpg.Connection,
+    trip_id: str,
+    device_id: str,
+    order_id: str,
+    store_id: str,
+    mode: str,
+    display_name: str | None,
+    target: tuple[float, float],
+) -> asyncpg.Record | None:
+    """Start a trip; None if the order already has an active one."""
+    return await conn.fetchrow(
+        f"""
+        INSERT INTO geo.trips
+            (trip_id, device_id, order_id, store_id, mode, status, display_name, target_lat, target_lng)
+        VALUES ($1, $2, $3, $4, $5, 'started', $6, $7, $8)
+        ON CONFLICT (order_id) WHERE status IN ('started', 'approaching', 'arrived') DO NOTHING
+        RETURNING {TRIP_COLUMNS}
+        """,
+        trip_id,
+        device_id,
+        order_id,
+        store_id,
+        mode,
+        display_name,
+        target[0],
+        target[1],
+    )
+
+
+async def active_trip_of_order(conn: asyncpg.Connection, order_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""
+        SELECT {TRIP_COLUMNS} FROM geo.trips
+        WHERE order_id = $1 AND status IN ('started', 'approaching', 'arrived')
+        """,
+        order_id,
+    )
+
+
+async def get_trip(conn: asyncpg.Connection, trip_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {TRIP_COLUMNS} FROM geo.trips WHERE trip_id = $1", trip_id)
+
+
+async def active_trips_of_device(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""
+        SELECT {TRIP_COLUMNS} FROM geo.trips
+        WHERE device_id = $1 AND status IN ('started', 'approaching', 'arrived')
+        ORDER BY started_at
+        """,
+        device_id,
+    )
+
+
+async def has_active_trip(conn: asyncpg.Connection, device_id: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            """
+            SELECT EXISTS (SELECT 1 FROM geo.trips
+                           WHERE device_id = $1 AND status IN ('started', 'approaching', 'arrived'))
+            """,
+            device_id,
+        )
+    )
+
+
+async def trips_of_store(conn: asyncpg.Connection, store_id: str, statuses: Sequence[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""
+        SELECT {TRIP_COLUMNS} FROM geo.trips
+        WHERE store_id = $1 AND status = ANY ($2::text[])
+        ORDER BY coalesce(eta_s, 2147483647), started_at
+        """,
+        store_id,
+        list(statuses),
+    )
+
+
+async def trips_of_order(conn: asyncpg.Connection, order_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {TRIP_COLUMNS} FROM geo.trips WHERE order_id = $1 AND status IN ('started', 'approaching', 'arrived')",
+        order_id,
+    )
+
+
+async def expired_trip_devices(conn: asyncpg.Connection, started_before: datetime, limit: int) -> list[str]:
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT device_id FROM geo.trips
+        WHERE status IN ('started', 'approaching') AND started_at < $1
+        LIMIT $2
+        """,
+        started_before,
+        limit,
+    )
+    return [r["device_id"] for r in rows]
+
+
+async def save_trip(
+    conn: asyncpg.Connection, trip_id: str, status: str, distance_m: float | None, eta_s: int | None, at: datetime
+) -> None:
+    """Record a trip's progress; the time of each status is set once, when it is first reached."""
+    await conn.execute(
+        """
+        UPDATE geo.trips
+        SET status = $2, distance_m = $3, eta_s = $4, updated_at = now(),
+            approaching_at = CASE WHEN $2 IN ('approaching', 'arrived') THEN coalesce(approaching_at, $5) END,
+            arrived_at = CASE WHEN $2 = 'arrived' THEN coalesce(arrived_at, $5) ELSE arrived_at END,
+            ended_at = CASE WHEN $2 IN ('completed', 'canceled', 'expired') THEN coalesce(ended_at, $5) END
+        WHERE trip_id = $1
+        """,
+        trip_id,
+        status,
+        distance_m,
+        eta_s,
+        at,
     )

@@ -57,6 +57,7 @@ class ZoneIndex:
         self._cells: dict[int, _Cell] = {}
         self._zones: dict[ZoneKey, Zone] = {}
         self._cells_of: dict[ZoneKey, tuple[set[int], set[int]]] = {}
+        self._by_store: dict[str, dict[str, Zone]] = {}
         for zone in zones:
             self.put(zone)
 
@@ -68,6 +69,9 @@ class ZoneIndex:
 
     def zones(self) -> list[Zone]:
         return list(self._zones.values())
+
+    def zones_of_store(self, store_id: str) -> list[Zone]:
+        return sorted(self._by_store.get(store_id, {}).values(), key=lambda z: z.zone_id)
 
     def put(self, zone: Zone) -> None:
         """Add a zone, or replace the one with the same key."""
@@ -81,12 +85,14 @@ class ZoneIndex:
             entry.boundary += (zone,)
         self._zones[zone.key] = zone
         self._cells_of[zone.key] = (inside, boundary)
+        self._by_store.setdefault(zone.store_id, {})[zone.zone_id] = zone
 
     def remove(self, key: ZoneKey) -> Zone | None:
         zone = self._zones.pop(key, None)
         if zone is None:
             return None
         inside, boundary = self._cells_of.pop(key)
+        del self._by_store[zone.store_id][zone.zone_id]
         for cell in inside | boundary:
             entry = self._cells[cell]
             entry.inside = tuple(z for z in entry.inside if z.key != key)

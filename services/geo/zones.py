@@ -10,7 +10,7 @@ import asyncpg
 
 from services.geo import geometry
 from services.geo import repository as repo
-from services.geo.zone_index import Zone, ZoneIndex
+from services.geo.zone_index import Zone, ZoneIndex, ZoneKey
 from shared.db import UNAVAILABLE, connect
 
 log = logging.getLogger("accueil.geo.zones")
@@ -43,6 +43,7 @@ class ZoneIndexSync:
 
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self.index = ZoneIndex()
+        self.beacons: dict[str, ZoneKey] = {}  # beacon identity -> the zone it marks
         self._pool = pool
         self._dsn = dsn
         self._task: asyncio.Task[None] | None = None
@@ -60,17 +61,22 @@ class ZoneIndexSync:
     async def _reload_all(self) -> None:
         async with self._pool.acquire() as conn:
             rows = await repo.all_zones(conn)
-        fresh = ZoneIndex(zone_of(r) for r in rows)
-        self.index = fresh
-        log.info("zone index loaded: %d zones", len(fresh))
+            beacons = await repo.all_beacons(conn)
+        self.index = ZoneIndex(zone_of(r) for r in rows)
+        self.beacons = {b["identity"]: (b["store_id"], b["zone_id"]) for b in beacons}
+        log.info("zone index loaded: %d zones, %d beacons", len(self.index), len(self.beacons))
 
     async def reload_zone(self, store_id: str, zone_id: str) -> None:
+        """One zone changed (or only beacons, when both ids are empty); beacons follow their zone."""
         async with self._pool.acquire() as conn:
-            row = await repo.get_zone(conn, store_id, zone_id)
-        if row is None:
-            self.index.remove((store_id, zone_id))
-        else:
-            self.index.put(zone_of(row))
+            row = await repo.get_zone(conn, store_id, zone_id) if zone_id else None
+            beacons = await repo.all_beacons(conn)
+        if zone_id:
+            if row is None:
+                self.index.remove((store_id, zone_id))
+            else:
+                self.index.put(zone_of(row))
+        self.beacons = {b["identity"]: (b["store_id"], b["zone_id"]) for b in beacons}
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         store_id, _, zone_id = payload.partition("\n")

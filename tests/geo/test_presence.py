@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from services.geo import geometry
 from services.geo.geometry import destination
-from services.geo.presence import Ping, Presence, step
+from services.geo.presence import Fix, Presence, Rules, step
 from services.geo.zone_index import Zone, ZoneIndex
 
 CENTRE = (48.8600, 2.3470)
@@ -19,18 +19,21 @@ STORE = Zone("s1", "main", "store", geometry.circle(*CENTRE, 50), dwell_s=120)
 INDEX = ZoneIndex([STORE])
 
 
-def run(pings: list[Ping], presence: Presence | None = None) -> tuple[Presence, list[str]]:
+RULES = Rules()
+
+
+def run(pings: list[Fix], presence: Presence | None = None) -> tuple[Presence, list[str]]:
     presence = presence or Presence()
     types = []
     for p in pings:
-        presence, found = step(presence, p, INDEX.zones_at, INDEX.get)
+        presence, found = step(presence, p, INDEX.zones_at, INDEX.get, RULES)
         types += [t.type for t in found]
     return presence, types
 
 
-def at(bearing: float, distance: float, seconds: float, accuracy: float = 10) -> Ping:
+def at(bearing: float, distance: float, seconds: float, accuracy: float = 10) -> Fix:
     lat, lng = destination(*CENTRE, bearing, distance)
-    return Ping(T0 + timedelta(seconds=seconds), lat, lng, accuracy)
+    return Fix(T0 + timedelta(seconds=seconds), lat, lng, accuracy)
 
 
 def test_walking_in_enters_once_and_walking_out_exits_once() -> None:
@@ -69,7 +72,7 @@ def test_dwell_fires_once_at_entry_plus_dwell_time_in_event_time() -> None:
     presence = Presence()
     fired = []
     for p in [at(0, 0, 0), at(0, 5, 60), at(0, 5, 130), at(0, 5, 200)]:
-        presence, found = step(presence, p, INDEX.zones_at, INDEX.get)
+        presence, found = step(presence, p, INDEX.zones_at, INDEX.get, RULES)
         fired += [(t.type, t.ts) for t in found]
     assert fired == [("zone.entered", T0), ("zone.dwelled", T0 + timedelta(seconds=120))]
 

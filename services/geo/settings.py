@@ -1,0 +1,26 @@
+"""geo's own settings, from ACCUEIL_<FIELD> variables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+
+
+class GeoSettings(msgspec.Struct, frozen=True, kw_only=True):
+    ping_retention_hours: Positive = 24
+    """Raw pings are deleted after this long."""
+
+    beacon_exit_s: Positive = 30
+    """A beacon zone is left only after no sighting for this long (iOS uses 30 s)."""
+
+    trip_approach_eta_s: Positive = 300
+    """A trip is `approaching` once the estimated time of arrival drops under this."""
+
+    trip_expiry_minutes: Positive = 180
+    """A trip that has not arrived this long after it started expires."""
+
+    max_speed_mps: Positive = 70
+    """An implied speed above this (252 km/h) between two fixes is not a shopper moving: suspicious."""

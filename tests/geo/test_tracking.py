@@ -1,0 +1,166 @@
+"""geo over real HTTP on real PostgreSQL, with realistic noisy tracks."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from services.geo.geometry import destination
+from services.geo.jobs import fire_timers, purge_pings
+from tests.conftest import System, eventually
+from tests.helpers import STORE, create_store, ping, register, walk_in
+
+CENTRE = (STORE["lat"], STORE["lng"])
+
+
+async def post(system: System, auth: dict[str, str], pings: list[dict]) -> dict:
+    r = await system.geo.post("/v1/pings", json={"pings": pings}, headers=auth)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def types(events: list[dict]) -> list[str]:
+    return [e["type"] for e in events]
+
+
+async def test_a_phone_lying_at_the_door_makes_one_visit_not_dozens(system: System) -> None:
+    await create_store(system, radius_m=50)
+    _, auth = await register(system, location=True)
+    rng = random.Random(3)
+    t0 = datetime.now(UTC) - timedelta(minutes=30)
+    events: list[dict] = []
+    for batch in range(12):  # half an hour at the door, a fix every 5 s, ±20 m of GPS wander
+        pings = []
+        for i in range(30):
+            lat, lng = destination(*CENTRE, 90 + rng.uniform(-10, 10), 50 + rng.uniform(-20, 20))
+            pings.append(ping(lat, lng, t0 + timedelta(seconds=(batch * 30 + i) * 5), accuracy_m=20))
+        events += (await post(system, auth, pings))["events"]
+    assert types(events).count("zone.entered") <= 1
+    assert "zone.exited" not in types(events)
+
+
+async def test_a_late_batch_gives_the_same_events_as_live_pings(system: System) -> None:
+    await create_store(system)
+    _, live = await register(system, location=True)
+    _, late = await register(system, location=True)
+    track = walk_in() + [
+        ping(*destination(*CENTRE, 180, d), datetime.now(UTC) - timedelta(seconds=60 - i))
+        for i, d in enumerate(range(30, 200, 20))
+    ]
+    live_events = []
+    for p in track:
+        live_events += (await post(system, live, [p]))["events"]
+    late_events = (await post(system, late, track))["events"]
+    summary = lambda evs: [(e["type"], e["ts"], e["zone_id"]) for e in evs]  # noqa: E731
+    assert summary(live_events) == summary(late_events)
+    assert types(late_events) == ["zone.entered", "zone.exited"]
+    assert late_events[1]["data"]["duration_s"] > 0
+
+
+async def test_out_of_order_and_duplicated_pings_give_each_event_once(system: System) -> None:
+    await create_store(system)
+    _, auth = await register(system, location=True)
+    track = walk_in()
+    shuffled = track + track[:4]
+    random.Random(5).shuffle(shuffled)
+    first = await post(system, auth, shuffled[:7])
+    second = await post(system, auth, shuffled[7:])
+    third = await post(system, auth, track)  # the whole upload retried
+    assert types(first["events"] + second["events"] + third["events"]).count("zone.entered") == 1
+
+
+async def test_dwell_fires_from_the_scheduler_when_the_phone_goes_quiet(system: System) -> None:
+    await create_store(system, dwell_s=120)
+    _, auth = await register(system, location=True)
+    entered_at = datetime.now(UTC) - timedelta(seconds=10)
+    body = await post(system, auth, [ping(*CENTRE, entered_at)])
+    assert types(body["events"]) == ["zone.entered"]
+
+    state = system.running.state("geo")
+    assert await fire_timers(state, entered_at + timedelta(seconds=119)) == 0
+    assert await fire_timers(state, entered_at + timedelta(seconds=125)) == 1
+    assert await fire_timers(state, entered_at + timedelta(seconds=300)) == 0  # once per visit
+    r = await system.geo.get("/v1/events", headers=system.admin)
+    dwelled = [e for e in r.json()["events"] if e["type"] == "zone.dwelled"]
+    assert len(dwelled) == 1
+    assert datetime.fromisoformat(dwelled[0]["ts"]) == entered_at + timedelta(seconds=120)  # event time
+
+
+async def test_an_impossible_jump_is_flagged_and_does_not_move_presence(system: System) -> None:
+    await create_store(system)
+    _, auth = await register(system, location=True)
+    now = datetime.now(UTC)
+    body = await post(
+        system, auth, [ping(*CENTRE, now - timedelta(seconds=20)), ping(40.7, -74.0, now - timedelta(seconds=10))]
+    )
+    assert types(body["events"]) == ["zone.entered", "location.suspicious"]
+    body = await post(system, auth, [ping(*CENTRE, now)])
+    assert body["events"] == []  # still inside: no exit, no second entry
+
+
+async def test_a_zone_created_on_one_geo_process_reaches_another_within_a_second(system: System) -> None:
+    other = await system.running.start_replica("geo")
+    await system.geo.put("/v1/stores/rivoli", json=STORE, headers=system.admin)
+    _, auth = await register(system, location=True)
+    body = {"kind": "store", "circle": {"lat": CENTRE[0], "lng": CENTRE[1], "radius_m": 60}}
+    r = await system.geo.put("/v1/stores/rivoli/zones/main", json=body, headers=system.admin)
+    assert r.status_code == 200
+    async with httpx.AsyncClient(base_url=other) as replica:
+
+        async def entered() -> bool:
+            r = await replica.post("/v1/pings", json={"pings": [ping(*CENTRE, datetime.now(UTC))]}, headers=auth)
+            return "zone.entered" in types(r.json()["events"])
+
+        await eventually(entered, timeout=1.0)
+
+
+async def test_the_same_batch_sent_to_two_geo_processes_at_once_fires_once(system: System) -> None:
+    other = await system.running.start_replica("geo")
+    await create_store(system)
+    _, auth = await register(system, location=True)
+    track = walk_in()
+    async with httpx.AsyncClient(base_url=other) as replica:
+        a, b = await asyncio.gather(
+            system.geo.post("/v1/pings", json={"pings": track}, headers=auth),
+            replica.post("/v1/pings", json={"pings": track}, headers=auth),
+        )
+    assert types(a.json()["events"] + b.json()["events"]) == ["zone.entered"]
+
+
+async def test_deleting_a_zone_closes_the_visits_inside_it(system: System) -> None:
+    await create_store(system)
+    device_id, auth = await register(system, location=True)
+    await post(system, auth, walk_in())
+    r = await system.geo.delete("/v1/stores/rivoli/zones/main", headers=system.admin)
+    assert r.status_code == 204
+    events = (await system.geo.get("/v1/events", headers=system.admin)).json()["events"]
+    exited = [e for e in events if e["type"] == "zone.exited"]
+    assert len(exited) == 1 and exited[0]["device_id"] == device_id and exited[0]["data"]["reason"] == "zone_deleted"
+    context = (await system.geo.get(f"/v1/devices/{device_id}/context", headers=auth)).json()
+    assert context["zones"] == []
+
+
+async def test_the_context_says_where_the_device_is_and_for_how_long(system: System) -> None:
+    await create_store(system)
+    device_id, auth = await register(system, location=True)
+    await post(system, auth, walk_in())
+    context = (await system.geo.get(f"/v1/devices/{device_id}/context", headers=auth)).json()
+    assert context["stores"] == ["rivoli"]
+    [zone] = context["zones"]
+    assert zone["zone_id"] == "main" and zone["kind"] == "store" and zone["dwell_so_far_s"] >= 60
+    _, other = await register(system)
+    assert (await system.geo.get(f"/v1/devices/{device_id}/context", headers=other)).status_code == 403
+
+
+async def test_raw_pings_are_purged_after_the_retention_period(system: System, db) -> None:
+    await create_store(system)
+    device_id, auth = await register(system, location=True)
+    await post(system, auth, walk_in())
+    assert await db.fetchval("SELECT count(*) FROM geo.pings WHERE device_id = $1", device_id) == 11
+    state = system.running.state("geo")
+    assert await purge_pings(state, datetime.now(UTC) + timedelta(hours=23)) == 0
+    assert await purge_pings(state, datetime.now(UTC) + timedelta(hours=25)) == 11
+    assert await db.fetchval("SELECT count(*) FROM geo.pings") == 0
