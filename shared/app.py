@@ -7,7 +7,9 @@ created at import time: the pool, the HTTP client and the bus worker live in the
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from litestar.response import Response
 from shared import bus, migrations
 from shared.auth import Caller, Principal, TokenSigner, auth_middleware
 from shared.db import UNAVAILABLE, Conn, create_pool, provide_connection
-from shared.errors import EXCEPTION_HANDLERS, database_unavailable_handler
+from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler
 from shared.events import Event
 from shared.jobs import Job, JobRunner
 from shared.settings import Settings, load_env
@@ -56,8 +58,16 @@ class ServiceSpec:
         return [migrations.BUS, self.migrations]
 
 
-async def provide_principal(request: Request) -> Principal:
-    return request.user
+def provide_principal(request: Request) -> Principal | None:
+    """Who is calling; None on the few public routes (no token there)."""
+    return request.scope.get("user")
+
+
+async def provide_transaction(state: State, principal: Principal | None) -> AsyncIterator[asyncpg.Connection]:
+    """The request's connection, opened after the caller is known. Depending on `principal` keeps the two
+    dependencies in sequence: resolved side by side, Litestar would spawn a task group on every request."""
+    async for conn in provide_connection(state):
+        yield conn
 
 
 @get("/healthz", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
@@ -112,6 +122,22 @@ async def migrate(conn: asyncpg.Connection, spec: ServiceSpec) -> list[str]:
     return applied
 
 
+async def wait_for_migrations(pool: asyncpg.Pool, spec: ServiceSpec, timeout_s: float) -> None:
+    """Without migrate_on_start, someone else applies the migrations (`accueil migrate`, a Kubernetes
+    Job): wait for them rather than start on tables that are not there yet."""
+    deadline = time.monotonic() + timeout_s
+    for attempt in itertools.count():
+        async with pool.acquire() as conn:
+            missing = await migrations.pending(conn, spec.migration_sets)
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise ConfigError(f"migrations still pending after {timeout_s:.0f}s: {', '.join(missing)}")
+        if attempt == 0:
+            log.info("waiting for migrations: %s", ", ".join(missing))
+        await asyncio.sleep(1)
+
+
 def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | None = None) -> Litestar:
     """`config` is the service's own settings; by default read from the environment (validated now,
     before anything starts)."""
@@ -135,6 +161,8 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             if settings.migrate_on_start:
                 async with state.pool.acquire() as conn:
                     await migrate(conn, spec)
+            else:
+                await wait_for_migrations(state.pool, spec, settings.db_connect_timeout_s)
             for hook in spec.on_startup:
                 await hook(state)
             worker = bus.BusWorker(state.pool, settings.database_url, spec.consumers, settings.bus_poll_s, state)
@@ -168,8 +196,8 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             }
         ),
         dependencies={
-            "conn": Provide(provide_connection),
-            "principal": Provide(provide_principal),
+            "conn": Provide(provide_transaction),
+            "principal": Provide(provide_principal, sync_to_thread=False),
             **spec.dependencies,
         },
         middleware=[auth_middleware(), PrometheusConfig(app_name=f"accueil_{spec.name}", group_path=True).middleware],

@@ -7,17 +7,10 @@ from typing import Any
 import asyncpg
 
 from services.geo import repository as repo
+from services.geo.consents import CONSENTS
 from services.geo.device_state import DeviceState
 from shared.bus import Consumer
 from shared.events import Event
-
-
-async def apply_consent(conn: asyncpg.Connection, event: Event, _state: Any) -> None:
-    """notify changed a device's consents: keep the location purpose, newest event wins."""
-    purposes = event.data.get("purposes", {})
-    if event.device_id is None or "location" not in purposes:
-        return
-    await repo.set_location_consent(conn, event.device_id, bool(purposes["location"]), event.id)
 
 
 async def end_trips_of_order(conn: asyncpg.Connection, event: Event, state: Any) -> None:
@@ -33,7 +26,6 @@ async def end_trips_of_order(conn: asyncpg.Connection, event: Event, state: Any)
         await device.save(conn, before)
 
 
-CONSENTS = Consumer(name="geo.consents", types=("consent.changed",), handle=apply_consent)
 ORDERS = Consumer(name="geo.orders", types=("order.collected", "order.canceled"), handle=end_trips_of_order)
 
 CONSUMERS = [CONSENTS, ORDERS]

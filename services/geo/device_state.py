@@ -17,6 +17,7 @@ import asyncpg
 from services.geo import presence as pres
 from services.geo import repository as repo
 from services.geo import trips
+from services.geo.consents import CONSENTS
 from services.geo.zone_index import Zone, ZoneIndex
 from shared import bus
 from shared.events import Event, NewEvent
@@ -67,19 +68,27 @@ class DeviceState:
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, device_id: str, *, skip_locked: bool = False) -> DeviceState | None:
-        row = await repo.lock_device(conn, device_id, skip_locked=skip_locked)
-        if row is None:
-            return None
+        """The device's state under its row lock (created if new); None if skip_locked and it is busy."""
+        row = await repo.lock_device(conn, device_id, CONSENTS.name, skip_locked=skip_locked)
+        if not row["known"]:
+            if skip_locked:
+                return None
+            await repo.add_device(conn, device_id)
+            row = await repo.lock_device(conn, device_id, CONSENTS.name)
+        return cls.from_row(device_id, row)
+
+    @classmethod
+    def from_row(cls, device_id: str, row: asyncpg.Record) -> DeviceState:
         visits = {
             (v["store_id"], v["zone_id"]): pres.Visit(
-                entered_at=v["entered_at"],
-                last_inside_at=v["last_inside_at"],
+                entered_at=_time(v["entered_at"]),
+                last_inside_at=_time(v["last_inside_at"]),
                 confidence=v["confidence"],
                 via=v["via"],
                 dwelled=v["dwelled"],
-                beacon_seen_at=v["beacon_seen_at"],
+                beacon_seen_at=_time(v["beacon_seen_at"]),
             )
-            for v in await repo.open_visits(conn, device_id)
+            for v in row["visits"] or ()
         }
         presence = pres.Presence(
             last_ts=row["last_ts"],
@@ -88,21 +97,22 @@ class DeviceState:
             suspicious_at=row["suspicious_at"],
             visits=visits,
         )
-        active = [trip_state(t) for t in await repo.active_trips_of_device(conn, device_id)]
+        active = [trip_state(t) for t in sorted(row["trips"] or (), key=lambda t: t["started_at"])]
         return cls(device_id, presence, active)
 
-    async def save(self, conn: asyncpg.Connection, before: pres.Presence) -> list[Event]:
-        """Write what changed and publish the events, in the caller's transaction."""
+    async def save(self, conn: asyncpg.Connection, before: pres.Presence, pings: Sequence[Any] = ()) -> list[Event]:
+        """Write what changed (and the raw pings) and publish the events, in the caller's transaction."""
         p = self.presence
-        if (p.last_ts, p.last_fix, p.outlier, p.suspicious_at) != (
+        cursor = (p.last_ts, fix_to_json(p.last_fix), fix_to_json(p.outlier), p.suspicious_at)
+        if pings:
+            await repo.write_pings(conn, self.device_id, pings, *cursor)
+        elif (p.last_ts, p.last_fix, p.outlier, p.suspicious_at) != (
             before.last_ts,
             before.last_fix,
             before.outlier,
             before.suspicious_at,
         ):
-            await repo.save_device(
-                conn, self.device_id, p.last_ts, fix_to_json(p.last_fix), fix_to_json(p.outlier), p.suspicious_at
-            )
+            await repo.save_device(conn, self.device_id, *cursor)
         if p.visits != before.visits:
             await repo.replace_visits(
                 conn,
@@ -194,7 +204,12 @@ class DeviceState:
         return any(ts.trip.status in trips.ACTIVE for ts in self.active_trips)
 
 
-def trip_state(row: asyncpg.Record) -> TripState:
+def _time(value: datetime | str | None) -> datetime | None:
+    """Timestamps read through json_agg arrive as ISO 8601 text."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def trip_state(row: asyncpg.Record | dict[str, Any]) -> TripState:
     return TripState(
         trip=trips.Trip(
             trip_id=row["trip_id"],
@@ -209,7 +224,7 @@ def trip_state(row: asyncpg.Record) -> TripState:
         device_id=row["device_id"],
         order_id=row["order_id"],
         display_name=row["display_name"],
-        started_at=row["started_at"],
+        started_at=_time(row["started_at"]),
     )
 
 

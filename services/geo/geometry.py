@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import shapely
+import shapely.geometry
 import shapely.ops
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
@@ -58,15 +60,44 @@ class Shape:
     def is_circle(self) -> bool:
         return self.center is not None
 
+    @cached_property
+    def circle_terms(self) -> tuple[float, float, float, float, float]:
+        """(lat0, lng0, metres per degree of lat, of lng, radius²): a circle test in a few multiplications.
+        Over a zone's few hundred metres the local flat-earth distance differs from the great-circle one
+        by millimetres, and every test of a circle uses this same formula, so they all agree."""
+        assert self.center is not None and self.radius_m is not None
+        per_lat, per_lng = _metres_per_degree(self.center[0])
+        return (self.center[0], self.center[1], per_lat, per_lng, self.radius_m**2)
+
+    def _centre_distance_m(self, lat: float, lng: float) -> float:
+        lat0, lng0, per_lat, per_lng, _ = self.circle_terms
+        return math.hypot((lat - lat0) * per_lat, (lng - lng0) * per_lng)
+
+    @cached_property
+    def half_planes(self) -> tuple[tuple[float, float, float], ...] | None:
+        """A convex polygon without holes as half-planes a*lng + b*lat + c >= 0 (inside): testing a point
+        is then a few multiplications. None for circles and other polygons (tested with shapely)."""
+        polygon = self.polygon
+        if self.is_circle or polygon.interiors or not polygon.equals(polygon.convex_hull):
+            return None
+        ring = shapely.geometry.polygon.orient(polygon, sign=1.0).exterior.coords  # counter-clockwise
+        return tuple(
+            (-(y2 - y1), x2 - x1, (y2 - y1) * x1 - (x2 - x1) * y1)
+            for (x1, y1), (x2, y2) in zip(ring[:-1], ring[1:], strict=True)
+            if (x1, y1) != (x2, y2)
+        )
+
     def contains(self, lat: float, lng: float) -> bool:
-        if self.center is not None and self.radius_m is not None:
-            return distance_m(lat, lng, *self.center) <= self.radius_m
+        if self.radius_m is not None:
+            return self._centre_distance_m(lat, lng) <= self.radius_m
+        if (planes := self.half_planes) is not None:
+            return all(a * lng + b * lat + c >= 0 for a, b, c in planes)
         return bool(shapely.contains_xy(self.polygon, lng, lat))
 
     def edge_distance_m(self, lat: float, lng: float) -> float:
         """Distance to the boundary, metres: positive inside, negative outside."""
-        if self.center is not None and self.radius_m is not None:
-            return self.radius_m - distance_m(lat, lng, *self.center)
+        if self.radius_m is not None:
+            return self.radius_m - self._centre_distance_m(lat, lng)
         per_lat, per_lng = _metres_per_degree(lat)
         point = shapely.Point(lng, lat)
         nearest = shapely.ops.nearest_points(self.polygon.boundary, point)[0]

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.geo import repository as repo
-from services.geo.consumers import CONSENTS
+from services.geo.consents import CONSENTS
 from services.geo.device_state import DeviceState
 from services.geo.presence import Fix, Rules
 from services.geo.schemas import IngestResult, PingIn, Rejected, SightingIn
@@ -32,11 +32,20 @@ def screen_time(ts: datetime, now: datetime, max_age: timedelta) -> str | None:
     return None
 
 
-async def may_process(conn: asyncpg.Connection, state: Any, device_id: str) -> bool:
-    """Location is processed with the `location` consent as notify last recorded it (including a change
-    committed a moment ago), or during a pickup trip the shopper started."""
-    await bus.catch_up(conn, CONSENTS, device_id, state)
-    return await repo.location_consented(conn, device_id) or await repo.has_active_trip(conn, device_id)
+async def load_if_allowed(conn: asyncpg.Connection, state: Any, device_id: str) -> DeviceState | None:
+    """The device's state under its lock, if its location may be processed: with the `location` consent
+    as notify last recorded it (including a change committed a moment ago), or during a pickup trip the
+    shopper started. None otherwise, and then nothing about the device is stored."""
+    row = await repo.lock_device(conn, device_id, CONSENTS.name)
+    if row["consent_pending"]:
+        await bus.catch_up(conn, CONSENTS, device_id, state)
+        row = await repo.lock_device(conn, device_id, CONSENTS.name)
+    if not (row["consented"] or row["trips"]):
+        return None
+    if not row["known"]:
+        await repo.add_device(conn, device_id)
+        row = await repo.lock_device(conn, device_id, CONSENTS.name)
+    return DeviceState.from_row(device_id, row)
 
 
 def _refused(count: int) -> IngestResult:
@@ -46,7 +55,8 @@ def _refused(count: int) -> IngestResult:
 
 
 async def ingest_pings(conn: asyncpg.Connection, state: Any, device_id: str, pings: list[PingIn]) -> IngestResult:
-    if not await may_process(conn, state, device_id):
+    device = await load_if_allowed(conn, state, device_id)
+    if device is None:
         return _refused(len(pings))
     now = datetime.now(UTC)
     max_age = timedelta(hours=state.config.ping_retention_hours)
@@ -60,19 +70,14 @@ async def ingest_pings(conn: asyncpg.Connection, state: Any, device_id: str, pin
     if not usable:
         return IngestResult(accepted=0, rejected=rejected, events=[])
 
-    device = await DeviceState.load(conn, device_id)
-    assert device is not None  # not skip_locked: we waited for the lock
     before = device.presence
     batch = sorted(usable, key=lambda p: p.ts)
-    new = await repo.insert_pings(conn, device_id, batch)
-    index, rules = state.zones.index, rules_of(state)
+    index, rules, eta = state.zones.index, rules_of(state), state.config.trip_approach_eta_s
     for p in batch:
-        if p.ts in new:  # an exact duplicate (a retried upload) was applied the first time
-            new.discard(p.ts)
-            device.apply_fix(
-                Fix(p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps), index, rules, state.config.trip_approach_eta_s
-            )
-    events = await device.save(conn, before)
+        # A ping not newer than the last one applied changes nothing: that is also what makes an exact
+        # duplicate (a retried upload) harmless. It is still stored, once.
+        device.apply_fix(Fix(p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps), index, rules, eta)
+    events = await device.save(conn, before, pings=batch)
     return IngestResult(accepted=len(usable), rejected=rejected, events=events)
 
 
@@ -88,7 +93,8 @@ def beacon_identity(sighting: SightingIn) -> str:
 async def ingest_sightings(
     conn: asyncpg.Connection, state: Any, device_id: str, sightings: list[SightingIn]
 ) -> IngestResult:
-    if not await may_process(conn, state, device_id):
+    device = await load_if_allowed(conn, state, device_id)
+    if device is None:
         return _refused(len(sightings))
     now = datetime.now(UTC)
     max_age = timedelta(hours=state.config.ping_retention_hours)
@@ -107,8 +113,6 @@ async def ingest_sightings(
     if not usable:
         return IngestResult(accepted=0, rejected=rejected, events=[])
 
-    device = await DeviceState.load(conn, device_id)
-    assert device is not None
     before = device.presence
     for ts, zone in sorted(usable, key=lambda u: u[0]):
         device.apply_sighting(zone, ts, index, rules)

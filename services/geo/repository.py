@@ -106,10 +106,6 @@ async def set_location_consent(conn: asyncpg.Connection, device_id: str, locatio
     )
 
 
-async def location_consented(conn: asyncpg.Connection, device_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT location FROM geo.device_consents WHERE device_id = $1", device_id))
-
-
 async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> list[asyncpg.Record]:
     """Remove open visits of a zone being deleted; return them so their exits can be published."""
     return await conn.fetch(
@@ -125,33 +121,65 @@ async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id:
 # --- device state: presence and active trips, read and written under the device's row lock ---
 
 
-async def lock_device(conn: asyncpg.Connection, device_id: str, *, skip_locked: bool = False) -> asyncpg.Record | None:
-    """Take the device's row lock for this transaction and return its presence cursor.
+_LOAD_DEVICE = """
+    WITH device AS (
+        SELECT d.device_id, d.last_ts, d.last_fix, d.outlier, d.suspicious_at
+        FROM geo.devices d
+        WHERE d.device_id = $1
+        FOR UPDATE OF d {skip}
+    )
+    SELECT EXISTS (SELECT 1 FROM bus.deliveries WHERE consumer = $2 AND device_id = $1) AS consent_pending,
+           coalesce((SELECT location FROM geo.device_consents WHERE device_id = $1), false) AS consented,
+           device.device_id IS NOT NULL AS known,
+           device.last_ts, device.last_fix, device.outlier, device.suspicious_at,
+           (SELECT json_agg(v) FROM geo.visits v WHERE v.device_id = $1) AS visits,
+           (SELECT json_agg(t) FROM geo.trips t
+            WHERE t.device_id = $1 AND t.status IN ('started', 'approaching', 'arrived')) AS trips
+    FROM (SELECT 1) AS one LEFT JOIN device ON true
+"""
+
+
+async def lock_device(
+    conn: asyncpg.Connection, device_id: str, consent_consumer: str, *, skip_locked: bool = False
+) -> asyncpg.Record:
+    """In one round trip: take the device's row lock for this transaction (if it has a row: `known`),
+    and read its location consent (and whether consent events for geo are still pending), presence
+    cursor, open visits and active trips (JSON).
 
     The lock is what keeps two geo processes from applying the same device's pings at the same time
-    (and so from firing the same event twice). With skip_locked, a device busy elsewhere returns None.
+    (and so from firing the same event twice). With skip_locked, a device busy elsewhere reads as unknown.
     """
-    await conn.execute("INSERT INTO geo.devices (device_id) VALUES ($1) ON CONFLICT DO NOTHING", device_id)
     return await conn.fetchrow(
-        f"""
-        SELECT last_ts, last_fix, outlier, suspicious_at FROM geo.devices WHERE device_id = $1
-        FOR UPDATE {"SKIP LOCKED" if skip_locked else ""}
-        """,
-        device_id,
+        _LOAD_DEVICE.format(skip="SKIP LOCKED" if skip_locked else ""), device_id, consent_consumer
     )
 
 
-async def insert_pings(conn: asyncpg.Connection, device_id: str, pings: Sequence[Any]) -> set[datetime]:
-    """Store pings; return the timestamps that were new (an exact duplicate is stored once)."""
-    rows = await conn.fetch(
+async def add_device(conn: asyncpg.Connection, device_id: str) -> None:
+    await conn.execute("INSERT INTO geo.devices (device_id) VALUES ($1) ON CONFLICT DO NOTHING", device_id)
+
+
+async def write_pings(
+    conn: asyncpg.Connection,
+    device_id: str,
+    pings: Sequence[Any],
+    last_ts: datetime | None,
+    last_fix: dict[str, Any] | None,
+    outlier: dict[str, Any] | None,
+    suspicious_at: datetime | None,
+) -> None:
+    """Store the raw pings (an exact duplicate is stored once) and the new presence cursor, together."""
+    await conn.execute(
         """
-        INSERT INTO geo.pings (device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
-        SELECT $1, p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps, p.heading
-        FROM unnest($2::timestamptz[], $3::float8[], $4::float8[], $5::float4[], $6::float4[], $7::float4[])
-             AS p(ts, lat, lng, accuracy_m, speed_mps, heading)
-        ORDER BY p.ts
-        ON CONFLICT (device_id, ts) DO NOTHING
-        RETURNING ts
+        WITH stored AS (
+            INSERT INTO geo.pings (device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
+            SELECT $1, p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps, p.heading
+            FROM unnest($2::timestamptz[], $3::float8[], $4::float8[], $5::float4[], $6::float4[], $7::float4[])
+                 AS p(ts, lat, lng, accuracy_m, speed_mps, heading)
+            ORDER BY p.ts
+            ON CONFLICT (device_id, ts) DO NOTHING
+        )
+        UPDATE geo.devices SET last_ts = $8, last_fix = $9, outlier = $10, suspicious_at = $11
+        WHERE device_id = $1
         """,
         device_id,
         [p.ts for p in pings],
@@ -160,8 +188,11 @@ async def insert_pings(conn: asyncpg.Connection, device_id: str, pings: Sequence
         [p.accuracy_m for p in pings],
         [p.speed_mps for p in pings],
         [p.heading for p in pings],
+        last_ts,
+        last_fix,
+        outlier,
+        suspicious_at,
     )
-    return {r["ts"] for r in rows}
 
 
 async def open_visits(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
@@ -341,18 +372,6 @@ async def active_trips_of_device(conn: asyncpg.Connection, device_id: str) -> li
         ORDER BY started_at
         """,
         device_id,
-    )
-
-
-async def has_active_trip(conn: asyncpg.Connection, device_id: str) -> bool:
-    return bool(
-        await conn.fetchval(
-            """
-            SELECT EXISTS (SELECT 1 FROM geo.trips
-                           WHERE device_id = $1 AND status IN ('started', 'approaching', 'arrived'))
-            """,
-            device_id,
-        )
     )
 
 

@@ -301,7 +301,7 @@ async def start_trip(data: JSONBody[TripCreate], conn: Conn, principal: Caller, 
     if store is None:
         raise NotFound(f"unknown store {data.store_id!r}", field="store_id")
 
-    await repo.lock_device(conn, device_id)  # trips and pings of one device take turns
+    await DeviceState.load(conn, device_id)  # the device's lock: its trips and pings take turns
     existing = await repo.active_trip_of_order(conn, data.order_id)
     if existing is not None:
         return TripCreated(trip_id=existing["trip_id"], status=existing["status"])

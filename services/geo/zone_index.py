@@ -8,15 +8,17 @@ prepared shapely geometry for polygons). Resolution 11 (cells ~29 m across the e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import h3
 from h3.api import basic_int as h3i
+from shapely import contains_xy
 
 from services.geo.geometry import Shape
 
 RESOLUTION = 11
+latlng_to_cell = h3i.latlng_to_cell
 
 ZoneKey = tuple[str, str]  # (store_id, zone_id)
 
@@ -36,11 +38,24 @@ class Zone:
 
 
 class _Cell:
-    __slots__ = ("inside", "boundary")
+    """Zones wholly covering the cell, and exact tests for zones crossing it. Circle tests are
+    (zone, lat0, lng0, m per degree lat, m per degree lng, radius²); polygon tests carry the bounding
+    box so most misses cost four comparisons, not a shapely call."""
+
+    __slots__ = ("inside", "circles", "polygons")
 
     def __init__(self) -> None:
         self.inside: tuple[Zone, ...] = ()
-        self.boundary: tuple[Zone, ...] = ()
+        self.circles: tuple[tuple[Zone, float, float, float, float, float], ...] = ()
+        self.polygons: tuple[tuple[Zone, float, float, float, float, tuple | None], ...] = ()
+
+    def empty(self) -> bool:
+        return not (self.inside or self.circles or self.polygons)
+
+    def without(self, key: ZoneKey) -> None:
+        self.inside = tuple(z for z in self.inside if z.key != key)
+        self.circles = tuple(t for t in self.circles if t[0].key != key)
+        self.polygons = tuple(t for t in self.polygons if t[0].key != key)
 
 
 def cover(shape: Shape, resolution: int = RESOLUTION) -> tuple[set[int], set[int]]:
@@ -80,9 +95,13 @@ class ZoneIndex:
         for cell in inside:
             entry = self._cells.setdefault(cell, _Cell())
             entry.inside += (zone,)
+        shape = zone.shape
         for cell in boundary:
             entry = self._cells.setdefault(cell, _Cell())
-            entry.boundary += (zone,)
+            if shape.is_circle:
+                entry.circles += ((zone, *shape.circle_terms),)
+            else:
+                entry.polygons += ((zone, *shape.polygon.bounds, shape.half_planes),)
         self._zones[zone.key] = zone
         self._cells_of[zone.key] = (inside, boundary)
         self._by_store.setdefault(zone.store_id, {})[zone.zone_id] = zone
@@ -95,17 +114,29 @@ class ZoneIndex:
         del self._by_store[zone.store_id][zone.zone_id]
         for cell in inside | boundary:
             entry = self._cells[cell]
-            entry.inside = tuple(z for z in entry.inside if z.key != key)
-            entry.boundary = tuple(z for z in entry.boundary if z.key != key)
-            if not entry.inside and not entry.boundary:
+            entry.without(key)
+            if entry.empty():
                 del self._cells[cell]
         return zone
 
-    def zones_at(self, lat: float, lng: float) -> list[Zone]:
-        """Every zone containing the point."""
-        entry = self._cells.get(h3i.latlng_to_cell(lat, lng, self.resolution))
+    def zones_at(self, lat: float, lng: float) -> Sequence[Zone]:
+        """Every zone containing the point. The hot path: kept to plain arithmetic where it can be."""
+        entry = self._cells.get(latlng_to_cell(lat, lng, self.resolution))
         if entry is None:
-            return []
-        if not entry.boundary:
-            return list(entry.inside)
-        return [*entry.inside, *(z for z in entry.boundary if z.shape.contains(lat, lng))]
+            return ()
+        if not entry.circles and not entry.polygons:
+            return entry.inside
+        found = list(entry.inside)
+        for zone, lat0, lng0, per_lat, per_lng, r2 in entry.circles:
+            dy, dx = (lat - lat0) * per_lat, (lng - lng0) * per_lng
+            if dx * dx + dy * dy <= r2:
+                found.append(zone)
+        for zone, minx, miny, maxx, maxy, planes in entry.polygons:
+            if not (minx <= lng <= maxx and miny <= lat <= maxy):
+                continue
+            if planes is None:
+                if contains_xy(zone.shape.polygon, lng, lat):
+                    found.append(zone)
+            elif all(a * lng + b * lat + c >= 0 for a, b, c in planes):
+                found.append(zone)
+        return found

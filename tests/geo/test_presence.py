@@ -100,3 +100,22 @@ def test_any_order_of_arrival_gives_the_same_final_presence_once_sorted(points, 
     final_sorted, _ = run(sorted(shuffled, key=lambda p: p.ts))
     final, _ = run(track)
     assert final == final_sorted
+
+
+def test_an_impossible_jump_is_suspicious_once_and_moves_nothing() -> None:
+    presence, types = run([at(0, 0, 0)])
+    far = Fix(T0 + timedelta(seconds=10), 40.7, -74.0, 10)
+    presence, found = step(presence, far, INDEX.zones_at, INDEX.get, RULES)
+    assert [t.type for t in found] == ["location.suspicious"] and ("s1", "main") in presence.visits
+    farther = Fix(T0 + timedelta(seconds=20), 35.0, 139.0, 10)
+    presence, found = step(presence, farther, INDEX.zones_at, INDEX.get, RULES)
+    assert found == []  # one flag per episode, not one per ping
+
+
+def test_two_agreeing_fixes_far_away_re_anchor_the_device_there() -> None:
+    presence, _ = run([at(0, 0, 0)])
+    away = [Fix(T0 + timedelta(seconds=10 + i), *destination(48.0, 2.0, 0, i * 5), 10) for i in range(2)]
+    presence, first = step(presence, away[0], INDEX.zones_at, INDEX.get, RULES)
+    presence, second = step(presence, away[1], INDEX.zones_at, INDEX.get, RULES)
+    assert [t.type for t in first] == ["location.suspicious"]
+    assert [t.type for t in second] == ["zone.exited"]  # the device really is elsewhere now
