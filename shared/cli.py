@@ -111,8 +111,14 @@ def cmd_serve(env: Environment, name: str) -> int:
         timeout_graceful_shutdown=20,
         server_header=False,
     )
+    server = uvicorn.Server(config)
+    # After a graceful stop uvicorn re-raises the signal that stopped it, which would end the process
+    # by that signal (no exit status 0, no `finally`). Ours only asks the server to stop: uvicorn's own
+    # handler takes over while it runs, and a SIGTERM that arrives before it listens is honoured too.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
     try:
-        uvicorn.Server(config).run()
+        server.run()
     finally:
         env.release()
     return 0

@@ -28,10 +28,13 @@ class ApiError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, detail: str, *, field: str | None = None, **extra: object) -> None:
+    def __init__(
+        self, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None, **extra: object
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.headers = headers
         self.extra = extra
 
     def body(self) -> dict[str, object]:
@@ -70,6 +73,10 @@ class Invalid(ApiError):
     status, code = 422, "invalid"
 
 
+class TooManyRequests(ApiError):
+    status, code = 429, "too_many_requests"
+
+
 class Unavailable(ApiError):
     status, code = 503, "unavailable"
 
@@ -85,10 +92,11 @@ def _json(body: dict[str, object], status: int, headers: dict[str, str] | None =
 
 
 def api_error_handler(_: Request, exc: ApiError) -> Response:
-    return _json(exc.body(), exc.status)
+    return _json(exc.body(), exc.status, exc.headers)
 
 
 _FIELD = re.compile(r"at `\$\.?([^`]*)`")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
 def validation_handler(_: Request, exc: ValidationException) -> Response:
@@ -105,6 +113,8 @@ def validation_handler(_: Request, exc: ValidationException) -> Response:
             break
     if field is None and (m := _FIELD.search(detail)):
         field = m.group(1)
+    if missing := _MISSING.search(detail):  # name the missing field, not the object that lacks it
+        field = missing.group(1) if field in (None, "data") else f"{field}.{missing.group(1)}"
     body: dict[str, object] = {"status": 422, "error": "invalid", "detail": detail}
     if field:
         body["field"] = field

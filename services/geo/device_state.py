@@ -8,16 +8,17 @@ Everything that changes a device's state (pings, sightings, timers, trip endings
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from services.geo import presence as pres
+from services.geo import rate_limit, trips
 from services.geo import repository as repo
-from services.geo import trips
 from services.geo.consents import CONSENTS
+from services.geo.rate_limit import Bucket
 from services.geo.zone_index import Zone, ZoneIndex
 from shared import bus
 from shared.events import Event, NewEvent
@@ -64,6 +65,8 @@ class DeviceState:
     device_id: str
     presence: pres.Presence
     active_trips: list[TripState]
+    bucket: Bucket = Bucket(0.0, None)
+    bucket_spent: bool = False
     events: list[NewEvent] = field(default_factory=list)
 
     @classmethod
@@ -98,21 +101,27 @@ class DeviceState:
             visits=visits,
         )
         active = [trip_state(t) for t in sorted(row["trips"] or (), key=lambda t: t["started_at"])]
-        return cls(device_id, presence, active)
+        return cls(device_id, presence, active, Bucket(row["rate_tokens"] or 0.0, row["rate_at"]))
+
+    def take_request(self, now: datetime, capacity: float, per_s: float) -> float | None:
+        """Spend one upload from the device's budget; seconds to wait if it is spent."""
+        self.bucket, wait = rate_limit.take(self.bucket, now, capacity, per_s)
+        self.bucket_spent = wait is None
+        return wait
 
     async def save(self, conn: asyncpg.Connection, before: pres.Presence, pings: Sequence[Any] = ()) -> list[Event]:
         """Write what changed (and the raw pings) and publish the events, in the caller's transaction."""
         p = self.presence
-        cursor = (p.last_ts, fix_to_json(p.last_fix), fix_to_json(p.outlier), p.suspicious_at)
+        row = (p.last_ts, fix_to_json(p.last_fix), fix_to_json(p.outlier), p.suspicious_at, *astuple(self.bucket))
         if pings:
-            await repo.write_pings(conn, self.device_id, pings, *cursor)
-        elif (p.last_ts, p.last_fix, p.outlier, p.suspicious_at) != (
+            await repo.write_pings(conn, self.device_id, pings, *row)
+        elif self.bucket_spent or (p.last_ts, p.last_fix, p.outlier, p.suspicious_at) != (
             before.last_ts,
             before.last_fix,
             before.outlier,
             before.suspicious_at,
         ):
-            await repo.save_device(conn, self.device_id, *cursor)
+            await repo.save_device(conn, self.device_id, *row)
         if p.visits != before.visits:
             await repo.replace_visits(
                 conn,

@@ -3,6 +3,7 @@ all in the request's transaction, under the device's row lock."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from services.geo.device_state import DeviceState
 from services.geo.presence import Fix, Rules
 from services.geo.schemas import IngestResult, PingIn, Rejected, SightingIn
 from shared import bus
+from shared.errors import TooManyRequests
 
 MAX_FUTURE = timedelta(minutes=5)  # phone clocks drift; further ahead is a broken clock
 NO_CONSENT = "no_location_consent"
@@ -48,6 +50,16 @@ async def load_if_allowed(conn: asyncpg.Connection, state: Any, device_id: str) 
     return DeviceState.from_row(device_id, row)
 
 
+def spend_upload(device: DeviceState, state: Any, now: datetime) -> None:
+    """One upload from the device's budget, or 429 with the wait: more connections or more replicas
+    do not help a misbehaving app, the budget lives in the device's locked row."""
+    wait = device.take_request(now, state.config.request_burst, state.config.requests_per_s)
+    if wait is not None:
+        raise TooManyRequests(
+            f"too many uploads from this device: retry in {wait:g} s", headers={"Retry-After": str(math.ceil(wait))}
+        )
+
+
 def _refused(count: int) -> IngestResult:
     return IngestResult(
         accepted=0, rejected=[Rejected(index=i, reason=NO_CONSENT) for i in range(count)], events=[], reason=NO_CONSENT
@@ -59,6 +71,7 @@ async def ingest_pings(conn: asyncpg.Connection, state: Any, device_id: str, pin
     if device is None:
         return _refused(len(pings))
     now = datetime.now(UTC)
+    spend_upload(device, state, now)
     max_age = timedelta(hours=state.config.ping_retention_hours)
     usable: list[PingIn] = []
     rejected: list[Rejected] = []
@@ -67,10 +80,11 @@ async def ingest_pings(conn: asyncpg.Connection, state: Any, device_id: str, pin
             rejected.append(Rejected(index=i, reason=reason))
         else:
             usable.append(p)
+    before = device.presence
     if not usable:
+        await device.save(conn, before)  # the spent upload counts all the same
         return IngestResult(accepted=0, rejected=rejected, events=[])
 
-    before = device.presence
     batch = sorted(usable, key=lambda p: p.ts)
     index, rules, eta = state.zones.index, rules_of(state), state.config.trip_approach_eta_s
     for p in batch:
@@ -97,6 +111,7 @@ async def ingest_sightings(
     if device is None:
         return _refused(len(sightings))
     now = datetime.now(UTC)
+    spend_upload(device, state, now)
     max_age = timedelta(hours=state.config.ping_retention_hours)
     index, rules = state.zones.index, rules_of(state)
     usable = []
@@ -110,10 +125,11 @@ async def ingest_sightings(
             rejected.append(Rejected(index=i, reason="unknown beacon"))
         else:
             usable.append((s.ts, zone))
+    before = device.presence
     if not usable:
+        await device.save(conn, before)
         return IngestResult(accepted=0, rejected=rejected, events=[])
 
-    before = device.presence
     for ts, zone in sorted(usable, key=lambda u: u[0]):
         device.apply_sighting(zone, ts, index, rules)
     events = await device.save(conn, before)

@@ -123,7 +123,7 @@ async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id:
 
 _LOAD_DEVICE = """
     WITH device AS (
-        SELECT d.device_id, d.last_ts, d.last_fix, d.outlier, d.suspicious_at
+        SELECT d.device_id, d.last_ts, d.last_fix, d.outlier, d.suspicious_at, d.rate_tokens, d.rate_at
         FROM geo.devices d
         WHERE d.device_id = $1
         FOR UPDATE OF d {skip}
@@ -132,6 +132,7 @@ _LOAD_DEVICE = """
            coalesce((SELECT location FROM geo.device_consents WHERE device_id = $1), false) AS consented,
            device.device_id IS NOT NULL AS known,
            device.last_ts, device.last_fix, device.outlier, device.suspicious_at,
+           device.rate_tokens, device.rate_at,
            (SELECT json_agg(v) FROM geo.visits v WHERE v.device_id = $1) AS visits,
            (SELECT json_agg(t) FROM geo.trips t
             WHERE t.device_id = $1 AND t.status IN ('started', 'approaching', 'arrived')) AS trips
@@ -166,6 +167,8 @@ async def write_pings(
     last_fix: dict[str, Any] | None,
     outlier: dict[str, Any] | None,
     suspicious_at: datetime | None,
+    rate_tokens: float,
+    rate_at: datetime | None,
 ) -> None:
     """Store the raw pings (an exact duplicate is stored once) and the new presence cursor, together."""
     await conn.execute(
@@ -178,7 +181,8 @@ async def write_pings(
             ORDER BY p.ts
             ON CONFLICT (device_id, ts) DO NOTHING
         )
-        UPDATE geo.devices SET last_ts = $8, last_fix = $9, outlier = $10, suspicious_at = $11
+        UPDATE geo.devices
+        SET last_ts = $8, last_fix = $9, outlier = $10, suspicious_at = $11, rate_tokens = $12, rate_at = $13
         WHERE device_id = $1
         """,
         device_id,
@@ -192,6 +196,8 @@ async def write_pings(
         last_fix,
         outlier,
         suspicious_at,
+        rate_tokens,
+        rate_at,
     )
 
 
@@ -212,10 +218,13 @@ async def save_device(
     last_fix: dict[str, Any] | None,
     outlier: dict[str, Any] | None,
     suspicious_at: datetime | None,
+    rate_tokens: float,
+    rate_at: datetime | None,
 ) -> None:
     await conn.execute(
         """
-        UPDATE geo.devices SET last_ts = $2, last_fix = $3, outlier = $4, suspicious_at = $5
+        UPDATE geo.devices
+        SET last_ts = $2, last_fix = $3, outlier = $4, suspicious_at = $5, rate_tokens = $6, rate_at = $7
         WHERE device_id = $1
         """,
         device_id,
@@ -223,6 +232,8 @@ async def save_device(
         last_fix,
         outlier,
         suspicious_at,
+        rate_tokens,
+        rate_at,
     )
 
 

@@ -217,7 +217,10 @@ async def delete_beacon(store_id: FromPath[str], beacon_id: FromPath[str], princ
 # --- what phones send (device) ---
 
 
-@post("/v1/pings", status_code=200)
+MAX_BODY_BYTES = 1_000_000  # 500 pings fit in a fifth of it
+
+
+@post("/v1/pings", status_code=200, request_max_body_size=MAX_BODY_BYTES)
 async def post_pings(data: JSONBody[PingBatch], conn: Conn, principal: Caller, state: State) -> IngestResult:
     """A batch of location fixes, in any order; duplicates are harmless. Events come back in the answer."""
     device_id = _require_device_token(principal)
@@ -226,7 +229,7 @@ async def post_pings(data: JSONBody[PingBatch], conn: Conn, principal: Caller, s
     return await ingest.ingest_pings(conn, state, device_id, data.pings)
 
 
-@post("/v1/beacon-sightings", status_code=200)
+@post("/v1/beacon-sightings", status_code=200, request_max_body_size=MAX_BODY_BYTES)
 async def post_sightings(data: JSONBody[SightingBatch], conn: Conn, principal: Caller, state: State) -> IngestResult:
     device_id = _require_device_token(principal)
     if len(data.sightings) > MAX_BATCH:

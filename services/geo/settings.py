@@ -24,3 +24,9 @@ class GeoSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     max_speed_mps: Positive = 70
     """An implied speed above this (252 km/h) between two fixes is not a shopper moving: suspicious."""
+
+    requests_per_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    """Sustained ping / sighting uploads a device may make per second (each may carry up to 500)."""
+
+    request_burst: Positive = 30
+    """How many uploads a device may make at once before the sustained rate applies."""

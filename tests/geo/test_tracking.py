@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -164,3 +165,35 @@ async def test_raw_pings_are_purged_after_the_retention_period(system: System, d
     assert await purge_pings(state, datetime.now(UTC) + timedelta(hours=23)) == 0
     assert await purge_pings(state, datetime.now(UTC) + timedelta(hours=25)) == 11
     assert await db.fetchval("SELECT count(*) FROM geo.pings") == 0
+
+
+async def test_a_device_over_its_upload_budget_gets_429_even_across_connections_and_replicas(system: System) -> None:
+    other = await system.running.start_replica("geo")
+    await create_store(system)
+    _, auth = await register(system, location=True)
+    now = datetime.now(UTC)
+    statuses, retry_after = [], []
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=other) as replica:
+        for i in range(60):
+            client = system.geo if i % 2 else replica  # alternate processes (and so connections)
+            r = await client.post(
+                "/v1/pings", json={"pings": [ping(*CENTRE, now - timedelta(seconds=100 - i))]}, headers=auth
+            )
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                retry_after.append(int(r.headers["retry-after"]))
+    elapsed = time.monotonic() - started
+    budget = 30 + 5 * elapsed  # the burst, plus what the sustained rate refilled meanwhile
+    assert statuses.count(200) <= budget + 1
+    assert set(statuses) == {200, 429} and all(s >= 1 for s in retry_after)
+
+
+async def test_a_body_over_the_size_limit_is_413(system: System) -> None:
+    _, auth = await register(system, location=True)
+    r = await system.geo.post(
+        "/v1/pings",
+        content=b'{"pings": [' + b" " * 1_100_000 + b"]}",
+        headers={**auth, "content-type": "application/json"},
+    )
+    assert r.status_code == 413

@@ -1,0 +1,352 @@
+"""The Kubernetes manifests, checked without a cluster: every overlay renders, every object is valid
+against the Kubernetes schema of the versions we support, and what a schema cannot see holds too:
+pinned images, honest probes, requests and limits, hardened pods, secrets referenced but never
+committed, the CloudNativePG cluster, scaling, and wiring (Services, Ingress, configuration)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from shared.cli import service_spec
+from shared.settings import SERVICES, Settings, env_name
+from tests.k8s.conftest import K8S, ROOT, Obj, containers, is_ours, named, of_kind, render, workloads
+
+# The oldest Kubernetes we support and the newest the validator knows.
+KUBERNETES_VERSIONS = ("1.30", "1.37")
+# Kinds the validator has no schema for; each is checked by a test of its own below.
+CUSTOM_RESOURCES = {("postgresql.cnpg.io/v1", "Cluster")}
+
+# The secrets an operator creates (README.md, "Secrets"), by overlay: (name, key).
+APP_SECRETS = {
+    ("accueil-db-app", "uri"),
+    ("accueil-secrets", "admin-token"),
+    ("accueil-secrets", "token-key"),
+    ("accueil-vapid", "private-key"),
+    ("accueil-vapid", "public-key"),
+    ("accueil-vapid", "subject"),
+}
+SECRETS = {
+    "dev": APP_SECRETS | {("accueil-db-app", "password")},
+    "prod": APP_SECRETS | {("accueil-tls", "tls.crt"), ("accueil-tls", "tls.key")},
+}
+
+PUBLIC_PATHS = {"/v1", "/schema", "/staff"}
+# Connections a pod holds outside its pool: the bus listener, and geo's zone-index listener.
+DEDICATED_CONNECTIONS = 2
+# Kept free for the operator's and an administrator's own sessions.
+ADMIN_CONNECTIONS = 10
+
+# ClusterSpec fields of CloudNativePG (api/v1 cluster_types.go): a typo would otherwise pass unseen.
+CNPG_SPEC_FIELDS = {
+    "affinity", "backup", "bootstrap", "certificates", "description", "enablePDB", "enableSuperuserAccess",
+    "env", "envFrom", "externalClusters", "failoverDelay", "imageCatalogRef", "imageName", "imagePullPolicy",
+    "imagePullSecrets", "inheritedMetadata", "instances", "logLevel", "managed", "maxSyncReplicas",
+    "minSyncReplicas", "monitoring", "nodeMaintenanceWindow", "plugins", "postgresGID", "postgresql",
+    "postgresUID", "primaryUpdateMethod", "primaryUpdateStrategy", "priorityClassName", "probes",
+    "projectedVolumeTemplate", "replica", "replicationSlots", "resources", "schedulerName", "seccompProfile",
+    "serviceAccountTemplate", "smartStopDelay", "startDelay", "stopDelay", "storage", "superuserSecret",
+    "switchoverDelay", "tablespaces", "topologySpreadConstraints", "walStorage",
+}  # fmt: skip
+
+
+def where(obj: Obj) -> str:
+    return f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+def quantity(value: str | int) -> float:
+    """A Kubernetes quantity as a number: 250m -> 0.25, 128Mi -> 134217728."""
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
+    number, unit = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(value)).groups()  # type: ignore[union-attr]
+    return float(number) * units.get(unit, 1)
+
+
+def selects(selector: Obj, labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+# --- rendering and the schema ---------------------------------------------------------------------
+
+
+def test_every_object_lands_in_the_overlays_namespace_which_enforces_restricted_pods(objects: tuple) -> None:
+    (namespace,) = of_kind(objects, "Namespace")
+    name = namespace["metadata"]["name"]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert [where(o) for o in objects if o["kind"] != "Namespace" and o["metadata"].get("namespace") != name] == []
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_object_is_valid_against_the_strict_kubernetes_schema(objects: tuple, version: str) -> None:
+    problems = []
+    for obj in objects:
+        if (obj["apiVersion"], obj["kind"]) in CUSTOM_RESOURCES:
+            continue
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            problems.append(f"{where(obj)}: {'.'.join(map(str, exc.path))}: {exc.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            problems.append(f"{where(obj)}: {obj['apiVersion']} {obj['kind']} is no Kubernetes kind we know")
+    assert problems == []
+
+
+# --- containers and pods --------------------------------------------------------------------------
+
+
+def images(objects: tuple) -> list[tuple[str, str]]:
+    found = [(where(obj), c["image"]) for obj, pod in workloads(objects) for c in containers(pod)]
+    found += [(where(c), c["spec"]["imageName"]) for c in of_kind(objects, "Cluster")]
+    return found
+
+
+def test_every_image_is_pinned_to_a_version_never_latest(objects: tuple) -> None:
+    for place, image in images(objects):
+        name, _, digest = image.partition("@")
+        tag = name.rsplit("/", 1)[-1].partition(":")[2]
+        assert digest or tag not in ("", "latest"), f"{place}: {image} must name a version"
+
+
+def test_every_long_running_container_has_startup_liveness_and_readiness_probes(objects: tuple) -> None:
+    for obj, pod in workloads(objects):
+        if obj["kind"] == "Job":
+            continue  # runs to completion: nothing to probe
+        for c in pod["spec"]["containers"]:
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                assert probe in c, f"{where(obj)}/{c['name']} has no {probe}"
+
+
+def test_liveness_asks_only_the_process_and_readiness_the_database(objects: tuple) -> None:
+    for obj, pod in workloads(objects):
+        for c in pod["spec"]["containers"]:
+            if is_ours(c) and obj["kind"] != "Job":
+                assert c["startupProbe"]["httpGet"]["path"] == "/healthz", where(obj)
+                assert c["livenessProbe"]["httpGet"]["path"] == "/healthz", where(obj)
+                assert c["readinessProbe"]["httpGet"]["path"] == "/readyz", where(obj)
+
+
+def test_every_container_requests_and_limits_cpu_and_memory(objects: tuple) -> None:
+    for obj, pod in workloads(objects):
+        for c in containers(pod):
+            resources = c.get("resources", {})
+            for resource in ("cpu", "memory"):
+                request = resources.get("requests", {}).get(resource)
+                limit = resources.get("limits", {}).get(resource)
+                assert request and limit, f"{where(obj)}/{c['name']} needs a {resource} request and limit"
+                assert quantity(request) <= quantity(limit), f"{where(obj)}/{c['name']}: {resource}"
+
+
+def test_every_pod_is_hardened(objects: tuple) -> None:
+    """Non-root, no privilege escalation, no capabilities, seccomp, read-only root with a writable /tmp,
+    and no Kubernetes API token (no pod of ours talks to the API server)."""
+    for obj, pod in workloads(objects):
+        spec = pod["spec"]
+        pod_context = spec.get("securityContext", {})
+        assert spec.get("automountServiceAccountToken") is False, where(obj)
+        for c in containers(pod):
+            context = {**pod_context, **c.get("securityContext", {})}
+            name = f"{where(obj)}/{c['name']}"
+            assert context.get("runAsNonRoot") is True and context.get("runAsUser", 1) != 0, name
+            assert context.get("seccompProfile", {}).get("type") == "RuntimeDefault", name
+            assert context.get("allowPrivilegeEscalation") is False, name
+            assert context.get("readOnlyRootFilesystem") is True, name
+            assert context.get("privileged", False) is False, name
+            assert context.get("capabilities") == {"drop": ["ALL"]}, name
+            mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+            volumes = {v["name"]: v for v in spec.get("volumes", [])}
+            assert "emptyDir" in volumes.get(mounts.get("/tmp", ""), {}), f"{name} needs an emptyDir at /tmp"
+
+
+def test_every_variable_given_to_a_service_is_a_setting_it_reads(objects: tuple) -> None:
+    """A misspelt variable would be ignored without a word; the settings Structs are the list."""
+    for obj, pod in workloads(objects):
+        for c in containers(pod):
+            if not is_ours(c):
+                continue
+            fields = set(Settings.__struct_fields__)
+            if c["args"][0] == "serve":
+                own = service_spec(c["args"][1]).settings_type
+                fields |= set(own.__struct_fields__) if own else set()
+            given = {e["name"] for e in c.get("env", [])}
+            for source in c.get("envFrom", []):
+                given |= set(named(objects, "ConfigMap", source["configMapRef"]["name"])["data"])
+            assert given - {env_name(f) for f in fields} == set(), where(obj)
+
+
+def test_the_pods_give_the_process_time_to_stop_gracefully(objects: tuple) -> None:
+    for obj, pod in workloads(objects):
+        for c in pod["spec"]["containers"]:
+            if is_ours(c) and obj["kind"] != "Job":
+                pause = int(c["lifecycle"]["preStop"]["exec"]["command"][-1])
+                # preStop, then up to 20 s of requests, 15 s of a job, 10 s of the bus batch in hand
+                assert pod["spec"]["terminationGracePeriodSeconds"] >= pause + 45, where(obj)
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+
+def secret_refs(objects: tuple) -> set[tuple[str, str]]:
+    refs = set()
+    for _, pod in workloads(objects):
+        for c in containers(pod):
+            for var in c.get("env", []):
+                if ref := var.get("valueFrom", {}).get("secretKeyRef"):
+                    refs.add((ref["name"], ref["key"]))
+            assert not any("secretRef" in source for source in c.get("envFrom", [])), "name each key"
+        assert not any("secret" in v for v in pod["spec"].get("volumes", [])), "no secret volumes expected"
+    for ingress in of_kind(objects, "Ingress"):
+        refs |= {(tls["secretName"], key) for tls in ingress["spec"].get("tls", []) for key in ("tls.crt", "tls.key")}
+    return refs
+
+
+def test_the_secrets_referenced_are_the_ones_documented(overlay: str, objects: tuple) -> None:
+    assert secret_refs(objects) == SECRETS[overlay]
+    readme = (ROOT / "README.md").read_text()
+    for name, key in SECRETS[overlay]:
+        assert f"`{name}`" in readme and f"`{key}`" in readme, f"README.md should tell how to create {name}/{key}"
+
+
+def test_no_secret_is_committed_with_data() -> None:
+    for path in K8S.rglob("*.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc:
+                continue
+            assert doc.get("kind") != "Secret", f"{path.relative_to(ROOT)} defines a Secret"
+            assert "secretGenerator" not in doc, f"{path.relative_to(ROOT)} generates a Secret"
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+
+def test_the_cloudnativepg_cluster_has_what_the_operator_requires() -> None:
+    objects = render("prod")
+    (cluster,) = of_kind(objects, "Cluster")
+    spec = cluster["spec"]
+    assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"
+    assert set(spec) <= CNPG_SPEC_FIELDS, set(spec) - CNPG_SPEC_FIELDS
+    assert isinstance(spec["instances"], int) and spec["instances"] >= 3
+    assert spec["storage"].get("size") or spec["storage"].get("pvcTemplate")
+    initdb = spec["bootstrap"]["initdb"]
+    assert initdb.get("database") and initdb.get("owner"), "the operator makes <cluster>-app for the owner"
+    # The services read DATABASE_URL from the Secret the operator creates for this cluster.
+    assert (f"{cluster['metadata']['name']}-app", "uri") in secret_refs(objects)
+    affinity = spec["affinity"]
+    assert affinity["enablePodAntiAffinity"] is True and affinity["podAntiAffinityType"] in ("required", "preferred")
+    assert affinity["topologyKey"] == "topology.kubernetes.io/zone"
+    # The label the network policies give database access by.
+    assert spec["inheritedMetadata"]["labels"]["app.kubernetes.io/component"] == "database"
+
+
+def test_dev_postgres_is_reached_like_the_cloudnativepg_cluster() -> None:
+    dev_service = named(render("dev"), "Service", "accueil-db-rw")
+    (cluster,) = of_kind(render("prod"), "Cluster")
+    assert dev_service["metadata"]["name"] == f"{cluster['metadata']['name']}-rw"
+    (postgres,) = of_kind(render("dev"), "StatefulSet")
+    assert postgres["spec"]["volumeClaimTemplates"], "the dev database keeps its data on a volume"
+
+
+# --- replicas and scaling -------------------------------------------------------------------------
+
+
+def test_dev_runs_one_replica_of_each_service() -> None:
+    objects = render("dev")
+    assert {d["metadata"]["name"]: d["spec"]["replicas"] for d in of_kind(objects, "Deployment")} == {
+        s: 1 for s in SERVICES
+    }
+    assert of_kind(objects, "HorizontalPodAutoscaler") == []
+
+
+def test_prod_scales_each_service_on_cpu_from_three_replicas_spread_across_zones() -> None:
+    objects = render("prod")
+    for deployment in of_kind(objects, "Deployment"):
+        name = deployment["metadata"]["name"]
+        assert "replicas" not in deployment["spec"], f"{name}: the autoscaler owns the replica count"
+        hpa = named(objects, "HorizontalPodAutoscaler", name)
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert hpa["spec"]["minReplicas"] >= 3
+        assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+        pdb = named(objects, "PodDisruptionBudget", name)
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert selects(pdb["spec"]["selector"]["matchLabels"], pod_labels)
+        spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        zones = [s for s in spread if s["topologyKey"] == "topology.kubernetes.io/zone"]
+        assert zones and zones[0]["whenUnsatisfiable"] == "DoNotSchedule", name
+        assert selects(zones[0]["labelSelector"]["matchLabels"], pod_labels)
+
+
+def test_at_full_scale_the_pods_connections_fit_in_the_database() -> None:
+    objects = render("prod")
+    pool_max = int(named(objects, "ConfigMap", "accueil-config")["data"]["ACCUEIL_DB_POOL_MAX"])
+    pods = sum(h["spec"]["maxReplicas"] for h in of_kind(objects, "HorizontalPodAutoscaler")) + 1  # + the Job
+    (cluster,) = of_kind(objects, "Cluster")
+    allowed = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+    assert pods * (pool_max + DEDICATED_CONNECTIONS) <= allowed - ADMIN_CONNECTIONS
+
+
+# --- wiring ---------------------------------------------------------------------------------------
+
+
+def test_every_service_selects_pods_that_listen_on_its_target_port(objects: tuple) -> None:
+    for obj, pod in workloads(objects):
+        if obj["kind"] != "Job":
+            assert selects(obj["spec"]["selector"]["matchLabels"], pod["metadata"]["labels"]), where(obj)
+    for service in of_kind(objects, "Service"):
+        pods = [pod for _, pod in workloads(objects) if selects(service["spec"]["selector"], pod["metadata"]["labels"])]
+        assert pods, f"{where(service)} selects no pod"
+        for port in service["spec"]["ports"]:
+            listening = {p.get("name") for pod in pods for c in pod["spec"]["containers"] for p in c.get("ports", [])}
+            listening |= {p["containerPort"] for pod in pods for c in pod["spec"]["containers"] for p in c["ports"]}
+            assert port["targetPort"] in listening, f"{where(service)}: nothing listens on {port['targetPort']}"
+
+
+def test_the_services_reach_each_other_through_their_services(objects: tuple) -> None:
+    config = named(objects, "ConfigMap", "accueil-config")["data"]
+    for name in SERVICES:
+        url = re.fullmatch(r"http://([a-z-]+):(\d+)", config[env_name(f"{name}_url")])
+        assert url, config[env_name(f"{name}_url")]
+        service = named(objects, "Service", url.group(1))
+        assert int(url.group(2)) in [p["port"] for p in service["spec"]["ports"]]
+        assert selects(service["spec"]["selector"], {"app.kubernetes.io/name": name})
+
+
+def test_the_ingress_routes_public_paths_to_each_service_and_lets_events_stream(overlay: str, objects: tuple) -> None:
+    (ingress,) = of_kind(objects, "Ingress")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+    routed = set()
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            assert path["path"] in PUBLIC_PATHS, f"{rule['host']}{path['path']} is not public"
+            backend = path["backend"]["service"]
+            service = named(objects, "Service", backend["name"])
+            assert backend["port"]["name"] in [p["name"] for p in service["spec"]["ports"]]
+            routed.add(backend["name"])
+    assert routed == set(SERVICES)
+    if overlay == "prod":
+        hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+        assert hosts <= {h for tls in ingress["spec"]["tls"] for h in tls["hosts"]}, "every host over TLS"
+
+
+def test_the_migrations_job_runs_the_same_image_as_the_services(objects: tuple) -> None:
+    job = named(objects, "Job", "accueil-migrate")
+    (migrate,) = job["spec"]["template"]["spec"]["containers"]
+    assert migrate["args"] == ["migrate"]
+    images = {c["image"] for d in of_kind(objects, "Deployment") for c in d["spec"]["template"]["spec"]["containers"]}
+    assert images == {migrate["image"]}
+    config = named(objects, "ConfigMap", "accueil-config")["data"]
+    assert config["ACCUEIL_MIGRATE_ON_START"] == "false", "the Job migrates; the services wait for it"
+
+
+def test_every_manifest_file_is_part_of_a_kustomization() -> None:
+    """kustomize fails on a missing file, but a file left out of every kustomization is silently unused."""
+    used: set[Path] = set()
+    for kustomization in K8S.rglob("kustomization.yaml"):
+        spec = yaml.safe_load(kustomization.read_text())
+        for entry in spec.get("resources", []) + [p["path"] for p in spec.get("patches", []) if "path" in p]:
+            used.add((kustomization.parent / entry).resolve())
+    unused = [p.relative_to(ROOT) for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml" and p not in used]
+    assert unused == []
