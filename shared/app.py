@@ -20,7 +20,7 @@ import httpx
 import msgspec
 from litestar import Litestar, Request, Router, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.params import Parameter
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -63,7 +63,9 @@ def provide_principal(request: Request) -> Principal | None:
     return request.scope.get("user")
 
 
-async def provide_transaction(state: State, principal: Principal | None) -> AsyncIterator[asyncpg.Connection]:
+async def provide_transaction(
+    state: State, principal: NamedDependency[Principal | None]
+) -> AsyncIterator[asyncpg.Connection]:
     """The request's connection, opened after the caller is known. Depending on `principal` keeps the two
     dependencies in sequence: resolved side by side, Litestar would spawn a task group on every request."""
     async for conn in provide_connection(state):

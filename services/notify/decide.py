@@ -1,10 +1,29 @@
-"""Deciding what to say to whom: pure functions of an event and its context, no I/O."""
+"""Deciding what to say to whom: pure functions of an event and its context, no I/O.
+
+The rules, in the order they apply; the first that refuses gives the reason recorded:
+
+1. consent for the message's purpose ............................. `no_consent`
+2. a push subscription to reach the device ....................... `no_subscription`
+3. (offers) the product, else the best in-stock alternative ....... `out_of_stock`
+4. the device was already told this, at this store, today ........ `duplicate`
+5. (offers) frequency caps, counted in the device's time zone ..... `frequency_cap`
+6. (offers) quiet hours: held until they end ...................... `held`, reason `quiet_hours`
+
+Messages of other purposes (pickup updates) go through `admit` and `settle` too, but skip 5 and 6:
+a shopper waiting at the pickup bay must hear at once, whatever the hour.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 FALLBACK_LOCALE = "en"
+OFFERS = "offers"
+PICKUP_UPDATES = "pickup_updates"
+THROTTLED = frozenset({OFFERS})
+"""Purposes subject to frequency caps and quiet hours."""
 
 # Used when an offer falls back to an alternative and the campaign's text does not name the product
 # through {product}: never send a text written for another product.
@@ -29,21 +48,67 @@ class ProductInfo:
 
 
 @dataclass(frozen=True)
-class OfferContext:
+class Policy:
+    offers_per_store_day: int = 1
+    offers_per_week: int = 3
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+
+
+@dataclass(frozen=True)
+class Past:
+    """A message already on its way to the device, sent, or held for it: what caps and duplicates
+    count. Failures count too: a message that failed to arrive never earns the shopper another."""
+
+    event_id: int
+    purpose: str
+    store_id: str | None
+    subject: str | None  # what it was about: the SKU of an offer
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Recipient:
     consents: dict[str, bool]
     locale: str
+    timezone: str
+    subscribed: bool
+    recent: tuple[Past, ...] = ()
+
+    def remember(self, past: Past) -> Recipient:
+        return replace(self, recent=(*self.recent, past))
+
+
+@dataclass(frozen=True)
+class Moment:
+    """The event being answered, and when the decision is taken (an aware datetime)."""
+
+    event_id: int
+    store_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Offer:
+    messages: dict[str, tuple[str, str]]  # locale -> (title, body); "{product}" stands for its name
+    sku: str
     product: ProductInfo | None
     alternative: ProductInfo | None
 
 
 @dataclass(frozen=True)
 class Decision:
-    status: str  # pending (to be delivered) | suppressed
+    status: str  # pending (to be delivered) | held (until send_after) | suppressed
     reason: str | None = None
     sku: str | None = None
     locale: str | None = None
     title: str | None = None
     body: str | None = None
+    send_after: datetime | None = None
+
+    def suppressed(self, reason: str) -> Decision:
+        """Nothing is said: the text is dropped, what it was about is kept."""
+        return Decision("suppressed", reason, sku=self.sku)
 
 
 def pick_locale(wanted: str, available: dict[str, object] | list[str]) -> str:
@@ -58,23 +123,83 @@ def pick_locale(wanted: str, available: dict[str, object] | list[str]) -> str:
     return keys[0]
 
 
-def decide_offer(messages: dict[str, tuple[str, str]], campaign_sku: str, ctx: OfferContext) -> Decision:
-    """An offer is said only with the `offers` consent, about a product the store can hand over now."""
-    if not ctx.consents.get("offers", False):
-        return Decision("suppressed", "no_consent", sku=campaign_sku)
-    if ctx.product is not None and ctx.product.available > 0:
-        chosen, substituted = ctx.product, False
-    elif ctx.alternative is not None and ctx.alternative.available > 0:
-        chosen, substituted = ctx.alternative, True
-    else:
-        return Decision("suppressed", "out_of_stock", sku=campaign_sku)
+def admit(purpose: str, who: Recipient) -> str | None:
+    """Consent, then a way to reach the device: the reason to stay silent, checked before any other work."""
+    if not who.consents.get(purpose, False):
+        return "no_consent"
+    if not who.subscribed:
+        return "no_subscription"
+    return None
 
-    locale = pick_locale(ctx.locale, messages)
-    title, body = messages[locale]
+
+def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -> Decision:
+    """An offer is said only with the `offers` consent, about a product the store can hand over now."""
+    refused = admit(OFFERS, who)
+    if refused:
+        return Decision("suppressed", refused, sku=offer.sku)
+    if offer.product is not None and offer.product.available > 0:
+        chosen, substituted = offer.product, False
+    elif offer.alternative is not None and offer.alternative.available > 0:
+        chosen, substituted = offer.alternative, True
+    else:
+        return Decision("suppressed", "out_of_stock", sku=offer.sku)
+
+    locale = pick_locale(who.locale, offer.messages)
+    title, body = offer.messages[locale]
     if substituted and "{product}" not in title + body:
-        fallback = pick_locale(ctx.locale, ALTERNATIVE_TEXT)
-        title, body = ALTERNATIVE_TEXT[fallback]
-        locale = fallback
+        locale = pick_locale(who.locale, ALTERNATIVE_TEXT)
+        title, body = ALTERNATIVE_TEXT[locale]
     name = chosen.name_in(locale)
-    title, body = title.replace("{product}", name), body.replace("{product}", name)
-    return Decision("pending", None, sku=chosen.sku, locale=locale, title=title, body=body)
+    draft = Decision(
+        "pending",
+        sku=chosen.sku,
+        locale=locale,
+        title=title.replace("{product}", name),
+        body=body.replace("{product}", name),
+    )
+    return settle(OFFERS, draft, who, moment, policy)
+
+
+def settle(purpose: str, draft: Decision, who: Recipient, moment: Moment, policy: Policy) -> Decision:
+    """A message that may be said (admitted, its text written): is it new, within the caps, outside
+    quiet hours? `draft.sku` is what the message is about."""
+    tz = ZoneInfo(who.timezone)
+    local_now = moment.now.astimezone(tz)
+    if any(
+        p.purpose == purpose
+        and p.subject == draft.sku
+        and p.store_id == moment.store_id
+        and p.at.astimezone(tz).date() == local_now.date()
+        for p in who.recent
+    ):
+        return draft.suppressed("duplicate")
+    if purpose not in THROTTLED:
+        return draft
+    if over_cap(who.recent, moment.store_id, local_now, policy):
+        return draft.suppressed("frequency_cap")
+    quiet_end = quiet_until(local_now, policy.quiet_start, policy.quiet_end)
+    if quiet_end is not None:
+        return replace(draft, status="held", reason="quiet_hours", send_after=quiet_end.astimezone(UTC))
+    return draft
+
+
+def over_cap(recent: tuple[Past, ...], store_id: str | None, local_now: datetime, policy: Policy) -> bool:
+    """One more offer would exceed the per-store daily cap or the weekly cap (local day and ISO week)."""
+    tz = local_now.tzinfo
+    offers = [(p.store_id, p.at.astimezone(tz)) for p in recent if p.purpose == OFFERS]
+    today_here = sum(1 for store, at in offers if store == store_id and at.date() == local_now.date())
+    this_week = sum(1 for _, at in offers if at.isocalendar()[:2] == local_now.isocalendar()[:2])
+    return today_here >= policy.offers_per_store_day or this_week >= policy.offers_per_week
+
+
+def quiet_until(local_now: datetime, start: time, end: time) -> datetime | None:
+    """The local moment the quiet window `local_now` falls in ends, or None outside quiet hours.
+    The window may span midnight (21:00-08:00); equal bounds mean no quiet hours."""
+    t = local_now.time()
+    if start == end:
+        return None
+    inside = start <= t < end if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    day = local_now.date() if t < end else local_now.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=local_now.tzinfo)

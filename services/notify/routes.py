@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
-from litestar import Request, get, post, put
+from litestar import Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 
 from services.notify import repository as repo
+from services.notify.endpoints import auth_refusal, p256dh_refusal
 from services.notify.schemas import (
     PURPOSES,
     Campaign,
@@ -25,6 +26,9 @@ from services.notify.schemas import (
     DeviceCreated,
     Message,
     MessageList,
+    PushSubscription,
+    PushSubscriptionPut,
+    VapidPublicKey,
 )
 from shared import bus
 from shared.auth import Caller, Principal
@@ -157,4 +161,43 @@ async def put_campaign(
     )
 
 
-ROUTES = [register_device, put_consents, get_consents, get_messages, put_campaign]
+@put("/v1/devices/{device_id:str}/push-subscription")
+async def put_push_subscription(
+    device_id: FromPath[str], data: JSONBody[PushSubscriptionPut], conn: Conn, principal: Caller, state: State
+) -> PushSubscription:
+    """Where to push this device's messages (one subscription per device: a new one replaces it).
+    Only a browser push service may be named: a subscription must never make us call into our network."""
+    await _device_or_404(conn, device_id, principal)
+    for field, reason in (
+        ("endpoint", state.endpoints.refusal(data.endpoint)),
+        ("keys.p256dh", p256dh_refusal(data.keys.p256dh)),
+        ("keys.auth", auth_refusal(data.keys.auth)),
+    ):
+        if reason is not None:
+            raise Invalid(reason, field=field)
+    row = await repo.save_subscription(conn, device_id, data.endpoint, data.keys.p256dh, data.keys.auth)
+    return PushSubscription(device_id=device_id, **dict(row))
+
+
+@delete("/v1/devices/{device_id:str}/push-subscription")
+async def delete_push_subscription(device_id: FromPath[str], conn: Conn, principal: Caller) -> None:
+    """The browser unsubscribed: pushes stop; messages decided from now on are `no_subscription`."""
+    await _device_or_404(conn, device_id, principal)
+    await repo.delete_subscription(conn, device_id)
+
+
+@get("/v1/vapid-public-key", exclude_from_auth=True, sync_to_thread=False)
+def get_vapid_public_key(state: State) -> VapidPublicKey:
+    return VapidPublicKey(public_key=state.vapid.public_key)
+
+
+ROUTES = [
+    register_device,
+    put_consents,
+    get_consents,
+    get_messages,
+    put_campaign,
+    put_push_subscription,
+    delete_push_subscription,
+    get_vapid_public_key,
+]

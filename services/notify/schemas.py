@@ -86,16 +86,45 @@ class Message(Answer):
     event_id: int
     purpose: str
     status: str
+    """held (quiet hours, until send_after) | pending | sending | sent | failed | suppressed"""
     decided_at: datetime
     reason: str | None = None
     campaign_id: str | None = None
     store_id: str | None = None
+    zone_id: str | None = None
     sku: str | None = None
     locale: str | None = None
     title: str | None = None
     body: str | None = None
+    send_after: datetime | None = None
+    sent_at: datetime | None = None
+    attempts: int = 0
 
 
 class MessageList(Answer):
     device_id: str
     messages: list[Message]
+
+
+class PushKeys(Body):
+    p256dh: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    auth: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class PushSubscriptionPut(Body):
+    """A W3C PushSubscription as `subscription.toJSON()` gives it (expirationTime is not used)."""
+
+    endpoint: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+    keys: PushKeys
+
+
+class PushSubscription(Answer):
+    device_id: str
+    endpoint: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class VapidPublicKey(Answer):
+    public_key: str
+    """base64url of the uncompressed P-256 point: the `applicationServerKey` of PushManager.subscribe()."""

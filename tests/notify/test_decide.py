@@ -1,42 +1,97 @@
-"""The offer decision: consent first, never a product the store cannot hand over."""
+"""The message decision: consent first, a way to reach the device, never a product the store cannot
+hand over, nothing twice, within the caps, never during quiet hours."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notify.decide import OfferContext, ProductInfo, decide_offer, pick_locale
+from services.notify.decide import (
+    OFFERS,
+    PICKUP_UPDATES,
+    Decision,
+    Moment,
+    Offer,
+    Past,
+    Policy,
+    ProductInfo,
+    Recipient,
+    decide_offer,
+    pick_locale,
+    quiet_until,
+    settle,
+)
 
 MESSAGES = {"fr": ("Bienvenue", "{product} à -20 %"), "en": ("Welcome", "{product} at 20% off")}
 YOGHURT = ProductInfo("YOG-1", "Plain yoghurt", 3, {"fr": "Yaourt nature", "en": "Plain yoghurt"})
 ORGANIC = ProductInfo("YOG-2", "Organic yoghurt", 2, {"fr": "Yaourt bio"})
+PARIS = ZoneInfo("Europe/Paris")
+NOON = datetime(2026, 11, 24, 12, 0, tzinfo=PARIS)  # a Tuesday
+POLICY = Policy()
+ALL_CONSENTS = {"offers": True, "pickup_updates": True, "location": True}
 
 
-def ctx(**kw) -> OfferContext:
-    base = {"consents": {"offers": True}, "locale": "fr-FR", "product": YOGHURT, "alternative": None}
-    return OfferContext(**{**base, **kw})
+def shopper(**kw) -> Recipient:
+    base = {"consents": ALL_CONSENTS, "locale": "fr-FR", "timezone": "Europe/Paris", "subscribed": True}
+    return Recipient(**{**base, **kw})
+
+
+def offer(product=YOGHURT, alternative=None, messages=MESSAGES) -> Offer:
+    return Offer(messages, "YOG-1", product, alternative)
+
+
+def at(when: datetime, store: str = "rivoli", event_id: int = 100) -> Moment:
+    return Moment(event_id=event_id, store_id=store, now=when)
+
+
+def said(sku: str, when: datetime, store: str = "rivoli", purpose: str = OFFERS, event_id: int = 1) -> Past:
+    return Past(event_id=event_id, purpose=purpose, store_id=store, subject=sku, at=when)
 
 
 def test_an_in_stock_product_is_offered_in_the_devices_language() -> None:
-    d = decide_offer(MESSAGES, "YOG-1", ctx())
+    d = decide_offer(offer(), shopper(), at(NOON), POLICY)
     assert (d.status, d.sku, d.locale, d.body) == ("pending", "YOG-1", "fr", "Yaourt nature à -20 %")
 
 
 def test_without_offers_consent_nothing_is_said() -> None:
-    d = decide_offer(MESSAGES, "YOG-1", ctx(consents={"offers": False, "location": True}))
+    d = decide_offer(offer(), shopper(consents={"offers": False, "location": True}), at(NOON), POLICY)
     assert (d.status, d.reason, d.body) == ("suppressed", "no_consent", None)
+
+
+def test_without_a_push_subscription_nothing_is_said() -> None:
+    d = decide_offer(offer(), shopper(subscribed=False), at(NOON), POLICY)
+    assert (d.status, d.reason, d.sku, d.body) == ("suppressed", "no_subscription", "YOG-1", None)
+
+
+def test_consent_is_checked_before_the_subscription() -> None:
+    d = decide_offer(offer(), shopper(consents={}, subscribed=False), at(NOON), POLICY)
+    assert d.reason == "no_consent"
 
 
 def test_out_of_stock_falls_back_to_the_alternative_with_its_own_name() -> None:
     gone = ProductInfo("YOG-1", "Plain yoghurt", 0)
-    d = decide_offer(MESSAGES, "YOG-1", ctx(product=gone, alternative=ORGANIC, locale="en-GB"))
+    d = decide_offer(offer(gone, ORGANIC), shopper(locale="en-GB"), at(NOON), POLICY)
     assert (d.sku, d.body) == ("YOG-2", "Organic yoghurt at 20% off")
+
+
+def test_nothing_in_stock_is_out_of_stock() -> None:
+    d = decide_offer(offer(ProductInfo("YOG-1", "Plain", 0), None), shopper(), at(NOON), POLICY)
+    assert (d.status, d.reason, d.sku) == ("suppressed", "out_of_stock", "YOG-1")
 
 
 def test_a_campaign_text_that_does_not_name_the_product_is_not_reused_for_an_alternative() -> None:
     fixed = {"en": ("Yoghurt week", "Our plain yoghurt is back")}
-    d = decide_offer(fixed, "YOG-1", ctx(product=ProductInfo("YOG-1", "Plain", 0), alternative=ORGANIC, locale="en"))
+    d = decide_offer(offer(ProductInfo("YOG-1", "Plain", 0), ORGANIC, fixed), shopper(locale="en"), at(NOON), POLICY)
     assert d.sku == "YOG-2" and "Organic yoghurt" in d.body and "plain" not in d.body.lower()
+
+
+def test_a_language_without_a_text_falls_back_to_english_with_the_english_product_name() -> None:
+    d = decide_offer(offer(), shopper(locale="de-AT"), at(NOON), POLICY)
+    assert (d.locale, d.body) == ("en", "Plain yoghurt at 20% off")
 
 
 def test_locale_falls_back_to_the_language_then_english() -> None:
@@ -45,6 +100,88 @@ def test_locale_falls_back_to_the_language_then_english() -> None:
     assert pick_locale("de", {"es": 1}) == "es"
 
 
+def test_the_same_product_at_the_same_store_the_same_day_is_a_duplicate() -> None:
+    policy = Policy(offers_per_store_day=5)
+    d = decide_offer(offer(), shopper(recent=(said("YOG-1", NOON - timedelta(hours=2)),)), at(NOON), policy)
+    assert (d.status, d.reason, d.sku, d.body) == ("suppressed", "duplicate", "YOG-1", None)
+
+
+def test_the_same_product_the_next_local_day_is_not_a_duplicate() -> None:
+    yesterday_evening = datetime(2026, 11, 23, 20, 0, tzinfo=PARIS)
+    d = decide_offer(offer(), shopper(recent=(said("YOG-1", yesterday_evening),)), at(NOON), POLICY)
+    assert d.status == "pending"
+
+
+def test_a_second_offer_at_the_same_store_the_same_local_day_is_capped() -> None:
+    d = decide_offer(offer(), shopper(recent=(said("OTHER", NOON - timedelta(hours=1)),)), at(NOON), POLICY)
+    assert (d.status, d.reason) == ("suppressed", "frequency_cap")
+
+
+def test_another_store_the_same_day_is_within_the_caps() -> None:
+    d = decide_offer(offer(), shopper(recent=(said("OTHER", NOON, store="opera"),)), at(NOON), POLICY)
+    assert d.status == "pending"
+
+
+def test_the_fourth_offer_of_a_local_week_is_capped() -> None:
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
+    recent = tuple(said(f"P{i}", monday + timedelta(hours=i), store=f"s{i}") for i in range(3))
+    d = decide_offer(offer(), shopper(recent=recent), at(NOON), POLICY)
+    assert (d.status, d.reason) == ("suppressed", "frequency_cap")
+
+
+def test_the_week_is_counted_in_the_devices_time_zone() -> None:
+    # Sunday 23:30 in Paris is already Monday in Tokyo: for a Tokyo device those offers were last week.
+    sunday_night = datetime(2026, 11, 22, 23, 30, tzinfo=PARIS)
+    recent = tuple(said(f"P{i}", sunday_night - timedelta(minutes=i), store=f"s{i}") for i in range(3))
+    monday = datetime(2026, 11, 23, 12, 0, tzinfo=PARIS)
+    assert decide_offer(offer(), shopper(recent=recent), at(monday), POLICY).status == "pending"
+    tokyo = shopper(recent=recent, timezone="Asia/Tokyo")
+    assert decide_offer(offer(), tokyo, at(monday), POLICY).reason == "frequency_cap"
+
+
+def test_an_offer_at_night_is_held_until_quiet_hours_end() -> None:
+    night = datetime(2026, 11, 24, 22, 30, tzinfo=PARIS)
+    d = decide_offer(offer(), shopper(), at(night), POLICY)
+    assert (d.status, d.reason, d.body) == ("held", "quiet_hours", "Yaourt nature à -20 %")
+    assert d.send_after == datetime(2026, 11, 25, 8, 0, tzinfo=PARIS).astimezone(UTC)
+
+
+def test_quiet_hours_are_the_devices_local_hours() -> None:
+    afternoon_in_paris = datetime(2026, 11, 24, 15, 0, tzinfo=PARIS)  # 23:00 in Tokyo
+    assert decide_offer(offer(), shopper(), at(afternoon_in_paris), POLICY).status == "pending"
+    assert decide_offer(offer(), shopper(timezone="Asia/Tokyo"), at(afternoon_in_paris), POLICY).status == "held"
+
+
+def test_equal_quiet_hour_bounds_mean_no_quiet_hours() -> None:
+    night = datetime(2026, 11, 24, 23, 0, tzinfo=PARIS)
+    d = decide_offer(offer(), shopper(), at(night), Policy(quiet_start=time(0), quiet_end=time(0)))
+    assert d.status == "pending"
+
+
+def test_quiet_window_boundaries() -> None:
+    day = date(2026, 11, 24)
+
+    def local(h: int, m: int = 0) -> datetime:
+        return datetime.combine(day, time(h, m), tzinfo=PARIS)
+
+    start, end = time(21), time(8)
+    assert quiet_until(local(20, 59), start, end) is None
+    assert quiet_until(local(21), start, end) == datetime.combine(day + timedelta(days=1), end, tzinfo=PARIS)
+    assert quiet_until(local(7, 59), start, end) == local(8)
+    assert quiet_until(local(8), start, end) is None
+    assert quiet_until(local(2), time(1), time(6)) == local(6)  # a window within one day
+    assert quiet_until(local(7), time(1), time(6)) is None
+
+
+def test_a_pickup_update_is_neither_capped_nor_held_at_night() -> None:
+    night = datetime(2026, 11, 24, 23, 0, tzinfo=PARIS)
+    busy = shopper(recent=tuple(said(f"P{i}", night - timedelta(minutes=i)) for i in range(5)))
+    draft = Decision("pending", sku="order-8F3K:ready", title="Votre commande est prête", body="Baie 2")
+    assert settle(PICKUP_UPDATES, draft, busy, at(night), POLICY) == draft
+
+
+# --- properties ---
+
 products = st.builds(
     ProductInfo,
     sku=st.sampled_from(["A", "B", "C"]),
@@ -52,22 +189,81 @@ products = st.builds(
     available=st.integers(-2, 3),
     names=st.just({}),
 )
-
-
-@given(
-    consents=st.fixed_dictionaries({"offers": st.booleans()}),
-    product=st.none() | products,
-    alternative=st.none() | products,
-    locale=st.sampled_from(["fr", "en", "de-AT"]),
+moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)).map(
+    lambda d: at(d)
 )
-def test_no_offer_ever_names_an_unavailable_product_or_goes_without_consent(consents, product, alternative, locale):
-    d = decide_offer(MESSAGES, "A", OfferContext(consents, locale, product, alternative))
-    if d.status == "pending":
-        assert consents["offers"]
+recipients = st.builds(
+    Recipient,
+    consents=st.fixed_dictionaries({"offers": st.booleans()}),
+    locale=st.sampled_from(["fr", "en", "de-AT"]),
+    timezone=st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Tokyo", "UTC"]),
+    subscribed=st.booleans(),
+)
+
+
+@given(who=recipients, product=st.none() | products, alternative=st.none() | products, moment=moments)
+def test_no_offer_ever_names_an_unavailable_product_or_goes_without_consent(who, product, alternative, moment):
+    d = decide_offer(Offer(MESSAGES, "A", product, alternative), who, moment, POLICY)
+    if d.status in ("pending", "held"):
+        assert who.consents["offers"] and who.subscribed
         offered = product if product is not None and d.sku == product.sku and product.available > 0 else alternative
         assert offered is not None and offered.available > 0 and offered.name in d.body
         for p in (product, alternative):
             if p is not None and p.available <= 0 and p.name != offered.name:
                 assert p.name not in (d.title or "") + (d.body or "")
     else:
-        assert d.status == "suppressed" and d.body is None
+        assert d.status == "suppressed" and d.body is None and d.title is None
+
+
+@given(
+    visits=st.lists(
+        st.tuples(
+            st.integers(0, 21 * 24 * 60),  # minutes into three weeks
+            st.sampled_from(["rivoli", "opera", "bastille"]),
+            st.sampled_from(["A", "B", "C", "D"]),
+        ),
+        max_size=40,
+    ),
+    per_day=st.integers(0, 3),
+    per_week=st.integers(0, 5),
+    timezone=st.sampled_from(["Europe/Paris", "America/Los_Angeles", "Pacific/Kiritimati"]),
+)
+def test_caps_are_never_exceeded_whatever_the_visits(visits, per_day, per_week, timezone):
+    policy = Policy(offers_per_store_day=per_day, offers_per_week=per_week, quiet_start=time(0), quiet_end=time(0))
+    tz = ZoneInfo(timezone)
+    who = shopper(timezone=timezone)
+    start = datetime(2026, 3, 1, tzinfo=UTC)  # spans the spring clock change
+    for i, (minutes, store, sku) in enumerate(sorted(visits)):
+        now = start + timedelta(minutes=minutes)
+        product = replace(YOGHURT, sku=sku, name=f"Product {sku}")
+        d = decide_offer(Offer(MESSAGES, sku, product, None), who, at(now, store, event_id=i), policy)
+        if d.status != "suppressed":
+            who = who.remember(said(sku, now, store, event_id=i))
+    offers = [(p.store_id, p.at.astimezone(tz)) for p in who.recent]
+    for store, when in offers:
+        same_day = [1 for s, w in offers if s == store and w.date() == when.date()]
+        same_week = [1 for _, w in offers if w.isocalendar()[:2] == when.isocalendar()[:2]]
+        assert len(same_day) <= per_day and len(same_week) <= per_week
+
+
+@given(moment=moments, timezone=st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Kolkata", "UTC"]))
+def test_a_held_offer_waits_for_the_end_of_the_window_and_never_longer(moment, timezone):
+    d = decide_offer(offer(), shopper(timezone=timezone), moment, POLICY)
+    local = moment.now.astimezone(ZoneInfo(timezone))
+    in_window = local.time() >= POLICY.quiet_start or local.time() < POLICY.quiet_end
+    assert (d.status == "held") == in_window
+    if d.status == "held":
+        assert moment.now < d.send_after <= moment.now + timedelta(hours=12)
+        assert d.send_after.astimezone(ZoneInfo(timezone)).time() == POLICY.quiet_end
+
+
+@given(
+    who=recipients,
+    moment=moments,
+    recent=st.lists(st.tuples(st.sampled_from([OFFERS, PICKUP_UPDATES]), st.sampled_from(["A", "order-1:ready"]))),
+)
+def test_pickup_updates_are_never_capped_or_held(who, moment, recent):
+    pasts = (said(s, moment.now, purpose=p, event_id=i) for i, (p, s) in enumerate(recent))
+    who = replace(who, recent=tuple(pasts))
+    d = settle(PICKUP_UPDATES, Decision("pending", sku="order-1:ready", body="Ready"), who, moment, POLICY)
+    assert d.status in ("pending", "suppressed") and d.reason in (None, "duplicate")

@@ -1,0 +1,242 @@
+"""Delivering decided messages as Web Push, from every replica, each message at most once.
+
+A message goes `pending` -> `sending` -> `sent`, back to `pending` (a retry, later) or `failed`:
+
+1. claim, in one committed transaction: due messages are taken FOR UPDATE SKIP LOCKED (replicas
+   share the work), marked `sending` under a lease, and an attempt row is opened for each;
+2. send, outside any transaction: pywebpush's async API on the one shared aiohttp session;
+3. settle, in a second transaction: the answer goes on the attempt row and on the message.
+
+A crash between 1 and 3 leaves the message `sending`. Whether the push service got it is then
+unknown, and a push service deduplicates nothing; so it is not resent blindly when its lease runs out:
+it is resent once, with the same Topic and tag, so that a copy still queued at the push service is
+replaced and a copy already shown on the device is replaced on screen. A second crash on the same
+message, or a message whose moment has passed, ends as `failed` / `uncertain_after_crash`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import asyncpg
+from aiohttp import ClientHandlerType, ClientMiddlewareType, ClientRequest, ClientResponse
+from prometheus_client import Counter
+from pywebpush import WebPushException, webpush_async
+
+from services.notify import repository as repo
+from services.notify.delivery import URGENCY, attempt_label, outcome_of, parse_retry_after, payload_of, ttl_s
+from services.notify.endpoints import EndpointPolicy, EndpointRefused
+from shared.db import UNAVAILABLE, connect
+
+log = logging.getLogger("accueil.notify.sender")
+
+BATCH = 20
+MIN_SLEEP_S = 0.05
+
+PUSH_ATTEMPTS = Counter("accueil_push_attempts_total", "Requests made to push services, by outcome", ["outcome"])
+
+
+def endpoint_guard(policy: EndpointPolicy) -> ClientMiddlewareType:
+    """aiohttp client middleware: every request, redirect hops included, goes to an allowed push
+    service or nowhere."""
+
+    async def guard(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        policy.check(str(request.url))
+        return await handler(request)
+
+    return guard
+
+
+def push_session(policy: EndpointPolicy, timeout_s: float) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
+        middlewares=(endpoint_guard(policy),),
+        trust_env=False,
+    )
+
+
+def origin_of(endpoint: str) -> str:
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    message: asyncpg.Record
+    attempt_id: int
+    attempt: int
+
+
+class Sender:
+    """One per replica: woken by NOTIFY when a message falls due, and by its own timer for retries
+    and leases; a slow poll is the safety net."""
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+        self._pool: asyncpg.Pool = state.pool
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="notify-send-listen"),
+            asyncio.create_task(self._run(), name="notify-send"),
+        ]
+
+    async def stop(self) -> None:
+        """Claim nothing more and let the sends in hand finish (each is bounded by the push timeout)."""
+        self._stopping = True
+        self._wake.set()
+        listen, run = self._tasks
+        listen.cancel()
+        try:
+            await asyncio.wait_for(run, timeout=self._state.config.push_timeout_s + 10)
+        except TimeoutError:
+            log.warning("sends still in flight at stop: their leases will expire")
+        await asyncio.gather(listen, return_exceptions=True)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        while not self._stopping:
+            conn = None
+            try:
+                conn = await connect(self._state.settings.database_url)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn, done=lost: done.set())
+                await conn.add_listener(repo.SEND_CHANNEL, self._on_notify)
+                self._wake.set()  # anything that fell due while we were not listening
+                await lost.wait()
+            except UNAVAILABLE as exc:
+                log.info("sender listener lost its connection (%s); reconnecting", exc)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    await conn.close(timeout=2)
+            await asyncio.sleep(1)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                if await self.run_once():
+                    continue
+                delay = await self._idle_for()
+            except UNAVAILABLE as exc:
+                log.info("sender waiting for the database (%s)", exc)
+                delay = 1.0
+            except Exception:
+                log.exception("sender error")
+                delay = 1.0
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def _idle_for(self) -> float:
+        async with self._pool.acquire() as conn:
+            due = await repo.next_due(conn)
+        poll = self._state.settings.bus_poll_s
+        if due is None:
+            return poll
+        return min(poll, max(MIN_SLEEP_S, (due - datetime.now(UTC)).total_seconds()))
+
+    async def run_once(self) -> int:
+        """Recover dead senders' messages, then claim and send one batch; return how many were claimed."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            recovered = await repo.recover_expired_leases(conn)
+        for row in recovered:
+            log.warning("message %s was cut short mid-send: now %s", row["id"], row["status"])
+        claimed = await self._claim()
+        await asyncio.gather(*(self._send(c) for c in claimed))
+        return len(claimed)
+
+    async def _claim(self) -> list[Claimed]:
+        if self._stopping:
+            return []
+        policy: EndpointPolicy = self._state.endpoints
+        now = datetime.now(UTC)
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await repo.due_messages(conn, BATCH)
+            ready, failed = [], {}
+            for row in rows:
+                if row["endpoint"] is None:
+                    failed[row["id"]] = "no_subscription"
+                elif row["expires_at"] <= now:
+                    failed[row["id"]] = "expired"
+                elif policy.refusal(row["endpoint"]) is not None:
+                    failed[row["id"]] = "endpoint_not_allowed"
+                else:
+                    ready.append(row)
+            if failed:
+                await repo.fail_messages(conn, list(failed), list(failed.values()))
+            if not ready:
+                return []
+            opened = await repo.start_sending(
+                conn, [r["id"] for r in ready], [origin_of(r["endpoint"]) for r in ready], self._state.config.lease_s
+            )
+        return [Claimed(r, opened[r["id"]]["id"], opened[r["id"]]["attempt"]) for r in ready]
+
+    async def _send(self, claimed: Claimed) -> None:
+        m = claimed.message
+        vapid = self._state.vapid
+        doc = {
+            "id": m["id"],
+            "tag": m["topic"],
+            "purpose": m["purpose"],
+            "lang": m["locale"],
+            "title": m["title"],
+            "body": m["body"],
+            "store_id": m["store_id"],
+            "sku": m["sku"],
+        }
+        code: int | None = None
+        retry_after: str | None = None
+        error: str | None = None
+        label: str | None = None  # None: read from the answer's status
+        try:
+            response = await webpush_async(
+                subscription_info={"endpoint": m["endpoint"], "keys": {"p256dh": m["p256dh"], "auth": m["auth"]}},
+                data=payload_of({k: v for k, v in doc.items() if v is not None}),
+                vapid_private_key=vapid.signer,
+                vapid_claims=vapid.claims(),
+                content_encoding="aes128gcm",
+                timeout=self._state.config.push_timeout_s,
+                ttl=ttl_s(m["expires_at"], datetime.now(UTC)),
+                headers={"Urgency": URGENCY[m["purpose"]], "Topic": m["topic"]},
+                aiohttp_session=self._state.push_session,
+            )
+            code = response.status
+        except WebPushException as exc:
+            code, retry_after, error = exc.status_code, exc.retry_after, exc.message[:300]
+            if code is None:  # refused by pywebpush before any request: the subscription is unusable
+                label = "rejected"
+        except EndpointRefused as exc:  # a redirect towards a host that is not an allowed push service
+            label, error = "refused", str(exc)[:300]
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = repr(exc)[:300]
+        await self._settle(claimed, label or attempt_label(code), code, retry_after, error)
+
+    async def _settle(
+        self, claimed: Claimed, label: str, code: int | None, retry_after: str | None, error: str | None
+    ) -> None:
+        m = claimed.message
+        now = datetime.now(UTC)
+        outcome = outcome_of(label, retry_after, claimed.attempt, now, m["expires_at"])
+        PUSH_ATTEMPTS.labels(label).inc()
+        async with self._pool.acquire() as conn, conn.transaction():
+            await repo.finish_attempt(conn, claimed.attempt_id, label, code, parse_retry_after(retry_after, now), error)
+            settled = await repo.settle_message(
+                conn, m["id"], claimed.attempt, outcome.status, outcome.reason, outcome.next_attempt_at
+            )
+            if outcome.drop_subscription:
+                await repo.delete_subscription(conn, m["device_id"], m["endpoint"])
+        if not settled:
+            log.warning("message %s: lease lost before its answer (%s) was recorded", m["id"], label)

@@ -1,0 +1,58 @@
+"""notify's own settings, from ACCUEIL_<FIELD> variables (state.config)."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+
+import msgspec
+
+from services.notify.decide import Policy
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=1000)]
+ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24 h")]
+
+
+class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
+    vapid_private_key: str = ""
+    """The operator's VAPID signing key: base64url of the raw 32-byte P-256 private key (what
+    `web-push generate-vapid-keys` prints) or of its DER. Empty: a key pair is generated on first
+    start and kept in the database, so every replica signs with the same one."""
+
+    vapid_public_key: str = ""
+    """Optional beside ACCUEIL_VAPID_PRIVATE_KEY: checked against it at start-up, because browsers
+    subscribed with the public key and a mismatch would make every push fail."""
+
+    vapid_subject: Annotated[str, msgspec.Meta(pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$")] = (
+        "mailto:webpush@example.com"
+    )
+    """How push services can reach the operator (a mailto: or https: URL). Set it in production:
+    some push services refuse placeholder addresses."""
+
+    offers_per_store_day: Count = 1
+    """At most this many offers per device per store per local day (the device's time zone)."""
+
+    offers_per_week: Count = 3
+    """At most this many offers per device per local week (ISO week, Monday first)."""
+
+    quiet_hours_start: ClockTime = "21:00"
+    quiet_hours_end: ClockTime = "08:00"
+    """No offer reaches a device between these local times: it is held until the end, and sent then
+    only if the shopper is still in the store. Equal times: no quiet hours."""
+
+    push_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
+    """How long one request to a push service may take, connection included."""
+
+    def policy(self) -> Policy:
+        return Policy(
+            offers_per_store_day=self.offers_per_store_day,
+            offers_per_week=self.offers_per_week,
+            quiet_start=time.fromisoformat(self.quiet_hours_start),
+            quiet_end=time.fromisoformat(self.quiet_hours_end),
+        )
+
+    @property
+    def lease_s(self) -> float:
+        """How long a claimed message stays `sending` before another replica presumes its sender
+        died: well past the longest a send can take (one push timeout, plus the database writes)."""
+        return 2 * self.push_timeout_s + 2
