@@ -29,9 +29,10 @@ from litestar.response import Response
 from shared import bus, migrations
 from shared.auth import Caller, Principal, TokenSigner, auth_middleware
 from shared.db import UNAVAILABLE, Conn, create_pool, provide_connection
-from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler
+from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler, document_errors
 from shared.events import Event
 from shared.jobs import Job, JobRunner
+from shared.revocation import RevocationWatcher
 from shared.settings import Settings, load_env
 
 log = logging.getLogger("accueil.app")
@@ -92,6 +93,9 @@ async def readyz(state: State) -> Response[dict[str, Any]]:
     return Response({"status": "ready"}, status_code=200)
 
 
+MAX_ID = 2**63 - 1  # ids are bigint
+
+
 class EventPage(msgspec.Struct):
     events: list[Event]
     next_after: int
@@ -102,7 +106,7 @@ async def event_feed(
     conn: Conn,
     principal: Caller,
     state: State,
-    after: Annotated[int, Parameter(ge=0)] = 0,
+    after: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> EventPage:
     """This service's events, oldest first. Page with `after` = the last id seen."""
@@ -158,13 +162,14 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         state.http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         state.service_token = state.signer.issue("service", spec.name)
         worker = None
-        runner = JobRunner(state, spec.jobs)
+        runner = JobRunner(state, [*spec.jobs, bus.RETENTION])
         try:
             if settings.migrate_on_start:
                 async with state.pool.acquire() as conn:
                     await migrate(conn, spec)
             else:
                 await wait_for_migrations(state.pool, spec, settings.db_connect_timeout_s)
+            await state.revocations.start(state.pool, settings.database_url)
             for hook in spec.on_startup:
                 await hook(state)
             worker = bus.BusWorker(state.pool, settings.database_url, spec.consumers, settings.bus_poll_s, state)
@@ -178,9 +183,11 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
                 await worker.stop()
             for hook in reversed(spec.on_shutdown):
                 await hook(state)
+            await state.revocations.stop()
             await state.http.aclose()
             await state.pool.close()
 
+    document_errors([event_feed, *spec.route_handlers])
     return Litestar(
         route_handlers=[
             healthz,
@@ -195,6 +202,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
                 "config": config,
                 "spec": spec,
                 "signer": TokenSigner(settings.token_key, settings.admin_token),
+                "revocations": RevocationWatcher(),
             }
         ),
         dependencies={

@@ -142,8 +142,10 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("missing bearer token")
-        signer: TokenSigner = connection.app.state.signer
-        principal = signer.verify(token.strip())
+        state = connection.app.state
+        principal = state.signer.verify(token.strip())
+        if principal.role == "device" and principal.subject in state.revocations.revoked:
+            raise Unauthorized("token revoked: this device was erased")
         return AuthenticationResult(user=principal, auth=token)
 
 

@@ -14,12 +14,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from shared.db import UNAVAILABLE, connect
 from shared.events import Event, NewEvent
+from shared.jobs import Job
 
 log = logging.getLogger("accueil.bus")
 
@@ -124,6 +126,23 @@ async def feed(conn: asyncpg.Connection, source: str, after: int, limit: int) ->
         source,
         after,
         limit,
+    )
+    return [_to_event(r) for r in rows]
+
+
+async def events_of_device_at(
+    conn: asyncpg.Connection, source: str, device_id: str, at: Sequence[datetime]
+) -> list[Event]:
+    """A source's events about a device at given times, oldest first."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_EVENT_COLUMNS} FROM bus.events e
+        WHERE e.device_id = $1 AND e.source = $2 AND e.ts = ANY ($3::timestamptz[])
+        ORDER BY e.id
+        """,
+        device_id,
+        source,
+        list(at),
     )
     return [_to_event(r) for r in rows]
 
@@ -279,3 +298,35 @@ class BusWorker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
             except TimeoutError:
                 pass
+
+
+async def purge(state: Any, now: datetime) -> int:
+    """Delete delivered events older than the retention period, and the history of job ticks.
+    An event some consumer has not had yet is kept, however old: deleting it would lose it."""
+    cutoff = now - timedelta(days=state.settings.event_retention_days)
+    async with state.pool.acquire() as conn:
+        deleted = await conn.fetchval(
+            """
+            WITH gone AS (
+                DELETE FROM bus.events e
+                WHERE e.created_at < $1
+                  AND NOT EXISTS (SELECT 1 FROM bus.deliveries d WHERE d.event_id = e.id)
+                RETURNING 1
+            )
+            SELECT count(*) FROM gone
+            """,
+            cutoff,
+        )
+        await conn.execute("DELETE FROM bus.job_runs WHERE tick < $1", now - timedelta(days=1))
+    return deleted
+
+
+# Every service schedules it; like every job it runs once per tick across all of them.
+RETENTION = Job("bus.retention", 3600, purge)
+
+
+async def forget_device(conn: asyncpg.Connection, device_id: str) -> int:
+    """Erasure: the event log holds where a device went, so its events go too (with any delivery
+    still waiting for them)."""
+    status = await conn.execute("DELETE FROM bus.events WHERE device_id = $1", device_id)
+    return int(status.split()[-1])

@@ -1,4 +1,4 @@
-"""`accueil run | serve <service> | migrate` (API.md, "Running and configuration")."""
+"""`accueil run | serve <service> | migrate | demo` (API.md, "Running and configuration")."""
 
 from __future__ import annotations
 
@@ -213,6 +213,13 @@ def cmd_run(env: Environment) -> int:
         print("accueil stopped", flush=True)
 
 
+def cmd_demo(speed: float, wait_ack_s: float) -> int:
+    """A contactless pickup against a running `accueil run` (same variables, same data dir)."""
+    from services.notify import demo
+
+    return asyncio.run(demo.run(os.environ, speed, wait_ack_s))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="accueil", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -220,6 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="one service (what a container runs)")
     serve.add_argument("service", choices=SERVICES)
     sub.add_parser("migrate", help="apply every service's migrations and exit")
+    demo = sub.add_parser("demo", help="seed a demo store and play a shopper's drive-in against `accueil run`")
+    demo.add_argument("--speed", type=float, default=1.0, help="drive this many times faster than real time")
+    demo.add_argument(
+        "--wait-ack",
+        type=float,
+        default=30.0,
+        help="seconds left to press 'On my way out' on /staff before the demo does",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -229,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(env)
         if args.command == "serve":
             return cmd_serve(env, args.service)
+        if args.command == "demo":
+            return cmd_demo(args.speed, args.wait_ack)
         return cmd_migrate(env)
     except ConfigError as exc:
         print(exc, file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -15,6 +16,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("accueil.errors")
@@ -152,3 +154,34 @@ def database_unavailable_handler(request: Request, exc: Exception) -> Response:
         503,
         {"Retry-After": "1"},
     )
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """The shape of every error answer."""
+
+    status: int
+    error: str
+    detail: str
+    field: str | None = None
+
+
+_DOCUMENTED = {
+    400: "Malformed request (e.g. invalid JSON)",
+    401: "Missing, invalid, expired or revoked token",
+    403: "Valid token, but not allowed to act on this device or store",
+    404: "Unknown id (or not visible to this caller)",
+    409: "Conflict with the current state (e.g. not enough stock)",
+    413: "Body or batch too large",
+    422: "Well-formed but invalid input; `field` names it",
+    429: "Too many requests; see Retry-After",
+    502: "Another accueil service needed for the answer is unavailable",
+    503: "Database unavailable; see Retry-After",
+}
+ERROR_RESPONSES = {code: ResponseSpec(data_container=ErrorBody, description=text) for code, text in _DOCUMENTED.items()}
+
+
+def document_errors(handlers: list[object]) -> None:
+    """Describe our error shape in the OpenAPI document of every route (in place of Litestar's)."""
+    for handler in handlers:
+        if hasattr(handler, "responses"):
+            handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}

@@ -53,6 +53,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bus_poll_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
     """Fallback poll of the event bus when no LISTEN/NOTIFY wake-up arrives."""
 
+    event_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 30
+    """Delivered events are kept this long in the event log (the public feed), then deleted."""
+
     migrate_on_start: bool = True
     """`accueil serve` applies its own service's migrations before serving (safe with several replicas)."""
 

@@ -46,3 +46,16 @@ def walk_in(start: datetime | None = None, step_s: int = 5) -> list[dict[str, An
         lat, lng = destination(STORE["lat"], STORE["lng"], 0, dist)
         pings.append(ping(lat, lng, start + timedelta(seconds=i * step_s)))
     return pings
+
+
+async def feed_until(system: System, predicate: Any, **params: Any) -> list[dict[str, Any]]:
+    """geo's event feed once it satisfies `predicate`: the feed holds an event back while an earlier
+    transaction anywhere may still commit (so a reader never skips one), usually for milliseconds."""
+    from tests.conftest import eventually
+
+    async def read() -> list[dict[str, Any]] | None:
+        r = await system.geo.get("/v1/events", params=params, headers=system.admin)
+        events = r.json()["events"]
+        return events if predicate(events) else None
+
+    return await eventually(read)

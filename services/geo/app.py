@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.datastructures import State
 
+from services.geo import privacy
 from services.geo.consumers import CONSUMERS
 from services.geo.jobs import JOBS
 from services.geo.routes import ROUTES
@@ -28,10 +29,10 @@ async def stop_zone_index(state: State) -> None:
 
 SPEC = ServiceSpec(
     name="geo",
-    route_handlers=ROUTES,
+    route_handlers=[*ROUTES, *privacy.ROUTES],
     migrations=MigrationSet(schema="geo", package="services.geo"),
-    consumers=CONSUMERS,
-    jobs=JOBS,
+    consumers=[*CONSUMERS, privacy.ERASURE],
+    jobs=[*JOBS, privacy.RETENTION],
     settings_type=GeoSettings,
     on_startup=[start_zone_index],
     on_shutdown=[stop_zone_index],

@@ -135,6 +135,13 @@ class DeviceState:
             if ts.changed_at is not None:
                 t = ts.trip
                 await repo.save_trip(conn, t.trip_id, t.status, t.distance_m, t.eta_s, ts.changed_at)
+        closed = [
+            (e.store_id, e.zone_id, e.data["kind"], e.data["via"], datetime.fromisoformat(e.data["entered_at"]), e.ts)
+            for e in self.events
+            if e.type == "zone.exited"
+        ]
+        if closed:
+            await repo.log_visits(conn, self.device_id, closed)
         return await bus.publish(conn, SOURCE, self.events)
 
     # --- applying what happened ---

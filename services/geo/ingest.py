@@ -11,11 +11,12 @@ import asyncpg
 
 from services.geo import repository as repo
 from services.geo.consents import CONSENTS
-from services.geo.device_state import DeviceState
+from services.geo.device_state import SOURCE, DeviceState
 from services.geo.presence import Fix, Rules
 from services.geo.schemas import IngestResult, PingIn, Rejected, SightingIn
 from shared import bus
 from shared.errors import TooManyRequests
+from shared.events import Event
 
 MAX_FUTURE = timedelta(minutes=5)  # phone clocks drift; further ahead is a broken clock
 NO_CONSENT = "no_location_consent"
@@ -91,8 +92,21 @@ async def ingest_pings(conn: asyncpg.Connection, state: Any, device_id: str, pin
         # A ping not newer than the last one applied changes nothing: that is also what makes an exact
         # duplicate (a retried upload) harmless. It is still stored, once.
         device.apply_fix(Fix(p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps), index, rules, eta)
+    replayed = await replay_for_retry(conn, device_id, before, batch)
     events = await device.save(conn, before, pings=batch)
-    return IngestResult(accepted=len(usable), rejected=rejected, events=events)
+    return IngestResult(accepted=len(usable), rejected=rejected, events=replayed + events)
+
+
+async def replay_for_retry(conn: asyncpg.Connection, device_id: str, before: Any, batch: list[PingIn]) -> list[Event]:
+    """A retried upload (the answer to the first try was lost) gets the events its pings caused the
+    first time, so the app hears them once whichever answer reaches it. Only pings already stored
+    exactly as sent count; live pings, newer than anything stored, never pay for the look-up."""
+    older = [p for p in batch if before.last_ts is not None and p.ts <= before.last_ts]
+    if not older:
+        return []
+    stored = await repo.stored_pings(conn, device_id, [p.ts for p in older])
+    again = [p.ts for p in older if stored.get(p.ts) == (p.lat, p.lng)]
+    return await bus.events_of_device_at(conn, SOURCE, device_id, again) if again else []
 
 
 def beacon_identity(sighting: SightingIn) -> str:

@@ -97,7 +97,14 @@ def current_zones(visits: dict[ZoneKey, Visit]) -> list[dict[str, str]]:
 
 def _exit(zone: Zone, visit: Visit, ts: datetime, conf: float, **extra: object) -> Transition:
     duration = max(0.0, (visit.last_inside_at - visit.entered_at).total_seconds())
-    data = {"kind": zone.kind, "duration_s": round(duration), "confidence": conf, "via": visit.via, **extra}
+    data = {
+        "kind": zone.kind,
+        "entered_at": visit.entered_at.isoformat(),
+        "duration_s": round(duration),
+        "confidence": conf,
+        "via": visit.via,
+        **extra,
+    }
     return Transition("zone.exited", ts, zone, data)
 
 

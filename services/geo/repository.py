@@ -106,12 +106,16 @@ async def set_location_consent(conn: asyncpg.Connection, device_id: str, locatio
     )
 
 
+async def forget_location_consent(conn: asyncpg.Connection, device_id: str) -> None:
+    await conn.execute("DELETE FROM geo.device_consents WHERE device_id = $1", device_id)
+
+
 async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> list[asyncpg.Record]:
     """Remove open visits of a zone being deleted; return them so their exits can be published."""
     return await conn.fetch(
         """
         DELETE FROM geo.visits WHERE store_id = $1 AND zone_id = $2
-        RETURNING device_id, entered_at, last_inside_at
+        RETURNING device_id, entered_at, last_inside_at, via
         """,
         store_id,
         zone_id,
@@ -199,6 +203,15 @@ async def write_pings(
         rate_tokens,
         rate_at,
     )
+
+
+async def stored_pings(
+    conn: asyncpg.Connection, device_id: str, at: Sequence[datetime]
+) -> dict[datetime, tuple[float, float]]:
+    rows = await conn.fetch(
+        "SELECT ts, lat, lng FROM geo.pings WHERE device_id = $1 AND ts = ANY ($2::timestamptz[])", device_id, list(at)
+    )
+    return {r["ts"]: (r["lat"], r["lng"]) for r in rows}
 
 
 async def open_visits(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
@@ -437,3 +450,90 @@ async def save_trip(
         eta_s,
         at,
     )
+
+
+# --- privacy: history, retention, export, erasure ---
+
+
+async def log_visits(conn: asyncpg.Connection, device_id: str, visits: Sequence[tuple[Any, ...]]) -> None:
+    """visits: (store_id, zone_id, kind, via, entered_at, exited_at) of visits just closed."""
+    await conn.executemany(
+        """
+        INSERT INTO geo.visit_log (device_id, store_id, zone_id, kind, via, entered_at, exited_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """,
+        [(device_id, *v) for v in visits],
+    )
+
+
+async def visit_log_of(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT store_id, zone_id, kind, via, entered_at, exited_at
+        FROM geo.visit_log WHERE device_id = $1 ORDER BY id
+        """,
+        device_id,
+    )
+
+
+async def pings_of(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT ts, lat, lng, accuracy_m, speed_mps, heading, received_at
+        FROM geo.pings WHERE device_id = $1 ORDER BY ts
+        """,
+        device_id,
+    )
+
+
+async def trips_of_device(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {TRIP_COLUMNS} FROM geo.trips WHERE device_id = $1 ORDER BY started_at", device_id)
+
+
+async def location_consent_of(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT location, updated_at FROM geo.device_consents WHERE device_id = $1", device_id)
+
+
+async def forget_idle_positions(conn: asyncpg.Connection, idle_before: datetime) -> int:
+    """The last known position of a device that has gone quiet is raw location too: same retention."""
+    return int(
+        (
+            await conn.execute(
+                """
+                UPDATE geo.devices SET last_fix = NULL, outlier = NULL
+                WHERE last_ts < $1 AND (last_fix IS NOT NULL OR outlier IS NOT NULL)
+                """,
+                idle_before,
+            )
+        ).split()[-1]
+    )
+
+
+async def coarsen_trips(conn: asyncpg.Connection, ended_before: datetime) -> int:
+    """An ended trip keeps its statuses and times, not how far the shopper was when."""
+    return int(
+        (
+            await conn.execute(
+                """
+                UPDATE geo.trips SET distance_m = NULL, eta_s = NULL, display_name = NULL
+                WHERE ended_at < $1 AND (distance_m IS NOT NULL OR eta_s IS NOT NULL OR display_name IS NOT NULL)
+                """,
+                ended_before,
+            )
+        ).split()[-1]
+    )
+
+
+async def delete_history(conn: asyncpg.Connection, before: datetime) -> int:
+    visits = await conn.execute("DELETE FROM geo.visit_log WHERE exited_at < $1", before)
+    trips = await conn.execute("DELETE FROM geo.trips WHERE ended_at < $1", before)
+    return int(visits.split()[-1]) + int(trips.split()[-1])
+
+
+async def erase_device(conn: asyncpg.Connection, device_id: str) -> int:
+    """Everything geo holds about a device. Returns the rows removed."""
+    removed = 0
+    for table in ("pings", "visit_log", "trips", "visits", "devices", "device_consents"):
+        status = await conn.execute(f"DELETE FROM geo.{table} WHERE device_id = $1", device_id)
+        removed += int(status.split()[-1])
+    return removed

@@ -149,6 +149,10 @@ async def delete_zone(store_id: FromPath[str], zone_id: FromPath[str], principal
         closed = await repo.close_visits_of_zone(conn, store_id, zone_id)
         await repo.delete_zone(conn, store_id, zone_id)
         now = datetime.now(UTC)
+        for v in closed:
+            await repo.log_visits(
+                conn, v["device_id"], [(store_id, zone_id, zone.kind, v["via"], v["entered_at"], now)]
+            )
         await bus.publish(
             conn,
             SOURCE,

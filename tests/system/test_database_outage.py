@@ -19,7 +19,7 @@ from shared.cli import service_spec
 from shared.embedded_pg import EmbeddedPostgres
 from shared.settings import SERVICES
 from tests.conftest import RunningServices, System, free_socket, settings_for, with_database
-from tests.helpers import STORE, create_store, ping, register
+from tests.helpers import STORE, create_store, feed_until, ping, register
 
 CENTRE = (STORE["lat"], STORE["lng"])
 OUTAGE_S = 10
@@ -118,6 +118,7 @@ async def test_services_ride_out_a_database_restart_and_lose_no_acknowledged_eve
     assert len(acknowledged) > before + 4, "pings are accepted again after the restart"
     assert 500 not in statuses
 
-    feed = (await system.geo.get("/v1/events", params={"limit": 1000}, headers=system.admin)).json()["events"]
+    wanted = {e["id"] for e in acknowledged}
+    feed = await feed_until(system, lambda evs: wanted <= {e["id"] for e in evs}, limit=1000)
     stored = {e["id"]: e["type"] for e in feed}
     assert all(stored.get(e["id"]) == e["type"] for e in acknowledged), "an acknowledged event was lost"

@@ -1,0 +1,30 @@
+"""The erasure protocol on the bus: notify publishes `erasure.requested` (device_id, erasure_id);
+each other service deletes or pseudonymizes what it holds and publishes `erasure.confirmed`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+
+import asyncpg
+
+from shared import bus
+from shared.events import NewEvent
+
+REQUESTED = "erasure.requested"
+CONFIRMED = "erasure.confirmed"
+
+
+def pseudonym(key: str, device_id: str) -> str:
+    """A keyed hash for records the law makes us keep (proof of consent, a sale): the same device always
+    gives the same pseudonym, and the pseudonym reveals nothing without the key."""
+    digest = hmac.new(key.encode(), device_id.encode(), hashlib.sha256).hexdigest()
+    return f"erased:{digest[:32]}"
+
+
+async def confirm(conn: asyncpg.Connection, service: str, erasure_id: str, at: datetime) -> None:
+    """In the transaction that erased the service's data: tell notify it is done."""
+    await bus.publish(
+        conn, service, [NewEvent(type=CONFIRMED, ts=at, data={"erasure_id": erasure_id, "service": service})]
+    )
