@@ -3,6 +3,7 @@
     python bench/geo.py              # both parts
     python bench/geo.py resolve      # (a) in-process zone resolution vs a shapely STRtree per ping
     python bench/geo.py ingest       # (b) ingest over HTTP with persistence, one geo process
+    python bench/geo.py ingest2      # (b) the same with two geo processes on the same database
 
 (a) resolves 1,000,000 pings against 5,000 store zones (circles and polygons of 20-200 m) with the
     H3 index, at resolutions 10-12, beside the naive approach users would otherwise write (an STRtree
@@ -15,20 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import random
-import re
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 import shapely  # noqa: E402
 from shapely import STRtree  # noqa: E402
@@ -83,7 +78,8 @@ def resolve(n_zones: int = 5_000, n_pings: int = 1_000_000) -> None:
     naive_rate = n_pings / naive_s
     print(f"    STRtree query per ping (baseline): {naive_rate:>12,.0f} pings/s")
 
-    for res in (10, 11, 12):
+    rate = 0.0
+    for res in (12, 10, 11):  # 11 last: the resolution used, compared with PostGIS below
         t = time.perf_counter()
         index = ZoneIndex(zones, resolution=res)
         build_s = time.perf_counter() - t
@@ -106,35 +102,54 @@ def resolve(n_zones: int = 5_000, n_pings: int = 1_000_000) -> None:
         for lat, lng in sample[:2_000]
     )
     print(f"    index vs exact test of every zone, 2,000 pings: {mismatches} mismatches; baseline hits {naive_hits:,}")
+    postgis(zones, pings[:10_000], rate)
+
+
+def postgis(zones: list[Zone], pings: list[tuple[float, float]], index_rate: float) -> None:
+    """One ST_Contains query per ping, as a service asking PostGIS would (set ACCUEIL_BENCH_POSTGIS_URL
+    to a PostgreSQL where CREATE EXTENSION postgis works)."""
+    import os
+
+    url = os.environ.get("ACCUEIL_BENCH_POSTGIS_URL")
+    if not url:
+        print("    PostGIS ST_Contains per ping: skipped: no PostGIS (set ACCUEIL_BENCH_POSTGIS_URL)")
+        return
+
+    async def run() -> float:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            await conn.execute("DROP TABLE IF EXISTS bench_zones")
+            await conn.execute("CREATE TABLE bench_zones (zone_id text, geom geometry(Polygon, 4326))")
+            await conn.executemany(
+                "INSERT INTO bench_zones VALUES ($1, ST_GeomFromText($2, 4326))",
+                [(z.store_id, z.shape.polygon.wkt) for z in zones],
+            )
+            await conn.execute("CREATE INDEX ON bench_zones USING gist (geom)")
+            await conn.execute("ANALYZE bench_zones")
+            query = "SELECT zone_id FROM bench_zones WHERE ST_Contains(geom, ST_SetSRID(ST_Point($1, $2), 4326))"
+            t = time.perf_counter()
+            for lat, lng in pings:
+                await conn.fetch(query, lng, lat)
+            return len(pings) / (time.perf_counter() - t)
+        finally:
+            await conn.execute("DROP TABLE IF EXISTS bench_zones")
+            await conn.close()
+
+    try:
+        rate = asyncio.run(run())
+    except Exception as exc:  # no server, or no PostGIS in it
+        print(f"    PostGIS ST_Contains per ping: skipped: no PostGIS ({type(exc).__name__})")
+        return
+    print(
+        f"    PostGIS ST_Contains per ping:       {rate:>12,.0f} pings/s;"
+        f" the H3 index (res 11) is {index_rate / rate:,.0f}x"
+    )
 
 
 # --- (b) ingest over HTTP ---
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds() -> dict[str, float]:
-    """CPU time used so far by the geo process, by PostgreSQL, and by this script."""
-    import psutil
-
-    totals = {"geo": 0.0, "postgres": 0.0, "client": 0.0}
-    me = psutil.Process()
-    totals["client"] = sum(me.cpu_times()[:2])
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        try:
-            cmd = " ".join(proc.info["cmdline"] or [])
-            if "serve geo" in cmd:
-                totals["geo"] += sum(proc.cpu_times()[:2])
-            elif proc.info["name"] == "postgres" and "accueil-bench-" in cmd:  # the postmaster of our server
-                for pg in [proc, *proc.children(recursive=True)]:
-                    totals["postgres"] += sum(pg.cpu_times()[:2])
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return totals
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -142,30 +157,52 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
-async def _ingest(base: dict[str, str], admin: str) -> None:
+def cpu_seconds(geo_pids: list[int], postmaster_pid: int | None) -> dict[str, float]:
+    """CPU time used so far by the geo processes, by PostgreSQL, and by this script."""
+    import psutil
+
+    totals = {"geo": 0.0, "postgres": 0.0, "client": sum(psutil.Process().cpu_times()[:2])}
+    for pid in geo_pids:
+        try:
+            totals["geo"] += sum(psutil.Process(pid).cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    if postmaster_pid:
+        pm = psutil.Process(postmaster_pid)
+        for proc in [pm, *pm.children(recursive=True)]:
+            try:
+                totals["postgres"] += sum(proc.cpu_times()[:2])
+            except psutil.NoSuchProcess:
+                pass
+    return totals
+
+
+async def drive_pings(cluster: Any, devices: int = 64, concurrency: int = 8) -> list[dict[str, Any]]:
+    """Post pings to the cluster's geo processes (devices spread over them); return the figures."""
     import aiohttp
 
-    geo, notify = base["geo"], base["notify"]
-    headers = {"Authorization": f"Bearer {admin}"}
+    headers = {"Authorization": f"Bearer {cluster_admin()}"}
+    rng = random.Random(7)
+    figures = []
     async with aiohttp.ClientSession() as http:
-        store = {"name": "Bench", "lat": CITY[0], "lng": CITY[1]}
-        await http.put(f"{geo}/v1/stores/bench", json=store, headers=headers)
-        rng = random.Random(7)
+        geo0 = cluster.geo[0]
+        await http.put(
+            f"{geo0}/v1/stores/bench", json={"name": "Bench", "lat": CITY[0], "lng": CITY[1]}, headers=headers
+        )
         for i in range(200):
             lat, lng = geometry.destination(*CITY, rng.uniform(0, 360), 3_000 * math.sqrt(rng.random()))
             zone = {"kind": "department", "circle": {"lat": lat, "lng": lng, "radius_m": rng.uniform(10, 100)}}
-            await http.put(f"{geo}/v1/stores/bench/zones/z{i}", json=zone, headers=headers)
-        devices = []
-        for _ in range(64):
-            async with http.post(f"{notify}/v1/devices", json={"platform": "android", "locale": "fr"}) as r:
+            await http.put(f"{geo0}/v1/stores/bench/zones/z{i}", json=zone, headers=headers)
+        auths = []
+        for _ in range(devices):
+            async with http.post(f"{cluster.notify}/v1/devices", json={"platform": "android", "locale": "fr"}) as r:
                 d = await r.json()
             auth = {"Authorization": f"Bearer {d['token']}"}
             consent = {"policy_version": "bench", "purposes": {"location": True}}
-            await http.put(f"{notify}/v1/devices/{d['device_id']}/consents", json=consent, headers=auth)
-            devices.append(auth)
-        await asyncio.sleep(1)  # let geo take in the consents
-
-        clock = {i: datetime.now(UTC) - timedelta(hours=2) for i in range(len(devices))}
+            await http.put(f"{cluster.notify}/v1/devices/{d['device_id']}/consents", json=consent, headers=auth)
+            auths.append(auth)
+        await asyncio.sleep(2)  # every geo process has the zones, and geo has the consents
+        clock = {i: datetime.now(UTC) - timedelta(hours=3) for i in range(devices)}
 
         def pings_for(i: int, n: int) -> list[dict]:
             out = []
@@ -175,67 +212,66 @@ async def _ingest(base: dict[str, str], admin: str) -> None:
                 out.append({"lat": lat, "lng": lng, "accuracy_m": 10, "ts": clock[i].isoformat()})
             return out
 
-        async def run(batch: int, requests: int, concurrency: int) -> None:
+        async def run(batch: int, requests: int) -> dict[str, Any]:
             latencies: list[float] = []
-            queue = list(range(requests))
+            left = [requests]
 
             async def client(c: int) -> None:
-                while queue:
-                    queue.pop()
-                    i = c  # each client is one device: its pings stay in time order
-                    body = {"pings": pings_for(i, batch)}
+                while left[0] > 0:
+                    left[0] -= 1
+                    body = {"pings": pings_for(c, batch)}  # each client is one device: its pings stay in order
                     t = time.perf_counter()
-                    async with http.post(f"{geo}/v1/pings", json=body, headers=devices[i]) as r:
+                    url = cluster.geo[c % len(cluster.geo)]
+                    async with http.post(f"{url}/v1/pings", json=body, headers=auths[c]) as r:
                         await r.read()
                         assert r.status == 200, await r.text()
                     latencies.append(time.perf_counter() - t)
 
-            cpu = cpu_seconds()
+            cpu = cpu_seconds(cluster.geo_pids(), cluster.postmaster_pid())
             t = time.perf_counter()
             await asyncio.gather(*(client(c) for c in range(concurrency)))
             elapsed = time.perf_counter() - t
-            used = {k: v - cpu.get(k, 0.0) for k, v in cpu_seconds().items()}
+            used = {
+                k: v - cpu.get(k, 0.0) for k, v in cpu_seconds(cluster.geo_pids(), cluster.postmaster_pid()).items()
+            }
             rate = requests / elapsed
-            print(
-                f"    batches of {batch:>2}: {rate * batch:>9,.0f} pings/s, {rate:>7,.0f} requests/s,"
-                f" p50 {percentile(latencies, 50) * 1000:5.1f} ms, p99 {percentile(latencies, 99) * 1000:5.1f} ms"
-                f"  ({requests} requests, {concurrency} concurrent devices)\n"
-                f"        CPU per request: geo {used['geo'] / requests * 1e6:,.0f} us,"
-                f" postgres {used['postgres'] / requests * 1e6:,.0f} us,"
-                f" this load generator {used['client'] / requests * 1e6:,.0f} us"
-            )
+            return {
+                "batch": batch,
+                "pings_per_s": rate * batch,
+                "requests_per_s": rate,
+                "p50_ms": percentile(latencies, 50) * 1000,
+                "p99_ms": percentile(latencies, 99) * 1000,
+                "cpu_us": {k: v / requests * 1e6 for k, v in used.items()},
+            }
 
-        await run(50, 200, 32)  # warm-up
-        print("(b) ingest over HTTP, one geo process, persistence and presence, embedded PostgreSQL")
-        await run(50, 2_000, 32)
-        await run(1, 10_000, 32)
+        await run(50, 100)  # warm-up
+        figures.append(await run(50, 2_000))
+        figures.append(await run(1, 10_000))
+    return figures
 
 
-def ingest() -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="accueil-bench-"))
-    ports = {s: free_port() for s in ("geo", "inventory", "notify")}
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update({"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_LOG_LEVEL": "WARNING"})
-    env.update({f"ACCUEIL_{s.upper()}_PORT": str(p) for s, p in ports.items()})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        admin = None
-        for line in proc.stdout:
-            if m := re.search(r"admin token: (\S+)", line):
-                admin = m.group(1)
-            if line.startswith("Ctrl-C"):
-                break
-        assert admin, "accueil run did not start"
-        asyncio.run(_ingest({s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, admin))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+def cluster_admin() -> str:
+    from bench.cluster import ADMIN
+
+    return ADMIN
+
+
+def ingest(geo_processes: int = 1) -> list[dict[str, Any]]:
+    from bench.cluster import Cluster
+
+    with Cluster(geo_processes, ACCUEIL_REQUESTS_PER_S="1000000", ACCUEIL_REQUEST_BURST="1000000") as cluster:
+        figures = asyncio.run(drive_pings(cluster))
+    print(f"(b) ingest over HTTP, {geo_processes} geo process(es), persistence and presence, embedded PostgreSQL")
+    for f in figures:
+        cpu = f["cpu_us"]
+        print(
+            f"    batches of {f['batch']:>2}: {f['pings_per_s']:>9,.0f} pings/s,"
+            f" {f['requests_per_s']:>7,.0f} requests/s,"
+            f" p50 {f['p50_ms']:5.1f} ms, p99 {f['p99_ms']:5.1f} ms;"
+            f" CPU per request: geo {cpu['geo']:,.0f} us, postgres {cpu['postgres']:,.0f} us,"
+            f" load generator {cpu['client']:,.0f} us"
+        )
+    return figures
 
 
 if __name__ == "__main__":
@@ -243,5 +279,6 @@ if __name__ == "__main__":
     if "resolve" in parts:
         resolve()
     if "ingest" in parts:
-        ingest()
-    print(f"machine: {os.cpu_count()} cores; {statistics.__name__ and sys.version.split()[0]}")
+        ingest(1)
+    if "ingest2" in parts:
+        ingest(2)

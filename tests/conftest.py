@@ -101,10 +101,10 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
-def free_socket() -> socket.socket:
+def free_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
@@ -142,6 +142,7 @@ class RunningServices:
         self.settings = settings
         self.names = names
         self.sockets = sockets
+        self.ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
         self.configs = configs or {}  # a service's own settings (state.config); default: from the environment
         self.servers: dict[str, uvicorn.Server] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
@@ -154,6 +155,8 @@ class RunningServices:
         )
         server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
         self.servers[key] = server
+        if self.sockets[key].fileno() == -1:  # closed by an earlier stop: listen again on the same port
+            self.sockets[key] = free_socket(self.ports[key])
         self.tasks[key] = asyncio.create_task(server.serve(sockets=[self.sockets[key]]))
         deadline = time.monotonic() + 20
         while not server.started:
@@ -172,6 +175,7 @@ class RunningServices:
         sock = free_socket()
         replica = f"{name}#{len(self.sockets)}"
         self.sockets[replica] = sock
+        self.ports[replica] = sock.getsockname()[1]
         await self.start(name, as_name=replica)
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 

@@ -2,35 +2,77 @@
 
 from __future__ import annotations
 
-from litestar import get, put
-from litestar.params import FromPath, FromQuery, JSONBody
+import re
+from datetime import UTC, datetime
+from typing import Annotated
 
+import asyncpg
+from litestar import Request, Response, get, post, put
+from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
+
+from services.inventory import importing, orders, stock
 from services.inventory import repository as repo
-from services.inventory import stock
 from services.inventory.alternatives import Candidate, rank
+from services.inventory.reservations import STATUSES
 from services.inventory.schemas import (
     Alternative,
     AlternativeList,
+    ImportResult,
+    Ledger,
+    LedgerEntry,
+    Order,
+    OrderCancel,
+    OrderCreate,
+    OrderList,
     Product,
     ProductPut,
+    StockAdjust,
     StockItem,
     StockList,
     StockPut,
 )
-from shared.auth import Caller
+from shared.auth import Caller, Principal
 from shared.db import Conn
-from shared.errors import NotFound, TooLarge
+from shared.errors import ApiError, Forbidden, Invalid, NotFound, TooLarge
 from shared.wire import check_id
 
 MAX_SKUS_PER_QUERY = 500
+MAX_IMPORT_BYTES = 32 * 1024 * 1024
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
+def _actor(principal: Principal) -> str:
+    return f"{principal.role}:{principal.subject}"
+
+
+def _stock_item(sku: str, row: asyncpg.Record) -> StockItem:
+    return StockItem(
+        sku=sku, on_hand=row["on_hand"], reserved=row["reserved"], available=row["on_hand"] - row["reserved"]
+    )
+
+
+def _product(row: asyncpg.Record) -> Product:
+    return Product(
+        sku=row["sku"],
+        name=row["name"],
+        category=row["category"],
+        names=row["names"],
+        low_stock_threshold=row["low_stock_threshold"],
+    )
 
 
 @put("/v1/products/{sku:str}")
 async def put_product(sku: FromPath[str], data: JSONBody[ProductPut], conn: Conn, principal: Caller) -> Product:
     principal.require_admin()
     check_id(sku, "sku")
-    await repo.upsert_product(conn, sku, data.name, data.category, data.names)
-    return Product(sku=sku, name=data.name, category=data.category, names=data.names)
+    await repo.upsert_product(conn, sku, data.name, data.category, data.names, data.low_stock_threshold)
+    return _product(await repo.get_product(conn, sku))
 
 
 @get("/v1/products/{sku:str}")
@@ -38,7 +80,7 @@ async def get_product(sku: FromPath[str], conn: Conn) -> Product:
     row = await repo.get_product(conn, check_id(sku, "sku"))
     if row is None:
         raise NotFound(f"unknown sku {sku!r}", field="sku")
-    return Product(sku=row["sku"], name=row["name"], category=row["category"], names=row["names"])
+    return _product(row)
 
 
 @put("/v1/stores/{store_id:str}/stock/{sku:str}")
@@ -48,12 +90,60 @@ async def put_stock(
     check_id(store_id, "store_id")
     check_id(sku, "sku")
     principal.require_store(store_id)
-    row = await stock.set_on_hand(
-        conn, store_id, sku, data.on_hand, reason=data.reason, actor=f"{principal.role}:{principal.subject}"
+    row = await stock.set_on_hand(conn, store_id, sku, data.on_hand, reason=data.reason, actor=_actor(principal))
+    return _stock_item(sku, row)
+
+
+@post("/v1/stores/{store_id:str}/stock/{sku:str}/adjustments", status_code=200)
+async def adjust_stock(
+    store_id: FromPath[str], sku: FromPath[str], data: JSONBody[StockAdjust], conn: Conn, principal: Caller
+) -> StockItem:
+    """A relative change with its reason: a delivery (+12), a breakage (-1). 409 if it would leave
+    less on hand than orders have reserved."""
+    check_id(store_id, "store_id")
+    check_id(sku, "sku")
+    principal.require_store(store_id)
+    if data.delta == 0:
+        raise Invalid("delta must not be 0", field="delta")
+    row = await stock.adjust(conn, store_id, sku, data.delta, reason=data.reason, actor=_actor(principal))
+    return _stock_item(sku, row)
+
+
+@get("/v1/stores/{store_id:str}/stock/{sku:str}/ledger")
+async def get_ledger(
+    store_id: FromPath[str],
+    sku: FromPath[str],
+    conn: Conn,
+    principal: Caller,
+    before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+) -> Ledger:
+    """Every change of on_hand, newest first: who, when, why, before and after."""
+    check_id(store_id, "store_id")
+    check_id(sku, "sku")
+    principal.require_store(store_id)
+    rows = await repo.ledger_of(conn, store_id, sku, before, limit)
+    return Ledger(
+        store_id=store_id,
+        sku=sku,
+        entries=[LedgerEntry(**dict(r), delta=r["after"] - r["before"]) for r in rows],
     )
-    return StockItem(
-        sku=sku, on_hand=row["on_hand"], reserved=row["reserved"], available=row["on_hand"] - row["reserved"]
-    )
+
+
+@post("/v1/stock/import", status_code=200, request_max_body_size=MAX_IMPORT_BYTES)
+async def import_stock(request: Request, conn: Conn, principal: Caller) -> ImportResult:
+    """Set on_hand for many (store, SKU) rows: all of them or none. JSON `{"rows": [...]}` or CSV
+    (`text/csv`, header store_id,sku,on_hand). A 422 lists every bad row: row number, field, reason."""
+    principal.require_admin()
+    media_type = request.content_type[0]
+    if media_type == "application/json":
+        parse = importing.parse_json
+    elif media_type == "text/csv":
+        parse = importing.parse_csv
+    else:
+        raise UnsupportedMediaType("send application/json or text/csv", field="content-type")
+    parsed = parse(await request.body())
+    return await stock.import_rows(conn, parsed, actor=_actor(principal))
 
 
 @get("/v1/stores/{store_id:str}/stock")
@@ -68,15 +158,7 @@ async def get_stock(store_id: FromPath[str], conn: Conn, sku: FromQuery[str | No
         for s in skus:
             check_id(s, "sku")
     rows = await repo.stock_of_store(conn, store_id, skus)
-    return StockList(
-        store_id=store_id,
-        items=[
-            StockItem(
-                sku=r["sku"], on_hand=r["on_hand"], reserved=r["reserved"], available=r["on_hand"] - r["reserved"]
-            )
-            for r in rows
-        ],
-    )
+    return StockList(store_id=store_id, items=[_stock_item(r["sku"], r) for r in rows])
 
 
 @get("/v1/stores/{store_id:str}/alternatives/{sku:str}")
@@ -102,4 +184,133 @@ async def get_alternatives(store_id: FromPath[str], sku: FromPath[str], conn: Co
     )
 
 
-ROUTES = [put_product, get_product, put_stock, get_stock, get_alternatives]
+# ------------------------------------------------------------------------------------------ orders
+
+
+@post(
+    "/v1/orders",
+    responses={200: ResponseSpec(Order, description="A retry with the same Idempotency-Key: the order it made")},
+)
+async def place_order(
+    data: JSONBody[OrderCreate],
+    conn: Conn,
+    principal: Caller,
+    state: State,
+    idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+) -> Response[Order]:
+    """Reserve every line or none. With an Idempotency-Key (recommended: phones retry), the same key
+    and request give back the same order (200 instead of 201); the same key with another request is
+    a 422. A line the store cannot cover is a 409 naming the SKU and what is available."""
+    if principal.role != "device":
+        raise Forbidden("orders are placed with a device token")
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise Invalid("Idempotency-Key must be 1-200 visible ASCII characters", field="Idempotency-Key")
+    order, created = await orders.place(conn, principal.subject, data, idempotency_key, datetime.now(UTC))
+    return Response(orders.to_answer(order, orders.holds(state.config)), status_code=201 if created else 200)
+
+
+async def _visible_order(conn: asyncpg.Connection, order_id: str, principal: Principal) -> asyncpg.Record:
+    """The order, if the caller may see it: its device, staff of its store, or the system. Anyone else
+    gets the same 404 as for an order that does not exist."""
+    order = await repo.get_order(conn, check_id(order_id, "order_id"))
+    if order is None:
+        raise NotFound(f"unknown order {order_id!r}", field="order_id")
+    try:
+        principal.require_device_or_store(order["device_id"], order["store_id"])
+    except NotFound as exc:
+        raise NotFound(f"unknown order {order_id!r}", field="order_id") from exc
+    return order
+
+
+@get("/v1/orders/{order_id:str}")
+async def get_order(order_id: FromPath[str], conn: Conn, principal: Caller, state: State) -> Order:
+    order = await _visible_order(conn, order_id, principal)
+    return orders.to_answer(order, orders.holds(state.config))
+
+
+async def _move(
+    conn: asyncpg.Connection, order_id: str, action: str, principal: Principal, state: State, reason: str | None = None
+) -> Order:
+    order = await _visible_order(conn, order_id, principal)
+    if action != "cancel" or principal.role != "device":
+        principal.require_store(order["store_id"])  # preparing and handing over is the store's job
+    moved = await orders.move(
+        conn, order["order_id"], action, actor=_actor(principal), now=datetime.now(UTC), reason=reason
+    )
+    return orders.to_answer(moved, orders.holds(state.config))
+
+
+@post("/v1/orders/{order_id:str}/ready", status_code=200)
+async def order_ready(order_id: FromPath[str], conn: Conn, principal: Caller, state: State) -> Order:
+    """Staff have prepared the order: it can be collected (the expiry clock restarts from now)."""
+    return await _move(conn, order_id, "ready", principal, state)
+
+
+@post("/v1/orders/{order_id:str}/collected", status_code=200)
+async def order_collected(order_id: FromPath[str], conn: Conn, principal: Caller, state: State) -> Order:
+    """Handed over: the reservation becomes a sale (on_hand and reserved both drop)."""
+    return await _move(conn, order_id, "collected", principal, state)
+
+
+@post("/v1/orders/{order_id:str}/cancel", status_code=200)
+async def order_cancel(
+    order_id: FromPath[str], conn: Conn, principal: Caller, state: State, data: JSONBody[OrderCancel | None] = None
+) -> Order:
+    """By its device or staff of its store, while reserved or ready: the stock is released."""
+    reason = data.reason if data is not None and data.reason else f"canceled_by_{principal.role}"
+    return await _move(conn, order_id, "cancel", principal, state, reason)
+
+
+@get("/v1/stores/{store_id:str}/orders")
+async def store_orders(
+    store_id: FromPath[str],
+    conn: Conn,
+    principal: Caller,
+    state: State,
+    status: FromQuery[str] = "reserved,ready",
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+) -> OrderList:
+    """The store's orders, newest first; by default those still to prepare or hand over."""
+    check_id(store_id, "store_id")
+    principal.require_store(store_id)
+    statuses = [s.strip() for s in status.split(",") if s.strip()]
+    if not statuses or any(s not in STATUSES for s in statuses):
+        raise Invalid(f"status is a comma-separated list of {', '.join(STATUSES)}", field="status")
+    hold = orders.holds(state.config)
+    return OrderList(
+        orders=[orders.to_answer(o, hold) for o in await repo.orders_of_store(conn, store_id, statuses, limit)]
+    )
+
+
+@get("/v1/devices/{device_id:str}/orders")
+async def device_orders(
+    device_id: FromPath[str],
+    conn: Conn,
+    principal: Caller,
+    state: State,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+) -> OrderList:
+    """A shopper's own orders, newest first (also what a data export collects from inventory)."""
+    check_id(device_id, "device_id")
+    principal.require_device(device_id)
+    hold = orders.holds(state.config)
+    return OrderList(orders=[orders.to_answer(o, hold) for o in await repo.orders_of_device(conn, device_id, limit)])
+
+
+ROUTES = [
+    put_product,
+    get_product,
+    put_stock,
+    adjust_stock,
+    get_ledger,
+    import_stock,
+    get_stock,
+    get_alternatives,
+    place_order,
+    get_order,
+    order_ready,
+    order_collected,
+    order_cancel,
+    store_orders,
+    device_orders,
+]

@@ -1,0 +1,101 @@
+"""A whole accueil for benchmarks: an embedded PostgreSQL in a temporary folder, migrated, and the
+services as separate `accueil serve` processes (any number of geo processes)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shared.embedded_pg import EmbeddedPostgres  # noqa: E402
+
+ADMIN = "bench-admin-token-0123456789"
+TOKEN_KEY = "bench-token-key-0123456789-0123456789-abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self, geo_processes: int = 1, **env: str) -> None:
+        self.geo_processes = geo_processes
+        self.extra_env = env
+        self.data_dir = Path(tempfile.mkdtemp(prefix="accueil-bench-"))
+        self.server = EmbeddedPostgres(self.data_dir)
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.geo: list[str] = []
+        self.inventory = self.notify = ""
+        self.dsn = ""
+
+    def _env(self, ports: dict[str, int]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")}
+        env.update(
+            {
+                "DATABASE_URL": self.dsn,
+                "ACCUEIL_ADMIN_TOKEN": ADMIN,
+                "ACCUEIL_TOKEN_KEY": TOKEN_KEY,
+                "ACCUEIL_LOG_LEVEL": "WARNING",
+                "ACCUEIL_MIGRATE_ON_START": "false",
+                **{f"ACCUEIL_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+                **self.extra_env,
+            }
+        )
+        return env
+
+    def __enter__(self) -> Cluster:
+        self.dsn = self.server.start()
+        ports = {"geo": free_port(), "inventory": free_port(), "notify": free_port()}
+        env = self._env(ports)
+        subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], env=env, check=True, capture_output=True)
+        serve = [sys.executable, "-m", "shared.cli", "serve"]
+        self.procs.append(subprocess.Popen([*serve, "inventory"], env=env, stderr=subprocess.DEVNULL))
+        self.procs.append(subprocess.Popen([*serve, "notify"], env=env, stderr=subprocess.DEVNULL))
+        self.inventory, self.notify = f"http://127.0.0.1:{ports['inventory']}", f"http://127.0.0.1:{ports['notify']}"
+        for i in range(self.geo_processes):
+            port = ports["geo"] if i == 0 else free_port()
+            self.procs.append(
+                subprocess.Popen([*serve, "geo"], env={**env, "ACCUEIL_GEO_PORT": str(port)}, stderr=subprocess.DEVNULL)
+            )
+            self.geo.append(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 60
+        for url in [*self.geo, self.inventory, self.notify]:
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{url} did not become ready")
+                time.sleep(0.2)
+        return self
+
+    def postmaster_pid(self) -> int | None:
+        pid_file = self.server.pgdata / "postmaster.pid"
+        return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+
+    def geo_pids(self) -> list[int]:
+        return [p.pid for p in self.procs[2:]]
+
+    def __exit__(self, *_: object) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.server.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -1,0 +1,147 @@
+"""Who may do what: every protected endpoint of the three services against every kind of caller,
+from one table. "ok" means the call got past authorization (2xx, or a 409 about the resource's state)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from shared.auth import TokenSigner
+from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System
+from tests.helpers import STORE, create_store, register
+
+ROLES = ("admin", "device_a", "device_b", "staff_a", "staff_b")
+NO_ENTRY = {"none": None, "forged": "forged", "expired": "expired"}
+
+
+@dataclass
+class Case:
+    service: str
+    method: str
+    path: str
+    allowed: set[str]  # roles that get "ok"
+    hidden: set[str] = field(default_factory=set)  # roles that get 404 (existence must not leak)
+    body: Any = None
+
+    def expected(self, role: str) -> str:
+        if role in self.allowed:
+            return "ok"
+        return "404" if role in self.hidden else "403"
+
+
+def cases(ids: dict[str, str]) -> list[Case]:
+    a, order, trip = ids["device_a"], ids["order"], ids["trip"]
+    everyone = set(ROLES)
+    return [
+        # geo
+        Case("geo", "PUT", "/v1/stores/rivoli", {"admin"}, body=STORE),
+        Case("geo", "GET", "/v1/stores/rivoli", everyone),
+        Case("geo", "GET", "/v1/stores/rivoli/zones", everyone),
+        Case(
+            "geo",
+            "PUT",
+            "/v1/stores/rivoli/zones/z9",
+            {"admin"},
+            body={"kind": "department", "circle": {"lat": 48.86, "lng": 2.347, "radius_m": 10}},
+        ),
+        Case("geo", "POST", "/v1/pings", {"device_a", "device_b"}, body={"pings": []}),
+        Case("geo", "GET", f"/v1/devices/{a}/context", {"admin", "device_a"}),
+        Case("geo", "GET", f"/v1/devices/{a}/data", {"admin", "device_a"}),
+        Case("geo", "GET", f"/v1/trips/{trip}", {"admin", "device_a", "staff_a"}, hidden={"device_b", "staff_b"}),
+        Case("geo", "GET", "/v1/stores/rivoli/trips", {"admin", "staff_a"}),
+        Case("geo", "GET", "/v1/events", {"admin"}),
+        # inventory
+        Case("inventory", "PUT", "/v1/products/TEA-1", {"admin"}, body={"name": "Green tea", "category": "tea"}),
+        Case("inventory", "PUT", "/v1/stores/rivoli/stock/TEA-1", {"admin", "staff_a"}, body={"on_hand": 10}),
+        Case("inventory", "GET", "/v1/stores/rivoli/stock", everyone),
+        Case(
+            "inventory", "GET", f"/v1/orders/{order}", {"admin", "device_a", "staff_a"}, hidden={"device_b", "staff_b"}
+        ),
+        Case("inventory", "POST", f"/v1/orders/{order}/ready", {"admin", "staff_a"}, hidden={"device_b", "staff_b"}),
+        Case("inventory", "GET", f"/v1/devices/{a}/orders", {"admin", "device_a"}),
+        Case("inventory", "GET", "/v1/events", {"admin"}),
+        # notify
+        Case("notify", "GET", f"/v1/devices/{a}/consents", {"admin", "device_a"}),
+        Case("notify", "GET", f"/v1/devices/{a}/messages", {"admin", "device_a"}),
+        Case("notify", "GET", f"/v1/devices/{a}/export", {"admin", "device_a"}),
+        Case(
+            "notify",
+            "PUT",
+            "/v1/campaigns/c1",
+            {"admin"},
+            body={"trigger": {"type": "zone.entered"}, "sku": "TEA-1", "message": {"en": {"title": "t", "body": "b"}}},
+        ),
+        Case("notify", "POST", "/v1/stores/rivoli/staff", {"admin"}, body={"name": "Alex"}),
+        Case("notify", "GET", "/v1/stores/rivoli/alerts", {"admin", "staff_a"}),
+        Case("notify", "GET", "/v1/events", {"admin"}),
+    ]
+
+
+async def world(system: System) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Two stores, two shoppers (A ordered at rivoli and is on the way), a staff member of each store."""
+    await create_store(system)
+    await system.geo.put("/v1/stores/opera", json={**STORE, "name": "Opéra"}, headers=system.admin)
+    await system.inventory.put(
+        "/v1/products/TEA-1", json={"name": "Green tea", "category": "tea"}, headers=system.admin
+    )
+    await system.inventory.put("/v1/stores/rivoli/stock/TEA-1", json={"on_hand": 5}, headers=system.admin)
+    device_a, auth_a = await register(system, location=True)
+    _, auth_b = await register(system, location=True)
+    r = await system.inventory.post(
+        "/v1/orders",
+        json={"store_id": "rivoli", "lines": [{"sku": "TEA-1", "qty": 1}]},
+        headers={**auth_a, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    order = r.json()["order_id"]
+    r = await system.geo.post("/v1/trips", json={"order_id": order, "store_id": "rivoli"}, headers=auth_a)
+    trip = r.json()["trip_id"]
+    staff = {}
+    for role, store in (("staff_a", "rivoli"), ("staff_b", "opera")):
+        r = await system.notify.post(f"/v1/stores/{store}/staff", json={"name": role}, headers=system.admin)
+        assert r.status_code == 201, r.text
+        staff[role] = r.json()["token"]
+    tokens: dict[str, str | None] = {
+        "admin": ADMIN_TOKEN,
+        "device_a": auth_a["Authorization"].split()[1],
+        "device_b": auth_b["Authorization"].split()[1],
+        **staff,
+        "none": None,
+        "forged": TokenSigner("another-key-" + "x" * 40, ADMIN_TOKEN).issue("device", device_a),
+        "expired": TokenSigner(TOKEN_KEY, ADMIN_TOKEN).issue("device", device_a, ttl_s=-60),
+    }
+    return {"device_a": device_a, "order": order, "trip": trip}, tokens
+
+
+def outcome(status: int) -> str:
+    if 200 <= status < 300 or status == 409:
+        return "ok"
+    return str(status)
+
+
+async def test_every_endpoint_answers_each_kind_of_caller_as_the_table_says(system: System) -> None:
+    ids, tokens = await world(system)
+    clients = {"geo": system.geo, "inventory": system.inventory, "notify": system.notify}
+    wrong = []
+    for case in cases(ids):
+        for role in (*ROLES, *NO_ENTRY):
+            token = tokens[role]
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            r: httpx.Response = await clients[case.service].request(
+                case.method, case.path, json=case.body, headers=headers
+            )
+            want = "401" if role in NO_ENTRY else case.expected(role)
+            if outcome(r.status_code) != want:
+                wrong.append(f"{case.method} {case.service}{case.path} as {role}: {r.status_code}, expected {want}")
+    assert wrong == [], "\n".join(wrong)
+
+
+async def test_public_endpoints_need_no_token(system: System) -> None:
+    assert (await system.notify.get("/v1/privacy")).status_code == 200
+    assert (await system.notify.get("/v1/vapid-public-key")).status_code == 200
+    assert (await system.notify.post("/v1/devices", json={"platform": "ios", "locale": "en"})).status_code == 201
+    for client in (system.geo, system.inventory, system.notify):
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/schema/openapi.json")).status_code == 200

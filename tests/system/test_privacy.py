@@ -1,0 +1,167 @@
+"""A person's rights across the three services: export, erasure (also with a service down), the notice,
+retention against the clock, and logs that hold no coordinates or tokens."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.geo.privacy import enforce_retention as geo_retention
+from services.geo.settings import GeoSettings
+from services.notify.privacy import enforce_retention as notify_retention
+from tests.conftest import System, eventually
+from tests.helpers import create_store, register, walk_in
+
+
+@pytest.fixture
+def configs() -> dict[str, Any]:
+    return {"geo": GeoSettings(ping_retention_hours=12, history_days=30)}
+
+
+async def shopper_with_history(system: System) -> tuple[str, dict[str, str], str]:
+    """A shopper who consented, walked into a store and ordered there."""
+    await create_store(system)
+    admin = system.admin
+    await system.inventory.put("/v1/products/TEA-1", json={"name": "Green tea", "category": "tea"}, headers=admin)
+    await system.inventory.put("/v1/stores/rivoli/stock/TEA-1", json={"on_hand": 3}, headers=admin)
+    device_id, auth = await register(system, location=True, pickup_updates=True)
+    r = await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=auth)
+    assert r.json()["accepted"] == 11
+    r = await system.inventory.post(
+        "/v1/orders",
+        json={"store_id": "rivoli", "lines": [{"sku": "TEA-1", "qty": 1}], "display_name": "Sam"},
+        headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code in (200, 201), r.text
+    return device_id, auth, r.json()["order_id"]
+
+
+async def test_the_export_holds_what_the_three_services_keep(system: System) -> None:
+    device_id, auth, order_id = await shopper_with_history(system)
+    r = await system.notify.get(f"/v1/devices/{device_id}/export", headers=auth)
+    assert r.status_code == 200, r.text
+    export = r.json()
+    assert export["notify"]["consents"]["location"] is True
+    assert len(export["notify"]["consent_history"]) == 1
+    assert len(export["geo"]["pings"]) == 11 and export["geo"]["current_visits"][0]["zone_id"] == "main"
+    assert [o["order_id"] for o in export["inventory"]["orders"]] == [order_id]
+    _, other = await register(system)
+    assert (await system.notify.get(f"/v1/devices/{device_id}/export", headers=other)).status_code == 403
+
+
+async def erasure_completes(system: System, erasure_id: str) -> dict[str, Any]:
+    async def done() -> dict[str, Any] | None:
+        body = (await system.notify.get(f"/v1/erasures/{erasure_id}")).json()
+        return body if body["status"] == "completed" else None
+
+    return await eventually(done)
+
+
+async def test_erasure_removes_the_device_everywhere_and_its_token_stops_working(system: System, db) -> None:
+    device_id, auth, order_id = await shopper_with_history(system)
+    r = await system.notify.delete(f"/v1/devices/{device_id}", headers=auth)
+    assert r.status_code == 202, r.text
+    erasure_id = r.json()["erasure_id"]
+
+    for client, path in (
+        (system.notify, f"/v1/devices/{device_id}/consents"),
+        (system.geo, f"/v1/devices/{device_id}/context"),
+        (system.inventory, f"/v1/orders/{order_id}"),
+    ):
+        assert (await client.get(path, headers=auth)).status_code == 401
+    r = await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=auth)
+    assert r.status_code == 401
+
+    status = await erasure_completes(system, erasure_id)
+    assert status["pending"] == []
+    for table in (
+        "geo.pings",
+        "geo.visits",
+        "geo.visit_log",
+        "geo.devices",
+        "geo.device_consents",
+        "geo.trips",
+        "notify.devices",
+        "notify.messages",
+        "bus.events",
+    ):
+        assert await db.fetchval(f"SELECT count(*) FROM {table} WHERE device_id = $1", device_id) == 0, table
+    proof = await db.fetch("SELECT device_id, user_agent, purposes FROM notify.consent_history")
+    assert len(proof) == 1 and proof[0]["device_id"].startswith("erased:") and proof[0]["user_agent"] is None
+    order = await db.fetchrow("SELECT device_id, display_name FROM inventory.orders WHERE order_id = $1", order_id)
+    assert order["device_id"].startswith("erased:") and order["display_name"] is None
+
+    again = await system.notify.delete(f"/v1/devices/{device_id}", headers=system.admin)
+    assert again.status_code == 200 and again.json()["erasure_id"] == erasure_id
+
+
+async def test_an_erasure_made_while_geo_is_down_completes_when_it_comes_back(system: System, db) -> None:
+    device_id, auth, _ = await shopper_with_history(system)
+    await system.running.stop("geo")
+    r = await system.notify.delete(f"/v1/devices/{device_id}", headers=auth)
+    assert r.status_code == 202
+    erasure_id = r.json()["erasure_id"]
+    await eventually(lambda: _pending_is(system, erasure_id, ["geo"]))
+    assert await db.fetchval("SELECT count(*) FROM geo.pings WHERE device_id = $1", device_id) == 11
+
+    await system.running.start("geo")
+    await erasure_completes(system, erasure_id)
+    assert await db.fetchval("SELECT count(*) FROM geo.pings WHERE device_id = $1", device_id) == 0
+
+
+async def _pending_is(system: System, erasure_id: str, pending: list[str]) -> bool:
+    return (await system.notify.get(f"/v1/erasures/{erasure_id}")).json()["pending"] == pending
+
+
+async def test_the_privacy_notice_states_the_running_retention_in_both_languages(system: System) -> None:
+    r = await system.notify.get("/v1/privacy")
+    assert r.status_code == 200
+    geo = {c["data"]: c for c in r.json()["collects"]["geo"]}
+    assert geo["location_pings"]["kept"] == {"unit": "hours", "value": 12}  # from this run's settings
+    assert geo["visits"]["kept"] == {"unit": "days", "value": 30}
+    fr = (await system.notify.get("/v1/privacy", params={"lang": "fr"})).json()
+    assert "magasin" in fr["purposes"]["location"]
+    assert set(r.json()["purposes"]) == {"location", "pickup_updates", "offers"}
+
+
+async def test_retention_coarsens_then_deletes_history_as_time_passes(system: System, db) -> None:
+    device_id, auth, _ = await shopper_with_history(system)
+    far = walk_in()[0]
+    await system.geo.post("/v1/pings", json={"pings": [{**far, "ts": datetime.now(UTC).isoformat()}]}, headers=auth)
+    assert await db.fetchval("SELECT count(*) FROM geo.visit_log WHERE device_id = $1", device_id) == 1
+    state = system.running.state("geo")
+    now = datetime.now(UTC)
+
+    await geo_retention(state, now + timedelta(hours=11))
+    assert await db.fetchval("SELECT last_fix IS NOT NULL FROM geo.devices WHERE device_id = $1", device_id)
+    await geo_retention(state, now + timedelta(hours=13))
+    assert await db.fetchval("SELECT last_fix IS NULL FROM geo.devices WHERE device_id = $1", device_id)
+    assert await db.fetchval("SELECT count(*) FROM geo.visit_log WHERE device_id = $1", device_id) == 1
+    await geo_retention(state, now + timedelta(days=31))
+    assert await db.fetchval("SELECT count(*) FROM geo.visit_log WHERE device_id = $1", device_id) == 0
+
+    notify_state = system.running.state("notify")
+    await db.execute(
+        """
+        INSERT INTO notify.messages (device_id, event_id, purpose, status, reason)
+        VALUES ($1, 0, 'offers', 'suppressed', 'no_consent')
+        """,
+        device_id,
+    )
+    assert await notify_retention(notify_state, now + timedelta(days=89)) == 0
+    assert await notify_retention(notify_state, now + timedelta(days=91)) == 1
+
+
+async def test_logs_hold_no_coordinates_and_no_tokens(system: System, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    device_id, auth, _ = await shopper_with_history(system)
+    await system.geo.post("/v1/pings", json={"pings": [{"lat": 123}]}, headers=auth)  # an error is logged too
+    await system.notify.delete(f"/v1/devices/{device_id}", headers=auth)
+    text = caplog.text
+    token = auth["Authorization"].split()[1]
+    assert token not in text and system.admin["Authorization"].split()[1] not in text
+    assert "48.86" not in text and "2.347" not in text
