@@ -279,6 +279,9 @@ class BusWorker:
 
     async def _run(self) -> None:
         while not self._stopping:
+            # Cleared before the round, not after: a wake-up that arrives while a round works (an
+            # event committed just after its claim query) must start the next round, not be lost.
+            self._wake.clear()
             busy = False
             for consumer in self._consumers:
                 if self._stopping:  # finish the batch in hand, claim no other
@@ -293,7 +296,6 @@ class BusWorker:
                     await asyncio.sleep(1)
             if busy or self._stopping:
                 continue
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
             except TimeoutError:

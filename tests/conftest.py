@@ -142,7 +142,8 @@ class RunningServices:
         self.settings = settings
         self.names = names
         self.sockets = sockets
-        self.ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
+        # A socket already closed is one a test reopens itself before starting that service.
+        self.ports = {name: sock.getsockname()[1] for name, sock in sockets.items() if sock.fileno() != -1}
         self.configs = configs or {}  # a service's own settings (state.config); default: from the environment
         self.servers: dict[str, uvicorn.Server] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}

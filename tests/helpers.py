@@ -11,8 +11,16 @@ from tests.conftest import System
 STORE = {"name": "Rivoli", "lat": 48.8600, "lng": 2.3470}
 
 
+def timezone_at(hour: int) -> str:
+    """A time zone where it is `hour` o'clock now, so a test never depends on when it runs."""
+    offset = (hour - datetime.now(UTC).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"  # POSIX signs
+
+
 async def register(system: System, locale: str = "fr-FR", **consents: bool) -> tuple[str, dict[str, str]]:
-    r = await system.notify.post("/v1/devices", json={"platform": "web", "locale": locale, "timezone": "Europe/Paris"})
+    """A shopper's device, where it is midday (outside any quiet hours), with the consents given."""
+    r = await system.notify.post("/v1/devices", json={"platform": "web", "locale": locale, "timezone": timezone_at(12)})
     assert r.status_code == 201, r.text
     body = r.json()
     auth = System.bearer(body["token"])

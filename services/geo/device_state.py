@@ -109,19 +109,27 @@ class DeviceState:
         self.bucket_spent = wait is None
         return wait
 
-    async def save(self, conn: asyncpg.Connection, before: pres.Presence, pings: Sequence[Any] = ()) -> list[Event]:
-        """Write what changed (and the raw pings) and publish the events, in the caller's transaction."""
+    def cursor(self) -> tuple[Any, ...]:
+        """The device's row as it is written: last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at."""
         p = self.presence
-        row = (p.last_ts, fix_to_json(p.last_fix), fix_to_json(p.outlier), p.suspicious_at, *astuple(self.bucket))
-        if pings:
-            await repo.write_pings(conn, self.device_id, pings, *row)
-        elif self.bucket_spent or (p.last_ts, p.last_fix, p.outlier, p.suspicious_at) != (
+        return (p.last_ts, fix_to_json(p.last_fix), fix_to_json(p.outlier), p.suspicious_at, *astuple(self.bucket))
+
+    async def save(self, conn: asyncpg.Connection, before: pres.Presence) -> list[Event]:
+        """Write what changed and publish the events, in the caller's transaction."""
+        p = self.presence
+        if self.bucket_spent or (p.last_ts, p.last_fix, p.outlier, p.suspicious_at) != (
             before.last_ts,
             before.last_fix,
             before.outlier,
             before.suspicious_at,
         ):
-            await repo.save_device(conn, self.device_id, *row)
+            await repo.save_device(conn, self.device_id, *self.cursor())
+        await self.save_history(conn, before)
+        return await bus.publish(conn, SOURCE, self.events)
+
+    async def save_history(self, conn: asyncpg.Connection, before: pres.Presence) -> None:
+        """Write the visits, trips and visit log that changed; the device's row and the events are the caller's."""
+        p = self.presence
         if p.visits != before.visits:
             await repo.replace_visits(
                 conn,
@@ -142,7 +150,6 @@ class DeviceState:
         ]
         if closed:
             await repo.log_visits(conn, self.device_id, closed)
-        return await bus.publish(conn, SOURCE, self.events)
 
     # --- applying what happened ---
 

@@ -1,10 +1,13 @@
 """Ping and beacon-sighting ingestion: screen, store, run presence and trips in event time, publish —
-all in the request's transaction, under the device's row lock."""
+under the device's row lock. Uploads arriving together are written together (group_commit): one
+transaction, one lock-and-load round trip, one write of every ping and cursor, one publish."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -12,9 +15,12 @@ import asyncpg
 from services.geo import repository as repo
 from services.geo.consents import CONSENTS
 from services.geo.device_state import SOURCE, DeviceState
-from services.geo.presence import Fix, Rules
+from services.geo.group_commit import GroupCommit
+from services.geo.presence import Fix, Presence, Rules
 from services.geo.schemas import IngestResult, PingIn, Rejected, SightingIn
+from services.geo.zone_index import Zone
 from shared import bus
+from shared.db import transaction
 from shared.errors import TooManyRequests
 from shared.events import Event
 
@@ -35,20 +41,21 @@ def screen_time(ts: datetime, now: datetime, max_age: timedelta) -> str | None:
     return None
 
 
-async def load_if_allowed(conn: asyncpg.Connection, state: Any, device_id: str) -> DeviceState | None:
-    """The device's state under its lock, if its location may be processed: with the `location` consent
-    as notify last recorded it (including a change committed a moment ago), or during a pickup trip the
-    shopper started. None otherwise, and then nothing about the device is stored."""
-    row = await repo.lock_device(conn, device_id, CONSENTS.name)
-    if row["consent_pending"]:
+async def load_allowed(conn: asyncpg.Connection, state: Any, device_ids: list[str]) -> dict[str, DeviceState]:
+    """The states of the devices whose location may be processed, under their row locks: with the
+    `location` consent as notify last recorded it (including a change committed a moment ago), or during
+    a pickup trip the shopper started. A device left out has nothing about it stored."""
+    rows = await repo.lock_devices(conn, device_ids, CONSENTS.name)
+    pending = sorted(d for d, row in rows.items() if row["consent_pending"])
+    for device_id in pending:
         await bus.catch_up(conn, CONSENTS, device_id, state)
-        row = await repo.lock_device(conn, device_id, CONSENTS.name)
-    if not (row["consented"] or row["trips"]):
-        return None
-    if not row["known"]:
-        await repo.add_device(conn, device_id)
-        row = await repo.lock_device(conn, device_id, CONSENTS.name)
-    return DeviceState.from_row(device_id, row)
+    if pending:
+        rows |= await repo.lock_devices(conn, pending, CONSENTS.name)
+    allowed = {d: row for d, row in rows.items() if row["consented"] or row["trips"]}
+    if new := [d for d, row in allowed.items() if not row["known"]]:
+        await repo.add_devices(conn, new)
+        allowed |= await repo.lock_devices(conn, new, CONSENTS.name)
+    return {d: DeviceState.from_row(d, row) for d, row in allowed.items()}
 
 
 def spend_upload(device: DeviceState, state: Any, now: datetime) -> None:
@@ -67,12 +74,81 @@ def _refused(count: int) -> IngestResult:
     )
 
 
-async def ingest_pings(conn: asyncpg.Connection, state: Any, device_id: str, pings: list[PingIn]) -> IngestResult:
-    device = await load_if_allowed(conn, state, device_id)
-    if device is None:
-        return _refused(len(pings))
-    now = datetime.now(UTC)
-    spend_upload(device, state, now)
+@dataclass(frozen=True)
+class Upload:
+    """One request's pings, or its beacon sightings."""
+
+    device_id: str
+    pings: list[PingIn] | None = None
+    sightings: list[SightingIn] | None = None
+
+
+async def ingest(state: Any, upload: Upload) -> IngestResult:
+    """The answer to one upload, written together with the uploads that arrive alongside it."""
+    groups = getattr(state, "upload_groups", None)
+    if groups is None:  # one per process, made on first use: it lives as long as the app's state
+        groups = state.upload_groups = GroupCommit(partial(ingest_group, state), key=lambda u: u.device_id)
+    return await groups.submit(upload)
+
+
+@dataclass
+class _Applied:
+    device: DeviceState
+    before: Presence
+    accepted: int
+    rejected: list[Rejected]
+    replayed: list[Event]
+
+
+async def ingest_group(state: Any, uploads: list[Upload]) -> list[IngestResult | Exception]:
+    """Uploads of distinct devices, in one transaction; one outcome per upload, in order. A device over
+    its budget fails its own upload only; a database failure fails them all (nothing is written)."""
+    outcomes: list[_Applied | IngestResult | Exception] = []
+    async with transaction(state.pool) as conn:
+        devices = await load_allowed(conn, state, [u.device_id for u in uploads])
+        now = datetime.now(UTC)
+        pings: list[tuple[str, PingIn]] = []
+        for u in uploads:
+            device = devices.get(u.device_id)
+            if device is None:
+                outcomes.append(_refused(len(u.pings if u.pings is not None else u.sightings or ())))
+                continue
+            try:
+                spend_upload(device, state, now)
+            except TooManyRequests as exc:
+                outcomes.append(exc)
+                continue
+            before = device.presence
+            if u.pings is not None:
+                usable, rejected = apply_pings(device, state, now, u.pings)
+                replayed = await replay_for_retry(conn, u.device_id, before, usable)
+                pings.extend((u.device_id, p) for p in usable)
+            else:
+                usable, rejected = apply_sightings(device, state, now, u.sightings or [])
+                replayed = []
+            outcomes.append(_Applied(device, before, len(usable), rejected, replayed))
+        applied = [o for o in outcomes if isinstance(o, _Applied)]
+        if applied:  # the spent upload counts even when nothing in it was usable: every such device is written
+            await repo.write_pings(conn, pings, [(a.device.device_id, *a.device.cursor()) for a in applied])
+        for a in applied:
+            await a.device.save_history(conn, a.before)
+        published = iter(await bus.publish(conn, SOURCE, [e for a in applied for e in a.device.events]))
+    return [
+        IngestResult(
+            accepted=o.accepted,
+            rejected=o.rejected,
+            events=o.replayed + [next(published) for _ in o.device.events],
+        )
+        if isinstance(o, _Applied)
+        else o
+        for o in outcomes
+    ]
+
+
+def apply_pings(
+    device: DeviceState, state: Any, now: datetime, pings: list[PingIn]
+) -> tuple[list[PingIn], list[Rejected]]:
+    """Run the usable pings through presence and trips, oldest first; return them (to store) and the rejected."""
     max_age = timedelta(hours=state.config.ping_retention_hours)
     usable: list[PingIn] = []
     rejected: list[Rejected] = []
@@ -81,20 +157,13 @@ async def ingest_pings(conn: asyncpg.Connection, state: Any, device_id: str, pin
             rejected.append(Rejected(index=i, reason=reason))
         else:
             usable.append(p)
-    before = device.presence
-    if not usable:
-        await device.save(conn, before)  # the spent upload counts all the same
-        return IngestResult(accepted=0, rejected=rejected, events=[])
-
-    batch = sorted(usable, key=lambda p: p.ts)
+    usable.sort(key=lambda p: p.ts)
     index, rules, eta = state.zones.index, rules_of(state), state.config.trip_approach_eta_s
-    for p in batch:
+    for p in usable:
         # A ping not newer than the last one applied changes nothing: that is also what makes an exact
         # duplicate (a retried upload) harmless. It is still stored, once.
         device.apply_fix(Fix(p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps), index, rules, eta)
-    replayed = await replay_for_retry(conn, device_id, before, batch)
-    events = await device.save(conn, before, pings=batch)
-    return IngestResult(accepted=len(usable), rejected=rejected, events=replayed + events)
+    return usable, rejected
 
 
 async def replay_for_retry(conn: asyncpg.Connection, device_id: str, before: Any, batch: list[PingIn]) -> list[Event]:
@@ -118,17 +187,13 @@ def beacon_identity(sighting: SightingIn) -> str:
     return f"eddystone:{e.namespace.lower()}:{e.instance.lower()}"
 
 
-async def ingest_sightings(
-    conn: asyncpg.Connection, state: Any, device_id: str, sightings: list[SightingIn]
-) -> IngestResult:
-    device = await load_if_allowed(conn, state, device_id)
-    if device is None:
-        return _refused(len(sightings))
-    now = datetime.now(UTC)
-    spend_upload(device, state, now)
+def apply_sightings(
+    device: DeviceState, state: Any, now: datetime, sightings: list[SightingIn]
+) -> tuple[list[tuple[datetime, Zone]], list[Rejected]]:
+    """Run the sightings of known beacons through presence and trips, oldest first."""
     max_age = timedelta(hours=state.config.ping_retention_hours)
     index, rules = state.zones.index, rules_of(state)
-    usable = []
+    usable: list[tuple[datetime, Zone]] = []
     rejected: list[Rejected] = []
     for i, s in enumerate(sightings):
         zone_key = state.zones.beacons.get(beacon_identity(s))
@@ -139,12 +204,7 @@ async def ingest_sightings(
             rejected.append(Rejected(index=i, reason="unknown beacon"))
         else:
             usable.append((s.ts, zone))
-    before = device.presence
-    if not usable:
-        await device.save(conn, before)
-        return IngestResult(accepted=0, rejected=rejected, events=[])
-
-    for ts, zone in sorted(usable, key=lambda u: u[0]):
+    usable.sort(key=lambda u: u[0])
+    for ts, zone in usable:
         device.apply_sighting(zone, ts, index, rules)
-    events = await device.save(conn, before)
-    return IngestResult(accepted=len(usable), rejected=rejected, events=events)
+    return usable, rejected

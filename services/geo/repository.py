@@ -163,45 +163,80 @@ async def add_device(conn: asyncpg.Connection, device_id: str) -> None:
     await conn.execute("INSERT INTO geo.devices (device_id) VALUES ($1) ON CONFLICT DO NOTHING", device_id)
 
 
+_LOAD_DEVICES = """
+    WITH device AS MATERIALIZED (
+        SELECT d.device_id, d.last_ts, d.last_fix, d.outlier, d.suspicious_at, d.rate_tokens, d.rate_at
+        FROM geo.devices d
+        WHERE d.device_id = ANY ($1::text[])
+        ORDER BY d.device_id
+        FOR UPDATE OF d
+    )
+    SELECT w.device_id,
+           EXISTS (SELECT 1 FROM bus.deliveries WHERE consumer = $2 AND device_id = w.device_id) AS consent_pending,
+           coalesce((SELECT location FROM geo.device_consents c WHERE c.device_id = w.device_id), false) AS consented,
+           device.device_id IS NOT NULL AS known,
+           device.last_ts, device.last_fix, device.outlier, device.suspicious_at,
+           device.rate_tokens, device.rate_at,
+           (SELECT json_agg(v) FROM geo.visits v WHERE v.device_id = w.device_id) AS visits,
+           (SELECT json_agg(t) FROM geo.trips t
+            WHERE t.device_id = w.device_id AND t.status IN ('started', 'approaching', 'arrived')) AS trips
+    FROM unnest($1::text[]) AS w(device_id) LEFT JOIN device ON device.device_id = w.device_id
+"""
+
+
+async def lock_devices(
+    conn: asyncpg.Connection, device_ids: Sequence[str], consent_consumer: str
+) -> dict[str, asyncpg.Record]:
+    """`lock_device` for several devices in one round trip. The rows are locked in device_id order,
+    so two processes locking overlapping sets wait for each other instead of deadlocking."""
+    rows = await conn.fetch(_LOAD_DEVICES, sorted(device_ids), consent_consumer)
+    return {r["device_id"]: r for r in rows}
+
+
+async def add_devices(conn: asyncpg.Connection, device_ids: Sequence[str]) -> None:
+    await conn.execute(
+        """
+        INSERT INTO geo.devices (device_id) SELECT d FROM unnest($1::text[]) AS d ORDER BY d
+        ON CONFLICT DO NOTHING
+        """,
+        sorted(device_ids),
+    )
+
+
 async def write_pings(
-    conn: asyncpg.Connection,
-    device_id: str,
-    pings: Sequence[Any],
-    last_ts: datetime | None,
-    last_fix: dict[str, Any] | None,
-    outlier: dict[str, Any] | None,
-    suspicious_at: datetime | None,
-    rate_tokens: float,
-    rate_at: datetime | None,
+    conn: asyncpg.Connection, pings: Sequence[tuple[str, Any]], cursors: Sequence[tuple[Any, ...]]
 ) -> None:
-    """Store the raw pings (an exact duplicate is stored once) and the new presence cursor, together."""
+    """Store raw pings of several devices (an exact duplicate is stored once) and their new presence
+    cursors, together in one statement.
+    pings: (device_id, ping); cursors, at least one:
+    (device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at)."""
     await conn.execute(
         """
         WITH stored AS (
             INSERT INTO geo.pings (device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
-            SELECT $1, p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps, p.heading
-            FROM unnest($2::timestamptz[], $3::float8[], $4::float8[], $5::float4[], $6::float4[], $7::float4[])
-                 AS p(ts, lat, lng, accuracy_m, speed_mps, heading)
-            ORDER BY p.ts
+            SELECT p.device_id, p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps, p.heading
+            FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float4[], $6::float4[],
+                        $7::float4[])
+                 AS p(device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
+            ORDER BY p.device_id, p.ts
             ON CONFLICT (device_id, ts) DO NOTHING
         )
-        UPDATE geo.devices
-        SET last_ts = $8, last_fix = $9, outlier = $10, suspicious_at = $11, rate_tokens = $12, rate_at = $13
-        WHERE device_id = $1
+        UPDATE geo.devices d
+        SET last_ts = c.last_ts, last_fix = c.last_fix, outlier = c.outlier, suspicious_at = c.suspicious_at,
+            rate_tokens = c.rate_tokens, rate_at = c.rate_at
+        FROM unnest($8::text[], $9::timestamptz[], $10::jsonb[], $11::jsonb[], $12::timestamptz[], $13::float4[],
+                    $14::timestamptz[])
+             AS c(device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at)
+        WHERE d.device_id = c.device_id
         """,
-        device_id,
-        [p.ts for p in pings],
-        [p.lat for p in pings],
-        [p.lng for p in pings],
-        [p.accuracy_m for p in pings],
-        [p.speed_mps for p in pings],
-        [p.heading for p in pings],
-        last_ts,
-        last_fix,
-        outlier,
-        suspicious_at,
-        rate_tokens,
-        rate_at,
+        [d for d, _ in pings],
+        [p.ts for _, p in pings],
+        [p.lat for _, p in pings],
+        [p.lng for _, p in pings],
+        [p.accuracy_m for _, p in pings],
+        [p.speed_mps for _, p in pings],
+        [p.heading for _, p in pings],
+        *(list(column) for column in zip(*cursors, strict=True)),
     )
 
 

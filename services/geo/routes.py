@@ -225,23 +225,24 @@ MAX_BODY_BYTES = 1_000_000  # 500 pings fit in a fifth of it
 
 
 @post("/v1/pings", status_code=200, request_max_body_size=MAX_BODY_BYTES)
-async def post_pings(data: JSONBody[PingBatch], conn: Conn, principal: Caller, state: State) -> IngestResult:
+async def post_pings(data: JSONBody[PingBatch], principal: Caller, state: State) -> IngestResult:
     """A batch of location fixes, in any order; duplicates are harmless. Events come back in the answer."""
     device_id = _require_device_token(principal)
     if len(data.pings) > MAX_BATCH:
         raise TooLarge(f"at most {MAX_BATCH} pings per batch", field="pings")
-    return await ingest.ingest_pings(conn, state, device_id, data.pings)
+    # No connection of its own: uploads arriving together share one transaction.
+    return await ingest.ingest(state, ingest.Upload(device_id, pings=data.pings))
 
 
 @post("/v1/beacon-sightings", status_code=200, request_max_body_size=MAX_BODY_BYTES)
-async def post_sightings(data: JSONBody[SightingBatch], conn: Conn, principal: Caller, state: State) -> IngestResult:
+async def post_sightings(data: JSONBody[SightingBatch], principal: Caller, state: State) -> IngestResult:
     device_id = _require_device_token(principal)
     if len(data.sightings) > MAX_BATCH:
         raise TooLarge(f"at most {MAX_BATCH} sightings per batch", field="sightings")
     for i, s in enumerate(data.sightings):
         if (s.ibeacon is None) == (s.eddystone is None):
             raise Invalid('each sighting has exactly one of "ibeacon" or "eddystone"', field=f"sightings[{i}]")
-    return await ingest.ingest_sightings(conn, state, device_id, data.sightings)
+    return await ingest.ingest(state, ingest.Upload(device_id, sightings=data.sightings))
 
 
 @get("/v1/devices/{device_id:str}/context")

@@ -1,17 +1,21 @@
-"""notify: consent per purpose, consented and stock-aware messages delivered by Web Push."""
+"""notify: consent per purpose, consented and stock-aware messages delivered by Web Push, and the
+staff's pickup alerts (live stream, Web Push, the staff page)."""
 
 from __future__ import annotations
 
 from litestar import Litestar
 from litestar.datastructures import State
 
-from services.notify import vapid
+from services.notify import privacy, vapid
+from services.notify import repository as repo
 from services.notify.consumers import CONSUMERS
 from services.notify.endpoints import EndpointPolicy
 from services.notify.jobs import JOBS
+from services.notify.listener import Listener
 from services.notify.routes import ROUTES
 from services.notify.sender import Sender, push_session
 from services.notify.settings import NotifySettings
+from services.notify.streams import AlertHub, close_on_signals
 from shared.app import ServiceSpec, build_app
 from shared.migrations import MigrationSet
 from shared.settings import Settings
@@ -37,16 +41,37 @@ async def stop_delivery(state: State) -> None:
         await session.close()
 
 
+async def start_live(state: State) -> None:
+    """This replica's one listening connection: it wakes the sender and feeds the open alert streams."""
+    state.alert_hub = AlertHub()
+    state.listener = Listener(
+        state.settings.database_url,
+        {repo.SEND_CHANNEL: state.sender.wake, repo.ALERT_CHANNEL: state.alert_hub.on_notify},
+        on_connect=[state.sender.wake, state.alert_hub.catch_up],
+    )
+    state.listener.start()
+    close_on_signals(state.alert_hub)
+
+
+async def stop_live(state: State) -> None:
+    hub = getattr(state, "alert_hub", None)
+    if hub is not None:
+        hub.close()
+    listener = getattr(state, "listener", None)
+    if listener is not None:
+        await listener.stop()
+
+
 SPEC = ServiceSpec(
     name="notify",
-    route_handlers=ROUTES,
+    route_handlers=[*ROUTES, *privacy.ROUTES],
     migrations=MigrationSet(schema="notify", package="services.notify"),
-    consumers=CONSUMERS,
-    jobs=JOBS,
+    consumers=[*CONSUMERS, privacy.CONFIRMATIONS],
+    jobs=[*JOBS, privacy.RETENTION],
     settings_type=NotifySettings,
-    on_startup=[start_delivery],
-    on_shutdown=[stop_delivery],
-    description="Consent with proof, consented and stock-aware messages delivered by Web Push.",
+    on_startup=[start_delivery, start_live],
+    on_shutdown=[stop_delivery, stop_live],
+    description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",
 )
 
 

@@ -8,9 +8,21 @@ from typing import Any
 import asyncpg
 
 from services.notify import repository as repo
-from services.notify.decide import OFFERS, Moment, Offer, Past, Recipient, admit, decide_offer
+from services.notify.alerts import OUTCOMES, STAFF_ALERTS, shopper_texts, staff_push
+from services.notify.decide import (
+    OFFERS,
+    PICKUP_UPDATES,
+    Moment,
+    Offer,
+    Past,
+    Recipient,
+    admit,
+    decide_offer,
+    decide_pickup,
+)
 from services.notify.delivery import TTL_S, topic_of
 from services.notify.inventory_client import InventoryClient
+from services.notify.streams import payload_of, row_of
 from shared.bus import Consumer
 from shared.events import Event
 
@@ -77,6 +89,95 @@ async def decide_offers(conn: asyncpg.Connection, event: Event, state: Any) -> N
             who = who.remember(Past(event.id, OFFERS, event.store_id, decision.sku, moment.now))
 
 
-OFFER_EVENTS = Consumer(name="notify.offers", types=("zone.entered", "zone.dwelled"), handle=decide_offers)
+async def alert_staff(conn: asyncpg.Connection, event: Event, state: Any) -> None:
+    """A shopper is coming for an order: the store's staff are told, once per trip and step, on their
+    live streams and by Web Push. The trip's end (handed over, canceled, expired) closes its alerts."""
+    if event.trip_id is None or event.store_id is None:
+        return
+    step = event.type.removeprefix("trip.")
+    if step in OUTCOMES:
+        closed = await repo.close_alerts(conn, event.trip_id, step)
+        await repo.announce(conn, [payload_of(r) for r in closed])
+        return
+    data = event.data
+    eta_s, distance_m = data.get("eta_s"), data.get("distance_m")
+    record = await repo.insert_alert(
+        conn,
+        store_id=event.store_id,
+        trip_id=event.trip_id,
+        order_id=event.order_id,
+        device_id=event.device_id,
+        kind=step,
+        display_name=data.get("display_name"),
+        bay=data.get("bay"),
+        mode=data.get("mode"),
+        eta_s=None if eta_s is None else round(eta_s),
+        distance_m=None if distance_m is None else float(distance_m),
+        event_id=event.id,
+        at=event.ts,
+    )
+    if record is None:
+        return  # already told (a redelivered event), or the trip is past this step
+    await repo.announce(conn, [payload_of(record)])
+    alert = row_of(record)
+    staff = await repo.staff_to_push(conn, event.store_id)
+    pushes = [staff_push(alert, s["locale"]) for s in staff]
+    await repo.record_staff_messages(
+        conn,
+        event_id=event.id,
+        store_id=event.store_id,
+        order_id=event.order_id,
+        # One per order: an unread "4 min away" on a staff phone is replaced by "has arrived".
+        topic=topic_of("staff", event.store_id, event.order_id or event.trip_id),
+        ttl_s=TTL_S[STAFF_ALERTS],
+        staff_ids=[s["staff_id"] for s in staff],
+        locales=[p[0] for p in pushes],
+        titles=[p[1] for p in pushes],
+        bodies=[p[2] for p in pushes],
+    )
 
-CONSUMERS = [OFFER_EVENTS]
+
+PICKUP_STEPS = {"order.ready": "ready", "trip.arrived": "arrived"}
+
+
+async def tell_shopper(conn: asyncpg.Connection, event: Event, state: Any) -> None:
+    """The shopper's pickup updates: "your order is ready" (order.ready), "we see you" (trip.arrived),
+    said with the `pickup_updates` consent, recorded either way."""
+    step = PICKUP_STEPS.get(event.type)
+    if step is None or event.device_id is None:
+        return
+    device = await repo.lock_device(conn, event.device_id)
+    if device is None:
+        return  # erased, or never registered with notify
+    decision = decide_pickup(shopper_texts(step, event.order_id, event.data.get("bay")), await recipient(conn, device))
+    await repo.record_message(
+        conn,
+        device_id=event.device_id,
+        event_id=event.id,
+        campaign_id="",
+        purpose=PICKUP_UPDATES,
+        status=decision.status,
+        reason=decision.reason,
+        store_id=event.store_id,
+        zone_id=None,
+        sku=None,
+        locale=decision.locale,
+        title=decision.title,
+        body=decision.body,
+        # One per order: "we see you" replaces a "ready" still waiting at the push service or on screen.
+        topic=topic_of("pickup", event.order_id or event.trip_id or str(event.id)),
+        send_after=None,
+        ttl_s=TTL_S[PICKUP_UPDATES],
+        order_id=event.order_id,
+    )
+
+
+OFFER_EVENTS = Consumer(name="notify.offers", types=("zone.entered", "zone.dwelled"), handle=decide_offers)
+STAFF_ALERT_EVENTS = Consumer(
+    name="notify.staff_alerts",
+    types=("trip.approaching", "trip.arrived", "trip.completed", "trip.canceled", "trip.expired"),
+    handle=alert_staff,
+)
+PICKUP_EVENTS = Consumer(name="notify.pickup_updates", types=tuple(PICKUP_STEPS), handle=tell_shopper)
+
+CONSUMERS = [OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS]

@@ -9,8 +9,9 @@ The rules, in the order they apply; the first that refuses gives the reason reco
 5. (offers) frequency caps, counted in the device's time zone ..... `frequency_cap`
 6. (offers) quiet hours: held until they end ...................... `held`, reason `quiet_hours`
 
-Messages of other purposes (pickup updates) go through `admit` and `settle` too, but skip 5 and 6:
-a shopper waiting at the pickup bay must hear at once, whatever the hour.
+Pickup updates (`decide_pickup`) need only 1 and 2: a shopper waiting at the pickup bay must hear
+at once, whatever the hour, and each update answers one step of one order, so it is decided once per
+event (the message log's unique key) and never counted against offers.
 """
 
 from __future__ import annotations
@@ -158,6 +159,16 @@ def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -
         body=body.replace("{product}", name),
     )
     return settle(OFFERS, draft, who, moment, policy)
+
+
+def decide_pickup(texts: dict[str, tuple[str, str]], who: Recipient) -> Decision:
+    """A pickup update (`texts`: locale -> (title, body)), said with the `pickup_updates` consent."""
+    refused = admit(PICKUP_UPDATES, who)
+    if refused:
+        return Decision("suppressed", refused)
+    locale = pick_locale(who.locale, texts)
+    title, body = texts[locale]
+    return Decision("pending", locale=locale, title=title, body=body)
 
 
 def settle(purpose: str, draft: Decision, who: Recipient, moment: Moment, policy: Policy) -> Decision:

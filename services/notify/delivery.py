@@ -12,15 +12,18 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from services.notify.alerts import STAFF_ALERTS
 from services.notify.decide import OFFERS, PICKUP_UPDATES
 from services.notify.endpoints import b64url_encode
 
-TTL_S = {OFFERS: 15 * 60, PICKUP_UPDATES: 60 * 60}
+TTL_S = {OFFERS: 15 * 60, PICKUP_UPDATES: 60 * 60, STAFF_ALERTS: 15 * 60}
 """How long a message is worth delivering: an offer is about a visit in progress; a pickup update
-about an order waiting. The push service drops it after that (the TTL header), and so do we."""
+about an order waiting; a staff alert about a car pulling in now. The push service drops it after
+that (the TTL header), and so do we."""
 
-URGENCY = {OFFERS: "low", PICKUP_UPDATES: "high"}
-"""RFC 8030 Urgency: `low` lets a phone batch offers to save battery; pickup updates wake it."""
+URGENCY = {OFFERS: "low", PICKUP_UPDATES: "high", STAFF_ALERTS: "high"}
+"""RFC 8030 Urgency: `low` lets a phone batch offers to save battery; pickup updates and staff
+alerts wake it."""
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_S = 1.0

@@ -192,6 +192,7 @@ async def record_message(
     topic: str,
     send_after: datetime | None,
     ttl_s: int,
+    order_id: str | None = None,
 ) -> bool:
     """Record a decision once; False if this (event, device, campaign) was already decided.
     A pending message is due at once and wakes the senders when the transaction commits."""
@@ -199,10 +200,11 @@ async def record_message(
         """
         INSERT INTO notify.messages
             (device_id, event_id, campaign_id, purpose, status, reason, store_id, zone_id, sku, locale, title, body,
-             topic, send_after, next_attempt_at, expires_at)
+             topic, send_after, next_attempt_at, expires_at, order_id)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                 CASE WHEN $5 = 'pending' THEN now() END,
-                CASE WHEN $5 = 'pending' THEN now() + make_interval(secs => $15) END)
+                CASE WHEN $5 = 'pending' THEN now() + make_interval(secs => $15) END,
+                $16)
         ON CONFLICT (event_id, device_id, campaign_id) DO NOTHING
         RETURNING true
         """,
@@ -221,6 +223,7 @@ async def record_message(
         topic,
         send_after,
         ttl_s,
+        order_id,
     )
     if inserted and status == "pending":
         await wake_senders(conn)
@@ -234,8 +237,8 @@ async def wake_senders(conn: asyncpg.Connection) -> None:
 async def messages_of(conn: asyncpg.Connection, device_id: str, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        SELECT id, event_id, campaign_id, purpose, status, reason, store_id, zone_id, sku, locale, title, body,
-               decided_at, send_after, sent_at, attempts
+        SELECT id, event_id, campaign_id, purpose, status, reason, store_id, zone_id, sku, order_id, locale, title,
+               body, decided_at, send_after, sent_at, attempts
         FROM notify.messages WHERE device_id = $1 ORDER BY id DESC LIMIT $2
         """,
         device_id,
@@ -303,12 +306,17 @@ async def offer_vapid_keys(conn: asyncpg.Connection, private_key: str, public_ke
 
 
 async def due_messages(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    """Pending messages that are due, with the device's subscription, locked for this sender only."""
+    """Pending messages that are due, with their recipient's subscription (the device's, or the staff
+    member's), locked for this sender only."""
     return await conn.fetch(
         """
-        SELECT m.id, m.device_id, m.purpose, m.locale, m.title, m.body, m.store_id, m.sku, m.topic,
-               m.expires_at, m.attempts, s.endpoint, s.p256dh, s.auth
-        FROM notify.messages m LEFT JOIN notify.push_subscriptions s ON s.device_id = m.device_id
+        SELECT m.id, m.device_id, m.staff_id, m.purpose, m.locale, m.title, m.body, m.store_id, m.sku, m.order_id,
+               m.topic, m.expires_at, m.attempts,
+               coalesce(s.endpoint, ss.endpoint) AS endpoint, coalesce(s.p256dh, ss.p256dh) AS p256dh,
+               coalesce(s.auth, ss.auth) AS auth
+        FROM notify.messages m
+        LEFT JOIN notify.push_subscriptions s ON s.device_id = m.device_id
+        LEFT JOIN notify.staff_push_subscriptions ss ON ss.staff_id = m.staff_id
         WHERE m.status = 'pending' AND m.next_attempt_at <= now()
         ORDER BY m.next_attempt_at, m.id
         LIMIT $1
@@ -495,3 +503,375 @@ async def drop_held(conn: asyncpg.Connection, ids: list[int]) -> None:
         """,
         ids,
     )
+
+
+# --- privacy: export, erasure, retention ---
+
+
+async def subscription_of(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    """The device's push subscription, without its keys (they are secrets, not information)."""
+    return await conn.fetchrow(
+        "SELECT endpoint, created_at FROM notify.push_subscriptions WHERE device_id = $1", device_id
+    )
+
+
+async def erase_device(conn: asyncpg.Connection, device_id: str, pseudonym: str) -> None:
+    """Delete what notify holds about a device. The proof of consent is kept, as the law requires,
+    under a pseudonym and without the client's user agent."""
+    await conn.execute("DELETE FROM notify.messages WHERE device_id = $1", device_id)
+    # Staff alerts stay as the store's record of a pickup, without the shopper's name or device.
+    await conn.execute("UPDATE notify.alerts SET display_name = NULL, device_id = NULL WHERE device_id = $1", device_id)
+    await conn.execute("DELETE FROM notify.devices WHERE device_id = $1", device_id)  # consents, subscription
+    await conn.execute(
+        "UPDATE notify.consent_history SET device_id = $2, user_agent = NULL WHERE device_id = $1",
+        device_id,
+        pseudonym,
+    )
+
+
+async def create_erasure(
+    conn: asyncpg.Connection, erasure_id: str, subject: str, device_id: str, pending: list[str]
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """
+        INSERT INTO notify.erasures (erasure_id, subject, device_id, pending) VALUES ($1, $2, $3, $4)
+        RETURNING erasure_id, pending, requested_at, completed_at
+        """,
+        erasure_id,
+        subject,
+        device_id,
+        pending,
+    )
+
+
+async def erasure_of_subject(conn: asyncpg.Connection, subject: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT erasure_id, pending, requested_at, completed_at FROM notify.erasures
+        WHERE subject = $1 ORDER BY requested_at DESC LIMIT 1
+        """,
+        subject,
+    )
+
+
+async def get_erasure(conn: asyncpg.Connection, erasure_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT erasure_id, pending, requested_at, completed_at FROM notify.erasures WHERE erasure_id = $1",
+        erasure_id,
+    )
+
+
+async def confirm_erasure(conn: asyncpg.Connection, erasure_id: str, service: str) -> asyncpg.Record | None:
+    """Strike a service off; when none is left the request is complete. Returns the device id once,
+    at completion (and forgets it), so the caller can clear what remains elsewhere."""
+    return await conn.fetchrow(
+        """
+        WITH before AS (SELECT device_id FROM notify.erasures WHERE erasure_id = $1 FOR UPDATE)
+        UPDATE notify.erasures e
+        SET pending = array_remove(e.pending, $2),
+            completed_at = CASE WHEN array_remove(e.pending, $2) = '{}' THEN coalesce(e.completed_at, now()) END,
+            device_id = CASE WHEN array_remove(e.pending, $2) = '{}' THEN NULL ELSE e.device_id END
+        FROM before
+        WHERE e.erasure_id = $1
+        RETURNING e.completed_at IS NOT NULL AND before.device_id IS NOT NULL AS just_completed,
+                  before.device_id
+        """,
+        erasure_id,
+        service,
+    )
+
+
+async def alerts_about(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    """Staff alerts about the device's pickups (what staff were told about its arrival)."""
+    return await conn.fetch(
+        """
+        SELECT alert_id, store_id, order_id, kind, display_name, bay, eta_s, created_at, acked_at, closed_at
+        FROM notify.alerts WHERE device_id = $1 ORDER BY alert_id
+        """,
+        device_id,
+    )
+
+
+async def delete_old_alerts(conn: asyncpg.Connection, before: datetime) -> int:
+    status = await conn.execute("DELETE FROM notify.alerts WHERE created_at < $1", before)
+    return int(status.split()[-1])
+
+
+async def delete_old_messages(conn: asyncpg.Connection, before: datetime) -> int:
+    """The message log (and its delivery attempts, by cascade) past its retention."""
+    status = await conn.execute(
+        "DELETE FROM notify.messages WHERE decided_at < $1 AND status NOT IN ('pending', 'sending', 'held')", before
+    )
+    return int(status.split()[-1])
+
+
+# --- staff ---
+
+
+async def create_staff(
+    conn: asyncpg.Connection, staff_id: str, store_id: str, name: str, locale: str
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """
+        INSERT INTO notify.staff (staff_id, store_id, name, locale) VALUES ($1, $2, $3, $4)
+        RETURNING staff_id, store_id, name, locale, created_at
+        """,
+        staff_id,
+        store_id,
+        name,
+        locale,
+    )
+
+
+async def get_staff(conn: asyncpg.Connection, staff_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT st.staff_id, st.store_id, st.name, st.locale, st.created_at, s.staff_id IS NOT NULL AS push
+        FROM notify.staff st LEFT JOIN notify.staff_push_subscriptions s ON s.staff_id = st.staff_id
+        WHERE st.staff_id = $1
+        """,
+        staff_id,
+    )
+
+
+async def save_staff_subscription(
+    conn: asyncpg.Connection, staff_id: str, endpoint: str, p256dh: str, auth: str
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """
+        INSERT INTO notify.staff_push_subscriptions (staff_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (staff_id) DO UPDATE
+        SET endpoint = excluded.endpoint, p256dh = excluded.p256dh, auth = excluded.auth, updated_at = now()
+        RETURNING endpoint, created_at, updated_at
+        """,
+        staff_id,
+        endpoint,
+        p256dh,
+        auth,
+    )
+
+
+async def delete_staff_subscription(conn: asyncpg.Connection, staff_id: str, endpoint: str | None = None) -> bool:
+    """Like delete_subscription, for a staff member's device."""
+    deleted = await conn.fetchval(
+        """
+        DELETE FROM notify.staff_push_subscriptions
+        WHERE staff_id = $1 AND ($2::text IS NULL OR endpoint = $2)
+        RETURNING true
+        """,
+        staff_id,
+        endpoint,
+    )
+    return bool(deleted)
+
+
+async def staff_to_push(conn: asyncpg.Connection, store_id: str) -> list[asyncpg.Record]:
+    """The store's staff who enabled push, with the language their alerts are written in."""
+    return await conn.fetch(
+        """
+        SELECT st.staff_id, st.locale
+        FROM notify.staff st JOIN notify.staff_push_subscriptions s ON s.staff_id = st.staff_id
+        WHERE st.store_id = $1
+        ORDER BY st.staff_id
+        """,
+        store_id,
+    )
+
+
+async def record_staff_messages(
+    conn: asyncpg.Connection,
+    *,
+    event_id: int,
+    store_id: str,
+    order_id: str | None,
+    topic: str,
+    ttl_s: int,
+    staff_ids: list[str],
+    locales: list[str],
+    titles: list[str],
+    bodies: list[str],
+) -> int:
+    """A staff alert's Web Push to each of these staff members, due now; once per (event, staff member)."""
+    if not staff_ids:
+        return 0
+    status = await conn.execute(
+        """
+        INSERT INTO notify.messages
+            (staff_id, event_id, purpose, status, store_id, order_id, locale, title, body, topic,
+             next_attempt_at, expires_at)
+        SELECT r.staff_id, $1, 'staff_alerts', 'pending', $2, $3, r.locale, r.title, r.body, $4,
+               now(), now() + make_interval(secs => $5)
+        FROM unnest($6::text[], $7::text[], $8::text[], $9::text[]) AS r (staff_id, locale, title, body)
+        ON CONFLICT (event_id, staff_id) WHERE staff_id IS NOT NULL DO NOTHING
+        """,
+        event_id,
+        store_id,
+        order_id,
+        topic,
+        ttl_s,
+        staff_ids,
+        locales,
+        titles,
+        bodies,
+    )
+    inserted = int(status.split()[-1])
+    if inserted:
+        await wake_senders(conn)
+    return inserted
+
+
+# --- staff alerts ---
+
+ALERT_CHANNEL = "accueil_notify_alerts"
+"""NOTIFY channel: an alert was created or changed; the payload is the alert (AlertRow as JSON)."""
+
+_ALERT_LOCK = 0x616C65727473  # "alerts": held from taking a stream position until commit
+
+_ALERT_COLUMNS = """alert_id, store_id, trip_id, order_id, device_id, kind, display_name, bay, mode, eta_s,
+    distance_m, event_id, at, created_at, acked_by, acked_by_name, acked_at, closed_at, outcome, created_seq, seq"""
+
+
+async def _take_positions(conn: asyncpg.Connection) -> None:
+    """Changes to alerts take their stream positions (nextval) one transaction at a time, so the
+    positions commit in order and a stream resuming after position N misses nothing."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _ALERT_LOCK)
+
+
+async def announce(conn: asyncpg.Connection, payloads: list[str]) -> None:
+    """Tell every replica's live streams, on commit."""
+    for payload in payloads:
+        await conn.execute("SELECT pg_notify($1, $2)", ALERT_CHANNEL, payload)
+
+
+async def insert_alert(
+    conn: asyncpg.Connection,
+    *,
+    store_id: str,
+    trip_id: str,
+    order_id: str | None,
+    device_id: str | None,
+    kind: str,
+    display_name: str | None,
+    bay: str | None,
+    mode: str | None,
+    eta_s: int | None,
+    distance_m: float | None,
+    event_id: int,
+    at: datetime,
+) -> asyncpg.Record | None:
+    """The trip's alert for this step, unless it exists already (a redelivered event) or the trip has
+    moved past it (an `approaching` retried after the arrival, or after the trip ended)."""
+    await _take_positions(conn)
+    return await conn.fetchrow(
+        f"""
+        WITH pos AS (SELECT nextval('notify.alert_seq') AS seq)
+        INSERT INTO notify.alerts
+            (store_id, trip_id, order_id, device_id, kind, display_name, bay, mode, eta_s, distance_m, event_id, at,
+             created_seq, seq)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, pos.seq, pos.seq
+        FROM pos
+        WHERE $5 = 'arrived' OR NOT EXISTS (
+            SELECT 1 FROM notify.alerts
+            WHERE trip_id = $2 AND (kind = 'arrived' OR closed_at IS NOT NULL)
+        )
+        ON CONFLICT (trip_id, kind) DO NOTHING
+        RETURNING {_ALERT_COLUMNS}
+        """,
+        store_id,
+        trip_id,
+        order_id,
+        device_id,
+        kind,
+        display_name,
+        bay,
+        mode,
+        eta_s,
+        distance_m,
+        event_id,
+        at,
+    )
+
+
+async def ack_alert(
+    conn: asyncpg.Connection, alert_id: int, staff_id: str, staff_name: str | None
+) -> asyncpg.Record | None:
+    """Record who is on their way out; None if the alert was already acked (the first answer stands)
+    or closed (the trip is over)."""
+    await _take_positions(conn)
+    return await conn.fetchrow(
+        f"""
+        UPDATE notify.alerts
+        SET acked_by = $2, acked_by_name = $3, acked_at = now(), seq = nextval('notify.alert_seq')
+        WHERE alert_id = $1 AND acked_at IS NULL AND closed_at IS NULL
+        RETURNING {_ALERT_COLUMNS}
+        """,
+        alert_id,
+        staff_id,
+        staff_name,
+    )
+
+
+async def close_alerts(conn: asyncpg.Connection, trip_id: str, outcome: str) -> list[asyncpg.Record]:
+    """The trip is over (the order handed over, the trip canceled or expired): its alerts close."""
+    await _take_positions(conn)
+    return await conn.fetch(
+        f"""
+        UPDATE notify.alerts
+        SET closed_at = now(), outcome = $2, seq = nextval('notify.alert_seq')
+        WHERE alert_id IN (
+            SELECT alert_id FROM notify.alerts WHERE trip_id = $1 AND closed_at IS NULL ORDER BY alert_id
+        )
+        RETURNING {_ALERT_COLUMNS}
+        """,
+        trip_id,
+        outcome,
+    )
+
+
+async def get_alert(conn: asyncpg.Connection, alert_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_ALERT_COLUMNS} FROM notify.alerts WHERE alert_id = $1", alert_id)
+
+
+async def alerts_of_store(conn: asyncpg.Connection, store_id: str, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {_ALERT_COLUMNS} FROM notify.alerts WHERE store_id = $1 ORDER BY alert_id DESC LIMIT $2",
+        store_id,
+        limit,
+    )
+
+
+async def alert_changes(conn: asyncpg.Connection, store_id: str, after: int, limit: int) -> list[asyncpg.Record]:
+    """The store's alerts changed after stream position `after`, in position order, each as it is now."""
+    return await conn.fetch(
+        f"""
+        SELECT {_ALERT_COLUMNS} FROM notify.alerts
+        WHERE store_id = $1 AND seq > $2
+        ORDER BY seq
+        LIMIT $3
+        """,
+        store_id,
+        after,
+        limit,
+    )
+
+
+async def open_alerts(conn: asyncpg.Connection, store_id: str, since: datetime) -> tuple[list[asyncpg.Record], int]:
+    """What a stream opened afresh starts with: the store's alerts still open (created since `since`),
+    oldest first, and the stream position they reflect."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        rows = await conn.fetch(
+            f"""
+            SELECT {_ALERT_COLUMNS} FROM notify.alerts
+            WHERE store_id = $1 AND closed_at IS NULL AND created_at >= $2
+            ORDER BY seq
+            """,
+            store_id,
+            since,
+        )
+        position = await alert_position(conn, store_id)
+    return rows, position
+
+
+async def alert_position(conn: asyncpg.Connection, store_id: str) -> int:
+    """The position of the store's latest change (0: none yet)."""
+    return await conn.fetchval("SELECT coalesce(max(seq), 0) FROM notify.alerts WHERE store_id = $1", store_id)

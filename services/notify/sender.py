@@ -32,7 +32,7 @@ from pywebpush import WebPushException, webpush_async
 from services.notify import repository as repo
 from services.notify.delivery import URGENCY, attempt_label, outcome_of, parse_retry_after, payload_of, ttl_s
 from services.notify.endpoints import EndpointPolicy, EndpointRefused
-from shared.db import UNAVAILABLE, connect
+from shared.db import UNAVAILABLE
 
 log = logging.getLogger("accueil.notify.sender")
 
@@ -74,56 +74,37 @@ class Claimed:
 
 
 class Sender:
-    """One per replica: woken by NOTIFY when a message falls due, and by its own timer for retries
-    and leases; a slow poll is the safety net."""
+    """One per replica: woken (`wake`) through notify's listener when a message falls due, and by its
+    own timer for retries and leases; a slow poll is the safety net."""
 
     def __init__(self, state: Any) -> None:
         self._state = state
         self._pool: asyncpg.Pool = state.pool
         self._wake = asyncio.Event()
         self._stopping = False
-        self._tasks: list[asyncio.Task[None]] = []
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="notify-send-listen"),
-            asyncio.create_task(self._run(), name="notify-send"),
-        ]
+        self._task = asyncio.create_task(self._run(), name="notify-send")
 
     async def stop(self) -> None:
         """Claim nothing more and let the sends in hand finish (each is bounded by the push timeout)."""
         self._stopping = True
         self._wake.set()
-        listen, run = self._tasks
-        listen.cancel()
+        if self._task is None:
+            return
         try:
-            await asyncio.wait_for(run, timeout=self._state.config.push_timeout_s + 10)
+            await asyncio.wait_for(self._task, timeout=self._state.config.push_timeout_s + 10)
         except TimeoutError:
             log.warning("sends still in flight at stop: their leases will expire")
-        await asyncio.gather(listen, return_exceptions=True)
 
-    def _on_notify(self, *_: object) -> None:
+    def wake(self, *_: object) -> None:
+        """A message fell due (NOTIFY), or the listener reconnected and something may have meanwhile."""
         self._wake.set()
-
-    async def _listen(self) -> None:
-        while not self._stopping:
-            conn = None
-            try:
-                conn = await connect(self._state.settings.database_url)
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _conn, done=lost: done.set())
-                await conn.add_listener(repo.SEND_CHANNEL, self._on_notify)
-                self._wake.set()  # anything that fell due while we were not listening
-                await lost.wait()
-            except UNAVAILABLE as exc:
-                log.info("sender listener lost its connection (%s); reconnecting", exc)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    await conn.close(timeout=2)
-            await asyncio.sleep(1)
 
     async def _run(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # before the round: a wake-up during it starts the next one
             try:
                 if await self.run_once():
                     continue
@@ -134,7 +115,6 @@ class Sender:
             except Exception:
                 log.exception("sender error")
                 delay = 1.0
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
@@ -196,6 +176,7 @@ class Sender:
             "body": m["body"],
             "store_id": m["store_id"],
             "sku": m["sku"],
+            "order_id": m["order_id"],
         }
         code: int | None = None
         retry_after: str | None = None
@@ -236,7 +217,9 @@ class Sender:
             settled = await repo.settle_message(
                 conn, m["id"], claimed.attempt, outcome.status, outcome.reason, outcome.next_attempt_at
             )
-            if outcome.drop_subscription:
+            if outcome.drop_subscription and m["staff_id"] is not None:
+                await repo.delete_staff_subscription(conn, m["staff_id"], m["endpoint"])
+            elif outcome.drop_subscription:
                 await repo.delete_subscription(conn, m["device_id"], m["endpoint"])
         if not settled:
             log.warning("message %s: lease lost before its answer (%s) was recorded", m["id"], label)

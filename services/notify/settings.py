@@ -40,6 +40,9 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     """No offer reaches a device between these local times: it is held until the end, and sent then
     only if the shopper is still in the store. Equal times: no quiet hours."""
 
+    message_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 90
+    """The message log (every decision, sent or not) is deleted after this long."""
+
     push_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one request to a push service may take, connection included."""
 

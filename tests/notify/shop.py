@@ -9,7 +9,7 @@ from typing import Any
 
 from services.geo.geometry import destination
 from tests.conftest import System, eventually
-from tests.helpers import STORE, create_store, ping, walk_in
+from tests.helpers import STORE, create_store, ping, timezone_at, walk_in
 from tests.push_service import LocalPushService, Subscriber, subscribe
 
 TEXTS = {
@@ -23,13 +23,6 @@ class Shopper:
     device_id: str
     auth: dict[str, str]
     sub: Subscriber | None
-
-
-def timezone_at(hour: int) -> str:
-    """A time zone where it is `hour` o'clock now (the tests pick an hour far from any boundary)."""
-    offset = (hour - datetime.now(UTC).hour) % 24
-    offset = offset - 24 if offset > 14 else offset
-    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"  # POSIX signs
 
 
 DAYTIME = 12

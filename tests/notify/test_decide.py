@@ -21,6 +21,7 @@ from services.notify.decide import (
     ProductInfo,
     Recipient,
     decide_offer,
+    decide_pickup,
     pick_locale,
     quiet_until,
     settle,
@@ -267,3 +268,36 @@ def test_pickup_updates_are_never_capped_or_held(who, moment, recent):
     who = replace(who, recent=tuple(pasts))
     d = settle(PICKUP_UPDATES, Decision("pending", sku="order-1:ready", body="Ready"), who, moment, POLICY)
     assert d.status in ("pending", "suppressed") and d.reason in (None, "duplicate")
+
+
+PICKUP_TEXTS = {"en": ("Your order is ready", "Order 8F3K is ready"), "fr": ("Votre commande est prête", "La 8F3K")}
+
+
+def test_a_pickup_update_is_said_in_the_devices_language() -> None:
+    d = decide_pickup(PICKUP_TEXTS, shopper())
+    assert (d.status, d.locale, d.title) == ("pending", "fr", "Votre commande est prête")
+
+
+def test_without_pickup_updates_consent_the_update_is_suppressed_without_its_text() -> None:
+    d = decide_pickup(PICKUP_TEXTS, shopper(consents={"offers": True}))
+    assert (d.status, d.reason, d.title, d.body) == ("suppressed", "no_consent", None, None)
+
+
+def test_a_pickup_update_needs_a_subscription() -> None:
+    assert decide_pickup(PICKUP_TEXTS, shopper(subscribed=False)).reason == "no_subscription"
+
+
+@given(
+    consented=st.booleans(),
+    subscribed=st.booleans(),
+    moment=moments,
+    recent=st.lists(st.sampled_from(["A", "B"]), max_size=10),
+)
+def test_a_pickup_update_is_said_at_any_hour_whatever_was_said_before(consented, subscribed, moment, recent):
+    who = shopper(
+        consents={PICKUP_UPDATES: consented},
+        subscribed=subscribed,
+        recent=tuple(said(sku, moment.now, event_id=i) for i, sku in enumerate(recent)),
+    )
+    d = decide_pickup(PICKUP_TEXTS, who)
+    assert d.status == ("pending" if consented and subscribed else "suppressed")

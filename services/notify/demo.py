@@ -1,0 +1,310 @@
+"""`accueil demo`: a contactless pickup from start to finish, against a running `accueil run`.
+
+It seeds a demo store (its zones, a pickup bay, stock, a staff member), prints the staff page's
+address and the staff token to sign in with, then plays a shopper who orders, taps "I'm on my way"
+and drives in, and prints the timeline as the services see it: the staff alerts come from the store's
+live stream, exactly what the staff page shows. Everything goes through the public HTTP API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.geo.geometry import destination
+from shared import local_secrets
+from shared.settings import DEFAULT_PORTS, SERVICES, env_name
+
+STORE_ID = "demo-rivoli"
+CENTRE = (48.8600, 2.3470)
+BAY = destination(*CENTRE, 90, 40)  # the pickup bay, 40 m east of the shop's door
+SKU = "DEMO-BOX"
+START_M = 1200.0  # the shopper sets off this far east of the bay...
+SPEED_MPS = 12.0  # ...driving at 43 km/h: about 100 s away
+STEP_S = 2.0  # one GPS fix every 2 s
+UPLOAD_EVERY_S = 0.25  # at most four uploads a second, well inside geo's per-device budget
+
+
+class DemoError(Exception):
+    """The running system refused a step: the message says which and why."""
+
+
+@dataclass
+class Sse:
+    event: str = "message"
+    id: str | None = None
+    data: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+async def sse_messages(lines: AsyncIterator[str]) -> AsyncIterator[Sse]:
+    """Server-Sent Events from a response's lines (comments and id-only messages are skipped)."""
+    message, data = Sse(), []
+    async for line in lines:
+        if line == "":
+            if data:
+                message.data = "\n".join(data)
+                yield message
+            message, data = Sse(), []
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                message.event = value
+            elif name == "id":
+                message.id = value
+
+
+def peer_urls(env: Mapping[str, str]) -> dict[str, str]:
+    """Where `accueil run` serves, from the same variables it reads."""
+    urls = {}
+    for name in SERVICES:
+        port = env.get(env_name(f"{name}_port")) or DEFAULT_PORTS[name]
+        urls[name] = (env.get(env_name(f"{name}_url")) or f"http://127.0.0.1:{port}").rstrip("/")
+    return urls
+
+
+def admin_token(env: Mapping[str, str]) -> str | None:
+    """ACCUEIL_ADMIN_TOKEN, else the one `accueil run` generated into the data dir (never created here)."""
+    if env.get("ACCUEIL_ADMIN_TOKEN"):
+        return env["ACCUEIL_ADMIN_TOKEN"]
+    stored = Path(env.get("ACCUEIL_DATA_DIR") or ".accueil").resolve() / local_secrets.FILE
+    if not stored.exists():
+        return None
+    return json.loads(stored.read_text()).get("admin_token")
+
+
+def drive(now: datetime, rng: random.Random) -> list[dict[str, Any]]:
+    """The car's GPS fixes from START_M east of the bay to a stop in it, ±5 m of noise, then parked."""
+    fixes, at, left = [], now, START_M
+    while left > 0:
+        lat, lng = destination(*BAY, 90, left)
+        lat, lng = destination(lat, lng, rng.uniform(0, 360), rng.uniform(0, 5))
+        fixes.append({"lat": lat, "lng": lng, "accuracy_m": 8, "ts": at.isoformat(), "speed_mps": SPEED_MPS})
+        at, left = at + timedelta(seconds=STEP_S), left - SPEED_MPS * STEP_S
+    for _ in range(3):
+        fixes.append({"lat": BAY[0], "lng": BAY[1], "accuracy_m": 5, "ts": at.isoformat()})
+        at += timedelta(seconds=STEP_S)
+    return fixes
+
+
+@dataclass
+class Demo:
+    urls: dict[str, str]
+    admin: str
+    speed: float = 1.0
+    """How much faster than real time the car drives (the fixes keep their own, real spacing)."""
+    wait_ack_s: float = 30.0
+    """How long to leave for someone to press "On my way out" on /staff before the demo does."""
+    say: Callable[[str], None] = print
+    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
+    started: float = field(default_factory=time.monotonic)
+
+    def log(self, text: str) -> None:
+        self.say(f"{time.monotonic() - self.started:6.1f}s  {text}")
+
+    async def call(self, method: str, service: str, path: str, token: str, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
+        response = await self.http.request(method, f"{self.urls[service]}{path}", headers=headers, **kw)
+        if response.status_code >= 400:
+            raise DemoError(f"{method} {service}{path} answered {response.status_code}: {response.text}")
+        return response.json() if response.content else None
+
+    async def check_running(self) -> None:
+        for name, url in self.urls.items():
+            try:
+                ready = (await self.http.get(f"{url}/readyz")).status_code == 200
+            except httpx.HTTPError:
+                ready = False
+            if not ready:
+                raise DemoError(f"{name} is not answering at {url}: start `accueil run` first (in another terminal)")
+
+    async def seed(self) -> dict[str, Any]:
+        """The demo store: a shop, its pickup bay 2 and the approach around it, stock, one staff member."""
+        admin = self.admin
+        await self.call(
+            "PUT",
+            "geo",
+            f"/v1/stores/{STORE_ID}",
+            admin,
+            json={"name": "Rivoli (demo)", "lat": CENTRE[0], "lng": CENTRE[1]},
+        )
+        zones = {
+            "shop": {"kind": "store", "circle": {"lat": CENTRE[0], "lng": CENTRE[1], "radius_m": 30}},
+            "bay-2": {"kind": "pickup", "name": "bay 2", "circle": {"lat": BAY[0], "lng": BAY[1], "radius_m": 15}},
+            "approach": {"kind": "approach", "circle": {"lat": CENTRE[0], "lng": CENTRE[1], "radius_m": 600}},
+        }
+        for zone_id, zone in zones.items():
+            await self.call("PUT", "geo", f"/v1/stores/{STORE_ID}/zones/{zone_id}", admin, json=zone)
+        product = {"name": "Vegetable box", "category": "fresh", "names": {"fr": "Panier de légumes"}}
+        await self.call("PUT", "inventory", f"/v1/products/{SKU}", admin, json=product)
+        await self.call("PUT", "inventory", f"/v1/stores/{STORE_ID}/stock/{SKU}", admin, json={"on_hand": 20})
+        staff = await self.call("POST", "notify", f"/v1/stores/{STORE_ID}/staff", admin, json={"name": "Alex"})
+        self.log(f"demo store {STORE_ID!r} ready: shop, pickup zone 'bay 2', approach zone, 20 vegetable boxes")
+        self.say("")
+        self.say(f"  Staff page: {self.urls['notify']}/staff")
+        self.say(f"  Sign in as Alex with this token: {staff['token']}")
+        self.say("")
+        return staff
+
+    async def watch(self, staff: dict[str, Any], alerts: dict[int, dict[str, Any]], changed: asyncio.Event) -> None:
+        """The store's live stream, as the staff page gets it."""
+        url = f"{self.urls['notify']}/v1/stores/{STORE_ID}/alerts/stream"
+        headers = {"Authorization": f"Bearer {staff['token']}"}
+        async with self.http.stream("GET", url, headers=headers, timeout=None) as response:
+            async for message in sse_messages(response.aiter_lines()):
+                alert = message.json()
+                before = alerts.get(alert["alert_id"])
+                alerts[alert["alert_id"]] = alert
+                changed.set()
+                if message.event == "alert":
+                    self.log(f"staff alert: {alert['text']}")
+                elif alert.get("acked_at") and not (before and before.get("acked_at")):
+                    who = alert.get("acked_by_name") or alert["acked_by"]
+                    self.log(f"staff: {who} is on the way out to {alert.get('bay') or 'the pickup point'}")
+                elif alert.get("closed_at") and not (before and before.get("closed_at")):
+                    self.log(f"staff alert closed: trip {alert['outcome']}")
+
+    async def until(self, changed: asyncio.Event, done: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            changed.clear()
+            try:
+                await asyncio.wait_for(changed.wait(), left)
+            except TimeoutError:
+                return done()
+        return True
+
+    async def run(self) -> None:
+        await self.check_running()
+        staff = await self.seed()
+        alerts: dict[int, dict[str, Any]] = {}
+        changed = asyncio.Event()
+        watcher = asyncio.create_task(self.watch(staff, alerts, changed))
+        try:
+            await self.pickup(staff, alerts, changed)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+    async def pickup(self, staff: dict[str, Any], alerts: dict[int, dict[str, Any]], changed: asyncio.Event) -> None:
+        device = (
+            await self.http.post(
+                f"{self.urls['notify']}/v1/devices",
+                json={"platform": "web", "locale": "en-GB", "timezone": "Europe/Paris"},
+            )
+        ).json()
+        shopper = device["token"]
+        purposes = {"location": False, "pickup_updates": True, "offers": False}
+        await self.call(
+            "PUT",
+            "notify",
+            f"/v1/devices/{device['device_id']}/consents",
+            shopper,
+            json={"policy_version": "demo", "purposes": purposes},
+        )
+        order = await self.call(
+            "POST",
+            "inventory",
+            "/v1/orders",
+            shopper,
+            json={"store_id": STORE_ID, "lines": [{"sku": SKU, "qty": 1}], "display_name": "Camille"},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        order_id = order["order_id"]
+        self.log(f"Camille orders a vegetable box for pickup: {order_id} ({order['status']})")
+        await self.call("POST", "inventory", f"/v1/orders/{order_id}/ready", staff["token"])
+        self.log("Alex has prepared it: the order is ready")
+        trip = await self.call(
+            "POST", "geo", "/v1/trips", shopper, json={"order_id": order_id, "store_id": STORE_ID, "mode": "car"}
+        )
+        self.log(
+            f'Camille taps "I\'m on my way": trip {trip["trip_id"]} {trip["status"]}, {START_M / 1000:.1f} km away'
+        )
+
+        fixes = drive(datetime.now(UTC), random.Random(7))
+        sent, next_note = 0, 0.0
+        started = time.monotonic()
+        while sent < len(fixes):
+            due = min(len(fixes), 1 + int((time.monotonic() - started) * self.speed / STEP_S))
+            if due > sent:
+                await self.call("POST", "geo", "/v1/pings", shopper, json={"pings": fixes[sent:due]})
+                sent = due
+                if time.monotonic() >= next_note and sent < len(fixes):
+                    status = await self.call("GET", "geo", f"/v1/trips/{trip['trip_id']}", shopper)
+                    if status.get("distance_m") is not None:
+                        left, eta = status["distance_m"], status.get("eta_s", 0)
+                        self.log(f"driving: {left:.0f} m to go, ETA {eta} s ({status['status']})")
+                    next_note = time.monotonic() + 15 / self.speed
+            await asyncio.sleep(UPLOAD_EVERY_S)
+
+        def arrived() -> bool:
+            return any(a["kind"] == "arrived" for a in alerts.values())
+
+        if not await self.until(changed, arrived, 15):
+            raise DemoError("the arrival alert did not come")
+
+        def acked() -> bool:
+            return any(a.get("acked_at") for a in alerts.values())
+
+        if self.wait_ack_s > 0 and not acked():
+            self.log(f'waiting up to {self.wait_ack_s:.0f} s for someone to press "On my way out" on /staff')
+
+        if not await self.until(changed, acked, self.wait_ack_s):
+            arrival = max((a for a in alerts.values() if a["kind"] == "arrived"), key=lambda a: a["alert_id"])
+            await self.call("POST", "notify", f"/v1/alerts/{arrival['alert_id']}/ack", staff["token"])
+            await self.until(changed, acked, 10)
+        await self.call("POST", "inventory", f"/v1/orders/{order_id}/collected", staff["token"])
+        self.log("Alex hands the box over: the order is collected")
+
+        def closed() -> bool:
+            return all(a.get("closed_at") for a in alerts.values())
+
+        await self.until(changed, closed, 15)
+        trip_now = await self.call("GET", "geo", f"/v1/trips/{trip['trip_id']}", shopper)
+        self.log(f"trip {trip_now['status']}")
+        messages = await self.call("GET", "notify", f"/v1/devices/{device['device_id']}/messages", shopper)
+        for m in reversed(messages["messages"]):
+            if m.get("body"):
+                self.log(f"Camille's phone: “{m['title']}: {m['body']}” ({m['status']})")
+            else:  # nothing is said, so nothing is kept but the decision and its reason
+                self.log(f"Camille's phone: a pickup update, {m['status']} ({m.get('reason')})")
+        if any(m.get("reason") == "no_subscription" for m in messages["messages"]):
+            self.log("(the demo shopper has no browser to subscribe to Web Push: nothing could reach her phone)")
+        if not closed():
+            raise DemoError("the staff alerts were not closed after the handover")
+
+
+async def run(env: Mapping[str, str], speed: float, wait_ack_s: float) -> int:
+    token = admin_token(env)
+    if token is None:
+        print("No admin token: set ACCUEIL_ADMIN_TOKEN, or run `accueil run` first (it keeps one in ACCUEIL_DATA_DIR).")
+        return 2
+    demo = Demo(peer_urls(env), token, speed=speed, wait_ack_s=wait_ack_s)
+    try:
+        async with demo.http:
+            await demo.run()
+    except DemoError as exc:
+        print(f"demo stopped: {exc}")
+        return 1
+    demo.log("done: that is a contactless pickup")
+    return 0

@@ -1,0 +1,363 @@
+// The staff page: who is on the way to this store, live. No framework and no build step: it is
+// served by notify and works with nothing else reachable.
+"use strict";
+
+(() => {
+  const TOKEN_KEY = "accueil.staffToken";
+  const FRESH_MS = 2 * 60 * 1000; // an arrival older than this (a page reload) gets no sound
+  const WORDS = {
+    en: {
+      offline: "offline", live: "live", reconnecting: "reconnecting…",
+      push_enable: "Enable push on this device", push_on: "Push is on for this device",
+      push_unsupported: "This browser cannot receive push notifications.",
+      push_denied: "Notifications are blocked for this page in the browser's settings.",
+      push_failed: "Push could not be enabled:",
+      sign_out: "Sign out", sign_in: "Sign in", token_label: "Your staff token",
+      not_staff: "This is not a staff token.", expired: "Your token is no longer valid: sign in again.",
+      sound: "Tap anywhere to turn on the arrival sound.", empty: "No one on the way.",
+      arrived: "Here", any_moment: "any moment", ack: "On my way out",
+      on_the_way: "{name} is on the way out", someone: "Someone", ack_failed: "Could not record it:",
+    },
+    fr: {
+      offline: "hors ligne", live: "en direct", reconnecting: "reconnexion…",
+      push_enable: "Activer les notifications sur cet appareil", push_on: "Notifications activées sur cet appareil",
+      push_unsupported: "Ce navigateur ne peut pas recevoir de notifications.",
+      push_denied: "Les notifications sont bloquées pour cette page dans les réglages du navigateur.",
+      push_failed: "Impossible d'activer les notifications :",
+      sign_out: "Se déconnecter", sign_in: "Se connecter", token_label: "Votre jeton",
+      not_staff: "Ce n'est pas un jeton d'équipier.", expired: "Votre jeton n'est plus valide : reconnectez-vous.",
+      sound: "Touchez l'écran pour activer le son des arrivées.", empty: "Personne en route.",
+      arrived: "Arrivé", any_moment: "d'un instant à l'autre", ack: "J'y vais",
+      on_the_way: "{name} y va", someone: "Quelqu'un", ack_failed: "Impossible de l'enregistrer :",
+    },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const alerts = new Map(); // alert_id -> the alert as the stream last gave it
+  let words = WORDS[(navigator.language || "en").slice(0, 2)] || WORDS.en;
+  let token = null;
+  let me = null;
+  let source = null;
+  let lastId = null;
+  let retry = null;
+  let audio = null;
+
+  function translate() {
+    document.documentElement.lang = words === WORDS.fr ? "fr" : "en";
+    for (const el of document.querySelectorAll("[data-t]")) el.textContent = words[el.dataset.t];
+  }
+
+  function notice(text) {
+    $("notice").textContent = text || "";
+  }
+
+  function claimsOf(jwt) {
+    try {
+      const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(part + "===".slice((part.length + 3) % 4)));
+    } catch {
+      return null;
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { Authorization: `Bearer ${token}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (response.status === 401) {
+      signOut(words.expired);
+      throw new Error(words.expired);
+    }
+    if (!response.ok) {
+      const error = await response.json().catch(() => ({}));
+      const failure = new Error(error.detail || response.statusText);
+      failure.status = response.status;
+      throw failure;
+    }
+    return response.status === 204 ? null : response.json();
+  }
+
+  // --- signing in ---
+
+  async function signIn(candidate) {
+    const claims = claimsOf(candidate);
+    if (!claims || claims.role !== "staff" || !claims.sub || !claims.store) {
+      $("signin-error").textContent = words.not_staff;
+      return;
+    }
+    token = candidate;
+    try {
+      me = await api("GET", `/v1/staff/${encodeURIComponent(claims.sub)}`);
+    } catch (error) {
+      if (error.status !== 404) {
+        $("signin-error").textContent = error.message;
+        token = null;
+        return;
+      }
+      me = { staff_id: claims.sub, store_id: claims.store, name: claims.sub, locale: "en", push: false };
+    }
+    localStorage.setItem(TOKEN_KEY, candidate);
+    words = WORDS[(me.locale || "en").slice(0, 2)] || WORDS.en;
+    translate();
+    $("store").textContent = `· ${me.store_id}`;
+    $("who").textContent = me.name;
+    $("signin").hidden = true;
+    $("board").hidden = false;
+    $("signout").hidden = false;
+    setUpPush();
+    render();
+    connect();
+  }
+
+  function signOut(reason) {
+    localStorage.removeItem(TOKEN_KEY);
+    clearTimeout(retry);
+    if (source) source.close();
+    source = null;
+    token = me = lastId = null;
+    alerts.clear();
+    $("board").hidden = $("signout").hidden = $("push").hidden = true;
+    $("signin").hidden = false;
+    $("store").textContent = $("who").textContent = "";
+    $("signin-error").textContent = reason || "";
+    setLive(false);
+  }
+
+  // --- the live stream ---
+
+  function setLive(on, reconnecting) {
+    const live = $("live");
+    live.classList.toggle("on", on);
+    live.textContent = on ? words.live : reconnecting ? words.reconnecting : words.offline;
+  }
+
+  async function connect() {
+    clearTimeout(retry);
+    if (source) source.close();
+    source = null;
+    if (!token) return;
+    let ticket;
+    try {
+      ticket = await api("POST", `/v1/stores/${encodeURIComponent(me.store_id)}/alerts/stream-ticket`);
+    } catch {
+      if (!token) return;
+      setLive(false, true);
+      retry = setTimeout(connect, 3000);
+      return;
+    }
+    // EventSource cannot send an Authorization header: a short-lived ticket in the URL opens the
+    // stream. The browser reconnects by itself (sending Last-Event-ID) while the ticket is valid;
+    // once it is not, the stream fails for good and is reopened here with a new one.
+    const url = lastId === null ? ticket.url : `${ticket.url}&last_event_id=${encodeURIComponent(lastId)}`;
+    const stream = new EventSource(url);
+    source = stream;
+    stream.onopen = () => setLive(true);
+    stream.onerror = () => {
+      if (source !== stream) return;
+      setLive(false, true);
+      if (stream.readyState === EventSource.CLOSED) retry = setTimeout(connect, 2000);
+    };
+    stream.addEventListener("alert", receive);
+    stream.addEventListener("alert.updated", receive);
+  }
+
+  function receive(event) {
+    if (event.lastEventId) lastId = event.lastEventId;
+    const alert = JSON.parse(event.data);
+    alerts.set(alert.alert_id, alert);
+    const fresh = Date.now() - Date.parse(alert.created_at) < FRESH_MS;
+    render();
+    if (event.type === "alert" && alert.kind === "arrived" && alert.status !== "closed" && fresh) cue(alert);
+  }
+
+  // --- the board: one card per trip, its latest step ---
+
+  function trips() {
+    const byTrip = new Map();
+    for (const alert of alerts.values()) {
+      const list = byTrip.get(alert.trip_id) || [];
+      list.push(alert);
+      byTrip.set(alert.trip_id, list);
+    }
+    const shown = [];
+    for (const [tripId, list] of byTrip) {
+      if (list.every((a) => a.status === "closed")) {
+        for (const a of list) alerts.delete(a.alert_id);
+        continue;
+      }
+      list.sort((a, b) => a.alert_id - b.alert_id);
+      const latest = list[list.length - 1];
+      const acked = list.find((a) => a.acked_at);
+      shown.push({ tripId, latest, acked });
+    }
+    const order = (t) => (t.latest.kind === "arrived" ? 0 : 1);
+    const eta = (t) => Date.parse(t.latest.expected_at || t.latest.at);
+    return shown.sort((a, b) => order(a) - order(b) || eta(a) - eta(b));
+  }
+
+  function countdown(alert) {
+    if (alert.kind === "arrived") return words.arrived;
+    if (!alert.expected_at) return "";
+    const left = Math.round((Date.parse(alert.expected_at) - Date.now()) / 1000);
+    if (left <= 0) return words.any_moment;
+    return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+  }
+
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  function card({ tripId, latest, acked }) {
+    const li = element("li", `card ${latest.kind}${acked ? " acked" : ""}`);
+    li.dataset.trip = tripId;
+    li.dataset.alert = latest.alert_id;
+    const who = element("div");
+    who.append(element("span", "name", latest.display_name || words.someone));
+    if (latest.order_ref) who.append(element("span", "ref", latest.order_ref));
+    if (latest.bay) who.append(element("span", "bay", latest.bay));
+    li.append(who, element("div", "eta", countdown(latest)), element("div", "text", latest.text));
+    if (acked) {
+      li.append(element("p", "acked", words.on_the_way.replace("{name}", acked.acked_by_name || words.someone)));
+    } else {
+      const button = element("button", "ack", words.ack);
+      button.type = "button";
+      button.addEventListener("click", () => ack(latest.alert_id, button));
+      li.append(button);
+    }
+    return li;
+  }
+
+  function render() {
+    const list = $("arrivals");
+    const shown = trips();
+    list.replaceChildren(...shown.map(card));
+    $("empty").hidden = shown.length > 0;
+  }
+
+  function tick() {
+    for (const li of document.querySelectorAll(".card.approaching")) {
+      const alert = alerts.get(Number(li.dataset.alert));
+      if (alert) li.querySelector(".eta").textContent = countdown(alert);
+    }
+  }
+
+  async function ack(alertId, button) {
+    button.disabled = true;
+    try {
+      const alert = await api("POST", `/v1/alerts/${alertId}/ack`);
+      alerts.set(alert.alert_id, alert);
+      render();
+    } catch (error) {
+      button.disabled = false;
+      notice(`${words.ack_failed} ${error.message}`);
+    }
+  }
+
+  // --- the cue on arrival: a flash, the title, a beep (Web Audio: no sound file) ---
+
+  function unlockSound() {
+    try {
+      audio = audio || new AudioContext();
+      if (audio.state === "suspended") audio.resume();
+    } catch {
+      audio = null;
+    }
+    $("sound").hidden = !audio || audio.state === "running";
+  }
+
+  function beep() {
+    if (!audio || audio.state !== "running") {
+      $("sound").hidden = false;
+      return;
+    }
+    const start = audio.currentTime;
+    [880, 1320, 880].forEach((frequency, i) => {
+      const at = start + i * 0.22;
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.5, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.2);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(at);
+      tone.stop(at + 0.21);
+    });
+  }
+
+  function cue(alert) {
+    const li = document.querySelector(`.card[data-trip="${CSS.escape(alert.trip_id)}"]`);
+    if (li) li.classList.add("flash");
+    document.body.dataset.cues = String(Number(document.body.dataset.cues || 0) + 1);
+    document.title = `● ${alert.display_name || words.someone} · accueil`;
+    setTimeout(() => (document.title = "accueil · pickups"), 10000);
+    beep();
+  }
+
+  // --- push on this device (the service worker shows what arrives while the page is closed) ---
+
+  function setUpPush() {
+    const button = $("push");
+    const supported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+    button.hidden = !supported;
+    if (!supported) return;
+    navigator.serviceWorker.register("/staff-sw.js", { scope: "/staff" }).then(
+      () => (document.body.dataset.worker = "registered"),
+      (error) => notice(`${words.push_failed} ${error.message}`),
+    );
+    button.textContent = me.push ? words.push_on : words.push_enable;
+  }
+
+  function keyBytes(base64url) {
+    const base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
+    const raw = atob(base64 + "===".slice((base64.length + 3) % 4));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  }
+
+  async function enablePush() {
+    try {
+      if ((await Notification.requestPermission()) !== "granted") {
+        notice(words.push_denied);
+        return;
+      }
+      const registration = await navigator.serviceWorker.register("/staff-sw.js", { scope: "/staff" });
+      const { public_key: key } = await (await fetch("/v1/vapid-public-key")).json();
+      let subscription = await registration.pushManager.getSubscription();
+      if (!subscription) {
+        subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+      }
+      await api("PUT", `/v1/staff/${encodeURIComponent(me.staff_id)}/push-subscription`, subscription.toJSON());
+      me.push = true;
+      $("push").textContent = words.push_on;
+      notice("");
+    } catch (error) {
+      notice(`${words.push_failed} ${error.message}`);
+    }
+  }
+
+  // --- wiring ---
+
+  document.addEventListener("DOMContentLoaded", () => {
+    translate();
+    document.addEventListener("pointerdown", unlockSound);
+    document.addEventListener("keydown", unlockSound);
+    $("signin").addEventListener("submit", (event) => {
+      event.preventDefault();
+      $("signin-error").textContent = "";
+      signIn($("token").value.trim());
+    });
+    $("signout").addEventListener("click", () => signOut());
+    $("push").addEventListener("click", enablePush);
+    setInterval(tick, 1000);
+    const saved = localStorage.getItem(TOKEN_KEY);
+    if (saved) {
+      $("sound").hidden = false;
+      signIn(saved);
+    } else {
+      $("signin").hidden = false;
+    }
+  });
+})();

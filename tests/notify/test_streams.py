@@ -1,0 +1,99 @@
+"""The live alert streams of one replica (the hub and its feeds), and the tickets that open them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from services.notify.alerts import AlertRow
+from services.notify.streams import MAX_BACKLOG, AlertHub, issue_ticket, ticket_caller
+from shared.auth import TokenSigner
+from shared.errors import Unauthorized
+from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
+
+NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+
+
+def payload(store_id: str = "rivoli", seq: int = 1) -> str:
+    row = AlertRow(
+        alert_id=seq,
+        store_id=store_id,
+        trip_id="trip_1",
+        kind="arrived",
+        event_id=9,
+        at=NOW,
+        created_at=NOW,
+        created_seq=seq,
+        seq=seq,
+    )
+    return msgspec.json.encode(row).decode()
+
+
+async def test_an_announced_change_reaches_every_stream_of_its_store_and_no_other() -> None:
+    hub = AlertHub()
+    tablet, phone, elsewhere = hub.open("rivoli"), hub.open("rivoli"), hub.open("opera")
+    hub.on_notify(payload("rivoli", seq=3))
+    assert [r.seq for r in tablet.drain()] == [3] and [r.seq for r in phone.drain()] == [3]
+    assert elsewhere.drain() == [] and not await elsewhere.wait(0.01)
+
+
+async def test_a_closed_stream_is_forgotten() -> None:
+    hub = AlertHub()
+    feed = hub.open("rivoli")
+    hub.release(feed)
+    hub.on_notify(payload())
+    assert feed.drain() == [] and hub.open_streams == 0
+
+
+async def test_a_reader_that_falls_far_behind_reads_back_from_the_table_instead() -> None:
+    hub = AlertHub()
+    feed = hub.open("rivoli")
+    for seq in range(1, MAX_BACKLOG + 2):
+        hub.on_notify(payload(seq=seq))
+    assert feed.take_behind() and feed.drain() == []
+    assert not feed.take_behind()  # once
+
+
+async def test_after_the_listener_reconnects_every_stream_reads_back_what_it_may_have_missed() -> None:
+    hub = AlertHub()
+    feeds = [hub.open("rivoli"), hub.open("opera")]
+    hub.catch_up()
+    assert all([await f.wait(0.01) and f.take_behind() for f in feeds])
+
+
+async def test_closing_the_hub_ends_every_stream_and_any_opened_later() -> None:
+    hub = AlertHub()
+    feed = hub.open("rivoli")
+    hub.close()
+    assert await feed.wait(0.01) and feed.ended
+    assert hub.open("rivoli").ended
+
+
+def test_a_ticket_opens_its_stores_stream_as_that_staff_member() -> None:
+    ticket, expires = issue_ticket(TOKEN_KEY, "stf_1", "rivoli", datetime.now(UTC))
+    caller = ticket_caller(TOKEN_KEY, ticket)
+    assert (caller.role, caller.subject, caller.store_id) == ("staff", "stf_1", "rivoli")
+    assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5)
+
+
+def test_a_ticket_is_no_bearer_token() -> None:
+    ticket, _ = issue_ticket(TOKEN_KEY, "stf_1", "rivoli", datetime.now(UTC))
+    with pytest.raises(Unauthorized):
+        TokenSigner(TOKEN_KEY, ADMIN_TOKEN).verify(ticket)
+
+
+def test_a_bearer_token_is_no_ticket() -> None:
+    token = TokenSigner(TOKEN_KEY, ADMIN_TOKEN).issue("staff", "stf_1", store_id="rivoli")
+    with pytest.raises(Unauthorized, match="invalid stream ticket"):
+        ticket_caller(TOKEN_KEY, token)
+
+
+def test_an_expired_or_forged_ticket_is_refused() -> None:
+    old, _ = issue_ticket(TOKEN_KEY, "stf_1", "rivoli", datetime.now(UTC) - timedelta(minutes=6))
+    with pytest.raises(Unauthorized, match="expired"):
+        ticket_caller(TOKEN_KEY, old)
+    forged, _ = issue_ticket("another-key-0123456789-0123456789-abcdef", "stf_1", "rivoli", datetime.now(UTC))
+    with pytest.raises(Unauthorized, match="invalid"):
+        ticket_caller(TOKEN_KEY, forged)
