@@ -129,6 +129,25 @@ async def test_a_429_is_retried_no_sooner_than_its_retry_after(
     assert second["started_at"] >= first["finished_at"] + timedelta(seconds=2)
 
 
+async def test_503_then_429_with_retry_after_then_201_is_delivered_once_after_the_wait(
+    system: System, push: LocalPushService, db: asyncpg.Connection
+) -> None:
+    who = await offer_for(system, push)
+    push.answer(who.sub, 503, (429, "2"))
+    await enter(system, who)
+
+    [message] = await settled(system, who)
+    assert message["status"] == "sent" and message["attempts"] == 3
+    tries = await attempts(db, message["id"])
+    assert [(a["outcome"], a["status_code"]) for a in tries] == [
+        ("unavailable", 503),
+        ("unavailable", 429),
+        ("accepted", 201),
+    ]
+    assert tries[2]["started_at"] >= tries[1]["finished_at"] + timedelta(seconds=2)
+    assert len(push.inbox(who.sub)) == 1
+
+
 @pytest.mark.parametrize("gone", [404, 410])
 async def test_a_gone_subscription_is_deleted_and_the_message_failed(
     system: System, push: LocalPushService, db: asyncpg.Connection, gone: int
