@@ -2,6 +2,7 @@
 
     python bench/pickup.py            # 100 trips
     python bench/pickup.py 300        # or another number
+    python bench/pickup.py 100 --under-load   # while 8 other phones upload batches of 50 pings non-stop
 
 Starts the three services as separate `accueil serve` processes on an embedded PostgreSQL in a
 temporary folder (bench/cluster.py), seeds a store with a pickup bay, and opens the staff alert stream
@@ -103,10 +104,43 @@ async def listen(
                 waiting.set_result(seen)
 
 
-async def bench(trips: int) -> None:
-    with Cluster() as cluster:
+async def ping_load(http: httpx.AsyncClient, cluster: Cluster, stop: asyncio.Event, phones: int = 8) -> int:
+    """Phones elsewhere in town uploading batches of 50 fixes as fast as they are answered."""
+    geo, notify = cluster.geo[0], cluster.notify
+    auths = []
+    for _ in range(phones):
+        device = (await http.post(f"{notify}/v1/devices", json={"platform": "android", "locale": "fr"})).json()
+        auth = {"Authorization": f"Bearer {device['token']}"}
+        consents = {"policy_version": "bench", "purposes": {"location": True}}
+        await http.put(f"{notify}/v1/devices/{device['device_id']}/consents", json=consents, headers=auth)
+        auths.append(auth)
+    await asyncio.sleep(1)
+    sent = [0]
+
+    async def phone(auth: dict[str, str], start: datetime) -> None:
+        at = start
+        while not stop.is_set():
+            batch = []
+            for i in range(50):
+                at += timedelta(seconds=1)
+                batch.append(fix(*destination(*CENTRE, (i * 37) % 360, 2_000 + i * 10), at))
+            r = await http.post(f"{geo}/v1/pings", json={"pings": batch}, headers=auth)
+            r.raise_for_status()
+            sent[0] += len(batch)
+
+    start = datetime.now(UTC) - timedelta(hours=5)
+    await asyncio.gather(*(phone(a, start) for a in auths))
+    return sent[0]
+
+
+async def bench(trips: int, under_load: bool = False) -> None:
+    env = {"ACCUEIL_REQUESTS_PER_S": "1000000", "ACCUEIL_REQUEST_BURST": "1000000"} if under_load else {}
+    with Cluster(**env) as cluster:
         async with httpx.AsyncClient(timeout=10) as http:
             token = await seed(http, cluster)
+            stop = asyncio.Event()
+            load = asyncio.create_task(ping_load(http, cluster, stop)) if under_load else None
+            started = time.perf_counter()
             arrivals: dict[str, asyncio.Future[float]] = {}
             opened = asyncio.Event()
             url = f"{cluster.notify}/v1/stores/bench/alerts/stream"
@@ -115,8 +149,13 @@ async def bench(trips: int) -> None:
             for _ in range(3):  # warm up: connections, caches
                 await trip(http, cluster, arrivals)
             latencies = [await trip(http, cluster, arrivals) for _ in range(trips)]
+            elapsed = time.perf_counter() - started
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
+            if load is not None:
+                stop.set()
+                pings = await load
+                print(f"under load: 8 other phones uploaded {pings / elapsed:,.0f} pings/s (batches of 50) meanwhile")
     ms = sorted(x * 1000 for x in latencies)
     p50 = statistics.median(ms)
     p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
@@ -127,4 +166,5 @@ async def bench(trips: int) -> None:
 
 if __name__ == "__main__":
     print(f"$ python bench/pickup.py {' '.join(sys.argv[1:])}".rstrip())
-    asyncio.run(bench(int(sys.argv[1]) if len(sys.argv) > 1 else 100))
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    asyncio.run(bench(int(numbers[0]) if numbers else 100, under_load="--under-load" in sys.argv))

@@ -22,6 +22,7 @@ RUNS = [
     ("ping ingest over HTTP, two geo processes", ["geo.py", "ingest2"]),
     ("peak memory of a geo process", ["memory.py"]),
     ("arrival ping to staff alert", ["pickup.py"]),
+    ("arrival ping to staff alert, under ping load", ["pickup.py", "100", "--under-load"]),
     ("inventory: bulk import and reservations", ["inventory.py"]),
     ("notify: decisions and Web Push delivery", ["notify.py"]),
 ]
