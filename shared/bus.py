@@ -19,9 +19,10 @@ from typing import Any
 
 import asyncpg
 
-from shared.db import UNAVAILABLE, connect
+from shared.db import UNAVAILABLE
 from shared.events import Event, NewEvent
 from shared.jobs import Job
+from shared.listener import Listener
 
 log = logging.getLogger("accueil.bus")
 
@@ -231,51 +232,31 @@ class BusWorker:
         self._poll_s = poll_s
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._listener: Listener | None = None
         self._stopping = False
 
     def start(self) -> None:
         if not self._consumers:
             return
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="bus-listen"),
-            asyncio.create_task(self._run(), name="bus-run"),
-        ]
+        # Every connection (the first, and after a database restart) also wakes the worker: events
+        # published while nobody listened are caught up at once.
+        self._listener = Listener(
+            self._dsn, {CHANNEL: lambda _: self._wake.set()}, on_connect=[self._wake.set], name="bus-listen"
+        )
+        self._listener.start()
+        self._tasks = [asyncio.create_task(self._run(), name="bus-run")]
 
     async def stop(self) -> None:
         """Let the batch in hand finish (its transaction commits), then stop."""
         self._stopping = True
         self._wake.set()
-        listen, *rest = self._tasks or [None]
-        if listen is not None:
-            listen.cancel()
-        for task in rest:
+        for task in self._tasks:
             try:
                 await asyncio.wait_for(task, timeout=10)
             except (TimeoutError, asyncio.CancelledError):
                 pass
-        if listen is not None:
-            await asyncio.gather(listen, return_exceptions=True)
-
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
-
-    async def _listen(self) -> None:
-        """Hold one dedicated connection for LISTEN; reconnect when the database comes back."""
-        while not self._stopping:
-            conn = None
-            try:
-                conn = await connect(self._dsn)
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _conn, done=lost: done.set())
-                await conn.add_listener(CHANNEL, self._on_notify)
-                self._wake.set()  # catch up on anything published while we were not listening
-                await lost.wait()
-            except UNAVAILABLE as exc:
-                log.info("bus listener lost its connection (%s); reconnecting", exc)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    await conn.close(timeout=2)
-            await asyncio.sleep(1)
+        if self._listener is not None:
+            await self._listener.stop()
 
     async def _run(self) -> None:
         while not self._stopping:

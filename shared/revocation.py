@@ -7,12 +7,11 @@ after a reconnection (a revocation may have been missed meanwhile).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import asyncpg
 
-from shared.db import UNAVAILABLE, connect
+from shared.listener import Listener
 
 log = logging.getLogger("accueil.revocation")
 
@@ -29,44 +28,21 @@ class RevocationWatcher:
     def __init__(self) -> None:
         self.revoked: set[str] = set()
         self._pool: asyncpg.Pool | None = None
-        self._dsn = ""
-        self._task: asyncio.Task[None] | None = None
+        self._listener: Listener | None = None
 
     async def start(self, pool: asyncpg.Pool, dsn: str) -> None:
-        self._pool, self._dsn = pool, dsn
-        await self._reload()
-        self._task = asyncio.create_task(self._listen(), name="revocation-listen")
+        """Listening first, then the set is loaded (and reloaded after every reconnection)."""
+        self._pool = pool
+        self._listener = Listener(dsn, {CHANNEL: self.revoked.add}, on_connect=[self._reload], name="revocation-listen")
+        self._listener.start()
+        await self._listener.connected.wait()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        if self._listener is not None:
+            await self._listener.stop()
 
     async def _reload(self) -> None:
         assert self._pool is not None
         async with self._pool.acquire() as conn:
             rows = await conn.fetch("SELECT subject FROM bus.revoked_subjects")
-        self.revoked = {r["subject"] for r in rows}
-
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, subject: str) -> None:
-        self.revoked.add(subject)
-
-    async def _listen(self) -> None:
-        first = True
-        while True:
-            conn = None
-            try:
-                conn = await connect(self._dsn)
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _conn, done=lost: done.set())
-                await conn.add_listener(CHANNEL, self._on_notify)
-                if not first:
-                    await self._reload()
-                first = False
-                await lost.wait()
-            except UNAVAILABLE as exc:
-                log.info("revocation listener lost its connection (%s); reconnecting", exc)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    await conn.close(timeout=2)
-            await asyncio.sleep(1)
+        self.revoked.update(r["subject"] for r in rows)

@@ -11,7 +11,8 @@ import asyncpg
 from services.geo import geometry
 from services.geo import repository as repo
 from services.geo.zone_index import Zone, ZoneIndex, ZoneKey
-from shared.db import UNAVAILABLE, connect
+from shared.db import UNAVAILABLE
+from shared.listener import Listener
 
 log = logging.getLogger("accueil.geo.zones")
 
@@ -35,28 +36,31 @@ def zone_of(row: asyncpg.Record) -> Zone:
 
 
 class ZoneIndexSync:
-    """Loads every zone at start-up, then applies each change announced on LISTEN geo_zones.
-
-    When the listening connection drops (a database restart), the whole index is reloaded on
-    reconnection, since changes may have been missed meanwhile.
-    """
+    """Keeps this process's zone index current: every zone is loaded once the LISTEN geo_zones
+    connection is up (listening first, so no change between the load and the listening is missed),
+    then each announced change is applied, in order. After a lost connection everything is reloaded:
+    changes may have been missed meanwhile."""
 
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self.index = ZoneIndex()
         self.beacons: dict[str, ZoneKey] = {}  # beacon identity -> the zone it marks
         self._pool = pool
-        self._dsn = dsn
-        self._task: asyncio.Task[None] | None = None
         self._changes: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._listener = Listener(
+            dsn, {repo.ZONES_CHANNEL: self._on_notify}, on_connect=[self._reload_all], name="geo-zone-sync"
+        )
+        self._applier: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self._reload_all()
-        self._task = asyncio.create_task(self._listen(), name="geo-zone-sync")
+        self._listener.start()
+        await self._listener.connected.wait()
+        self._applier = asyncio.create_task(self._apply_changes(), name="geo-zone-apply")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._listener.stop()
+        if self._applier is not None:
+            self._applier.cancel()
+            await asyncio.gather(self._applier, return_exceptions=True)
 
     async def _reload_all(self) -> None:
         async with self._pool.acquire() as conn:
@@ -67,7 +71,7 @@ class ZoneIndexSync:
         log.info("zone index loaded: %d zones, %d beacons", len(self.index), len(self.beacons))
 
     async def reload_zone(self, store_id: str, zone_id: str) -> None:
-        """One zone changed (or only beacons, when both ids are empty); beacons follow their zone."""
+        """One zone changed (or only beacons, when the zone id is empty); beacons follow their zone."""
         async with self._pool.acquire() as conn:
             row = await repo.get_zone(conn, store_id, zone_id) if zone_id else None
             beacons = await repo.all_beacons(conn)
@@ -78,29 +82,15 @@ class ZoneIndexSync:
                 self.index.put(zone_of(row))
         self.beacons = {b["identity"]: (b["store_id"], b["zone_id"]) for b in beacons}
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, payload: str) -> None:
         store_id, _, zone_id = payload.partition("\n")
         self._changes.put_nowait((store_id, zone_id))
 
-    async def _listen(self) -> None:
-        first = True
+    async def _apply_changes(self) -> None:
+        """One at a time, in the order announced: a later change never loses to an earlier one."""
         while True:
-            conn = None
+            store_id, zone_id = await self._changes.get()
             try:
-                conn = await connect(self._dsn)
-                await conn.add_listener(repo.ZONES_CHANNEL, self._on_notify)
-                if not first:
-                    await self._reload_all()
-                first = False
-                while not conn.is_closed():
-                    try:
-                        store_id, zone_id = await asyncio.wait_for(self._changes.get(), timeout=1)
-                    except TimeoutError:
-                        continue
-                    await self.reload_zone(store_id, zone_id)
+                await self.reload_zone(store_id, zone_id)
             except UNAVAILABLE as exc:
-                log.info("zone listener lost its connection (%s); reconnecting", exc)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    await conn.close(timeout=2)
-            await asyncio.sleep(1)
+                log.info("zone %s/%s not reloaded (%s): the reload after reconnecting will", store_id, zone_id, exc)

@@ -11,12 +11,12 @@ from services.notify import repository as repo
 from services.notify.consumers import CONSUMERS
 from services.notify.endpoints import EndpointPolicy
 from services.notify.jobs import JOBS
-from services.notify.listener import Listener
 from services.notify.routes import ROUTES
 from services.notify.sender import Sender, push_session
 from services.notify.settings import NotifySettings
 from services.notify.streams import AlertHub, close_on_signals
 from shared.app import ServiceSpec, build_app
+from shared.listener import Listener
 from shared.migrations import MigrationSet
 from shared.settings import Settings
 
@@ -48,6 +48,7 @@ async def start_live(state: State) -> None:
         state.settings.database_url,
         {repo.SEND_CHANNEL: state.sender.wake, repo.ALERT_CHANNEL: state.alert_hub.on_notify},
         on_connect=[state.sender.wake, state.alert_hub.catch_up],
+        name="notify-listen",
     )
     state.listener.start()
     close_on_signals(state.alert_hub)

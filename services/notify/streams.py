@@ -1,7 +1,7 @@
 """The staff alert stream (Server-Sent Events), live on every replica.
 
 Whichever replica changes an alert announces it with NOTIFY, in the same transaction; each replica's
-one listening connection (listener.py) hands it to the hub, which pushes it to every stream open on
+one listening connection (shared/listener.py) hands it to the hub, which pushes it to every stream open on
 that replica for that store. Nothing per stream touches the database unless it must catch up.
 
 Each change has a position (the SSE `id`) that commits in order (repository._take_positions), so:

@@ -1,20 +1,22 @@
-"""notify's one dedicated LISTEN connection per process (beside the bus's): it wakes this replica's
-sender when a message falls due, and feeds every staff alert stream open on this replica.
+"""A dedicated LISTEN connection that survives the database going away.
 
-Pooled connections cannot LISTEN (a notification would reach whichever request holds the connection),
-and a connection per open stream would not scale with tablets. After a reconnection every handler's
-`on_connect` runs: whatever was announced while nobody listened is read back from the tables.
+Pooled connections cannot LISTEN (a notification would reach whichever request holds the connection).
+Each use (the bus worker's wake-ups, geo's zone index, revoked tokens, notify's sender and staff
+streams) keeps one of these. Every `on_connect` callback runs after each (re)connection, once the
+channels are listened to: whatever was announced while nobody listened is read back from the tables,
+and nothing announced after that read can be missed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from shared.db import UNAVAILABLE, connect
 
-log = logging.getLogger("accueil.notify.listener")
+log = logging.getLogger("accueil.listener")
 
 RECONNECT_S = 1.0
 
@@ -24,15 +26,19 @@ class Listener:
         self,
         dsn: str,
         channels: Mapping[str, Callable[[str], None]],
-        on_connect: Sequence[Callable[[], None]] = (),
+        on_connect: Sequence[Callable[[], Awaitable[None] | None]] = (),
+        name: str = "listen",
     ) -> None:
         self._dsn = dsn
         self._channels = dict(channels)
         self._on_connect = list(on_connect)
+        self._name = name
         self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        """Set once the first connection listens and its on_connect callbacks have run."""
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notify-listen")
+        self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -55,10 +61,13 @@ class Listener:
                 for channel in self._channels:
                     await conn.add_listener(channel, self._dispatch)
                 for catch_up in self._on_connect:
-                    catch_up()
+                    result = catch_up()
+                    if inspect.isawaitable(result):
+                        await result
+                self.connected.set()
                 await lost.wait()
             except UNAVAILABLE as exc:
-                log.info("notify listener lost its connection (%s); reconnecting", exc)
+                log.info("%s lost its connection (%s); reconnecting", self._name, exc)
             finally:
                 if conn is not None and not conn.is_closed():
                     await conn.close(timeout=2)
