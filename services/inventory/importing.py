@@ -93,16 +93,22 @@ def _check_size(count: int) -> None:
 
 
 def parse_json(body: bytes) -> Parsed:
-    """`{"rows": [{"store_id", "sku", "on_hand"}, ...]}`, types checked strictly (no "12" for 12)."""
+    """`{"rows": [{"store_id", "sku", "on_hand"}, ...]}`, or the list of rows alone; types checked
+    strictly (no "12" for 12)."""
+    bare = body.lstrip()[:1] == b"["
+    clean: type = list[ImportRow] if bare else _Document
+    loose: type = list[Any] if bare else _LooseDocument
     try:
         try:  # a clean document decodes straight into rows
-            rows = msgspec.json.decode(body, type=_Document).rows
+            decoded = msgspec.json.decode(body, type=clean)
+            rows = decoded if bare else decoded.rows
             _check_size(len(rows))
             return Parsed(_records(enumerate(rows, start=1)), [])
         except msgspec.ValidationError:
-            items = msgspec.json.decode(body, type=_LooseDocument).rows
+            decoded = msgspec.json.decode(body, type=loose)
+            items = decoded if bare else decoded.rows
     except msgspec.ValidationError as exc:
-        raise Invalid(f'the body must be {{"rows": [...]}}: {exc}', field="rows") from exc
+        raise Invalid(f'the body must be {{"rows": [...]}} or a list of rows: {exc}', field="rows") from exc
     except msgspec.DecodeError as exc:
         raise BadRequest(f"malformed JSON: {exc}") from exc
     _check_size(len(items))

@@ -177,3 +177,11 @@ async def test_a_large_csv_import_goes_through_in_one_request(catalogue: Invento
     assert r.status_code == 200, r.text
     assert r.json()["rows"] == 6000
     assert await db.fetchval("SELECT sum(on_hand) FROM inventory.stock") == 3 * sum(i % 50 for i in range(2000))
+
+
+def test_a_bare_list_of_rows_is_read_like_a_rows_document() -> None:
+    from services.inventory.importing import parse_json
+
+    bare = parse_json(b'[{"store_id": "s1", "sku": "A", "on_hand": 3}]')
+    wrapped = parse_json(b'{"rows": [{"store_id": "s1", "sku": "A", "on_hand": 3}]}')
+    assert bare == wrapped and not bare.errors
