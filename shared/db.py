@@ -24,6 +24,8 @@ UNAVAILABLE = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,
+    # A connection left mid-operation by a server that went away: the pool replaces it.
+    asyncpg.exceptions._base.InternalClientError,
 )
 
 
@@ -40,12 +42,6 @@ async def connect(dsn: str, **kwargs: object) -> asyncpg.Connection:
     return conn
 
 
-async def _keep_session(_conn: asyncpg.Connection) -> None:
-    """Pooled connections carry no session state of ours (LISTEN and session locks live on dedicated
-    connections), so the RESET ALL round trip asyncpg makes on every release is skipped. An open
-    transaction is still rolled back by asyncpg itself."""
-
-
 async def create_pool(dsn: str, *, min_size: int, max_size: int, timeout_s: float) -> asyncpg.Pool:
     """Open the pool, waiting for the database while it comes up (a pod may start before PostgreSQL)."""
     deadline = time.monotonic() + timeout_s
@@ -57,7 +53,6 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, timeout_s: floa
                 min_size=min_size,
                 max_size=max_size,
                 init=_init_connection,
-                reset=_keep_session,
                 command_timeout=30,
                 # A pooled connection that died with the server is replaced, not reused.
                 max_inactive_connection_lifetime=60,
