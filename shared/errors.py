@@ -79,10 +79,6 @@ class TooManyRequests(ApiError):
     status, code = 429, "too_many_requests"
 
 
-class Unavailable(ApiError):
-    status, code = 503, "unavailable"
-
-
 class BadGateway(ApiError):
     """Another accueil service needed for the answer could not give it; retrying later may work."""
 

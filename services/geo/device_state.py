@@ -222,10 +222,6 @@ class DeviceState:
             if reached and data:
                 self.events[-1].data.update(data)
 
-    @property
-    def has_active_trip(self) -> bool:
-        return any(ts.trip.status in trips.ACTIVE for ts in self.active_trips)
-
 
 def _time(value: datetime | str | None) -> datetime | None:
     """Timestamps read through json_agg arrive as ISO 8601 text."""

@@ -17,7 +17,7 @@ from services.geo.consents import CONSENTS
 from services.geo.device_state import SOURCE, DeviceState
 from services.geo.group_commit import GroupCommit
 from services.geo.presence import Fix, Presence, Rules
-from services.geo.schemas import IngestResult, PingIn, Rejected, SightingIn
+from services.geo.schemas import Eddystone, IBeacon, IngestResult, PingIn, Rejected, SightingIn
 from services.geo.zone_index import Zone
 from shared import bus
 from shared.db import transaction
@@ -178,13 +178,12 @@ async def replay_for_retry(conn: asyncpg.Connection, device_id: str, before: Any
     return await bus.events_of_device_at(conn, SOURCE, device_id, again) if again else []
 
 
-def beacon_identity(sighting: SightingIn) -> str:
-    if sighting.ibeacon is not None:
-        b = sighting.ibeacon
-        return f"ibeacon:{b.uuid.lower()}:{b.major}:{b.minor}"
-    assert sighting.eddystone is not None
-    e = sighting.eddystone
-    return f"eddystone:{e.namespace.lower()}:{e.instance.lower()}"
+def beacon_identity(ibeacon: IBeacon | None, eddystone: Eddystone | None) -> str:
+    """What a beacon is known by, as registered and as sighted: lower-case hex, one zone each."""
+    if ibeacon is not None:
+        return f"ibeacon:{ibeacon.uuid.lower()}:{ibeacon.major}:{ibeacon.minor}"
+    assert eddystone is not None
+    return f"eddystone:{eddystone.namespace.lower()}:{eddystone.instance.lower()}"
 
 
 def apply_sightings(
@@ -196,7 +195,7 @@ def apply_sightings(
     usable: list[tuple[datetime, Zone]] = []
     rejected: list[Rejected] = []
     for i, s in enumerate(sightings):
-        zone_key = state.zones.beacons.get(beacon_identity(s))
+        zone_key = state.zones.beacons.get(beacon_identity(s.ibeacon, s.eddystone))
         zone = index.get(zone_key) if zone_key else None
         if reason := screen_time(s.ts, now, max_age):
             rejected.append(Rejected(index=i, reason=reason))

@@ -178,11 +178,7 @@ async def delete_zone(store_id: FromPath[str], zone_id: FromPath[str], principal
 def _identity(data: BeaconPut) -> str:
     if (data.ibeacon is None) == (data.eddystone is None):
         raise Invalid('give exactly one of "ibeacon" or "eddystone"', field="ibeacon")
-    if data.ibeacon is not None:
-        b = data.ibeacon
-        return f"ibeacon:{b.uuid.lower()}:{b.major}:{b.minor}"
-    e = data.eddystone
-    return f"eddystone:{e.namespace.lower()}:{e.instance.lower()}"
+    return ingest.beacon_identity(data.ibeacon, data.eddystone)
 
 
 @put("/v1/stores/{store_id:str}/beacons/{beacon_id:str}")

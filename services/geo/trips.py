@@ -8,7 +8,6 @@ expired.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from services.geo.geometry import distance_m
 from services.geo.presence import Fix
@@ -16,7 +15,6 @@ from services.geo.presence import Fix
 ACTIVE = ("started", "approaching", "arrived")
 ENDED = ("completed", "canceled", "expired")
 PROGRESS = ("started", "approaching", "arrived")
-MODES = ("car", "foot", "bike")
 
 # When a phone gives no usable speed: a car in town, a bicycle, a walk (m/s).
 TYPICAL_SPEED_MPS = {"car": 8.3, "bike": 4.2, "foot": 1.4}
@@ -105,7 +103,3 @@ def end(trip: Trip, how: str) -> tuple[Trip, list[str]]:
     if how == "expired" and trip.status == "arrived":
         return trip, []  # the shopper is here: the order's own life decides now
     return replace(trip, status=how), [how]
-
-
-def expired(started_at: datetime, now: datetime, expiry_minutes: int) -> bool:
-    return (now - started_at).total_seconds() >= expiry_minutes * 60

@@ -19,8 +19,6 @@ from services.notify.schemas import Alert
 STAFF_ALERTS = "staff_alerts"
 """The purpose of the Web Push messages staff get for alerts (no consent: it is their job)."""
 
-Kind = Literal["approaching", "arrived"]
-KINDS: tuple[str, ...] = ("approaching", "arrived")
 OUTCOMES: tuple[str, ...] = ("completed", "canceled", "expired")
 
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")

@@ -58,7 +58,7 @@ async def decide_offers(conn: asyncpg.Connection, event: Event, state: Any) -> N
         return
     who = await recipient(conn, device)
     moment = Moment(event_id=event.id, store_id=event.store_id, now=datetime.now(UTC))
-    inventory = InventoryClient(state.http, state.settings.inventory_url, state.service_token)
+    inventory = InventoryClient(state)
     for campaign in campaigns:
         product = alternative = None
         if admit(OFFERS, who) is None and event.store_id is not None:

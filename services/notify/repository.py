@@ -116,16 +116,6 @@ async def upsert_campaign(
     )
 
 
-async def get_campaign(conn: asyncpg.Connection, campaign_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """
-        SELECT campaign_id, trigger_type, zone_kind, zone_id, store_id, sku, message, active
-        FROM notify.campaigns WHERE campaign_id = $1
-        """,
-        campaign_id,
-    )
-
-
 async def campaigns_for(
     conn: asyncpg.Connection, trigger_type: str, store_id: str | None, zone_id: str | None, zone_kind: str | None
 ) -> list[asyncpg.Record]:
@@ -447,16 +437,6 @@ async def next_due(conn: asyncpg.Connection) -> datetime | None:
         SELECT least((SELECT min(next_attempt_at) FROM notify.messages WHERE status = 'pending'),
                      (SELECT min(lease_until) FROM notify.messages WHERE status = 'sending'))
         """
-    )
-
-
-async def attempts_of(conn: asyncpg.Connection, message_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """
-        SELECT attempt, push_origin, started_at, finished_at, outcome, status_code, retry_after_s, error
-        FROM notify.delivery_attempts WHERE message_id = $1 ORDER BY attempt
-        """,
-        message_id,
     )
 
 

@@ -9,7 +9,6 @@ import msgspec
 
 from shared.wire import Answer, Body, Id, Locale
 
-Purpose = Literal["location", "pickup_updates", "offers"]
 PURPOSES: tuple[str, ...] = ("location", "pickup_updates", "offers")
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
