@@ -23,7 +23,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.params import Parameter
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Response
 
 from shared import bus, migrations
@@ -32,6 +32,7 @@ from shared.db import UNAVAILABLE, Conn, create_pool, provide_connection
 from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler, document_errors
 from shared.events import Event
 from shared.jobs import Job, JobRunner
+from shared.metrics import RequestMetrics
 from shared.revocation import RevocationWatcher
 from shared.settings import Settings, load_env
 
@@ -210,7 +211,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             "principal": Provide(provide_principal, sync_to_thread=False),
             **spec.dependencies,
         },
-        middleware=[auth_middleware(), PrometheusConfig(app_name=f"accueil_{spec.name}", group_path=True).middleware],
+        middleware=[RequestMetrics(app_name=f"accueil_{spec.name}"), auth_middleware()],
         exception_handlers={
             **EXCEPTION_HANDLERS,
             **{exc: database_unavailable_handler for exc in UNAVAILABLE},

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import msgspec
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
@@ -29,10 +29,15 @@ UNAVAILABLE = (
 )
 
 
+def _json_text(value: object) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    # jsonb columns travel as Python objects, not strings.
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # json and jsonb columns travel as Python objects, not strings (msgspec: several times the stdlib's
+    # speed, and every ping writes some).
+    for type_name in ("jsonb", "json"):
+        await conn.set_type_codec(type_name, encoder=_json_text, decoder=msgspec.json.decode, schema="pg_catalog")
 
 
 async def connect(dsn: str, **kwargs: object) -> asyncpg.Connection:

@@ -8,7 +8,7 @@ Everything that changes a device's state (pings, sightings, timers, trip endings
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -112,7 +112,8 @@ class DeviceState:
     def cursor(self) -> tuple[Any, ...]:
         """The device's row as it is written: last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at."""
         p = self.presence
-        return (p.last_ts, fix_to_json(p.last_fix), fix_to_json(p.outlier), p.suspicious_at, *astuple(self.bucket))
+        b = self.bucket
+        return (p.last_ts, fix_to_json(p.last_fix), fix_to_json(p.outlier), p.suspicious_at, b.tokens, b.at)
 
     async def save(self, conn: asyncpg.Connection, before: pres.Presence) -> list[Event]:
         """Write what changed and publish the events, in the caller's transaction."""

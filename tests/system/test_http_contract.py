@@ -115,3 +115,26 @@ async def test_the_event_feed_pages_oldest_first(system: System) -> None:
     assert [e["type"] for e in events] == ["zone.entered"]
     after = events[-1]["id"]
     assert (await system.geo.get("/v1/events", params={"after": after}, headers=system.admin)).json()["events"] == []
+
+
+def _requests_counted(metrics_text: str, path: str, status: int) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics_text)
+        for sample in family.samples
+        if sample.name == "litestar_requests_total"
+        and sample.labels == {"method": "POST", "path": path, "status_code": str(status), "app_name": "accueil_geo"}
+    )
+
+
+async def test_requests_are_counted_by_route_and_status_including_refusals(system: System) -> None:
+    _, auth = await register(system, location=True)
+    before = (await system.geo.get("/metrics")).text
+    assert (await system.geo.post("/v1/pings", json={"pings": []})).status_code == 401
+    bad = ping(123.0, 2.35, datetime.now(UTC))
+    assert (await system.geo.post("/v1/pings", json={"pings": [bad]}, headers=auth)).status_code == 422
+    after = (await system.geo.get("/metrics")).text
+    for status in (401, 422):
+        assert _requests_counted(after, "/v1/pings", status) == _requests_counted(before, "/v1/pings", status) + 1
