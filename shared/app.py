@@ -7,6 +7,7 @@ created at import time: the pool, the HTTP client and the bus worker live in the
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import time
@@ -27,7 +28,7 @@ from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Response
 
 from shared import bus, migrations
-from shared.auth import Caller, Principal, TokenSigner, auth_middleware
+from shared.auth import BearerAuth, Caller, Principal, TokenSigner
 from shared.db import UNAVAILABLE, Conn, create_pool, provide_connection
 from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler, document_errors
 from shared.events import Event
@@ -176,6 +177,11 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             worker = bus.BusWorker(state.pool, settings.database_url, spec.consumers, settings.bus_poll_s, state)
             worker.start()
             runner.start()
+            # What startup built (libraries, routes, geo's zone index) lives as long as the process:
+            # out of the collector's sight, full collections stop walking it, which kept long pauses
+            # out of request latency.
+            gc.collect()
+            gc.freeze()
             log.info("%s ready", spec.name)
             yield
         finally:
@@ -211,7 +217,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             "principal": Provide(provide_principal, sync_to_thread=False),
             **spec.dependencies,
         },
-        middleware=[RequestMetrics(app_name=f"accueil_{spec.name}"), auth_middleware()],
+        middleware=[RequestMetrics(app_name=f"accueil_{spec.name}"), BearerAuth()],
         exception_handlers={
             **EXCEPTION_HANDLERS,
             **{exc: database_unavailable_handler for exc in UNAVAILABLE},

@@ -14,10 +14,10 @@ from typing import Literal
 
 import jwt
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from litestar.middleware.base import DefineMiddleware
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from shared.errors import Forbidden, NotFound, Unauthorized
 
@@ -79,7 +79,7 @@ class Principal(msgspec.Struct, frozen=True):
         raise NotFound("not found")
 
 
-# A handler parameter `principal: Caller` receives who is calling (set by BearerAuthMiddleware).
+# A handler parameter `principal: Caller` receives who is calling (set by BearerAuth).
 Caller = NamedDependency[Principal]
 
 
@@ -136,19 +136,32 @@ class TokenSigner:
         return principal, float(claims.get("exp", math.inf))
 
 
-class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("missing bearer token")
-        state = connection.app.state
-        principal = state.signer.verify(token.strip())
+def bearer_token(scope: Scope) -> str:
+    """The token of the request's `Authorization: Bearer` header (read from the raw headers: this runs on
+    every request)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            break
+    raise Unauthorized("missing bearer token")
+
+
+class BearerAuth(ASGIMiddleware):
+    """Puts the caller's Principal in the scope (`request.user`), or refuses the request with a 401."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_opt_key = "exclude_from_auth"
+
+    @staticmethod
+    def should_bypass_for_scope(scope: Scope) -> bool:
+        return scope["path"] == "/schema" or scope["path"].startswith("/schema/")  # the OpenAPI document is public
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        state = scope["litestar_app"].state
+        principal = state.signer.verify(bearer_token(scope))
         if principal.role == "device" and principal.subject in state.revocations.revoked:
             raise Unauthorized("token revoked: this device was erased")
-        return AuthenticationResult(user=principal, auth=token)
-
-
-def auth_middleware() -> DefineMiddleware:
-    # The OpenAPI document is public; the pattern is anchored (Litestar's are unanchored regexes).
-    return DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema(/|$)"], exclude_from_auth_key="exclude_from_auth")
+        scope["user"] = principal
+        await next_app(scope, receive, send)

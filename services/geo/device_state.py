@@ -26,18 +26,6 @@ from shared.events import Event, NewEvent
 SOURCE = "geo"
 
 
-def fix_to_json(fix: pres.Fix | None) -> dict[str, Any] | None:
-    if fix is None:
-        return None
-    return {
-        "ts": fix.ts.isoformat(),
-        "lat": fix.lat,
-        "lng": fix.lng,
-        "accuracy_m": fix.accuracy_m,
-        "speed_mps": fix.speed_mps,
-    }
-
-
 def fix_from_json(raw: dict[str, Any] | None) -> pres.Fix | None:
     if raw is None:
         return None
@@ -110,10 +98,10 @@ class DeviceState:
         return wait
 
     def cursor(self) -> tuple[Any, ...]:
-        """The device's row as it is written: last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at."""
-        p = self.presence
-        b = self.bucket
-        return (p.last_ts, fix_to_json(p.last_fix), fix_to_json(p.outlier), p.suspicious_at, b.tokens, b.at)
+        """The device's row as it is written: last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at
+        (the fixes go to jsonb columns as they are: the codec encodes dataclasses)."""
+        p, b = self.presence, self.bucket
+        return (p.last_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at)
 
     async def save(self, conn: asyncpg.Connection, before: pres.Presence) -> list[Event]:
         """Write what changed and publish the events, in the caller's transaction."""

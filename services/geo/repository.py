@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from services.geo.presence import Fix
+
 ZONES_CHANNEL = "geo_zones"
 
 
@@ -263,8 +265,8 @@ async def save_device(
     conn: asyncpg.Connection,
     device_id: str,
     last_ts: datetime | None,
-    last_fix: dict[str, Any] | None,
-    outlier: dict[str, Any] | None,
+    last_fix: Fix | None,
+    outlier: Fix | None,
     suspicious_at: datetime | None,
     rate_tokens: float,
     rate_at: datetime | None,
