@@ -137,6 +137,10 @@ class ZoneIndex:
             if planes is None:
                 if contains_xy(zone.shape.polygon, lng, lat):
                     found.append(zone)
-            elif all(a * lng + b * lat + c >= 0 for a, b, c in planes):
+                continue
+            for a, b, c in planes:  # a loop, not all(<generator>): half the cost on this path
+                if a * lng + b * lat + c < 0:
+                    break
+            else:
                 found.append(zone)
         return found
