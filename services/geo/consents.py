@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 
 from services.geo import repository as repo
+from services.geo.device_state import DeviceState
 from shared.bus import Consumer
 from shared.events import Event
 
@@ -22,6 +23,20 @@ async def apply_consent(conn: asyncpg.Connection, event: Event, _state: Any) -> 
     if event.device_id is None or "location" not in purposes:
         return
     await repo.set_location_consent(conn, event.device_id, bool(purposes["location"]), event.id)
+    if not purposes["location"]:
+        await stop_tracking(conn, event.device_id)
 
 
-CONSENTS = Consumer(name="geo.consents", types=("consent.changed", "erasure.requested"), handle=apply_consent)
+async def stop_tracking(conn: asyncpg.Connection, device_id: str) -> None:
+    """Location withdrawn: unless a pickup trip the shopper started still needs it, the device is in no
+    zone any more (so no dwell or exit fires later) and its last fixes are forgotten."""
+    row = await repo.lock_device(conn, device_id, repo.CONSENT_CONSUMER)
+    if not row["known"]:
+        return
+    device = DeviceState.from_row(device_id, row)
+    before = device.presence
+    device.stop_unless_needed()
+    await device.save(conn, before)
+
+
+CONSENTS = Consumer(name=repo.CONSENT_CONSUMER, types=("consent.changed", "erasure.requested"), handle=apply_consent)

@@ -8,7 +8,7 @@ Everything that changes a device's state (pings, sightings, timers, trip endings
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,6 @@ import asyncpg
 from services.geo import presence as pres
 from services.geo import rate_limit, trips
 from services.geo import repository as repo
-from services.geo.consents import CONSENTS
 from services.geo.rate_limit import Bucket
 from services.geo.zone_index import Zone, ZoneIndex
 from shared import bus
@@ -55,17 +54,18 @@ class DeviceState:
     active_trips: list[TripState]
     bucket: Bucket = Bucket(0.0, None)
     bucket_spent: bool = False
+    location_consented: bool = False
     events: list[NewEvent] = field(default_factory=list)
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, device_id: str, *, skip_locked: bool = False) -> DeviceState | None:
         """The device's state under its row lock (created if new); None if skip_locked and it is busy."""
-        row = await repo.lock_device(conn, device_id, CONSENTS.name, skip_locked=skip_locked)
+        row = await repo.lock_device(conn, device_id, repo.CONSENT_CONSUMER, skip_locked=skip_locked)
         if not row["known"]:
             if skip_locked:
                 return None
             await repo.add_device(conn, device_id)
-            row = await repo.lock_device(conn, device_id, CONSENTS.name)
+            row = await repo.lock_device(conn, device_id, repo.CONSENT_CONSUMER)
         return cls.from_row(device_id, row)
 
     @classmethod
@@ -89,7 +89,17 @@ class DeviceState:
             visits=visits,
         )
         active = [trip_state(t) for t in sorted(row["trips"] or (), key=lambda t: t["started_at"])]
-        return cls(device_id, presence, active, Bucket(row["rate_tokens"] or 0.0, row["rate_at"]))
+        bucket = Bucket(row["rate_tokens"] or 0.0, row["rate_at"])
+        return cls(device_id, presence, active, bucket, location_consented=row["consented"])
+
+    def stop_unless_needed(self) -> None:
+        """Without the location consent, presence is kept only for a pickup trip under way. Otherwise the
+        device is in no zone (its visits end without events: nothing is processed for it any more) and
+        its last fixes are forgotten; only the time of the newest, which keeps late pings from moving
+        anything, stays."""
+        if self.location_consented or any(ts.trip.status in trips.ACTIVE for ts in self.active_trips):
+            return
+        self.presence = replace(self.presence, last_fix=None, outlier=None, suspicious_at=None, visits={})
 
     def take_request(self, now: datetime, capacity: float, per_s: float) -> float | None:
         """Spend one upload from the device's budget; seconds to wait if it is spent."""
@@ -210,6 +220,7 @@ class DeviceState:
             self._trip_events(ts, reached, at, index)
             if reached and data:
                 self.events[-1].data.update(data)
+        self.stop_unless_needed()
 
 
 def _time(value: datetime | str | None) -> datetime | None:

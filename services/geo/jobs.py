@@ -25,6 +25,7 @@ async def fire_timers(state: Any, now: datetime) -> int:
             if device is None:
                 continue
             before = device.presence
+            device.stop_unless_needed()  # consent withdrawn a moment ago: nothing fires for it
             device.apply_time(now, state.zones.index, rules_of(state))
             changed += len(await device.save(conn, before))
     return changed

@@ -11,6 +11,7 @@ import asyncpg
 from services.geo.presence import Fix
 
 ZONES_CHANNEL = "geo_zones"
+CONSENT_CONSUMER = "geo.consents"  # the bus consumer keeping geo.device_consents
 
 
 async def upsert_store(
@@ -476,9 +477,11 @@ async def save_trip(
         """
         UPDATE geo.trips
         SET status = $2, distance_m = $3, eta_s = $4, updated_at = now(),
-            approaching_at = CASE WHEN $2 IN ('approaching', 'arrived') THEN coalesce(approaching_at, $5) END,
+            approaching_at = CASE WHEN $2 IN ('approaching', 'arrived') THEN coalesce(approaching_at, $5)
+                                  ELSE approaching_at END,
             arrived_at = CASE WHEN $2 = 'arrived' THEN coalesce(arrived_at, $5) ELSE arrived_at END,
-            ended_at = CASE WHEN $2 IN ('completed', 'canceled', 'expired') THEN coalesce(ended_at, $5) END
+            ended_at = CASE WHEN $2 IN ('completed', 'canceled', 'expired') THEN coalesce(ended_at, $5)
+                            ELSE ended_at END
         WHERE trip_id = $1
         """,
         trip_id,

@@ -95,6 +95,33 @@ async def test_dwell_fires_from_the_scheduler_when_the_phone_goes_quiet(system: 
     assert datetime.fromisoformat(dwelled[0]["ts"]) == entered_at + timedelta(seconds=120)  # event time
 
 
+async def test_a_withdrawal_leaves_the_device_in_no_zone_and_nothing_fires_later(system: System) -> None:
+    await create_store(system, dwell_s=120)
+    device_id, auth = await register(system, location=True)
+    entered_at = datetime.now(UTC) - timedelta(seconds=10)
+    assert types((await post(system, auth, [ping(*CENTRE, entered_at)]))["events"]) == ["zone.entered"]
+
+    async def zones_now() -> list[dict]:
+        return (await system.geo.get(f"/v1/devices/{device_id}/context", headers=auth)).json()["zones"]
+
+    assert [z["zone_id"] for z in await zones_now()] == ["main"]
+    r = await system.notify.put(
+        f"/v1/devices/{device_id}/consents",
+        json={"policy_version": "2026-01", "purposes": {"location": False}},
+        headers=auth,
+    )
+    assert r.status_code == 200
+
+    async def in_no_zone() -> bool:
+        return await zones_now() == []
+
+    await eventually(in_no_zone)  # geo applies notify's consent event from the bus
+    state = system.running.state("geo")
+    assert await fire_timers(state, entered_at + timedelta(seconds=300)) == 0  # no dwell, no exit
+    r = await system.geo.get("/v1/events", headers=system.admin)
+    assert [e["type"] for e in r.json()["events"] if e["device_id"] == device_id] == ["zone.entered"]
+
+
 async def test_an_impossible_jump_is_flagged_and_does_not_move_presence(system: System) -> None:
     await create_store(system)
     _, auth = await register(system, location=True)

@@ -92,7 +92,12 @@ async def test_a_drive_in_gives_approaching_then_arrived_once_each_even_without_
         return (await system.geo.get(f"/v1/trips/{trip_id}", headers=auth)).json()["status"] == "completed"
 
     await eventually(completed)
-    # The trip is over and location was never consented: pings are refused again.
+    trip = (await system.geo.get(f"/v1/trips/{trip_id}", headers=auth)).json()
+    assert trip["approaching_at"] and trip["arrived_at"] and trip["ended_at"]  # each kept once set
+    # The trip is over and location was never consented: the device is in no zone any more, and
+    # pings are refused again.
+    context = (await system.geo.get(f"/v1/devices/{device_id}/context", headers=auth)).json()
+    assert context["zones"] == [] and context["stores"] == []
     r = await system.geo.post("/v1/pings", json={"pings": [ping(*BAY, datetime.now(UTC))]}, headers=auth)
     assert r.json()["accepted"] == 0 and r.json()["reason"] == "no_location_consent"
 
