@@ -36,6 +36,7 @@ from shared.jobs import Job, JobRunner
 from shared.metrics import RequestMetrics
 from shared.revocation import RevocationWatcher
 from shared.settings import Settings, load_env
+from shared.wire import check_body_strictly
 
 log = logging.getLogger("accueil.app")
 
@@ -218,6 +219,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             **spec.dependencies,
         },
         middleware=[RequestMetrics(app_name=f"accueil_{spec.name}"), BearerAuth()],
+        before_request=check_body_strictly,
         exception_handlers={
             **EXCEPTION_HANDLERS,
             **{exc: database_unavailable_handler for exc in UNAVAILABLE},

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
+from litestar import Request
+from litestar.exceptions import ValidationException
 
 from shared.errors import Invalid
 
@@ -33,3 +35,39 @@ def check_id(value: str, field: str) -> str:
     if not _ID_RE.match(value):
         raise Invalid(f"{field} must be 1-64 characters of letters, digits, '.', '_', ':' or '-'", field=field)
     return value
+
+
+_strict_decoders: dict[Any, msgspec.json.Decoder | None] = {}
+
+
+def _strict_decoder(annotation: Any) -> msgspec.json.Decoder | None:
+    if annotation not in _strict_decoders:
+        try:
+            _strict_decoders[annotation] = msgspec.json.Decoder(annotation, strict=True)
+        except TypeError:  # not a type msgspec decodes (a raw body read by the handler itself)
+            _strict_decoders[annotation] = None
+    return _strict_decoders[annotation]
+
+
+async def check_body_strictly(request: Request) -> None:
+    """Litestar converts JSON bodies with msgspec's lax rules: "48" would become 48.0 and 1700000000 a
+    date. Our contract makes a wrong type a 422 naming the field, so the body is first decoded strictly
+    against the handler's own type (the answer, on success, is Litestar's, which then agrees). An empty
+    body where one is required is malformed (400), not a missing Python argument."""
+    field = request.route_handler.parsed_data_field
+    if field is None:
+        return
+    body = await request.body()  # Litestar keeps it for the handler
+    if not body.strip():
+        if field.is_optional:
+            return
+        raise ValidationException(detail="Malformed JSON: the body is empty; a JSON document is required")
+    decoder = _strict_decoder(field.annotation)
+    if decoder is None:
+        return
+    try:
+        decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(detail=str(exc)) from exc
+    except msgspec.DecodeError:
+        return  # malformed: Litestar's own decoding answers 400, as for any other body

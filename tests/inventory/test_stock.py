@@ -200,3 +200,11 @@ async def test_a_product_without_a_threshold_never_reports_low_stock(
     await inventory.stock("rivoli", "OAT", 5)
     await inventory.stock("rivoli", "OAT", 0)
     assert await db.fetchval("SELECT count(*) FROM bus.events WHERE type = 'stock.low'") == 0
+
+
+async def test_a_quantity_sent_as_text_is_422_naming_it(inventory: Inventory) -> None:
+    await inventory.product("A")
+    for value in ("5", "1e3", 2.5):
+        r = await inventory.http.put("/v1/stores/s1/stock/A", json={"on_hand": value}, headers=ADMIN)
+        assert r.status_code == 422, (value, r.text)
+        assert r.json()["field"] == "on_hand"

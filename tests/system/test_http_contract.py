@@ -138,3 +138,24 @@ async def test_requests_are_counted_by_route_and_status_including_refusals(syste
     after = (await system.geo.get("/metrics")).text
     for status in (401, 422):
         assert _requests_counted(after, "/v1/pings", status) == _requests_counted(before, "/v1/pings", status) + 1
+
+
+async def test_a_value_of_the_wrong_type_is_422_naming_it_not_converted(system: System) -> None:
+    _, auth = await register(system, location=True)
+    now = datetime.now(UTC)
+    for field, value in (("lat", "48.86"), ("accuracy_m", "10"), ("ts", int(now.timestamp()))):
+        bad = {**ping(48.86, 2.347, now), field: value}
+        r = await system.geo.post("/v1/pings", json={"pings": [bad]}, headers=auth)
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["field"] == f"pings[0].{field}"
+    r = await system.geo.put(
+        "/v1/stores/rivoli", json={"name": "Rivoli", "lat": "48.86", "lng": 2.35}, headers=system.admin
+    )
+    assert r.status_code == 422 and r.json()["field"] == "lat"
+
+
+async def test_an_empty_body_is_400_malformed(system: System) -> None:
+    _, auth = await register(system, location=True)
+    headers = {**auth, "content-type": "application/json"}
+    r = await system.geo.post("/v1/pings", content=b"", headers=headers)
+    assert r.status_code == 400 and r.json()["error"] == "malformed"
