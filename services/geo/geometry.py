@@ -120,6 +120,10 @@ def circle(lat: float, lng: float, radius_m: float) -> Shape:
     if radius_m > MAX_RADIUS_M:
         raise Invalid(f"circle.radius_m must be at most {MAX_RADIUS_M:.0f} m", field="circle.radius_m")
     ring = [destination(lat, lng, 360 * i / CIRCLE_VERTICES, radius_m) for i in range(CIRCLE_VERTICES)]
+    lngs = [p_lng for _, p_lng in ring]
+    reaches_pole = abs(lat) + radius_m / _metres_per_degree(lat)[0] >= 90
+    if reaches_pole or max(lngs) - min(lngs) > 180:  # wrapped round the 180th meridian
+        raise Invalid("a circle may not cross the 180th meridian or cover a pole", field="circle")
     polygon = Polygon([(p_lng, p_lat) for p_lat, p_lng in ring])
     geojson = {"type": "Polygon", "coordinates": [[list(c) for c in polygon.exterior.coords]]}
     return Shape(polygon=polygon, center=(lat, lng), radius_m=radius_m, geojson=geojson)

@@ -94,6 +94,16 @@ async def test_a_circle_with_a_zero_or_absurd_radius_is_422(system: System) -> N
         assert r.status_code == 422 and r.json()["field"] == "circle.radius_m"
 
 
+async def test_a_circle_across_the_180th_meridian_or_on_a_pole_is_422_not_half_matched(system: System) -> None:
+    await create_store(system)
+    for lat, lng in ((-16.5, 179.9995), (-16.5, -179.9999), (90, 0), (-89.999, 45)):
+        body = {"kind": "store", "circle": {"lat": lat, "lng": lng, "radius_m": 500}}
+        r = await system.geo.put("/v1/stores/rivoli/zones/z4", json=body, headers=system.admin)
+        assert r.status_code == 422 and r.json()["field"] == "circle", (lat, lng, r.text)
+    body = {"kind": "store", "circle": {"lat": -16.5, "lng": 179.99, "radius_m": 500}}  # near it, not across
+    assert (await system.geo.put("/v1/stores/rivoli/zones/z4", json=body, headers=system.admin)).status_code == 200
+
+
 async def test_an_unknown_device_time_zone_is_422(system: System) -> None:
     r = await system.notify.post("/v1/devices", json={"platform": "web", "locale": "fr", "timezone": "Mars/Olympus"})
     assert r.status_code == 422 and r.json()["field"] == "timezone"
