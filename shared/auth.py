@@ -19,7 +19,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.errors import Forbidden, Unauthorized
 
 Role = Literal["admin", "device", "staff", "service"]
 _ALGORITHM = "HS256"
@@ -68,15 +68,14 @@ class Principal(msgspec.Struct, frozen=True):
         if self.store_id != store_id:
             raise Forbidden("staff may act on their own store only")
 
-    def require_device_or_store(self, device_id: str | None, store_id: str | None) -> None:
-        """For things both a shopper and the store see (an order, a trip). Others get 404: no leak."""
+    def can_see(self, device_id: str | None, store_id: str | None) -> bool:
+        """For things both a shopper and the store see (an order, a trip). The caller answers anyone
+        else with the 404 of a thing that does not exist: no leak."""
         if self.is_trusted:
-            return
-        if self.role == "device" and self.subject == device_id:
-            return
-        if self.role == "staff" and self.store_id == store_id:
-            return
-        raise NotFound("not found")
+            return True
+        if self.role == "device":
+            return self.subject == device_id
+        return self.role == "staff" and self.store_id == store_id
 
 
 # A handler parameter `principal: Caller` receives who is calling (set by BearerAuth).

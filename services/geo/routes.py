@@ -330,9 +330,8 @@ async def start_trip(data: JSONBody[TripCreate], conn: Conn, principal: Caller, 
 
 async def _visible_trip(conn: asyncpg.Connection, trip_id: str, principal: Principal) -> asyncpg.Record:
     row = await repo.get_trip(conn, check_id(trip_id, "trip_id"))
-    if row is None:
+    if row is None or not principal.can_see(row["device_id"], row["store_id"]):
         raise NotFound(f"unknown trip {trip_id!r}", field="trip_id")
-    principal.require_device_or_store(row["device_id"], row["store_id"])
     return row
 
 

@@ -213,12 +213,8 @@ async def _visible_order(conn: asyncpg.Connection, order_id: str, principal: Pri
     """The order, if the caller may see it: its device, staff of its store, or the system. Anyone else
     gets the same 404 as for an order that does not exist."""
     order = await repo.get_order(conn, check_id(order_id, "order_id"))
-    if order is None:
+    if order is None or not principal.can_see(order["device_id"], order["store_id"]):
         raise NotFound(f"unknown order {order_id!r}", field="order_id")
-    try:
-        principal.require_device_or_store(order["device_id"], order["store_id"])
-    except NotFound as exc:
-        raise NotFound(f"unknown order {order_id!r}", field="order_id") from exc
     return order
 
 
