@@ -8,6 +8,7 @@ from typing import Any
 
 from services.notify import repository as repo
 from services.notify.delivery import TTL_S
+from services.notify.inventory_client import InventoryClient
 from shared import peers
 from shared.jobs import Job
 
@@ -26,8 +27,11 @@ async def stores_where(state: Any, device_id: str) -> set[str]:
 
 
 async def release_held(state: Any, now: datetime) -> int:
-    """Quiet hours are over for these held offers: send each whose shopper is still in that store,
-    drop the others (`quiet_hours`): an offer about a store the shopper has left is worthless."""
+    """Quiet hours are over for these held offers: send each whose shopper is still in that store and
+    whose product is still in stock there; drop the others, with the reason (`quiet_hours`: an offer
+    about a store the shopper has left is worthless; `out_of_stock`: never a promotion for what is not
+    on the shelf). Consent is checked again by the sender, as for every message."""
+    inventory = InventoryClient(state)
     async with state.pool.acquire() as conn, conn.transaction():
         held = await repo.held_due(conn, now, BATCH)
         whereabouts: dict[str, set[str] | None] = {}
@@ -42,13 +46,23 @@ async def release_held(state: Any, now: datetime) -> int:
             stores = whereabouts[h["device_id"]]
             if stores is None:
                 if now - h["send_after"] > MISSED:
-                    drop.append(h)
-            elif h["store_id"] in stores:
+                    drop.append((h, "quiet_hours"))
+            elif h["store_id"] not in stores:
+                drop.append((h, "quiet_hours"))
+            elif h["sku"] is None:
                 release.append(h)
             else:
-                drop.append(h)
+                try:
+                    product = await inventory.product_at(h["store_id"], h["sku"])
+                except peers.PeerError as exc:
+                    log.warning("cannot tell the stock, held offers wait (%s)", exc)
+                    continue
+                if product is None or product.available < 1:
+                    drop.append((h, "out_of_stock"))
+                else:
+                    release.append(h)
         await repo.release_held(conn, [h["id"] for h in release], [TTL_S[h["purpose"]] for h in release])
-        await repo.drop_held(conn, [h["id"] for h in drop])
+        await repo.suppress_messages(conn, [h["id"] for h, _ in drop], [reason for _, reason in drop])
     return len(release) + len(drop)
 
 

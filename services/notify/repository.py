@@ -303,10 +303,16 @@ async def due_messages(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Rec
         SELECT m.id, m.device_id, m.staff_id, m.purpose, m.locale, m.title, m.body, m.store_id, m.sku, m.order_id,
                m.topic, m.expires_at, m.attempts,
                coalesce(s.endpoint, ss.endpoint) AS endpoint, coalesce(s.p256dh, ss.p256dh) AS p256dh,
-               coalesce(s.auth, ss.auth) AS auth
+               coalesce(s.auth, ss.auth) AS auth,
+               -- the shopper's consent for the purpose as it is now: it may have been withdrawn since
+               -- the decision (an offer held through quiet hours, a retry after a failure)
+               m.device_id IS NULL OR coalesce(
+                   CASE m.purpose WHEN 'offers' THEN c.offers WHEN 'pickup_updates' THEN c.pickup_updates END, false
+               ) AS consented
         FROM notify.messages m
         LEFT JOIN notify.push_subscriptions s ON s.device_id = m.device_id
         LEFT JOIN notify.staff_push_subscriptions ss ON ss.staff_id = m.staff_id
+        LEFT JOIN notify.consents c ON c.device_id = m.device_id
         WHERE m.status = 'pending' AND m.next_attempt_at <= now()
         ORDER BY m.next_attempt_at, m.id
         LIMIT $1
@@ -446,7 +452,7 @@ async def next_due(conn: asyncpg.Connection) -> datetime | None:
 async def held_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        SELECT id, device_id, purpose, store_id, send_after FROM notify.messages
+        SELECT id, device_id, purpose, store_id, sku, send_after FROM notify.messages
         WHERE status = 'held' AND send_after <= $1
         ORDER BY send_after, id
         LIMIT $2
@@ -474,14 +480,17 @@ async def release_held(conn: asyncpg.Connection, ids: list[int], ttls_s: list[in
         await wake_senders(conn)
 
 
-async def drop_held(conn: asyncpg.Connection, ids: list[int]) -> None:
+async def suppress_messages(conn: asyncpg.Connection, ids: list[int], reasons: list[str]) -> None:
+    """Messages that will not be sent after all (held or pending), with the reason; their text goes."""
     await conn.execute(
         """
-        UPDATE notify.messages
-        SET status = 'suppressed', reason = 'quiet_hours', locale = NULL, title = NULL, body = NULL
-        WHERE id = ANY ($1::bigint[]) AND status = 'held'
+        UPDATE notify.messages m
+        SET status = 'suppressed', reason = r.reason, locale = NULL, title = NULL, body = NULL
+        FROM unnest($1::bigint[], $2::text[]) AS r (id, reason)
+        WHERE m.id = r.id AND m.status IN ('held', 'pending')
         """,
         ids,
+        reasons,
     )
 
 

@@ -145,9 +145,11 @@ class Sender:
         now = datetime.now(UTC)
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await repo.due_messages(conn, BATCH)
-            ready, failed = [], {}
+            ready, failed, withdrawn = [], {}, []
             for row in rows:
-                if row["endpoint"] is None:
+                if not row["consented"]:
+                    withdrawn.append(row["id"])
+                elif row["endpoint"] is None:
                     failed[row["id"]] = "no_subscription"
                 elif row["expires_at"] <= now:
                     failed[row["id"]] = "expired"
@@ -157,6 +159,8 @@ class Sender:
                     ready.append(row)
             if failed:
                 await repo.fail_messages(conn, list(failed), list(failed.values()))
+            if withdrawn:
+                await repo.suppress_messages(conn, withdrawn, ["no_consent"] * len(withdrawn))
             if not ready:
                 return []
             opened = await repo.start_sending(

@@ -106,6 +106,50 @@ async def test_a_held_offer_is_dropped_if_the_shopper_has_left_the_store(
     assert push.pushes == []
 
 
+async def test_a_held_offer_is_not_sent_once_the_offers_consent_is_withdrawn(
+    system: System, push: LocalPushService
+) -> None:
+    await shop(system, ("YOG-1", "Plain yoghurt", 5))
+    await campaign(system, "welcome", "YOG-1")
+    who = await shopper(system, push, hour=NIGHT)
+    await enter(system, who)
+    [held] = await eventually(lambda: messages(system, who))
+    r = await system.notify.put(
+        f"/v1/devices/{who.device_id}/consents",
+        json={"policy_version": "2026-01", "purposes": {"offers": False}},
+        headers=who.auth,
+    )
+    assert r.status_code == 200
+
+    morning = datetime.fromisoformat(held["send_after"]) + timedelta(seconds=30)
+    await release_held(system.running.state("notify"), morning)
+
+    async def settled_message() -> dict | None:
+        [message] = await messages(system, who)
+        return message if message["status"] != "pending" else None
+
+    message = await eventually(settled_message)  # the sender, woken by the release, decides
+    assert (message["status"], message["reason"]) == ("suppressed", "no_consent")
+    assert push.pushes == []
+
+
+async def test_a_held_offer_for_a_product_gone_out_of_stock_is_dropped(system: System, push: LocalPushService) -> None:
+    await shop(system, ("YOG-1", "Plain yoghurt", 5))
+    await campaign(system, "welcome", "YOG-1")
+    who = await shopper(system, push, hour=NIGHT)
+    await enter(system, who)
+    [held] = await eventually(lambda: messages(system, who))
+    r = await system.inventory.put("/v1/stores/rivoli/stock/YOG-1", json={"on_hand": 0}, headers=system.admin)
+    assert r.status_code == 200
+
+    morning = datetime.fromisoformat(held["send_after"]) + timedelta(seconds=30)
+    assert await release_held(system.running.state("notify"), morning) == 1
+
+    [message] = await messages(system, who)
+    assert (message["status"], message["reason"]) == ("suppressed", "out_of_stock")
+    assert push.pushes == []
+
+
 async def test_a_held_offer_waits_until_the_end_of_quiet_hours(system: System, push: LocalPushService) -> None:
     await shop(system, ("YOG-1", "Plain yoghurt", 5))
     await campaign(system, "welcome", "YOG-1")
