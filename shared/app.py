@@ -147,6 +147,10 @@ async def wait_for_migrations(pool: asyncpg.Pool, spec: ServiceSpec, timeout_s: 
         await asyncio.sleep(1)
 
 
+MAX_BODY_BYTES = 1_000_000
+"""Any request body above this is 413; a route that takes more (a stock import) says so itself."""
+
+
 def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | None = None) -> Litestar:
     """`config` is the service's own settings; by default read from the environment (validated now,
     before anything starts)."""
@@ -220,6 +224,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         },
         middleware=[RequestMetrics(app_name=f"accueil_{spec.name}"), BearerAuth()],
         before_request=check_body_strictly,
+        request_max_body_size=MAX_BODY_BYTES,
         exception_handlers={
             **EXCEPTION_HANDLERS,
             **{exc: database_unavailable_handler for exc in UNAVAILABLE},

@@ -66,8 +66,30 @@ async def check_body_strictly(request: Request) -> None:
     if decoder is None:
         return
     try:
-        decoder.decode(body)
+        document = decoder.decode(body)
+        if body.count(b"[") + body.count(b"{") > 500:  # what Litestar will decode next may nest too deep
+            msgspec.json.decode(body)
     except msgspec.ValidationError as exc:
         raise ValidationException(detail=str(exc)) from exc
     except msgspec.DecodeError:
         return  # malformed: Litestar's own decoding answers 400, as for any other body
+    except RecursionError as exc:  # a thousand nested brackets exhaust the decoder's stack
+        raise ValidationException(detail="Malformed JSON: nested too deeply") from exc
+    if b"\\u0000" in body and (where := _nul_path(msgspec.to_builtins(document))) is not None:
+        # PostgreSQL text cannot hold it: refused here rather than failing in the database.
+        raise Invalid("text may not contain the NUL character (\\u0000)", field=where)
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """Where in a decoded document a string holds a NUL character, as a field path (`a.b[2]`)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (found := _nul_path(item, f"{path}.{key}" if path else key)) is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if (found := _nul_path(item, f"{path}[{i}]")) is not None:
+                return found
+    return None

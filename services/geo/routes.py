@@ -217,10 +217,7 @@ async def delete_beacon(store_id: FromPath[str], beacon_id: FromPath[str], princ
 # --- what phones send (device) ---
 
 
-MAX_BODY_BYTES = 1_000_000  # 500 pings fit in a fifth of it
-
-
-@post("/v1/pings", status_code=200, request_max_body_size=MAX_BODY_BYTES)
+@post("/v1/pings", status_code=200)
 async def post_pings(data: JSONBody[PingBatch], principal: Caller, state: State) -> IngestResult:
     """A batch of location fixes, in any order; duplicates are harmless. Events come back in the answer."""
     device_id = _require_device_token(principal)
@@ -230,7 +227,7 @@ async def post_pings(data: JSONBody[PingBatch], principal: Caller, state: State)
     return await ingest.ingest(state, ingest.Upload(device_id, pings=data.pings))
 
 
-@post("/v1/beacon-sightings", status_code=200, request_max_body_size=MAX_BODY_BYTES)
+@post("/v1/beacon-sightings", status_code=200)
 async def post_sightings(data: JSONBody[SightingBatch], principal: Caller, state: State) -> IngestResult:
     device_id = _require_device_token(principal)
     if len(data.sightings) > MAX_BATCH:

@@ -169,3 +169,31 @@ async def test_an_empty_body_is_400_malformed(system: System) -> None:
     headers = {**auth, "content-type": "application/json"}
     r = await system.geo.post("/v1/pings", content=b"", headers=headers)
     assert r.status_code == 400 and r.json()["error"] == "malformed"
+
+
+async def test_a_nul_character_in_text_is_422_naming_the_field_not_a_database_error(system: System) -> None:
+    r = await system.geo.put(
+        "/v1/stores/nul", json={"name": "a\u0000b", "lat": 48.86, "lng": 2.35}, headers=system.admin
+    )
+    assert r.status_code == 422 and r.json()["field"] == "name"
+    device_id, auth = await register(system)
+    consent = {"policy_version": "v\u0000", "purposes": {"offers": True}}
+    r = await system.notify.put(f"/v1/devices/{device_id}/consents", json=consent, headers=auth)
+    assert r.status_code == 422 and r.json()["field"] == "policy_version"
+
+
+async def test_json_nested_a_thousand_deep_is_400_on_every_service(system: System) -> None:
+    deep = b'{"platform": "web", "locale": "fr", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    headers = {"content-type": "application/json"}
+    r = await system.notify.post("/v1/devices", content=deep, headers=headers)
+    assert r.status_code == 400 and r.json()["error"] == "malformed"
+    _, auth = await register(system, location=True)
+    r = await system.geo.post("/v1/pings", content=deep, headers={**auth, **headers})
+    assert r.status_code == 400
+
+
+async def test_a_body_over_1_mb_is_413_on_every_service(system: System) -> None:
+    big = {"platform": "web", "locale": "fr", "padding": "x" * 1_100_000}
+    assert (await system.notify.post("/v1/devices", json=big)).status_code == 413
+    r = await system.inventory.put("/v1/products/BIG", json={"name": "x" * 1_100_000}, headers=system.admin)
+    assert r.status_code == 413
