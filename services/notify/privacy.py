@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
 from services.notify import repository as repo
+from services.notify.streams import payload_of
 from shared import bus, erasure, peers
 from shared.auth import Caller
 from shared.bus import Consumer
@@ -53,6 +54,7 @@ async def erase_device(device_id: FromPath[str], principal: Caller, state: State
             return Response(erasure_answer(earlier), status_code=200)
         erasure_id = f"era_{secrets.token_urlsafe(16)}"
         await revoke(conn, device_id)
+        await repo.announce(conn, [payload_of(r) for r in await repo.close_alerts_of_device(conn, device_id)])
         await repo.erase_device(conn, device_id, subject)
         row = await repo.create_erasure(conn, erasure_id, subject, device_id, ERASED_ELSEWHERE)
         await bus.publish(

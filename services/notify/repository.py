@@ -817,6 +817,23 @@ async def close_alerts(conn: asyncpg.Connection, trip_id: str, outcome: str) -> 
     )
 
 
+async def close_alerts_of_device(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    """The shopper is being erased: their open alerts close as canceled (their order is), without
+    their name, so live staff screens stop showing someone who will not come."""
+    await _take_positions(conn)
+    return await conn.fetch(
+        f"""
+        UPDATE notify.alerts
+        SET closed_at = now(), outcome = 'canceled', seq = nextval('notify.alert_seq'), display_name = NULL
+        WHERE alert_id IN (
+            SELECT alert_id FROM notify.alerts WHERE device_id = $1 AND closed_at IS NULL ORDER BY alert_id
+        )
+        RETURNING {_ALERT_COLUMNS}
+        """,
+        device_id,
+    )
+
+
 async def get_alert(conn: asyncpg.Connection, alert_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {_ALERT_COLUMNS} FROM notify.alerts WHERE alert_id = $1", alert_id)
 
