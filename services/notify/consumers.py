@@ -57,7 +57,7 @@ async def decide_offers(conn: asyncpg.Connection, event: Event, state: Any) -> N
     if not campaigns:
         return
     who = await recipient(conn, device)
-    moment = Moment(event_id=event.id, store_id=event.store_id, now=datetime.now(UTC))
+    moment = Moment(event_id=event.id, store_id=event.store_id, now=datetime.now(UTC), happened_at=event.ts)
     inventory = InventoryClient(state)
     for campaign in campaigns:
         product = alternative = None

@@ -4,6 +4,7 @@ The rules, in the order they apply; the first that refuses gives the reason reco
 
 1. consent for the message's purpose ............................. `no_consent`
 2. a push subscription to reach the device ....................... `no_subscription`
+   (offers) the visit is recent: a batch of pings uploaded hours late makes no offer now ... `expired`
 3. (offers) the product, else the best in-stock alternative ....... `out_of_stock`
 4. the device was already told this, at this store, today ........ `duplicate`
 5. (offers) frequency caps, counted in the device's time zone ..... `frequency_cap`
@@ -23,6 +24,8 @@ from zoneinfo import ZoneInfo
 FALLBACK_LOCALE = "en"
 OFFERS = "offers"
 PICKUP_UPDATES = "pickup_updates"
+OFFER_MOMENT = timedelta(minutes=15)
+"""How long an offer is worth saying: it is about a visit in progress."""
 THROTTLED = frozenset({OFFERS})
 """Purposes subject to frequency caps and quiet hours."""
 
@@ -87,6 +90,7 @@ class Moment:
     event_id: int
     store_id: str | None
     now: datetime
+    happened_at: datetime | None = None  # the event's own time (a late upload: long before `now`)
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,8 @@ def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -
     refused = admit(OFFERS, who)
     if refused:
         return Decision("suppressed", refused, sku=offer.sku)
+    if moment.happened_at is not None and moment.now - moment.happened_at > OFFER_MOMENT:
+        return Decision("suppressed", "expired", sku=offer.sku)
     if offer.product is not None and offer.product.available > 0:
         chosen, substituted = offer.product, False
     elif offer.alternative is not None and offer.alternative.available > 0:

@@ -13,10 +13,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from services.notify.alerts import STAFF_ALERTS
-from services.notify.decide import OFFERS, PICKUP_UPDATES
+from services.notify.decide import OFFER_MOMENT, OFFERS, PICKUP_UPDATES
 from services.notify.endpoints import b64url_encode
 
-TTL_S = {OFFERS: 15 * 60, PICKUP_UPDATES: 60 * 60, STAFF_ALERTS: 15 * 60}
+TTL_S = {OFFERS: int(OFFER_MOMENT.total_seconds()), PICKUP_UPDATES: 60 * 60, STAFF_ALERTS: 15 * 60}
 """How long a message is worth delivering: an offer is about a visit in progress; a pickup update
 about an order waiting; a staff alert about a car pulling in now. The push service drops it after
 that (the TTL header), and so do we."""

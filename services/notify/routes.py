@@ -90,8 +90,10 @@ async def put_consents(
     """Record the answer with its proof and tell the other services, in one transaction: a ping sent
     after this call returns is judged by the new answer."""
     await _device_or_404(conn, device_id, principal)
-    current = _purposes_of(await repo.lock_consents(conn, device_id))
     given = {k: v for k, v in msgspec.structs.asdict(data.purposes).items() if v is not None}
+    if not given:  # an answer about nothing we ask (a misspelt or unknown purpose) is no answer
+        raise Invalid("purposes: give at least one of location, pickup_updates, offers", field="purposes")
+    current = _purposes_of(await repo.lock_consents(conn, device_id))
     purposes = {**current, **given}
     user_agent = (request.headers.get("user-agent") or "")[:300] or None
     await repo.save_consents(conn, device_id, purposes, data.policy_version, data.shown, user_agent)

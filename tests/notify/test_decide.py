@@ -73,6 +73,14 @@ def test_consent_is_checked_before_the_subscription() -> None:
     assert d.reason == "no_consent"
 
 
+def test_a_visit_uploaded_long_after_it_happened_makes_no_offer() -> None:
+    late = Moment(event_id=100, store_id="rivoli", now=NOON, happened_at=NOON - timedelta(hours=5))
+    d = decide_offer(offer(), shopper(), late, POLICY)
+    assert (d.status, d.reason) == ("suppressed", "expired")
+    recent = Moment(event_id=100, store_id="rivoli", now=NOON, happened_at=NOON - timedelta(minutes=2))
+    assert decide_offer(offer(), shopper(), recent, POLICY).status == "pending"
+
+
 def test_out_of_stock_falls_back_to_the_alternative_with_its_own_name() -> None:
     gone = ProductInfo("YOG-1", "Plain yoghurt", 0)
     d = decide_offer(offer(gone, ORGANIC), shopper(locale="en-GB"), at(NOON), POLICY)

@@ -197,3 +197,13 @@ async def test_a_body_over_1_mb_is_413_on_every_service(system: System) -> None:
     assert (await system.notify.post("/v1/devices", json=big)).status_code == 413
     r = await system.inventory.put("/v1/products/BIG", json={"name": "x" * 1_100_000}, headers=system.admin)
     assert r.status_code == 413
+
+
+async def test_a_consent_answer_about_no_known_purpose_is_422(system: System) -> None:
+    device_id, auth = await register(system)
+    for purposes in ({"marketing": True}, {}):
+        body = {"policy_version": "2026-01", "purposes": purposes}
+        r = await system.notify.put(f"/v1/devices/{device_id}/consents", json=body, headers=auth)
+        assert r.status_code == 422 and r.json()["field"] == "purposes", r.text
+    r = await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)
+    assert not r.json().get("history"), r.text
