@@ -10,10 +10,20 @@ import pytest
 from services.notify.jobs import release_held
 from services.notify.settings import NotifySettings
 from tests.conftest import System, eventually
-from tests.notify.shop import NIGHT, TEXTS, campaign, enter, leave, messages, settled, shop, shopper
+from tests.notify.shop import NIGHT, TEXTS, Shopper, campaign, enter, leave, messages, settled, shop, shopper
 from tests.push_service import LocalPushService
 
 NAMES = {"YOG-1": {"fr": "Yaourt nature", "en": "Plain yoghurt"}, "YOG-2": {"fr": "Yaourt bio"}}
+
+
+async def held_offer(system: System, push: LocalPushService) -> tuple[Shopper, dict]:
+    """A shopper walks into the store at night: the welcome offer is held (shopper, message)."""
+    await shop(system, ("YOG-1", "Plain yoghurt", 5), names=NAMES)
+    await campaign(system, "welcome", "YOG-1")
+    who = await shopper(system, push, hour=NIGHT)
+    await enter(system, who)
+    [held] = await eventually(lambda: messages(system, who))
+    return who, held
 
 
 async def test_the_same_product_twice_in_one_visit_is_said_once(system: System, push: LocalPushService) -> None:
@@ -74,11 +84,7 @@ async def test_an_offer_at_night_is_held_not_pushed(system: System, push: LocalP
 async def test_a_held_offer_is_sent_when_quiet_hours_end_if_the_shopper_is_still_there(
     system: System, push: LocalPushService
 ) -> None:
-    await shop(system, ("YOG-1", "Plain yoghurt", 5), names=NAMES)
-    await campaign(system, "welcome", "YOG-1")
-    who = await shopper(system, push, hour=NIGHT)
-    await enter(system, who)
-    [held] = await eventually(lambda: messages(system, who))
+    who, held = await held_offer(system, push)
 
     morning = datetime.fromisoformat(held["send_after"]) + timedelta(seconds=30)
     assert await release_held(system.running.state("notify"), morning) == 1
@@ -91,11 +97,7 @@ async def test_a_held_offer_is_sent_when_quiet_hours_end_if_the_shopper_is_still
 async def test_a_held_offer_is_dropped_if_the_shopper_has_left_the_store(
     system: System, push: LocalPushService
 ) -> None:
-    await shop(system, ("YOG-1", "Plain yoghurt", 5))
-    await campaign(system, "welcome", "YOG-1")
-    who = await shopper(system, push, hour=NIGHT)
-    await enter(system, who)
-    [held] = await eventually(lambda: messages(system, who))
+    who, held = await held_offer(system, push)
     await leave(system, who)
 
     morning = datetime.fromisoformat(held["send_after"]) + timedelta(seconds=30)
@@ -109,11 +111,7 @@ async def test_a_held_offer_is_dropped_if_the_shopper_has_left_the_store(
 async def test_a_held_offer_is_not_sent_once_the_offers_consent_is_withdrawn(
     system: System, push: LocalPushService
 ) -> None:
-    await shop(system, ("YOG-1", "Plain yoghurt", 5))
-    await campaign(system, "welcome", "YOG-1")
-    who = await shopper(system, push, hour=NIGHT)
-    await enter(system, who)
-    [held] = await eventually(lambda: messages(system, who))
+    who, held = await held_offer(system, push)
     r = await system.notify.put(
         f"/v1/devices/{who.device_id}/consents",
         json={"policy_version": "2026-01", "purposes": {"offers": False}},
@@ -134,11 +132,7 @@ async def test_a_held_offer_is_not_sent_once_the_offers_consent_is_withdrawn(
 
 
 async def test_a_held_offer_for_a_product_gone_out_of_stock_is_dropped(system: System, push: LocalPushService) -> None:
-    await shop(system, ("YOG-1", "Plain yoghurt", 5))
-    await campaign(system, "welcome", "YOG-1")
-    who = await shopper(system, push, hour=NIGHT)
-    await enter(system, who)
-    [held] = await eventually(lambda: messages(system, who))
+    who, held = await held_offer(system, push)
     r = await system.inventory.put("/v1/stores/rivoli/stock/YOG-1", json={"on_hand": 0}, headers=system.admin)
     assert r.status_code == 200
 
@@ -151,11 +145,7 @@ async def test_a_held_offer_for_a_product_gone_out_of_stock_is_dropped(system: S
 
 
 async def test_a_held_offer_waits_until_the_end_of_quiet_hours(system: System, push: LocalPushService) -> None:
-    await shop(system, ("YOG-1", "Plain yoghurt", 5))
-    await campaign(system, "welcome", "YOG-1")
-    who = await shopper(system, push, hour=NIGHT)
-    await enter(system, who)
-    [held] = await eventually(lambda: messages(system, who))
+    who, held = await held_offer(system, push)
 
     just_before = datetime.fromisoformat(held["send_after"]) - timedelta(seconds=30)
     assert await release_held(system.running.state("notify"), just_before) == 0
