@@ -36,6 +36,7 @@ from shapely import STRtree  # noqa: E402
 from bench.http_client import Connection  # noqa: E402
 from services.geo import geometry  # noqa: E402
 from services.geo.zone_index import RESOLUTION, Zone, ZoneIndex, latlng_to_cell  # noqa: E402
+from shared.geodesy import destination  # noqa: E402
 
 CITY = (48.8566, 2.3522)
 
@@ -43,12 +44,12 @@ CITY = (48.8566, 2.3522)
 def make_zones(n: int, rng: random.Random) -> list[Zone]:
     zones = []
     for i in range(n):
-        lat, lng = geometry.destination(*CITY, rng.uniform(0, 360), 20_000 * math.sqrt(rng.random()))
+        lat, lng = destination(*CITY, rng.uniform(0, 360), 20_000 * math.sqrt(rng.random()))
         size = rng.uniform(20, 200)
         if i % 2:
             shape = geometry.circle(lat, lng, size / 2)
         else:
-            corners = [geometry.destination(lat, lng, 45 + 90 * k + rng.uniform(-20, 20), size / 2) for k in range(4)]
+            corners = [destination(lat, lng, 45 + 90 * k + rng.uniform(-20, 20), size / 2) for k in range(4)]
             ring = [[c[1], c[0]] for c in corners] + [[corners[0][1], corners[0][0]]]
             shape = geometry.polygon({"type": "Polygon", "coordinates": [ring]})
         zones.append(Zone(f"s{i}", "z", "store", shape))
@@ -64,7 +65,7 @@ def make_pings(zones: list[Zone], n: int, rng: random.Random) -> list[tuple[floa
             minx, miny, maxx, maxy = z.shape.polygon.bounds
             pings.append((rng.uniform(miny, maxy), rng.uniform(minx, maxx)))
         else:
-            pings.append(geometry.destination(*CITY, rng.uniform(0, 360), 20_000 * math.sqrt(rng.random())))
+            pings.append(destination(*CITY, rng.uniform(0, 360), 20_000 * math.sqrt(rng.random())))
     return pings
 
 
@@ -265,7 +266,7 @@ async def drive_pings(cluster: Any, devices: int = 64) -> list[dict[str, Any]]:
             f"{geo0}/v1/stores/bench", json={"name": "Bench", "lat": CITY[0], "lng": CITY[1]}, headers=headers
         )
         for i in range(200):
-            lat, lng = geometry.destination(*CITY, rng.uniform(0, 360), 3_000 * math.sqrt(rng.random()))
+            lat, lng = destination(*CITY, rng.uniform(0, 360), 3_000 * math.sqrt(rng.random()))
             zone = {"kind": "department", "circle": {"lat": lat, "lng": lng, "radius_m": rng.uniform(10, 100)}}
             await http.put(f"{geo0}/v1/stores/bench/zones/z{i}", json=zone, headers=headers)
         auths = []
@@ -283,7 +284,7 @@ async def drive_pings(cluster: Any, devices: int = 64) -> list[dict[str, Any]]:
             out = []
             for _ in range(n):
                 clock[i] += timedelta(seconds=1)
-                lat, lng = geometry.destination(*CITY, rng.uniform(0, 360), 3_000 * math.sqrt(rng.random()))
+                lat, lng = destination(*CITY, rng.uniform(0, 360), 3_000 * math.sqrt(rng.random()))
                 out.append({"lat": lat, "lng": lng, "accuracy_m": 10, "ts": clock[i].isoformat()})
             return out
 

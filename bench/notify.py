@@ -25,7 +25,6 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -38,7 +37,7 @@ from services.notify.sender import Sender, push_session  # noqa: E402
 from services.notify.settings import NotifySettings  # noqa: E402
 from shared.app import migrate  # noqa: E402
 from shared.cli import service_spec  # noqa: E402
-from shared.db import connect, create_pool  # noqa: E402
+from shared.db import Database, connect, create_pool  # noqa: E402
 from shared.embedded_pg import EmbeddedPostgres  # noqa: E402
 from shared.settings import load_settings  # noqa: E402
 from tests.push_service import LocalPushService  # noqa: E402
@@ -116,20 +115,13 @@ async def _deliver(dsn: str, push: LocalPushService, senders: int, n: int) -> fl
     )
     config = NotifySettings()
     endpoints = EndpointPolicy.from_hosts(settings.push_hosts)
-    states = []
+    replicas = []
     for _ in range(senders):
-        pool = await create_pool(dsn, min_size=2, max_size=4, timeout_s=10)
-        states.append(
-            SimpleNamespace(
-                pool=pool,
-                settings=settings,
-                config=config,
-                endpoints=endpoints,
-                vapid=await vapid.load(pool, config),
-                push_session=push_session(endpoints, config.push_timeout_s),
-            )
-        )
-    await _queue(dsn, push, states[0].vapid.public_key, n)
+        db = Database(await create_pool(dsn, min_size=2, max_size=4, timeout_s=10), dsn)
+        keys = await vapid.load(db, config)
+        session = push_session(endpoints, config.push_timeout_s)
+        replicas.append((db, session, Sender(db, config, endpoints, keys, session, settings.bus_poll_s)))
+    await _queue(dsn, push, keys.public_key, n)
     push.pushes.clear()
 
     async def drain(sender: Sender) -> int:
@@ -139,9 +131,9 @@ async def _deliver(dsn: str, push: LocalPushService, senders: int, n: int) -> fl
         return done
 
     start = time.perf_counter()
-    per_sender = await asyncio.gather(*(drain(Sender(s)) for s in states))
+    per_sender = await asyncio.gather(*(drain(sender) for _, _, sender in replicas))
     elapsed = time.perf_counter() - start
-    async with states[0].pool.acquire() as conn:
+    async with replicas[0][0].transaction() as conn:
         sent = await conn.fetchval("SELECT count(*) FROM notify.messages WHERE status = 'sent'")
         await conn.execute("TRUNCATE notify.messages, notify.push_subscriptions, notify.devices CASCADE")
         left = await repo.next_due(conn)
@@ -150,9 +142,9 @@ async def _deliver(dsn: str, push: LocalPushService, senders: int, n: int) -> fl
         f"(b) deliver, {senders} sender(s): {n / elapsed:,.0f} pushes/s; {sent} sent of {n} "
         f"(per sender {per_sender}); received twice: {twice}; left due: {left}"
     )
-    for s in states:
-        await s.push_session.close()
-        await s.pool.close()
+    for db, session, _ in replicas:
+        await session.close()
+        await db.close()
     return n / elapsed
 
 

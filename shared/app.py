@@ -1,7 +1,9 @@
 """What every service's app has in common: lifespan, auth, errors, health, metrics, the event feed.
 
 A service describes itself with a ServiceSpec; `build_app` turns it into a Litestar app. Nothing is
-created at import time: the pool, the HTTP client and the bus worker live in the lifespan.
+created at import time: the pool, the HTTP client, the service's own parts and the bus worker live in
+the lifespan, which builds the service's typed context (shared.context) and hands it to every route
+(the `ctx` dependency), bus consumer and job.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import gc
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -29,9 +31,10 @@ from litestar.response import Response
 
 from shared import bus, migrations
 from shared.auth import BearerAuth, Caller, Principal, TokenSigner
-from shared.db import UNAVAILABLE, Conn, create_pool, provide_connection
+from shared.context import Context, FromContext
+from shared.db import UNAVAILABLE, Database, create_pool
 from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler, document_errors
-from shared.events import Event
+from shared.events import AnyEvent
 from shared.jobs import Job, JobRunner
 from shared.metrics import RequestMetrics
 from shared.revocation import RevocationWatcher
@@ -40,7 +43,14 @@ from shared.wire import check_body_strictly
 
 log = logging.getLogger("accueil.app")
 
-Hook = Callable[[State], Awaitable[None]]
+# Builds a service's own context from the common one and the service's settings; what it starts, it
+# stops on leaving.
+ContextFactory = Callable[[Context, Any], AbstractAsyncContextManager[Context]]
+
+
+@asynccontextmanager
+async def common_context(base: Context, _config: Any) -> AsyncIterator[Context]:
+    yield base
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,11 @@ class ServiceSpec:
     migrations: migrations.MigrationSet
     consumers: Sequence[bus.Consumer] = ()
     jobs: Sequence[Job] = ()
-    on_startup: Sequence[Hook] = ()
-    on_shutdown: Sequence[Hook] = ()
+    context: ContextFactory = common_context
     description: str = ""
     dependencies: dict[str, Provide] = field(default_factory=dict)
     settings_type: type[msgspec.Struct] | None = None
-    """The service's own settings (ACCUEIL_<FIELD> variables), available as `state.config`."""
+    """The service's own settings (ACCUEIL_<FIELD> variables), handed to its context factory."""
 
     @property
     def migration_sets(self) -> list[migrations.MigrationSet]:
@@ -67,12 +76,15 @@ def provide_principal(request: Request) -> Principal | None:
     return request.scope.get("user")
 
 
-async def provide_transaction(
-    state: State, principal: NamedDependency[Principal | None]
-) -> AsyncIterator[asyncpg.Connection]:
-    """The request's connection, opened after the caller is known. Depending on `principal` keeps the two
-    dependencies in sequence: resolved side by side, Litestar would spawn a task group on every request."""
-    async for conn in provide_connection(state):
+def provide_context(state: State, principal: NamedDependency[Principal | None]) -> Context:
+    """The service's context. Depending on `principal` keeps the two dependencies in sequence: resolved
+    side by side, Litestar would spawn a task group on every request."""
+    return state.ctx
+
+
+async def provide_transaction(ctx: FromContext[Context]) -> AsyncIterator[asyncpg.Connection]:
+    """A request-long transaction, for the routes that have no use case of their own yet."""
+    async with ctx.db.transaction() as conn:
         yield conn
 
 
@@ -87,7 +99,7 @@ async def readyz(state: State) -> Response[dict[str, Any]]:
     """Ready when the database answers and this service's migrations are all applied."""
     try:
         async with asyncio.timeout(2):
-            async with state.pool.acquire() as conn:
+            async with state.ctx.db.transaction(readonly=True) as conn:
                 missing = await migrations.pending(conn, state.spec.migration_sets)
     except UNAVAILABLE + (asyncio.TimeoutError,) as exc:
         return Response({"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"}, status_code=503)
@@ -100,22 +112,22 @@ MAX_ID = 2**63 - 1  # ids are bigint
 
 
 class EventPage(msgspec.Struct):
-    events: list[Event]
+    events: list[AnyEvent]
     next_after: int
 
 
 @get("/v1/events")
 async def event_feed(
-    conn: Conn,
     principal: Caller,
-    state: State,
+    ctx: FromContext[Context],
     after: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> EventPage:
     """This service's events, oldest first. Page with `after` = the last id seen."""
     principal.require_trusted()
-    events = await bus.feed(conn, state.spec.name, after, limit)
-    return EventPage(events=events, next_after=events[-1].id if events else after)
+    async with ctx.db.transaction(readonly=True) as conn:
+        events = await bus.feed(conn, ctx.service, after, limit)
+    return EventPage(events=events, next_after=events[-1].id if events else after)  # type: ignore[arg-type]
 
 
 class _Metrics(PrometheusController):
@@ -157,47 +169,56 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
     if config is None and spec.settings_type is not None:
         config = load_env(spec.settings_type)
 
+    signer = TokenSigner(settings.token_key, settings.admin_token)
+    revocations = RevocationWatcher()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        state = app.state
-        state.pool = await create_pool(
+        pool = await create_pool(
             settings.database_url,
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             timeout_s=settings.db_connect_timeout_s,
         )
-        state.http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
-        state.service_token = state.signer.issue("service", spec.name)
-        worker = None
-        runner = JobRunner(state, [*spec.jobs, bus.RETENTION])
+        db = Database(pool, settings.database_url)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         try:
             if settings.migrate_on_start:
-                async with state.pool.acquire() as conn:
+                async with pool.acquire() as conn:
                     await migrate(conn, spec)
             else:
-                await wait_for_migrations(state.pool, spec, settings.db_connect_timeout_s)
-            await state.revocations.start(state.pool, settings.database_url)
-            for hook in spec.on_startup:
-                await hook(state)
-            worker = bus.BusWorker(state.pool, settings.database_url, spec.consumers, settings.bus_poll_s, state)
-            worker.start()
-            runner.start()
-            # What startup built (libraries, routes, geo's zone index) lives as long as the process:
-            # out of the collector's sight, full collections stop walking it, which kept long pauses
-            # out of request latency.
-            gc.collect()
-            gc.freeze()
-            log.info("%s ready", spec.name)
-            yield
+                await wait_for_migrations(pool, spec, settings.db_connect_timeout_s)
+            await revocations.start(pool, settings.database_url)
+            base = Context(
+                service=spec.name,
+                settings=settings,
+                db=db,
+                http=http,
+                signer=signer,
+                revocations=revocations,
+                service_token=signer.issue("service", spec.name),
+            )
+            async with spec.context(base, config) as ctx:
+                app.state.ctx = ctx
+                worker = bus.BusWorker(ctx, spec.consumers, settings.bus_poll_s)
+                runner = JobRunner(ctx, [*spec.jobs, bus.RETENTION])
+                worker.start()
+                runner.start()
+                # What startup built (libraries, routes, geo's zone index) lives as long as the process:
+                # out of the collector's sight, full collections stop walking it, which kept long pauses
+                # out of request latency.
+                gc.collect()
+                gc.freeze()
+                log.info("%s ready", spec.name)
+                try:
+                    yield
+                finally:
+                    await runner.stop()
+                    await worker.stop()
         finally:
-            await runner.stop()
-            if worker is not None:
-                await worker.stop()
-            for hook in reversed(spec.on_shutdown):
-                await hook(state)
-            await state.revocations.stop()
-            await state.http.aclose()
-            await state.pool.close()
+            await revocations.stop()
+            await http.aclose()
+            await db.close()
 
     document_errors([event_feed, *spec.route_handlers])
     return Litestar(
@@ -208,16 +229,9 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             Router("/", route_handlers=[event_feed, *spec.route_handlers]),
         ],
         lifespan=[lifespan],
-        state=State(
-            {
-                "settings": settings,
-                "config": config,
-                "spec": spec,
-                "signer": TokenSigner(settings.token_key, settings.admin_token),
-                "revocations": RevocationWatcher(),
-            }
-        ),
+        state=State({"spec": spec, "signer": signer, "revocations": revocations}),
         dependencies={
+            "ctx": Provide(provide_context, sync_to_thread=False),
             "conn": Provide(provide_transaction),
             "principal": Provide(provide_principal, sync_to_thread=False),
             **spec.dependencies,

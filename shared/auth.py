@@ -92,45 +92,63 @@ class TokenSigner:
         # (the HMAC check and claim parsing cost more than the rest of a small request's auth).
         self._verified: dict[str, tuple[Principal, float]] = {}
 
-    def issue(self, role: Role, subject: str, *, store_id: str | None = None, ttl_s: int | None = None) -> str:
-        now = int(time.time())
+    def issue(
+        self,
+        role: Role,
+        subject: str,
+        *,
+        store_id: str | None = None,
+        ttl_s: int | None = None,
+        audience: str | None = None,
+        now: float | None = None,
+    ) -> str:
+        """A signed token. With an `audience`, it opens only what asks for that audience (a stream
+        ticket), and every bearer-token check refuses it."""
+        now = int(time.time() if now is None else now)
         claims: dict[str, object] = {"iss": _ISSUER, "sub": subject, "role": role, "iat": now}
         if store_id is not None:
             claims["store"] = store_id
         if ttl_s is not None:
             claims["exp"] = now + ttl_s
+        if audience is not None:
+            claims["aud"] = audience
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
     def verify(self, token: str) -> Principal:
+        """The caller behind a bearer token (the admin token, or a signed one without audience)."""
         if hmac.compare_digest(token.encode(), self._admin_token):
             return Principal(role="admin", subject="admin")
         cached = self._verified.get(token)
         if cached is not None and cached[1] > time.time():
             return cached[0]
-        principal, expires = self._decode(token)
+        principal, expires = self.decode(token)
         if len(self._verified) >= self._CACHE_SIZE:
             self._verified.clear()
         self._verified[token] = (principal, expires)
         return principal
 
-    def _decode(self, token: str) -> tuple[Principal, float]:
+    def decode(self, token: str, audience: str | None = None, what: str = "token") -> tuple[Principal, float]:
+        """The one decoder of signed tokens: who it names and when it expires (epoch seconds, inf if never).
+        A token made for an audience is valid only where that audience is asked for, and vice versa."""
+        required = ["sub", "role", "iat"] + (["exp"] if audience is not None else [])
         try:
             claims = jwt.decode(
                 token,
                 self._key,
                 algorithms=[_ALGORITHM],
                 issuer=_ISSUER,
-                options={"require": ["sub", "role", "iat"]},
+                audience=audience,
+                options={"require": required},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("token expired") from exc
+            raise Unauthorized(f"{what} expired") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized("invalid token") from exc
+            raise Unauthorized(f"invalid {what}") from exc
         role = claims.get("role")
         if role not in ("device", "staff", "service"):
-            raise Unauthorized("invalid token")
+            raise Unauthorized(f"invalid {what}")
         if role == "staff" and not claims.get("store"):
-            raise Unauthorized("invalid token")
+            raise Unauthorized(f"invalid {what}")
         principal = Principal(role=role, subject=str(claims["sub"]), store_id=claims.get("store"))
         return principal, float(claims.get("exp", math.inf))
 

@@ -15,14 +15,18 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
+import msgspec
 
-from shared.db import UNAVAILABLE
-from shared.events import Event, NewEvent
+from shared.db import UNAVAILABLE, Database
+from shared.events import AnyEvent, Event, type_of
 from shared.jobs import Job
 from shared.listener import Listener
+
+if TYPE_CHECKING:
+    from shared.context import Context
 
 log = logging.getLogger("accueil.bus")
 
@@ -30,38 +34,34 @@ CHANNEL = "accueil_bus"
 BATCH = 50
 MAX_BACKOFF_S = 300
 
-# A handler gets the claiming transaction's connection, the event, and its service's app state.
-Handler = Callable[[asyncpg.Connection, Event, Any], Awaitable[None]]
+# A handler gets the claiming transaction's connection, the decoded event, and its service's context.
+Handler = Callable[[asyncpg.Connection, Any, Any], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Consumer:
-    """A named subscriber, declared once per service: its handler runs in the transaction that claims the event."""
+    """A named subscriber, declared once per service: its handler runs in the transaction that claims
+    the event, and receives it decoded as one of the `types` (event classes of shared.events)."""
 
     name: str
-    types: tuple[str, ...]
+    types: tuple[type[Event], ...]
     handle: Handler
+
+    @property
+    def type_names(self) -> list[str]:
+        return [type_of(t) for t in self.types]
 
 
 _EVENT_COLUMNS = "e.id, e.type, e.ts, e.device_id, e.store_id, e.zone_id, e.trip_id, e.order_id, e.data"
 
 
 def _to_event(row: asyncpg.Record) -> Event:
-    return Event(
-        id=row["id"],
-        type=row["type"],
-        ts=row["ts"],
-        device_id=row["device_id"],
-        store_id=row["store_id"],
-        zone_id=row["zone_id"],
-        trip_id=row["trip_id"],
-        order_id=row["order_id"],
-        data=row["data"],
-    )
+    """A stored event, decoded into its type from the catalogue."""
+    return msgspec.convert(dict(row.items()), AnyEvent)  # type: ignore[arg-type]
 
 
 async def publish(
-    conn: asyncpg.Connection, source: str, events: Sequence[NewEvent], *, read_back: bool = True
+    conn: asyncpg.Connection, source: str, events: Sequence[Event], *, read_back: bool = True
 ) -> list[Event]:
     """Write events and their deliveries in the caller's transaction; consumers wake on commit.
     Returns the stored events (with their ids), unless read_back is False: a bulk writer that does not
@@ -87,7 +87,7 @@ async def publish(
         {answer}
         """,
         source,
-        [e.type for e in events],
+        [type_of(type(e)) for e in events],
         [e.ts for e in events],
         [e.device_id for e in events],
         [e.store_id for e in events],
@@ -109,7 +109,7 @@ async def subscribe(conn: asyncpg.Connection, consumers: Sequence[Consumer]) -> 
             ON CONFLICT (consumer) DO UPDATE SET types = excluded.types
             """,
             consumer.name,
-            list(consumer.types),
+            consumer.type_names,
         )
 
 
@@ -148,14 +148,16 @@ async def events_of_device_at(
     return [_to_event(r) for r in rows]
 
 
-async def _handle_claimed(conn: asyncpg.Connection, consumer: Consumer, rows: list[asyncpg.Record], state: Any) -> int:
+async def _handle_claimed(
+    conn: asyncpg.Connection, consumer: Consumer, rows: list[asyncpg.Record], ctx: Context
+) -> int:
     """Run the handler for each claimed delivery, each in a savepoint; return how many succeeded."""
     done = 0
     for row in rows:
         event = _to_event(row)
         try:
             async with conn.transaction():  # a savepoint: a failing event does not undo the others
-                await consumer.handle(conn, event, state)
+                await consumer.handle(conn, event, ctx)
                 await conn.execute(
                     "DELETE FROM bus.deliveries WHERE consumer = $1 AND event_id = $2", consumer.name, event.id
                 )
@@ -180,9 +182,9 @@ async def _handle_claimed(conn: asyncpg.Connection, consumer: Consumer, rows: li
     return done
 
 
-async def process_due(pool: asyncpg.Pool, consumer: Consumer, state: Any, limit: int = BATCH) -> int:
+async def process_due(db: Database, consumer: Consumer, ctx: Context, limit: int = BATCH) -> int:
     """Claim and handle one batch of due deliveries; return how many were claimed."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.transaction() as conn:
         rows = await conn.fetch(
             f"""
             SELECT {_EVENT_COLUMNS}
@@ -195,11 +197,11 @@ async def process_due(pool: asyncpg.Pool, consumer: Consumer, state: Any, limit:
             consumer.name,
             limit,
         )
-        await _handle_claimed(conn, consumer, list(rows), state)
+        await _handle_claimed(conn, consumer, list(rows), ctx)
         return len(rows)
 
 
-async def catch_up(conn: asyncpg.Connection, consumer: Consumer, device_id: str, state: Any) -> None:
+async def catch_up(conn: asyncpg.Connection, consumer: Consumer, device_id: str, ctx: Context) -> None:
     """Handle, in the caller's transaction, whatever this consumer has pending for one device.
 
     Read-your-writes across services: a ping that arrives after notify committed a consent change
@@ -218,16 +220,14 @@ async def catch_up(conn: asyncpg.Connection, consumer: Consumer, device_id: str,
         device_id,
     )
     if rows:
-        await _handle_claimed(conn, consumer, list(rows), state)
+        await _handle_claimed(conn, consumer, list(rows), ctx)
 
 
 class BusWorker:
     """Runs a service's consumers: woken by NOTIFY, with a slow poll as the safety net."""
 
-    def __init__(self, pool: asyncpg.Pool, dsn: str, consumers: Sequence[Consumer], poll_s: float, state: Any) -> None:
-        self._pool = pool
-        self._state = state
-        self._dsn = dsn
+    def __init__(self, ctx: Context, consumers: Sequence[Consumer], poll_s: float) -> None:
+        self._ctx = ctx
         self._consumers = list(consumers)
         self._poll_s = poll_s
         self._wake = asyncio.Event()
@@ -241,7 +241,7 @@ class BusWorker:
         # Every connection (the first, and after a database restart) also wakes the worker: events
         # published while nobody listened are caught up at once.
         self._listener = Listener(
-            self._dsn, {CHANNEL: lambda _: self._wake.set()}, on_connect=[self._wake.set], name="bus-listen"
+            self._ctx.db.dsn, {CHANNEL: lambda _: self._wake.set()}, on_connect=[self._wake.set], name="bus-listen"
         )
         self._listener.start()
         self._tasks = [asyncio.create_task(self._run(), name="bus-run")]
@@ -268,7 +268,7 @@ class BusWorker:
                 if self._stopping:  # finish the batch in hand, claim no other
                     break
                 try:
-                    busy |= await process_due(self._pool, consumer, self._state) > 0
+                    busy |= await process_due(self._ctx.db, consumer, self._ctx) > 0
                 except UNAVAILABLE as exc:
                     log.info("bus worker waiting for the database (%s)", exc)
                     await asyncio.sleep(1)
@@ -283,11 +283,11 @@ class BusWorker:
                 pass
 
 
-async def purge(state: Any, now: datetime) -> int:
+async def purge(ctx: Context, now: datetime) -> int:
     """Delete delivered events older than the retention period, and the history of job ticks.
     An event some consumer has not had yet is kept, however old: deleting it would lose it."""
-    cutoff = now - timedelta(days=state.settings.event_retention_days)
-    async with state.pool.acquire() as conn:
+    cutoff = now - timedelta(days=ctx.settings.event_retention_days)
+    async with ctx.db.transaction() as conn:
         deleted = await conn.fetchval(
             """
             WITH gone AS (

@@ -1,4 +1,4 @@
-"""The asyncpg pool, opened with retry, and the per-request transaction."""
+"""The asyncpg pool, opened with retry, and the one way to begin a transaction."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import asyncpg
 import msgspec
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 log = logging.getLogger("accueil.db")
+
+IsolationLevel = Literal["read_committed", "repeatable_read", "serializable"]
 
 # Errors that mean "the database is not there right now", as opposed to a bad query.
 UNAVAILABLE = (
@@ -70,20 +72,29 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, timeout_s: floa
             delay = min(delay * 2, 5.0)
 
 
-# A handler parameter `conn: Conn` receives the request's connection, inside its transaction.
+# A handler parameter `conn: Conn` receives a request-long transaction (shared.app.provide_transaction).
 Conn = NamedDependency[asyncpg.Connection]
 
 
-@asynccontextmanager
-async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A connection in a transaction committed on leaving the block, for a handler that must act
-    after its commit (e.g. update an in-memory index only once the change is durable)."""
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
+class Database:
+    """The service's database: the one way to begin a transaction.
 
+    A use case opens it (`async with db.transaction() as conn:`); repository functions take the
+    connection and never commit. No network call to another service happens inside one: it would hold
+    row locks for as long as the slowest peer answers."""
 
-async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
-    """Per-request dependency: one connection, one transaction, committed when the handler returns."""
-    async with state.pool.acquire() as conn:
-        async with conn.transaction():
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        """For the dedicated connections that cannot come from the pool (LISTEN, leader locks)."""
+
+    @asynccontextmanager
+    async def transaction(
+        self, *, isolation: IsolationLevel | None = None, readonly: bool = False
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection in a transaction, committed on leaving the block, rolled back on an error."""
+        async with self.pool.acquire() as conn, conn.transaction(isolation=isolation, readonly=readonly):
             yield conn
+
+    async def close(self) -> None:
+        await self.pool.close()

@@ -10,10 +10,7 @@ from datetime import datetime
 import asyncpg
 
 from shared import bus
-from shared.events import NewEvent
-
-REQUESTED = "erasure.requested"
-CONFIRMED = "erasure.confirmed"
+from shared.events import ErasureConfirmed, ErasureConfirmedData
 
 
 def pseudonym(key: str, device_id: str) -> str:
@@ -26,5 +23,5 @@ def pseudonym(key: str, device_id: str) -> str:
 async def confirm(conn: asyncpg.Connection, service: str, erasure_id: str, at: datetime) -> None:
     """In the transaction that erased the service's data: tell notify it is done."""
     await bus.publish(
-        conn, service, [NewEvent(type=CONFIRMED, ts=at, data={"erasure_id": erasure_id, "service": service})]
+        conn, service, [ErasureConfirmed(ts=at, data=ErasureConfirmedData(erasure_id=erasure_id, service=service))]
     )

@@ -33,7 +33,7 @@ JOB_LAST_RUN = Gauge("accueil_job_last_run_timestamp_seconds", "When the job las
 JOB_ROWS = Counter("accueil_job_rows_total", "Rows the job changed (deleted, coarsened, expired...)", ["job"])
 JOB_FAILURES = Counter("accueil_job_failures_total", "Runs of the job that raised", ["job"])
 
-# A job gets the app state and the tick's time, and returns how many rows it changed.
+# A job gets its service's context (shared.context) and the tick's time, and returns how many rows it changed.
 JobFn = Callable[[Any, datetime], Awaitable[int]]
 
 
@@ -65,16 +65,16 @@ async def claim(conn: asyncpg.Connection, job: str, tick: datetime) -> bool:
     )
 
 
-async def run_once(state: Any, job: Job, now: datetime | None = None) -> int | None:
+async def run_once(ctx: Any, job: Job, now: datetime | None = None) -> int | None:
     """Run the job for the tick `now` falls in, unless another replica already has; return its rows."""
     now = now or datetime.now(UTC)
     tick = tick_of(now, job.every_s)
-    async with state.pool.acquire() as conn:
+    async with ctx.db.transaction() as conn:
         if not await claim(conn, job.name, tick):
             return None
     rows, error = 0, None
     try:
-        rows = await job.run(state, now)
+        rows = await job.run(ctx, now)
         JOB_ROWS.labels(job.name).inc(rows)
         return rows
     except Exception as exc:
@@ -83,7 +83,7 @@ async def run_once(state: Any, job: Job, now: datetime | None = None) -> int | N
         raise
     finally:
         JOB_LAST_RUN.labels(job.name).set(now.timestamp())
-        async with state.pool.acquire() as conn:
+        async with ctx.db.transaction() as conn:
             await conn.execute(
                 "UPDATE bus.job_runs SET finished_at = now(), rows = $3, error = $4 WHERE job = $1 AND tick = $2",
                 job.name,
@@ -94,8 +94,8 @@ async def run_once(state: Any, job: Job, now: datetime | None = None) -> int | N
 
 
 class JobRunner:
-    def __init__(self, state: Any, jobs: Sequence[Job]) -> None:
-        self._state = state
+    def __init__(self, ctx: Any, jobs: Sequence[Job]) -> None:
+        self._ctx = ctx
         self._jobs = list(jobs)
         self._scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1}, timezone=UTC)
         self._running: set[asyncio.Task[Any]] = set()
@@ -119,7 +119,7 @@ class JobRunner:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         try:
-            rows = await run_once(self._state, job)
+            rows = await run_once(self._ctx, job)
             if rows:
                 log.info("job %s changed %d rows", job.name, rows)
         except UNAVAILABLE as exc:

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from shared.context import Context
 
 
 class PeerError(Exception):
     """The other service could not give an answer (down, timed out, or failed)."""
 
 
-async def get_json(state: Any, service: str, path: str, **params: str) -> tuple[int, Any]:
-    """GET a peer's resource: (status, body) for 2xx and 404; anything else raises PeerError."""
-    url = f"{state.settings.url_of(service).rstrip('/')}{path}"
+async def get_json(ctx: Context, service: str, path: str, **params: str) -> tuple[int, Any]:
+    """GET a peer's resource: (status, body) for 2xx and 404; anything else raises PeerError.
+    Never call it inside a transaction: ask first, then open the transaction."""
+    url = f"{ctx.settings.url_of(service).rstrip('/')}{path}"
     try:
-        response = await state.http.get(
-            url, params=params or None, headers={"Authorization": f"Bearer {state.service_token}"}
+        response = await ctx.http.get(
+            url, params=params or None, headers={"Authorization": f"Bearer {ctx.service_token}"}
         )
     except httpx.HTTPError as exc:
         raise PeerError(f"{service} unreachable: {exc!r}") from exc

@@ -168,8 +168,8 @@ class RunningServices:
             await asyncio.sleep(0.02)
 
     def state(self, name: str) -> Any:
-        """The running app's state (pool, index, config), to run its jobs at a chosen time."""
-        return self.servers[name].config.app.state
+        """The running service's context (database, index, config), to run its jobs at a chosen time."""
+        return self.servers[name].config.app.state.ctx
 
     async def start_replica(self, name: str) -> str:
         """Another process-like instance of a service (own app, own pool, own index) on the same database."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.geo.geometry import destination
+from shared.geodesy import destination
 from tests.conftest import System
 
 STORE = {"name": "Rivoli", "lat": 48.8600, "lng": 2.3470}

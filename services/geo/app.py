@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from litestar import Litestar
-from litestar.datastructures import State
 
 from services.geo import privacy
 from services.geo.consumers import CONSUMERS
+from services.geo.context import GeoContext
+from services.geo.group_commit import GroupCommit
+from services.geo.ingest import ingest_group
 from services.geo.jobs import JOBS
 from services.geo.routes import ROUTES
 from services.geo.settings import GeoSettings
 from services.geo.zones import ZoneIndexSync
 from shared.app import ServiceSpec, build_app
+from shared.context import Context
 from shared.migrations import MigrationSet
 from shared.settings import Settings
 
 
-async def start_zone_index(state: State) -> None:
-    state.zones = ZoneIndexSync(state.pool, state.settings.database_url)
-    await state.zones.start()
-
-
-async def stop_zone_index(state: State) -> None:
-    zones = getattr(state, "zones", None)
-    if zones is not None:
+@asynccontextmanager
+async def geo_context(base: Context, config: GeoSettings) -> AsyncIterator[GeoContext]:
+    zones = ZoneIndexSync(base.db)
+    await zones.start()
+    try:
+        # The group writer reaches the context it belongs to when it first runs, after it is built.
+        ctx = GeoContext(
+            **base.parts(),
+            config=config,
+            zones=zones,
+            uploads=GroupCommit(lambda uploads: ingest_group(ctx, uploads), key=lambda u: u.device_id),
+        )
+        yield ctx
+    finally:
         await zones.stop()
 
 
@@ -34,8 +46,7 @@ SPEC = ServiceSpec(
     consumers=[*CONSUMERS, privacy.ERASURE],
     jobs=[*JOBS, privacy.RETENTION],
     settings_type=GeoSettings,
-    on_startup=[start_zone_index],
-    on_shutdown=[stop_zone_index],
+    context=geo_context,
     description="Pings and beacon sightings in, once-per-visit zone and trip events out.",
 )
 

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 
 from services.geo import repository as repo
+from services.geo.context import GeoContext
 from services.geo.device_state import DeviceState
 from shared.bus import Consumer
-from shared.events import Event
+from shared.events import ConsentChanged, ErasureRequested
 
 
-async def apply_consent(conn: asyncpg.Connection, event: Event, _state: Any) -> None:
+async def apply_consent(conn: asyncpg.Connection, event: ConsentChanged | ErasureRequested, _ctx: GeoContext) -> None:
     """Keep the location purpose; the newest event wins, whatever order they are handled in.
     An erasure request withdraws it at once (the erasure itself follows), so a ping sent right after
     the erasure call returned is not processed."""
-    if event.type == "erasure.requested" and event.device_id is not None:
+    if event.device_id is None:
+        return
+    if isinstance(event, ErasureRequested):
         await repo.forget_location_consent(conn, event.device_id)
         return
-    purposes = event.data.get("purposes", {})
-    if event.device_id is None or "location" not in purposes:
+    location = event.data.purposes.get("location")
+    if location is None:
         return
-    await repo.set_location_consent(conn, event.device_id, bool(purposes["location"]), event.id)
-    if not purposes["location"]:
+    await repo.set_location_consent(conn, event.device_id, location, event.id)
+    if not location:
         await stop_tracking(conn, event.device_id)
 
 
@@ -39,4 +40,4 @@ async def stop_tracking(conn: asyncpg.Connection, device_id: str) -> None:
     await device.save(conn, before)
 
 
-CONSENTS = Consumer(name=repo.CONSENT_CONSUMER, types=("consent.changed", "erasure.requested"), handle=apply_consent)
+CONSENTS = Consumer(name=repo.CONSENT_CONSUMER, types=(ConsentChanged, ErasureRequested), handle=apply_consent)

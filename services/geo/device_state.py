@@ -20,7 +20,13 @@ from services.geo import repository as repo
 from services.geo.rate_limit import Bucket
 from services.geo.zone_index import Zone, ZoneIndex
 from shared import bus
-from shared.events import Event, NewEvent
+from shared.events import (
+    EVENT_TYPES,
+    TRIP_EVENTS,
+    Event,
+    TripData,
+    ZoneExited,
+)
 
 SOURCE = "geo"
 
@@ -55,7 +61,7 @@ class DeviceState:
     bucket: Bucket = Bucket(0.0, None)
     bucket_spent: bool = False
     location_consented: bool = False
-    events: list[NewEvent] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, device_id: str, *, skip_locked: bool = False) -> DeviceState | None:
@@ -143,9 +149,9 @@ class DeviceState:
                 t = ts.trip
                 await repo.save_trip(conn, t.trip_id, t.status, t.distance_m, t.eta_s, ts.changed_at)
         closed = [
-            (e.store_id, e.zone_id, e.data["kind"], e.data["via"], datetime.fromisoformat(e.data["entered_at"]), e.ts)
+            (e.store_id, e.zone_id, e.data.kind, e.data.via, e.data.entered_at, e.ts)
             for e in self.events
-            if e.type == "zone.exited"
+            if isinstance(e, ZoneExited)
         ]
         if closed:
             await repo.log_visits(conn, self.device_id, closed)
@@ -156,8 +162,7 @@ class DeviceState:
         for t in transitions:
             zone = t.zone
             self.events.append(
-                NewEvent(
-                    type=t.type,
+                EVENT_TYPES[t.type](
                     ts=t.ts,
                     device_id=self.device_id,
                     store_id=zone.store_id if zone else None,
@@ -211,15 +216,17 @@ class DeviceState:
         self.presence, transitions = pres.due(self.presence, now, index.get, rules)
         self._zone_events(transitions)
 
-    def end_trips(self, how: str, at: datetime, index: ZoneIndex, order_id: str | None = None, **data: Any) -> None:
+    def end_trips(
+        self, how: str, at: datetime, index: ZoneIndex, order_id: str | None = None, reason: str | None = None
+    ) -> None:
         """Complete, cancel or expire the active trips (of one order, if given)."""
         for ts in self.active_trips:
             if order_id is not None and ts.order_id != order_id:
                 continue
             ts.trip, reached = trips.end(ts.trip, how)
             self._trip_events(ts, reached, at, index)
-            if reached and data:
-                self.events[-1].data.update(data)
+            if reached and reason is not None:
+                self.events[-1].data.reason = reason  # type: ignore[attr-defined]
         self.stop_unless_needed()
 
 
@@ -255,18 +262,17 @@ def bay_of(store_id: str, index: ZoneIndex) -> str | None:
     return None
 
 
-def trip_event(ts: TripState, status: str, at: datetime, index: ZoneIndex) -> NewEvent:
+def trip_event(ts: TripState, status: str, at: datetime, index: ZoneIndex) -> Event:
     t = ts.trip
-    data: dict[str, Any] = {
-        "status": status,
-        "mode": t.mode,
-        "display_name": ts.display_name,
-        "bay": bay_of(t.store_id, index),
-    }
+    data = TripData(
+        status=status,  # type: ignore[arg-type]
+        mode=t.mode,  # type: ignore[arg-type]
+        display_name=ts.display_name,
+        bay=bay_of(t.store_id, index),
+    )
     if status in trips.PROGRESS:
-        data.update({"eta_s": t.eta_s, "distance_m": t.distance_m})
-    return NewEvent(
-        type=f"trip.{status}",
+        data.eta_s, data.distance_m = t.eta_s, t.distance_m
+    return TRIP_EVENTS[status](
         ts=at,
         device_id=ts.device_id,
         store_id=t.store_id,

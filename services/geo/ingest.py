@@ -7,20 +7,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import asyncpg
 
 from services.geo import repository as repo
 from services.geo.consents import CONSENTS
-from services.geo.device_state import SOURCE, DeviceState
-from services.geo.group_commit import GroupCommit
+from services.geo.context import GeoContext
+from services.geo.device_state import DeviceState
 from services.geo.presence import Fix, Presence, Rules
 from services.geo.schemas import Eddystone, IBeacon, IngestResult, PingIn, Rejected, SightingIn
 from services.geo.zone_index import Zone
 from shared import bus
-from shared.db import transaction
 from shared.errors import TooManyRequests
 from shared.events import Event
 
@@ -28,8 +26,8 @@ MAX_FUTURE = timedelta(minutes=5)  # phone clocks drift; further ahead is a brok
 NO_CONSENT = "no_location_consent"
 
 
-def rules_of(state: Any) -> Rules:
-    return Rules(max_speed_mps=state.config.max_speed_mps, beacon_exit_s=state.config.beacon_exit_s)
+def rules_of(ctx: GeoContext) -> Rules:
+    return Rules(max_speed_mps=ctx.config.max_speed_mps, beacon_exit_s=ctx.config.beacon_exit_s)
 
 
 def screen_time(ts: datetime, now: datetime, max_age: timedelta) -> str | None:
@@ -41,14 +39,14 @@ def screen_time(ts: datetime, now: datetime, max_age: timedelta) -> str | None:
     return None
 
 
-async def load_allowed(conn: asyncpg.Connection, state: Any, device_ids: list[str]) -> dict[str, DeviceState]:
+async def load_allowed(conn: asyncpg.Connection, ctx: GeoContext, device_ids: list[str]) -> dict[str, DeviceState]:
     """The states of the devices whose location may be processed, under their row locks: with the
     `location` consent as notify last recorded it (including a change committed a moment ago), or during
     a pickup trip the shopper started. A device left out has nothing about it stored."""
     rows = await repo.lock_devices(conn, device_ids, CONSENTS.name)
     pending = sorted(d for d, row in rows.items() if row["consent_pending"])
     for device_id in pending:
-        await bus.catch_up(conn, CONSENTS, device_id, state)
+        await bus.catch_up(conn, CONSENTS, device_id, ctx)
     if pending:
         rows |= await repo.lock_devices(conn, pending, CONSENTS.name)
     allowed = {d: row for d, row in rows.items() if row["consented"] or row["trips"]}
@@ -58,10 +56,10 @@ async def load_allowed(conn: asyncpg.Connection, state: Any, device_ids: list[st
     return {d: DeviceState.from_row(d, row) for d, row in allowed.items()}
 
 
-def spend_upload(device: DeviceState, state: Any, now: datetime) -> None:
+def spend_upload(device: DeviceState, ctx: GeoContext, now: datetime) -> None:
     """One upload from the device's budget, or 429 with the wait: more connections or more replicas
     do not help a misbehaving app, the budget lives in the device's locked row."""
-    wait = device.take_request(now, state.config.request_burst, state.config.requests_per_s)
+    wait = device.take_request(now, ctx.config.request_burst, ctx.config.requests_per_s)
     if wait is not None:
         raise TooManyRequests(
             f"too many uploads from this device: retry in {wait:g} s", headers={"Retry-After": str(math.ceil(wait))}
@@ -83,12 +81,9 @@ class Upload:
     sightings: list[SightingIn] | None = None
 
 
-async def ingest(state: Any, upload: Upload) -> IngestResult:
+async def ingest(ctx: GeoContext, upload: Upload) -> IngestResult:
     """The answer to one upload, written together with the uploads that arrive alongside it."""
-    groups = getattr(state, "upload_groups", None)
-    if groups is None:  # one per process, made on first use: it lives as long as the app's state
-        groups = state.upload_groups = GroupCommit(partial(ingest_group, state), key=lambda u: u.device_id)
-    return await groups.submit(upload)
+    return await ctx.uploads.submit(upload)
 
 
 @dataclass
@@ -100,12 +95,12 @@ class _Applied:
     replayed: list[Event]
 
 
-async def ingest_group(state: Any, uploads: list[Upload]) -> list[IngestResult | Exception]:
+async def ingest_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestResult | Exception]:
     """Uploads of distinct devices, in one transaction; one outcome per upload, in order. A device over
     its budget fails its own upload only; a database failure fails them all (nothing is written)."""
     outcomes: list[_Applied | IngestResult | Exception] = []
-    async with transaction(state.pool) as conn:
-        devices = await load_allowed(conn, state, [u.device_id for u in uploads])
+    async with ctx.db.transaction() as conn:
+        devices = await load_allowed(conn, ctx, [u.device_id for u in uploads])
         now = datetime.now(UTC)
         pings: list[tuple[str, PingIn]] = []
         for u in uploads:
@@ -114,17 +109,17 @@ async def ingest_group(state: Any, uploads: list[Upload]) -> list[IngestResult |
                 outcomes.append(_refused(len(u.pings if u.pings is not None else u.sightings or ())))
                 continue
             try:
-                spend_upload(device, state, now)
+                spend_upload(device, ctx, now)
             except TooManyRequests as exc:
                 outcomes.append(exc)
                 continue
             before = device.presence
             if u.pings is not None:
-                usable, rejected = apply_pings(device, state, now, u.pings)
+                usable, rejected = apply_pings(device, ctx, now, u.pings)
                 replayed = await replay_for_retry(conn, u.device_id, before, usable)
                 pings.extend((u.device_id, p) for p in usable)
             else:
-                usable, rejected = apply_sightings(device, state, now, u.sightings or [])
+                usable, rejected = apply_sightings(device, ctx, now, u.sightings or [])
                 replayed = []
             outcomes.append(_Applied(device, before, len(usable), rejected, replayed))
         applied = [o for o in outcomes if isinstance(o, _Applied)]
@@ -132,7 +127,7 @@ async def ingest_group(state: Any, uploads: list[Upload]) -> list[IngestResult |
             await repo.write_pings(conn, pings, [(a.device.device_id, *a.device.cursor()) for a in applied])
         for a in applied:
             await a.device.save_history(conn, a.before)
-        published = iter(await bus.publish(conn, SOURCE, [e for a in applied for e in a.device.events]))
+        published = iter(await ctx.publish(conn, [e for a in applied for e in a.device.events]))
     return [
         IngestResult(
             accepted=o.accepted,
@@ -146,10 +141,10 @@ async def ingest_group(state: Any, uploads: list[Upload]) -> list[IngestResult |
 
 
 def apply_pings(
-    device: DeviceState, state: Any, now: datetime, pings: list[PingIn]
+    device: DeviceState, ctx: GeoContext, now: datetime, pings: list[PingIn]
 ) -> tuple[list[PingIn], list[Rejected]]:
     """Run the usable pings through presence and trips, oldest first; return them (to store) and the rejected."""
-    max_age = timedelta(hours=state.config.ping_retention_hours)
+    max_age = timedelta(hours=ctx.config.ping_retention_hours)
     usable: list[PingIn] = []
     rejected: list[Rejected] = []
     for i, p in enumerate(pings):
@@ -158,7 +153,7 @@ def apply_pings(
         else:
             usable.append(p)
     usable.sort(key=lambda p: p.ts)
-    index, rules, eta = state.zones.index, rules_of(state), state.config.trip_approach_eta_s
+    index, rules, eta = ctx.zones.index, rules_of(ctx), ctx.config.trip_approach_eta_s
     for p in usable:
         # A ping not newer than the last one applied changes nothing: that is also what makes an exact
         # duplicate (a retried upload) harmless. It is still stored, once.
@@ -175,7 +170,7 @@ async def replay_for_retry(conn: asyncpg.Connection, device_id: str, before: Any
         return []
     stored = await repo.stored_pings(conn, device_id, [p.ts for p in older])
     again = [p.ts for p in older if stored.get(p.ts) == (p.lat, p.lng)]
-    return await bus.events_of_device_at(conn, SOURCE, device_id, again) if again else []
+    return await bus.events_of_device_at(conn, "geo", device_id, again) if again else []
 
 
 def beacon_identity(ibeacon: IBeacon | None, eddystone: Eddystone | None) -> str:
@@ -187,15 +182,15 @@ def beacon_identity(ibeacon: IBeacon | None, eddystone: Eddystone | None) -> str
 
 
 def apply_sightings(
-    device: DeviceState, state: Any, now: datetime, sightings: list[SightingIn]
+    device: DeviceState, ctx: GeoContext, now: datetime, sightings: list[SightingIn]
 ) -> tuple[list[tuple[datetime, Zone]], list[Rejected]]:
     """Run the sightings of known beacons through presence and trips, oldest first."""
-    max_age = timedelta(hours=state.config.ping_retention_hours)
-    index, rules = state.zones.index, rules_of(state)
+    max_age = timedelta(hours=ctx.config.ping_retention_hours)
+    index, rules = ctx.zones.index, rules_of(ctx)
     usable: list[tuple[datetime, Zone]] = []
     rejected: list[Rejected] = []
     for i, s in enumerate(sightings):
-        zone_key = state.zones.beacons.get(beacon_identity(s.ibeacon, s.eddystone))
+        zone_key = ctx.zones.beacons.get(beacon_identity(s.ibeacon, s.eddystone))
         zone = index.get(zone_key) if zone_key else None
         if reason := screen_time(s.ts, now, max_age):
             rejected.append(Rejected(index=i, reason=reason))

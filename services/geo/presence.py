@@ -15,8 +15,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.geo.geometry import distance_m
 from services.geo.zone_index import Zone, ZoneKey
+from shared.events import (
+    LocationSuspiciousData,
+    Payload,
+    ZoneDwelledData,
+    ZoneEnteredData,
+    ZoneExitedData,
+    ZoneRef,
+)
+from shared.geodesy import distance_m
 
 MAX_USABLE_ACCURACY_M = 150.0  # worse than this moves nothing
 MIN_EXIT_BUFFER_M = 15.0
@@ -66,7 +74,7 @@ class Transition:
     type: str  # zone.entered | zone.exited | zone.dwelled | location.suspicious
     ts: datetime
     zone: Zone | None
-    data: dict[str, object]
+    data: Payload
 
 
 def enter_margin_m(zone: Zone, accuracy_m: float) -> float:
@@ -91,20 +99,20 @@ def implied_speed_mps(a: Fix, b: Fix) -> float:
     return gap / max(abs((b.ts - a.ts).total_seconds()), 1.0)
 
 
-def current_zones(visits: dict[ZoneKey, Visit]) -> list[dict[str, str]]:
-    return [{"store_id": s, "zone_id": z} for s, z in sorted(visits)]
+def current_zones(visits: dict[ZoneKey, Visit]) -> list[ZoneRef]:
+    return [ZoneRef(store_id=s, zone_id=z) for s, z in sorted(visits)]
 
 
-def _exit(zone: Zone, visit: Visit, ts: datetime, conf: float, **extra: object) -> Transition:
+def _exit(zone: Zone, visit: Visit, ts: datetime, conf: float) -> Transition:
     duration = max(0.0, (visit.last_inside_at - visit.entered_at).total_seconds())
-    data = {
-        "kind": zone.kind,
-        "entered_at": visit.entered_at.isoformat(),
-        "duration_s": round(duration),
-        "confidence": conf,
-        "via": visit.via,
-        **extra,
-    }
+    data = ZoneExitedData(
+        kind=zone.kind,  # type: ignore[arg-type]
+        entered_at=visit.entered_at,
+        duration_s=round(duration),
+        confidence=conf,
+        via=visit.via,
+        zones=[],  # filled in by _with_zones
+    )
     return Transition("zone.exited", ts, zone, data)
 
 
@@ -113,7 +121,7 @@ def _with_zones(presence: Presence, transitions: list[Transition]) -> tuple[Pres
     zones = current_zones(presence.visits)
     for t in transitions:
         if t.zone is not None:
-            t.data["zones"] = zones
+            t.data.zones = zones  # type: ignore[attr-defined]
     return presence, transitions
 
 
@@ -146,9 +154,8 @@ def due(presence: Presence, now: datetime, zone_of: ZoneOf, rules: Rules) -> tup
 
 def _dwell(zone: Zone, visit: Visit) -> Transition:
     at = visit.entered_at + timedelta(seconds=zone.dwell_s or 0)
-    return Transition(
-        "zone.dwelled", at, zone, {"kind": zone.kind, "dwell_s": zone.dwell_s, "confidence": visit.confidence}
-    )
+    data = ZoneDwelledData(kind=zone.kind, dwell_s=zone.dwell_s or 0, confidence=visit.confidence, zones=[])  # type: ignore[arg-type]
+    return Transition("zone.dwelled", at, zone, data)
 
 
 def step(
@@ -170,7 +177,9 @@ def step(
             if presence.suspicious_at is not None and fix.ts - presence.suspicious_at < SUSPICIOUS_REPEAT:
                 return moved, []
             speed = round(implied_speed_mps(anchor, fix))
-            suspicious = Transition("location.suspicious", fix.ts, None, {"implied_speed_mps": speed})
+            suspicious = Transition(
+                "location.suspicious", fix.ts, None, LocationSuspiciousData(implied_speed_mps=speed)
+            )
             return replace(moved, suspicious_at=fix.ts), [suspicious]
 
     presence, transitions = due(presence, fix.ts, zone_of, rules)
@@ -192,9 +201,8 @@ def step(
         if zone.shape.edge_distance_m(fix.lat, fix.lng) >= enter_margin_m(zone, fix.accuracy_m):
             conf = confidence(zone, fix.accuracy_m)
             visits[zone.key] = Visit(entered_at=fix.ts, last_inside_at=fix.ts, confidence=conf)
-            transitions.append(
-                Transition("zone.entered", fix.ts, zone, {"kind": zone.kind, "confidence": conf, "via": "gps"})
-            )
+            data = ZoneEnteredData(kind=zone.kind, confidence=conf, via="gps", zones=[])  # type: ignore[arg-type]
+            transitions.append(Transition("zone.entered", fix.ts, zone, data))
 
     moved = Presence(last_ts=fix.ts, last_fix=fix, outlier=None, suspicious_at=presence.suspicious_at, visits=visits)
     return _with_zones(moved, transitions)
@@ -209,9 +217,8 @@ def sight(
     visit = visits.get(zone.key)
     if visit is None:
         visits[zone.key] = Visit(entered_at=ts, last_inside_at=ts, confidence=1.0, via="beacon", beacon_seen_at=ts)
-        transitions.append(
-            Transition("zone.entered", ts, zone, {"kind": zone.kind, "confidence": 1.0, "via": "beacon"})
-        )
+        data = ZoneEnteredData(kind=zone.kind, confidence=1.0, via="beacon", zones=[])  # type: ignore[arg-type]
+        transitions.append(Transition("zone.entered", ts, zone, data))
     elif visit.beacon_seen_at is None or ts > visit.beacon_seen_at:
         visits[zone.key] = replace(visit, via="beacon", beacon_seen_at=ts, last_inside_at=max(ts, visit.last_inside_at))
     return _with_zones(replace(presence, visits=visits), transitions)

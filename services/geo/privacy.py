@@ -7,15 +7,16 @@ from typing import Any
 
 import asyncpg
 from litestar import get
-from litestar.datastructures import State
 from litestar.params import FromPath
 
 from services.geo import repository as repo
+from services.geo.context import GeoContext
 from shared import erasure
 from shared.auth import Caller
 from shared.bus import Consumer
+from shared.context import FromContext
 from shared.db import Conn
-from shared.events import Event
+from shared.events import ErasureRequested
 from shared.jobs import Job
 from shared.wire import check_id
 
@@ -69,23 +70,23 @@ async def device_data(device_id: FromPath[str], conn: Conn, principal: Caller) -
 
 
 @get("/v1/privacy", exclude_from_auth=True)
-async def privacy(state: State) -> dict[str, Any]:
-    return {"service": "geo", "collects": collection(state.config)}
+async def privacy(ctx: FromContext[GeoContext]) -> dict[str, Any]:
+    return {"service": "geo", "collects": collection(ctx.config)}
 
 
-async def erase(conn: asyncpg.Connection, event: Event, _state: Any) -> None:
+async def erase(conn: asyncpg.Connection, event: ErasureRequested, ctx: GeoContext) -> None:
     """notify asked for a device's erasure: delete everything geo holds, then say so on the bus."""
     if event.device_id is not None:
         await repo.erase_device(conn, event.device_id)
-    await erasure.confirm(conn, "geo", event.data["erasure_id"], datetime.now(UTC))
+    await erasure.confirm(conn, ctx.service, event.data.erasure_id, datetime.now(UTC))
 
 
-ERASURE = Consumer(name="geo.erasure", types=(erasure.REQUESTED,), handle=erase)
+ERASURE = Consumer(name="geo.erasure", types=(ErasureRequested,), handle=erase)
 
 
-async def enforce_retention(state: Any, now: datetime) -> int:
-    config = state.config
-    async with state.pool.acquire() as conn, conn.transaction():
+async def enforce_retention(ctx: GeoContext, now: datetime) -> int:
+    config = ctx.config
+    async with ctx.db.transaction() as conn:
         changed = await repo.forget_idle_positions(conn, now - timedelta(hours=config.ping_retention_hours))
         changed += await repo.coarsen_trips(conn, now - timedelta(hours=config.ping_retention_hours))
         changed += await repo.delete_history(conn, now - timedelta(days=config.history_days))

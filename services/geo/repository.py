@@ -114,11 +114,16 @@ async def forget_location_consent(conn: asyncpg.Connection, device_id: str) -> N
 
 
 async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> list[asyncpg.Record]:
-    """Remove open visits of a zone being deleted; return them so their exits can be published."""
+    """Remove open visits of a zone being deleted; return them so their exits can be published, each with
+    the zones its device is still in (`zones`: store_id, zone_id pairs)."""
     return await conn.fetch(
         """
-        DELETE FROM geo.visits WHERE store_id = $1 AND zone_id = $2
-        RETURNING device_id, entered_at, last_inside_at, via
+        DELETE FROM geo.visits v WHERE v.store_id = $1 AND v.zone_id = $2
+        RETURNING v.device_id, v.entered_at, v.last_inside_at, v.via, v.confidence,
+                  (SELECT coalesce(json_agg(json_build_object('store_id', o.store_id, 'zone_id', o.zone_id)
+                                            ORDER BY o.store_id, o.zone_id), '[]')
+                   FROM geo.visits o
+                   WHERE o.device_id = v.device_id AND (o.store_id, o.zone_id) <> ($1, $2)) AS zones
         """,
         store_id,
         zone_id,

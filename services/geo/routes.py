@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from litestar import delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 from timezonefinder import TimezoneFinder
 
 from services.geo import geometry, ingest, trips
 from services.geo import repository as repo
-from services.geo.device_state import SOURCE, DeviceState
+from services.geo.context import GeoContext
+from services.geo.device_state import DeviceState
 from services.geo.schemas import (
     BeaconOut,
     BeaconPut,
@@ -33,11 +33,12 @@ from services.geo.schemas import (
     ZonePut,
 )
 from services.geo.zones import zone_of
-from shared import bus, peers
+from shared import peers
 from shared.auth import Caller, Principal
-from shared.db import Conn, transaction
+from shared.context import FromContext
+from shared.db import Conn
 from shared.errors import BadGateway, Conflict, Forbidden, Invalid, NotFound, TooLarge
-from shared.events import NewEvent
+from shared.events import ZoneExited, ZoneExitedData, ZoneRef
 from shared.wire import check_id
 
 MAX_BATCH = 500
@@ -107,7 +108,11 @@ async def get_store(store_id: FromPath[str], conn: Conn) -> Store:
 
 @put("/v1/stores/{store_id:str}/zones/{zone_id:str}")
 async def put_zone(
-    store_id: FromPath[str], zone_id: FromPath[str], data: JSONBody[ZonePut], principal: Caller, state: State
+    store_id: FromPath[str],
+    zone_id: FromPath[str],
+    data: JSONBody[ZonePut],
+    principal: Caller,
+    ctx: FromContext[GeoContext],
 ) -> ZoneOut:
     """Create or replace a zone. This process's index has it before the answer leaves; the other geo
     processes get it through LISTEN/NOTIFY within moments."""
@@ -121,12 +126,12 @@ async def put_zone(
         shape = {"circle": {"lat": data.circle.lat, "lng": data.circle.lng, "radius_m": data.circle.radius_m}}
     else:
         shape = {"polygon": geometry.polygon(data.polygon).geojson}
-    async with transaction(state.pool) as conn:
+    async with ctx.db.transaction() as conn:
         if await repo.get_store(conn, store_id) is None:
             raise NotFound(f"unknown store {store_id!r}: create it first", field="store_id")
         await repo.upsert_zone(conn, store_id, zone_id, data.kind, data.name, data.dwell_s, shape)
         row = await repo.get_zone(conn, store_id, zone_id)
-    state.zones.index.put(zone_of(row))
+    ctx.zones.index.put(zone_of(row))
     return _zone_out(row)
 
 
@@ -136,12 +141,14 @@ async def list_zones(store_id: FromPath[str], conn: Conn) -> list[ZoneOut]:
 
 
 @delete("/v1/stores/{store_id:str}/zones/{zone_id:str}")
-async def delete_zone(store_id: FromPath[str], zone_id: FromPath[str], principal: Caller, state: State) -> None:
+async def delete_zone(
+    store_id: FromPath[str], zone_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]
+) -> None:
     """Deleting a zone closes its open visits: everyone inside gets an exit, nobody stays forever."""
     principal.require_admin()
     check_id(store_id, "store_id")
     check_id(zone_id, "zone_id")
-    async with transaction(state.pool) as conn:
+    async with ctx.db.transaction() as conn:
         row = await repo.get_zone(conn, store_id, zone_id)
         if row is None:
             raise NotFound(f"unknown zone {zone_id!r} in store {store_id!r}", field="zone_id")
@@ -153,26 +160,28 @@ async def delete_zone(store_id: FromPath[str], zone_id: FromPath[str], principal
             await repo.log_visits(
                 conn, v["device_id"], [(store_id, zone_id, zone.kind, v["via"], v["entered_at"], now)]
             )
-        await bus.publish(
+        await ctx.publish(
             conn,
-            SOURCE,
             [
-                NewEvent(
-                    type="zone.exited",
+                ZoneExited(
                     ts=now,
                     device_id=v["device_id"],
                     store_id=store_id,
                     zone_id=zone_id,
-                    data={
-                        "kind": zone.kind,
-                        "duration_s": round((v["last_inside_at"] - v["entered_at"]).total_seconds()),
-                        "reason": "zone_deleted",
-                    },
+                    data=ZoneExitedData(
+                        kind=zone.kind,  # type: ignore[arg-type]
+                        entered_at=v["entered_at"],
+                        duration_s=round((v["last_inside_at"] - v["entered_at"]).total_seconds()),
+                        confidence=v["confidence"],
+                        via=v["via"],
+                        zones=[ZoneRef(**z) for z in v["zones"]],
+                        reason="zone_deleted",
+                    ),
                 )
                 for v in closed
             ],
         )
-    state.zones.index.remove((store_id, zone_id))
+    ctx.zones.index.remove((store_id, zone_id))
 
 
 def _identity(data: BeaconPut) -> str:
@@ -183,13 +192,17 @@ def _identity(data: BeaconPut) -> str:
 
 @put("/v1/stores/{store_id:str}/beacons/{beacon_id:str}")
 async def put_beacon(
-    store_id: FromPath[str], beacon_id: FromPath[str], data: JSONBody[BeaconPut], principal: Caller, state: State
+    store_id: FromPath[str],
+    beacon_id: FromPath[str],
+    data: JSONBody[BeaconPut],
+    principal: Caller,
+    ctx: FromContext[GeoContext],
 ) -> BeaconOut:
     principal.require_admin()
     check_id(store_id, "store_id")
     check_id(beacon_id, "beacon_id")
     identity = _identity(data)
-    async with transaction(state.pool) as conn:
+    async with ctx.db.transaction() as conn:
         if await repo.get_zone(conn, store_id, data.zone_id) is None:
             raise NotFound(f"unknown zone {data.zone_id!r} in store {store_id!r}", field="zone_id")
         other = await repo.beacon_with_identity(conn, identity)
@@ -199,52 +212,58 @@ async def put_beacon(
                 field="ibeacon" if data.ibeacon else "eddystone",
             )
         await repo.upsert_beacon(conn, store_id, beacon_id, data.zone_id, identity)
-    state.zones.beacons[identity] = (store_id, data.zone_id)
+    ctx.zones.beacons[identity] = (store_id, data.zone_id)
     return BeaconOut(
         store_id=store_id, beacon_id=beacon_id, zone_id=data.zone_id, ibeacon=data.ibeacon, eddystone=data.eddystone
     )
 
 
 @delete("/v1/stores/{store_id:str}/beacons/{beacon_id:str}")
-async def delete_beacon(store_id: FromPath[str], beacon_id: FromPath[str], principal: Caller, state: State) -> None:
+async def delete_beacon(
+    store_id: FromPath[str], beacon_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]
+) -> None:
     principal.require_admin()
-    async with transaction(state.pool) as conn:
+    async with ctx.db.transaction() as conn:
         if not await repo.delete_beacon(conn, check_id(store_id, "store_id"), check_id(beacon_id, "beacon_id")):
             raise NotFound(f"unknown beacon {beacon_id!r} in store {store_id!r}", field="beacon_id")
-    await state.zones.reload_zone(store_id, "")
+    await ctx.zones.reload_zone(store_id, "")
 
 
 # --- what phones send (device) ---
 
 
 @post("/v1/pings", status_code=200)
-async def post_pings(data: JSONBody[PingBatch], principal: Caller, state: State) -> IngestResult:
+async def post_pings(data: JSONBody[PingBatch], principal: Caller, ctx: FromContext[GeoContext]) -> IngestResult:
     """A batch of location fixes, in any order; duplicates are harmless. Events come back in the answer."""
     device_id = _require_device_token(principal)
     if len(data.pings) > MAX_BATCH:
         raise TooLarge(f"at most {MAX_BATCH} pings per batch", field="pings")
     # No connection of its own: uploads arriving together share one transaction.
-    return await ingest.ingest(state, ingest.Upload(device_id, pings=data.pings))
+    return await ingest.ingest(ctx, ingest.Upload(device_id, pings=data.pings))
 
 
 @post("/v1/beacon-sightings", status_code=200)
-async def post_sightings(data: JSONBody[SightingBatch], principal: Caller, state: State) -> IngestResult:
+async def post_sightings(
+    data: JSONBody[SightingBatch], principal: Caller, ctx: FromContext[GeoContext]
+) -> IngestResult:
     device_id = _require_device_token(principal)
     if len(data.sightings) > MAX_BATCH:
         raise TooLarge(f"at most {MAX_BATCH} sightings per batch", field="sightings")
     for i, s in enumerate(data.sightings):
         if (s.ibeacon is None) == (s.eddystone is None):
             raise Invalid('each sighting has exactly one of "ibeacon" or "eddystone"', field=f"sightings[{i}]")
-    return await ingest.ingest(state, ingest.Upload(device_id, sightings=data.sightings))
+    return await ingest.ingest(ctx, ingest.Upload(device_id, sightings=data.sightings))
 
 
 @get("/v1/devices/{device_id:str}/context")
-async def device_context(device_id: FromPath[str], conn: Conn, principal: Caller, state: State) -> DeviceContext:
+async def device_context(
+    device_id: FromPath[str], conn: Conn, principal: Caller, ctx: FromContext[GeoContext]
+) -> DeviceContext:
     """Where the device is now: its stores and zones, dwell so far, its active trip."""
     check_id(device_id, "device_id")
     principal.require_device(device_id)
     now = datetime.now(UTC)
-    index = state.zones.index
+    index = ctx.zones.index
     zones = []
     for v in await repo.open_visits(conn, device_id):
         zone = index.get((v["store_id"], v["zone_id"]))
@@ -273,9 +292,9 @@ async def device_context(device_id: FromPath[str], conn: Conn, principal: Caller
 # --- pickup trips ---
 
 
-def _pickup_point(store: asyncpg.Record, state: State) -> tuple[float, float]:
+def _pickup_point(store: asyncpg.Record, ctx: GeoContext) -> tuple[float, float]:
     """Where the shopper is headed: the store's pickup bay if it has one, else the store itself."""
-    for zone in state.zones.index.zones_of_store(store["store_id"]):
+    for zone in ctx.zones.index.zones_of_store(store["store_id"]):
         if zone.kind == "pickup":
             if zone.shape.center is not None:
                 return zone.shape.center
@@ -285,11 +304,13 @@ def _pickup_point(store: asyncpg.Record, state: State) -> tuple[float, float]:
 
 
 @post("/v1/trips", status_code=201)
-async def start_trip(data: JSONBody[TripCreate], conn: Conn, principal: Caller, state: State) -> TripCreated:
+async def start_trip(
+    data: JSONBody[TripCreate], conn: Conn, principal: Caller, ctx: FromContext[GeoContext]
+) -> TripCreated:
     """ "I'm on my way": for the device's own order at that store. Retrying gives the same trip."""
     device_id = _require_device_token(principal)
     try:
-        status, order = await peers.get_json(state, "inventory", f"/v1/orders/{data.order_id}")
+        status, order = await peers.get_json(ctx, "inventory", f"/v1/orders/{data.order_id}")
     except peers.PeerError as exc:
         raise BadGateway("inventory cannot confirm the order right now; retry shortly") from exc
     if status == 404 or order.get("device_id") != device_id:
@@ -314,12 +335,12 @@ async def start_trip(data: JSONBody[TripCreate], conn: Conn, principal: Caller, 
         data.store_id,
         data.mode,
         order.get("display_name"),
-        _pickup_point(store, state),
+        _pickup_point(store, ctx),
     )
     # A shopper who taps "I'm on my way" already standing in the bay has arrived at once.
     device = await DeviceState.load(conn, device_id)
     before = device.presence
-    device.recheck_trips(state.zones.index, datetime.now(UTC))
+    device.recheck_trips(ctx.zones.index, datetime.now(UTC))
     await device.save(conn, before)
     row = await repo.get_trip(conn, row["trip_id"])
     return TripCreated(trip_id=row["trip_id"], status=row["status"])
@@ -338,12 +359,12 @@ async def get_trip(trip_id: FromPath[str], conn: Conn, principal: Caller) -> Tri
 
 
 @post("/v1/trips/{trip_id:str}/cancel", status_code=200)
-async def cancel_trip(trip_id: FromPath[str], conn: Conn, principal: Caller, state: State) -> TripOut:
+async def cancel_trip(trip_id: FromPath[str], conn: Conn, principal: Caller, ctx: FromContext[GeoContext]) -> TripOut:
     """The shopper turned back (or staff call it off): staff stop waiting."""
     row = await _visible_trip(conn, trip_id, principal)
     device = await DeviceState.load(conn, row["device_id"])
     before = device.presence
-    device.end_trips("canceled", datetime.now(UTC), state.zones.index, order_id=row["order_id"], reason="trip.cancel")
+    device.end_trips("canceled", datetime.now(UTC), ctx.zones.index, order_id=row["order_id"], reason="trip.cancel")
     await device.save(conn, before)
     row = await repo.get_trip(conn, trip_id)
     if row["status"] != "canceled":

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from services.geo.geometry import distance_m
 from services.geo.presence import Fix
+from shared.geodesy import distance_m
 
 ACTIVE = ("started", "approaching", "arrived")
 ENDED = ("completed", "canceled", "expired")

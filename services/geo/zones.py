@@ -11,7 +11,7 @@ import asyncpg
 from services.geo import geometry
 from services.geo import repository as repo
 from services.geo.zone_index import Zone, ZoneIndex, ZoneKey
-from shared.db import UNAVAILABLE
+from shared.db import UNAVAILABLE, Database
 from shared.listener import Listener
 
 log = logging.getLogger("accueil.geo.zones")
@@ -41,13 +41,13 @@ class ZoneIndexSync:
     then each announced change is applied, in order. After a lost connection everything is reloaded:
     changes may have been missed meanwhile."""
 
-    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
+    def __init__(self, db: Database) -> None:
         self.index = ZoneIndex()
         self.beacons: dict[str, ZoneKey] = {}  # beacon identity -> the zone it marks
-        self._pool = pool
+        self._db = db
         self._changes: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._listener = Listener(
-            dsn, {repo.ZONES_CHANNEL: self._on_notify}, on_connect=[self._reload_all], name="geo-zone-sync"
+            db.dsn, {repo.ZONES_CHANNEL: self._on_notify}, on_connect=[self._reload_all], name="geo-zone-sync"
         )
         self._applier: asyncio.Task[None] | None = None
 
@@ -63,7 +63,7 @@ class ZoneIndexSync:
             await asyncio.gather(self._applier, return_exceptions=True)
 
     async def _reload_all(self) -> None:
-        async with self._pool.acquire() as conn:
+        async with self._db.transaction(readonly=True) as conn:
             rows = await repo.all_zones(conn)
             beacons = await repo.all_beacons(conn)
         self.index = ZoneIndex(zone_of(r) for r in rows)
@@ -72,7 +72,7 @@ class ZoneIndexSync:
 
     async def reload_zone(self, store_id: str, zone_id: str) -> None:
         """One zone changed (or only beacons, when the zone id is empty); beacons follow their zone."""
-        async with self._pool.acquire() as conn:
+        async with self._db.transaction(readonly=True) as conn:
             row = await repo.get_zone(conn, store_id, zone_id) if zone_id else None
             beacons = await repo.all_beacons(conn)
         if zone_id:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 
 from services.inventory import privacy
+from services.inventory.context import inventory_context
 from services.inventory.jobs import JOBS
 from services.inventory.routes import ROUTES
 from services.inventory.settings import InventorySettings
@@ -19,6 +20,7 @@ SPEC = ServiceSpec(
     consumers=[privacy.ERASURE],
     jobs=[*JOBS, privacy.RETENTION],
     settings_type=InventorySettings,
+    context=inventory_context,
     description="Live stock per store and SKU, reservations that never oversell, pickup orders, in-stock alternatives.",
 )
 

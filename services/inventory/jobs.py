@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from services.inventory import orders
+from services.inventory.context import InventoryContext
 from shared.jobs import Job
 
 
-async def expire_orders(state: Any, now: datetime) -> int:
+async def expire_orders(ctx: InventoryContext, now: datetime) -> int:
     """Orders nobody prepared or collected in time give their stock back."""
-    return await orders.cancel_lapsed(state.pool, orders.holds(state.config), now)
+    return await orders.cancel_lapsed(ctx.db, orders.holds(ctx.config), now)
 
 
 EXPIRE_ORDERS = Job(name="inventory.expire_orders", every_s=60, run=expire_orders)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 
@@ -16,8 +15,10 @@ from services.inventory.reservations import MOVES, Holds, Line, clean_display_na
 from services.inventory.schemas import Order, OrderCreate, OrderLine
 from services.inventory.settings import InventorySettings
 from shared import bus
+from shared import events as ev
+from shared.db import Database
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events import NewEvent
+from shared.events import Event, OrderCanceled, OrderCollected, OrderData, OrderReady, OrderReserved
 
 EXPIRY_BATCH = 500
 
@@ -52,21 +53,20 @@ def to_answer(order: asyncpg.Record, hold: Holds) -> Order:
     )
 
 
-def order_event(event_type: str, order: asyncpg.Record, now: datetime) -> NewEvent:
-    data: dict[str, Any] = {
-        "lines": [{"sku": line.sku, "qty": line.qty} for line in lines_in(order)],
-        "display_name": order["display_name"],
-    }
-    if order["cancel_reason"] is not None:
-        data["reason"] = order["cancel_reason"]
-    return NewEvent(
-        type=event_type,
-        ts=now,
-        device_id=order["device_id"],
-        store_id=order["store_id"],
-        order_id=order["order_id"],
-        data=data,
+ORDER_EVENTS: dict[str, type[Event]] = {
+    "ready": OrderReady,
+    "collected": OrderCollected,
+    "canceled": OrderCanceled,
+}
+
+
+def order_event(kind: type[Event], order: asyncpg.Record, now: datetime) -> Event:
+    data = OrderData(
+        lines=[ev.OrderLine(sku=line.sku, qty=line.qty) for line in lines_in(order)],
+        display_name=order["display_name"],
+        reason=order["cancel_reason"],
     )
+    return kind(ts=now, device_id=order["device_id"], store_id=order["store_id"], order_id=order["order_id"], data=data)
 
 
 async def place(
@@ -93,7 +93,7 @@ async def place(
     order = await repo.get_order(conn, order_id)
     # Stock last: a popular item's row stays locked only from here to the commit.
     stock_events = await stock.reserve(conn, request.store_id, lines, now)
-    await bus.publish(conn, stock.SOURCE, [order_event("order.reserved", order, now), *stock_events])
+    await bus.publish(conn, "inventory", [order_event(OrderReserved, order, now), *stock_events])
     return order, True
 
 
@@ -117,29 +117,29 @@ async def move(
             field="status",
             order_status=current["status"],
         )
-    events = [order_event(f"order.{target}", moved, now)]
+    events = [order_event(ORDER_EVENTS[target], moved, now)]
     lines = lines_in(moved)
     if target == "collected":
         await stock.sell(conn, moved["store_id"], lines, order_id=moved["order_id"], actor=actor)
     elif target == "canceled":
         events += await stock.release(conn, [(moved["store_id"], line.sku, line.qty) for line in lines], now)
-    await bus.publish(conn, stock.SOURCE, events)
+    await bus.publish(conn, "inventory", events)
     return moved
 
 
-async def cancel_lapsed(pool: asyncpg.Pool, hold: Holds, now: datetime, batch: int = EXPIRY_BATCH) -> int:
+async def cancel_lapsed(db: Database, hold: Holds, now: datetime, batch: int = EXPIRY_BATCH) -> int:
     """Cancel every order that waited too long to be made ready or collected, releasing its stock;
     in batches, each its own transaction, so a long backlog never holds many locks for long."""
     reserved_before, ready_before = hold.cutoffs(now)
     total = 0
     while True:
-        async with pool.acquire() as conn, conn.transaction():
+        async with db.transaction() as conn:
             lapsed = await repo.cancel_lapsed(conn, reserved_before, ready_before, now, batch)
             if lapsed:
                 released = [(o["store_id"], line.sku, line.qty) for o in lapsed for line in lines_in(o)]
-                events = [order_event("order.canceled", o, now) for o in lapsed]
+                events = [order_event(OrderCanceled, o, now) for o in lapsed]
                 events += await stock.release(conn, released, now)
-                await bus.publish(conn, stock.SOURCE, events)
+                await bus.publish(conn, "inventory", events)
         total += len(lapsed)
         if len(lapsed) < batch:
             return total

@@ -7,13 +7,14 @@ from typing import Any
 
 import asyncpg
 from litestar import get
-from litestar.datastructures import State
 
 from services.inventory import orders, stock
 from services.inventory import repository as repo
-from shared import bus, erasure
+from services.inventory.context import InventoryContext
+from shared import erasure
 from shared.bus import Consumer
-from shared.events import Event
+from shared.context import FromContext
+from shared.events import ErasureRequested, OrderCanceled
 from shared.jobs import Job
 
 
@@ -45,31 +46,31 @@ def collection(config: Any) -> list[dict[str, Any]]:
 
 
 @get("/v1/privacy", exclude_from_auth=True)
-async def privacy(state: State) -> dict[str, Any]:
-    return {"service": "inventory", "collects": collection(state.config)}
+async def privacy(ctx: FromContext[InventoryContext]) -> dict[str, Any]:
+    return {"service": "inventory", "collects": collection(ctx.config)}
 
 
-async def erase(conn: asyncpg.Connection, event: Event, state: Any) -> None:
+async def erase(conn: asyncpg.Connection, event: ErasureRequested, ctx: InventoryContext) -> None:
     """notify asked for a device's erasure: its orders keep only a pseudonym and no name, those still
     waiting are canceled (their stock goes back on sale), then say so on the bus."""
     now = datetime.now(UTC)
     if event.device_id is not None:
-        pseudonym = erasure.pseudonym(state.settings.token_key, event.device_id)
+        pseudonym = erasure.pseudonym(ctx.settings.token_key, event.device_id)
         await repo.pseudonymize_orders(conn, event.device_id, pseudonym)
         canceled = await repo.cancel_orders_of_device(conn, pseudonym, now)
         if canceled:
             released = [(o["store_id"], line.sku, line.qty) for o in canceled for line in orders.lines_in(o)]
-            events = [orders.order_event("order.canceled", o, now) for o in canceled]
-            await bus.publish(conn, stock.SOURCE, events + await stock.release(conn, released, now))
-    await erasure.confirm(conn, stock.SOURCE, event.data["erasure_id"], now)
+            events = [orders.order_event(OrderCanceled, o, now) for o in canceled]
+            await ctx.publish(conn, events + await stock.release(conn, released, now))
+    await erasure.confirm(conn, ctx.service, event.data.erasure_id, now)
 
 
-ERASURE = Consumer(name="inventory.erasure", types=(erasure.REQUESTED,), handle=erase)
+ERASURE = Consumer(name="inventory.erasure", types=(ErasureRequested,), handle=erase)
 
 
-async def forget_display_names(state: Any, now: datetime) -> int:
-    async with state.pool.acquire() as conn:
-        return await repo.forget_display_names(conn, now - timedelta(days=state.config.display_name_retention_days))
+async def forget_display_names(ctx: InventoryContext, now: datetime) -> int:
+    async with ctx.db.transaction() as conn:
+        return await repo.forget_display_names(conn, now - timedelta(days=ctx.config.display_name_retention_days))
 
 
 RETENTION = Job("inventory.display_name_retention", 3600, forget_display_names)

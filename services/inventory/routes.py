@@ -8,13 +8,12 @@ from typing import Annotated
 
 import asyncpg
 from litestar import Request, Response, get, post, put
-from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 
 from services.inventory import importing, orders, stock
 from services.inventory import repository as repo
-from services.inventory.alternatives import Candidate, rank
+from services.inventory.context import InventoryContext
 from services.inventory.reservations import STATUSES
 from services.inventory.schemas import (
     Alternative,
@@ -33,7 +32,9 @@ from services.inventory.schemas import (
     StockList,
     StockPut,
 )
+from shared.alternatives import Candidate, rank
 from shared.auth import Caller, Principal
+from shared.context import FromContext
 from shared.db import Conn
 from shared.errors import ApiError, Forbidden, Invalid, NotFound, TooLarge
 from shared.wire import check_id
@@ -195,7 +196,7 @@ async def place_order(
     data: JSONBody[OrderCreate],
     conn: Conn,
     principal: Caller,
-    state: State,
+    ctx: FromContext[InventoryContext],
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[Order]:
     """Reserve every line or none. With an Idempotency-Key (recommended: phones retry), the same key
@@ -206,7 +207,7 @@ async def place_order(
     if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
         raise Invalid("Idempotency-Key must be 1-200 visible ASCII characters", field="Idempotency-Key")
     order, created = await orders.place(conn, principal.subject, data, idempotency_key, datetime.now(UTC))
-    return Response(orders.to_answer(order, orders.holds(state.config)), status_code=201 if created else 200)
+    return Response(orders.to_answer(order, orders.holds(ctx.config)), status_code=201 if created else 200)
 
 
 async def _visible_order(conn: asyncpg.Connection, order_id: str, principal: Principal) -> asyncpg.Record:
@@ -219,13 +220,20 @@ async def _visible_order(conn: asyncpg.Connection, order_id: str, principal: Pri
 
 
 @get("/v1/orders/{order_id:str}")
-async def get_order(order_id: FromPath[str], conn: Conn, principal: Caller, state: State) -> Order:
+async def get_order(
+    order_id: FromPath[str], conn: Conn, principal: Caller, ctx: FromContext[InventoryContext]
+) -> Order:
     order = await _visible_order(conn, order_id, principal)
-    return orders.to_answer(order, orders.holds(state.config))
+    return orders.to_answer(order, orders.holds(ctx.config))
 
 
 async def _move(
-    conn: asyncpg.Connection, order_id: str, action: str, principal: Principal, state: State, reason: str | None = None
+    conn: asyncpg.Connection,
+    order_id: str,
+    action: str,
+    principal: Principal,
+    ctx: InventoryContext,
+    reason: str | None = None,
 ) -> Order:
     order = await _visible_order(conn, order_id, principal)
     if action != "cancel" or principal.role != "device":
@@ -233,28 +241,36 @@ async def _move(
     moved = await orders.move(
         conn, order["order_id"], action, actor=_actor(principal), now=datetime.now(UTC), reason=reason
     )
-    return orders.to_answer(moved, orders.holds(state.config))
+    return orders.to_answer(moved, orders.holds(ctx.config))
 
 
 @post("/v1/orders/{order_id:str}/ready", status_code=200)
-async def order_ready(order_id: FromPath[str], conn: Conn, principal: Caller, state: State) -> Order:
+async def order_ready(
+    order_id: FromPath[str], conn: Conn, principal: Caller, ctx: FromContext[InventoryContext]
+) -> Order:
     """Staff have prepared the order: it can be collected (the expiry clock restarts from now)."""
-    return await _move(conn, order_id, "ready", principal, state)
+    return await _move(conn, order_id, "ready", principal, ctx)
 
 
 @post("/v1/orders/{order_id:str}/collected", status_code=200)
-async def order_collected(order_id: FromPath[str], conn: Conn, principal: Caller, state: State) -> Order:
+async def order_collected(
+    order_id: FromPath[str], conn: Conn, principal: Caller, ctx: FromContext[InventoryContext]
+) -> Order:
     """Handed over: the reservation becomes a sale (on_hand and reserved both drop)."""
-    return await _move(conn, order_id, "collected", principal, state)
+    return await _move(conn, order_id, "collected", principal, ctx)
 
 
 @post("/v1/orders/{order_id:str}/cancel", status_code=200)
 async def order_cancel(
-    order_id: FromPath[str], conn: Conn, principal: Caller, state: State, data: JSONBody[OrderCancel | None] = None
+    order_id: FromPath[str],
+    conn: Conn,
+    principal: Caller,
+    ctx: FromContext[InventoryContext],
+    data: JSONBody[OrderCancel | None] = None,
 ) -> Order:
     """By its device or staff of its store, while reserved or ready: the stock is released."""
     reason = data.reason if data is not None and data.reason else f"canceled_by_{principal.role}"
-    return await _move(conn, order_id, "cancel", principal, state, reason)
+    return await _move(conn, order_id, "cancel", principal, ctx, reason)
 
 
 @get("/v1/stores/{store_id:str}/orders")
@@ -262,7 +278,7 @@ async def store_orders(
     store_id: FromPath[str],
     conn: Conn,
     principal: Caller,
-    state: State,
+    ctx: FromContext[InventoryContext],
     status: FromQuery[str] = "reserved,ready",
     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
 ) -> OrderList:
@@ -272,7 +288,7 @@ async def store_orders(
     statuses = [s.strip() for s in status.split(",") if s.strip()]
     if not statuses or any(s not in STATUSES for s in statuses):
         raise Invalid(f"status is a comma-separated list of {', '.join(STATUSES)}", field="status")
-    hold = orders.holds(state.config)
+    hold = orders.holds(ctx.config)
     return OrderList(
         orders=[orders.to_answer(o, hold) for o in await repo.orders_of_store(conn, store_id, statuses, limit)]
     )
@@ -283,13 +299,13 @@ async def device_orders(
     device_id: FromPath[str],
     conn: Conn,
     principal: Caller,
-    state: State,
+    ctx: FromContext[InventoryContext],
     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
 ) -> OrderList:
     """A shopper's own orders, newest first (also what a data export collects from inventory)."""
     check_id(device_id, "device_id")
     principal.require_device(device_id)
-    hold = orders.holds(state.config)
+    hold = orders.holds(ctx.config)
     return OrderList(orders=[orders.to_answer(o, hold) for o in await repo.orders_of_device(conn, device_id, limit)])
 
 

@@ -13,7 +13,7 @@ from services.inventory.reservations import Line, shortages
 from services.inventory.schemas import MAX_QUANTITY, ImportResult
 from shared import bus
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events import NewEvent
+from shared.events import Event, StockBackInStock, StockChanged, StockData, StockLow, StockLowData
 
 SOURCE = "inventory"
 
@@ -26,7 +26,7 @@ def stock_events(
     on_hand: int,
     threshold: int | None,
     now: datetime,
-) -> list[NewEvent]:
+) -> list[Event]:
     """What a change of availability means for the rest of the system (pure).
 
     `before_available` is None when the store had no row for the SKU: a first stocking is a change
@@ -36,12 +36,13 @@ def stock_events(
     previous = before_available or 0
     if before_available is not None and previous == after_available:
         return []
-    data = {"sku": sku, "before": previous, "after": after_available, "on_hand": on_hand}
-    events = [NewEvent(type="stock.changed", ts=now, store_id=store_id, data=data)]
+    data = StockData(sku=sku, before=previous, after=after_available, on_hand=on_hand)
+    events: list[Event] = [StockChanged(ts=now, store_id=store_id, data=data)]
     if before_available is not None and previous == 0 and after_available > 0:
-        events.append(NewEvent(type="stock.back_in_stock", ts=now, store_id=store_id, data=data))
+        events.append(StockBackInStock(ts=now, store_id=store_id, data=data))
     if threshold is not None and previous > threshold >= after_available:
-        events.append(NewEvent(type="stock.low", ts=now, store_id=store_id, data={**data, "threshold": threshold}))
+        low = StockLowData(sku=sku, before=previous, after=after_available, on_hand=on_hand, threshold=threshold)
+        events.append(StockLow(ts=now, store_id=store_id, data=low))
     return events
 
 
@@ -131,7 +132,7 @@ async def adjust(
     return row
 
 
-async def reserve(conn: asyncpg.Connection, store_id: str, lines: Sequence[Line], now: datetime) -> list[NewEvent]:
+async def reserve(conn: asyncpg.Connection, store_id: str, lines: Sequence[Line], now: datetime) -> list[Event]:
     """Reserve every line (of known products), or raise a 409 naming what is short so that the
     caller's transaction rolls back whatever was reserved. Returns the stock events to publish."""
     skus, qtys = [line.sku for line in lines], [line.qty for line in lines]
@@ -154,7 +155,7 @@ async def reserve(conn: asyncpg.Connection, store_id: str, lines: Sequence[Line]
     return events
 
 
-async def release(conn: asyncpg.Connection, items: Sequence[tuple[str, str, int]], now: datetime) -> list[NewEvent]:
+async def release(conn: asyncpg.Connection, items: Sequence[tuple[str, str, int]], now: datetime) -> list[Event]:
     """Give (store_id, sku, qty) reservations back; returns the stock events to publish."""
     store_ids = [store_id for store_id, _, _ in items]
     skus = [sku for _, sku, _ in items]

@@ -3,12 +3,15 @@ staff's pickup alerts (live stream, Web Push, the staff page)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from litestar import Litestar
-from litestar.datastructures import State
 
 from services.notify import privacy, vapid
 from services.notify import repository as repo
 from services.notify.consumers import CONSUMERS
+from services.notify.context import NotifyContext
 from services.notify.endpoints import EndpointPolicy
 from services.notify.jobs import JOBS
 from services.notify.routes import ROUTES
@@ -16,51 +19,48 @@ from services.notify.sender import Sender, push_session
 from services.notify.settings import NotifySettings
 from services.notify.streams import AlertHub, close_on_signals
 from shared.app import ServiceSpec, build_app
+from shared.context import Context
 from shared.listener import Listener
 from shared.migrations import MigrationSet
 from shared.settings import Settings
 
 
-async def start_delivery(state: State) -> None:
+@asynccontextmanager
+async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator[NotifyContext]:
     """Keys, the allowed push services and the decision policy, checked before anything is decided;
-    then one aiohttp session for every push and this replica's sender."""
-    state.endpoints = EndpointPolicy.from_hosts(state.settings.push_hosts)
-    state.policy = state.config.policy()
-    state.vapid = await vapid.load(state.pool, state.config)
-    state.push_session = push_session(state.endpoints, state.config.push_timeout_s)
-    state.sender = Sender(state)
-    state.sender.start()
-
-
-async def stop_delivery(state: State) -> None:
-    sender = getattr(state, "sender", None)
-    if sender is not None:
-        await sender.stop()
-    session = getattr(state, "push_session", None)
-    if session is not None:
-        await session.close()
-
-
-async def start_live(state: State) -> None:
-    """This replica's one listening connection: it wakes the sender and feeds the open alert streams."""
-    state.alert_hub = AlertHub()
-    state.listener = Listener(
-        state.settings.database_url,
-        {repo.SEND_CHANNEL: state.sender.wake, repo.ALERT_CHANNEL: state.alert_hub.on_notify},
-        on_connect=[state.sender.wake, state.alert_hub.catch_up],
+    one aiohttp session for every push, this replica's sender, and its one listening connection, which
+    wakes the sender and feeds the open alert streams."""
+    endpoints = EndpointPolicy.from_hosts(base.settings.push_hosts)
+    policy = config.policy()
+    keys = await vapid.load(base.db, config)
+    session = push_session(endpoints, config.push_timeout_s)
+    sender = Sender(base.db, config, endpoints, keys, session, base.settings.bus_poll_s)
+    hub = AlertHub()
+    listener = Listener(
+        base.db.dsn,
+        {repo.SEND_CHANNEL: sender.wake, repo.ALERT_CHANNEL: hub.on_notify},
+        on_connect=[sender.wake, hub.catch_up],
         name="notify-listen",
     )
-    state.listener.start()
-    close_on_signals(state.alert_hub)
-
-
-async def stop_live(state: State) -> None:
-    hub = getattr(state, "alert_hub", None)
-    if hub is not None:
+    sender.start()
+    try:
+        listener.start()
+        close_on_signals(hub)
+        yield NotifyContext(
+            **base.parts(),
+            config=config,
+            policy=policy,
+            endpoints=endpoints,
+            vapid=keys,
+            push_session=session,
+            sender=sender,
+            alert_hub=hub,
+        )
+    finally:
         hub.close()
-    listener = getattr(state, "listener", None)
-    if listener is not None:
         await listener.stop()
+        await sender.stop()
+        await session.close()
 
 
 SPEC = ServiceSpec(
@@ -70,8 +70,7 @@ SPEC = ServiceSpec(
     consumers=[*CONSUMERS, privacy.CONFIRMATIONS],
     jobs=[*JOBS, privacy.RETENTION],
     settings_type=NotifySettings,
-    on_startup=[start_delivery, start_live],
-    on_shutdown=[stop_delivery, stop_live],
+    context=notify_context,
     description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",
 )
 

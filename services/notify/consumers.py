@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 
 from services.notify import repository as repo
 from services.notify.alerts import OUTCOMES, STAFF_ALERTS, shopper_texts, staff_push
+from services.notify.context import NotifyContext
 from services.notify.decide import (
     OFFERS,
     PICKUP_UPDATES,
@@ -24,7 +24,19 @@ from services.notify.delivery import TTL_S, topic_of
 from services.notify.inventory_client import InventoryClient
 from services.notify.streams import payload_of, row_of
 from shared.bus import Consumer
-from shared.events import Event
+from shared.events import (
+    PURPOSES,
+    OrderReady,
+    TripApproaching,
+    TripArrived,
+    TripCanceled,
+    TripCompleted,
+    TripExpired,
+    ZoneDwelled,
+    ZoneEntered,
+)
+
+TripEvent = TripApproaching | TripArrived | TripCompleted | TripCanceled | TripExpired
 
 RECENT_DAYS = 8
 """How far back caps and duplicates look: a local ISO week, whatever the device's time zone."""
@@ -35,7 +47,7 @@ async def recipient(conn: asyncpg.Connection, device: asyncpg.Record) -> Recipie
     and the messages recently said or on their way to it."""
     device_id = device["device_id"]
     row = await repo.get_consents(conn, device_id)
-    consents = {p: bool(row[p]) for p in ("location", "pickup_updates", "offers")} if row else {}
+    consents = {p: bool(row[p]) for p in PURPOSES} if row else {}
     recent = await repo.recent_messages(conn, device_id, RECENT_DAYS)
     return Recipient(
         consents=consents,
@@ -46,19 +58,19 @@ async def recipient(conn: asyncpg.Connection, device: asyncpg.Record) -> Recipie
     )
 
 
-async def decide_offers(conn: asyncpg.Connection, event: Event, state: Any) -> None:
+async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwelled, ctx: NotifyContext) -> None:
     """A shopper entered or dwelled in a zone: decide, once, each matching campaign's offer."""
     if event.device_id is None:
         return
     device = await repo.lock_device(conn, event.device_id)
     if device is None:
         return  # erased, or never registered with notify: nothing to say to it
-    campaigns = await repo.campaigns_for(conn, event.type, event.store_id, event.zone_id, event.data.get("kind"))
+    campaigns = await repo.campaigns_for(conn, event.type, event.store_id, event.zone_id, event.data.kind)
     if not campaigns:
         return
     who = await recipient(conn, device)
     moment = Moment(event_id=event.id, store_id=event.store_id, now=datetime.now(UTC), happened_at=event.ts)
-    inventory = InventoryClient(state)
+    inventory = InventoryClient(ctx)
     for campaign in campaigns:
         product = alternative = None
         if admit(OFFERS, who) is None and event.store_id is not None:
@@ -66,7 +78,7 @@ async def decide_offers(conn: asyncpg.Connection, event: Event, state: Any) -> N
             if product is None or product.available <= 0:
                 alternative = await inventory.best_alternative(event.store_id, campaign["sku"])
         messages = {loc: (m["title"], m["body"]) for loc, m in campaign["message"].items()}
-        decision = decide_offer(Offer(messages, campaign["sku"], product, alternative), who, moment, state.policy)
+        decision = decide_offer(Offer(messages, campaign["sku"], product, alternative), who, moment, ctx.policy)
         recorded = await repo.record_message(
             conn,
             device_id=event.device_id,
@@ -89,7 +101,7 @@ async def decide_offers(conn: asyncpg.Connection, event: Event, state: Any) -> N
             who = who.remember(Past(event.id, OFFERS, event.store_id, decision.sku, moment.now))
 
 
-async def alert_staff(conn: asyncpg.Connection, event: Event, state: Any) -> None:
+async def alert_staff(conn: asyncpg.Connection, event: TripEvent, ctx: NotifyContext) -> None:
     """A shopper is coming for an order: the store's staff are told, once per trip and step, on their
     live streams and by Web Push. The trip's end (handed over, canceled, expired) closes its alerts."""
     if event.trip_id is None or event.store_id is None:
@@ -100,7 +112,7 @@ async def alert_staff(conn: asyncpg.Connection, event: Event, state: Any) -> Non
         await repo.announce(conn, [payload_of(r) for r in closed])
         return
     data = event.data
-    eta_s, distance_m = data.get("eta_s"), data.get("distance_m")
+    eta_s, distance_m = data.eta_s, data.distance_m
     record = await repo.insert_alert(
         conn,
         store_id=event.store_id,
@@ -108,9 +120,9 @@ async def alert_staff(conn: asyncpg.Connection, event: Event, state: Any) -> Non
         order_id=event.order_id,
         device_id=event.device_id,
         kind=step,
-        display_name=data.get("display_name"),
-        bay=data.get("bay"),
-        mode=data.get("mode"),
+        display_name=data.display_name,
+        bay=data.bay,
+        mode=data.mode,
         eta_s=None if eta_s is None else round(eta_s),
         distance_m=None if distance_m is None else float(distance_m),
         event_id=event.id,
@@ -137,19 +149,16 @@ async def alert_staff(conn: asyncpg.Connection, event: Event, state: Any) -> Non
     )
 
 
-PICKUP_STEPS = {"order.ready": "ready", "trip.arrived": "arrived"}
-
-
-async def tell_shopper(conn: asyncpg.Connection, event: Event, state: Any) -> None:
+async def tell_shopper(conn: asyncpg.Connection, event: OrderReady | TripArrived, ctx: NotifyContext) -> None:
     """The shopper's pickup updates: "your order is ready" (order.ready), "we see you" (trip.arrived),
     said with the `pickup_updates` consent, recorded either way."""
-    step = PICKUP_STEPS.get(event.type)
-    if step is None or event.device_id is None:
+    if event.device_id is None:
         return
+    step, bay = ("ready", None) if isinstance(event, OrderReady) else ("arrived", event.data.bay)
     device = await repo.lock_device(conn, event.device_id)
     if device is None:
         return  # erased, or never registered with notify
-    decision = decide_pickup(shopper_texts(step, event.order_id, event.data.get("bay")), await recipient(conn, device))
+    decision = decide_pickup(shopper_texts(step, event.order_id, bay), await recipient(conn, device))
     await repo.record_message(
         conn,
         device_id=event.device_id,
@@ -172,12 +181,12 @@ async def tell_shopper(conn: asyncpg.Connection, event: Event, state: Any) -> No
     )
 
 
-OFFER_EVENTS = Consumer(name="notify.offers", types=("zone.entered", "zone.dwelled"), handle=decide_offers)
+OFFER_EVENTS = Consumer(name="notify.offers", types=(ZoneEntered, ZoneDwelled), handle=decide_offers)
 STAFF_ALERT_EVENTS = Consumer(
     name="notify.staff_alerts",
-    types=("trip.approaching", "trip.arrived", "trip.completed", "trip.canceled", "trip.expired"),
+    types=(TripApproaching, TripArrived, TripCompleted, TripCanceled, TripExpired),
     handle=alert_staff,
 )
-PICKUP_EVENTS = Consumer(name="notify.pickup_updates", types=tuple(PICKUP_STEPS), handle=tell_shopper)
+PICKUP_EVENTS = Consumer(name="notify.pickup_updates", types=(OrderReady, TripArrived), handle=tell_shopper)
 
 CONSUMERS = [OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS]

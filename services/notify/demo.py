@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from services.geo.geometry import destination
 from shared import local_secrets
+from shared.geodesy import destination
 from shared.settings import DEFAULT_PORTS, SERVICES, env_name
 
 STORE_ID = "demo-rivoli"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from services.notify import repository as repo
+from services.notify.context import NotifyContext
 from services.notify.delivery import TTL_S
 from services.notify.inventory_client import InventoryClient
 from shared import peers
@@ -20,24 +20,24 @@ MISSED = timedelta(hours=1)
 is dropped: by then the visit it was about is over."""
 
 
-async def stores_where(state: Any, device_id: str) -> set[str]:
+async def stores_where(ctx: NotifyContext, device_id: str) -> set[str]:
     """The stores geo sees the device in right now; none if geo does not know the device."""
-    status, context = await peers.get_json(state, "geo", f"/v1/devices/{device_id}/context")
+    status, context = await peers.get_json(ctx, "geo", f"/v1/devices/{device_id}/context")
     return set() if status == 404 else set(context.get("stores", []))
 
 
-async def release_held(state: Any, now: datetime) -> int:
+async def release_held(ctx: NotifyContext, now: datetime) -> int:
     """Quiet hours are over for these held offers: send each whose shopper is still in that store and
     whose product is still in stock there; drop the others, with the reason (`quiet_hours`: an offer
     about a store the shopper has left is worthless; `out_of_stock`: never a promotion for what is not
     on the shelf). Consent is checked again by the sender, as for every message."""
-    inventory = InventoryClient(state)
-    async with state.pool.acquire() as conn, conn.transaction():
+    inventory = InventoryClient(ctx)
+    async with ctx.db.transaction() as conn:
         held = await repo.held_due(conn, now, BATCH)
         whereabouts: dict[str, set[str] | None] = {}
         for device_id in sorted({h["device_id"] for h in held}):
             try:
-                whereabouts[device_id] = await stores_where(state, device_id)
+                whereabouts[device_id] = await stores_where(ctx, device_id)
             except peers.PeerError as exc:
                 log.warning("cannot tell where device is, held offers wait (%s)", exc)
                 whereabouts[device_id] = None

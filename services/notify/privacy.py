@@ -9,17 +9,18 @@ from typing import Any
 
 import asyncpg
 from litestar import Response, delete, get
-from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
 from services.notify import repository as repo
+from services.notify.context import NotifyContext
 from services.notify.streams import payload_of
 from shared import bus, erasure, peers
 from shared.auth import Caller
 from shared.bus import Consumer
-from shared.db import Conn, transaction
+from shared.context import FromContext
+from shared.db import Conn
 from shared.errors import BadGateway, Invalid, NotFound
-from shared.events import Event, NewEvent
+from shared.events import ErasureConfirmed, ErasureRequested, ErasureRequestedData
 from shared.jobs import Job
 from shared.revocation import revoke
 from shared.wire import check_id
@@ -39,14 +40,16 @@ def erasure_answer(row: asyncpg.Record) -> dict[str, Any]:
 
 
 @delete("/v1/devices/{device_id:str}", status_code=202)
-async def erase_device(device_id: FromPath[str], principal: Caller, state: State) -> Response[dict[str, Any]]:
+async def erase_device(
+    device_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]
+) -> Response[dict[str, Any]]:
     """Erase the device everywhere. notify's own part is done before this answers, and the token is
     refused from then on; geo and inventory confirm on the bus (also after an outage: the request
     waits for them). Asking again answers the same request."""
     check_id(device_id, "device_id")
     principal.require_device(device_id)
-    subject = erasure.pseudonym(state.settings.token_key, device_id)
-    async with transaction(state.pool) as conn:
+    subject = erasure.pseudonym(ctx.settings.token_key, device_id)
+    async with ctx.db.transaction() as conn:
         if await repo.get_device(conn, device_id) is None:
             earlier = await repo.erasure_of_subject(conn, subject)
             if earlier is None:
@@ -57,19 +60,15 @@ async def erase_device(device_id: FromPath[str], principal: Caller, state: State
         await repo.announce(conn, [payload_of(r) for r in await repo.close_alerts_of_device(conn, device_id)])
         await repo.erase_device(conn, device_id, subject)
         row = await repo.create_erasure(conn, erasure_id, subject, device_id, ERASED_ELSEWHERE)
-        await bus.publish(
+        await ctx.publish(
             conn,
-            "notify",
             [
-                NewEvent(
-                    type=erasure.REQUESTED,
-                    ts=datetime.now(UTC),
-                    device_id=device_id,
-                    data={"erasure_id": erasure_id},
+                ErasureRequested(
+                    ts=datetime.now(UTC), device_id=device_id, data=ErasureRequestedData(erasure_id=erasure_id)
                 )
             ],
         )
-    state.revocations.revoked.add(device_id)  # this process refuses the token at once
+    ctx.revocations.revoked.add(device_id)  # this process refuses the token at once
     return Response(erasure_answer(row), status_code=202)
 
 
@@ -83,25 +82,27 @@ async def erasure_status(erasure_id: FromPath[str], conn: Conn) -> dict[str, Any
     return erasure_answer(row)
 
 
-async def record_confirmation(conn: asyncpg.Connection, event: Event, _state: Any) -> None:
-    done = await repo.confirm_erasure(conn, event.data["erasure_id"], event.data["service"])
+async def record_confirmation(conn: asyncpg.Connection, event: ErasureConfirmed, _ctx: NotifyContext) -> None:
+    done = await repo.confirm_erasure(conn, event.data.erasure_id, event.data.service)
     if done is not None and done["just_completed"]:
         await bus.forget_device(conn, done["device_id"])
 
 
-CONFIRMATIONS = Consumer(name="notify.erasures", types=(erasure.CONFIRMED,), handle=record_confirmation)
+CONFIRMATIONS = Consumer(name="notify.erasures", types=(ErasureConfirmed,), handle=record_confirmation)
 
 
-async def _from_peer(state: Any, service: str, path: str) -> Any:
+async def _from_peer(ctx: NotifyContext, service: str, path: str) -> Any:
     try:
-        status, body = await peers.get_json(state, service, path)
+        status, body = await peers.get_json(ctx, service, path)
     except peers.PeerError as exc:
         raise BadGateway(f"{service} cannot give its part of the export right now; retry shortly") from exc
     return body if status != 404 else None
 
 
 @get("/v1/devices/{device_id:str}/export")
-async def export(device_id: FromPath[str], conn: Conn, principal: Caller, state: State) -> dict[str, Any]:
+async def export(
+    device_id: FromPath[str], conn: Conn, principal: Caller, ctx: FromContext[NotifyContext]
+) -> dict[str, Any]:
     """All data held about the device, from the three services, in one document."""
     check_id(device_id, "device_id")
     principal.require_device(device_id)
@@ -110,8 +111,8 @@ async def export(device_id: FromPath[str], conn: Conn, principal: Caller, state:
         raise NotFound(f"unknown device {device_id!r}", field="device_id")
     consents = await repo.get_consents(conn, device_id)
     subscription = await repo.subscription_of(conn, device_id)
-    geo = await _from_peer(state, "geo", f"/v1/devices/{device_id}/data")
-    inventory = await _from_peer(state, "inventory", f"/v1/devices/{device_id}/orders")
+    geo = await _from_peer(ctx, "geo", f"/v1/devices/{device_id}/data")
+    inventory = await _from_peer(ctx, "inventory", f"/v1/devices/{device_id}/orders")
     return {
         "device_id": device_id,
         "exported_at": datetime.now(UTC),
@@ -128,8 +129,8 @@ async def export(device_id: FromPath[str], conn: Conn, principal: Caller, state:
     }
 
 
-def collection(state: Any) -> list[dict[str, Any]]:
-    config = state.config
+def collection(ctx: NotifyContext) -> list[dict[str, Any]]:
+    config = ctx.config
     return [
         {
             "data": "device",
@@ -196,14 +197,14 @@ PURPOSES = {
 
 
 @get("/v1/privacy", exclude_from_auth=True)
-async def privacy_notice(state: State, lang: FromQuery[str | None] = None) -> dict[str, Any]:
+async def privacy_notice(ctx: FromContext[NotifyContext], lang: FromQuery[str | None] = None) -> dict[str, Any]:
     """What is collected, for which purpose, kept how long: from each service's running settings."""
     if lang not in (None, "en", "fr"):
         raise Invalid("lang is en or fr", field="lang")
-    parts = {"notify": collection(state)}
+    parts = {"notify": collection(ctx)}
     for service in ERASED_ELSEWHERE:
         try:
-            _, body = await peers.get_json(state, service, "/v1/privacy")
+            _, body = await peers.get_json(ctx, service, "/v1/privacy")
             parts[service] = body["collects"]
         except (peers.PeerError, KeyError, TypeError):
             parts[service] = None  # that service is unreachable right now: say so rather than guess
@@ -240,10 +241,10 @@ def _in_language(value: Any, lang: str) -> Any:
     return value
 
 
-async def enforce_retention(state: Any, now: datetime) -> int:
+async def enforce_retention(ctx: NotifyContext, now: datetime) -> int:
     """The message log and staff alerts (they name the shopper) share the message retention."""
-    cutoff = now - timedelta(days=state.config.message_retention_days)
-    async with state.pool.acquire() as conn:
+    cutoff = now - timedelta(days=ctx.config.message_retention_days)
+    async with ctx.db.transaction() as conn:
         return await repo.delete_old_messages(conn, cutoff) + await repo.delete_old_alerts(conn, cutoff)
 
 

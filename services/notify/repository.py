@@ -863,19 +863,18 @@ async def alert_changes(conn: asyncpg.Connection, store_id: str, after: int, lim
 
 async def open_alerts(conn: asyncpg.Connection, store_id: str, since: datetime) -> tuple[list[asyncpg.Record], int]:
     """What a stream opened afresh starts with: the store's alerts still open (created since `since`),
-    oldest first, and the stream position they reflect."""
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        rows = await conn.fetch(
-            f"""
-            SELECT {_ALERT_COLUMNS} FROM notify.alerts
-            WHERE store_id = $1 AND closed_at IS NULL AND created_at >= $2
-            ORDER BY seq
-            """,
-            store_id,
-            since,
-        )
-        position = await alert_position(conn, store_id)
-    return rows, position
+    oldest first, and the stream position they reflect (read in a repeatable-read transaction, so the
+    two agree)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_ALERT_COLUMNS} FROM notify.alerts
+        WHERE store_id = $1 AND closed_at IS NULL AND created_at >= $2
+        ORDER BY seq
+        """,
+        store_id,
+        since,
+    )
+    return rows, await alert_position(conn, store_id)
 
 
 async def alert_position(conn: asyncpg.Connection, store_id: str) -> int:

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 from litestar import Request, Response, delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
 
 from services.notify import repository as repo
 from services.notify import streams
 from services.notify.alerts import answer
+from services.notify.context import NotifyContext
 from services.notify.decide import FALLBACK_LOCALE
 from services.notify.endpoints import auth_refusal, p256dh_refusal
 from services.notify.schemas import (
@@ -45,9 +45,10 @@ from services.notify.schemas import (
 )
 from shared import bus, peers
 from shared.auth import Caller, Principal
+from shared.context import FromContext
 from shared.db import Conn
 from shared.errors import BadGateway, Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from shared.events import NewEvent
+from shared.events import ConsentChanged, ConsentData
 from shared.wire import check_id
 
 SOURCE = "notify"
@@ -71,12 +72,12 @@ async def _device_or_404(conn: asyncpg.Connection, device_id: str, principal: Pr
 
 
 @post("/v1/devices", exclude_from_auth=True, status_code=201)
-async def register_device(data: JSONBody[DeviceCreate], conn: Conn, state: State) -> DeviceCreated:
+async def register_device(data: JSONBody[DeviceCreate], conn: Conn, ctx: FromContext[NotifyContext]) -> DeviceCreated:
     """Anyone may register a device; the token returned is the only way to act on it."""
     tz = _check_timezone(data.timezone) if data.timezone else "UTC"
     device_id = f"dev_{secrets.token_urlsafe(16)}"
     await repo.create_device(conn, device_id, data.platform, data.locale, tz)
-    return DeviceCreated(device_id=device_id, token=state.signer.issue("device", device_id))
+    return DeviceCreated(device_id=device_id, token=ctx.signer.issue("device", device_id))
 
 
 def _purposes_of(row: asyncpg.Record | None) -> dict[str, bool]:
@@ -101,11 +102,10 @@ async def put_consents(
         conn,
         SOURCE,
         [
-            NewEvent(
-                type="consent.changed",
+            ConsentChanged(
                 ts=datetime.now(UTC),
                 device_id=device_id,
-                data={"purposes": purposes, "policy_version": data.policy_version},
+                data=ConsentData(purposes=purposes, policy_version=data.policy_version),
             )
         ],
     )
@@ -176,9 +176,9 @@ async def put_campaign(
     )
 
 
-def _check_subscription(data: PushSubscriptionPut, state: State) -> None:
+def _check_subscription(data: PushSubscriptionPut, ctx: NotifyContext) -> None:
     for field, reason in (
-        ("endpoint", state.endpoints.refusal(data.endpoint)),
+        ("endpoint", ctx.endpoints.refusal(data.endpoint)),
         ("keys.p256dh", p256dh_refusal(data.keys.p256dh)),
         ("keys.auth", auth_refusal(data.keys.auth)),
     ):
@@ -188,12 +188,16 @@ def _check_subscription(data: PushSubscriptionPut, state: State) -> None:
 
 @put("/v1/devices/{device_id:str}/push-subscription")
 async def put_push_subscription(
-    device_id: FromPath[str], data: JSONBody[PushSubscriptionPut], conn: Conn, principal: Caller, state: State
+    device_id: FromPath[str],
+    data: JSONBody[PushSubscriptionPut],
+    conn: Conn,
+    principal: Caller,
+    ctx: FromContext[NotifyContext],
 ) -> PushSubscription:
     """Where to push this device's messages (one subscription per device: a new one replaces it).
     Only a browser push service may be named: a subscription must never make us call into our network."""
     await _device_or_404(conn, device_id, principal)
-    _check_subscription(data, state)
+    _check_subscription(data, ctx)
     row = await repo.save_subscription(conn, device_id, data.endpoint, data.keys.p256dh, data.keys.auth)
     return PushSubscription(device_id=device_id, **dict(row))
 
@@ -206,8 +210,8 @@ async def delete_push_subscription(device_id: FromPath[str], conn: Conn, princip
 
 
 @get("/v1/vapid-public-key", exclude_from_auth=True, sync_to_thread=False)
-def get_vapid_public_key(state: State) -> VapidPublicKey:
-    return VapidPublicKey(public_key=state.vapid.public_key)
+def get_vapid_public_key(ctx: FromContext[NotifyContext]) -> VapidPublicKey:
+    return VapidPublicKey(public_key=ctx.vapid.public_key)
 
 
 # --- staff and their pickup alerts ---
@@ -215,13 +219,13 @@ def get_vapid_public_key(state: State) -> VapidPublicKey:
 
 @post("/v1/stores/{store_id:str}/staff", status_code=201)
 async def create_staff(
-    store_id: FromPath[str], data: JSONBody[StaffCreate], conn: Conn, principal: Caller, state: State
+    store_id: FromPath[str], data: JSONBody[StaffCreate], conn: Conn, principal: Caller, ctx: FromContext[NotifyContext]
 ) -> StaffCreated:
     """A staff member of one store, and the token they sign in with: it acts on that store only."""
     principal.require_admin()
     check_id(store_id, "store_id")
     try:
-        status, _ = await peers.get_json(state, "geo", f"/v1/stores/{store_id}")
+        status, _ = await peers.get_json(ctx, "geo", f"/v1/stores/{store_id}")
     except peers.PeerError as exc:
         raise BadGateway("geo cannot confirm the store right now; retry shortly") from exc
     if status == 404:
@@ -230,7 +234,7 @@ async def create_staff(
     row = await repo.create_staff(conn, f"stf_{secrets.token_urlsafe(12)}", store_id, name, data.locale)
     return StaffCreated(
         staff_id=row["staff_id"],
-        token=state.signer.issue("staff", row["staff_id"], store_id=store_id),
+        token=ctx.signer.issue("staff", row["staff_id"], store_id=store_id),
         store_id=store_id,
         name=row["name"],
         locale=row["locale"],
@@ -255,12 +259,16 @@ async def get_staff(staff_id: FromPath[str], conn: Conn, principal: Caller) -> S
 
 @put("/v1/staff/{staff_id:str}/push-subscription")
 async def put_staff_push_subscription(
-    staff_id: FromPath[str], data: JSONBody[PushSubscriptionPut], conn: Conn, principal: Caller, state: State
+    staff_id: FromPath[str],
+    data: JSONBody[PushSubscriptionPut],
+    conn: Conn,
+    principal: Caller,
+    ctx: FromContext[NotifyContext],
 ) -> StaffPushSubscription:
     """Where to push this staff member's alerts (one device: a new subscription replaces the last);
     checked like a shopper's."""
     await _staff_or_404(conn, staff_id, principal)
-    _check_subscription(data, state)
+    _check_subscription(data, ctx)
     row = await repo.save_staff_subscription(conn, staff_id, data.endpoint, data.keys.p256dh, data.keys.auth)
     return StaffPushSubscription(staff_id=staff_id, **dict(row))
 
@@ -321,12 +329,12 @@ async def ack_alert(
 
 
 @post("/v1/stores/{store_id:str}/alerts/stream-ticket", status_code=201)
-async def stream_ticket(store_id: FromPath[str], principal: Caller, state: State) -> StreamTicket:
+async def stream_ticket(store_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> StreamTicket:
     """A short-lived ticket for the store's alert stream, for a browser's EventSource (which cannot
     send an Authorization header)."""
     check_id(store_id, "store_id")
     principal.require_store(store_id)
-    ticket, expires = streams.issue_ticket(state.settings.token_key, principal.subject, store_id, datetime.now(UTC))
+    ticket, expires = streams.issue_ticket(ctx.signer, principal.subject, store_id, datetime.now(UTC))
     return StreamTicket(ticket=ticket, expires_at=expires, url=f"/v1/stores/{store_id}/alerts/stream?ticket={ticket}")
 
 
@@ -341,7 +349,7 @@ def _position(value: str | None) -> int | None:
 async def alert_stream(
     store_id: FromPath[str],
     request: Request,
-    state: State,
+    ctx: FromContext[NotifyContext],
     ticket: FromQuery[str | None] = None,
     last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     after: Annotated[str | None, QueryParameter(name="last_event_id")] = None,
@@ -352,18 +360,18 @@ async def alert_stream(
     check_id(store_id, "store_id")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        principal = state.signer.verify(token.strip())
+        principal = ctx.signer.verify(token.strip())
     elif ticket:
-        principal = streams.ticket_caller(state.settings.token_key, ticket)
+        principal = streams.ticket_caller(ctx.signer, ticket)
     else:
         raise Unauthorized("missing bearer token or stream ticket")
     principal.require_store(store_id)
-    async with state.pool.acquire() as conn:
+    async with ctx.db.transaction() as conn:
         locale = await _reader_locale(conn, principal)
     position = _position(last_event_id)
     if position is None:
         position = _position(after)
-    events = streams.alert_events(state.pool, state.alert_hub, store_id, position, locale)
+    events = streams.alert_events(ctx.db, ctx.alert_hub, store_id, position, locale)
     return ServerSentEvent(events, headers={"Cache-Control": "no-store"})
 
 

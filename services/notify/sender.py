@@ -20,7 +20,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -32,7 +31,9 @@ from pywebpush import WebPushException, webpush_async
 from services.notify import repository as repo
 from services.notify.delivery import URGENCY, attempt_label, outcome_of, parse_retry_after, payload_of, ttl_s
 from services.notify.endpoints import EndpointPolicy, EndpointRefused
-from shared.db import UNAVAILABLE
+from services.notify.settings import NotifySettings
+from services.notify.vapid import VapidKeys
+from shared.db import UNAVAILABLE, Database
 
 log = logging.getLogger("accueil.notify.sender")
 
@@ -77,9 +78,21 @@ class Sender:
     """One per replica: woken (`wake`) through notify's listener when a message falls due, and by its
     own timer for retries and leases; a slow poll is the safety net."""
 
-    def __init__(self, state: Any) -> None:
-        self._state = state
-        self._pool: asyncpg.Pool = state.pool
+    def __init__(
+        self,
+        db: Database,
+        config: NotifySettings,
+        endpoints: EndpointPolicy,
+        vapid: VapidKeys,
+        push_session: aiohttp.ClientSession,
+        poll_s: float,
+    ) -> None:
+        self._db = db
+        self._config = config
+        self._endpoints = endpoints
+        self._vapid = vapid
+        self._push_session = push_session
+        self._poll_s = poll_s
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -94,7 +107,7 @@ class Sender:
         if self._task is None:
             return
         try:
-            await asyncio.wait_for(self._task, timeout=self._state.config.push_timeout_s + 10)
+            await asyncio.wait_for(self._task, timeout=self._config.push_timeout_s + 10)
         except TimeoutError:
             log.warning("sends still in flight at stop: their leases will expire")
 
@@ -121,16 +134,16 @@ class Sender:
                 pass
 
     async def _idle_for(self) -> float:
-        async with self._pool.acquire() as conn:
+        async with self._db.transaction() as conn:
             due = await repo.next_due(conn)
-        poll = self._state.settings.bus_poll_s
+        poll = self._poll_s
         if due is None:
             return poll
         return min(poll, max(MIN_SLEEP_S, (due - datetime.now(UTC)).total_seconds()))
 
     async def run_once(self) -> int:
         """Recover dead senders' messages, then claim and send one batch; return how many were claimed."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._db.transaction() as conn:
             recovered = await repo.recover_expired_leases(conn)
         for row in recovered:
             log.warning("message %s was cut short mid-send: now %s", row["id"], row["status"])
@@ -141,9 +154,9 @@ class Sender:
     async def _claim(self) -> list[Claimed]:
         if self._stopping:
             return []
-        policy: EndpointPolicy = self._state.endpoints
+        policy = self._endpoints
         now = datetime.now(UTC)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._db.transaction() as conn:
             rows = await repo.due_messages(conn, BATCH)
             ready, failed, withdrawn = [], {}, []
             for row in rows:
@@ -164,13 +177,13 @@ class Sender:
             if not ready:
                 return []
             opened = await repo.start_sending(
-                conn, [r["id"] for r in ready], [origin_of(r["endpoint"]) for r in ready], self._state.config.lease_s
+                conn, [r["id"] for r in ready], [origin_of(r["endpoint"]) for r in ready], self._config.lease_s
             )
         return [Claimed(r, opened[r["id"]]["id"], opened[r["id"]]["attempt"]) for r in ready]
 
     async def _send(self, claimed: Claimed) -> None:
         m = claimed.message
-        vapid = self._state.vapid
+        vapid = self._vapid
         doc = {
             "id": m["id"],
             "tag": m["topic"],
@@ -193,10 +206,10 @@ class Sender:
                 vapid_private_key=vapid.signer,
                 vapid_claims=vapid.claims(),
                 content_encoding="aes128gcm",
-                timeout=self._state.config.push_timeout_s,
+                timeout=self._config.push_timeout_s,
                 ttl=ttl_s(m["expires_at"], datetime.now(UTC)),
                 headers={"Urgency": URGENCY[m["purpose"]], "Topic": m["topic"]},
-                aiohttp_session=self._state.push_session,
+                aiohttp_session=self._push_session,
             )
             code = response.status
         except WebPushException as exc:
@@ -216,7 +229,7 @@ class Sender:
         now = datetime.now(UTC)
         outcome = outcome_of(label, retry_after, claimed.attempt, now, m["expires_at"])
         PUSH_ATTEMPTS.labels(label).inc()
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._db.transaction() as conn:
             await repo.finish_attempt(conn, claimed.attempt_id, label, code, parse_retry_after(retry_after, now), error)
             settled = await repo.settle_message(
                 conn, m["id"], claimed.attempt, outcome.status, outcome.reason, outcome.next_attempt_at

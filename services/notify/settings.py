@@ -1,4 +1,4 @@
-"""notify's own settings, from ACCUEIL_<FIELD> variables (state.config)."""
+"""notify's own settings, from ACCUEIL_<FIELD> variables (ctx.config)."""
 
 from __future__ import annotations
 

@@ -27,14 +27,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import jwt
 import msgspec
 from litestar.response import ServerSentEventMessage
 
 from services.notify import repository as repo
 from services.notify.alerts import AlertRow, answer
-from shared.auth import Principal
-from shared.errors import Unauthorized
+from shared.auth import Principal, TokenSigner
+from shared.db import Database
 
 log = logging.getLogger("accueil.notify.streams")
 
@@ -49,41 +48,22 @@ MAX_BACKLOG = 1000
 
 
 TICKET_TTL_S = 300
-_TICKET_AUDIENCE = "accueil:alerts-stream"
-_TICKET_ISSUER = "accueil"
+TICKET_AUDIENCE = "accueil:alerts-stream"
 
 
-def issue_ticket(key: str, subject: str, store_id: str, now: datetime) -> tuple[str, datetime]:
+def issue_ticket(signer: TokenSigner, subject: str, store_id: str, now: datetime) -> tuple[str, datetime]:
     """A browser's EventSource cannot send an Authorization header, and a bearer token in a URL ends up
     in proxy logs and history. So the page trades its token for a ticket that opens this store's
     stream for a few minutes and nothing else: its audience makes every other route refuse it."""
-    expires = now + timedelta(seconds=TICKET_TTL_S)
-    claims = {
-        "iss": _TICKET_ISSUER,
-        "aud": _TICKET_AUDIENCE,
-        "sub": subject,
-        "store": store_id,
-        "iat": int(now.timestamp()),
-        "exp": int(expires.timestamp()),
-    }
-    return jwt.encode(claims, key, algorithm="HS256"), expires
+    ticket = signer.issue(
+        "staff", subject, store_id=store_id, ttl_s=TICKET_TTL_S, audience=TICKET_AUDIENCE, now=now.timestamp()
+    )
+    return ticket, now + timedelta(seconds=TICKET_TTL_S)
 
 
-def ticket_caller(key: str, ticket: str) -> Principal:
-    try:
-        claims = jwt.decode(
-            ticket,
-            key,
-            algorithms=["HS256"],
-            audience=_TICKET_AUDIENCE,
-            issuer=_TICKET_ISSUER,
-            options={"require": ["sub", "store", "exp"]},
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("stream ticket expired: ask for a new one") from exc
-    except jwt.PyJWTError as exc:
-        raise Unauthorized("invalid stream ticket") from exc
-    return Principal(role="staff", subject=str(claims["sub"]), store_id=str(claims["store"]))
+def ticket_caller(signer: TokenSigner, ticket: str) -> Principal:
+    principal, _ = signer.decode(ticket, audience=TICKET_AUDIENCE, what="stream ticket")
+    return principal
 
 
 def row_of(record: asyncpg.Record) -> AlertRow:
@@ -211,9 +191,9 @@ def _message(row: AlertRow, locale: str, known_until: int) -> ServerSentEventMes
     return ServerSentEventMessage(data=data, event=kind, id=row.seq)
 
 
-async def _changes_after(pool: asyncpg.Pool, store_id: str, after: int) -> list[AlertRow]:
+async def _changes_after(db: Database, store_id: str, after: int) -> list[AlertRow]:
     rows: list[AlertRow] = []
-    async with pool.acquire() as conn:
+    async with db.transaction(readonly=True) as conn:
         while True:
             batch = await repo.alert_changes(conn, store_id, after, REPLAY_BATCH)
             rows += [row_of(r) for r in batch]
@@ -223,20 +203,21 @@ async def _changes_after(pool: asyncpg.Pool, store_id: str, after: int) -> list[
 
 
 async def alert_events(
-    pool: asyncpg.Pool, hub: AlertHub, store_id: str, last_event_id: int | None, locale: str
+    db: Database, hub: AlertHub, store_id: str, last_event_id: int | None, locale: str
 ) -> AsyncIterator[ServerSentEventMessage]:
     feed = hub.open(store_id)  # before reading the table: a change committed meanwhile is not lost
     try:
         yield ServerSentEventMessage(data=None, comment="accueil staff alerts", retry=RETRY_MS)
-        async with pool.acquire() as conn:
+        async with db.transaction(readonly=True) as conn:
             newest = await repo.alert_position(conn, store_id)
         if last_event_id is not None and last_event_id <= newest:
             cursor = last_event_id
-            for row in await _changes_after(pool, store_id, last_event_id):
+            for row in await _changes_after(db, store_id, last_event_id):
                 yield _message(row, locale, last_event_id)
                 cursor = row.seq
         else:  # first visit, or a position this database never gave: start from what is open now
-            async with pool.acquire() as conn:
+            # One snapshot: the open alerts and the position they reflect agree.
+            async with db.transaction(isolation="repeatable_read", readonly=True) as conn:
                 records, cursor = await repo.open_alerts(conn, store_id, datetime.now(UTC) - BOARD)
             for record in records:
                 yield _message(row_of(record), locale, -1)
@@ -250,7 +231,7 @@ async def alert_events(
             if feed.take_behind():
                 # Read back, each alert once as it is now: "new" means created after what was sent.
                 known = cursor
-                for row in await _changes_after(pool, store_id, known):
+                for row in await _changes_after(db, store_id, known):
                     yield _message(row, locale, known)
                     cursor = row.seq
                 continue

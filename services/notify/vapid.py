@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid, VapidException
@@ -17,6 +16,7 @@ from py_vapid import Vapid, VapidException
 from services.notify import repository as repo
 from services.notify.endpoints import b64url_decode, b64url_encode
 from services.notify.settings import NotifySettings
+from shared.db import Database
 from shared.errors import ConfigError
 
 
@@ -54,7 +54,7 @@ def _operator_signer(private_key: str) -> Vapid:
     return signer
 
 
-async def load(pool: asyncpg.Pool, config: NotifySettings) -> VapidKeys:
+async def load(db: Database, config: NotifySettings) -> VapidKeys:
     if config.vapid_private_key:
         signer = _operator_signer(config.vapid_private_key)
         public = public_of(signer.private_key)
@@ -63,6 +63,6 @@ async def load(pool: asyncpg.Pool, config: NotifySettings) -> VapidKeys:
         return VapidKeys(signer, public, config.vapid_subject)
     if config.vapid_public_key:
         raise ConfigError("ACCUEIL_VAPID_PUBLIC_KEY is set without ACCUEIL_VAPID_PRIVATE_KEY")
-    async with pool.acquire() as conn:
+    async with db.transaction() as conn:
         row = await repo.vapid_keys(conn) or await repo.offer_vapid_keys(conn, *generate())
     return VapidKeys(Vapid.from_raw(row["private_key"].encode()), row["public_key"], config.vapid_subject)

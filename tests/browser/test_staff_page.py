@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from services.geo.geometry import destination
+from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.helpers import ping
 from tests.notify.pickup import BAY, customer, pickup_store, place_order, staff_member, start_trip, upload

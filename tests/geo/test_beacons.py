@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.geo.geometry import destination
 from services.geo.jobs import fire_timers
+from shared.geodesy import destination
 from tests.conftest import System
 from tests.helpers import STORE, feed_until, register
 

@@ -36,7 +36,7 @@ async def test_the_same_upload_sent_twice_at_once_answers_both_with_the_one_even
     assert first.status_code == second.status_code == 200
     assert first.json()["events"] == second.json()["events"]
     assert [e["type"] for e in first.json()["events"]] == ["zone.entered"]
-    async with system.running.state("geo").pool.acquire() as conn:
+    async with system.running.state("geo").db.transaction() as conn:
         assert len(await repo.pings_of(conn, device_id)) == len(track)
 
 
@@ -69,5 +69,5 @@ async def test_a_device_without_consent_is_refused_while_its_group_is_accepted(s
     no, yes = await post_all(system, [(refused, walk_in()), (accepted, walk_in())])
     assert (no.json()["accepted"], no.json()["reason"]) == (0, "no_location_consent")
     assert yes.json()["accepted"] == len(walk_in())
-    async with system.running.state("geo").pool.acquire() as conn:
+    async with system.running.state("geo").db.transaction() as conn:
         assert await repo.pings_of(conn, refused_id) == []

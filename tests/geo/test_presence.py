@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.geo import geometry
-from services.geo.geometry import destination
 from services.geo.presence import Fix, Presence, Rules, step
 from services.geo.zone_index import Zone, ZoneIndex
+from shared.geodesy import destination
 
 CENTRE = (48.8600, 2.3470)
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

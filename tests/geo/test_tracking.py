@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from services.geo.geometry import destination
 from services.geo.jobs import fire_timers, purge_pings
+from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.helpers import STORE, create_store, feed_until, ping, register, walk_in
 

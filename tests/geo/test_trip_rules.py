@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.geo.geometry import destination
 from services.geo.presence import Fix
 from services.geo.trips import Trip, end, on_fix, on_zone_entered, speed_of
+from shared.geodesy import destination
 
 STORE = (48.86, 2.347)
 T0 = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from services.inventory.alternatives import Candidate, rank
+from shared.alternatives import Candidate, rank
 
 
 def test_only_available_products_of_the_same_category_closest_name_first() -> None:

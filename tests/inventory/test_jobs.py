@@ -88,7 +88,7 @@ async def test_a_backlog_larger_than_one_batch_is_cleared_in_one_run(shop: Inven
     await shop.stock("rivoli", "OAT", 1000)
     placed = [await shop.placed(f"dev_{i}", "rivoli", [("OAT", 1)]) for i in range(12)]
     later = max(at(o, "created_at") for o in placed) + timedelta(days=8)
-    assert await orders.cancel_lapsed(replica.pool, orders.holds(replica.config), later, batch=5) == 12
+    assert await orders.cancel_lapsed(replica.db, orders.holds(replica.config), later, batch=5) == 12
     assert await shop.available("rivoli", "OAT") == 1000
 
 

@@ -10,7 +10,7 @@ import pytest
 from services.inventory.privacy import RETENTION
 from shared import bus, erasure
 from shared.db import connect
-from shared.events import NewEvent
+from shared.events import ErasureRequested, ErasureRequestedData
 from shared.jobs import run_once
 from tests.conftest import TOKEN_KEY, RunningServices, eventually
 from tests.inventory.conftest import ADMIN, Inventory, staff
@@ -28,8 +28,8 @@ async def request_erasure(db_url: str, device_id: str, erasure_id: str) -> None:
     conn = await connect(db_url)
     try:
         async with conn.transaction():
-            event = NewEvent(
-                type=erasure.REQUESTED, ts=datetime.now(UTC), device_id=device_id, data={"erasure_id": erasure_id}
+            event = ErasureRequested(
+                ts=datetime.now(UTC), device_id=device_id, data=ErasureRequestedData(erasure_id=erasure_id)
             )
             await bus.publish(conn, "notify", [event])
     finally:
@@ -51,7 +51,7 @@ async def test_an_erasure_keeps_orders_under_a_pseudonym_cancels_open_ones_and_c
         return bool(
             await db.fetchval(
                 "SELECT count(*) FROM bus.events WHERE type = $1 AND data = $2",
-                erasure.CONFIRMED,
+                "erasure.confirmed",
                 {"erasure_id": "era_1", "service": "inventory"},
             )
         )

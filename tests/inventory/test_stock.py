@@ -51,7 +51,7 @@ def test_events_follow_the_change_of_availability(before: int | None, after: int
     assert ("stock.changed" in names) == (before is None or previous != after)
     assert ("stock.back_in_stock" in names) == (before is not None and previous == 0 < after)
     assert ("stock.low" in names) == (threshold is not None and previous > threshold >= after)
-    assert all(e.data["before"] == previous and e.data["after"] == after for e in events)
+    assert all(e.data.before == previous and e.data.after == after for e in events)
 
 
 # ------------------------------------------------------------------------------- adjustments

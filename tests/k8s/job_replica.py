@@ -13,14 +13,14 @@ import sys
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from shared.db import create_pool
+from shared.db import Database, create_pool
 from shared.jobs import Job, run_once, tick_of
 
 EVERY_S = 60
 
 
 async def record(state: SimpleNamespace, now: datetime) -> int:
-    async with state.pool.acquire() as conn:
+    async with state.db.transaction() as conn:
         await conn.execute(
             "INSERT INTO public.job_effects (tick, pid) VALUES ($1, $2)", tick_of(now, EVERY_S), os.getpid()
         )
@@ -29,7 +29,7 @@ async def record(state: SimpleNamespace, now: datetime) -> int:
 
 
 async def main(dsn: str, first: datetime, ticks: int) -> None:
-    state = SimpleNamespace(pool=await create_pool(dsn, min_size=1, max_size=2, timeout_s=10))
+    state = SimpleNamespace(db=Database(await create_pool(dsn, min_size=1, max_size=2, timeout_s=10), dsn))
     job = Job("test.replicas", EVERY_S, record)
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.readline)
@@ -37,7 +37,7 @@ async def main(dsn: str, first: datetime, ticks: int) -> None:
     for i in range(ticks):
         if await run_once(state, job, first + timedelta(seconds=i * EVERY_S)) is not None:
             ran += 1
-    await state.pool.close()
+    await state.db.close()
     print(ran, flush=True)
 
 

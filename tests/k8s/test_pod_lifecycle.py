@@ -20,7 +20,7 @@ import pytest
 
 from shared import bus
 from shared.db import connect
-from shared.events import NewEvent
+from shared.events import ConsentChanged, ConsentData
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, eventually, free_socket, with_database
 
 # Within terminationGracePeriodSeconds (60 s) with room to spare.
@@ -195,11 +195,10 @@ async def test_sigterm_lets_the_bus_worker_commit_the_event_in_hand(
     publisher = await connect(db_url)
     try:
         async with publisher.transaction():
-            event = NewEvent(
-                type="consent.changed",
+            event = ConsentChanged(
                 ts=datetime.now(UTC),
                 device_id="dev_shutdown",
-                data={"purposes": {"location": True}},
+                data=ConsentData(purposes={"location": True}, policy_version="2026-01"),
             )
             await bus.publish(publisher, "notify", [event])
     finally:

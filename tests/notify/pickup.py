@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from services.geo.geometry import destination
 from services.notify.demo import Sse, sse_messages
+from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.helpers import STORE, ping
 from tests.notify.shop import Shopper, shopper

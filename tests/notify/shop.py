@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.geo.geometry import destination
+from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.helpers import STORE, create_store, ping, timezone_at, walk_in
 from tests.push_service import LocalPushService, Subscriber, subscribe

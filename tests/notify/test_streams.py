@@ -14,6 +14,7 @@ from shared.errors import Unauthorized
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
 
 NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+SIGNER = TokenSigner(TOKEN_KEY, ADMIN_TOKEN)
 
 
 def payload(store_id: str = "rivoli", seq: int = 1) -> str:
@@ -72,14 +73,14 @@ async def test_closing_the_hub_ends_every_stream_and_any_opened_later() -> None:
 
 
 def test_a_ticket_opens_its_stores_stream_as_that_staff_member() -> None:
-    ticket, expires = issue_ticket(TOKEN_KEY, "stf_1", "rivoli", datetime.now(UTC))
-    caller = ticket_caller(TOKEN_KEY, ticket)
+    ticket, expires = issue_ticket(SIGNER, "stf_1", "rivoli", datetime.now(UTC))
+    caller = ticket_caller(SIGNER, ticket)
     assert (caller.role, caller.subject, caller.store_id) == ("staff", "stf_1", "rivoli")
     assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5)
 
 
 def test_a_ticket_is_no_bearer_token() -> None:
-    ticket, _ = issue_ticket(TOKEN_KEY, "stf_1", "rivoli", datetime.now(UTC))
+    ticket, _ = issue_ticket(SIGNER, "stf_1", "rivoli", datetime.now(UTC))
     with pytest.raises(Unauthorized):
         TokenSigner(TOKEN_KEY, ADMIN_TOKEN).verify(ticket)
 
@@ -87,13 +88,14 @@ def test_a_ticket_is_no_bearer_token() -> None:
 def test_a_bearer_token_is_no_ticket() -> None:
     token = TokenSigner(TOKEN_KEY, ADMIN_TOKEN).issue("staff", "stf_1", store_id="rivoli")
     with pytest.raises(Unauthorized, match="invalid stream ticket"):
-        ticket_caller(TOKEN_KEY, token)
+        ticket_caller(SIGNER, token)
 
 
 def test_an_expired_or_forged_ticket_is_refused() -> None:
-    old, _ = issue_ticket(TOKEN_KEY, "stf_1", "rivoli", datetime.now(UTC) - timedelta(minutes=6))
+    old, _ = issue_ticket(SIGNER, "stf_1", "rivoli", datetime.now(UTC) - timedelta(minutes=6))
     with pytest.raises(Unauthorized, match="expired"):
-        ticket_caller(TOKEN_KEY, old)
-    forged, _ = issue_ticket("another-key-0123456789-0123456789-abcdef", "stf_1", "rivoli", datetime.now(UTC))
+        ticket_caller(SIGNER, old)
+    another_key = TokenSigner("another-key-0123456789-0123456789-abcdef", ADMIN_TOKEN)
+    forged, _ = issue_ticket(another_key, "stf_1", "rivoli", datetime.now(UTC))
     with pytest.raises(Unauthorized, match="invalid"):
-        ticket_caller(TOKEN_KEY, forged)
+        ticket_caller(SIGNER, forged)

@@ -9,12 +9,12 @@ import pytest
 
 from services.notify import vapid
 from services.notify.settings import NotifySettings
-from shared.db import create_pool
+from shared.db import Database, create_pool
 from shared.errors import ConfigError
 
 
 async def test_replicas_starting_together_share_one_generated_pair(db_url: str, db: asyncpg.Connection) -> None:
-    pools = [await create_pool(db_url, min_size=1, max_size=2, timeout_s=5) for _ in range(3)]
+    pools = [Database(await create_pool(db_url, min_size=1, max_size=2, timeout_s=5), db_url) for _ in range(3)]
     try:
         keys = await asyncio.gather(*(vapid.load(p, NotifySettings()) for p in pools))
         assert len({k.public_key for k in keys}) == 1
@@ -29,7 +29,7 @@ async def test_replicas_starting_together_share_one_generated_pair(db_url: str, 
 
 async def test_the_operators_key_is_used_and_nothing_is_stored(db_url: str, db: asyncpg.Connection) -> None:
     private, public = vapid.generate()
-    pool = await create_pool(db_url, min_size=1, max_size=2, timeout_s=5)
+    pool = Database(await create_pool(db_url, min_size=1, max_size=2, timeout_s=5), db_url)
     try:
         keys = await vapid.load(pool, NotifySettings(vapid_private_key=private, vapid_public_key=public))
         assert keys.public_key == public
@@ -48,7 +48,7 @@ async def test_the_operators_key_is_used_and_nothing_is_stored(db_url: str, db: 
     ids=["mismatched pair", "public key alone", "not a key"],
 )
 async def test_a_bad_operator_key_stops_the_start(db_url: str, config: NotifySettings) -> None:
-    pool = await create_pool(db_url, min_size=1, max_size=2, timeout_s=5)
+    pool = Database(await create_pool(db_url, min_size=1, max_size=2, timeout_s=5), db_url)
     try:
         with pytest.raises(ConfigError, match="ACCUEIL_VAPID"):
             await vapid.load(pool, config)

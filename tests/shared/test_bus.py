@@ -2,24 +2,35 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import asyncpg
 
 from shared import bus
-from shared.db import connect, create_pool
-from shared.events import Event, NewEvent
+from shared.db import Database, connect, create_pool
+from shared.events import LocationSuspicious, LocationSuspiciousData
 from tests.conftest import eventually
 
 
-def thing(n: int, device_id: str | None = None) -> NewEvent:
-    return NewEvent(type="test.thing", ts=datetime.now(UTC), device_id=device_id, data={"n": n})
+def thing(n: int, device_id: str | None = None) -> LocationSuspicious:
+    """Any type of the catalogue does; this one carries a number."""
+    return LocationSuspicious(
+        ts=datetime.now(UTC), device_id=device_id, data=LocationSuspiciousData(implied_speed_mps=n)
+    )
 
 
-async def record(conn: asyncpg.Connection, event: Event, _state: object) -> None:
-    await conn.execute("INSERT INTO public.handled (event_id, n) VALUES ($1, $2)", event.id, event.data["n"])
+async def record(conn: asyncpg.Connection, event: LocationSuspicious, _ctx: object) -> None:
+    await conn.execute(
+        "INSERT INTO public.handled (event_id, n) VALUES ($1, $2)", event.id, event.data.implied_speed_mps
+    )
 
 
-RECORDER = bus.Consumer(name="test.recorder", types=("test.thing",), handle=record)
+RECORDER = bus.Consumer(name="test.recorder", types=(LocationSuspicious,), handle=record)
+
+
+def context_of(pool: asyncpg.Pool, dsn: str) -> SimpleNamespace:
+    """What a bus worker needs of its service's context."""
+    return SimpleNamespace(db=Database(pool, dsn))
 
 
 async def prepare(db: asyncpg.Connection, *consumers: bus.Consumer) -> None:
@@ -40,7 +51,7 @@ async def test_an_event_published_in_a_rolled_back_transaction_never_existed(db:
 async def test_two_workers_share_the_events_and_handle_each_exactly_once(db: asyncpg.Connection, db_url: str) -> None:
     await prepare(db)
     pools = [await create_pool(db_url, min_size=1, max_size=3, timeout_s=5) for _ in range(2)]
-    workers = [bus.BusWorker(p, db_url, [RECORDER], poll_s=0.2, state=None) for p in pools]
+    workers = [bus.BusWorker(context_of(p, db_url), [RECORDER], poll_s=0.2) for p in pools]
     for w in workers:
         w.start()
     try:
@@ -63,23 +74,23 @@ async def test_a_failing_event_is_retried_later_without_holding_up_the_others(
 ) -> None:
     calls: list[int] = []
 
-    async def flaky(conn: asyncpg.Connection, event: Event, state: object) -> None:
-        calls.append(event.data["n"])
-        if event.data["n"] == 0 and calls.count(0) == 1:
+    async def flaky(conn: asyncpg.Connection, event: LocationSuspicious, ctx: object) -> None:
+        calls.append(event.data.implied_speed_mps)
+        if event.data.implied_speed_mps == 0 and calls.count(0) == 1:
             raise RuntimeError("first attempt fails")
-        await record(conn, event, state)
+        await record(conn, event, ctx)
 
-    consumer = bus.Consumer(name="test.flaky", types=("test.thing",), handle=flaky)
+    consumer = bus.Consumer(name="test.flaky", types=(LocationSuspicious,), handle=flaky)
     await prepare(db, consumer)
     await bus.publish(db, "test", [thing(0), thing(1)])
     pool = await create_pool(db_url, min_size=1, max_size=2, timeout_s=5)
     try:
-        await bus.process_due(pool, consumer, None)
+        await bus.process_due(Database(pool, db_url), consumer, None)
         assert await db.fetchval("SELECT array_agg(n ORDER BY n) FROM public.handled") == [1]
         row = await db.fetchrow("SELECT attempts, last_error, available_at > now() AS later FROM bus.deliveries")
         assert row["attempts"] == 1 and "first attempt fails" in row["last_error"] and row["later"]
         await db.execute("UPDATE bus.deliveries SET available_at = now()")
-        await bus.process_due(pool, consumer, None)
+        await bus.process_due(Database(pool, db_url), consumer, None)
         assert await db.fetchval("SELECT array_agg(n ORDER BY n) FROM public.handled") == [0, 1]
     finally:
         await pool.close()

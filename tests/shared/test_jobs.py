@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import asyncpg
 
-from shared.db import create_pool
+from shared.db import Database, create_pool
 from shared.jobs import Job, run_once, tick_of
 
 
@@ -27,7 +27,7 @@ async def test_two_replicas_firing_the_same_tick_run_the_job_once(db: asyncpg.Co
 
     job = Job("test.purge", 60, work)
     pools = [await create_pool(db_url, min_size=1, max_size=2, timeout_s=5) for _ in range(2)]
-    replicas = [SimpleNamespace(pool=p, name=f"r{i}") for i, p in enumerate(pools)]
+    replicas = [SimpleNamespace(db=Database(p, db_url), name=f"r{i}") for i, p in enumerate(pools)]
     try:
         now = datetime.now(UTC)
         results = await asyncio.gather(*(run_once(r, job, now) for r in replicas))

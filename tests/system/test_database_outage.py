@@ -13,10 +13,10 @@ import asyncpg
 import httpx
 import pytest
 
-from services.geo.geometry import destination
 from shared.app import migrate
 from shared.cli import service_spec
 from shared.embedded_pg import EmbeddedPostgres
+from shared.geodesy import destination
 from shared.settings import SERVICES
 from tests.conftest import RunningServices, System, free_socket, settings_for, with_database
 from tests.helpers import STORE, create_store, feed_until, ping, register

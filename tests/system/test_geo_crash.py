@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from services.geo.geometry import destination
+from shared.geodesy import destination
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System, free_socket
 from tests.helpers import STORE, create_store, feed_until, ping, register
 

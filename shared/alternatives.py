@@ -1,4 +1,5 @@
-"""Ranking in-stock alternatives to a product: pure, no I/O."""
+"""Ranking in-stock alternatives to a product: pure, no I/O. inventory answers with it, and notify ranks
+its own stock replica with it, so both give the same alternative."""
 
 from __future__ import annotations
 

@@ -1,0 +1,20 @@
+"""What geo's routes, consumers and jobs receive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.geo.group_commit import GroupCommit
+from services.geo.settings import GeoSettings
+from services.geo.zones import ZoneIndexSync
+from shared.context import Context
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeoContext(Context):
+    config: GeoSettings
+    zones: ZoneIndexSync
+    """This process's zone index and beacon map, kept current through LISTEN/NOTIFY."""
+    uploads: GroupCommit[Any, Any]
+    """Uploads arriving together are written together (services.geo.ingest)."""

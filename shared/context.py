@@ -1,0 +1,53 @@
+"""The typed application context: what a service's lifespan builds once and hands to its routes,
+bus consumers and jobs, instead of attributes hung on an untyped state.
+
+Each service extends `Context` with its own parts (settings, indexes, clients) in a frozen dataclass
+of its own, built by its `context` factory (see `shared.app.ServiceSpec`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import TypeAlias, TypeVar
+
+import asyncpg
+import httpx
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
+
+from shared import bus
+from shared.auth import TokenSigner
+from shared.db import Database
+from shared.events import Event
+from shared.revocation import RevocationWatcher
+from shared.settings import Settings
+
+C = TypeVar("C", bound="Context")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    service: str
+    """The service's name: the source of every event it publishes."""
+    settings: Settings
+    db: Database
+    http: httpx.AsyncClient
+    """One client for every call to another accueil service."""
+    signer: TokenSigner
+    revocations: RevocationWatcher
+    service_token: str
+    """This service's own short token for calling the others."""
+
+    async def publish(self, conn: asyncpg.Connection, events: Sequence[Event]) -> list[Event]:
+        """Publish in the caller's transaction: the events exist if and only if it commits."""
+        return await bus.publish(conn, self.service, events)
+
+    def parts(self) -> dict[str, object]:
+        """The common parts, to build a service's own context from this one."""
+        return {f.name: getattr(self, f.name) for f in fields(Context)}
+
+
+FromContext: TypeAlias = SkipValidation[NamedDependency[C]]
+"""A route parameter `ctx: FromContext[GeoContext]` receives the service's context (taken as it is:
+it is built by the service itself, not decoded from a request)."""
