@@ -32,7 +32,7 @@ def similarity(a: str, b: str) -> float:
 
 
 def rank(wanted_name: str, wanted_category: str, candidates: list[Candidate], limit: int = 10) -> list[Candidate]:
-    """Products of the same category (API.md), closest name first, then most available.
+    """Products of the same category, closest name first, then most available.
 
     Never anything unavailable, and never another category: a shopper who wanted oat milk is not
     offered a hammer because the hammer is in stock.

@@ -1,4 +1,4 @@
-"""Bearer tokens shared by the three services (API.md, "Auth").
+"""Bearer tokens shared by the three services.
 
 Device, staff and service tokens are HS256 JWTs signed with the common token key, so any service can
 check them without a database round trip. The admin token is the operator's configured secret.

@@ -1,4 +1,4 @@
-"""`accueil run | serve <service> | migrate | demo` (API.md, "Running and configuration")."""
+"""`accueil run | serve <service> | migrate | demo`."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def cmd_serve(env: Environment, name: str) -> int:
     import uvicorn
 
     settings = env.prepare()
-    configure_logging(name, settings.log_level)
+    configure_logging(name, settings.log_level, settings.log_format)
     app = importlib.import_module(f"services.{name}.app").create_app(settings)
     config = uvicorn.Config(
         app,

@@ -1,9 +1,9 @@
 """The event catalogue: every event the three services publish, one msgspec Struct per type.
 
-An event is an envelope (API.md, "Events": `id`, `type`, `ts`, the ids it is about) and a typed `data`
-payload. The types are joined in one tagged union (`AnyEvent`, tagged by `type`): a producer builds a
-Struct, the bus stores it, a consumer or a client decodes the same Struct back, so a payload has one
-shape and nobody reads `data.get("...")`.
+An event is an envelope (`id`, `type`, `ts`, the ids it is about: as the event feed and the upload
+answers show it) and a typed `data` payload. The types are joined in one tagged union (`AnyEvent`,
+tagged by `type`): a producer builds a Struct, the bus stores it, a consumer or a client decodes the
+same Struct back, so a payload has one shape and nobody reads `data.get("...")`.
 
 Adding a type: a payload Struct, an event Struct with its `tag`, and its name in `AnyEvent`.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -60,6 +60,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """`accueil serve` applies its own service's migrations before serving (safe with several replicas)."""
 
     log_level: str = "INFO"
+
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """`auto`: plain lines when stderr is a terminal (`accueil run` in a shell), JSON lines otherwise."""
 
     def port_of(self, service: str) -> int:
         return getattr(self, f"{service}_port")
