@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from services.geo.geometry import destination
-from services.notify.demo import Sse, sse_messages
+from shared.sse import Sse, sse_messages
 from tests.conftest import System, eventually
 from tests.helpers import STORE, ping
 from tests.notify.shop import Shopper, shopper

@@ -6,7 +6,8 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from services.notify.demo import admin_token, peer_urls, sse_messages
+from shared.demo import admin_token, peer_urls
+from shared.sse import sse_messages
 
 
 def test_the_demo_finds_the_services_where_accueil_run_serves_them() -> None:
