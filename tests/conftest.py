@@ -11,6 +11,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -24,7 +25,7 @@ from shared.app import migrate
 from shared.cli import service_spec
 from shared.embedded_pg import EmbeddedPostgres
 from shared.settings import SERVICES, Settings, load_settings
-from tests.push_service import LocalPushService
+from tests.support.push_service import LocalPushService
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 TOKEN_KEY = "test-token-key-0123456789-0123456789-abcdef"
@@ -77,17 +78,24 @@ async def template_db(server_dsn: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture
-async def db_url(server_dsn: str, template_db: str) -> AsyncIterator[str]:
-    """A fresh, migrated database for one test."""
+@asynccontextmanager
+async def new_database(server_dsn: str, template: str | None = None) -> AsyncIterator[str]:
+    """A database of its own on the session's server, dropped after: a clone of `template`, or empty."""
     name = f"accueil_test_{uuid.uuid4().hex[:12]}"
     admin = await _admin_conn(server_dsn)
     try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template_db}")
+        await admin.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         yield with_database(server_dsn, name)
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def db_url(server_dsn: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    async with new_database(server_dsn, template_db) as url:
+        yield url
 
 
 @pytest.fixture

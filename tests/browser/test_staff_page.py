@@ -12,8 +12,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from services.geo.geometry import destination
 from tests.conftest import System, eventually
-from tests.helpers import ping
-from tests.notify.pickup import BAY, customer, pickup_store, place_order, staff_member, start_trip, upload
+from tests.support.builders import BAY, customer, pickup_store, ping, place_order, staff_member, start_trip, upload
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

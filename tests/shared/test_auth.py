@@ -6,7 +6,7 @@ import pytest
 from shared.auth import TokenSigner
 from shared.errors import Forbidden, Unauthorized
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System
-from tests.helpers import register
+from tests.support.builders import shopper
 
 signer = TokenSigner(TOKEN_KEY, ADMIN_TOKEN)
 
@@ -58,20 +58,20 @@ async def test_every_service_refuses_a_missing_or_bad_token_with_401(system: Sys
 
 
 async def test_a_token_from_notify_is_accepted_by_geo_and_inventory(system: System) -> None:
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     assert (await system.inventory.get("/v1/stores/rivoli/stock", headers=auth)).status_code == 200
     r = await system.geo.post("/v1/pings", json={"pings": []}, headers=auth)
     assert r.status_code == 200
 
 
 async def test_a_device_reading_another_devices_consents_gets_403(system: System) -> None:
-    device_a, _ = await register(system)
-    _, auth_b = await register(system)
+    device_a = (await shopper(system)).device_id
+    auth_b = (await shopper(system)).auth
     r = await system.notify.get(f"/v1/devices/{device_a}/consents", headers=auth_b)
     assert r.status_code == 403
 
 
 async def test_a_device_cannot_do_what_only_the_admin_may(system: System) -> None:
-    _, auth = await register(system)
+    auth = (await shopper(system)).auth
     r = await system.geo.put("/v1/stores/s1", json={"name": "x", "lat": 1, "lng": 1}, headers=auth)
     assert r.status_code == 403 and r.json()["error"] == "forbidden"

@@ -14,7 +14,7 @@ from services.geo.privacy import enforce_retention as geo_retention
 from services.geo.settings import GeoSettings
 from services.notify.privacy import enforce_retention as notify_retention
 from tests.conftest import System, eventually
-from tests.helpers import create_store, register, walk_in
+from tests.support.builders import create_store, shopper, walk_in
 
 
 @pytest.fixture
@@ -28,7 +28,8 @@ async def shopper_with_history(system: System) -> tuple[str, dict[str, str], str
     admin = system.admin
     await system.inventory.put("/v1/products/TEA-1", json={"name": "Green tea", "category": "tea"}, headers=admin)
     await system.inventory.put("/v1/stores/rivoli/stock/TEA-1", json={"on_hand": 3}, headers=admin)
-    device_id, auth = await register(system, location=True, pickup_updates=True)
+    who = await shopper(system, location=True, pickup_updates=True)
+    device_id, auth = who.device_id, who.auth
     r = await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=auth)
     assert r.json()["accepted"] == 11
     r = await system.inventory.post(
@@ -49,7 +50,7 @@ async def test_the_export_holds_what_the_three_services_keep(system: System) -> 
     assert len(export["notify"]["consent_history"]) == 1
     assert len(export["geo"]["pings"]) == 11 and export["geo"]["current_visits"][0]["zone_id"] == "main"
     assert [o["order_id"] for o in export["inventory"]["orders"]] == [order_id]
-    _, other = await register(system)
+    other = (await shopper(system)).auth
     assert (await system.notify.get(f"/v1/devices/{device_id}/export", headers=other)).status_code == 403
 
 
