@@ -1,5 +1,6 @@
-"""Fixtures: a real PostgreSQL (the embedded one unless DATABASE_URL is set), a fresh database per
-test cloned from a migrated template, and the three services on real sockets."""
+"""The tiers (a test's folder gives its marker), and the fixtures: a real PostgreSQL (the embedded one
+unless DATABASE_URL is set, started only when a test first asks for it), a fresh database per test
+cloned from a migrated template, and the three services on real sockets."""
 
 from __future__ import annotations
 
@@ -32,6 +33,36 @@ TOKEN_KEY = "test-token-key-0123456789-0123456789-abcdef"
 TEMPLATE = "accueil_test_template"
 
 T = TypeVar("T")
+
+# The test pyramid, one folder per tier; a test's folder is its marker (`pytest -m unit`), so no test
+# marks itself and none can sit outside a tier.
+TESTS = Path(__file__).parent
+TIERS = ("unit", "service", "system", "browser", "k8s")
+AREAS = ("geo", "inventory", "notify", "shared")  # unit and service tests go in one of these
+TIERS_WITH_AREAS = ("unit", "service")
+
+
+def tier_of(path: Path) -> str:
+    """The tier of a test file, from where it is; anywhere else stops the run with the reason."""
+    try:
+        parts = path.relative_to(TESTS).parts
+    except ValueError:
+        parts = ()
+    if len(parts) < 2 or parts[0] not in TIERS:
+        raise pytest.UsageError(f"{path}: a test belongs in one of tests/{{{','.join(TIERS)}}}/")
+    if parts[0] in TIERS_WITH_AREAS and (len(parts) < 3 or parts[1] not in AREAS):
+        raise pytest.UsageError(f"{path}: a {parts[0]} test belongs in tests/{parts[0]}/{{{','.join(AREAS)}}}/")
+    return parts[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item.path)
+        # Every database fixture rests on server_dsn: a unit test asking for one is in the wrong tier
+        # (and would start PostgreSQL for `make test-fast`).
+        if tier == "unit" and "server_dsn" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid}: a unit test uses no database; move it to tests/service/")
+        item.add_marker(tier)
 
 
 def with_database(dsn: str, name: str) -> str:
