@@ -3,6 +3,7 @@ trip through the three running services."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,9 @@ ARGS = [
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    # A failure, never a skip: a suite that passes without its browser tests would hide the staff page.
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs it, or run `sudo apt-get install chromium`")
     async with async_playwright() as p:
         launched = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
