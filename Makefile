@@ -1,10 +1,12 @@
 # The two commands of a fresh machine: `make run` and `make test`. Both make their own virtualenv.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# `make test-fast` runs the unit tier alone, in seconds: no database, no browser.
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install clean
+.PHONY: run test test-fast install browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +19,28 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/accueil run
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q
+
+# tests/browser drives Debian's Chromium (never `playwright install`). Installed as .ci/run does when
+# this user may (root, or sudo without a password); otherwise stop and say the one step to take.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  elif command -v sudo >/dev/null && command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+	    sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "make test needs Chromium at $(CHROMIUM) for tests/browser. Install it once:" >&2; \
+	    echo "    sudo apt-get install chromium" >&2; \
+	    echo "then run make test again (make test-fast needs no browser)." >&2; \
+	    exit 1; \
+	  fi; \
+	  test -x $(CHROMIUM) || { echo "chromium was installed but $(CHROMIUM) is still missing" >&2; exit 1; }; \
+	fi
 
 clean:
 	rm -rf $(VENV) .accueil

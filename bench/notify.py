@@ -40,7 +40,7 @@ from shared.cli import service_spec  # noqa: E402
 from shared.db import Database, connect, create_pool  # noqa: E402
 from shared.embedded_pg import EmbeddedPostgres  # noqa: E402
 from shared.settings import load_settings  # noqa: E402
-from tests.push_service import LocalPushService  # noqa: E402
+from tests.support.push_service import LocalPushService  # noqa: E402
 
 MESSAGES = {"fr": ("Bienvenue", "{product} à -20 %"), "en": ("Welcome", "{product} at 20% off")}
 

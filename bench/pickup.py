@@ -28,8 +28,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cluster import ADMIN, Cluster  # noqa: E402
-from services.notify.demo import sse_messages  # noqa: E402
 from shared.geodesy import destination  # noqa: E402
+from shared.sse import sse_messages  # noqa: E402
 
 CENTRE = (48.8600, 2.3470)
 BAY = destination(*CENTRE, 90, 40)

@@ -218,7 +218,7 @@ def cmd_run(env: Environment) -> int:
 
 def cmd_demo(speed: float, wait_ack_s: float) -> int:
     """A contactless pickup against a running `accueil run` (same variables, same data dir)."""
-    from services.notify import demo
+    from shared import demo
 
     return asyncio.run(demo.run(os.environ, speed, wait_ack_s))
 

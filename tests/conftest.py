@@ -1,5 +1,6 @@
-"""Fixtures: a real PostgreSQL (the embedded one unless DATABASE_URL is set), a fresh database per
-test cloned from a migrated template, and the three services on real sockets."""
+"""The tiers (a test's folder gives its marker), and the fixtures: a real PostgreSQL (the embedded one
+unless DATABASE_URL is set, started only when a test first asks for it), a fresh database per test
+cloned from a migrated template, and the three services on real sockets."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -24,13 +26,43 @@ from shared.app import migrate
 from shared.cli import service_spec
 from shared.embedded_pg import EmbeddedPostgres
 from shared.settings import SERVICES, Settings, load_settings
-from tests.push_service import LocalPushService
+from tests.support.push_service import LocalPushService
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 TOKEN_KEY = "test-token-key-0123456789-0123456789-abcdef"
 TEMPLATE = "accueil_test_template"
 
 T = TypeVar("T")
+
+# The test pyramid, one folder per tier; a test's folder is its marker (`pytest -m unit`), so no test
+# marks itself and none can sit outside a tier.
+TESTS = Path(__file__).parent
+TIERS = ("unit", "service", "system", "browser", "k8s")
+AREAS = ("geo", "inventory", "notify", "shared")  # unit and service tests go in one of these
+TIERS_WITH_AREAS = ("unit", "service")
+
+
+def tier_of(path: Path) -> str:
+    """The tier of a test file, from where it is; anywhere else stops the run with the reason."""
+    try:
+        parts = path.relative_to(TESTS).parts
+    except ValueError:
+        parts = ()
+    if len(parts) < 2 or parts[0] not in TIERS:
+        raise pytest.UsageError(f"{path}: a test belongs in one of tests/{{{','.join(TIERS)}}}/")
+    if parts[0] in TIERS_WITH_AREAS and (len(parts) < 3 or parts[1] not in AREAS):
+        raise pytest.UsageError(f"{path}: a {parts[0]} test belongs in tests/{parts[0]}/{{{','.join(AREAS)}}}/")
+    return parts[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item.path)
+        # Every database fixture rests on server_dsn: a unit test asking for one is in the wrong tier
+        # (and would start PostgreSQL for `make test-fast`).
+        if tier == "unit" and "server_dsn" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid}: a unit test uses no database; move it to tests/service/")
+        item.add_marker(tier)
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -77,17 +109,24 @@ async def template_db(server_dsn: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture
-async def db_url(server_dsn: str, template_db: str) -> AsyncIterator[str]:
-    """A fresh, migrated database for one test."""
+@asynccontextmanager
+async def new_database(server_dsn: str, template: str | None = None) -> AsyncIterator[str]:
+    """A database of its own on the session's server, dropped after: a clone of `template`, or empty."""
     name = f"accueil_test_{uuid.uuid4().hex[:12]}"
     admin = await _admin_conn(server_dsn)
     try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template_db}")
+        await admin.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         yield with_database(server_dsn, name)
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def db_url(server_dsn: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    async with new_database(server_dsn, template_db) as url:
+        yield url
 
 
 @pytest.fixture

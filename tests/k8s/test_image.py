@@ -73,13 +73,19 @@ def test_the_final_stage_copies_the_build_and_runs_accueil_without_root_or_build
 def test_pods_run_as_the_images_user_and_listen_on_the_ports_it_exposes() -> None:
     uid, gid = final_user()
     exposed = {int(p) for op, args in instructions() if op == "EXPOSE" for p in args.split()}
-    for overlay in OVERLAYS:
-        for obj, pod in workloads(render(overlay)):
-            for c in containers(pod):
-                if is_ours(c):
-                    context = {**pod["spec"]["securityContext"], **c.get("securityContext", {})}
-                    assert (context["runAsUser"], context["runAsGroup"]) == (uid, gid), obj["metadata"]["name"]
-                    assert {p["containerPort"] for p in c.get("ports", [])} <= exposed
+    assert exposed
+    ours = [
+        (obj, pod, c)
+        for overlay in OVERLAYS
+        for obj, pod in workloads(render(overlay))
+        for c in containers(pod)
+        if is_ours(c)
+    ]
+    assert ours
+    for obj, pod, c in ours:
+        context = {**pod["spec"]["securityContext"], **c.get("securityContext", {})}
+        assert (context["runAsUser"], context["runAsGroup"]) == (uid, gid), obj["metadata"]["name"]
+        assert {p["containerPort"] for p in c.get("ports", [])} <= exposed
 
 
 def _regex(pattern: str) -> re.Pattern[str]:
@@ -144,17 +150,21 @@ def test_the_build_context_holds_the_package_and_nothing_else() -> None:
     context = build_context()
     assert {path.split("/")[0] for path in context} == {"pyproject.toml", "README.md", *PACKAGES}
     assert package_files() <= context
-    for op, args in instructions():
-        if op == "COPY" and not args.startswith("--from="):
-            for source in args.split()[:-1]:
-                assert any(f == source.rstrip("/") or f.startswith(source) for f in context), source
+    sources = [
+        s for op, args in instructions() if op == "COPY" and not args.startswith("--from=") for s in args.split()[:-1]
+    ]
+    assert sources, "the build stage copies the context in"
+    for source in sources:
+        assert any(f == source.rstrip("/") or f.startswith(source) for f in context), source
 
 
 def test_the_package_built_from_the_context_carries_every_file_the_services_load(tmp_path: Path) -> None:
     """The image installs the package (not in editable mode, as a checkout does): a migration or a
     static file missing from it would only show in a container."""
     source = tmp_path / "context"
-    for path in build_context():
+    context = build_context()
+    assert context
+    for path in context:
         (source / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / path, source / path)
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(tmp_path / "dist")]

@@ -14,7 +14,7 @@ import yaml
 
 from shared.cli import service_spec
 from shared.settings import SERVICES, Settings, env_name
-from tests.k8s.conftest import K8S, ROOT, Obj, containers, is_ours, named, of_kind, render, workloads
+from tests.k8s.conftest import K8S, ROOT, Obj, containers, is_ours, named, of_kind, our_servers, render, workloads
 
 # The oldest Kubernetes we support and the newest the validator knows.
 KUBERNETES_VERSIONS = ("1.30", "1.37")
@@ -104,28 +104,29 @@ def images(objects: tuple) -> list[tuple[str, str]]:
 
 
 def test_every_image_is_pinned_to_a_version_never_latest(objects: tuple) -> None:
-    for place, image in images(objects):
+    found = images(objects)
+    assert found
+    for place, image in found:
         name, _, digest = image.partition("@")
         tag = name.rsplit("/", 1)[-1].partition(":")[2]
         assert digest or tag not in ("", "latest"), f"{place}: {image} must name a version"
 
 
 def test_every_long_running_container_has_startup_liveness_and_readiness_probes(objects: tuple) -> None:
-    for obj, pod in workloads(objects):
-        if obj["kind"] == "Job":
-            continue  # runs to completion: nothing to probe
+    # A Job runs to completion: nothing to probe.
+    long_running = [(obj, pod) for obj, pod in workloads(objects) if obj["kind"] != "Job"]
+    assert long_running
+    for obj, pod in long_running:
         for c in pod["spec"]["containers"]:
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                 assert probe in c, f"{where(obj)}/{c['name']} has no {probe}"
 
 
 def test_liveness_asks_only_the_process_and_readiness_the_database(objects: tuple) -> None:
-    for obj, pod in workloads(objects):
-        for c in pod["spec"]["containers"]:
-            if is_ours(c) and obj["kind"] != "Job":
-                assert c["startupProbe"]["httpGet"]["path"] == "/healthz", where(obj)
-                assert c["livenessProbe"]["httpGet"]["path"] == "/healthz", where(obj)
-                assert c["readinessProbe"]["httpGet"]["path"] == "/readyz", where(obj)
+    for obj, _, c in our_servers(objects):
+        assert c["startupProbe"]["httpGet"]["path"] == "/healthz", where(obj)
+        assert c["livenessProbe"]["httpGet"]["path"] == "/healthz", where(obj)
+        assert c["readinessProbe"]["httpGet"]["path"] == "/readyz", where(obj)
 
 
 def test_every_container_requests_and_limits_cpu_and_memory(objects: tuple) -> None:
@@ -162,27 +163,24 @@ def test_every_pod_is_hardened(objects: tuple) -> None:
 
 def test_every_variable_given_to_a_service_is_a_setting_it_reads(objects: tuple) -> None:
     """A misspelt variable would be ignored without a word; the settings Structs are the list."""
-    for obj, pod in workloads(objects):
-        for c in containers(pod):
-            if not is_ours(c):
-                continue
-            fields = set(Settings.__struct_fields__)
-            if c["args"][0] == "serve":
-                own = service_spec(c["args"][1]).settings_type
-                fields |= set(own.__struct_fields__) if own else set()
-            given = {e["name"] for e in c.get("env", [])}
-            for source in c.get("envFrom", []):
-                given |= set(named(objects, "ConfigMap", source["configMapRef"]["name"])["data"])
-            assert given - {env_name(f) for f in fields} == set(), where(obj)
+    ours = [(obj, c) for obj, pod in workloads(objects) for c in containers(pod) if is_ours(c)]
+    assert ours
+    for obj, c in ours:
+        fields = set(Settings.__struct_fields__)
+        if c["args"][0] == "serve":
+            own = service_spec(c["args"][1]).settings_type
+            fields |= set(own.__struct_fields__) if own else set()
+        given = {e["name"] for e in c.get("env", [])}
+        for source in c.get("envFrom", []):
+            given |= set(named(objects, "ConfigMap", source["configMapRef"]["name"])["data"])
+        assert given - {env_name(f) for f in fields} == set(), where(obj)
 
 
 def test_the_pods_give_the_process_time_to_stop_gracefully(objects: tuple) -> None:
-    for obj, pod in workloads(objects):
-        for c in pod["spec"]["containers"]:
-            if is_ours(c) and obj["kind"] != "Job":
-                pause = int(c["lifecycle"]["preStop"]["exec"]["command"][-1])
-                # preStop, then up to 20 s of requests, 15 s of a job, 10 s of the bus batch in hand
-                assert pod["spec"]["terminationGracePeriodSeconds"] >= pause + 45, where(obj)
+    for obj, pod, c in our_servers(objects):
+        pause = int(c["lifecycle"]["preStop"]["exec"]["command"][-1])
+        # preStop, then up to 20 s of requests, 15 s of a job, 10 s of the bus batch in hand
+        assert pod["spec"]["terminationGracePeriodSeconds"] >= pause + 45, where(obj)
 
 
 # --- secrets --------------------------------------------------------------------------------------
@@ -210,7 +208,9 @@ def test_the_secrets_referenced_are_the_ones_documented(overlay: str, objects: t
 
 
 def test_no_secret_is_committed_with_data() -> None:
-    for path in K8S.rglob("*.yaml"):
+    manifests = sorted(K8S.rglob("*.yaml"))
+    assert manifests
+    for path in manifests:
         for doc in yaml.safe_load_all(path.read_text()):
             if not doc:
                 continue
@@ -261,7 +261,9 @@ def test_dev_runs_one_replica_of_each_service() -> None:
 
 def test_prod_scales_each_service_on_cpu_from_three_replicas_spread_across_zones() -> None:
     objects = render("prod")
-    for deployment in of_kind(objects, "Deployment"):
+    deployments = of_kind(objects, "Deployment")
+    assert deployments
+    for deployment in deployments:
         name = deployment["metadata"]["name"]
         assert "replicas" not in deployment["spec"], f"{name}: the autoscaler owns the replica count"
         hpa = named(objects, "HorizontalPodAutoscaler", name)
@@ -280,7 +282,9 @@ def test_prod_scales_each_service_on_cpu_from_three_replicas_spread_across_zones
 def test_at_full_scale_the_pods_connections_fit_in_the_database() -> None:
     objects = render("prod")
     pool_max = int(named(objects, "ConfigMap", "accueil-config")["data"]["ACCUEIL_DB_POOL_MAX"])
-    pods = sum(h["spec"]["maxReplicas"] for h in of_kind(objects, "HorizontalPodAutoscaler")) + 1  # + the Job
+    autoscalers = of_kind(objects, "HorizontalPodAutoscaler")
+    assert autoscalers  # none would count no pods at all
+    pods = sum(h["spec"]["maxReplicas"] for h in autoscalers) + 1  # + the Job
     (cluster,) = of_kind(objects, "Cluster")
     allowed = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
     assert pods * (pool_max + DEDICATED_CONNECTIONS) <= allowed - ADMIN_CONNECTIONS
@@ -293,7 +297,9 @@ def test_every_service_selects_pods_that_listen_on_its_target_port(objects: tupl
     for obj, pod in workloads(objects):
         if obj["kind"] != "Job":
             assert selects(obj["spec"]["selector"]["matchLabels"], pod["metadata"]["labels"]), where(obj)
-    for service in of_kind(objects, "Service"):
+    services = of_kind(objects, "Service")
+    assert services
+    for service in services:
         pods = [pod for _, pod in workloads(objects) if selects(service["spec"]["selector"], pod["metadata"]["labels"])]
         assert pods, f"{where(service)} selects no pod"
         for port in service["spec"]["ports"]:
@@ -344,7 +350,9 @@ def test_the_migrations_job_runs_the_same_image_as_the_services(objects: tuple) 
 def test_every_manifest_file_is_part_of_a_kustomization() -> None:
     """kustomize fails on a missing file, but a file left out of every kustomization is silently unused."""
     used: set[Path] = set()
-    for kustomization in K8S.rglob("kustomization.yaml"):
+    kustomizations = sorted(K8S.rglob("kustomization.yaml"))
+    assert kustomizations
+    for kustomization in kustomizations:
         spec = yaml.safe_load(kustomization.read_text())
         for entry in spec.get("resources", []) + [p["path"] for p in spec.get("patches", []) if "path" in p]:
             used.add((kustomization.parent / entry).resolve())

@@ -98,6 +98,7 @@ class Cluster:
         (namespace,) = of_kind(objects, "Namespace")
         self.namespace = namespace["metadata"]["name"]
         self.policies = of_kind(objects, "NetworkPolicy")
+        assert self.policies, f"{overlay} renders no NetworkPolicy: every pod would be open"
         self.pods = {
             obj["metadata"]["name"]: Peer(self.namespace, pod["metadata"]["labels"]) for obj, pod in workloads(objects)
         }

@@ -11,7 +11,7 @@ import httpx
 
 from shared.auth import TokenSigner
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System
-from tests.helpers import STORE, create_store, register
+from tests.support.builders import STORE, create_store, shopper
 
 ROLES = ("admin", "device_a", "device_b", "staff_a", "staff_b")
 NO_ENTRY = {"none": None, "forged": "forged", "expired": "expired"}
@@ -88,8 +88,9 @@ async def world(system: System) -> tuple[dict[str, str], dict[str, str | None]]:
         "/v1/products/TEA-1", json={"name": "Green tea", "category": "tea"}, headers=system.admin
     )
     await system.inventory.put("/v1/stores/rivoli/stock/TEA-1", json={"on_hand": 5}, headers=system.admin)
-    device_a, auth_a = await register(system, location=True)
-    _, auth_b = await register(system, location=True)
+    who = await shopper(system, location=True)
+    device_a, auth_a = who.device_id, who.auth
+    auth_b = (await shopper(system, location=True)).auth
     r = await system.inventory.post(
         "/v1/orders",
         json={"store_id": "rivoli", "lines": [{"sku": "TEA-1", "qty": 1}]},

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,9 +13,8 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import free_socket
-
-ADMIN = "cli-test-admin-token-0123456789"
+from tests.conftest import ADMIN_TOKEN
+from tests.support.processes import free_ports, launch, wait_until_running
 
 
 def processes_using(data_dir: Path) -> list[psutil.Process]:
@@ -43,51 +40,15 @@ def data_dir() -> Iterator[Path]:
         proc.kill()
 
 
-def free_ports() -> dict[str, int]:
-    socks = [free_socket() for _ in range(3)]
-    found = dict(zip(("geo", "inventory", "notify"), (s.getsockname()[1] for s in socks), strict=True))
-    for s in socks:
-        s.close()
-    return found
-
-
 @pytest.fixture
 def ports() -> dict[str, int]:
     return free_ports()
 
 
-def start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update({"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_ADMIN_TOKEN": ADMIN})
-    env.update({f"ACCUEIL_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
-def wait_until_running(proc: subprocess.Popen[str]) -> str:
-    """Read the launcher's output until it says it is running; return what it printed."""
-    lines = []
-    deadline = time.monotonic() + 90
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"accueil run exited early: {''.join(lines)}")
-        lines.append(line)
-        if line.startswith("Ctrl-C"):
-            return "".join(lines)
-    raise AssertionError("accueil run was not ready within 90 s")
-
-
 def test_accueil_run_serves_all_three_and_sigterm_leaves_nothing_behind(data_dir: Path, ports: dict[str, int]) -> None:
-    proc = start(data_dir, ports)
+    proc = launch(data_dir, ports)
     printed = wait_until_running(proc)
-    assert f"admin token: {ADMIN}" in printed
+    assert f"admin token: {ADMIN_TOKEN}" in printed
     for name, port in ports.items():
         assert f"http://127.0.0.1:{port}" in printed
         for path in ("/readyz", "/healthz", "/metrics", "/schema/openapi.json"):
@@ -104,7 +65,7 @@ def test_accueil_run_serves_all_three_and_sigterm_leaves_nothing_behind(data_dir
 def test_after_the_launcher_is_killed_the_next_run_starts_and_stops_cleanly(
     data_dir: Path, ports: dict[str, int]
 ) -> None:
-    first = start(data_dir, ports)
+    first = launch(data_dir, ports)
     wait_until_running(first)
     first.kill()  # SIGKILL: no chance to clean up
     first.wait()
@@ -115,7 +76,7 @@ def test_after_the_launcher_is_killed_the_next_run_starts_and_stops_cleanly(
         assert time.monotonic() < deadline, "services outlived their killed launcher"
         time.sleep(0.2)
 
-    second = start(data_dir, ports)
+    second = launch(data_dir, ports)
     wait_until_running(second)
     r = httpx.get(f"http://127.0.0.1:{ports['geo']}/readyz", timeout=5)
     assert r.status_code == 200

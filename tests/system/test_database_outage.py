@@ -19,7 +19,7 @@ from shared.embedded_pg import EmbeddedPostgres
 from shared.geodesy import destination
 from shared.settings import SERVICES
 from tests.conftest import RunningServices, System, free_socket, settings_for, with_database
-from tests.helpers import STORE, create_store, feed_until, ping, register
+from tests.support.builders import STORE, create_store, feed_until, ping, shopper
 
 CENTRE = (STORE["lat"], STORE["lng"])
 OUTAGE_S = 10
@@ -67,7 +67,7 @@ async def test_services_ride_out_a_database_restart_and_lose_no_acknowledged_eve
 ) -> None:
     system, (server, _) = outage_system, own_server
     await create_store(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     far = destination(*CENTRE, 0, 200)
     start = datetime.now(UTC) - timedelta(minutes=60)
     acknowledged: list[dict] = []

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.system.test_cli import ADMIN, free_ports, start, wait_until_running
+from tests.conftest import ADMIN_TOKEN
+from tests.support.processes import free_ports, launch, wait_until_running
 
 CHECKS = "not_a_server_error,response_schema_conformance"
 
@@ -26,7 +27,7 @@ def live() -> Iterator[dict[str, int]]:
     not on the test's event loop."""
     data_dir = Path(tempfile.mkdtemp(prefix="accueil-fuzz-"))
     ports = free_ports()
-    proc = start(data_dir, ports)
+    proc = launch(data_dir, ports)
     try:
         wait_until_running(proc)
         yield ports
@@ -63,7 +64,7 @@ def fuzz(port: int, token: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("service", ["geo", "inventory", "notify"])
 @pytest.mark.parametrize("who", ["admin", "device"])
 def test_no_input_makes_a_service_fail_or_break_its_contract(live: dict[str, int], service: str, who: str) -> None:
-    token = ADMIN
+    token = ADMIN_TOKEN
     if who == "device":
         r = httpx.post(f"http://127.0.0.1:{live['notify']}/v1/devices", json={"platform": "web", "locale": "fr"})
         token = r.json()["token"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import System
-from tests.helpers import create_store, feed_until, ping, register, walk_in
+from tests.support.builders import create_store, feed_until, ping, shopper, walk_in
 
 
 async def test_every_service_serves_health_readiness_metrics_and_its_openapi(system: System) -> None:
@@ -20,7 +20,7 @@ async def test_every_service_serves_health_readiness_metrics_and_its_openapi(sys
 
 async def test_a_latitude_out_of_range_is_422_naming_the_field(system: System) -> None:
     await create_store(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     bad = ping(123.0, 2.35, datetime.now(UTC))
     r = await system.geo.post("/v1/pings", json={"pings": [bad]}, headers=auth)
     assert r.status_code == 422
@@ -28,7 +28,7 @@ async def test_a_latitude_out_of_range_is_422_naming_the_field(system: System) -
 
 
 async def test_malformed_json_and_nan_are_400(system: System) -> None:
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     headers = {**auth, "content-type": "application/json"}
     assert (await system.geo.post("/v1/pings", content=b'{"pings": [', headers=headers)).status_code == 400
     nan = b'{"pings": [{"lat": NaN, "lng": 2.3, "accuracy_m": 5, "ts": "2026-01-01T00:00:00Z"}]}'
@@ -36,7 +36,7 @@ async def test_malformed_json_and_nan_are_400(system: System) -> None:
 
 
 async def test_a_timestamp_without_an_offset_is_refused(system: System) -> None:
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     naive = {"lat": 48.86, "lng": 2.347, "accuracy_m": 5, "ts": "2026-01-01T10:00:00"}
     r = await system.geo.post("/v1/pings", json={"pings": [naive]}, headers=auth)
     assert r.status_code == 422 and r.json()["field"] == "pings[0].ts"
@@ -44,7 +44,8 @@ async def test_a_timestamp_without_an_offset_is_refused(system: System) -> None:
 
 async def test_a_batch_over_500_pings_is_413_and_nothing_is_stored(system: System, db) -> None:
     await create_store(system)
-    device_id, auth = await register(system, location=True)
+    who = await shopper(system, location=True)
+    device_id, auth = who.device_id, who.auth
     now = datetime.now(UTC)
     pings = [ping(48.86, 2.347, now - timedelta(seconds=i)) for i in range(501)]
     r = await system.geo.post("/v1/pings", json={"pings": pings}, headers=auth)
@@ -54,7 +55,7 @@ async def test_a_batch_over_500_pings_is_413_and_nothing_is_stored(system: Syste
 
 async def test_pings_far_in_the_future_or_past_are_rejected_one_by_one(system: System) -> None:
     await create_store(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     now = datetime.now(UTC)
     pings = [ping(48.9, 2.3, now + timedelta(days=2)), ping(48.9, 2.3, now - timedelta(days=3)), ping(48.9, 2.3, now)]
     r = await system.geo.post("/v1/pings", json={"pings": pings}, headers=auth)
@@ -119,7 +120,7 @@ async def test_stock_for_an_unknown_product_is_404_and_negative_stock_is_422(sys
 
 async def test_the_event_feed_pages_oldest_first(system: System) -> None:
     await create_store(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=auth)
     events = await feed_until(system, lambda evs: len(evs) >= 1, after=0, limit=10)
     assert [e["type"] for e in events] == ["zone.entered"]
@@ -140,7 +141,7 @@ def _requests_counted(metrics_text: str, path: str, status: int) -> float:
 
 
 async def test_requests_are_counted_by_route_and_status_including_refusals(system: System) -> None:
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     before = (await system.geo.get("/metrics")).text
     assert (await system.geo.post("/v1/pings", json={"pings": []})).status_code == 401
     bad = ping(123.0, 2.35, datetime.now(UTC))
@@ -151,7 +152,7 @@ async def test_requests_are_counted_by_route_and_status_including_refusals(syste
 
 
 async def test_a_value_of_the_wrong_type_is_422_naming_it_not_converted(system: System) -> None:
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     now = datetime.now(UTC)
     for field, value in (("lat", "48.86"), ("accuracy_m", "10"), ("ts", int(now.timestamp()))):
         bad = {**ping(48.86, 2.347, now), field: value}
@@ -165,7 +166,7 @@ async def test_a_value_of_the_wrong_type_is_422_naming_it_not_converted(system: 
 
 
 async def test_an_empty_body_is_400_malformed(system: System) -> None:
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     headers = {**auth, "content-type": "application/json"}
     r = await system.geo.post("/v1/pings", content=b"", headers=headers)
     assert r.status_code == 400 and r.json()["error"] == "malformed"
@@ -176,7 +177,8 @@ async def test_a_nul_character_in_text_is_422_naming_the_field_not_a_database_er
         "/v1/stores/nul", json={"name": "a\u0000b", "lat": 48.86, "lng": 2.35}, headers=system.admin
     )
     assert r.status_code == 422 and r.json()["field"] == "name"
-    device_id, auth = await register(system)
+    who = await shopper(system)
+    device_id, auth = who.device_id, who.auth
     consent = {"policy_version": "v\u0000", "purposes": {"offers": True}}
     r = await system.notify.put(f"/v1/devices/{device_id}/consents", json=consent, headers=auth)
     assert r.status_code == 422 and r.json()["field"] == "policy_version"
@@ -187,7 +189,7 @@ async def test_json_nested_a_thousand_deep_is_400_on_every_service(system: Syste
     headers = {"content-type": "application/json"}
     r = await system.notify.post("/v1/devices", content=deep, headers=headers)
     assert r.status_code == 400 and r.json()["error"] == "malformed"
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     r = await system.geo.post("/v1/pings", content=deep, headers={**auth, **headers})
     assert r.status_code == 400
 
@@ -200,7 +202,8 @@ async def test_a_body_over_1_mb_is_413_on_every_service(system: System) -> None:
 
 
 async def test_a_consent_answer_about_no_known_purpose_is_422(system: System) -> None:
-    device_id, auth = await register(system)
+    who = await shopper(system)
+    device_id, auth = who.device_id, who.auth
     for purposes in ({"marketing": True}, {}):
         body = {"policy_version": "2026-01", "purposes": purposes}
         r = await system.notify.put(f"/v1/devices/{device_id}/consents", json=body, headers=auth)

@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 
 from tests.conftest import System, eventually
-from tests.notify.shop import campaign, enter, messages, settled, shop, shopper
-from tests.push_service import Later, LocalPushService, subscribe
+from tests.support.builders import EVERY_PURPOSE, campaign, enter, messages, settled, shop, shopper
+from tests.support.push_service import Later, LocalPushService, subscribe
 
 FCM = "https://fcm.googleapis.com/fcm/send/cKx1:APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx"
 
@@ -30,7 +30,7 @@ async def offer_for(system: System, push: LocalPushService, **kw) -> tuple:
     """A store with yoghurt in stock, a welcome campaign, and a subscribed shopper."""
     await shop(system, ("YOG-1", "Plain yoghurt", 5), names={"YOG-1": {"fr": "Yaourt nature"}})
     await campaign(system, "welcome", "YOG-1")
-    return await shopper(system, push, **kw)
+    return await shopper(system, push, **EVERY_PURPOSE, **kw)
 
 
 async def test_the_vapid_public_key_is_public_and_stays_the_same(system: System) -> None:
@@ -45,7 +45,7 @@ async def test_the_vapid_public_key_is_public_and_stays_the_same(system: System)
 async def test_a_subscription_on_a_browser_push_service_is_kept_and_a_new_one_replaces_it(
     system: System, push: LocalPushService, db: asyncpg.Connection
 ) -> None:
-    who = await shopper(system, push)
+    who = await shopper(system, push, **EVERY_PURPOSE)
     body = {**who.sub.subscription(), "endpoint": FCM}
     r = await system.notify.put(f"/v1/devices/{who.device_id}/push-subscription", json=body, headers=who.auth)
     assert r.status_code == 200 and r.json()["endpoint"] == FCM
@@ -56,7 +56,7 @@ async def test_a_subscription_on_a_browser_push_service_is_kept_and_a_new_one_re
 async def test_any_other_subscription_is_422_naming_the_field(
     system: System, push: LocalPushService, db: asyncpg.Connection
 ) -> None:
-    who = await shopper(system, None)
+    who = await shopper(system, **EVERY_PURPOSE)
     good = push.subscriber("unused").subscription()
     for change, field in [
         ({"endpoint": "http://169.254.169.254/latest/meta-data/"}, "endpoint"),
@@ -77,7 +77,7 @@ async def test_any_other_subscription_is_422_naming_the_field(
 
 
 async def test_only_the_device_itself_may_set_its_subscription(system: System, push: LocalPushService) -> None:
-    owner, other = await shopper(system, None), await shopper(system, None)
+    owner, other = await shopper(system, **EVERY_PURPOSE), await shopper(system, **EVERY_PURPOSE)
     body = push.subscriber("unused").subscription()
     r = await system.notify.put(f"/v1/devices/{owner.device_id}/push-subscription", json=body, headers=other.auth)
     assert r.status_code == 403
@@ -203,7 +203,7 @@ async def test_without_a_subscription_the_offer_is_suppressed_as_no_subscription
     system: System, push: LocalPushService
 ) -> None:
     await offer_for(system, push)
-    who = await shopper(system, None)
+    who = await shopper(system, **EVERY_PURPOSE)
     await enter(system, who)
 
     [message] = await eventually(lambda: messages(system, who))

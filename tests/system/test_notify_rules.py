@@ -10,8 +10,20 @@ import pytest
 from services.notify.jobs import release_held
 from services.notify.settings import NotifySettings
 from tests.conftest import System, eventually
-from tests.notify.shop import NIGHT, TEXTS, Shopper, campaign, enter, leave, messages, settled, shop, shopper
-from tests.push_service import LocalPushService
+from tests.support.builders import (
+    EVERY_PURPOSE,
+    NIGHT,
+    TEXTS,
+    Shopper,
+    campaign,
+    enter,
+    leave,
+    messages,
+    settled,
+    shop,
+    shopper,
+)
+from tests.support.push_service import LocalPushService
 
 NAMES = {"YOG-1": {"fr": "Yaourt nature", "en": "Plain yoghurt"}, "YOG-2": {"fr": "Yaourt bio"}}
 
@@ -20,7 +32,7 @@ async def held_offer(system: System, push: LocalPushService) -> tuple[Shopper, d
     """A shopper walks into the store at night: the welcome offer is held (shopper, message)."""
     await shop(system, ("YOG-1", "Plain yoghurt", 5), names=NAMES)
     await campaign(system, "welcome", "YOG-1")
-    who = await shopper(system, push, hour=NIGHT)
+    who = await shopper(system, push, hour=NIGHT, **EVERY_PURPOSE)
     await enter(system, who)
     [held] = await eventually(lambda: messages(system, who))
     return who, held
@@ -30,7 +42,7 @@ async def test_the_same_product_twice_in_one_visit_is_said_once(system: System, 
     await shop(system, ("YOG-1", "Plain yoghurt", 5))
     await campaign(system, "a-welcome", "YOG-1")
     await campaign(system, "b-yoghurt-week", "YOG-1")
-    who = await shopper(system, push)
+    who = await shopper(system, push, **EVERY_PURPOSE)
     await enter(system, who)
 
     first, second = await settled(system, who, 2)
@@ -43,7 +55,7 @@ async def test_a_second_offer_at_the_same_store_the_same_day_is_capped(system: S
     await shop(system, ("YOG-1", "Plain yoghurt", 5), ("YOG-2", "Organic yoghurt", 5))
     await campaign(system, "a-yoghurt", "YOG-1")
     await campaign(system, "b-organic", "YOG-2")
-    who = await shopper(system, push)
+    who = await shopper(system, push, **EVERY_PURPOSE)
     await enter(system, who)
 
     first, second = await settled(system, who, 2)
@@ -57,7 +69,7 @@ async def test_caps_are_configurable_and_the_weekly_cap_holds(system: System, pu
     await shop(system, *((f"SKU-{i}", f"Product {i}", 5) for i in range(3)))
     for i in range(3):
         await campaign(system, f"c{i}", f"SKU-{i}")
-    who = await shopper(system, push)
+    who = await shopper(system, push, **EVERY_PURPOSE)
     await enter(system, who)
 
     decided = await settled(system, who, 3)
@@ -71,7 +83,7 @@ async def test_caps_are_configurable_and_the_weekly_cap_holds(system: System, pu
 async def test_an_offer_at_night_is_held_not_pushed(system: System, push: LocalPushService) -> None:
     await shop(system, ("YOG-1", "Plain yoghurt", 5))
     await campaign(system, "welcome", "YOG-1")
-    who = await shopper(system, push, hour=NIGHT)
+    who = await shopper(system, push, hour=NIGHT, **EVERY_PURPOSE)
     await enter(system, who)
 
     [held] = await eventually(lambda: messages(system, who))
@@ -157,7 +169,9 @@ async def test_each_shopper_reads_the_offer_in_their_language_with_the_products_
 ) -> None:
     await shop(system, ("YOG-1", "Yoghurt", 5), names=NAMES)
     await campaign(system, "welcome", "YOG-1", **TEXTS)
-    readers = {locale: await shopper(system, push, locale=locale) for locale in ("fr-CA", "en-GB", "de-DE")}
+    readers = {
+        locale: await shopper(system, push, locale=locale, **EVERY_PURPOSE) for locale in ("fr-CA", "en-GB", "de-DE")
+    }
     for who in readers.values():
         await enter(system, who)
 

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
+from subprocess import PIPE, STDOUT
 
 from tests.conftest import ADMIN_TOKEN, System
+from tests.support.processes import accueil
 
 
 async def test_the_demo_runs_a_pickup_to_completion_and_prints_its_timeline(system: System) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")}
-    env["ACCUEIL_ADMIN_TOKEN"] = ADMIN_TOKEN
+    env = {"ACCUEIL_ADMIN_TOKEN": ADMIN_TOKEN}
     for name in ("geo", "inventory", "notify"):
         env[f"ACCUEIL_{name.upper()}_PORT"] = str(system.settings.port_of(name))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli", "demo", "--speed", "40", "--wait-ack", "0",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
-    printed = out.decode()
+    proc = accueil("demo", "--speed", "40", "--wait-ack", "0", env=env, stdout=PIPE, stderr=STDOUT)
+    # Waited for off the event loop: the services the demo talks to run on it.
+    printed, _ = await asyncio.to_thread(proc.communicate, timeout=90)
     assert proc.returncode == 0, printed
     assert f"Staff page: {system.settings.notify_url}/staff" in printed
     steps = [
@@ -45,11 +41,8 @@ async def test_the_demo_runs_a_pickup_to_completion_and_prints_its_timeline(syst
 
 
 async def test_the_demo_says_what_to_do_when_nothing_is_running() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")}
-    env.update({"ACCUEIL_ADMIN_TOKEN": ADMIN_TOKEN, "ACCUEIL_GEO_URL": "http://127.0.0.1:9"})
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli", "demo", env=env, stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    env = {"ACCUEIL_ADMIN_TOKEN": ADMIN_TOKEN, "ACCUEIL_GEO_URL": "http://127.0.0.1:9"}
+    proc = accueil("demo", env=env, stdout=PIPE)
+    out, _ = await asyncio.to_thread(proc.communicate, timeout=60)
     assert proc.returncode == 1
-    assert "start `accueil run` first" in out.decode()
+    assert "start `accueil run` first" in out

@@ -7,19 +7,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import System, eventually
-from tests.notify.pickup import (
+from tests.support.builders import (
     SKU,
     StaffStream,
     customer,
     noisy_drive,
     pickup_store,
     place_order,
+    settled,
     staff_member,
     start_trip,
     upload,
 )
-from tests.notify.shop import settled
-from tests.push_service import LocalPushService
+from tests.support.push_service import LocalPushService
 
 
 async def test_a_shopper_drives_in_and_staff_bring_the_order_out(system: System, push: LocalPushService) -> None:

@@ -10,10 +10,17 @@ import pytest
 
 from shared.auth import TokenSigner
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System, eventually
-from tests.helpers import STORE
-from tests.notify.pickup import StaffStream, customer, pickup_store, place_order, pull_in, staff_member
-from tests.notify.shop import messages
-from tests.push_service import LocalPushService
+from tests.support.builders import (
+    STORE,
+    StaffStream,
+    customer,
+    messages,
+    pickup_store,
+    place_order,
+    pull_in,
+    staff_member,
+)
+from tests.support.push_service import LocalPushService
 
 
 async def alerts_of(system: System, auth: dict[str, str], store_id: str = "rivoli") -> list[dict]:

@@ -4,20 +4,18 @@ under redelivered events, while idle, and when its replica stops."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import tempfile
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
 from services.notify import streams
-from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, RunningServices, System, eventually, free_socket
-from tests.notify.pickup import StaffStream, customer, pickup_store, place_order, pull_in, staff_member
-from tests.push_service import LocalPushService
+from tests.conftest import RunningServices, System, eventually
+from tests.support.builders import StaffStream, customer, pickup_store, place_order, pull_in, staff_member
+from tests.support.processes import ServiceProcess
+from tests.support.push_service import LocalPushService
 
 
 async def arrive(system: System, push: LocalPushService | None = None):
@@ -179,53 +177,20 @@ async def test_an_idle_stream_gets_heartbeats(system: System, monkeypatch: pytes
     assert lines[:2] == [": accueil staff alerts", "retry: 2000"]
 
 
-def notify_replica(db_url: str, port: int, data_dir: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")}
-    env.update(
-        {
-            "DATABASE_URL": db_url,
-            "ACCUEIL_DATA_DIR": data_dir,
-            "ACCUEIL_ADMIN_TOKEN": ADMIN_TOKEN,
-            "ACCUEIL_TOKEN_KEY": TOKEN_KEY,
-            "ACCUEIL_NOTIFY_PORT": str(port),
-            "ACCUEIL_LOG_LEVEL": "WARNING",
-        }
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "serve", "notify"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def test_a_stopping_replica_ends_its_streams_at_once_and_exits_cleanly(system: System, db_url: str) -> None:
+async def test_a_stopping_replica_ends_its_streams_at_once_and_exits_cleanly(
+    system: System, db_url: str, tmp_path: Path
+) -> None:
     await pickup_store(system)
     alex = await staff_member(system)
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    with tempfile.TemporaryDirectory() as data_dir:
-        proc = notify_replica(db_url, port, data_dir)
-        try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as replica:
-                await eventually(lambda: _ready(replica), timeout=60)
-                async with StaffStream(replica, "rivoli", alex.auth) as stream:
-                    assert stream.status == 200 and not stream.ended
-                    proc.send_signal(signal.SIGTERM)
-                    # Well before the server's 20 s grace for open responses runs out.
-                    await eventually(lambda: _true(stream.ended), timeout=5)
-            assert await asyncio.to_thread(proc.wait, 30) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-
-
-async def _ready(client: httpx.AsyncClient) -> bool:
-    try:
-        return (await client.get("/readyz")).status_code == 200
-    except httpx.HTTPError:
-        return False
+    with ServiceProcess("notify", db_url, tmp_path) as replica:
+        await replica.ready()
+        async with httpx.AsyncClient(base_url=replica.url, timeout=10) as client:
+            async with StaffStream(client, "rivoli", alex.auth) as stream:
+                assert stream.status == 200 and not stream.ended
+                replica.proc.send_signal(signal.SIGTERM)
+                # Well before the server's 20 s grace for open responses runs out.
+                await eventually(lambda: _true(stream.ended), timeout=5)
+        assert await replica.exit_code(30) == 0
 
 
 async def _true(value: bool) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +14,9 @@ import pytest
 from services.geo.privacy import enforce_retention as geo_retention
 from services.geo.settings import GeoSettings
 from services.notify.privacy import enforce_retention as notify_retention
+from shared.logging import JsonFormatter
 from tests.conftest import System, eventually
-from tests.helpers import create_store, register, walk_in
+from tests.support.builders import create_store, shopper, walk_in
 
 
 @pytest.fixture
@@ -28,7 +30,8 @@ async def shopper_with_history(system: System) -> tuple[str, dict[str, str], str
     admin = system.admin
     await system.inventory.put("/v1/products/TEA-1", json={"name": "Green tea", "category": "tea"}, headers=admin)
     await system.inventory.put("/v1/stores/rivoli/stock/TEA-1", json={"on_hand": 3}, headers=admin)
-    device_id, auth = await register(system, location=True, pickup_updates=True)
+    who = await shopper(system, location=True, pickup_updates=True)
+    device_id, auth = who.device_id, who.auth
     r = await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=auth)
     assert r.json()["accepted"] == 11
     r = await system.inventory.post(
@@ -49,7 +52,7 @@ async def test_the_export_holds_what_the_three_services_keep(system: System) -> 
     assert len(export["notify"]["consent_history"]) == 1
     assert len(export["geo"]["pings"]) == 11 and export["geo"]["current_visits"][0]["zone_id"] == "main"
     assert [o["order_id"] for o in export["inventory"]["orders"]] == [order_id]
-    _, other = await register(system)
+    other = (await shopper(system)).auth
     assert (await system.notify.get(f"/v1/devices/{device_id}/export", headers=other)).status_code == 403
 
 
@@ -156,12 +159,48 @@ async def test_retention_coarsens_then_deletes_history_as_time_passes(system: Sy
     assert await notify_retention(notify_state, now + timedelta(days=91)) == 1
 
 
-async def test_logs_hold_no_coordinates_and_no_tokens(system: System, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
+class Kept(logging.Handler):
+    """Every record of the services' own loggers, on the `accueil` logger itself: whatever handlers the
+    root logger has, these are the lines an operator's collector would get."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def accueil_logs() -> Iterator[list[logging.LogRecord]]:
+    logger, kept = logging.getLogger("accueil"), Kept()
+    level = logger.level
+    logger.addHandler(kept)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield kept.records
+    finally:
+        logger.removeHandler(kept)
+        logger.setLevel(level)
+
+
+async def test_logs_hold_no_coordinates_and_no_tokens(
+    system: System, caplog: pytest.LogCaptureFixture, accueil_logs: list[logging.LogRecord]
+) -> None:
+    caplog.set_level(logging.DEBUG)  # the libraries' lines too (the server's, the HTTP clients')
     device_id, auth, _ = await shopper_with_history(system)
-    await system.geo.post("/v1/pings", json={"pings": [{"lat": 123}]}, headers=auth)  # an error is logged too
+    await system.geo.post("/v1/pings", json={"pings": [{"lat": 123}]}, headers=auth)  # a refused upload
+    # geo restarts with the shopper's visit on record: it logs its start and its reloaded zone index.
+    await system.running.stop("geo")
+    await system.running.start("geo")
+    await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=auth)
     await system.notify.delete(f"/v1/devices/{device_id}", headers=auth)
-    text = caplog.text
+
+    # Nothing to find in nothing: first, the services' own lines were captured.
+    assert {r.name for r in accueil_logs} >= {"accueil.app", "accueil.geo.zones"}, [r.name for r in accueil_logs]
+    # Each as the services write it (shared/logging.py: the message and every extra field), and the rest.
+    formatter = JsonFormatter("test")
+    text = "\n".join([caplog.text, *(formatter.format(r) for r in accueil_logs)])
     token = auth["Authorization"].split()[1]
     assert token not in text and system.admin["Authorization"].split()[1] not in text
     assert "48.86" not in text and "2.347" not in text

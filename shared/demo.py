@@ -13,7 +13,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ import httpx
 from shared import local_secrets
 from shared.geodesy import destination
 from shared.settings import DEFAULT_PORTS, SERVICES, env_name
+from shared.sse import sse_messages
 
 STORE_ID = "demo-rivoli"
 CENTRE = (48.8600, 2.3470)
@@ -37,38 +38,6 @@ UPLOAD_EVERY_S = 0.25  # at most four uploads a second, well inside geo's per-de
 
 class DemoError(Exception):
     """The running system refused a step: the message says which and why."""
-
-
-@dataclass
-class Sse:
-    event: str = "message"
-    id: str | None = None
-    data: str = ""
-
-    def json(self) -> Any:
-        return json.loads(self.data)
-
-
-async def sse_messages(lines: AsyncIterator[str]) -> AsyncIterator[Sse]:
-    """Server-Sent Events from a response's lines (comments and id-only messages are skipped)."""
-    message, data = Sse(), []
-    async for line in lines:
-        if line == "":
-            if data:
-                message.data = "\n".join(data)
-                yield message
-            message, data = Sse(), []
-        elif line.startswith(":"):
-            continue
-        else:
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "data":
-                data.append(value)
-            elif name == "event":
-                message.event = value
-            elif name == "id":
-                message.id = value
 
 
 def peer_urls(env: Mapping[str, str]) -> dict[str, str]:

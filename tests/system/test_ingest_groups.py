@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.geo import repository as repo
 from tests.conftest import System
-from tests.helpers import STORE, create_store, ping, register, walk_in
+from tests.support.builders import STORE, create_store, ping, shopper, walk_in
 
 CENTRE = (STORE["lat"], STORE["lng"])
 
@@ -20,17 +20,18 @@ async def post_all(system: System, uploads: list[tuple[dict[str, str], list[dict
 
 async def test_devices_pinging_at_once_each_get_their_own_events(system: System) -> None:
     await create_store(system)
-    devices = [await register(system, location=True) for _ in range(12)]
-    answers = await post_all(system, [(auth, walk_in()) for _, auth in devices])
-    for (device_id, _), r in zip(devices, answers, strict=True):
+    devices = [await shopper(system, location=True) for _ in range(12)]
+    answers = await post_all(system, [(who.auth, walk_in()) for who in devices])
+    for who, r in zip(devices, answers, strict=True):
         assert r.status_code == 200, r.text
         events = r.json()["events"]
-        assert [(e["type"], e["device_id"]) for e in events] == [("zone.entered", device_id)]
+        assert [(e["type"], e["device_id"]) for e in events] == [("zone.entered", who.device_id)]
 
 
 async def test_the_same_upload_sent_twice_at_once_answers_both_with_the_one_event(system: System) -> None:
     await create_store(system)
-    device_id, auth = await register(system, location=True)
+    who = await shopper(system, location=True)
+    device_id, auth = who.device_id, who.auth
     track = walk_in()
     first, second = await post_all(system, [(auth, track), (auth, track)])
     assert first.status_code == second.status_code == 200
@@ -42,7 +43,8 @@ async def test_the_same_upload_sent_twice_at_once_answers_both_with_the_one_even
 
 async def test_many_uploads_of_one_device_at_once_give_each_event_once(system: System) -> None:
     await create_store(system)
-    device_id, auth = await register(system, location=True)
+    who = await shopper(system, location=True)
+    device_id, auth = who.device_id, who.auth
     answers = await post_all(system, [(auth, [p]) for p in walk_in()])
     assert {r.status_code for r in answers} == {200}
     events = [e for r in answers for e in r.json()["events"]]
@@ -51,8 +53,8 @@ async def test_many_uploads_of_one_device_at_once_give_each_event_once(system: S
 
 async def test_a_device_over_its_budget_is_refused_alone(system: System) -> None:
     await create_store(system)
-    _, eager = await register(system, location=True)
-    _, calm = await register(system, location=True)
+    eager = (await shopper(system, location=True)).auth
+    calm = (await shopper(system, location=True)).auth
     now = datetime.now(UTC)
     uploads = [(eager, [ping(*CENTRE, now - timedelta(seconds=60 - i))]) for i in range(40)]
     answers = await post_all(system, [*uploads[:20], (calm, [ping(*CENTRE, now)]), *uploads[20:]])
@@ -64,8 +66,9 @@ async def test_a_device_over_its_budget_is_refused_alone(system: System) -> None
 
 async def test_a_device_without_consent_is_refused_while_its_group_is_accepted(system: System) -> None:
     await create_store(system)
-    refused_id, refused = await register(system, location=False)
-    _, accepted = await register(system, location=True)
+    who = await shopper(system, location=False)
+    refused_id, refused = who.device_id, who.auth
+    accepted = (await shopper(system, location=True)).auth
     no, yes = await post_all(system, [(refused, walk_in()), (accepted, walk_in())])
     assert (no.json()["accepted"], no.json()["reason"]) == (0, "no_location_consent")
     assert yes.json()["accepted"] == len(walk_in())

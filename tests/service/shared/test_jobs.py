@@ -1,3 +1,6 @@
+"""Scheduled jobs on PostgreSQL: replicas firing the same tick run it once (the ticks alone:
+tests/unit/shared/test_jobs.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,14 +10,7 @@ from types import SimpleNamespace
 import asyncpg
 
 from shared.db import Database, create_pool
-from shared.jobs import Job, run_once, tick_of
-
-
-def test_ticks_are_aligned_the_same_on_every_replica() -> None:
-    a = datetime(2026, 11, 23, 10, 0, 7, tzinfo=UTC)
-    b = datetime(2026, 11, 23, 10, 0, 59, tzinfo=UTC)
-    assert tick_of(a, 60) == tick_of(b, 60) == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-    assert tick_of(b + timedelta(seconds=1), 60) == datetime(2026, 11, 23, 10, 1, tzinfo=UTC)
+from shared.jobs import Job, run_once
 
 
 async def test_two_replicas_firing_the_same_tick_run_the_job_once(db: asyncpg.Connection, db_url: str) -> None:

@@ -14,7 +14,7 @@ from services.inventory import orders
 from services.inventory.jobs import EXPIRE_ORDERS
 from shared.jobs import run_once
 from tests.conftest import RunningServices
-from tests.inventory.conftest import ADMIN, Inventory, staff
+from tests.support.inventory import ADMIN, Inventory, staff
 
 
 @pytest.fixture

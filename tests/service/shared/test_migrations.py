@@ -1,14 +1,16 @@
+"""Migrations on PostgreSQL: two processes at once apply each file once (readiness on the running
+services: tests/system/test_migrations.py)."""
+
 from __future__ import annotations
 
 import asyncio
 
 import asyncpg
-import httpx
 
 from shared import migrations
 from shared.cli import service_spec
 from shared.settings import SERVICES
-from tests.conftest import RunningServices, with_database
+from tests.conftest import with_database
 
 
 async def test_two_processes_migrating_a_fresh_database_at_once_apply_each_file_once(server_dsn: str) -> None:
@@ -31,13 +33,3 @@ async def test_two_processes_migrating_a_fresh_database_at_once_apply_each_file_
     finally:
         await admin.execute("DROP DATABASE IF EXISTS accueil_migrate_race WITH (FORCE)")
         await admin.close()
-
-
-async def test_readyz_is_503_while_a_migration_is_missing(running: RunningServices, db) -> None:
-    url = running.settings.url_of("geo")
-    async with httpx.AsyncClient(base_url=url) as client:
-        assert (await client.get("/readyz")).status_code == 200
-        await db.execute("DELETE FROM geo.schema_migrations")
-        r = await client.get("/readyz")
-        assert r.status_code == 503 and r.json()["pending_migrations"]
-        assert (await client.get("/healthz")).status_code == 200  # liveness never asks the database

@@ -1,15 +1,14 @@
-"""inventory alone on a real socket, with tokens for every kind of caller."""
+"""inventory's tests' client: tokens for every kind of caller, and the few builders most of those tests
+start from (the service itself runs in tests/service/inventory/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from shared.auth import TokenSigner
-from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, RunningServices, free_socket, settings_for
+from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
 
 _signer = TokenSigner(TOKEN_KEY, ADMIN_TOKEN)
 
@@ -69,23 +68,3 @@ class Inventory:
 
     async def move(self, order_id: str, action: str, headers: dict[str, str], **body: Any) -> httpx.Response:
         return await self.http.post(f"/v1/orders/{order_id}/{action}", json=body or None, headers=headers)
-
-
-@pytest.fixture
-async def running_inventory(db_url: str) -> AsyncIterator[RunningServices]:
-    sock = free_socket()
-    run = RunningServices(
-        settings_for(db_url, {"inventory": sock.getsockname()[1]}), ("inventory",), {"inventory": sock}
-    )
-    try:
-        await run.start("inventory")
-        yield run
-    finally:
-        await run.stop("inventory")
-        sock.close()
-
-
-@pytest.fixture
-async def inventory(running_inventory: RunningServices) -> AsyncIterator[Inventory]:
-    async with httpx.AsyncClient(base_url=running_inventory.settings.inventory_url, timeout=30) as http:
-        yield Inventory(http)

@@ -13,7 +13,7 @@ from shared.db import connect
 from shared.events import ErasureRequested, ErasureRequestedData
 from shared.jobs import run_once
 from tests.conftest import TOKEN_KEY, RunningServices, eventually
-from tests.inventory.conftest import ADMIN, Inventory, staff
+from tests.support.inventory import ADMIN, Inventory, staff
 
 
 @pytest.fixture

@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from services.geo.jobs import expire_trips
 from shared.geodesy import destination
 from tests.conftest import System, eventually
-from tests.helpers import STORE, ping, register
-
-CENTRE = (STORE["lat"], STORE["lng"])
-BAY = destination(*CENTRE, 90, 40)  # the pickup bay, 40 m east of the store's centre
-
-
-async def pickup_store(system: System) -> None:
-    admin = system.admin
-    assert (await system.geo.put("/v1/stores/rivoli", json=STORE, headers=admin)).status_code == 200
-    zones = {
-        "approach": {"kind": "approach", "circle": {"lat": CENTRE[0], "lng": CENTRE[1], "radius_m": 800}},
-        "main": {"kind": "store", "circle": {"lat": CENTRE[0], "lng": CENTRE[1], "radius_m": 30}},
-        "bay-2": {"kind": "pickup", "name": "bay 2", "circle": {"lat": BAY[0], "lng": BAY[1], "radius_m": 15}},
-    }
-    for zone_id, body in zones.items():
-        r = await system.geo.put(f"/v1/stores/rivoli/zones/{zone_id}", json=body, headers=admin)
-        assert r.status_code == 200, r.text
-    await system.inventory.put("/v1/products/BOX-1", json={"name": "Veg box", "category": "fresh"}, headers=admin)
-    await system.inventory.put("/v1/stores/rivoli/stock/BOX-1", json={"on_hand": 5}, headers=admin)
-
-
-async def order(system: System, auth: dict[str, str], store_id: str = "rivoli") -> str:
-    r = await system.inventory.post(
-        "/v1/orders",
-        json={"store_id": store_id, "lines": [{"sku": "BOX-1", "qty": 1}], "display_name": "Camille"},
-        headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
-    )
-    assert r.status_code in (200, 201), r.text
-    return r.json()["order_id"]
+from tests.support.builders import BAY, STORE, Shopper, pickup_store, ping, place_order, shopper, start_trip
 
 
 def drive_in(start: datetime, from_m: float = 3000, speed_mps: float = 10, step_s: int = 5) -> list[dict]:
@@ -51,12 +22,21 @@ def drive_in(start: datetime, from_m: float = 3000, speed_mps: float = 10, step_
     return fixes
 
 
+async def on_a_trip(system: System) -> tuple[Shopper, str, str]:
+    """A pickup store, and a shopper who ordered there and set off: (the shopper, order id, trip id)."""
+    await pickup_store(system)
+    who = await shopper(system)
+    order_id = await place_order(system, who)
+    return who, order_id, await start_trip(system, who, order_id)
+
+
 async def test_a_drive_in_gives_approaching_then_arrived_once_each_even_without_location_consent(
     system: System,
 ) -> None:
     await pickup_store(system)
-    device_id, auth = await register(system, location=False, pickup_updates=True)
-    order_id = await order(system, auth)
+    who = await shopper(system, location=False, pickup_updates=True)
+    device_id, auth = who.device_id, who.auth
+    order_id = await place_order(system, who)
     r = await system.geo.post(
         "/v1/trips", json={"order_id": order_id, "store_id": "rivoli", "mode": "car"}, headers=auth
     )
@@ -104,8 +84,9 @@ async def test_a_drive_in_gives_approaching_then_arrived_once_each_even_without_
 
 async def test_starting_a_trip_twice_gives_the_same_trip(system: System) -> None:
     await pickup_store(system)
-    _, auth = await register(system)
-    order_id = await order(system, auth)
+    who = await shopper(system)
+    auth = who.auth
+    order_id = await place_order(system, who)
     body = {"order_id": order_id, "store_id": "rivoli", "mode": "foot"}
     first = await system.geo.post("/v1/trips", json=body, headers=auth)
     again = await system.geo.post("/v1/trips", json=body, headers=auth)
@@ -114,9 +95,10 @@ async def test_starting_a_trip_twice_gives_the_same_trip(system: System) -> None
 
 async def test_a_trip_for_another_devices_order_is_404_and_for_another_store_409(system: System) -> None:
     await pickup_store(system)
-    _, owner = await register(system)
-    _, stranger = await register(system)
-    order_id = await order(system, owner)
+    who = await shopper(system)
+    owner = who.auth
+    stranger = (await shopper(system)).auth
+    order_id = await place_order(system, who)
     r = await system.geo.post("/v1/trips", json={"order_id": order_id, "store_id": "rivoli"}, headers=stranger)
     assert r.status_code == 404 and r.json()["field"] == "order_id"
     await system.geo.put("/v1/stores/opera", json={**STORE, "name": "Opéra"}, headers=system.admin)
@@ -130,11 +112,7 @@ async def test_staff_see_their_stores_active_trips_and_nobody_elses(system: Syst
     from shared.auth import TokenSigner
     from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
 
-    await pickup_store(system)
-    _, auth = await register(system)
-    order_id = await order(system, auth)
-    r = await system.geo.post("/v1/trips", json={"order_id": order_id, "store_id": "rivoli"}, headers=auth)
-    trip_id = r.json()["trip_id"]
+    _, _, trip_id = await on_a_trip(system)
     signer = TokenSigner(TOKEN_KEY, ADMIN_TOKEN)
     here = System.bearer(signer.issue("staff", "st_1", store_id="rivoli"))
     elsewhere = System.bearer(signer.issue("staff", "st_2", store_id="opera"))
@@ -146,27 +124,19 @@ async def test_staff_see_their_stores_active_trips_and_nobody_elses(system: Syst
 
 
 async def test_a_trip_that_never_arrives_expires_once(system: System) -> None:
-    await pickup_store(system)
-    _, auth = await register(system)
-    order_id = await order(system, auth)
-    r = await system.geo.post("/v1/trips", json={"order_id": order_id, "store_id": "rivoli"}, headers=auth)
-    trip_id = r.json()["trip_id"]
+    who, _, trip_id = await on_a_trip(system)
     state = system.running.state("geo")
     assert await expire_trips(state, datetime.now(UTC) + timedelta(minutes=60)) == 0
     assert await expire_trips(state, datetime.now(UTC) + timedelta(minutes=181)) == 1
     assert await expire_trips(state, datetime.now(UTC) + timedelta(minutes=400)) == 0
-    assert (await system.geo.get(f"/v1/trips/{trip_id}", headers=auth)).json()["status"] == "expired"
+    assert (await system.geo.get(f"/v1/trips/{trip_id}", headers=who.auth)).json()["status"] == "expired"
 
 
 async def test_canceling_the_order_cancels_the_trip(system: System) -> None:
-    await pickup_store(system)
-    _, auth = await register(system)
-    order_id = await order(system, auth)
-    r = await system.geo.post("/v1/trips", json={"order_id": order_id, "store_id": "rivoli"}, headers=auth)
-    trip_id = r.json()["trip_id"]
-    assert (await system.inventory.post(f"/v1/orders/{order_id}/cancel", headers=auth)).status_code == 200
+    who, order_id, trip_id = await on_a_trip(system)
+    assert (await system.inventory.post(f"/v1/orders/{order_id}/cancel", headers=who.auth)).status_code == 200
 
     async def canceled() -> bool:
-        return (await system.geo.get(f"/v1/trips/{trip_id}", headers=auth)).json()["status"] == "canceled"
+        return (await system.geo.get(f"/v1/trips/{trip_id}", headers=who.auth)).json()["status"] == "canceled"
 
     await eventually(canceled)

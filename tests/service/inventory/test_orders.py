@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.inventory.conftest import ADMIN, Inventory, device, service, staff
+from tests.support.inventory import ADMIN, Inventory, device, service, staff
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import httpx
 from services.geo.jobs import fire_timers, purge_pings
 from shared.geodesy import destination
 from tests.conftest import System, eventually
-from tests.helpers import STORE, create_store, feed_until, ping, register, walk_in
+from tests.support.builders import STORE, create_store, feed_until, ping, shopper, walk_in
 
 CENTRE = (STORE["lat"], STORE["lng"])
 
@@ -29,7 +29,7 @@ def types(events: list[dict]) -> list[str]:
 
 async def test_a_phone_lying_at_the_door_makes_one_visit_not_dozens(system: System) -> None:
     await create_store(system, radius_m=50)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     rng = random.Random(3)
     t0 = datetime.now(UTC) - timedelta(minutes=30)
     events: list[dict] = []
@@ -45,8 +45,8 @@ async def test_a_phone_lying_at_the_door_makes_one_visit_not_dozens(system: Syst
 
 async def test_a_late_batch_gives_the_same_events_as_live_pings(system: System) -> None:
     await create_store(system)
-    _, live = await register(system, location=True)
-    _, late = await register(system, location=True)
+    live = (await shopper(system, location=True)).auth
+    late = (await shopper(system, location=True)).auth
     track = walk_in() + [
         ping(*destination(*CENTRE, 180, d), datetime.now(UTC) - timedelta(seconds=60 - i))
         for i, d in enumerate(range(30, 200, 20))
@@ -63,7 +63,7 @@ async def test_a_late_batch_gives_the_same_events_as_live_pings(system: System) 
 
 async def test_out_of_order_and_duplicated_pings_give_each_event_once(system: System) -> None:
     await create_store(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     track = walk_in()
     shuffled = track + track[:4]
     random.Random(5).shuffle(shuffled)
@@ -76,7 +76,7 @@ async def test_out_of_order_and_duplicated_pings_give_each_event_once(system: Sy
 
 async def test_dwell_fires_from_the_scheduler_when_the_phone_goes_quiet(system: System) -> None:
     await create_store(system, dwell_s=120)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     entered_at = datetime.now(UTC) - timedelta(seconds=10)
     body = await post(system, auth, [ping(*CENTRE, entered_at)])
     assert types(body["events"]) == ["zone.entered"]
@@ -97,7 +97,8 @@ async def test_dwell_fires_from_the_scheduler_when_the_phone_goes_quiet(system: 
 
 async def test_a_withdrawal_leaves_the_device_in_no_zone_and_nothing_fires_later(system: System) -> None:
     await create_store(system, dwell_s=120)
-    device_id, auth = await register(system, location=True)
+    who = await shopper(system, location=True)
+    device_id, auth = who.device_id, who.auth
     entered_at = datetime.now(UTC) - timedelta(seconds=10)
     assert types((await post(system, auth, [ping(*CENTRE, entered_at)]))["events"]) == ["zone.entered"]
 
@@ -124,7 +125,7 @@ async def test_a_withdrawal_leaves_the_device_in_no_zone_and_nothing_fires_later
 
 async def test_an_impossible_jump_is_flagged_and_does_not_move_presence(system: System) -> None:
     await create_store(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     now = datetime.now(UTC)
     body = await post(
         system, auth, [ping(*CENTRE, now - timedelta(seconds=20)), ping(40.7, -74.0, now - timedelta(seconds=10))]
@@ -137,7 +138,7 @@ async def test_an_impossible_jump_is_flagged_and_does_not_move_presence(system: 
 async def test_a_zone_created_on_one_geo_process_reaches_another_within_a_second(system: System) -> None:
     other = await system.running.start_replica("geo")
     await system.geo.put("/v1/stores/rivoli", json=STORE, headers=system.admin)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     body = {"kind": "store", "circle": {"lat": CENTRE[0], "lng": CENTRE[1], "radius_m": 60}}
     r = await system.geo.put("/v1/stores/rivoli/zones/main", json=body, headers=system.admin)
     assert r.status_code == 200
@@ -153,7 +154,7 @@ async def test_a_zone_created_on_one_geo_process_reaches_another_within_a_second
 async def test_the_same_batch_sent_to_two_geo_processes_at_once_fires_once(system: System) -> None:
     other = await system.running.start_replica("geo")
     await create_store(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     track = walk_in()
     async with httpx.AsyncClient(base_url=other) as replica:
         a, b = await asyncio.gather(
@@ -166,7 +167,8 @@ async def test_the_same_batch_sent_to_two_geo_processes_at_once_fires_once(syste
 
 async def test_deleting_a_zone_closes_the_visits_inside_it(system: System) -> None:
     await create_store(system)
-    device_id, auth = await register(system, location=True)
+    who = await shopper(system, location=True)
+    device_id, auth = who.device_id, who.auth
     await post(system, auth, walk_in())
     r = await system.geo.delete("/v1/stores/rivoli/zones/main", headers=system.admin)
     assert r.status_code == 204
@@ -179,19 +181,21 @@ async def test_deleting_a_zone_closes_the_visits_inside_it(system: System) -> No
 
 async def test_the_context_says_where_the_device_is_and_for_how_long(system: System) -> None:
     await create_store(system)
-    device_id, auth = await register(system, location=True)
+    who = await shopper(system, location=True)
+    device_id, auth = who.device_id, who.auth
     await post(system, auth, walk_in())
     context = (await system.geo.get(f"/v1/devices/{device_id}/context", headers=auth)).json()
     assert context["stores"] == ["rivoli"]
     [zone] = context["zones"]
     assert zone["zone_id"] == "main" and zone["kind"] == "store" and zone["dwell_so_far_s"] >= 60
-    _, other = await register(system)
+    other = (await shopper(system)).auth
     assert (await system.geo.get(f"/v1/devices/{device_id}/context", headers=other)).status_code == 403
 
 
 async def test_raw_pings_are_purged_after_the_retention_period(system: System, db) -> None:
     await create_store(system)
-    device_id, auth = await register(system, location=True)
+    who = await shopper(system, location=True)
+    device_id, auth = who.device_id, who.auth
     await post(system, auth, walk_in())
     assert await db.fetchval("SELECT count(*) FROM geo.pings WHERE device_id = $1", device_id) == 11
     state = system.running.state("geo")
@@ -203,7 +207,7 @@ async def test_raw_pings_are_purged_after_the_retention_period(system: System, d
 async def test_a_device_over_its_upload_budget_gets_429_even_across_connections_and_replicas(system: System) -> None:
     other = await system.running.start_replica("geo")
     await create_store(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     now = datetime.now(UTC)
     statuses, retry_after = [], []
     started = time.monotonic()
@@ -223,7 +227,7 @@ async def test_a_device_over_its_upload_budget_gets_429_even_across_connections_
 
 
 async def test_a_body_over_the_size_limit_is_413(system: System) -> None:
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     r = await system.geo.post(
         "/v1/pings",
         content=b'{"pings": [' + b" " * 1_100_000 + b"]}",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from services.geo.jobs import fire_timers
 from shared.geodesy import destination
 from tests.conftest import System
-from tests.helpers import STORE, feed_until, register
+from tests.support.builders import STORE, feed_until, shopper
 
 CENTRE = (STORE["lat"], STORE["lng"])
 UUID = "F7826DA6-4FA2-4E98-8024-BC5B71E0893E"
@@ -54,7 +54,7 @@ async def sightings(system: System, auth: dict[str, str], batch: list[dict]) -> 
 
 async def test_a_ten_second_dropout_does_not_exit_but_thirty_seconds_of_silence_does(system: System) -> None:
     await departments(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     t0 = datetime.now(UTC) - timedelta(seconds=60)
     seen = [t0 + timedelta(seconds=s) for s in (0, 2, 4, 14, 16)]  # a 10 s gap between 4 and 14
     body = await sightings(system, auth, [dairy(t) for t in seen])
@@ -72,7 +72,7 @@ async def test_a_ten_second_dropout_does_not_exit_but_thirty_seconds_of_silence_
 
 async def test_walking_from_one_department_to_the_next(system: System) -> None:
     await departments(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     t0 = datetime.now(UTC) - timedelta(minutes=3)
     batch = [dairy(t0 + timedelta(seconds=s)) for s in range(0, 20, 2)]
     batch += [bakery(t0 + timedelta(seconds=s)) for s in range(70, 90, 2)]
@@ -86,7 +86,7 @@ async def test_walking_from_one_department_to_the_next(system: System) -> None:
 
 async def test_an_unknown_beacon_is_rejected_by_index_and_a_bad_identity_is_422(system: System) -> None:
     await departments(system)
-    _, auth = await register(system, location=True)
+    auth = (await shopper(system, location=True)).auth
     now = datetime.now(UTC)
     unknown = {"ibeacon": {"uuid": UUID, "major": 9, "minor": 9}, "rssi": -70, "ts": now.isoformat()}
     body = await sightings(system, auth, [unknown, dairy(now)])

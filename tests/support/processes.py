@@ -1,0 +1,124 @@
+"""Accueil commands in processes of their own, for the tests that need a real process: one to kill
+with SIGKILL or stop with SIGTERM, `accueil run`'s launcher, the demo, the migrations Job.
+
+Every one starts the same way, through `accueil`: `python -m shared.cli` (what the installed script
+runs), with this environment minus whatever ACCUEIL_* or DATABASE_URL the caller has, so a child
+gets exactly the settings a test gives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.settings import SERVICES
+from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, eventually, free_socket
+
+
+def accueil(*args: str, env: Mapping[str, str], **popen: Any) -> subprocess.Popen[str]:
+    """`accueil <args>` with the settings in `env`; `popen` chooses where its output goes."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_") and k != "DATABASE_URL"}
+    # Read as UTF-8, what Python writes on a UTF-8 or C locale, whatever this one is: the demo prints "—".
+    return subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", *args], env={**inherited, **env}, encoding="utf-8", **popen
+    )
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a process that binds it itself."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def free_ports() -> dict[str, int]:
+    """One free port per service (the sockets are held until all are chosen, so all differ)."""
+    socks = [free_socket() for _ in SERVICES]
+    ports = {name: s.getsockname()[1] for name, s in zip(SERVICES, socks, strict=True)}
+    for s in socks:
+        s.close()
+    return ports
+
+
+class ServiceProcess:
+    """`accueil serve <service>` configured as the manifests configure a container (migrations are
+    the migrations Job's), its output kept in `workdir`/<service>.log for the assertions' messages."""
+
+    def __init__(self, service: str, db_url: str, workdir: Path, port: int | None = None, **settings: str) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log = workdir / f"{service}.log"
+        env = {
+            "DATABASE_URL": db_url,
+            "ACCUEIL_ADMIN_TOKEN": ADMIN_TOKEN,
+            "ACCUEIL_TOKEN_KEY": TOKEN_KEY,
+            "ACCUEIL_MIGRATE_ON_START": "false",
+            "ACCUEIL_DATA_DIR": str(workdir / "data"),
+            **settings,  # settings are ACCUEIL_* variables, as a container's environment
+            f"ACCUEIL_{service.upper()}_PORT": str(self.port),
+        }
+        with self.log.open("w") as out:
+            self.proc = accueil("serve", service, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def logs(self) -> str:
+        return self.log.read_text()
+
+    async def ready(self, timeout: float = 60) -> None:
+        """Until /readyz says 200; an early exit fails at once, with what the process logged."""
+
+        async def answers() -> bool:
+            assert self.proc.poll() is None, f"exited with {self.proc.returncode}:\n{self.logs()}"
+            try:
+                async with httpx.AsyncClient() as client:
+                    return (await client.get(f"{self.url}/readyz", timeout=2)).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(answers, timeout=timeout, interval=0.05)
+
+    async def exit_code(self, timeout: float) -> int:
+        """Wait for the process to exit (off the event loop: the test's own servers keep serving)."""
+        return await asyncio.to_thread(self.proc.wait, timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> ServiceProcess:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.kill()  # never leave one behind, even when the test fails
+
+
+def launch(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
+    """`accueil run` as a newcomer runs it: no DATABASE_URL (an embedded PostgreSQL in `data_dir`)."""
+    env = {"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_ADMIN_TOKEN": ADMIN_TOKEN}
+    env.update({f"ACCUEIL_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    return accueil("run", env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def wait_until_running(proc: subprocess.Popen[str]) -> str:
+    """Read the launcher's output until it says it is running; return what it printed."""
+    lines = []
+    deadline = time.monotonic() + 90
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"accueil run exited early: {''.join(lines)}")
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            return "".join(lines)
+    raise AssertionError("accueil run was not ready within 90 s")
