@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from services.inventory.importing import MAX_ROWS, RowError, parse_csv, parse_json
+from services.inventory.stock.importing import MAX_ROWS, RowError, parse_csv, parse_json
 from shared.errors import BadRequest, Invalid, TooLarge
 from tests.inventory.conftest import ADMIN, Inventory
 
@@ -180,7 +180,7 @@ async def test_a_large_csv_import_goes_through_in_one_request(catalogue: Invento
 
 
 def test_a_bare_list_of_rows_is_read_like_a_rows_document() -> None:
-    from services.inventory.importing import parse_json
+    from services.inventory.stock.importing import parse_json
 
     bare = parse_json(b'[{"store_id": "s1", "sku": "A", "on_hand": 3}]')
     wrapped = parse_json(b'{"rows": [{"store_id": "s1", "sku": "A", "on_hand": 3}]}')

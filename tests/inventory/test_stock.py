@@ -9,7 +9,7 @@ import asyncpg
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.inventory.stock import stock_events
+from services.inventory.stock.availability import stock_events
 from tests.inventory.conftest import ADMIN, Inventory, device, staff
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
