@@ -11,6 +11,15 @@ async def get_product(conn: asyncpg.Connection, sku: str) -> asyncpg.Record | No
     return await conn.fetchrow(f"SELECT {_PRODUCT_COLUMNS} FROM inventory.products WHERE sku = $1", sku)
 
 
+async def lock_product(conn: asyncpg.Connection, sku: str) -> asyncpg.Record | None:
+    """The product as it is before a change, locked until the commit so that no other change slips in
+    between what is compared and what is written. NO KEY: stock rows and order lines that refer to the
+    product (their foreign key checks) are not held up by a renaming."""
+    return await conn.fetchrow(
+        f"SELECT {_PRODUCT_COLUMNS} FROM inventory.products WHERE sku = $1 FOR NO KEY UPDATE", sku
+    )
+
+
 async def upsert_product(
     conn: asyncpg.Connection,
     sku: str,
