@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.inventory import orders
-from services.inventory.jobs import EXPIRE_ORDERS
+from services.inventory.orders import service as orders
+from services.inventory.orders.jobs import EXPIRE_ORDERS
 from shared.jobs import run_once
 from tests.conftest import RunningServices
 from tests.support.inventory import ADMIN, Inventory, staff
@@ -88,7 +88,7 @@ async def test_a_backlog_larger_than_one_batch_is_cleared_in_one_run(shop: Inven
     await shop.stock("rivoli", "OAT", 1000)
     placed = [await shop.placed(f"dev_{i}", "rivoli", [("OAT", 1)]) for i in range(12)]
     later = max(at(o, "created_at") for o in placed) + timedelta(days=8)
-    assert await orders.cancel_lapsed(replica.db, orders.holds(replica.config), later, batch=5) == 12
+    assert await orders.cancel_lapsed(replica, later, batch=5) == 12
     assert await shop.available("rivoli", "OAT") == 1000
 
 

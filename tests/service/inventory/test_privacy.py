@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from services.inventory.privacy import RETENTION
+from services.inventory.privacy.jobs import RETENTION
 from shared import bus, erasure
 from shared.db import connect
 from shared.events import ErasureRequested, ErasureRequestedData

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.inventory.importing import MAX_ROWS, RowError, parse_csv, parse_json
+from services.inventory.stock.importing import MAX_ROWS, RowError, parse_csv, parse_json
 from shared.errors import BadRequest, Invalid, TooLarge
 
 
@@ -78,7 +78,7 @@ def test_more_rows_than_allowed_is_413() -> None:
 
 
 def test_a_bare_list_of_rows_is_read_like_a_rows_document() -> None:
-    from services.inventory.importing import parse_json
+    from services.inventory.stock.importing import parse_json
 
     bare = parse_json(b'[{"store_id": "s1", "sku": "A", "on_hand": 3}]')
     wrapped = parse_json(b'{"rows": [{"store_id": "s1", "sku": "A", "on_hand": 3}]}')

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.inventory.reservations import (
+from services.inventory.orders.reservations import (
     MOVES,
     STATUSES,
     Holds,

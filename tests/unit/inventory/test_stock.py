@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.inventory.stock import stock_events
+from services.inventory.stock.availability import stock_events
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

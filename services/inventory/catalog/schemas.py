@@ -1,0 +1,28 @@
+"""The catalogue's wire format."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from services.inventory.stock.schemas import Quantity
+from shared.wire import Answer, Body, Name
+
+LocalizedNames = dict[Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")], Name]
+
+
+class ProductPut(Body):
+    name: Name
+    category: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    names: LocalizedNames = {}
+    low_stock_threshold: Quantity | None = None
+    """`stock.low` fires when a store's available stock falls from above this to at or below it."""
+
+
+class Product(Answer):
+    sku: str
+    name: str
+    category: str
+    names: dict[str, str] = {}
+    low_stock_threshold: int | None = None

@@ -1,0 +1,1 @@
+"""Pickup orders: placing them (reserving stock), their lifecycle, their expiry."""

@@ -1,0 +1,1 @@
+"""Stock levels per store and SKU: absolute and relative changes, the ledger, bulk imports, alternatives."""
