@@ -28,6 +28,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.params import Parameter
 from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Response
+from litestar.types import Message, Scope
 
 from shared import bus, migrations
 from shared.auth import BearerAuth, Caller, Principal, TokenSigner
@@ -159,6 +160,15 @@ async def wait_for_migrations(pool: asyncpg.Pool, spec: ServiceSpec, timeout_s: 
         await asyncio.sleep(1)
 
 
+async def no_sniffing(message: Message, scope: Scope) -> None:
+    """Every answer, errors included, is read as the type it says it is: a browser never guesses HTML in
+    a JSON body."""
+    if message["type"] == "http.response.start":
+        headers = list(message.get("headers", ()))
+        if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
+            message["headers"] = [*headers, (b"x-content-type-options", b"nosniff")]
+
+
 MAX_BODY_BYTES = 1_000_000
 """Any request body above this is 413; a route that takes more (a stock import) says so itself."""
 
@@ -238,6 +248,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         },
         middleware=[RequestMetrics(app_name=f"accueil_{spec.name}"), BearerAuth()],
         before_request=check_body_strictly,
+        before_send=[no_sniffing],
         request_max_body_size=MAX_BODY_BYTES,
         exception_handlers={
             **EXCEPTION_HANDLERS,

@@ -35,7 +35,7 @@ SECRETS = {
     "prod": APP_SECRETS | {("accueil-tls", "tls.crt"), ("accueil-tls", "tls.key")},
 }
 
-PUBLIC_PATHS = {"/v1", "/schema", "/staff"}
+PUBLIC_PATHS = {"/v1", "/schema", "/staff", "/staff-sw.js"}
 # Connections a pod holds outside its pool: the bus listener, and geo's zone-index listener.
 DEDICATED_CONNECTIONS = 2
 # Kept free for the operator's and an administrator's own sessions.
@@ -358,3 +358,37 @@ def test_every_manifest_file_is_part_of_a_kustomization() -> None:
             used.add((kustomization.parent / entry).resolve())
     unused = [p.relative_to(ROOT) for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml" and p not in used]
     assert unused == []
+
+
+def ingress_routes(ingress: Obj, host_prefix: str, path: str) -> str | None:
+    """The service the Ingress sends `path` to, by Kubernetes' rules: Exact matches the whole path, Prefix
+    whole segments (`/staff` matches `/staff` and `/staff/x`, never `/staff-sw.js`)."""
+    for rule in ingress["spec"]["rules"]:
+        if not rule["host"].startswith(host_prefix):
+            continue
+        for p in rule["http"]["paths"]:
+            wanted = p["path"].rstrip("/")
+            exact = p["pathType"] == "Exact"
+            if path == wanted or (not exact and path.startswith(wanted + "/")):
+                return p["backend"]["service"]["name"]
+    return None
+
+
+def test_every_page_notify_serves_to_a_browser_is_routed_to_notify(objects: tuple) -> None:
+    from services.notify.app import SPEC
+
+    (ingress,) = of_kind(objects, "Ingress")
+    notify_host = next(
+        r["host"]
+        for r in ingress["spec"]["rules"]
+        if any(p["backend"]["service"]["name"] == "notify" for p in r["http"]["paths"])
+    )
+    pages = [
+        path.replace("{name:str}", "staff.js")
+        for handler in SPEC.route_handlers
+        for path in handler.paths
+        if not path.startswith("/v1")
+    ]
+    assert "/staff" in pages and "/staff-sw.js" in pages
+    for page in pages:
+        assert ingress_routes(ingress, notify_host, page) == "notify", page
