@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.geo.jobs import expire_trips
+from services.geo.trips.jobs import expire_trips
 from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.helpers import STORE, ping, register
