@@ -1,4 +1,4 @@
-"""What phones send, and where a device is (API.md, "geo")."""
+"""What phones send, and where a device is, over HTTP."""
 
 from __future__ import annotations
 

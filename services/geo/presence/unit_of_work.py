@@ -59,7 +59,8 @@ async def locked_devices(
     create: a device without a row gets one; else it is left out.
     consents: only devices whose location may be processed are kept, after the pending events of this
     consent consumer for them are handled here (a consent changed a moment ago counts at once); a
-    device left out has nothing about it stored."""
+    device left out has nothing about it stored. The consumer is given, not imported: its own handler
+    changes devices through here (a withdrawal), in the same transaction."""
     batch = LockedDevices(await _lock(ctx, conn, device_ids, skip_locked, create and not skip_locked, consents))
     yield batch
     batch.published = await _save(ctx, conn, batch)

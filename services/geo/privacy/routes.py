@@ -1,4 +1,4 @@
-"""geo's privacy endpoints (API.md, "geo"): a device's data, and the notice."""
+"""geo's privacy endpoints: a device's data, and the notice."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pickup trips over HTTP (API.md, "geo"): the shopper starts and cancels them, staff follow them."""
+"""Pickup trips over HTTP: the shopper starts and cancels them, staff follow them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stores, zones and beacons over HTTP (API.md, "geo"): operators set them up, anyone may read them."""
+"""Stores, zones and beacons over HTTP: operators set them up, anyone may read them."""
 
 from __future__ import annotations
 
