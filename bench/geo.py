@@ -34,8 +34,8 @@ import shapely  # noqa: E402
 from shapely import STRtree  # noqa: E402
 
 from bench.http_client import Connection  # noqa: E402
-from services.geo import geometry  # noqa: E402
-from services.geo.zone_index import RESOLUTION, Zone, ZoneIndex, latlng_to_cell  # noqa: E402
+from services.geo.zones import geometry  # noqa: E402
+from services.geo.zones.zone_index import RESOLUTION, Zone, ZoneIndex, latlng_to_cell  # noqa: E402
 from shared.geodesy import destination  # noqa: E402
 
 CITY = (48.8566, 2.3522)

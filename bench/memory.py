@@ -19,7 +19,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from bench.cluster import Cluster, free_port  # noqa: E402
-from services.geo import geometry  # noqa: E402
+from services.geo.zones import geometry  # noqa: E402
 
 CITY = (48.8566, 2.3522)
 

@@ -7,15 +7,21 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
-from services.geo import privacy
-from services.geo.consumers import CONSUMERS
 from services.geo.context import GeoContext
-from services.geo.group_commit import GroupCommit
-from services.geo.ingest import ingest_group
-from services.geo.jobs import JOBS
-from services.geo.routes import ROUTES
+from services.geo.presence import consumers as presence_consumers
+from services.geo.presence import jobs as presence_jobs
+from services.geo.presence import routes as presence_routes
+from services.geo.presence.group_commit import GroupCommit
+from services.geo.presence.service import ingest_group
+from services.geo.privacy import jobs as privacy_jobs
+from services.geo.privacy import routes as privacy_routes
+from services.geo.privacy import service as privacy_service
 from services.geo.settings import GeoSettings
-from services.geo.zones import ZoneIndexSync
+from services.geo.trips import consumers as trips_consumers
+from services.geo.trips import jobs as trips_jobs
+from services.geo.trips import routes as trips_routes
+from services.geo.zones import routes as zones_routes
+from services.geo.zones.index_sync import ZoneIndexSync
 from shared.app import ServiceSpec, build_app
 from shared.context import Context
 from shared.migrations import MigrationSet
@@ -24,27 +30,27 @@ from shared.settings import Settings
 
 @asynccontextmanager
 async def geo_context(base: Context, config: GeoSettings) -> AsyncIterator[GeoContext]:
-    zones = ZoneIndexSync(base.db)
-    await zones.start()
+    zone_sync = ZoneIndexSync(base.db)
+    await zone_sync.start()
     try:
         # The group writer reaches the context it belongs to when it first runs, after it is built.
         ctx = GeoContext(
             **base.parts(),
             config=config,
-            zones=zones,
+            zones=zone_sync,
             uploads=GroupCommit(lambda uploads: ingest_group(ctx, uploads), key=lambda u: u.device_id),
         )
         yield ctx
     finally:
-        await zones.stop()
+        await zone_sync.stop()
 
 
 SPEC = ServiceSpec(
     name="geo",
-    route_handlers=[*ROUTES, *privacy.ROUTES],
+    route_handlers=[*zones_routes.ROUTES, *presence_routes.ROUTES, *trips_routes.ROUTES, *privacy_routes.ROUTES],
     migrations=MigrationSet(schema="geo", package="services.geo"),
-    consumers=[*CONSUMERS, privacy.ERASURE],
-    jobs=[*JOBS, privacy.RETENTION],
+    consumers=[*presence_consumers.CONSUMERS, *trips_consumers.CONSUMERS, *privacy_service.CONSUMERS],
+    jobs=[*presence_jobs.JOBS, *trips_jobs.JOBS, *privacy_jobs.JOBS],
     settings_type=GeoSettings,
     context=geo_context,
     description="Pings and beacon sightings in, once-per-visit zone and trip events out.",

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from services.geo.privacy import enforce_retention as geo_retention
+from services.geo.privacy.jobs import enforce_retention as geo_retention
 from services.geo.settings import GeoSettings
 from services.notify.privacy import enforce_retention as notify_retention
 from shared.logging import JsonFormatter
 from tests.conftest import System, eventually
-from tests.support.builders import create_store, shopper, walk_in
+from tests.support.builders import STORE, create_store, shopper, walk_in
 
 
 @pytest.fixture
@@ -51,6 +51,10 @@ async def test_the_export_holds_what_the_three_services_keep(system: System) -> 
     assert export["notify"]["consents"]["location"] is True
     assert len(export["notify"]["consent_history"]) == 1
     assert len(export["geo"]["pings"]) == 11 and export["geo"]["current_visits"][0]["zone_id"] == "main"
+    position = export["geo"]["position"]  # the newest fix, kept beside the pings
+    assert position["last_fix"]["lat"] == pytest.approx(STORE["lat"])
+    assert datetime.fromisoformat(position["last_ts"]) == datetime.fromisoformat(position["last_fix"]["ts"])
+    assert position["outlier"] is None and position["suspicious_at"] is None
     assert [o["order_id"] for o in export["inventory"]["orders"]] == [order_id]
     other = (await shopper(system)).auth
     assert (await system.notify.get(f"/v1/devices/{device_id}/export", headers=other)).status_code == 403

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from services.geo.jobs import fire_timers, purge_pings
+from services.geo.presence.jobs import fire_timers
+from services.geo.privacy.jobs import purge_pings
 from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.support.builders import STORE, create_store, feed_until, ping, shopper, walk_in

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.geo import geometry
-from services.geo.presence import Fix, Presence, Rules, step
-from services.geo.zone_index import Zone, ZoneIndex
+from services.geo.presence.presence import Fix, Presence, Rules, step
+from services.geo.zones import geometry
+from services.geo.zones.zone_index import Zone, ZoneIndex
 from shared.geodesy import destination
 
 CENTRE = (48.8600, 2.3470)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.geo.presence import Fix
-from services.geo.trips import Trip, end, on_fix, on_zone_entered, speed_of
+from services.geo.presence.presence import Fix
+from services.geo.trips.progress import Trip, end, on_fix, on_zone_entered, speed_of
 from shared.geodesy import destination
 
 STORE = (48.86, 2.347)

@@ -1,23 +1,29 @@
-"""Ping and beacon-sighting ingestion: screen, store, run presence and trips in event time, publish —
-under the device's row lock. Uploads arriving together are written together (group_commit): one
-transaction, one lock-and-load round trip, one write of every ping and cursor, one publish."""
+"""What phones send, and where a device is now.
+
+Pings and beacon sightings are screened, stored, and run through presence and trips in event time
+under the devices' row locks. Uploads arriving together are written together (group_commit): one
+transaction, one lock-and-load round trip, one write of every ping and cursor, one publish.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 
-from services.geo import repository as repo
-from services.geo.consents import CONSENTS
 from services.geo.context import GeoContext
-from services.geo.device_state import DeviceState
-from services.geo.presence import Fix, Presence, Rules
-from services.geo.schemas import Eddystone, IBeacon, IngestResult, PingIn, Rejected, SightingIn
-from services.geo.zone_index import Zone
+from services.geo.presence import repository as repo
+from services.geo.presence.consumers import CONSENTS
+from services.geo.presence.device_state import DeviceState
+from services.geo.presence.presence import Fix, Rules
+from services.geo.presence.schemas import DeviceContext, IngestResult, PingIn, Rejected, SightingIn, ZoneHere
+from services.geo.presence.unit_of_work import locked_devices
+from services.geo.trips import repository as trips_repo
+from services.geo.trips.service import trip_out
+from services.geo.zones.beacons import beacon_identity
+from services.geo.zones.zone_index import Zone
 from shared import bus
 from shared.errors import TooManyRequests
 from shared.events import Event
@@ -37,23 +43,6 @@ def screen_time(ts: datetime, now: datetime, max_age: timedelta) -> str | None:
     if ts < now - max_age:
         return f"ts: older than {int(max_age.total_seconds() // 3600)} h"
     return None
-
-
-async def load_allowed(conn: asyncpg.Connection, ctx: GeoContext, device_ids: list[str]) -> dict[str, DeviceState]:
-    """The states of the devices whose location may be processed, under their row locks: with the
-    `location` consent as notify last recorded it (including a change committed a moment ago), or during
-    a pickup trip the shopper started. A device left out has nothing about it stored."""
-    rows = await repo.lock_devices(conn, device_ids, CONSENTS.name)
-    pending = sorted(d for d, row in rows.items() if row["consent_pending"])
-    for device_id in pending:
-        await bus.catch_up(conn, CONSENTS, device_id, ctx)
-    if pending:
-        rows |= await repo.lock_devices(conn, pending, CONSENTS.name)
-    allowed = {d: row for d, row in rows.items() if row["consented"] or row["trips"]}
-    if new := [d for d, row in allowed.items() if not row["known"]]:
-        await repo.add_devices(conn, new)
-        allowed |= await repo.lock_devices(conn, new, CONSENTS.name)
-    return {d: DeviceState.from_row(d, row) for d, row in allowed.items()}
 
 
 def spend_upload(device: DeviceState, ctx: GeoContext, now: datetime) -> None:
@@ -88,8 +77,7 @@ async def ingest(ctx: GeoContext, upload: Upload) -> IngestResult:
 
 @dataclass
 class _Applied:
-    device: DeviceState
-    before: Presence
+    device_id: str
     accepted: int
     rejected: list[Rejected]
     replayed: list[Event]
@@ -97,43 +85,38 @@ class _Applied:
 
 async def ingest_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestResult | Exception]:
     """Uploads of distinct devices, in one transaction; one outcome per upload, in order. A device over
-    its budget fails its own upload only; a database failure fails them all (nothing is written)."""
+    its budget fails its own upload only; a database failure fails them all (nothing is written).
+    A device whose location may not be processed has nothing about it stored."""
     outcomes: list[_Applied | IngestResult | Exception] = []
-    async with ctx.db.transaction() as conn:
-        devices = await load_allowed(conn, ctx, [u.device_id for u in uploads])
+    async with (
+        ctx.db.transaction() as conn,
+        locked_devices(ctx, conn, [u.device_id for u in uploads], consents=CONSENTS) as batch,
+    ):
         now = datetime.now(UTC)
-        pings: list[tuple[str, PingIn]] = []
         for u in uploads:
-            device = devices.get(u.device_id)
+            device = batch.devices.get(u.device_id)
             if device is None:
                 outcomes.append(_refused(len(u.pings if u.pings is not None else u.sightings or ())))
                 continue
             try:
-                spend_upload(device, ctx, now)
+                spend_upload(device, ctx, now)  # counts even when nothing in the upload is usable
             except TooManyRequests as exc:
                 outcomes.append(exc)
                 continue
-            before = device.presence
             if u.pings is not None:
                 usable, rejected = apply_pings(device, ctx, now, u.pings)
-                replayed = await replay_for_retry(conn, u.device_id, before, usable)
-                pings.extend((u.device_id, p) for p in usable)
+                replayed = await replay_for_retry(ctx, conn, device, usable)
+                batch.pings.extend((u.device_id, p) for p in usable)
+                accepted = len(usable)
             else:
-                usable, rejected = apply_sightings(device, ctx, now, u.sightings or [])
-                replayed = []
-            outcomes.append(_Applied(device, before, len(usable), rejected, replayed))
-        applied = [o for o in outcomes if isinstance(o, _Applied)]
-        if applied:  # the spent upload counts even when nothing in it was usable: every such device is written
-            await repo.write_pings(conn, pings, [(a.device.device_id, *a.device.cursor()) for a in applied])
-        for a in applied:
-            await a.device.save_history(conn, a.before)
-        published = iter(await ctx.publish(conn, [e for a in applied for e in a.device.events]))
+                seen, rejected = apply_sightings(device, ctx, now, u.sightings or [])
+                accepted, replayed = len(seen), []
+            outcomes.append(_Applied(u.device_id, accepted, rejected, replayed))
+    published: dict[str | None, list[Event]] = {}
+    for e in batch.published:  # a group has one upload per device: a device's events are its upload's
+        published.setdefault(e.device_id, []).append(e)
     return [
-        IngestResult(
-            accepted=o.accepted,
-            rejected=o.rejected,
-            events=o.replayed + [next(published) for _ in o.device.events],
-        )
+        IngestResult(accepted=o.accepted, rejected=o.rejected, events=o.replayed + published.get(o.device_id, []))
         if isinstance(o, _Applied)
         else o
         for o in outcomes
@@ -161,30 +144,26 @@ def apply_pings(
     return usable, rejected
 
 
-async def replay_for_retry(conn: asyncpg.Connection, device_id: str, before: Any, batch: list[PingIn]) -> list[Event]:
+async def replay_for_retry(
+    ctx: GeoContext, conn: asyncpg.Connection, device: DeviceState, batch: list[PingIn]
+) -> list[Event]:
     """A retried upload (the answer to the first try was lost) gets the events its pings caused the
     first time, so the app hears them once whichever answer reaches it. Only pings already stored
     exactly as sent count; live pings, newer than anything stored, never pay for the look-up."""
-    older = [p for p in batch if before.last_ts is not None and p.ts <= before.last_ts]
+    last_ts = device.loaded.last_ts
+    older = [p for p in batch if last_ts is not None and p.ts <= last_ts]
     if not older:
         return []
-    stored = await repo.stored_pings(conn, device_id, [p.ts for p in older])
+    stored = await repo.stored_pings(conn, device.device_id, [p.ts for p in older])
     again = [p.ts for p in older if stored.get(p.ts) == (p.lat, p.lng)]
-    return await bus.events_of_device_at(conn, "geo", device_id, again) if again else []
-
-
-def beacon_identity(ibeacon: IBeacon | None, eddystone: Eddystone | None) -> str:
-    """What a beacon is known by, as registered and as sighted: lower-case hex, one zone each."""
-    if ibeacon is not None:
-        return f"ibeacon:{ibeacon.uuid.lower()}:{ibeacon.major}:{ibeacon.minor}"
-    assert eddystone is not None
-    return f"eddystone:{eddystone.namespace.lower()}:{eddystone.instance.lower()}"
+    return await bus.events_of_device_at(conn, ctx.service, device.device_id, again) if again else []
 
 
 def apply_sightings(
     device: DeviceState, ctx: GeoContext, now: datetime, sightings: list[SightingIn]
 ) -> tuple[list[tuple[datetime, Zone]], list[Rejected]]:
-    """Run the sightings of known beacons through presence and trips, oldest first."""
+    """Run the sightings of known beacons through presence and trips, oldest first. Sightings move
+    presence only: they are not stored."""
     max_age = timedelta(hours=ctx.config.ping_retention_hours)
     index, rules = ctx.zones.index, rules_of(ctx)
     usable: list[tuple[datetime, Zone]] = []
@@ -202,3 +181,34 @@ def apply_sightings(
     for ts, zone in usable:
         device.apply_sighting(zone, ts, index, rules)
     return usable, rejected
+
+
+async def device_context(ctx: GeoContext, device_id: str) -> DeviceContext:
+    """Where the device is now: its stores and zones, dwell so far, its active trip."""
+    async with ctx.db.transaction(readonly=True) as conn:
+        visits = await repo.open_visits(conn, device_id)
+        active = await trips_repo.active_trips_of_device(conn, device_id)
+        last = await repo.last_ts_of(conn, device_id)
+    now = datetime.now(UTC)
+    index = ctx.zones.index
+    zones = []
+    for v in visits:
+        zone = index.get((v["store_id"], v["zone_id"]))
+        zones.append(
+            ZoneHere(
+                store_id=v["store_id"],
+                zone_id=v["zone_id"],
+                kind=zone.kind if zone else "unknown",
+                name=zone.name if zone else None,
+                entered_at=v["entered_at"],
+                dwell_so_far_s=max(0, round((now - v["entered_at"]).total_seconds())),
+                via=v["via"],
+            )
+        )
+    return DeviceContext(
+        device_id=device_id,
+        stores=sorted({z.store_id for z in zones}),
+        zones=sorted(zones, key=lambda z: (z.store_id, z.zone_id)),
+        last_fix_at=last,
+        active_trip=trip_out(active[0]) if active else None,
+    )

@@ -15,7 +15,7 @@ import h3
 from h3.api import basic_int as h3i
 from shapely import contains_xy
 
-from services.geo.geometry import Shape
+from services.geo.zones.geometry import Shape
 
 RESOLUTION = 11
 latlng_to_cell = h3i.latlng_to_cell

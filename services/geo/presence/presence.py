@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.geo.zone_index import Zone, ZoneKey
+from services.geo.zones.zone_index import Zone, ZoneKey
 from shared.events import (
     LocationSuspiciousData,
     Payload,

@@ -8,9 +8,9 @@ from typing import Any
 
 import asyncpg
 
-from services.geo import geometry
-from services.geo import repository as repo
-from services.geo.zone_index import Zone, ZoneIndex, ZoneKey
+from services.geo.zones import geometry
+from services.geo.zones import repository as repo
+from services.geo.zones.zone_index import Zone, ZoneIndex, ZoneKey
 from shared.db import UNAVAILABLE, Database
 from shared.listener import Listener
 

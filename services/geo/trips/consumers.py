@@ -1,13 +1,12 @@
-"""What geo learns from the other services through the bus."""
+"""What geo learns of orders through the bus."""
 
 from __future__ import annotations
 
 import asyncpg
 
-from services.geo import repository as repo
-from services.geo.consents import CONSENTS
 from services.geo.context import GeoContext
-from services.geo.device_state import DeviceState
+from services.geo.presence.unit_of_work import locked_devices
+from services.geo.trips import repository as repo
 from shared.bus import Consumer
 from shared.events import OrderCanceled, OrderCollected
 
@@ -17,14 +16,12 @@ async def end_trips_of_order(conn: asyncpg.Connection, event: OrderCollected | O
     if event.order_id is None:
         return
     how = "completed" if isinstance(event, OrderCollected) else "canceled"
-    for device_id in {t["device_id"] for t in await repo.trips_of_order(conn, event.order_id)}:
-        device = await DeviceState.load(conn, device_id)
-        assert device is not None
-        before = device.presence
-        device.end_trips(how, event.ts, ctx.zones.index, order_id=event.order_id, reason=event.type)
-        await device.save(conn, before)
+    device_ids = await repo.devices_on_trips_of_order(conn, event.order_id)
+    async with locked_devices(ctx, conn, device_ids) as batch:
+        for device in batch.devices.values():
+            device.end_trips(how, event.ts, ctx.zones.index, order_id=event.order_id, reason=event.type)
 
 
 ORDERS = Consumer(name="geo.orders", types=(OrderCollected, OrderCanceled), handle=end_trips_of_order)
 
-CONSUMERS = [CONSENTS, ORDERS]
+CONSUMERS = [ORDERS]

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from services.geo.presence import Fix
+from services.geo.presence.presence import Fix
 from shared.geodesy import distance_m
 
-ACTIVE = ("started", "approaching", "arrived")
+ACTIVE = ("started", "approaching", "arrived")  # what the database's geo.trip_is_active(status) says too
+PROGRESS = ACTIVE  # in the order they are reached
 ENDED = ("completed", "canceled", "expired")
-PROGRESS = ("started", "approaching", "arrived")
 
 # When a phone gives no usable speed: a car in town, a bicycle, a walk (m/s).
 TYPICAL_SPEED_MPS = {"car": 8.3, "bike": 4.2, "foot": 1.4}

@@ -1,0 +1,191 @@
+"""The SQL of device state: consents, the lock-and-load of devices, pings, visits, the visit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+CONSENT_CONSUMER = "geo.consents"  # the bus consumer keeping geo.device_consents
+
+
+async def set_location_consent(conn: asyncpg.Connection, device_id: str, location: bool, event_id: int) -> None:
+    await conn.execute(
+        """
+        INSERT INTO geo.device_consents (device_id, location, event_id) VALUES ($1, $2, $3)
+        ON CONFLICT (device_id) DO UPDATE
+        SET location = excluded.location, event_id = excluded.event_id, updated_at = now()
+        WHERE geo.device_consents.event_id < excluded.event_id
+        """,
+        device_id,
+        location,
+        event_id,
+    )
+
+
+async def forget_location_consent(conn: asyncpg.Connection, device_id: str) -> None:
+    await conn.execute("DELETE FROM geo.device_consents WHERE device_id = $1", device_id)
+
+
+# --- device state: presence and active trips, read and written under the device's row lock ---
+
+_LOCK_DEVICES = """
+    WITH device AS MATERIALIZED (
+        SELECT d.device_id, d.last_ts, d.last_fix, d.outlier, d.suspicious_at, d.rate_tokens, d.rate_at
+        FROM geo.devices d
+        WHERE d.device_id = ANY ($1::text[])
+        ORDER BY d.device_id
+        FOR UPDATE OF d {skip}
+    )
+    SELECT w.device_id,
+           EXISTS (SELECT 1 FROM bus.deliveries WHERE consumer = $2 AND device_id = w.device_id) AS consent_pending,
+           coalesce((SELECT location FROM geo.device_consents c WHERE c.device_id = w.device_id), false) AS consented,
+           device.device_id IS NOT NULL AS known,
+           device.last_ts, device.last_fix, device.outlier, device.suspicious_at,
+           device.rate_tokens, device.rate_at,
+           (SELECT json_agg(v) FROM geo.visits v WHERE v.device_id = w.device_id) AS visits,
+           (SELECT json_agg(t) FROM geo.trips t
+            WHERE t.device_id = w.device_id AND geo.trip_is_active(t.status)) AS trips
+    FROM unnest($1::text[]) AS w(device_id) LEFT JOIN device ON device.device_id = w.device_id
+    ORDER BY w.device_id
+"""
+_LOCK = _LOCK_DEVICES.format(skip="")
+_LOCK_SKIP_LOCKED = _LOCK_DEVICES.format(skip="SKIP LOCKED")
+
+
+async def lock_devices(
+    conn: asyncpg.Connection, device_ids: Sequence[str], *, skip_locked: bool = False
+) -> dict[str, asyncpg.Record]:
+    """In one round trip: take the devices' row locks for this transaction (those with a row: `known`),
+    and read each one's location consent (and whether consent events for geo are still pending),
+    presence cursor, open visits and active trips (JSON).
+
+    The lock is what keeps two geo processes from applying the same device's pings at the same time
+    (and so from firing the same event twice). The rows are locked in device_id order, so two
+    transactions locking overlapping sets wait for each other instead of deadlocking. With
+    skip_locked, a device busy elsewhere reads as unknown. In device_id order."""
+    rows = await conn.fetch(_LOCK_SKIP_LOCKED if skip_locked else _LOCK, sorted(device_ids), CONSENT_CONSUMER)
+    return {r["device_id"]: r for r in rows}
+
+
+async def add_devices(conn: asyncpg.Connection, device_ids: Sequence[str]) -> None:
+    await conn.execute(
+        """
+        INSERT INTO geo.devices (device_id) SELECT d FROM unnest($1::text[]) AS d ORDER BY d
+        ON CONFLICT DO NOTHING
+        """,
+        sorted(device_ids),
+    )
+
+
+async def write_pings(
+    conn: asyncpg.Connection, pings: Sequence[tuple[str, Any]], cursors: Sequence[tuple[Any, ...]]
+) -> None:
+    """Store raw pings of several devices (an exact duplicate is stored once) and the devices' new
+    presence cursors, together in one statement.
+    pings: (device_id, ping); cursors:
+    (device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at)."""
+    columns: list[list[Any]] = [list(column) for column in zip(*cursors, strict=True)] if cursors else [[]] * 7
+    await conn.execute(
+        """
+        WITH stored AS (
+            INSERT INTO geo.pings (device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
+            SELECT p.device_id, p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps, p.heading
+            FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float4[], $6::float4[],
+                        $7::float4[])
+                 AS p(device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
+            ORDER BY p.device_id, p.ts
+            ON CONFLICT (device_id, ts) DO NOTHING
+        )
+        UPDATE geo.devices d
+        SET last_ts = c.last_ts, last_fix = c.last_fix, outlier = c.outlier, suspicious_at = c.suspicious_at,
+            rate_tokens = c.rate_tokens, rate_at = c.rate_at
+        FROM unnest($8::text[], $9::timestamptz[], $10::jsonb[], $11::jsonb[], $12::timestamptz[], $13::float4[],
+                    $14::timestamptz[])
+             AS c(device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at)
+        WHERE d.device_id = c.device_id
+        """,
+        [d for d, _ in pings],
+        [p.ts for _, p in pings],
+        [p.lat for _, p in pings],
+        [p.lng for _, p in pings],
+        [p.accuracy_m for _, p in pings],
+        [p.speed_mps for _, p in pings],
+        [p.heading for _, p in pings],
+        *columns,
+    )
+
+
+async def stored_pings(
+    conn: asyncpg.Connection, device_id: str, at: Sequence[datetime]
+) -> dict[datetime, tuple[float, float]]:
+    rows = await conn.fetch(
+        "SELECT ts, lat, lng FROM geo.pings WHERE device_id = $1 AND ts = ANY ($2::timestamptz[])", device_id, list(at)
+    )
+    return {r["ts"]: (r["lat"], r["lng"]) for r in rows}
+
+
+async def replace_visits(
+    conn: asyncpg.Connection, device_ids: Sequence[str], visits: Sequence[tuple[Any, ...]]
+) -> None:
+    """The open visits of these devices become `visits`:
+    (device_id, store_id, zone_id, entered_at, last_inside_at, confidence, via, dwelled, beacon_seen_at)."""
+    await conn.execute("DELETE FROM geo.visits WHERE device_id = ANY ($1::text[])", list(device_ids))
+    if visits:
+        await conn.execute(
+            """
+            INSERT INTO geo.visits
+                (device_id, store_id, zone_id, entered_at, last_inside_at, confidence, via, dwelled, beacon_seen_at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+                                 $6::float4[], $7::text[], $8::bool[], $9::timestamptz[])
+            """,
+            *(list(column) for column in zip(*visits, strict=True)),
+        )
+
+
+async def log_visits(conn: asyncpg.Connection, visits: Sequence[tuple[Any, ...]]) -> None:
+    """Keep visits just closed, in order, in coarse form:
+    (device_id, store_id, zone_id, kind, via, entered_at, exited_at)."""
+    await conn.execute(
+        """
+        INSERT INTO geo.visit_log (device_id, store_id, zone_id, kind, via, entered_at, exited_at)
+        SELECT device_id, store_id, zone_id, kind, via, entered_at, exited_at
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
+             WITH ORDINALITY AS v(device_id, store_id, zone_id, kind, via, entered_at, exited_at, ord)
+        ORDER BY ord
+        """,
+        *(list(column) for column in zip(*visits, strict=True)),
+    )
+
+
+async def open_visits(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT store_id, zone_id, entered_at, last_inside_at, confidence, via, dwelled, beacon_seen_at
+        FROM geo.visits WHERE device_id = $1
+        """,
+        device_id,
+    )
+
+
+async def last_ts_of(conn: asyncpg.Connection, device_id: str) -> datetime | None:
+    return await conn.fetchval("SELECT last_ts FROM geo.devices WHERE device_id = $1", device_id)
+
+
+async def devices_with_due_timers(conn: asyncpg.Connection, now: datetime, beacon_exit_s: int, limit: int) -> list[str]:
+    """Devices with a dwell timer run out or a beacon zone gone silent, as of `now`."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT v.device_id
+        FROM geo.visits v JOIN geo.zones z USING (store_id, zone_id)
+        WHERE (NOT v.dwelled AND z.dwell_s IS NOT NULL AND v.entered_at + make_interval(secs => z.dwell_s) <= $1)
+           OR (v.via = 'beacon' AND v.beacon_seen_at + make_interval(secs => $2) <= $1)
+        LIMIT $3
+        """,
+        now,
+        beacon_exit_s,
+        limit,
+    )
+    return [r["device_id"] for r in rows]

@@ -1,0 +1,189 @@
+"""The one way to change devices: lock them and read their state, let the caller apply what happened,
+then write back what changed and publish the events, in the caller's transaction.
+
+    async with locked_devices(ctx, conn, device_ids) as batch:
+        for device in batch.devices.values():
+            device.apply_time(now, ...)
+    batch.published  # the events as stored
+
+One lock round trip for every device of the batch, and one write of each kind (pings and cursors
+together, visits, trips, visit log, events) however many devices changed: an upload group of many
+devices costs about what one device costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.geo.context import GeoContext
+from services.geo.presence import presence as pres
+from services.geo.presence import repository as repo
+from services.geo.presence.device_state import DeviceState, TripState
+from services.geo.presence.rate_limit import Bucket
+from services.geo.trips import progress
+from services.geo.trips import repository as trips_repo
+from shared import bus
+from shared.events import Event
+
+
+@dataclass
+class LockedDevices:
+    devices: dict[str, DeviceState]
+    """By device id, in id order: those that could be locked and were admitted (see `locked_devices`)."""
+    pings: list[tuple[str, Any]] = field(default_factory=list)
+    """(device_id, ping) raw pings to store, written with the devices' rows."""
+    published: list[Event] = field(default_factory=list)
+    """After the block: every device's events, as stored (with their ids), in order."""
+
+
+@asynccontextmanager
+async def locked_devices(
+    ctx: GeoContext,
+    conn: asyncpg.Connection,
+    device_ids: Sequence[str],
+    *,
+    skip_locked: bool = False,
+    create: bool = True,
+    consents: bus.Consumer | None = None,
+) -> AsyncIterator[LockedDevices]:
+    """The devices' states under their row locks, saved and their events published when the block
+    ends without an error (an error writes nothing of them).
+
+    skip_locked: a device busy in another transaction is left out (so is one without a row).
+    create: a device without a row gets one; else it is left out.
+    consents: only devices whose location may be processed are kept, after the pending events of this
+    consent consumer for them are handled here (a consent changed a moment ago counts at once); a
+    device left out has nothing about it stored. The consumer is given, not imported: its own handler
+    changes devices through here (a withdrawal), in the same transaction."""
+    batch = LockedDevices(await _lock(ctx, conn, device_ids, skip_locked, create and not skip_locked, consents))
+    yield batch
+    batch.published = await _save(ctx, conn, batch)
+
+
+async def _lock(
+    ctx: GeoContext,
+    conn: asyncpg.Connection,
+    device_ids: Sequence[str],
+    skip_locked: bool,
+    create: bool,
+    consents: bus.Consumer | None,
+) -> dict[str, DeviceState]:
+    if not device_ids:
+        return {}
+    rows = await repo.lock_devices(conn, device_ids, skip_locked=skip_locked)
+    if consents is not None:
+        pending = sorted(d for d, row in rows.items() if row["consent_pending"])
+        for device_id in pending:
+            await bus.catch_up(conn, consents, device_id, ctx)
+        if pending:
+            rows |= await repo.lock_devices(conn, pending, skip_locked=skip_locked)
+    devices = {d: device_of(d, row) for d, row in rows.items() if row["known"] or create}
+    if consents is not None:
+        devices = {d: device for d, device in devices.items() if device.may_track}
+    if new := [d for d in devices if not rows[d]["known"]]:
+        await repo.add_devices(conn, new)
+        devices |= {d: device_of(d, row) for d, row in (await repo.lock_devices(conn, new)).items()}
+    return devices
+
+
+async def _save(ctx: GeoContext, conn: asyncpg.Connection, batch: LockedDevices) -> list[Event]:
+    devices = list(batch.devices.values())
+    cursors = [_cursor(d) for d in devices if d.cursor_changed]
+    if cursors or batch.pings:
+        await repo.write_pings(conn, batch.pings, cursors)
+    if moved := [d for d in devices if d.visits_changed]:
+        await repo.replace_visits(
+            conn,
+            [d.device_id for d in moved],
+            [
+                (d.device_id, s, z, v.entered_at, v.last_inside_at, v.confidence, v.via, v.dwelled, v.beacon_seen_at)
+                for d in moved
+                for (s, z), v in d.presence.visits.items()
+            ],
+        )
+    if trips := [ts for d in devices for ts in d.changed_trips()]:
+        await trips_repo.save_trips(
+            conn, [(t.trip.trip_id, t.trip.status, t.trip.distance_m, t.trip.eta_s, t.changed_at) for t in trips]
+        )
+    if closed := [e for d in devices for e in d.closed_visits()]:
+        await repo.log_visits(
+            conn,
+            [(e.device_id, e.store_id, e.zone_id, e.data.kind, e.data.via, e.data.entered_at, e.ts) for e in closed],
+        )
+    return await ctx.publish(conn, [e for d in devices for e in d.events])
+
+
+def _cursor(device: DeviceState) -> tuple[Any, ...]:
+    """The device's row as written (the fixes go to jsonb columns as they are: the codec encodes dataclasses)."""
+    p, b = device.presence, device.bucket
+    return (device.device_id, p.last_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at)
+
+
+# --- reading the locked rows ---
+
+
+def device_of(device_id: str, row: Mapping[str, Any]) -> DeviceState:
+    visits = {
+        (v["store_id"], v["zone_id"]): pres.Visit(
+            entered_at=_time(v["entered_at"]),
+            last_inside_at=_time(v["last_inside_at"]),
+            confidence=v["confidence"],
+            via=v["via"],
+            dwelled=v["dwelled"],
+            beacon_seen_at=_time(v["beacon_seen_at"]),
+        )
+        for v in row["visits"] or ()
+    }
+    presence = pres.Presence(
+        last_ts=row["last_ts"],
+        last_fix=_fix(row["last_fix"]),
+        outlier=_fix(row["outlier"]),
+        suspicious_at=row["suspicious_at"],
+        visits=visits,
+    )
+    active = [trip_state(t) for t in sorted(row["trips"] or (), key=lambda t: t["started_at"])]
+    bucket = Bucket(row["rate_tokens"] or 0.0, row["rate_at"])
+    return DeviceState(device_id, presence, active, bucket, location_consented=row["consented"])
+
+
+def trip_state(row: Mapping[str, Any]) -> TripState:
+    """A trip as stored (a row, or its JSON) with what its events need."""
+    return TripState(
+        trip=progress.Trip(
+            trip_id=row["trip_id"],
+            store_id=row["store_id"],
+            mode=row["mode"],
+            status=row["status"],
+            target_lat=row["target_lat"],
+            target_lng=row["target_lng"],
+            distance_m=row["distance_m"],
+            eta_s=row["eta_s"],
+        ),
+        device_id=row["device_id"],
+        order_id=row["order_id"],
+        display_name=row["display_name"],
+        started_at=_time(row["started_at"]),
+    )
+
+
+def _fix(raw: dict[str, Any] | None) -> pres.Fix | None:
+    if raw is None:
+        return None
+    return pres.Fix(
+        ts=datetime.fromisoformat(raw["ts"]),
+        lat=raw["lat"],
+        lng=raw["lng"],
+        accuracy_m=raw["accuracy_m"],
+        speed_mps=raw.get("speed_mps"),
+    )
+
+
+def _time(value: datetime | str | None) -> datetime | None:
+    """Timestamps read through json_agg arrive as ISO 8601 text."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

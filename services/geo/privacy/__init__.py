@@ -1,0 +1,1 @@
+"""What geo keeps about a device, for how long, its export and its erasure."""

@@ -1,0 +1,1 @@
+"""Pickup trips: a shopper on the way to collect an order, for the staff waiting."""

@@ -1,0 +1,13 @@
+"""What a beacon is known by. Pure."""
+
+from __future__ import annotations
+
+from services.geo.zones.schemas import Eddystone, IBeacon
+
+
+def beacon_identity(ibeacon: IBeacon | None, eddystone: Eddystone | None) -> str:
+    """As registered and as sighted: lower-case hex, one zone each."""
+    if ibeacon is not None:
+        return f"ibeacon:{ibeacon.uuid.lower()}:{ibeacon.major}:{ibeacon.minor}"
+    assert eddystone is not None
+    return f"eddystone:{eddystone.namespace.lower()}:{eddystone.instance.lower()}"

@@ -1,0 +1,142 @@
+"""The SQL of stores, zones and beacons; a change is announced to every geo process (ZONES_CHANNEL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+ZONES_CHANNEL = "geo_zones"
+
+
+async def upsert_store(
+    conn: asyncpg.Connection, store_id: str, name: str, lat: float, lng: float, timezone: str
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO geo.stores (store_id, name, lat, lng, timezone) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (store_id) DO UPDATE
+        SET name = excluded.name, lat = excluded.lat, lng = excluded.lng, timezone = excluded.timezone,
+            updated_at = now()
+        """,
+        store_id,
+        name,
+        lat,
+        lng,
+        timezone,
+    )
+
+
+async def get_store(conn: asyncpg.Connection, store_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT store_id, name, lat, lng, timezone FROM geo.stores WHERE store_id = $1", store_id
+    )
+
+
+async def upsert_zone(
+    conn: asyncpg.Connection,
+    store_id: str,
+    zone_id: str,
+    kind: str,
+    name: str | None,
+    dwell_s: int | None,
+    shape: dict[str, Any],
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO geo.zones (store_id, zone_id, kind, name, dwell_s, shape) VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (store_id, zone_id) DO UPDATE
+        SET kind = excluded.kind, name = excluded.name, dwell_s = excluded.dwell_s, shape = excluded.shape,
+            updated_at = now()
+        """,
+        store_id,
+        zone_id,
+        kind,
+        name,
+        dwell_s,
+        shape,
+    )
+    await notify_zone_changed(conn, store_id, zone_id)
+
+
+async def delete_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> bool:
+    deleted = await conn.fetchval(
+        "DELETE FROM geo.zones WHERE store_id = $1 AND zone_id = $2 RETURNING true", store_id, zone_id
+    )
+    if deleted:
+        await notify_zone_changed(conn, store_id, zone_id)
+    return bool(deleted)
+
+
+async def notify_zone_changed(conn: asyncpg.Connection, store_id: str, zone_id: str) -> None:
+    """Every geo process reloads this zone into its index when the transaction commits."""
+    await conn.execute("SELECT pg_notify($1, $2)", ZONES_CHANNEL, f"{store_id}\n{zone_id}")
+
+
+ZONE_COLUMNS = "store_id, zone_id, kind, name, dwell_s, shape"
+
+
+async def all_zones(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {ZONE_COLUMNS} FROM geo.zones")
+
+
+async def get_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {ZONE_COLUMNS} FROM geo.zones WHERE store_id = $1 AND zone_id = $2", store_id, zone_id
+    )
+
+
+async def zones_of_store(conn: asyncpg.Connection, store_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {ZONE_COLUMNS} FROM geo.zones WHERE store_id = $1 ORDER BY zone_id", store_id)
+
+
+async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> list[asyncpg.Record]:
+    """Remove open visits of a zone being deleted; return them so their exits can be published, each with
+    the zones its device is still in (`zones`: store_id, zone_id pairs)."""
+    return await conn.fetch(
+        """
+        DELETE FROM geo.visits v WHERE v.store_id = $1 AND v.zone_id = $2
+        RETURNING v.device_id, v.entered_at, v.last_inside_at, v.via, v.confidence,
+                  (SELECT coalesce(json_agg(json_build_object('store_id', o.store_id, 'zone_id', o.zone_id)
+                                            ORDER BY o.store_id, o.zone_id), '[]')
+                   FROM geo.visits o
+                   WHERE o.device_id = v.device_id AND (o.store_id, o.zone_id) <> ($1, $2)) AS zones
+        """,
+        store_id,
+        zone_id,
+    )
+
+
+# --- beacons ---
+
+
+async def upsert_beacon(conn: asyncpg.Connection, store_id: str, beacon_id: str, zone_id: str, identity: str) -> None:
+    await conn.execute(
+        """
+        INSERT INTO geo.beacons (store_id, beacon_id, zone_id, identity) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (store_id, beacon_id) DO UPDATE
+        SET zone_id = excluded.zone_id, identity = excluded.identity, updated_at = now()
+        """,
+        store_id,
+        beacon_id,
+        zone_id,
+        identity,
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", ZONES_CHANNEL, "")
+
+
+async def beacon_with_identity(conn: asyncpg.Connection, identity: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT store_id, beacon_id, zone_id FROM geo.beacons WHERE identity = $1", identity)
+
+
+async def delete_beacon(conn: asyncpg.Connection, store_id: str, beacon_id: str) -> bool:
+    deleted = await conn.fetchval(
+        "DELETE FROM geo.beacons WHERE store_id = $1 AND beacon_id = $2 RETURNING true", store_id, beacon_id
+    )
+    if deleted:
+        await conn.execute("SELECT pg_notify($1, $2)", ZONES_CHANNEL, "")
+    return bool(deleted)
+
+
+async def all_beacons(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT store_id, zone_id, identity FROM geo.beacons")

@@ -1,0 +1,87 @@
+"""Stores, zones and beacons over HTTP: operators set them up, anyone may read them."""
+
+from __future__ import annotations
+
+from litestar import delete, get, put
+from litestar.params import FromPath, JSONBody
+
+from services.geo.context import GeoContext
+from services.geo.zones import service
+from services.geo.zones.schemas import BeaconOut, BeaconPut, Store, StorePut, ZoneOut, ZonePut
+from shared.auth import Caller
+from shared.context import FromContext
+from shared.errors import Invalid
+from shared.wire import check_id
+
+
+@put("/v1/stores/{store_id:str}")
+async def put_store(
+    store_id: FromPath[str], data: JSONBody[StorePut], principal: Caller, ctx: FromContext[GeoContext]
+) -> Store:
+    """Create or update a store; its time zone defaults from its location."""
+    principal.require_admin()
+    return await service.put_store(ctx, check_id(store_id, "store_id"), data)
+
+
+@get("/v1/stores/{store_id:str}")
+async def get_store(store_id: FromPath[str], ctx: FromContext[GeoContext]) -> Store:
+    return await service.get_store(ctx, check_id(store_id, "store_id"))
+
+
+@put("/v1/stores/{store_id:str}/zones/{zone_id:str}")
+async def put_zone(
+    store_id: FromPath[str],
+    zone_id: FromPath[str],
+    data: JSONBody[ZonePut],
+    principal: Caller,
+    ctx: FromContext[GeoContext],
+) -> ZoneOut:
+    """Create or replace a zone. This process's index has it before the answer leaves; the other geo
+    processes get it through LISTEN/NOTIFY within moments."""
+    principal.require_admin()
+    check_id(store_id, "store_id")
+    check_id(zone_id, "zone_id")
+    if (data.circle is None) == (data.polygon is None):
+        raise Invalid('give exactly one of "circle" or "polygon"', field="circle")
+    return await service.put_zone(ctx, store_id, zone_id, data)
+
+
+@get("/v1/stores/{store_id:str}/zones")
+async def list_zones(store_id: FromPath[str], ctx: FromContext[GeoContext]) -> list[ZoneOut]:
+    return await service.list_zones(ctx, check_id(store_id, "store_id"))
+
+
+@delete("/v1/stores/{store_id:str}/zones/{zone_id:str}")
+async def delete_zone(
+    store_id: FromPath[str], zone_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]
+) -> None:
+    """Deleting a zone closes its open visits: everyone inside gets an exit, nobody stays forever."""
+    principal.require_admin()
+    await service.delete_zone(ctx, check_id(store_id, "store_id"), check_id(zone_id, "zone_id"))
+
+
+@put("/v1/stores/{store_id:str}/beacons/{beacon_id:str}")
+async def put_beacon(
+    store_id: FromPath[str],
+    beacon_id: FromPath[str],
+    data: JSONBody[BeaconPut],
+    principal: Caller,
+    ctx: FromContext[GeoContext],
+) -> BeaconOut:
+    principal.require_admin()
+    check_id(store_id, "store_id")
+    check_id(beacon_id, "beacon_id")
+    if (data.ibeacon is None) == (data.eddystone is None):
+        raise Invalid('give exactly one of "ibeacon" or "eddystone"', field="ibeacon")
+    return await service.put_beacon(ctx, store_id, beacon_id, data)
+
+
+@delete("/v1/stores/{store_id:str}/beacons/{beacon_id:str}")
+async def delete_beacon(
+    store_id: FromPath[str], beacon_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]
+) -> None:
+    principal.require_admin()
+    await service.delete_beacon(ctx, check_id(store_id, "store_id"), check_id(beacon_id, "beacon_id"))
+
+
+ROUTES = [put_store, get_store, put_zone, list_zones, delete_zone, put_beacon, delete_beacon]

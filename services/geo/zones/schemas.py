@@ -1,0 +1,78 @@
+"""The wire format of stores, zones and beacons."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from shared.wire import Answer, Body, Id, Lat, Lng, Name
+
+ZoneKind = Literal["store", "pickup", "department", "approach"]
+Timezone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class StorePut(Body):
+    name: Name
+    lat: Lat
+    lng: Lng
+    timezone: Timezone | None = None
+
+
+class Store(Answer):
+    store_id: str
+    name: str
+    lat: float
+    lng: float
+    timezone: str
+
+
+class Circle(Body):
+    lat: Lat
+    lng: Lng
+    radius_m: float
+
+
+class ZonePut(Body):
+    kind: ZoneKind
+    circle: Circle | None = None
+    polygon: dict[str, Any] | None = None
+    dwell_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] | None = None
+    name: Name | None = None
+
+
+class ZoneOut(Answer):
+    store_id: str
+    zone_id: str
+    kind: str
+    circle: dict[str, float] | None = None
+    polygon: dict[str, Any] | None = None
+    dwell_s: int | None = None
+    name: str | None = None
+
+
+class IBeacon(Body):
+    uuid: Annotated[
+        str, msgspec.Meta(pattern=r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+    ]
+    major: Annotated[int, msgspec.Meta(ge=0, le=65535)]
+    minor: Annotated[int, msgspec.Meta(ge=0, le=65535)]
+
+
+class Eddystone(Body):
+    namespace: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Fa-f]{20}$", description="10-byte namespace, hex")]
+    instance: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Fa-f]{12}$", description="6-byte instance, hex")]
+
+
+class BeaconPut(Body):
+    zone_id: Id
+    ibeacon: IBeacon | None = None
+    eddystone: Eddystone | None = None
+
+
+class BeaconOut(Answer):
+    store_id: str
+    beacon_id: str
+    zone_id: str
+    ibeacon: IBeacon | None = None
+    eddystone: Eddystone | None = None

@@ -1,0 +1,144 @@
+"""Stores, zones and beacons: what operators set up. This process's index has a change before the
+answer leaves; the other geo processes get it through LISTEN/NOTIFY within moments (index_sync)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from timezonefinder import TimezoneFinder
+
+from services.geo.context import GeoContext
+from services.geo.presence import repository as presence_repo
+from services.geo.zones import geometry
+from services.geo.zones import repository as repo
+from services.geo.zones.beacons import beacon_identity
+from services.geo.zones.index_sync import zone_of
+from services.geo.zones.schemas import BeaconOut, BeaconPut, Store, StorePut, ZoneOut, ZonePut
+from shared.errors import Conflict, Invalid, NotFound
+from shared.events import ZoneExited, ZoneExitedData, ZoneRef
+
+_timezones = TimezoneFinder(in_memory=True)
+
+
+def zone_out(row: Mapping[str, Any]) -> ZoneOut:
+    shape = row["shape"]
+    return ZoneOut(
+        store_id=row["store_id"],
+        zone_id=row["zone_id"],
+        kind=row["kind"],
+        circle=shape.get("circle"),
+        polygon=shape.get("polygon"),
+        dwell_s=row["dwell_s"],
+        name=row["name"],
+    )
+
+
+async def put_store(ctx: GeoContext, store_id: str, data: StorePut) -> Store:
+    """Create or update a store; its time zone defaults from its location."""
+    tz = data.timezone or _timezones.timezone_at(lat=data.lat, lng=data.lng) or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (KeyError, ValueError) as exc:
+        raise Invalid(f"unknown time zone {tz!r}: use an IANA name such as Europe/Paris", field="timezone") from exc
+    async with ctx.db.transaction() as conn:
+        await repo.upsert_store(conn, store_id, data.name, data.lat, data.lng, tz)
+    return Store(store_id=store_id, name=data.name, lat=data.lat, lng=data.lng, timezone=tz)
+
+
+async def get_store(ctx: GeoContext, store_id: str) -> Store:
+    async with ctx.db.transaction(readonly=True) as conn:
+        row = await repo.get_store(conn, store_id)
+    if row is None:
+        raise NotFound(f"unknown store {store_id!r}", field="store_id")
+    return Store(**dict(row))
+
+
+def _stored_shape(data: ZonePut) -> dict[str, Any]:
+    """The shape as kept (and as answered), once it is known to be a valid one."""
+    if data.circle is not None:
+        geometry.circle(data.circle.lat, data.circle.lng, data.circle.radius_m)  # validates
+        return {"circle": {"lat": data.circle.lat, "lng": data.circle.lng, "radius_m": data.circle.radius_m}}
+    return {"polygon": geometry.polygon(data.polygon).geojson}
+
+
+async def put_zone(ctx: GeoContext, store_id: str, zone_id: str, data: ZonePut) -> ZoneOut:
+    """Create or replace a zone."""
+    shape = _stored_shape(data)
+    async with ctx.db.transaction() as conn:
+        if await repo.get_store(conn, store_id) is None:
+            raise NotFound(f"unknown store {store_id!r}: create it first", field="store_id")
+        await repo.upsert_zone(conn, store_id, zone_id, data.kind, data.name, data.dwell_s, shape)
+        row = await repo.get_zone(conn, store_id, zone_id)
+    ctx.zones.index.put(zone_of(row))
+    return zone_out(row)
+
+
+async def list_zones(ctx: GeoContext, store_id: str) -> list[ZoneOut]:
+    async with ctx.db.transaction(readonly=True) as conn:
+        return [zone_out(r) for r in await repo.zones_of_store(conn, store_id)]
+
+
+async def delete_zone(ctx: GeoContext, store_id: str, zone_id: str) -> None:
+    """Deleting a zone closes its open visits: everyone inside gets an exit, nobody stays forever."""
+    async with ctx.db.transaction() as conn:
+        row = await repo.get_zone(conn, store_id, zone_id)
+        if row is None:
+            raise NotFound(f"unknown zone {zone_id!r} in store {store_id!r}", field="zone_id")
+        zone = zone_of(row)
+        closed = await repo.close_visits_of_zone(conn, store_id, zone_id)
+        await repo.delete_zone(conn, store_id, zone_id)
+        now = datetime.now(UTC)
+        if closed:
+            await presence_repo.log_visits(
+                conn, [(v["device_id"], store_id, zone_id, zone.kind, v["via"], v["entered_at"], now) for v in closed]
+            )
+        await ctx.publish(
+            conn,
+            [
+                ZoneExited(
+                    ts=now,
+                    device_id=v["device_id"],
+                    store_id=store_id,
+                    zone_id=zone_id,
+                    data=ZoneExitedData(
+                        kind=zone.kind,  # type: ignore[arg-type]
+                        entered_at=v["entered_at"],
+                        duration_s=round((v["last_inside_at"] - v["entered_at"]).total_seconds()),
+                        confidence=v["confidence"],
+                        via=v["via"],
+                        zones=[ZoneRef(**z) for z in v["zones"]],
+                        reason="zone_deleted",
+                    ),
+                )
+                for v in closed
+            ],
+        )
+    ctx.zones.index.remove((store_id, zone_id))
+
+
+async def put_beacon(ctx: GeoContext, store_id: str, beacon_id: str, data: BeaconPut) -> BeaconOut:
+    identity = beacon_identity(data.ibeacon, data.eddystone)
+    async with ctx.db.transaction() as conn:
+        if await repo.get_zone(conn, store_id, data.zone_id) is None:
+            raise NotFound(f"unknown zone {data.zone_id!r} in store {store_id!r}", field="zone_id")
+        other = await repo.beacon_with_identity(conn, identity)
+        if other is not None and (other["store_id"], other["beacon_id"]) != (store_id, beacon_id):
+            raise Conflict(
+                f"this beacon identity is already beacon {other['beacon_id']!r} of store {other['store_id']!r}",
+                field="ibeacon" if data.ibeacon else "eddystone",
+            )
+        await repo.upsert_beacon(conn, store_id, beacon_id, data.zone_id, identity)
+    ctx.zones.beacons[identity] = (store_id, data.zone_id)
+    return BeaconOut(
+        store_id=store_id, beacon_id=beacon_id, zone_id=data.zone_id, ibeacon=data.ibeacon, eddystone=data.eddystone
+    )
+
+
+async def delete_beacon(ctx: GeoContext, store_id: str, beacon_id: str) -> None:
+    async with ctx.db.transaction() as conn:
+        if not await repo.delete_beacon(conn, store_id, beacon_id):
+            raise NotFound(f"unknown beacon {beacon_id!r} in store {store_id!r}", field="beacon_id")
+    await ctx.zones.reload_zone(store_id, "")
