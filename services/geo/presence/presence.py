@@ -1,15 +1,24 @@
 """The presence state machine: fixes and beacon sightings in event-time order in, once-per-visit
 transitions out. Pure: no clock, no I/O.
 
-Location is noisy, so entering and leaving are asymmetric (hysteresis): entering needs the fix's
-accuracy circle to lie mostly inside the zone; leaving needs the device to be clearly outside, beyond
-an exit buffer that grows with the reported accuracy. A phone lying at the door makes one visit.
-Indoors GPS is noise, so a zone entered through a beacon is left only when its beacons fall silent
-for the exit window, never because of a GPS fix.
+Location is noisy (a phone's error is roughly normal with a standard deviation of about half the
+accuracy it reports, plus rare multipath outliers tens of metres off), so both ways need evidence:
+- entering needs a fix whose accuracy circle lies mostly inside the zone; when that fix is a jump away
+  from where the device just was (further than walking pace explains), it waits for the next fix to
+  agree, so one wild fix opens no visit;
+- a `store` or `department` zone is entered only by a device that stops or walks there: a car driving
+  through it makes no visit (its entry waits, and lapses when the car leaves); `approach` and `pickup`
+  zones count at any speed, for pickup trips;
+- leaving needs fixes beyond an exit buffer as wide as their accuracy, one after the other, for at least
+  `exit_confirm_s` (or two agreeing fixes far beyond any noise): one stray fix ends nothing, and the
+  exit is dated at the first fix of that run, so a visit's duration stays true.
+A zone entered through a beacon is left only when its beacons fall silent for the exit window, never
+because of a GPS fix (indoors, GPS is noise).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -29,6 +38,24 @@ from shared.geodesy import distance_m
 MAX_USABLE_ACCURACY_M = 150.0  # worse than this moves nothing
 MIN_EXIT_BUFFER_M = 15.0
 SUSPICIOUS_REPEAT = timedelta(minutes=10)  # one location.suspicious per episode, not per ping
+WALKING_MPS = 3.0
+"""A jump between fixes faster than this (after their accuracies) needs the next fix to agree."""
+DRIVING_MPS = 5.5
+"""About 20 km/h: faster than anyone walks into a shop; a car this fast is passing through."""
+RECENT = timedelta(seconds=60)
+"""A fix older than this says nothing about where the device is now."""
+TRAIL = timedelta(seconds=30)
+TRAIL_FIXES = 16
+"""Speed is measured against the oldest fix of the trail: over a few seconds, the scatter of two fixes
+looks like movement; over half a minute it does not."""
+FAR_M = 100.0
+"""Beyond the exit buffer by this much (or four accuracies), a fix is no noise: two in a row that agree
+with each other are a clear move away."""
+AGREEING_MPS = 2 * DRIVING_MPS
+"""Two far fixes agree when this pace (after their accuracies) explains the way between them: two
+multipath outliers, scattered at random, do not."""
+STOPPING_KINDS = frozenset({"store", "department"})
+"""Zones a car passing through does not visit."""
 
 Via = Literal["gps", "beacon"]
 ZonesAt = Callable[[float, float], list[Zone]]
@@ -52,6 +79,19 @@ class Visit:
     via: Via = "gps"
     dwelled: bool = False
     beacon_seen_at: datetime | None = None
+    outside_since: datetime | None = None
+    """The first of the fixes beyond the exit buffer seen since the device was last near the zone."""
+    outside_fixes: int = 0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An entry waiting for evidence: the next fix to agree after a jump, or a driver to stop or walk."""
+
+    since: datetime
+    confidence: float
+    needs_agreement: bool
+    """The fix was a jump from where the device just was: the next one must agree."""
 
 
 @dataclass(frozen=True)
@@ -61,12 +101,18 @@ class Presence:
     outlier: Fix | None = None  # a fix refused as implausible, kept to re-anchor on a real jump
     suspicious_at: datetime | None = None
     visits: dict[ZoneKey, Visit] = field(default_factory=dict)
+    entries: dict[ZoneKey, Entry] = field(default_factory=dict)
+    """Zones the device seems to have entered, waiting for evidence (no event yet)."""
+    trail: tuple[Fix, ...] = ()
+    """The last plausible fixes of the past TRAIL, oldest first: how fast the device goes."""
 
 
 @dataclass(frozen=True)
 class Rules:
     max_speed_mps: float = 70.0
     beacon_exit_s: int = 30
+    exit_confirm_s: int = 60
+    """How long a device must be seen beyond the exit buffer before its visit ends."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +133,30 @@ def exit_buffer_m(accuracy_m: float) -> float:
     return max(MIN_EXIT_BUFFER_M, accuracy_m)
 
 
-def confidence(zone: Zone, accuracy_m: float) -> float:
-    """0..1: how sure a fix of this accuracy is about a zone of this size."""
-    size = zone.shape.size_m
-    return round(max(0.0, min(1.0, size / (size + 2 * accuracy_m))), 2)
+def confidence(edge_m: float, accuracy_m: float) -> float:
+    """0..1: how likely the device really is on the side of the edge the fix puts it, given the fix's
+    distance to the zone's edge (positive inside) and its accuracy (error σ ≈ accuracy / 2 across the
+    edge). At the edge 0.5; one accuracy deep, 0.98. A small zone caps it: no fix lies deep inside it."""
+    sigma = max(accuracy_m, 1.0) / 2
+    return round(0.5 * (1 + math.erf(abs(edge_m) / (sigma * math.sqrt(2)))), 2)
+
+
+def speed_at(fix: Fix, trail: tuple[Fix, ...]) -> float | None:
+    """How fast the device is going: the phone's own speed if it gives one, else the distance from the
+    oldest fix of the trail, less what the two fixes' errors explain, over the time between them."""
+    if fix.speed_mps is not None:
+        return fix.speed_mps
+    base = next((f for f in trail if timedelta(seconds=1) <= fix.ts - f.ts <= RECENT), None)
+    if base is None:
+        return None
+    noise = math.hypot(fix.accuracy_m, base.accuracy_m) / 2
+    moved = max(0.0, distance_m(base.lat, base.lng, fix.lat, fix.lng) - noise)
+    return moved / (fix.ts - base.ts).total_seconds()
+
+
+def _trail_with(trail: tuple[Fix, ...], fix: Fix) -> tuple[Fix, ...]:
+    kept = tuple(f for f in trail if fix.ts - f.ts <= TRAIL)
+    return (*kept, fix)[-TRAIL_FIXES:]
 
 
 def implied_speed_mps(a: Fix, b: Fix) -> float:
@@ -146,7 +212,10 @@ def due(presence: Presence, now: datetime, zone_of: ZoneOf, rules: Rules) -> tup
             del visits[key]
             transitions.append(_exit(zone, visit, ends, visit.confidence))
             continue
-        if zone.dwell_s and not visit.dwelled and now >= visit.entered_at + timedelta(seconds=zone.dwell_s):
+        dwell_at = visit.entered_at + timedelta(seconds=zone.dwell_s or 0)
+        if zone.dwell_s and not visit.dwelled and now >= dwell_at:
+            if visit.outside_since is not None and visit.outside_since <= dwell_at:
+                continue  # it may have left before: the run of outside fixes decides first
             visits[key] = replace(visit, dwelled=True)
             transitions.append(_dwell(zone, visit))
     return _with_zones(replace(presence, visits=visits), transitions)
@@ -183,29 +252,86 @@ def step(
             return replace(moved, suspicious_at=fix.ts), [suspicious]
 
     presence, transitions = due(presence, fix.ts, zone_of, rules)
+    speed = speed_at(fix, presence.trail)
+    driving = speed is not None and speed >= DRIVING_MPS
+    recent = anchor is not None and fix.ts - anchor.ts <= RECENT
+    jumped = recent and implied_speed_mps(anchor, fix) > WALKING_MPS
+    # The fix before agrees with this one: the refused outlier it re-anchors on, or the last fix.
+    agreed = presence.outlier if anchor is not None and implied_speed_mps(anchor, fix) > rules.max_speed_mps else anchor
     visits = dict(presence.visits)
     for key, visit in presence.visits.items():
         zone = zone_of(key)
         if zone is None or visit.via == "beacon":
             continue
-        edge = zone.shape.edge_distance_m(fix.lat, fix.lng)
-        if edge < -exit_buffer_m(fix.accuracy_m):
+        visit, exited = _follow_visit(zone, visit, fix, agreed, rules)
+        if exited:
             del visits[key]
-            transitions.append(_exit(zone, visit, fix.ts, confidence(zone, fix.accuracy_m)))
-        elif edge >= 0:
-            visits[key] = replace(visit, last_inside_at=fix.ts)
+            transitions.append(_exit(zone, visit, visit.outside_since or fix.ts, visit.confidence))
+        else:
+            visits[key] = visit
 
+    entries: dict[ZoneKey, Entry] = {}
     for zone in zones_at(fix.lat, fix.lng):
         if zone.key in visits:
             continue
-        if zone.shape.edge_distance_m(fix.lat, fix.lng) >= enter_margin_m(zone, fix.accuracy_m):
-            conf = confidence(zone, fix.accuracy_m)
-            visits[zone.key] = Visit(entered_at=fix.ts, last_inside_at=fix.ts, confidence=conf)
-            data = ZoneEnteredData(kind=zone.kind, confidence=conf, via="gps", zones=[])  # type: ignore[arg-type]
-            transitions.append(Transition("zone.entered", fix.ts, zone, data))
+        edge = zone.shape.edge_distance_m(fix.lat, fix.lng)
+        conf = confidence(edge, fix.accuracy_m)
+        waiting = presence.entries.get(zone.key)
+        if waiting is not None:  # this fix is in the zone too: it agrees
+            waiting = replace(waiting, confidence=max(waiting.confidence, conf), needs_agreement=False)
+        elif edge >= enter_margin_m(zone, fix.accuracy_m):
+            waiting = Entry(since=fix.ts, confidence=conf, needs_agreement=jumped)
+        else:
+            continue
+        if waiting.needs_agreement or (driving and zone.kind in STOPPING_KINDS):
+            entries[zone.key] = waiting
+            continue
+        visits[zone.key] = Visit(entered_at=waiting.since, last_inside_at=fix.ts, confidence=waiting.confidence)
+        data = ZoneEnteredData(kind=zone.kind, confidence=waiting.confidence, via="gps", zones=[])  # type: ignore[arg-type]
+        transitions.append(Transition("zone.entered", waiting.since, zone, data))
 
-    moved = Presence(last_ts=fix.ts, last_fix=fix, outlier=None, suspicious_at=presence.suspicious_at, visits=visits)
+    moved = Presence(
+        last_ts=fix.ts,
+        last_fix=fix,
+        outlier=None,
+        suspicious_at=presence.suspicious_at,
+        visits=visits,
+        entries=entries,
+        trail=_trail_with(presence.trail, fix),
+    )
     return _with_zones(moved, transitions)
+
+
+def _follow_visit(zone: Zone, visit: Visit, fix: Fix, before: Fix | None, rules: Rules) -> tuple[Visit, bool]:
+    """Where a fix leaves a GPS visit, and whether it has now ended: after a run of fixes beyond the exit
+    buffer lasting `exit_confirm_s`, or at once on two far beyond any noise that agree with each other
+    (`before` is the fix this one follows). A fix back near the zone ends the run."""
+    edge = zone.shape.edge_distance_m(fix.lat, fix.lng)
+    buffer = exit_buffer_m(fix.accuracy_m)
+    if edge >= -buffer:
+        inside = edge >= 0
+        return replace(
+            visit,
+            last_inside_at=fix.ts if inside else visit.last_inside_at,
+            confidence=max(visit.confidence, confidence(edge, fix.accuracy_m)) if inside else visit.confidence,
+            outside_since=None,
+            outside_fixes=0,
+        ), False
+    since = visit.outside_since or fix.ts
+    visit = replace(visit, outside_since=since, outside_fixes=visit.outside_fixes + 1)
+    lasted = visit.outside_fixes >= 2 and fix.ts - since >= timedelta(seconds=rules.exit_confirm_s)
+    if lasted or (_far(zone, fix) and before is not None and _far(zone, before) and _agree(before, fix)):
+        return replace(visit, confidence=confidence(edge, fix.accuracy_m)), True
+    return visit, False
+
+
+def _far(zone: Zone, fix: Fix) -> bool:
+    beyond = -zone.shape.edge_distance_m(fix.lat, fix.lng) - exit_buffer_m(fix.accuracy_m)
+    return beyond >= max(FAR_M, 4 * fix.accuracy_m)
+
+
+def _agree(a: Fix, b: Fix) -> bool:
+    return implied_speed_mps(a, b) <= AGREEING_MPS
 
 
 def sight(

@@ -37,9 +37,16 @@ def at(bearing: float, distance: float, seconds: float, accuracy: float = 10) ->
 
 
 def test_walking_in_enters_once_and_walking_out_exits_once() -> None:
-    track = [at(0, d, i * 5) for i, d in enumerate([200, 120, 60, 30, 10, 0, 10, 30, 60, 90, 150])]
-    _, types = run(track)
-    assert types == ["zone.entered", "zone.exited"]
+    walk = [200, 120, 60, 30, 10, 0, 10, 30, 60, 90, 150] + [150 + 7 * k for k in range(1, 14)]
+    track = [at(0, d, i * 5) for i, d in enumerate(walk)]
+    presence = Presence()
+    found = []
+    for p in track:
+        presence, more = step(presence, p, INDEX.zones_at, INDEX.get, RULES)
+        found += more
+    assert [t.type for t in found] == ["zone.entered", "zone.exited"]
+    # Dated at the first fix beyond the exit buffer (90 m: 40 m out with 10 m accuracy), 45 s in.
+    assert found[1].ts == T0 + timedelta(seconds=45)
 
 
 def test_a_phone_lying_at_the_door_with_gps_wandering_makes_one_visit_at_most() -> None:
@@ -52,8 +59,8 @@ def test_a_phone_lying_at_the_door_with_gps_wandering_makes_one_visit_at_most() 
 def test_exit_needs_the_buffer_not_just_a_step_outside() -> None:
     presence, types = run([at(0, 0, 0), at(0, 60, 10, accuracy=10)])
     assert types == ["zone.entered"]  # 10 m outside with 10 m accuracy: within the exit buffer
-    _, more = run([at(0, 80, 20, accuracy=10)], presence)
-    assert more == ["zone.exited"]
+    _, more = run([at(0, 80, 20 + 5 * k, accuracy=10) for k in range(13)], presence)
+    assert more == ["zone.exited"]  # 30 m out: beyond the buffer, and for a minute
 
 
 def test_an_older_ping_arriving_late_does_not_move_presence_backwards() -> None:
