@@ -19,6 +19,10 @@ class GeoSettings(msgspec.Struct, frozen=True, kw_only=True):
     beacon_exit_s: Positive = 30
     """A beacon zone is left only after no sighting for this long (iOS uses 30 s)."""
 
+    exit_confirm_s: Positive = 60
+    """A GPS visit ends only once the device has been seen beyond the exit buffer for this long (or two
+    agreeing fixes far beyond any noise): a stray fix ends nothing."""
+
     trip_approach_eta_s: Positive = 300
     """A trip is `approaching` once the estimated time of arrival drops under this."""
 

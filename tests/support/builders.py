@@ -162,9 +162,10 @@ def ping(lat: float, lng: float, at: datetime, accuracy_m: float = 8.0) -> dict[
     return {"lat": lat, "lng": lng, "accuracy_m": accuracy_m, "ts": at.isoformat()}
 
 
-def walk_in(start: datetime | None = None, step_s: int = 5) -> list[dict[str, Any]]:
-    """From 300 m north of the store to its centre, one ping every step_s seconds."""
-    start = start or datetime.now(UTC) - timedelta(minutes=2)
+def walk_in(start: datetime | None = None, step_s: int = 20) -> list[dict[str, Any]]:
+    """From 300 m north of the store to its centre at a walking pace (30 m every step_s seconds: 1.5 m/s
+    by default), ending a couple of minutes ago."""
+    start = start or datetime.now(UTC) - timedelta(minutes=6)
     pings = []
     for i, dist in enumerate(range(300, -1, -30)):
         lat, lng = destination(STORE["lat"], STORE["lng"], 0, dist)
@@ -181,11 +182,11 @@ async def enter(system: System, who: Shopper) -> dict[str, Any]:
 
 
 async def leave(system: System, who: Shopper) -> None:
-    """Walk 300 m out of the store, after `enter`."""
-    start = datetime.now(UTC) - timedelta(seconds=50)
+    """Walk 300 m out of the store at 2 m/s, after `enter`: out for longer than the exit confirmation."""
+    start = datetime.now(UTC) - timedelta(seconds=150)
     track = [
-        ping(*destination(STORE["lat"], STORE["lng"], 0, d), start + timedelta(seconds=i * 4))
-        for i, d in enumerate(range(0, 301, 30))
+        ping(*destination(STORE["lat"], STORE["lng"], 0, d), start + timedelta(seconds=i * 10))
+        for i, d in enumerate(range(0, 301, 20))
     ]
     r = await system.geo.post("/v1/pings", json={"pings": track}, headers=who.auth)
     assert r.status_code == 200, r.text

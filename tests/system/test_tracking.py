@@ -48,9 +48,9 @@ async def test_a_late_batch_gives_the_same_events_as_live_pings(system: System) 
     await create_store(system)
     live = (await shopper(system, location=True)).auth
     late = (await shopper(system, location=True)).auth
-    track = walk_in() + [
-        ping(*destination(*CENTRE, 180, d), datetime.now(UTC) - timedelta(seconds=60 - i))
-        for i, d in enumerate(range(30, 200, 20))
+    track = walk_in() + [  # then out again at 3 m/s, seen outside for more than the exit confirmation
+        ping(*destination(*CENTRE, 180, d), datetime.now(UTC) - timedelta(seconds=150 - 5 * i))
+        for i, d in enumerate(range(30, 300, 15))
     ]
     live_events = []
     for p in track:

@@ -55,11 +55,13 @@ class DeviceState:
     @property
     def cursor_changed(self) -> bool:
         p, q = self.presence, self.loaded
-        return self.bucket_spent or (p.last_ts, p.last_fix, p.outlier, p.suspicious_at) != (
+        return self.bucket_spent or (p.last_ts, p.last_fix, p.outlier, p.suspicious_at, p.entries, p.trail) != (
             q.last_ts,
             q.last_fix,
             q.outlier,
             q.suspicious_at,
+            q.entries,
+            q.trail,
         )
 
     @property
@@ -81,7 +83,9 @@ class DeviceState:
         anything, stays."""
         if self.may_track:
             return
-        self.presence = replace(self.presence, last_fix=None, outlier=None, suspicious_at=None, visits={})
+        self.presence = replace(
+            self.presence, last_fix=None, outlier=None, suspicious_at=None, visits={}, entries={}, trail=()
+        )
 
     def take_request(self, now: datetime, capacity: float, per_s: float) -> float | None:
         """Spend one upload from the device's budget; seconds to wait if it is spent."""

@@ -17,7 +17,7 @@ async def fire_timers(ctx: GeoContext, now: datetime) -> int:
     """Dwell timers and beacon exits fire in event time even when the phone has gone quiet.
     A device busy with a batch right now is skipped: that batch, or the next tick, handles it."""
     async with ctx.db.transaction() as conn:
-        due = await repo.devices_with_due_timers(conn, now, ctx.config.beacon_exit_s, BATCH)
+        due = await repo.devices_with_due_timers(conn, now, ctx.config.beacon_exit_s, ctx.config.exit_confirm_s, BATCH)
         async with locked_devices(ctx, conn, due, skip_locked=True) as batch:
             for device in batch.devices.values():
                 device.stop_unless_needed()  # consent withdrawn a moment ago: nothing fires for it

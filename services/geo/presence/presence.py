@@ -200,6 +200,10 @@ def due(presence: Presence, now: datetime, zone_of: ZoneOf, rules: Rules) -> tup
         if zone is None:
             del visits[key]  # the zone was deleted: its exit was published by the deletion itself
             continue
+        if _gone_quiet_outside(visit, now, rules):
+            del visits[key]
+            transitions.append(_exit(zone, visit, visit.outside_since or now, visit.confidence))
+            continue
         silent_since = visit.beacon_seen_at
         if visit.via == "beacon" and silent_since and now >= silent_since + timedelta(seconds=rules.beacon_exit_s):
             ends = silent_since + timedelta(seconds=rules.beacon_exit_s)
@@ -323,6 +327,17 @@ def _follow_visit(zone: Zone, visit: Visit, fix: Fix, before: Fix | None, rules:
     if lasted or (_far(zone, fix) and before is not None and _far(zone, before) and _agree(before, fix)):
         return replace(visit, confidence=confidence(edge, fix.accuracy_m)), True
     return visit, False
+
+
+def _gone_quiet_outside(visit: Visit, now: datetime, rules: Rules) -> bool:
+    """Seen beyond the exit buffer twice in a row, and nothing has brought it back in the confirmation
+    time since: the phone went quiet outside (the timers job sees to it)."""
+    return (
+        visit.via == "gps"
+        and visit.outside_since is not None
+        and visit.outside_fixes >= 2
+        and now >= visit.outside_since + timedelta(seconds=rules.exit_confirm_s)
+    )
 
 
 def _far(zone: Zone, fix: Fix) -> bool:

@@ -33,7 +33,8 @@ async def forget_location_consent(conn: asyncpg.Connection, device_id: str) -> N
 
 _LOCK_DEVICES = """
     WITH device AS MATERIALIZED (
-        SELECT d.device_id, d.last_ts, d.last_fix, d.outlier, d.suspicious_at, d.rate_tokens, d.rate_at
+        SELECT d.device_id, d.last_ts, d.last_fix, d.outlier, d.suspicious_at, d.rate_tokens, d.rate_at,
+               d.evidence
         FROM geo.devices d
         WHERE d.device_id = ANY ($1::text[])
         ORDER BY d.device_id
@@ -44,7 +45,7 @@ _LOCK_DEVICES = """
            coalesce((SELECT location FROM geo.device_consents c WHERE c.device_id = w.device_id), false) AS consented,
            device.device_id IS NOT NULL AS known,
            device.last_ts, device.last_fix, device.outlier, device.suspicious_at,
-           device.rate_tokens, device.rate_at,
+           device.rate_tokens, device.rate_at, device.evidence,
            (SELECT json_agg(v) FROM geo.visits v WHERE v.device_id = w.device_id) AS visits,
            (SELECT json_agg(t) FROM geo.trips t
             WHERE t.device_id = w.device_id AND geo.trip_is_active(t.status)) AS trips
@@ -86,8 +87,8 @@ async def write_pings(
     """Store raw pings of several devices (an exact duplicate is stored once) and the devices' new
     presence cursors, together in one statement.
     pings: (device_id, ping); cursors:
-    (device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at)."""
-    columns: list[list[Any]] = [list(column) for column in zip(*cursors, strict=True)] if cursors else [[]] * 7
+    (device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at, evidence)."""
+    columns: list[list[Any]] = [list(column) for column in zip(*cursors, strict=True)] if cursors else [[]] * 8
     await conn.execute(
         """
         WITH stored AS (
@@ -101,10 +102,10 @@ async def write_pings(
         )
         UPDATE geo.devices d
         SET last_ts = c.last_ts, last_fix = c.last_fix, outlier = c.outlier, suspicious_at = c.suspicious_at,
-            rate_tokens = c.rate_tokens, rate_at = c.rate_at
+            rate_tokens = c.rate_tokens, rate_at = c.rate_at, evidence = c.evidence
         FROM unnest($8::text[], $9::timestamptz[], $10::jsonb[], $11::jsonb[], $12::timestamptz[], $13::float4[],
-                    $14::timestamptz[])
-             AS c(device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at)
+                    $14::timestamptz[], $15::jsonb[])
+             AS c(device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at, evidence)
         WHERE d.device_id = c.device_id
         """,
         [d for d, _ in pings],
@@ -130,16 +131,18 @@ async def stored_pings(
 async def replace_visits(
     conn: asyncpg.Connection, device_ids: Sequence[str], visits: Sequence[tuple[Any, ...]]
 ) -> None:
-    """The open visits of these devices become `visits`:
-    (device_id, store_id, zone_id, entered_at, last_inside_at, confidence, via, dwelled, beacon_seen_at)."""
+    """The open visits of these devices become `visits`: (device_id, store_id, zone_id, entered_at,
+    last_inside_at, confidence, via, dwelled, beacon_seen_at, outside_since, outside_fixes)."""
     await conn.execute("DELETE FROM geo.visits WHERE device_id = ANY ($1::text[])", list(device_ids))
     if visits:
         await conn.execute(
             """
             INSERT INTO geo.visits
-                (device_id, store_id, zone_id, entered_at, last_inside_at, confidence, via, dwelled, beacon_seen_at)
+                (device_id, store_id, zone_id, entered_at, last_inside_at, confidence, via, dwelled, beacon_seen_at,
+                 outside_since, outside_fixes)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
-                                 $6::float4[], $7::text[], $8::bool[], $9::timestamptz[])
+                                 $6::float4[], $7::text[], $8::bool[], $9::timestamptz[], $10::timestamptz[],
+                                 $11::int[])
             """,
             *(list(column) for column in zip(*visits, strict=True)),
         )
@@ -174,18 +177,23 @@ async def last_ts_of(conn: asyncpg.Connection, device_id: str) -> datetime | Non
     return await conn.fetchval("SELECT last_ts FROM geo.devices WHERE device_id = $1", device_id)
 
 
-async def devices_with_due_timers(conn: asyncpg.Connection, now: datetime, beacon_exit_s: int, limit: int) -> list[str]:
-    """Devices with a dwell timer run out or a beacon zone gone silent, as of `now`."""
+async def devices_with_due_timers(
+    conn: asyncpg.Connection, now: datetime, beacon_exit_s: int, exit_confirm_s: int, limit: int
+) -> list[str]:
+    """Devices with a dwell timer run out, a beacon zone gone silent, or a phone gone quiet after it was
+    seen outside a zone (presence.py says when each is due), as of `now`."""
     rows = await conn.fetch(
         """
         SELECT DISTINCT v.device_id
         FROM geo.visits v JOIN geo.zones z USING (store_id, zone_id)
         WHERE (NOT v.dwelled AND z.dwell_s IS NOT NULL AND v.entered_at + make_interval(secs => z.dwell_s) <= $1)
            OR (v.via = 'beacon' AND v.beacon_seen_at + make_interval(secs => $2) <= $1)
+           OR (v.via = 'gps' AND v.outside_fixes >= 2 AND v.outside_since + make_interval(secs => $4) <= $1)
         LIMIT $3
         """,
         now,
         beacon_exit_s,
         limit,
+        exit_confirm_s,
     )
     return [r["device_id"] for r in rows]

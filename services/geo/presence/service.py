@@ -33,7 +33,11 @@ NO_CONSENT = "no_location_consent"
 
 
 def rules_of(ctx: GeoContext) -> Rules:
-    return Rules(max_speed_mps=ctx.config.max_speed_mps, beacon_exit_s=ctx.config.beacon_exit_s)
+    return Rules(
+        max_speed_mps=ctx.config.max_speed_mps,
+        beacon_exit_s=ctx.config.beacon_exit_s,
+        exit_confirm_s=ctx.config.exit_confirm_s,
+    )
 
 
 def screen_time(ts: datetime, now: datetime, max_age: timedelta) -> str | None:

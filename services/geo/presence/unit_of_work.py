@@ -102,7 +102,19 @@ async def _save(ctx: GeoContext, conn: asyncpg.Connection, batch: LockedDevices)
             conn,
             [d.device_id for d in moved],
             [
-                (d.device_id, s, z, v.entered_at, v.last_inside_at, v.confidence, v.via, v.dwelled, v.beacon_seen_at)
+                (
+                    d.device_id,
+                    s,
+                    z,
+                    v.entered_at,
+                    v.last_inside_at,
+                    v.confidence,
+                    v.via,
+                    v.dwelled,
+                    v.beacon_seen_at,
+                    v.outside_since,
+                    v.outside_fixes,
+                )
                 for d in moved
                 for (s, z), v in d.presence.visits.items()
             ],
@@ -122,7 +134,17 @@ async def _save(ctx: GeoContext, conn: asyncpg.Connection, batch: LockedDevices)
 def _cursor(device: DeviceState) -> tuple[Any, ...]:
     """The device's row as written (the fixes go to jsonb columns as they are: the codec encodes dataclasses)."""
     p, b = device.presence, device.bucket
-    return (device.device_id, p.last_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at)
+    evidence = {
+        "entries": [
+            {"store_id": s, "zone_id": z, "since": e.since, "confidence": e.confidence, "agreement": e.needs_agreement}
+            for (s, z), e in p.entries.items()
+        ],
+        "trail": p.trail,
+    }
+    return (
+        device.device_id, p.last_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at,
+        evidence if p.entries or p.trail else None,
+    )  # fmt: skip
 
 
 # --- reading the locked rows ---
@@ -137,8 +159,17 @@ def device_of(device_id: str, row: Mapping[str, Any]) -> DeviceState:
             via=v["via"],
             dwelled=v["dwelled"],
             beacon_seen_at=_time(v["beacon_seen_at"]),
+            outside_since=_time(v["outside_since"]),
+            outside_fixes=v["outside_fixes"],
         )
         for v in row["visits"] or ()
+    }
+    evidence = row["evidence"] or {}
+    entries = {
+        (e["store_id"], e["zone_id"]): pres.Entry(
+            since=_time(e["since"]), confidence=e["confidence"], needs_agreement=e["agreement"]
+        )
+        for e in evidence.get("entries", ())
     }
     presence = pres.Presence(
         last_ts=row["last_ts"],
@@ -146,6 +177,8 @@ def device_of(device_id: str, row: Mapping[str, Any]) -> DeviceState:
         outlier=_fix(row["outlier"]),
         suspicious_at=row["suspicious_at"],
         visits=visits,
+        entries=entries,
+        trail=tuple(_fix(f) for f in evidence.get("trail", ())),
     )
     active = [trip_state(t) for t in sorted(row["trips"] or (), key=lambda t: t["started_at"])]
     bucket = Bucket(row["rate_tokens"] or 0.0, row["rate_at"])

@@ -39,9 +39,13 @@ def test_a_state_as_read_has_nothing_to_write() -> None:
     assert not d.cursor_changed and not d.visits_changed and d.changed_trips() == [] and d.events == []
 
 
+WALK_IN = range(200, -1, -10)  # metres from the centre, a fix every 5 s: 2 m/s
+WALK_OUT = range(0, 301, 10)
+
+
 def test_walking_in_changes_the_cursor_and_the_visits_and_says_so() -> None:
     d = device()
-    for i, distance in enumerate((200, 100, 0)):
+    for i, distance in enumerate(WALK_IN):
         d.apply_fix(at(distance, 5 * i), INDEX, RULES, 300)
     assert d.cursor_changed and d.visits_changed
     assert {e.zone_id for e in d.events if e.type == "zone.entered"} == {"main", "bay"}
@@ -56,7 +60,7 @@ def test_a_spent_upload_alone_is_a_change_to_write() -> None:
 
 def test_walking_out_closes_the_visits_the_visit_log_keeps() -> None:
     d = device()
-    for i, distance in enumerate((0, 100, 300)):
+    for i, distance in enumerate(WALK_OUT):  # out of the zones for well over the exit confirmation
         d.apply_fix(at(distance, 5 * i), INDEX, RULES, 300)
     assert sorted(e.zone_id for e in d.closed_visits()) == ["bay", "main"]
 
