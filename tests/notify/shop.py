@@ -11,6 +11,7 @@ from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.helpers import STORE, create_store, ping, timezone_at, walk_in
 from tests.push_service import LocalPushService, Subscriber, subscribe
+from tests.system.notify_stock import stock_product
 
 TEXTS = {
     "fr": {"title": "Bienvenue", "body": "{product} à -20 % aujourd'hui"},
@@ -30,16 +31,11 @@ NIGHT = 2
 
 
 async def shop(system: System, *products: tuple[str, str, int], names: dict[str, dict[str, str]] | None = None) -> None:
-    """The store `rivoli` with its zone, and (sku, name, on hand) products in one category."""
+    """The store `rivoli` with its zone, and (sku, name, on hand) products in one category, once
+    notify's stock replica has them."""
     await create_store(system)
     for sku, name, on_hand in products:
-        body = {"name": name, "category": "dairy", "names": (names or {}).get(sku, {})}
-        r = await system.inventory.put(f"/v1/products/{sku}", json=body, headers=system.admin)
-        assert r.status_code == 200, r.text
-        r = await system.inventory.put(
-            f"/v1/stores/rivoli/stock/{sku}", json={"on_hand": on_hand}, headers=system.admin
-        )
-        assert r.status_code == 200, r.text
+        await stock_product(system, sku, name, on_hand, names=(names or {}).get(sku, {}))
 
 
 async def campaign(system: System, campaign_id: str, sku: str, trigger: str = "zone.entered", **message: Any) -> None:

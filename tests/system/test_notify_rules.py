@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.notify.jobs import release_held
+from services.notify.offers.jobs import release_held
 from services.notify.settings import NotifySettings
 from tests.conftest import System, eventually
 from tests.notify.shop import NIGHT, TEXTS, Shopper, campaign, enter, leave, messages, settled, shop, shopper
 from tests.push_service import LocalPushService
+from tests.system.notify_stock import notify_sees
 
 NAMES = {"YOG-1": {"fr": "Yaourt nature", "en": "Plain yoghurt"}, "YOG-2": {"fr": "Yaourt bio"}}
 
@@ -135,6 +136,7 @@ async def test_a_held_offer_for_a_product_gone_out_of_stock_is_dropped(system: S
     who, held = await held_offer(system, push)
     r = await system.inventory.put("/v1/stores/rivoli/stock/YOG-1", json={"on_hand": 0}, headers=system.admin)
     assert r.status_code == 200
+    await notify_sees(system, "rivoli", "YOG-1", 0)  # the release decides on notify's replica
 
     morning = datetime.fromisoformat(held["send_after"]) + timedelta(seconds=30)
     assert await release_held(system.running.state("notify"), morning) == 1

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.notify import streams
+from services.notify.staff_alerts import streams
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, RunningServices, System, eventually, free_socket
 from tests.notify.pickup import StaffStream, customer, pickup_store, place_order, pull_in, staff_member
 from tests.push_service import LocalPushService

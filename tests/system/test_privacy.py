@@ -12,7 +12,7 @@ import pytest
 
 from services.geo.privacy import enforce_retention as geo_retention
 from services.geo.settings import GeoSettings
-from services.notify.privacy import enforce_retention as notify_retention
+from services.notify.privacy.jobs import enforce_retention as notify_retention
 from tests.conftest import System, eventually
 from tests.helpers import create_store, register, walk_in
 

@@ -5,17 +5,12 @@ from __future__ import annotations
 from tests.conftest import System, eventually
 from tests.helpers import create_store, feed_until, register, walk_in
 from tests.push_service import LocalPushService, subscribe
+from tests.system.notify_stock import stock_product
 
 
 async def put_product_and_stock(system: System, sku: str, name: str, on_hand: int, names: dict | None = None) -> None:
-    r = await system.inventory.put(
-        f"/v1/products/{sku}",
-        json={"name": name, "category": "dairy", "names": names or {}},
-        headers=system.admin,
-    )
-    assert r.status_code == 200, r.text
-    r = await system.inventory.put(f"/v1/stores/rivoli/stock/{sku}", json={"on_hand": on_hand}, headers=system.admin)
-    assert r.status_code == 200, r.text
+    """Through inventory's API, then until notify's stock replica has it."""
+    await stock_product(system, sku, name, on_hand, names=names or {})
 
 
 async def put_campaign(system: System, sku: str) -> None:
