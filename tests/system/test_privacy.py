@@ -49,6 +49,14 @@ async def test_the_export_holds_what_the_three_services_keep(system: System) -> 
     assert len(export["notify"]["consent_history"]) == 1
     assert len(export["geo"]["pings"]) == 11 and export["geo"]["current_visits"][0]["zone_id"] == "main"
     assert [o["order_id"] for o in export["inventory"]["orders"]] == [order_id]
+    # The event log's events about the device, from every service, oldest first, as the events are.
+    events = export["events"]
+    assert [e["type"] for e in events] == ["consent.changed", "zone.entered", "order.reserved"]
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+    assert all(e["device_id"] == device_id for e in events)
+    assert events[0]["data"]["purposes"] == {"location": True, "pickup_updates": True, "offers": False}
+    assert (events[1]["store_id"], events[1]["zone_id"], events[1]["data"]["kind"]) == ("rivoli", "main", "store")
+    assert (events[2]["order_id"], events[2]["data"]["lines"]) == (order_id, [{"sku": "TEA-1", "qty": 1}])
     _, other = await register(system)
     assert (await system.notify.get(f"/v1/devices/{device_id}/export", headers=other)).status_code == 403
 

@@ -1,4 +1,4 @@
-"""Devices and their consents (API.md, "notify")."""
+"""Devices and their consents."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Campaigns (API.md, "notify")."""
+"""Campaigns."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The message log and push subscriptions (API.md, "notify")."""
+"""The message log and push subscriptions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Export, erasure and the privacy notice (API.md, "notify")."""
+"""Export, erasure and the privacy notice."""
 
 from __future__ import annotations
 
