@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from shared.events import Event
+from shared.events import AnyEvent
 from shared.wire import Answer
 
 
@@ -39,7 +39,7 @@ class Export(Answer):
     """geo's part (GET /v1/devices/{device_id}/data); null if geo does not know the device."""
     inventory: Any
     """inventory's part (GET /v1/devices/{device_id}/orders); null if inventory does not know it."""
-    events: list[Event]
+    events: list[AnyEvent]  # type: ignore[valid-type]
     """The event log's events about the device, from every service, oldest first."""
 
 

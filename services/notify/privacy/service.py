@@ -22,7 +22,7 @@ from services.notify.staff_alerts import repository as staff_repo
 from services.notify.staff_alerts.streams import payload_of
 from shared import erasure, peers
 from shared.errors import BadGateway, NotFound
-from shared.events import AnyEvent, ErasureRequested, ErasureRequestedData, Event
+from shared.events import AnyEvent, ErasureRequested, ErasureRequestedData
 from shared.revocation import revoke
 
 ERASED_ELSEWHERE = ["geo", "inventory"]  # notify erases its own part in the request itself
@@ -101,7 +101,7 @@ async def export(ctx: NotifyContext, device_id: str) -> Export:
             messages=[dict(r) for r in await outbox_repo.messages_of(conn, device_id, 100_000)],
             staff_alerts=[dict(r) for r in await staff_repo.alerts_about(conn, device_id)],
         )
-        events: list[Event] = [msgspec.convert(dict(r), AnyEvent) for r in await repo.events_about(conn, device_id)]  # type: ignore[arg-type]
+        events = [msgspec.convert(dict(r), AnyEvent) for r in await repo.events_about(conn, device_id)]  # type: ignore[arg-type]
     return Export(
         device_id=device_id, exported_at=datetime.now(UTC), notify=part, geo=geo, inventory=inventory, events=events
     )
