@@ -28,12 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.notify import repository as repo  # noqa: E402
-from services.notify import vapid  # noqa: E402
-from services.notify.decide import OFFERS, Moment, Offer, Past, Policy, ProductInfo, Recipient, decide_offer  # noqa: E402
-from services.notify.delivery import topic_of  # noqa: E402
-from services.notify.endpoints import EndpointPolicy  # noqa: E402
-from services.notify.sender import Sender, push_session  # noqa: E402
+from services.notify.offers.decide import OFFERS, Moment, Offer, Past, Policy, ProductInfo, Recipient, decide_offer  # noqa: E402
+from services.notify.outbox import repository as repo  # noqa: E402
+from services.notify.outbox import vapid  # noqa: E402
+from services.notify.outbox.delivery import topic_of  # noqa: E402
+from services.notify.outbox.endpoints import EndpointPolicy  # noqa: E402
+from services.notify.outbox.sender import Sender, push_session  # noqa: E402
 from services.notify.settings import NotifySettings  # noqa: E402
 from shared.app import migrate  # noqa: E402
 from shared.cli import service_spec  # noqa: E402
@@ -86,8 +86,8 @@ async def _queue(dsn: str, push: LocalPushService, public_key: str, n: int) -> N
             ids,
         )
         await conn.execute(
-            "INSERT INTO notify.push_subscriptions (device_id, endpoint, p256dh, auth)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
+            "INSERT INTO notify.push_subscriptions (recipient_kind, recipient_id, endpoint, p256dh, auth)"
+            " SELECT 'device', * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
             ids,
             [s["endpoint"] for s in subs],
             [s["keys"]["p256dh"] for s in subs],

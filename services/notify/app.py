@@ -8,16 +8,25 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
-from services.notify import privacy, vapid
-from services.notify import repository as repo
-from services.notify.consumers import CONSUMERS
+from services.notify.consent import routes as consent
 from services.notify.context import NotifyContext
-from services.notify.endpoints import EndpointPolicy
-from services.notify.jobs import JOBS
-from services.notify.routes import ROUTES
-from services.notify.sender import Sender, push_session
+from services.notify.offers import jobs as offer_jobs
+from services.notify.offers import routes as offers
+from services.notify.offers.consumers import OFFER_EVENTS
+from services.notify.offers.stock import REPLICA
+from services.notify.outbox import routes as outbox
+from services.notify.outbox import vapid
+from services.notify.outbox.endpoints import EndpointPolicy
+from services.notify.outbox.repository import SEND_CHANNEL
+from services.notify.outbox.sender import Sender, push_session
+from services.notify.privacy import routes as privacy
+from services.notify.privacy.consumers import CONFIRMATIONS
+from services.notify.privacy.jobs import RETENTION
 from services.notify.settings import NotifySettings
-from services.notify.streams import AlertHub, close_on_signals
+from services.notify.staff_alerts import routes as staff_alerts
+from services.notify.staff_alerts.consumers import PICKUP_EVENTS, STAFF_ALERT_EVENTS
+from services.notify.staff_alerts.repository import ALERT_CHANNEL
+from services.notify.staff_alerts.streams import AlertHub, close_on_signals
 from shared.app import ServiceSpec, build_app
 from shared.context import Context
 from shared.listener import Listener
@@ -38,7 +47,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     hub = AlertHub()
     listener = Listener(
         base.db.dsn,
-        {repo.SEND_CHANNEL: sender.wake, repo.ALERT_CHANNEL: hub.on_notify},
+        {SEND_CHANNEL: sender.wake, ALERT_CHANNEL: hub.on_notify},
         on_connect=[sender.wake, hub.catch_up],
         name="notify-listen",
     )
@@ -65,10 +74,12 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
 
 SPEC = ServiceSpec(
     name="notify",
-    route_handlers=[*ROUTES, *privacy.ROUTES],
+    route_handlers=[*consent.ROUTES, *offers.ROUTES, *outbox.ROUTES, *staff_alerts.ROUTES, *privacy.ROUTES],
     migrations=MigrationSet(schema="notify", package="services.notify"),
-    consumers=[*CONSUMERS, privacy.CONFIRMATIONS],
-    jobs=[*JOBS, privacy.RETENTION],
+    # The stock replica first: in each round of the bus worker, stock changes published before a
+    # shopper walked in are applied before that shopper's offers are decided.
+    consumers=[REPLICA, OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS, CONFIRMATIONS],
+    jobs=[*offer_jobs.JOBS, RETENTION],
     settings_type=NotifySettings,
     context=notify_context,
     description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",

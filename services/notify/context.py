@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from services.notify.decide import Policy
-from services.notify.endpoints import EndpointPolicy
-from services.notify.sender import Sender
+from services.notify.offers.decide import Policy
+from services.notify.outbox.endpoints import EndpointPolicy
+from services.notify.outbox.sender import Sender
+from services.notify.outbox.vapid import VapidKeys
 from services.notify.settings import NotifySettings
-from services.notify.streams import AlertHub
-from services.notify.vapid import VapidKeys
+from services.notify.staff_alerts.streams import AlertHub
 from shared.context import Context
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from shared.db import connect
 from shared.geodesy import destination
 from shared.sse import Sse, sse_messages
 from tests.conftest import System, eventually
@@ -48,7 +49,8 @@ async def create_store(system: System, store_id: str = "rivoli", radius_m: float
 async def product(
     system: System, sku: str, name: str, on_hand: int, category: str = "dairy", store_id: str = "rivoli", **extra: Any
 ) -> None:
-    """A product in the catalogue, with `on_hand` of it in the store."""
+    """A product in the catalogue, with `on_hand` of it in the store, once notify's stock replica (fed
+    by inventory's events) has it too: a shopper who walks in next is decided on it."""
     r = await system.inventory.put(
         f"/v1/products/{sku}", json={"name": name, "category": category, **extra}, headers=system.admin
     )
@@ -57,6 +59,35 @@ async def product(
         f"/v1/stores/{store_id}/stock/{sku}", json={"on_hand": on_hand}, headers=system.admin
     )
     assert r.status_code == 200, r.text
+    await notify_sees(system, store_id, sku, on_hand)
+
+
+async def replica_of(system: System, store_id: str, sku: str) -> dict[str, Any] | None:
+    """The product and its stock at the store as notify's replica has them (None: unknown product)."""
+    conn = await connect(system.settings.database_url)
+    try:
+        row = await conn.fetchrow(
+            """
+            SELECT p.sku, p.name, p.category, s.available, s.on_hand
+            FROM notify.products p LEFT JOIN notify.stock s ON s.store_id = $1 AND s.sku = p.sku
+            WHERE p.sku = $2
+            """,
+            store_id,
+            sku,
+        )
+        return dict(row) if row else None
+    finally:
+        await conn.close()
+
+
+async def notify_sees(system: System, store_id: str, sku: str, available: int) -> dict[str, Any]:
+    """Wait until notify's replica has the product with this availability at the store."""
+
+    async def probe() -> dict[str, Any] | None:
+        row = await replica_of(system, store_id, sku)
+        return row if row is not None and row["available"] == available else None
+
+    return await eventually(probe)
 
 
 async def shop(system: System, *products: tuple[str, str, int], names: dict[str, dict[str, str]] | None = None) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.notify.jobs import release_held
+from services.notify.offers.jobs import release_held
 from services.notify.settings import NotifySettings
 from tests.conftest import System, eventually
 from tests.support.builders import (
@@ -19,6 +19,7 @@ from tests.support.builders import (
     enter,
     leave,
     messages,
+    notify_sees,
     settled,
     shop,
     shopper,
@@ -147,6 +148,7 @@ async def test_a_held_offer_for_a_product_gone_out_of_stock_is_dropped(system: S
     who, held = await held_offer(system, push)
     r = await system.inventory.put("/v1/stores/rivoli/stock/YOG-1", json={"on_hand": 0}, headers=system.admin)
     assert r.status_code == 200
+    await notify_sees(system, "rivoli", "YOG-1", 0)  # the release decides on notify's replica
 
     morning = datetime.fromisoformat(held["send_after"]) + timedelta(seconds=30)
     assert await release_held(system.running.state("notify"), morning) == 1

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.notify import streams
+from services.notify.staff_alerts import streams
 from tests.conftest import RunningServices, System, eventually
 from tests.support.builders import StaffStream, customer, pickup_store, place_order, pull_in, staff_member
 from tests.support.processes import ServiceProcess

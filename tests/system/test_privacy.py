@@ -13,7 +13,7 @@ import pytest
 
 from services.geo.privacy.jobs import enforce_retention as geo_retention
 from services.geo.settings import GeoSettings
-from services.notify.privacy import enforce_retention as notify_retention
+from services.notify.privacy.jobs import enforce_retention as notify_retention
 from shared.logging import JsonFormatter
 from tests.conftest import System, eventually
 from tests.support.builders import STORE, create_store, shopper, walk_in
@@ -56,6 +56,14 @@ async def test_the_export_holds_what_the_three_services_keep(system: System) -> 
     assert datetime.fromisoformat(position["last_ts"]) == datetime.fromisoformat(position["last_fix"]["ts"])
     assert position["outlier"] is None and position["suspicious_at"] is None
     assert [o["order_id"] for o in export["inventory"]["orders"]] == [order_id]
+    # The event log's events about the device, from every service, oldest first, as the events are.
+    events = export["events"]
+    assert [e["type"] for e in events] == ["consent.changed", "zone.entered", "order.reserved"]
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+    assert all(e["device_id"] == device_id for e in events)
+    assert events[0]["data"]["purposes"] == {"location": True, "pickup_updates": True, "offers": False}
+    assert (events[1]["store_id"], events[1]["zone_id"], events[1]["data"]["kind"]) == ("rivoli", "main", "store")
+    assert (events[2]["order_id"], events[2]["data"]["lines"]) == (order_id, [{"sku": "TEA-1", "qty": 1}])
     other = (await shopper(system)).auth
     assert (await system.notify.get(f"/v1/devices/{device_id}/export", headers=other)).status_code == 403
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from services.notify import repository as repo
+from services.notify.outbox import repository as repo
 
 
 async def cut_short(db: asyncpg.Connection, *, crash_resends: int, expires_in: timedelta) -> int:

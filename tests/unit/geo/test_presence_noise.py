@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from services.geo.zones.zone_index import Zone, ZoneIndex
 
-from services.geo.zones import geometry
 from services.geo.presence.presence import Fix, Presence, Rules, Transition, confidence, step
+from services.geo.zones import geometry
+from services.geo.zones.zone_index import Zone, ZoneIndex
 from shared.geodesy import destination
 from tests.support import gps
 

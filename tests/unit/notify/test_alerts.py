@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notify.alerts import AlertRow, answer, minutes, shopper_texts, short_ref, staff_push, staff_text
+from services.notify.staff_alerts.alerts import (
+    AlertRow,
+    answer,
+    minutes,
+    shopper_texts,
+    short_ref,
+    staff_push,
+    staff_text,
+)
 
 AT = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
 

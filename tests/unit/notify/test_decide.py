@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notify.decide import (
+from services.notify.offers.decide import (
     OFFERS,
     PICKUP_UPDATES,
     Decision,

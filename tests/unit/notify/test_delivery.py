@@ -10,7 +10,7 @@ from email.utils import format_datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notify.delivery import (
+from services.notify.outbox.delivery import (
     MAX_ATTEMPTS,
     MAX_PAYLOAD,
     URGENCY,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from services.notify.alerts import AlertRow
-from services.notify.streams import MAX_BACKLOG, AlertHub, issue_ticket, ticket_caller
+from services.notify.staff_alerts.alerts import AlertRow
+from services.notify.staff_alerts.streams import MAX_BACKLOG, AlertHub, issue_ticket, ticket_caller
 from shared.auth import TokenSigner
 from shared.errors import Unauthorized
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY

@@ -28,11 +28,12 @@ from aiohttp import ClientHandlerType, ClientMiddlewareType, ClientRequest, Clie
 from prometheus_client import Counter
 from pywebpush import WebPushException, webpush_async
 
-from services.notify import repository as repo
-from services.notify.delivery import URGENCY, attempt_label, outcome_of, parse_retry_after, payload_of, ttl_s
-from services.notify.endpoints import EndpointPolicy, EndpointRefused
+from services.notify.outbox import repository as repo
+from services.notify.outbox.delivery import URGENCY, attempt_label, outcome_of, parse_retry_after, payload_of, ttl_s
+from services.notify.outbox.endpoints import EndpointPolicy, EndpointRefused
+from services.notify.outbox.messages import Addressee
+from services.notify.outbox.vapid import VapidKeys
 from services.notify.settings import NotifySettings
-from services.notify.vapid import VapidKeys
 from shared.db import UNAVAILABLE, Database
 
 log = logging.getLogger("accueil.notify.sender")
@@ -234,9 +235,7 @@ class Sender:
             settled = await repo.settle_message(
                 conn, m["id"], claimed.attempt, outcome.status, outcome.reason, outcome.next_attempt_at
             )
-            if outcome.drop_subscription and m["staff_id"] is not None:
-                await repo.delete_staff_subscription(conn, m["staff_id"], m["endpoint"])
-            elif outcome.drop_subscription:
-                await repo.delete_subscription(conn, m["device_id"], m["endpoint"])
+            if outcome.drop_subscription:
+                await repo.delete_subscription(conn, Addressee(m["recipient_kind"], m["recipient_id"]), m["endpoint"])
         if not settled:
             log.warning("message %s: lease lost before its answer (%s) was recorded", m["id"], label)

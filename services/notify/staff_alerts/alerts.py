@@ -13,8 +13,8 @@ from typing import Literal
 
 import msgspec
 
-from services.notify.decide import pick_locale
-from services.notify.schemas import Alert
+from services.notify.offers.decide import pick_locale
+from services.notify.staff_alerts.schemas import Alert
 
 STAFF_ALERTS = "staff_alerts"
 """The purpose of the Web Push messages staff get for alerts (no consent: it is their job)."""

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from shared.events import Purpose
+
 FALLBACK_LOCALE = "en"
-OFFERS = "offers"
-PICKUP_UPDATES = "pickup_updates"
+OFFERS: Purpose = "offers"
+PICKUP_UPDATES: Purpose = "pickup_updates"
 OFFER_MOMENT = timedelta(minutes=15)
 """How long an offer is worth saying: it is about a visit in progress."""
 THROTTLED = frozenset({OFFERS})
@@ -73,7 +75,7 @@ class Past:
 
 @dataclass(frozen=True)
 class Recipient:
-    consents: dict[str, bool]
+    consents: dict[Purpose, bool]
     locale: str
     timezone: str
     subscribed: bool
@@ -128,7 +130,7 @@ def pick_locale(wanted: str, available: dict[str, object] | list[str]) -> str:
     return keys[0]
 
 
-def admit(purpose: str, who: Recipient) -> str | None:
+def admit(purpose: Purpose, who: Recipient) -> str | None:
     """Consent, then a way to reach the device: the reason to stay silent, checked before any other work."""
     if not who.consents.get(purpose, False):
         return "no_consent"

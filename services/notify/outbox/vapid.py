@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid, VapidException
 
-from services.notify import repository as repo
-from services.notify.endpoints import b64url_decode, b64url_encode
+from services.notify.outbox import repository as repo
+from services.notify.outbox.endpoints import b64url_decode, b64url_encode
 from services.notify.settings import NotifySettings
 from shared.db import Database
 from shared.errors import ConfigError

@@ -30,8 +30,8 @@ import asyncpg
 import msgspec
 from litestar.response import ServerSentEventMessage
 
-from services.notify import repository as repo
-from services.notify.alerts import AlertRow, answer
+from services.notify.staff_alerts import repository as repo
+from services.notify.staff_alerts.alerts import AlertRow, answer
 from shared.auth import Principal, TokenSigner
 from shared.db import Database
 

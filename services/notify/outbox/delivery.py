@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from services.notify.alerts import STAFF_ALERTS
-from services.notify.decide import OFFER_MOMENT, OFFERS, PICKUP_UPDATES
-from services.notify.endpoints import b64url_encode
+from services.notify.offers.decide import OFFER_MOMENT, OFFERS, PICKUP_UPDATES
+from services.notify.outbox.endpoints import b64url_encode
+from services.notify.staff_alerts.alerts import STAFF_ALERTS
 
 TTL_S = {OFFERS: int(OFFER_MOMENT.total_seconds()), PICKUP_UPDATES: 60 * 60, STAFF_ALERTS: 15 * 60}
 """How long a message is worth delivering: an offer is about a visit in progress; a pickup update

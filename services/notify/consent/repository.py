@@ -1,0 +1,113 @@
+"""The consent feature's SQL: devices, their current consents, and the history kept as proof."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.events import Purpose
+
+
+async def create_device(conn: asyncpg.Connection, device_id: str, platform: str, locale: str, timezone: str) -> None:
+    await conn.execute(
+        "INSERT INTO notify.devices (device_id, platform, locale, timezone) VALUES ($1, $2, $3, $4)",
+        device_id,
+        platform,
+        locale,
+        timezone,
+    )
+
+
+async def get_device(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT device_id, platform, locale, timezone, created_at FROM notify.devices WHERE device_id = $1",
+        device_id,
+    )
+
+
+async def lock_device(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    """The device row, locked until the transaction ends: decisions about one device are taken one at a
+    time, so two events racing cannot both fit under a frequency cap. (NO KEY UPDATE: saving a push
+    subscription, which only references the row, does not wait for it.)"""
+    return await conn.fetchrow(
+        """
+        SELECT device_id, platform, locale, timezone FROM notify.devices WHERE device_id = $1
+        FOR NO KEY UPDATE
+        """,
+        device_id,
+    )
+
+
+async def lock_consents(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT location, pickup_updates, offers, policy_version, updated_at
+        FROM notify.consents WHERE device_id = $1 FOR UPDATE
+        """,
+        device_id,
+    )
+
+
+async def get_consents(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT location, pickup_updates, offers, policy_version, updated_at
+        FROM notify.consents WHERE device_id = $1
+        """,
+        device_id,
+    )
+
+
+async def save_consents(
+    conn: asyncpg.Connection,
+    device_id: str,
+    purposes: dict[Purpose, bool],
+    policy_version: str,
+    shown: str | None,
+    user_agent: str | None,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO notify.consents (device_id, location, pickup_updates, offers, policy_version)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (device_id) DO UPDATE
+        SET location = excluded.location, pickup_updates = excluded.pickup_updates, offers = excluded.offers,
+            policy_version = excluded.policy_version, updated_at = now()
+        """,
+        device_id,
+        purposes["location"],
+        purposes["pickup_updates"],
+        purposes["offers"],
+        policy_version,
+    )
+    await conn.execute(
+        """
+        INSERT INTO notify.consent_history (device_id, policy_version, purposes, shown, user_agent)
+        VALUES ($1, $2, $3, $4, $5)
+        """,
+        device_id,
+        policy_version,
+        purposes,
+        shown,
+        user_agent,
+    )
+
+
+async def consent_history(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT at, policy_version, purposes, shown, user_agent
+        FROM notify.consent_history WHERE device_id = $1 ORDER BY id
+        """,
+        device_id,
+    )
+
+
+async def erase_device(conn: asyncpg.Connection, device_id: str, pseudonym: str) -> None:
+    """Delete the device (its consents and push subscription go with it, by cascade). The proof of
+    consent is kept, as the law requires, under a pseudonym and without the client's user agent."""
+    await conn.execute("DELETE FROM notify.devices WHERE device_id = $1", device_id)
+    await conn.execute(
+        "UPDATE notify.consent_history SET device_id = $2, user_agent = NULL WHERE device_id = $1",
+        device_id,
+        pseudonym,
+    )

@@ -1,0 +1,45 @@
+"""Devices and their consents."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post, put
+from litestar.params import FromPath, JSONBody
+
+from services.notify.consent import service
+from services.notify.consent.schemas import ConsentPut, Consents, DeviceCreate, DeviceCreated
+from services.notify.context import NotifyContext
+from shared.auth import Caller
+from shared.context import FromContext
+from shared.wire import check_id
+
+
+@post("/v1/devices", exclude_from_auth=True, status_code=201)
+async def register_device(data: JSONBody[DeviceCreate], ctx: FromContext[NotifyContext]) -> DeviceCreated:
+    """Anyone may register a device; the token returned is the only way to act on it."""
+    return await service.register_device(ctx, data)
+
+
+@put("/v1/devices/{device_id:str}/consents")
+async def put_consents(
+    device_id: FromPath[str],
+    data: JSONBody[ConsentPut],
+    principal: Caller,
+    request: Request,
+    ctx: FromContext[NotifyContext],
+) -> Consents:
+    """Record the answer with its proof and tell the other services, in one transaction: a ping sent
+    after this call returns is judged by the new answer."""
+    check_id(device_id, "device_id")
+    principal.require_device(device_id)
+    user_agent = (request.headers.get("user-agent") or "")[:300] or None
+    return await service.answer_consents(ctx, device_id, data, user_agent)
+
+
+@get("/v1/devices/{device_id:str}/consents")
+async def get_consents(device_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> Consents:
+    check_id(device_id, "device_id")
+    principal.require_device(device_id)
+    return await service.consents_of(ctx, device_id)
+
+
+ROUTES = [register_device, put_consents, get_consents]

@@ -1,0 +1,52 @@
+"""The consent feature on the wire: registering a device, answering and reading its consents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from shared.events import PURPOSES, Purpose
+from shared.wire import Answer, Body, Locale
+
+
+class DeviceCreate(Body):
+    platform: Literal["web", "ios", "android"]
+    locale: Locale
+    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
+class DeviceCreated(Answer):
+    device_id: str
+    token: str
+
+
+# One optional answer per purpose of the catalogue: a purpose added there is asked here too.
+Purposes = msgspec.defstruct(
+    "Purposes", [(purpose, bool | None, None) for purpose in PURPOSES], bases=(Body,), kw_only=True
+)
+Purposes.__doc__ = "The answer for each purpose given; a purpose left out keeps its current answer."
+
+
+class ConsentPut(Body):
+    policy_version: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    purposes: Purposes  # type: ignore[valid-type]
+    shown: Annotated[str, msgspec.Meta(max_length=5_000)] | None = None
+    """The text the person was shown when answering, kept as proof."""
+
+
+class ConsentChange(Answer):
+    at: datetime
+    policy_version: str
+    purposes: dict[Purpose, bool]
+    shown: str | None = None
+    user_agent: str | None = None
+
+
+class Consents(Answer):
+    device_id: str
+    purposes: dict[Purpose, bool]
+    policy_version: str | None = None
+    updated_at: datetime | None = None
+    history: list[ConsentChange] = []

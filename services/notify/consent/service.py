@@ -1,0 +1,92 @@
+"""Registering a device, and its answers about each purpose: recorded with their proof and told to
+the other services in one transaction, so a ping sent after the answer returns is judged by it."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import msgspec
+
+from services.notify.consent import repository as repo
+from services.notify.consent.schemas import ConsentChange, ConsentPut, Consents, DeviceCreate, DeviceCreated
+from services.notify.context import NotifyContext
+from shared.errors import Invalid, NotFound
+from shared.events import PURPOSES, ConsentChanged, ConsentData, Purpose
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError) as exc:
+        raise Invalid(f"unknown time zone {name!r}: use an IANA name such as Europe/Paris", field="timezone") from exc
+    return name
+
+
+async def known_device(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record:
+    """The device, or the 404 every route about an unknown device answers."""
+    device = await repo.get_device(conn, device_id)
+    if device is None:
+        raise NotFound(f"unknown device {device_id!r}", field="device_id")
+    return device
+
+
+def purposes_of(row: asyncpg.Record | None) -> dict[Purpose, bool]:
+    """Every purpose's answer: one never given is no."""
+    return {p: bool(row[p]) if row else False for p in PURPOSES}
+
+
+async def register_device(ctx: NotifyContext, data: DeviceCreate) -> DeviceCreated:
+    """Anyone may register a device; the token returned is the only way to act on it."""
+    tz = check_timezone(data.timezone) if data.timezone else "UTC"
+    device_id = f"dev_{secrets.token_urlsafe(16)}"
+    async with ctx.db.transaction() as conn:
+        await repo.create_device(conn, device_id, data.platform, data.locale, tz)
+    return DeviceCreated(device_id=device_id, token=ctx.signer.issue("device", device_id))
+
+
+async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, user_agent: str | None) -> Consents:
+    """Record the answer with its proof and publish `consent.changed`, in one transaction."""
+    async with ctx.db.transaction() as conn:
+        await known_device(conn, device_id)
+        given = {k: v for k, v in msgspec.structs.asdict(data.purposes).items() if v is not None}
+        if not given:  # an answer about nothing we ask (a misspelt or unknown purpose) is no answer
+            raise Invalid(f"purposes: give at least one of {', '.join(PURPOSES)}", field="purposes")
+        purposes = {**purposes_of(await repo.lock_consents(conn, device_id)), **given}
+        await repo.save_consents(conn, device_id, purposes, data.policy_version, data.shown, user_agent)
+        changed = ConsentChanged(
+            ts=datetime.now(UTC),
+            device_id=device_id,
+            data=ConsentData(purposes=purposes, policy_version=data.policy_version),
+        )
+        await ctx.publish(conn, [changed])
+        return await _consents(conn, device_id)
+
+
+async def consents_of(ctx: NotifyContext, device_id: str) -> Consents:
+    async with ctx.db.transaction(readonly=True) as conn:
+        await known_device(conn, device_id)
+        return await _consents(conn, device_id)
+
+
+async def _consents(conn: asyncpg.Connection, device_id: str) -> Consents:
+    row = await repo.get_consents(conn, device_id)
+    history = [
+        ConsentChange(
+            at=h["at"],
+            policy_version=h["policy_version"],
+            purposes=h["purposes"],
+            shown=h["shown"],
+            user_agent=h["user_agent"],
+        )
+        for h in await repo.consent_history(conn, device_id)
+    ]
+    return Consents(
+        device_id=device_id,
+        purposes=purposes_of(row),
+        policy_version=row["policy_version"] if row else None,
+        updated_at=row["updated_at"] if row else None,
+        history=history,
+    )

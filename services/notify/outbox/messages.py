@@ -1,0 +1,46 @@
+"""What goes into the message log: one decided message for one recipient, a shopper's device or a
+staff member, whatever decided it (an offer, a pickup update, a staff alert). Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+RecipientKind = Literal["device", "staff"]
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Who a message or a push subscription belongs to."""
+
+    kind: RecipientKind
+    id: str
+
+    @property
+    def field(self) -> str:
+        """The id's name in the API, for errors."""
+        return "device_id" if self.kind == "device" else "staff_id"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outgoing:
+    """A decision about one recipient, as the log keeps it. `pending` is due at once and worth sending
+    for `ttl_s`; `held` waits for `send_after`; `suppressed` is never sent (`reason` says why)."""
+
+    to: Addressee
+    event_id: int
+    purpose: str
+    status: Literal["pending", "held", "suppressed"]
+    topic: str
+    ttl_s: int
+    campaign_id: str = ""
+    reason: str | None = None
+    store_id: str | None = None
+    zone_id: str | None = None
+    sku: str | None = None
+    order_id: str | None = None
+    locale: str | None = None
+    title: str | None = None
+    body: str | None = None
+    send_after: datetime | None = None

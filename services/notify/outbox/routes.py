@@ -1,0 +1,92 @@
+"""The message log and push subscriptions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import delete, get, put
+from litestar.params import FromPath, JSONBody, Parameter
+
+from services.notify.context import NotifyContext
+from services.notify.outbox import service
+from services.notify.outbox.messages import Addressee
+from services.notify.outbox.schemas import (
+    MessageList,
+    PushSubscription,
+    PushSubscriptionPut,
+    StaffPushSubscription,
+    VapidPublicKey,
+)
+from services.notify.staff_alerts.service import require_staff_self
+from shared.auth import Caller
+from shared.context import FromContext
+from shared.wire import check_id
+
+
+@get("/v1/devices/{device_id:str}/messages")
+async def get_messages(
+    device_id: FromPath[str],
+    principal: Caller,
+    ctx: FromContext[NotifyContext],
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+) -> MessageList:
+    """Every decision about this device, newest first: sent, failed or suppressed, with the reason."""
+    check_id(device_id, "device_id")
+    principal.require_device(device_id)
+    return await service.messages_of(ctx, device_id, limit)
+
+
+@put("/v1/devices/{device_id:str}/push-subscription")
+async def put_push_subscription(
+    device_id: FromPath[str], data: JSONBody[PushSubscriptionPut], principal: Caller, ctx: FromContext[NotifyContext]
+) -> PushSubscription:
+    """Where to push this device's messages (one subscription per device: a new one replaces it).
+    Only a browser push service may be named: a subscription must never make us call into our network."""
+    check_id(device_id, "device_id")
+    principal.require_device(device_id)
+    row = await service.subscribe(ctx, Addressee("device", device_id), data)
+    return PushSubscription(device_id=device_id, **dict(row))
+
+
+@delete("/v1/devices/{device_id:str}/push-subscription")
+async def delete_push_subscription(
+    device_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]
+) -> None:
+    """The browser unsubscribed: pushes stop; messages decided from now on are `no_subscription`."""
+    check_id(device_id, "device_id")
+    principal.require_device(device_id)
+    await service.unsubscribe(ctx, Addressee("device", device_id))
+
+
+@put("/v1/staff/{staff_id:str}/push-subscription")
+async def put_staff_push_subscription(
+    staff_id: FromPath[str], data: JSONBody[PushSubscriptionPut], principal: Caller, ctx: FromContext[NotifyContext]
+) -> StaffPushSubscription:
+    """Where to push this staff member's alerts (one device: a new subscription replaces the last);
+    checked like a shopper's."""
+    require_staff_self(principal, staff_id)
+    row = await service.subscribe(ctx, Addressee("staff", staff_id), data)
+    return StaffPushSubscription(staff_id=staff_id, **dict(row))
+
+
+@delete("/v1/staff/{staff_id:str}/push-subscription")
+async def delete_staff_push_subscription(
+    staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]
+) -> None:
+    require_staff_self(principal, staff_id)
+    await service.unsubscribe(ctx, Addressee("staff", staff_id))
+
+
+@get("/v1/vapid-public-key", exclude_from_auth=True, sync_to_thread=False)
+def get_vapid_public_key(ctx: FromContext[NotifyContext]) -> VapidPublicKey:
+    return VapidPublicKey(public_key=ctx.vapid.public_key)
+
+
+ROUTES = [
+    get_messages,
+    put_push_subscription,
+    delete_push_subscription,
+    put_staff_push_subscription,
+    delete_staff_push_subscription,
+    get_vapid_public_key,
+]

@@ -1,0 +1,67 @@
+"""The outbox on the wire: the message log, push subscriptions, the VAPID public key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from shared.wire import Answer, Body
+
+
+class Message(Answer):
+    id: int
+    event_id: int
+    purpose: str
+    status: str
+    """held (quiet hours, until send_after) | pending | sending | sent | failed | suppressed"""
+    decided_at: datetime
+    reason: str | None = None
+    campaign_id: str | None = None
+    store_id: str | None = None
+    zone_id: str | None = None
+    sku: str | None = None
+    order_id: str | None = None
+    locale: str | None = None
+    title: str | None = None
+    body: str | None = None
+    send_after: datetime | None = None
+    sent_at: datetime | None = None
+    attempts: int = 0
+
+
+class MessageList(Answer):
+    device_id: str
+    messages: list[Message]
+
+
+class PushKeys(Body):
+    p256dh: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    auth: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class PushSubscriptionPut(Body):
+    """A W3C PushSubscription as `subscription.toJSON()` gives it (expirationTime is not used)."""
+
+    endpoint: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+    keys: PushKeys
+
+
+class PushSubscription(Answer):
+    device_id: str
+    endpoint: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class StaffPushSubscription(Answer):
+    staff_id: str
+    endpoint: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class VapidPublicKey(Answer):
+    public_key: str
+    """base64url of the uncompressed P-256 point: the `applicationServerKey` of PushManager.subscribe()."""

@@ -1,0 +1,95 @@
+"""The outbox's use cases, and what other features do with it inside their own transactions: queue a
+decided message (a shopper's or a staff member's, the same way), know what a device was told lately."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from services.notify.consent import repository as consent_repo
+from services.notify.consent.service import known_device, purposes_of
+from services.notify.context import NotifyContext
+from services.notify.offers.decide import Past, Recipient
+from services.notify.outbox import repository as repo
+from services.notify.outbox.endpoints import auth_refusal, p256dh_refusal
+from services.notify.outbox.messages import Addressee, Outgoing
+from services.notify.outbox.schemas import Message, MessageList, PushSubscriptionPut
+from shared.errors import Invalid, NotFound
+
+RECENT_DAYS = 8
+"""How far back caps and duplicates look: a local ISO week, whatever the device's time zone."""
+
+
+async def queue(conn: asyncpg.Connection, messages: Sequence[Outgoing]) -> int:
+    """Record decided messages, each once (a redelivered event records nothing); the senders wake on
+    commit if one is due. Returns how many were recorded."""
+    statuses = await repo.insert_messages(conn, messages)
+    if "pending" in statuses:
+        await repo.wake_senders(conn)
+    return len(statuses)
+
+
+async def release(conn: asyncpg.Connection, ids: list[int], ttls_s: list[int]) -> None:
+    """Held messages become due now, each worth sending for its TTL."""
+    await repo.release_held(conn, ids, ttls_s)
+    if ids:
+        await repo.wake_senders(conn)
+
+
+async def recipient_of(conn: asyncpg.Connection, device: asyncpg.Record) -> Recipient:
+    """What a decision needs to know about a device: consents, language, time zone, reachability,
+    and the messages recently said or on their way to it."""
+    device_id = device["device_id"]
+    row = await consent_repo.get_consents(conn, device_id)
+    recent = await repo.recent_messages(conn, device_id, RECENT_DAYS)
+    return Recipient(
+        consents=purposes_of(row) if row else {},
+        locale=device["locale"],
+        timezone=device["timezone"],
+        subscribed=await repo.has_subscription(conn, Addressee("device", device_id)),
+        recent=tuple(Past(r["event_id"], r["purpose"], r["store_id"], r["sku"], r["decided_at"]) for r in recent),
+    )
+
+
+async def messages_of(ctx: NotifyContext, device_id: str, limit: int) -> MessageList:
+    """Every decision about this device, newest first: sent, failed or suppressed, with the reason."""
+    async with ctx.db.transaction(readonly=True) as conn:
+        await known_device(conn, device_id)
+        rows = await repo.messages_of(conn, device_id, limit)
+    return MessageList(
+        device_id=device_id,
+        messages=[Message(**{**dict(r), "campaign_id": r["campaign_id"] or None}) for r in rows],
+    )
+
+
+async def _known_recipient(conn: asyncpg.Connection, to: Addressee) -> None:
+    if not await repo.recipient_exists(conn, to):
+        what = "device" if to.kind == "device" else "staff member"
+        raise NotFound(f"unknown {what} {to.id!r}", field=to.field)
+
+
+def _check_subscription(ctx: NotifyContext, data: PushSubscriptionPut) -> None:
+    """Only a browser push service may be named: a subscription must never make us call into our network."""
+    for field, reason in (
+        ("endpoint", ctx.endpoints.refusal(data.endpoint)),
+        ("keys.p256dh", p256dh_refusal(data.keys.p256dh)),
+        ("keys.auth", auth_refusal(data.keys.auth)),
+    ):
+        if reason is not None:
+            raise Invalid(reason, field=field)
+
+
+async def subscribe(ctx: NotifyContext, to: Addressee, data: PushSubscriptionPut) -> asyncpg.Record:
+    """Where to push the recipient's messages (one subscription each: a new one replaces it)."""
+    async with ctx.db.transaction() as conn:
+        await _known_recipient(conn, to)
+        _check_subscription(ctx, data)
+        return await repo.save_subscription(conn, to, data.endpoint, data.keys.p256dh, data.keys.auth)
+
+
+async def unsubscribe(ctx: NotifyContext, to: Addressee) -> None:
+    """The browser unsubscribed: pushes stop; a shopper's messages decided from now on are `no_subscription`."""
+    async with ctx.db.transaction() as conn:
+        await _known_recipient(conn, to)
+        await repo.delete_subscription(conn, to)

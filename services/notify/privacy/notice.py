@@ -1,0 +1,111 @@
+"""The privacy notice's words: what notify collects, for which purpose, kept how long. Pure: built
+from the running settings, so it cannot drift from what the code does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.notify.offers.decide import OFFERS, PICKUP_UPDATES
+from services.notify.settings import NotifySettings
+from shared.events import PURPOSES, Purpose
+
+
+def collection(config: NotifySettings) -> list[dict[str, Any]]:
+    """What notify collects, for which purpose, kept how long: from its running settings."""
+    return [
+        {
+            "data": "device",
+            "purpose": "service",
+            "what": {
+                "en": "your device's platform, language and time zone",
+                "fr": "la plateforme, la langue et le fuseau horaire de votre appareil",
+            },
+            "kept": {"unit": "until_erased", "value": None},
+        },
+        {
+            "data": "consents",
+            "purpose": "proof_of_consent",
+            "what": {
+                "en": "each answer you gave, with when, which policy version and from which app",
+                "fr": "chacune de vos réponses, avec la date, la version de la politique et l'application",
+            },
+            "kept": {"unit": "as_required_by_law", "value": None},
+        },
+        {
+            "data": "push_subscription",
+            "purpose": f"{OFFERS}, {PICKUP_UPDATES}",
+            "what": {
+                "en": "the address your browser gave for notifications",
+                "fr": "l'adresse donnée par votre navigateur pour les notifications",
+            },
+            "kept": {"unit": "until_erased", "value": None},
+        },
+        {
+            "data": "staff_alerts",
+            "purpose": PICKUP_UPDATES,
+            "what": {
+                "en": "what store staff were told as you arrived to collect an order: your chosen name, the order",
+                "fr": "ce que l'équipe du magasin a su de votre arrivée pour un retrait : le nom choisi, la commande",
+            },
+            "kept": {"unit": "days", "value": config.message_retention_days},
+        },
+        {
+            "data": "message_log",
+            "purpose": f"{OFFERS}, {PICKUP_UPDATES}",
+            "what": {
+                "en": "every message decided for you, sent or not, and why",
+                "fr": "chaque message décidé pour vous, envoyé ou non, et pourquoi",
+            },
+            "kept": {"unit": "days", "value": config.message_retention_days},
+        },
+    ]
+
+
+_PURPOSE_TEXTS: dict[Purpose, dict[str, str]] = {
+    "location": {
+        "en": "to know when you are in or near a store, to send an offer there",
+        "fr": "savoir quand vous êtes dans un magasin ou à proximité, pour vous y proposer une offre",
+    },
+    "pickup_updates": {
+        "en": "to tell you your order is ready, and staff that you are arriving to collect it",
+        "fr": "vous dire que votre commande est prête, et prévenir l'équipe de votre arrivée pour la retirer",
+    },
+    "offers": {
+        "en": "to send you offers for products in stock in the store you are in",
+        "fr": "vous envoyer des offres sur des produits en stock dans le magasin où vous êtes",
+    },
+}
+
+
+def purposes() -> dict[Purpose, dict[str, str]]:
+    """Each purpose of the catalogue, in its order, with what it is for."""
+    return {p: _PURPOSE_TEXTS[p] for p in PURPOSES}
+
+
+RIGHTS = {
+    "export": "GET /v1/devices/{device_id}/export",
+    "erase": "DELETE /v1/devices/{device_id}",
+    "withdraw": "PUT /v1/devices/{device_id}/consents",
+}
+
+NEVER = {
+    "en": (
+        "no raw IP address is stored; no location is processed without the location consent"
+        " or a pickup trip you started"
+    ),
+    "fr": (
+        "aucune adresse IP brute n'est conservée ; aucune position n'est traitée sans le consentement"
+        " de localisation ou un retrait que vous avez lancé"
+    ),
+}
+
+
+def in_language(value: Any, lang: str) -> Any:
+    """Keep one language of every {"en": ..., "fr": ...} pair."""
+    if isinstance(value, dict):
+        if set(value) == {"en", "fr"}:
+            return value[lang]
+        return {k: in_language(v, lang) for k, v in value.items()}
+    if isinstance(value, list):
+        return [in_language(v, lang) for v in value]
+    return value

@@ -1,0 +1,51 @@
+"""The privacy feature on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from shared.events import AnyEvent
+from shared.wire import Answer
+
+
+class Erasure(Answer):
+    erasure_id: str
+    status: Literal["pending", "completed"]
+    pending: list[str]
+    """The services that have not confirmed yet."""
+    requested_at: datetime
+    completed_at: datetime | None
+    status_url: str
+
+
+class NotifyPart(Answer):
+    """What notify itself holds about the device."""
+
+    device: dict[str, Any]
+    consents: dict[str, Any] | None
+    consent_history: list[dict[str, Any]]
+    push_subscription: dict[str, Any] | None
+    """Without its keys: they are secrets, not information."""
+    messages: list[dict[str, Any]]
+    staff_alerts: list[dict[str, Any]]
+
+
+class Export(Answer):
+    device_id: str
+    exported_at: datetime
+    notify: NotifyPart
+    geo: Any
+    """geo's part (GET /v1/devices/{device_id}/data); null if geo does not know the device."""
+    inventory: Any
+    """inventory's part (GET /v1/devices/{device_id}/orders); null if inventory does not know it."""
+    events: list[AnyEvent]  # type: ignore[valid-type]
+    """The event log's events about the device, from every service, oldest first."""
+
+
+class PrivacyNotice(Answer):
+    purposes: dict[str, Any]
+    collects: dict[str, Any]
+    """Each service's part, null while that service cannot be reached."""
+    rights: dict[str, str]
+    never: Any

@@ -1,0 +1,127 @@
+"""A person's rights over their data: see it all (export), erase it everywhere, know what is kept and
+why (the privacy notice, see notice.py)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from services.notify.consent import repository as consent_repo
+from services.notify.consent.service import known_device
+from services.notify.context import NotifyContext
+from services.notify.outbox import repository as outbox_repo
+from services.notify.outbox.messages import Addressee
+from services.notify.privacy import notice
+from services.notify.privacy import repository as repo
+from services.notify.privacy.schemas import Erasure, Export, NotifyPart, PrivacyNotice
+from services.notify.staff_alerts import repository as staff_repo
+from services.notify.staff_alerts.streams import payload_of
+from shared import erasure, peers
+from shared.errors import BadGateway, NotFound
+from shared.events import AnyEvent, ErasureRequested, ErasureRequestedData
+from shared.revocation import revoke
+
+ERASED_ELSEWHERE = ["geo", "inventory"]  # notify erases its own part in the request itself
+
+
+def erasure_answer(row: asyncpg.Record) -> Erasure:
+    return Erasure(
+        erasure_id=row["erasure_id"],
+        status="completed" if row["completed_at"] else "pending",
+        pending=list(row["pending"]),
+        requested_at=row["requested_at"],
+        completed_at=row["completed_at"],
+        status_url=f"/v1/erasures/{row['erasure_id']}",
+    )
+
+
+async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
+    """Erase the device everywhere: notify's part and the token's revocation now, in one transaction
+    with `erasure.requested`, which geo and inventory confirm on the bus. Returns the request and
+    whether it is new (asking again answers the same request)."""
+    subject = erasure.pseudonym(ctx.settings.token_key, device_id)
+    async with ctx.db.transaction() as conn:
+        if await consent_repo.get_device(conn, device_id) is None:
+            earlier = await repo.erasure_of_subject(conn, subject)
+            if earlier is None:
+                raise NotFound(f"unknown device {device_id!r}", field="device_id")
+            return erasure_answer(earlier), False
+        erasure_id = f"era_{secrets.token_urlsafe(16)}"
+        await revoke(conn, device_id)
+        closed = await staff_repo.close_alerts_of_device(conn, device_id)
+        await staff_repo.announce(conn, [payload_of(r) for r in closed])
+        await outbox_repo.delete_messages_of(conn, device_id)
+        await staff_repo.forget_shopper(conn, device_id)
+        await consent_repo.erase_device(conn, device_id, subject)
+        row = await repo.create_erasure(conn, erasure_id, subject, device_id, ERASED_ELSEWHERE)
+        requested = ErasureRequested(
+            ts=datetime.now(UTC), device_id=device_id, data=ErasureRequestedData(erasure_id=erasure_id)
+        )
+        await ctx.publish(conn, [requested])
+    ctx.revocations.revoked.add(device_id)  # this process refuses the token at once
+    return erasure_answer(row), True
+
+
+async def erasure_status(ctx: NotifyContext, erasure_id: str) -> Erasure:
+    async with ctx.db.transaction(readonly=True) as conn:
+        row = await repo.get_erasure(conn, erasure_id)
+    if row is None:
+        raise NotFound(f"unknown erasure {erasure_id!r}", field="erasure_id")
+    return erasure_answer(row)
+
+
+async def _from_peer(ctx: NotifyContext, service: str, path: str) -> Any:
+    try:
+        status, body = await peers.get_json(ctx, service, path)
+    except peers.PeerError as exc:
+        raise BadGateway(f"{service} cannot give its part of the export right now; retry shortly") from exc
+    return body if status != 404 else None
+
+
+async def export(ctx: NotifyContext, device_id: str) -> Export:
+    """All data held about the device, from the three services and the event log, in one document.
+    The other services are asked with no transaction open; notify's part is then read in one snapshot."""
+    async with ctx.db.transaction(readonly=True) as conn:
+        await known_device(conn, device_id)
+    geo = await _from_peer(ctx, "geo", f"/v1/devices/{device_id}/data")
+    inventory = await _from_peer(ctx, "inventory", f"/v1/devices/{device_id}/orders")
+    async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
+        device = await known_device(conn, device_id)
+        consents = await consent_repo.get_consents(conn, device_id)
+        subscription = await outbox_repo.subscription_of(conn, Addressee("device", device_id))
+        part = NotifyPart(
+            device=dict(device),
+            consents=dict(consents) if consents else None,
+            consent_history=[dict(r) for r in await consent_repo.consent_history(conn, device_id)],
+            push_subscription=dict(subscription) if subscription else None,
+            messages=[dict(r) for r in await outbox_repo.messages_of(conn, device_id, 100_000)],
+            staff_alerts=[dict(r) for r in await staff_repo.alerts_about(conn, device_id)],
+        )
+        events = [msgspec.convert(dict(r), AnyEvent) for r in await repo.events_about(conn, device_id)]  # type: ignore[arg-type]
+    return Export(
+        device_id=device_id, exported_at=datetime.now(UTC), notify=part, geo=geo, inventory=inventory, events=events
+    )
+
+
+async def privacy_notice(ctx: NotifyContext, lang: str | None) -> PrivacyNotice:
+    """What is collected, for which purpose, kept how long: from each service's running settings."""
+    parts: dict[str, Any] = {"notify": notice.collection(ctx.config)}
+    for service in ERASED_ELSEWHERE:
+        try:
+            _, body = await peers.get_json(ctx, service, "/v1/privacy")
+            parts[service] = body["collects"]
+        except (peers.PeerError, KeyError, TypeError):
+            parts[service] = None  # that service is unreachable right now: say so rather than guess
+    document: dict[str, Any] = {
+        "purposes": notice.purposes(),
+        "collects": parts,
+        "rights": notice.RIGHTS,
+        "never": notice.NEVER,
+    }
+    if lang:
+        document = notice.in_language(document, lang)
+    return msgspec.convert(document, PrivacyNotice)

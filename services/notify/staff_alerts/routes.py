@@ -1,0 +1,153 @@
+"""Staff, their pickup alerts and the staff page."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Annotated
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter, PathParameter, QueryParameter
+from litestar.response import ServerSentEvent
+
+from services.notify.context import NotifyContext
+from services.notify.staff_alerts import service, streams
+from services.notify.staff_alerts.schemas import Alert, AlertList, Staff, StaffCreate, StaffCreated, StreamTicket
+from shared.auth import Caller
+from shared.context import FromContext
+from shared.errors import NotFound, Unauthorized
+from shared.wire import check_id
+
+
+@post("/v1/stores/{store_id:str}/staff", status_code=201)
+async def create_staff(
+    store_id: FromPath[str], data: JSONBody[StaffCreate], principal: Caller, ctx: FromContext[NotifyContext]
+) -> StaffCreated:
+    """A staff member of one store, and the token they sign in with: it acts on that store only."""
+    principal.require_admin()
+    check_id(store_id, "store_id")
+    return await service.create_staff(ctx, store_id, data)
+
+
+@get("/v1/staff/{staff_id:str}")
+async def get_staff(staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> Staff:
+    """Who a staff token belongs to (the staff page shows it after sign-in)."""
+    service.require_staff_self(principal, staff_id)
+    return await service.staff_of(ctx, staff_id)
+
+
+@get("/v1/stores/{store_id:str}/alerts")
+async def list_alerts(
+    store_id: FromPath[str],
+    principal: Caller,
+    ctx: FromContext[NotifyContext],
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+) -> AlertList:
+    """The store's pickup alerts, newest first."""
+    check_id(store_id, "store_id")
+    principal.require_store(store_id)
+    return await service.alerts_of_store(ctx, principal, store_id, limit)
+
+
+@post("/v1/alerts/{alert_id:int}/ack", status_code=200)
+async def ack_alert(
+    alert_id: Annotated[int, PathParameter(ge=1, le=2**63 - 1)], principal: Caller, ctx: FromContext[NotifyContext]
+) -> Alert:
+    """ "On my way out with the order": who and when, shown on every staff screen of the store. The
+    first answer stands; acking again returns it. Another store's alert is not found."""
+    return await service.ack(ctx, principal, alert_id)
+
+
+@post("/v1/stores/{store_id:str}/alerts/stream-ticket", status_code=201, sync_to_thread=False)
+def stream_ticket(store_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> StreamTicket:
+    """A short-lived ticket for the store's alert stream, for a browser's EventSource (which cannot
+    send an Authorization header)."""
+    check_id(store_id, "store_id")
+    principal.require_store(store_id)
+    return service.stream_ticket(ctx, principal, store_id)
+
+
+def _position(value: str | None) -> int | None:
+    """Last-Event-ID as we gave it (a position); anything else counts as none."""
+    return int(value) if value is not None and value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+# Left out of the OpenAPI document: an endless text/event-stream answer that generic clients and
+# fuzzers built from the document would wait on forever. The README describes it.
+@get("/v1/stores/{store_id:str}/alerts/stream", exclude_from_auth=True, include_in_schema=False)
+async def alert_stream(
+    store_id: FromPath[str],
+    request: Request,
+    ctx: FromContext[NotifyContext],
+    ticket: FromQuery[str | None] = None,
+    last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+    after: Annotated[str | None, QueryParameter(name="last_event_id")] = None,
+) -> ServerSentEvent:
+    """Server-Sent Events: the store's alerts as they come (see streams.py). Authenticated by a bearer
+    token, or by `?ticket=` from POST .../stream-ticket. `Last-Event-ID` (the header a reconnecting
+    EventSource sends, or `?last_event_id=`) replays what was missed."""
+    check_id(store_id, "store_id")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        principal = ctx.signer.verify(token.strip())
+    elif ticket:
+        principal = streams.ticket_caller(ctx.signer, ticket)
+    else:
+        raise Unauthorized("missing bearer token or stream ticket")
+    principal.require_store(store_id)
+    position = _position(last_event_id)
+    if position is None:
+        position = _position(after)
+    events = await service.alert_stream(ctx, principal, store_id, position)
+    return ServerSentEvent(events, headers={"Cache-Control": "no-store"})
+
+
+# --- the staff page ---
+
+_PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+_STATIC = {"staff.css": "text/css", "staff.js": "text/javascript"}
+
+
+@cache
+def _static(name: str) -> bytes:
+    return resources.files(__package__).joinpath("static", name).read_bytes()
+
+
+@get("/staff", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
+def staff_page() -> Response[bytes]:
+    """The staff page: served by notify itself, no CDN and no build step."""
+    return Response(_static("staff.html"), media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+
+
+@get("/staff/{name:str}", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
+def staff_asset(name: FromPath[str]) -> Response[bytes]:
+    if name not in _STATIC:
+        raise NotFound(f"no such file {name!r}")
+    return Response(_static(name), media_type=f"{_STATIC[name]}; charset=utf-8", headers=_PAGE_HEADERS)
+
+
+@get("/staff-sw.js", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
+def staff_service_worker() -> Response[bytes]:
+    """The staff page's service worker (it shows the alerts pushed while the page is closed). Served
+    from the root so that its scope may cover /staff."""
+    return Response(_static("staff-sw.js"), media_type="text/javascript; charset=utf-8", headers=_PAGE_HEADERS)
+
+
+ROUTES = [
+    create_staff,
+    get_staff,
+    list_alerts,
+    ack_alert,
+    stream_ticket,
+    alert_stream,
+    staff_page,
+    staff_asset,
+    staff_service_worker,
+]
