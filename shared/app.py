@@ -83,12 +83,6 @@ def provide_context(state: State, principal: NamedDependency[Principal | None]) 
     return state.ctx
 
 
-async def provide_transaction(ctx: FromContext[Context]) -> AsyncIterator[asyncpg.Connection]:
-    """A request-long transaction, for the routes that have no use case of their own yet."""
-    async with ctx.db.transaction() as conn:
-        yield conn
-
-
 @get("/healthz", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
 def healthz() -> dict[str, str]:
     """The process is alive. Never touches the database: a database blip must not restart pods."""
@@ -242,7 +236,6 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         state=State({"spec": spec, "signer": signer, "revocations": revocations}),
         dependencies={
             "ctx": Provide(provide_context, sync_to_thread=False),
-            "conn": Provide(provide_transaction),
             "principal": Provide(provide_principal, sync_to_thread=False),
             **spec.dependencies,
         },

@@ -148,6 +148,14 @@ async def events_of_device_at(
     return [_to_event(r) for r in rows]
 
 
+async def events_by_id(conn: asyncpg.Connection, ids: Sequence[int]) -> list[Event]:
+    """Events by their ids, oldest first (those still in the log)."""
+    rows = await conn.fetch(
+        f"SELECT {_EVENT_COLUMNS} FROM bus.events e WHERE e.id = ANY ($1::bigint[]) ORDER BY e.id", list(ids)
+    )
+    return [_to_event(r) for r in rows]
+
+
 async def _handle_claimed(
     conn: asyncpg.Connection, consumer: Consumer, rows: list[asyncpg.Record], ctx: Context
 ) -> int:

@@ -11,7 +11,6 @@ from typing import Literal
 
 import asyncpg
 import msgspec
-from litestar.di import NamedDependency
 
 log = logging.getLogger("accueil.db")
 
@@ -70,10 +69,6 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, timeout_s: floa
             log.warning("database not reachable yet (%s); retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-# A handler parameter `conn: Conn` receives a request-long transaction (shared.app.provide_transaction).
-Conn = NamedDependency[asyncpg.Connection]
 
 
 class Database:

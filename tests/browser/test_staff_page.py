@@ -82,7 +82,8 @@ async def test_staff_see_a_car_coming_then_arriving_and_say_they_are_going_out(
     await expect(eta).not_to_have_text(before)  # counting down
 
     # She pulls into bay 2: the card turns to an arrival, flashes, and the cue fires once.
-    await upload(system, camille, [ping(*BAY, datetime.now(UTC), accuracy_m=5)])
+    parked = [{**ping(*BAY, datetime.now(UTC) - timedelta(seconds=s), accuracy_m=5), "speed_mps": 0} for s in (3, 0)]
+    await upload(system, camille, parked)
     await expect(card).to_have_class(re.compile(r"\barrived\b.*\bflash\b"))
     await expect(card.locator(".text")).to_contain_text("Camille has arrived — bay 2")
     await expect(page.locator("body")).to_have_attribute("data-cues", "1")

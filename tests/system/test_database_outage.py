@@ -75,11 +75,11 @@ async def test_services_ride_out_a_database_restart_and_lose_no_acknowledged_eve
     stop = asyncio.Event()
 
     async def stream() -> None:
-        """A phone walking in and out of the store (a fix every 15 s of its time, sent every 100 ms),
-        retrying whatever is not acknowledged."""
+        """A phone going in and out of the store, three fixes in, three out (a fix every 15 s of its
+        time, sent every 100 ms), retrying whatever is not acknowledged."""
         i = 0
         while not stop.is_set():
-            where = CENTRE if i % 2 == 0 else far
+            where = CENTRE if (i // 3) % 2 == 0 else far
             fix = ping(*where, start + timedelta(seconds=15 * i))
             try:
                 r = await system.geo.post("/v1/pings", json={"pings": [fix]}, headers=auth)

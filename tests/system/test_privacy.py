@@ -145,8 +145,9 @@ async def test_the_privacy_notice_states_the_running_retention_in_both_languages
 
 async def test_retention_coarsens_then_deletes_history_as_time_passes(system: System, db) -> None:
     device_id, auth, _ = await shopper_with_history(system)
-    far = walk_in()[0]
-    await system.geo.post("/v1/pings", json={"pings": [{**far, "ts": datetime.now(UTC).isoformat()}]}, headers=auth)
+    far = walk_in()[0]  # 300 m away, twice 5 s apart: a clear move away, the visit ends
+    gone = [{**far, "ts": (datetime.now(UTC) - timedelta(seconds=s)).isoformat()} for s in (5, 0)]
+    await system.geo.post("/v1/pings", json={"pings": gone}, headers=auth)
     assert await db.fetchval("SELECT count(*) FROM geo.visit_log WHERE device_id = $1", device_id) == 1
     state = system.running.state("geo")
     now = datetime.now(UTC)

@@ -55,14 +55,9 @@ class DeviceState:
     @property
     def cursor_changed(self) -> bool:
         p, q = self.presence, self.loaded
-        return self.bucket_spent or (p.last_ts, p.last_fix, p.outlier, p.suspicious_at, p.entries, p.trail) != (
-            q.last_ts,
-            q.last_fix,
-            q.outlier,
-            q.suspicious_at,
-            q.entries,
-            q.trail,
-        )
+        mine = (p.last_ts, p.last_fix, p.outlier, p.suspicious_at, p.entries, p.trail, p.sighted_at)
+        read = (q.last_ts, q.last_fix, q.outlier, q.suspicious_at, q.entries, q.trail, q.sighted_at)
+        return self.bucket_spent or mine != read
 
     @property
     def visits_changed(self) -> bool:
@@ -85,7 +80,7 @@ class DeviceState:
             return
         self.presence = replace(
             self.presence, last_fix=None, outlier=None, suspicious_at=None, visits={}, entries={}, trail=()
-        )
+        )  # the times of the newest fix and sighting stay: late ones still move nothing
 
     def take_request(self, now: datetime, capacity: float, per_s: float) -> float | None:
         """Spend one upload from the device's budget; seconds to wait if it is spent."""

@@ -105,6 +105,8 @@ class Presence:
     """Zones the device seems to have entered, waiting for evidence (no event yet)."""
     trail: tuple[Fix, ...] = ()
     """The last plausible fixes of the past TRAIL, oldest first: how fast the device goes."""
+    sighted_at: datetime | None = None
+    """The newest beacon sighting applied: older ones move nothing (a retried upload is harmless)."""
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,9 @@ def step(
     speed = speed_at(fix, presence.trail)
     driving = speed is not None and speed >= DRIVING_MPS
     recent = anchor is not None and fix.ts - anchor.ts <= RECENT
-    jumped = recent and implied_speed_mps(anchor, fix) > WALKING_MPS
+    # A jump is a move faster than walking, and than the device was going: a car keeps its pace.
+    pace = speed_at(anchor, presence.trail[:-1]) if anchor is not None else None
+    jumped = recent and implied_speed_mps(anchor, fix) > max(WALKING_MPS, 1.5 * (pace or 0))
     # The fix before agrees with this one: the refused outlier it re-anchors on, or the last fix.
     agreed = presence.outlier if anchor is not None and implied_speed_mps(anchor, fix) > rules.max_speed_mps else anchor
     visits = dict(presence.visits)
@@ -352,8 +356,12 @@ def _agree(a: Fix, b: Fix) -> bool:
 def sight(
     presence: Presence, zone: Zone, ts: datetime, zone_of: ZoneOf, rules: Rules
 ) -> tuple[Presence, list[Transition]]:
-    """A beacon of `zone` was heard at `ts`: enter the zone, or keep the visit alive."""
+    """A beacon of `zone` was heard at `ts`: enter the zone, or keep the visit alive. A sighting older
+    than the newest one applied changes nothing."""
+    if presence.sighted_at is not None and ts < presence.sighted_at:
+        return presence, []
     presence, transitions = due(presence, ts, zone_of, rules)
+    presence = replace(presence, sighted_at=ts)
     visits = dict(presence.visits)
     visit = visits.get(zone.key)
     if visit is None:

@@ -197,3 +197,35 @@ async def devices_with_due_timers(
         exit_confirm_s,
     )
     return [r["device_id"] for r in rows]
+
+
+async def upload_answers(
+    conn: asyncpg.Connection, uploads: Sequence[tuple[str, bytes]]
+) -> dict[tuple[str, bytes], list[int]]:
+    """The events earlier uploads with these (device_id, fingerprint) caused."""
+    rows = await conn.fetch(
+        """
+        SELECT a.device_id, a.fingerprint, a.event_ids
+        FROM geo.upload_answers a
+        JOIN unnest($1::text[], $2::bytea[]) AS u(device_id, fingerprint) USING (device_id, fingerprint)
+        """,
+        [d for d, _ in uploads],
+        [f for _, f in uploads],
+    )
+    return {(r["device_id"], r["fingerprint"]): r["event_ids"] for r in rows}
+
+
+async def remember_answers(conn: asyncpg.Connection, answers: Sequence[tuple[str, bytes, int]]) -> None:
+    """(device_id, fingerprint, event id) for each event an upload caused."""
+    await conn.execute(
+        """
+        INSERT INTO geo.upload_answers (device_id, fingerprint, event_ids)
+        SELECT a.device_id, a.fingerprint, array_agg(a.event_id ORDER BY a.event_id)
+        FROM unnest($1::text[], $2::bytea[], $3::bigint[]) AS a(device_id, fingerprint, event_id)
+        GROUP BY a.device_id, a.fingerprint
+        ON CONFLICT (device_id, fingerprint) DO NOTHING
+        """,
+        [d for d, _, _ in answers],
+        [f for _, f, _ in answers],
+        [e for _, _, e in answers],
+    )

@@ -9,7 +9,7 @@ import msgspec
 
 from services.geo.trips.schemas import TripOut
 from services.geo.zones.schemas import Eddystone, IBeacon
-from shared.events import Event
+from shared.events import AnyEvent
 from shared.wire import Answer, Body, Lat, Lng
 
 AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -36,7 +36,7 @@ class Rejected(Answer):
 class IngestResult(Answer):
     accepted: int
     rejected: list[Rejected]
-    events: list[Event]
+    events: list[AnyEvent]
     reason: str | None = None
 
 

@@ -7,11 +7,14 @@ transaction, one lock-and-load round trip, one write of every ping and cursor, o
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 import asyncpg
+import msgspec
 
 from services.geo.context import GeoContext
 from services.geo.presence import repository as repo
@@ -73,6 +76,15 @@ class Upload:
     pings: list[PingIn] | None = None
     sightings: list[SightingIn] | None = None
 
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """The same for the same upload sent again (whatever the order of its items): how a retry whose
+        first answer was lost is known."""
+        items = self.pings if self.pings is not None else self.sightings or []
+        kind = b"pings" if self.pings is not None else b"sightings"
+        encoded = sorted(msgspec.json.encode(item) for item in items)
+        return hashlib.sha256(kind + b"\n" + b"\n".join(encoded)).digest()
+
 
 async def ingest(ctx: GeoContext, upload: Upload) -> IngestResult:
     """The answer to one upload, written together with the uploads that arrive alongside it."""
@@ -92,39 +104,65 @@ async def ingest_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestRes
     its budget fails its own upload only; a database failure fails them all (nothing is written).
     A device whose location may not be processed has nothing about it stored."""
     outcomes: list[_Applied | IngestResult | Exception] = []
-    async with (
-        ctx.db.transaction() as conn,
-        locked_devices(ctx, conn, [u.device_id for u in uploads], consents=CONSENTS) as batch,
-    ):
-        now = datetime.now(UTC)
-        for u in uploads:
-            device = batch.devices.get(u.device_id)
-            if device is None:
-                outcomes.append(_refused(len(u.pings if u.pings is not None else u.sightings or ())))
-                continue
-            try:
-                spend_upload(device, ctx, now)  # counts even when nothing in the upload is usable
-            except TooManyRequests as exc:
-                outcomes.append(exc)
-                continue
-            if u.pings is not None:
-                usable, rejected = apply_pings(device, ctx, now, u.pings)
-                replayed = await replay_for_retry(ctx, conn, device, usable)
-                batch.pings.extend((u.device_id, p) for p in usable)
-                accepted = len(usable)
-            else:
-                seen, rejected = apply_sightings(device, ctx, now, u.sightings or [])
-                accepted, replayed = len(seen), []
-            outcomes.append(_Applied(u.device_id, accepted, rejected, replayed))
-    published: dict[str | None, list[Event]] = {}
-    for e in batch.published:  # a group has one upload per device: a device's events are its upload's
-        published.setdefault(e.device_id, []).append(e)
+    async with ctx.db.transaction() as conn:
+        async with locked_devices(ctx, conn, [u.device_id for u in uploads], consents=CONSENTS) as batch:
+            now = datetime.now(UTC)
+            answered = await _earlier_answers(conn, uploads, batch.devices)
+            for u in uploads:
+                device = batch.devices.get(u.device_id)
+                if device is None:
+                    outcomes.append(_refused(len(u.pings if u.pings is not None else u.sightings or ())))
+                    continue
+                try:
+                    spend_upload(device, ctx, now)  # counts even when nothing in the upload is usable
+                except TooManyRequests as exc:
+                    outcomes.append(exc)
+                    continue
+                if u.pings is not None:
+                    usable, rejected = apply_pings(device, ctx, now, u.pings)
+                    batch.pings.extend((u.device_id, p) for p in usable)
+                    accepted = len(usable)
+                else:
+                    seen, rejected = apply_sightings(device, ctx, now, u.sightings or [])
+                    accepted = len(seen)
+                if (earlier := answered.get(u.device_id)) is not None:
+                    replayed = await bus.events_by_id(conn, earlier)  # all it caused, timers included
+                elif u.pings is not None:
+                    replayed = await replay_for_retry(ctx, conn, device, usable)
+                else:
+                    replayed = []
+                outcomes.append(_Applied(u.device_id, accepted, rejected, replayed))
+        published: dict[str | None, list[Event]] = {}
+        for e in batch.published:  # a group has one upload per device: a device's events are its upload's
+            published.setdefault(e.device_id, []).append(e)
+        if caused := [(u.device_id, u.fingerprint, e.id) for u in uploads for e in published.get(u.device_id, [])]:
+            await repo.remember_answers(conn, caused)
     return [
         IngestResult(accepted=o.accepted, rejected=o.rejected, events=o.replayed + published.get(o.device_id, []))
         if isinstance(o, _Applied)
         else o
         for o in outcomes
     ]
+
+
+async def _earlier_answers(
+    conn: asyncpg.Connection, uploads: list[Upload], devices: dict[str, DeviceState]
+) -> dict[str, list[int]]:
+    """The events an identical earlier upload caused, by device, for the uploads that may be retries:
+    sightings, and pings none newer than what the device has seen (a live upload never pays the look-up)."""
+    maybe = [
+        u
+        for u in uploads
+        if (device := devices.get(u.device_id)) is not None
+        and (
+            u.pings is None
+            or (device.loaded.last_ts is not None and u.pings and max(p.ts for p in u.pings) <= device.loaded.last_ts)
+        )
+    ]
+    if not maybe:
+        return {}
+    found = await repo.upload_answers(conn, [(u.device_id, u.fingerprint) for u in maybe])
+    return {device_id: ids for (device_id, _), ids in found.items()}
 
 
 def apply_pings(

@@ -140,10 +140,11 @@ def _cursor(device: DeviceState) -> tuple[Any, ...]:
             for (s, z), e in p.entries.items()
         ],
         "trail": p.trail,
+        "sighted_at": p.sighted_at,
     }
     return (
         device.device_id, p.last_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at,
-        evidence if p.entries or p.trail else None,
+        evidence if p.entries or p.trail or p.sighted_at else None,
     )  # fmt: skip
 
 
@@ -179,6 +180,7 @@ def device_of(device_id: str, row: Mapping[str, Any]) -> DeviceState:
         visits=visits,
         entries=entries,
         trail=tuple(_fix(f) for f in evidence.get("trail", ())),
+        sighted_at=_time(evidence.get("sighted_at")),
     )
     active = [trip_state(t) for t in sorted(row["trips"] or (), key=lambda t: t["started_at"])]
     bucket = Bucket(row["rate_tokens"] or 0.0, row["rate_at"])

@@ -15,6 +15,7 @@ async def enforce_retention(ctx: GeoContext, now: datetime) -> int:
     async with ctx.db.transaction() as conn:
         changed = await repo.forget_idle_positions(conn, now - timedelta(hours=config.ping_retention_hours))
         changed += await repo.coarsen_trips(conn, now - timedelta(hours=config.ping_retention_hours))
+        changed += await repo.forget_upload_answers(conn, now - timedelta(hours=config.ping_retention_hours))
         changed += await repo.delete_history(conn, now - timedelta(days=config.history_days))
     return changed
 

@@ -68,6 +68,11 @@ async def coarsen_trips(conn: asyncpg.Connection, ended_before: datetime) -> int
     )
 
 
+async def forget_upload_answers(conn: asyncpg.Connection, before: datetime) -> int:
+    """What old uploads caused: a retry comes within moments, never after the pings are gone."""
+    return int((await conn.execute("DELETE FROM geo.upload_answers WHERE created_at < $1", before)).split()[-1])
+
+
 async def delete_history(conn: asyncpg.Connection, before: datetime) -> int:
     visits = await conn.execute("DELETE FROM geo.visit_log WHERE exited_at < $1", before)
     trips = await conn.execute("DELETE FROM geo.trips WHERE ended_at < $1", before)
@@ -77,7 +82,7 @@ async def delete_history(conn: asyncpg.Connection, before: datetime) -> int:
 async def erase_device(conn: asyncpg.Connection, device_id: str) -> int:
     """Everything geo holds about a device. Returns the rows removed."""
     removed = 0
-    for table in ("pings", "visit_log", "trips", "visits", "devices", "device_consents"):
+    for table in ("pings", "upload_answers", "visit_log", "trips", "visits", "devices", "device_consents"):
         status = await conn.execute(f"DELETE FROM geo.{table} WHERE device_id = $1", device_id)
         removed += int(status.split()[-1])
     return removed

@@ -178,13 +178,15 @@ async def finish_attempt(
     status_code: int | None,
     retry_after_s: float | None,
     error: str | None,
+    answered_at: datetime,
 ) -> None:
-    """What the push service answered; written even if the attempt was presumed interrupted meanwhile:
-    the real outcome is better knowledge."""
+    """What the push service answered, and when: the same instant the next attempt's wait is counted
+    from. Written even if the attempt was presumed interrupted meanwhile: the real outcome is better
+    knowledge."""
     await conn.execute(
         """
         UPDATE notify.delivery_attempts
-        SET finished_at = now(), outcome = $2, status_code = $3, retry_after_s = $4, error = $5
+        SET finished_at = $6, outcome = $2, status_code = $3, retry_after_s = $4, error = $5
         WHERE id = $1
         """,
         attempt_id,
@@ -192,6 +194,7 @@ async def finish_attempt(
         status_code,
         retry_after_s,
         error,
+        answered_at,
     )
 
 

@@ -231,7 +231,9 @@ class Sender:
         outcome = outcome_of(label, retry_after, claimed.attempt, now, m["expires_at"])
         PUSH_ATTEMPTS.labels(label).inc()
         async with self._db.transaction() as conn:
-            await repo.finish_attempt(conn, claimed.attempt_id, label, code, parse_retry_after(retry_after, now), error)
+            await repo.finish_attempt(
+                conn, claimed.attempt_id, label, code, parse_retry_after(retry_after, now), error, now
+            )
             settled = await repo.settle_message(
                 conn, m["id"], claimed.attempt, outcome.status, outcome.reason, outcome.next_attempt_at
             )

@@ -19,9 +19,9 @@ RULES = Rules()
 
 
 def walk_in(start: datetime) -> list[Fix]:
-    """From 300 m north of the store to its centre."""
+    """From 300 m north of the store to its centre, walking (1.5 m/s)."""
     return [
-        Fix(start + timedelta(seconds=5 * i), *destination(STORE["lat"], STORE["lng"], 0, d), accuracy_m=8.0)
+        Fix(start + timedelta(seconds=20 * i), *destination(STORE["lat"], STORE["lng"], 0, d), accuracy_m=8.0)
         for i, d in enumerate(range(300, -1, -30))
     ]
 
@@ -29,7 +29,7 @@ def walk_in(start: datetime) -> list[Fix]:
 async def test_several_devices_are_changed_and_written_in_one_unit(system: System, db) -> None:
     await create_store(system)
     ctx = system.running.state("geo")
-    start = datetime.now(UTC) - timedelta(minutes=2)
+    start = datetime.now(UTC) - timedelta(minutes=6)
     async with ctx.db.transaction() as conn, locked_devices(ctx, conn, ["dev-b", "dev-a"]) as batch:
         assert sorted(batch.devices) == ["dev-a", "dev-b"]
         for device in batch.devices.values():
