@@ -23,6 +23,7 @@ from tests.support.builders import (
     settled,
     shop,
     shopper,
+    walk_in,
 )
 from tests.support.push_service import LocalPushService
 
@@ -187,3 +188,24 @@ async def test_each_shopper_reads_the_offer_in_their_language_with_the_products_
         "en-GB": ("en", "Plain yoghurt at 20% off today"),
         "de-DE": ("en", "Plain yoghurt at 20% off today"),
     }
+
+
+async def test_a_campaign_may_ask_for_a_confident_visit(system: System, push: LocalPushService) -> None:
+    await shop(system, ("YOG-1", "Plain yoghurt", 5), ("YOG-2", "Organic yoghurt", 5))
+    body = {"trigger": {"type": "zone.entered", "zone_kind": "store", "min_confidence": 0.99}, "sku": "YOG-2",
+            "message": TEXTS}  # fmt: skip
+    r = await system.notify.put("/v1/campaigns/sure-only", json=body, headers=system.admin)
+    assert r.status_code == 200 and r.json()["trigger"]["min_confidence"] == 0.99
+    bad = {**body, "trigger": {**body["trigger"], "min_confidence": 1.5}}
+    r = await system.notify.put("/v1/campaigns/sure-only", json=bad, headers=system.admin)
+    assert r.status_code == 422 and "min_confidence" in r.json()["field"]
+    await campaign(system, "any", "YOG-1")
+    who = await shopper(system, push, **EVERY_PURPOSE)
+    # A walk in with a poor fix (30 m): entered, but not beyond doubt.
+    poor = [{**p, "accuracy_m": 30} for p in walk_in()]
+    r = await system.geo.post("/v1/pings", json={"pings": poor}, headers=who.auth)
+    [entered] = [e for e in r.json()["events"] if e["type"] == "zone.entered"]
+    assert 0.5 < entered["data"]["confidence"] < 0.99
+    found = {m["campaign_id"]: m for m in await settled(system, who, 2)}
+    assert found["any"]["status"] == "sent"
+    assert (found["sure-only"]["status"], found["sure-only"]["reason"]) == ("suppressed", "low_confidence")

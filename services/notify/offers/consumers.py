@@ -30,7 +30,13 @@ async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwell
     if not campaigns:
         return
     who = await outbox.recipient_of(conn, device)
-    moment = Moment(event_id=event.id, store_id=event.store_id, now=datetime.now(UTC), happened_at=event.ts)
+    moment = Moment(
+        event_id=event.id,
+        store_id=event.store_id,
+        now=datetime.now(UTC),
+        happened_at=event.ts,
+        confidence=event.data.confidence,
+    )
     to = Addressee("device", event.device_id)
     for campaign in campaigns:
         product = alternative = None
@@ -39,7 +45,8 @@ async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwell
             if product is None or product.available <= 0:
                 alternative = await stock.best_alternative(conn, event.store_id, campaign["sku"])
         messages = {loc: (m["title"], m["body"]) for loc, m in campaign["message"].items()}
-        decision = decide_offer(Offer(messages, campaign["sku"], product, alternative), who, moment, ctx.policy)
+        offer = Offer(messages, campaign["sku"], product, alternative, campaign["min_confidence"])
+        decision = decide_offer(offer, who, moment, ctx.policy)
         recorded = await outbox.queue(
             conn,
             [

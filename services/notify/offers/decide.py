@@ -93,6 +93,7 @@ class Moment:
     store_id: str | None
     now: datetime
     happened_at: datetime | None = None  # the event's own time (a late upload: long before `now`)
+    confidence: float | None = None  # how sure geo is the device is in the zone (0..1)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Offer:
     sku: str
     product: ProductInfo | None
     alternative: ProductInfo | None
+    min_confidence: float | None = None  # the campaign's: a less confident zone event makes no offer
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -
         return Decision("suppressed", refused, sku=offer.sku)
     if moment.happened_at is not None and moment.now - moment.happened_at > OFFER_MOMENT:
         return Decision("suppressed", "expired", sku=offer.sku)
+    if offer.min_confidence is not None and (moment.confidence or 0.0) < offer.min_confidence:
+        return Decision("suppressed", "low_confidence", sku=offer.sku)
     if offer.product is not None and offer.product.available > 0:
         chosen, substituted = offer.product, False
     elif offer.alternative is not None and offer.alternative.available > 0:

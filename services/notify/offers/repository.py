@@ -12,12 +12,13 @@ async def upsert_campaign(
 ) -> None:
     await conn.execute(
         """
-        INSERT INTO notify.campaigns (campaign_id, trigger_type, zone_kind, zone_id, store_id, sku, message, active)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        INSERT INTO notify.campaigns
+            (campaign_id, trigger_type, zone_kind, zone_id, store_id, min_confidence, sku, message, active)
+        VALUES ($1, $2, $3, $4, $5, $9, $6, $7, $8)
         ON CONFLICT (campaign_id) DO UPDATE
         SET trigger_type = excluded.trigger_type, zone_kind = excluded.zone_kind, zone_id = excluded.zone_id,
-            store_id = excluded.store_id, sku = excluded.sku, message = excluded.message,
-            active = excluded.active, updated_at = now()
+            store_id = excluded.store_id, min_confidence = excluded.min_confidence, sku = excluded.sku,
+            message = excluded.message, active = excluded.active, updated_at = now()
         """,
         campaign_id,
         trigger["type"],
@@ -27,6 +28,7 @@ async def upsert_campaign(
         sku,
         message,
         active,
+        trigger.get("min_confidence"),
     )
 
 
@@ -36,7 +38,7 @@ async def campaigns_for(
     """Active campaigns whose trigger matches: every condition the campaign sets must hold."""
     return await conn.fetch(
         """
-        SELECT campaign_id, sku, message
+        SELECT campaign_id, sku, message, min_confidence
         FROM notify.campaigns
         WHERE active AND trigger_type = $1
           AND (store_id IS NULL OR store_id = $2)

@@ -22,6 +22,8 @@ class CampaignTrigger(Body):
     zone_kind: ZoneKind | None = None
     zone_id: Id | None = None
     store_id: Id | None = None
+    min_confidence: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
+    """Only zone events at least this confident (0..1: how likely the device really is in the zone)."""
 
 
 class CampaignPut(Body):

@@ -309,3 +309,12 @@ def test_a_pickup_update_is_said_at_any_hour_whatever_was_said_before(consented,
     )
     d = decide_pickup(PICKUP_TEXTS, who)
     assert d.status == ("pending" if consented and subscribed else "suppressed")
+
+
+def test_a_campaign_asking_for_confidence_makes_no_offer_on_a_doubtful_visit() -> None:
+    demanding = Offer(MESSAGES, "YOG-1", YOGHURT, None, min_confidence=0.9)
+    doubtful = Moment(event_id=100, store_id="rivoli", now=NOON, confidence=0.7)
+    sure = Moment(event_id=100, store_id="rivoli", now=NOON, confidence=0.95)
+    assert (decide_offer(demanding, shopper(), doubtful, POLICY).reason) == "low_confidence"
+    assert decide_offer(demanding, shopper(), sure, POLICY).status == "pending"
+    assert decide_offer(offer(), shopper(), doubtful, POLICY).status == "pending"  # no minimum, no bar
