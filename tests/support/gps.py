@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.geo.presence.presence import Fix
 from shared.geodesy import destination, distance_m
 
 MULTIPATH_RATE = 0.02
@@ -21,25 +22,12 @@ MULTIPATH_RATE = 0.02
 MULTIPATH_M = (50.0, 150.0)
 
 
-@dataclass(frozen=True)
-class Fix:
-    ts: datetime
-    lat: float
-    lng: float
-    accuracy_m: float
-    speed_mps: float | None = None
-
-    def ping(self) -> dict[str, object]:
-        """As `POST /v1/pings` takes it."""
-        body: dict[str, object] = {
-            "lat": self.lat,
-            "lng": self.lng,
-            "accuracy_m": self.accuracy_m,
-            "ts": self.ts.isoformat(),
-        }
-        if self.speed_mps is not None:
-            body["speed_mps"] = self.speed_mps
-        return body
+def ping(fix: Fix) -> dict[str, object]:
+    """A fix as `POST /v1/pings` takes it."""
+    body: dict[str, object] = {"lat": fix.lat, "lng": fix.lng, "accuracy_m": fix.accuracy_m, "ts": fix.ts.isoformat()}
+    if fix.speed_mps is not None:
+        body["speed_mps"] = fix.speed_mps
+    return body
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
+from services.geo.presence.presence import Fix
 from shared.geodesy import destination
 from tests.conftest import System
 from tests.support import gps
@@ -17,11 +18,13 @@ DOOR = destination(*CENTRE, 0, 60)  # on the edge of the store's 60 m circle
 SEEDS = range(50)
 
 
-async def upload(system: System, auth: dict[str, str], fixes: list[gps.Fix], batch: int = 50) -> list[dict]:
+async def upload(system: System, auth: dict[str, str], fixes: list[Fix], batch: int = 50) -> list[dict]:
     """The fixes as an app sends them, in batches; every event the answers carried."""
     events: list[dict] = []
     for i in range(0, len(fixes), batch):
-        r = await system.geo.post("/v1/pings", json={"pings": [f.ping() for f in fixes[i : i + batch]]}, headers=auth)
+        r = await system.geo.post(
+            "/v1/pings", json={"pings": [gps.ping(f) for f in fixes[i : i + batch]]}, headers=auth
+        )
         assert r.status_code == 200, r.text
         events += r.json()["events"]
     return events
@@ -89,7 +92,9 @@ async def test_a_retried_upload_answers_the_dwell_it_fired_with_the_same_ids(sys
     await create_store(system, radius_m=60, dwell_s=60)
     who = await shopper(system, location=True)
     start = datetime.now(UTC) - timedelta(minutes=10)
-    fixes = [f.ping() for f in gps.walk_in(gps.Phone(random.Random(2), accuracy_m=(5, 10)), CENTRE, start, stay_min=3)]
+    fixes = [
+        gps.ping(f) for f in gps.walk_in(gps.Phone(random.Random(2), accuracy_m=(5, 10)), CENTRE, start, stay_min=3)
+    ]
     first = await system.geo.post("/v1/pings", json={"pings": fixes}, headers=who.auth)
     again = await system.geo.post("/v1/pings", json={"pings": fixes[::-1]}, headers=who.auth)  # any order
     assert first.status_code == again.status_code == 200

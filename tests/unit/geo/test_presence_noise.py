@@ -27,12 +27,10 @@ SEEDS = st.integers(0, 2**32 - 1)
 MANY = settings(max_examples=60, derandomize=True, deadline=None)
 
 
-def replay(fixes: list[gps.Fix]) -> list[Transition]:
+def replay(fixes: list[Fix]) -> list[Transition]:
     presence, found = Presence(), []
     for f in fixes:
-        presence, more = step(
-            presence, Fix(f.ts, f.lat, f.lng, f.accuracy_m, f.speed_mps), INDEX.zones_at, INDEX.get, RULES
-        )
+        presence, more = step(presence, f, INDEX.zones_at, INDEX.get, RULES)
         found += more
     return found
 
@@ -110,8 +108,8 @@ def test_a_shopper_who_leaves_is_out_within_the_confirmation_time(seed: int) -> 
 
 def test_one_wild_fix_inside_opens_no_visit_for_a_device_walking_outside() -> None:
     far = destination(*CENTRE, 0, 160)
-    track = [gps.Fix(T0 + timedelta(seconds=5 * i), *destination(*far, 90, 1.3 * 5 * i), 8) for i in range(20)]
-    wild = gps.Fix(track[10].ts + timedelta(seconds=1), *CENTRE, 10)
+    track = [Fix(T0 + timedelta(seconds=5 * i), *destination(*far, 90, 1.3 * 5 * i), 8) for i in range(20)]
+    wild = Fix(track[10].ts + timedelta(seconds=1), *CENTRE, 10)
     found = replay(track[:11] + [wild] + track[11:])
     assert of(STORE, "zone.entered", found) == []
 
