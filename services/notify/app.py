@@ -27,6 +27,11 @@ from services.notify.staff_alerts import routes as staff_alerts
 from services.notify.staff_alerts.consumers import PICKUP_EVENTS, STAFF_ALERT_EVENTS
 from services.notify.staff_alerts.repository import ALERT_CHANNEL
 from services.notify.staff_alerts.streams import AlertHub, close_on_signals
+from services.notify.webhooks import routes as webhooks
+from services.notify.webhooks.consumers import WEBHOOK_EVENTS
+from services.notify.webhooks.repository import WEBHOOK_CHANNEL
+from services.notify.webhooks.sender import WebhookSender
+from services.notify.webhooks.urls import WebhookHosts
 from shared.app import ServiceSpec, build_app
 from shared.context import Context
 from shared.listener import Listener
@@ -37,21 +42,24 @@ from shared.settings import Settings
 @asynccontextmanager
 async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator[NotifyContext]:
     """Keys, the allowed push services and the decision policy, checked before anything is decided;
-    one aiohttp session for every push, this replica's sender, and its one listening connection, which
-    wakes the sender and feeds the open alert streams."""
+    one aiohttp session for every push, this replica's push and webhook senders, and its one listening
+    connection, which wakes the senders and feeds the open alert streams."""
     endpoints = EndpointPolicy.from_hosts(base.settings.push_hosts)
     policy = config.policy()
     keys = await vapid.load(base.db, config)
     session = push_session(endpoints, config.push_timeout_s)
     sender = Sender(base.db, config, endpoints, keys, session, base.settings.bus_poll_s)
+    webhook_hosts = WebhookHosts.from_hosts(config.webhook_hosts)
+    webhook_sender = WebhookSender(base.db, config, webhook_hosts)
     hub = AlertHub()
     listener = Listener(
         base.db.dsn,
-        {SEND_CHANNEL: sender.wake, ALERT_CHANNEL: hub.on_notify},
-        on_connect=[sender.wake, hub.catch_up],
+        {SEND_CHANNEL: sender.wake, ALERT_CHANNEL: hub.on_notify, WEBHOOK_CHANNEL: webhook_sender.wake},
+        on_connect=[sender.wake, hub.catch_up, webhook_sender.wake],
         name="notify-listen",
     )
     sender.start()
+    webhook_sender.start()
     try:
         listener.start()
         close_on_signals(hub)
@@ -64,21 +72,30 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
             push_session=session,
             sender=sender,
             alert_hub=hub,
+            webhook_hosts=webhook_hosts,
         )
     finally:
         hub.close()
         await listener.stop()
         await sender.stop()
+        await webhook_sender.stop()
         await session.close()
 
 
 SPEC = ServiceSpec(
     name="notify",
-    route_handlers=[*consent.ROUTES, *offers.ROUTES, *outbox.ROUTES, *staff_alerts.ROUTES, *privacy.ROUTES],
+    route_handlers=[
+        *consent.ROUTES,
+        *offers.ROUTES,
+        *outbox.ROUTES,
+        *staff_alerts.ROUTES,
+        *privacy.ROUTES,
+        *webhooks.ROUTES,
+    ],
     migrations=MigrationSet(schema="notify", package="services.notify"),
     # The stock replica first: in each round of the bus worker, stock changes published before a
     # shopper walked in are applied before that shopper's offers are decided.
-    consumers=[REPLICA, OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS, CONFIRMATIONS],
+    consumers=[REPLICA, OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS, CONFIRMATIONS, WEBHOOK_EVENTS],
     jobs=[*offer_jobs.JOBS, RETENTION],
     settings_type=NotifySettings,
     context=notify_context,

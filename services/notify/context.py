@@ -12,6 +12,7 @@ from services.notify.outbox.sender import Sender
 from services.notify.outbox.vapid import VapidKeys
 from services.notify.settings import NotifySettings
 from services.notify.staff_alerts.streams import AlertHub
+from services.notify.webhooks.urls import WebhookHosts
 from shared.context import Context
 
 
@@ -29,3 +30,5 @@ class NotifyContext(Context):
     """This replica's push sender."""
     alert_hub: AlertHub
     """The staff alert streams open on this replica."""
+    webhook_hosts: WebhookHosts
+    """Which loopback hosts a webhook may name beside public https URLs."""

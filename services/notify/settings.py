@@ -46,6 +46,17 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     push_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one request to a push service may take, connection included."""
 
+    webhook_hosts: tuple[str, ...] = ()
+    """Loopback `host:port` entries a webhook may be registered on (plain http allowed there); any
+    other webhook URL must be https on a public address."""
+
+    webhook_retry_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    """The first wait before a failed webhook delivery is retried; it doubles on each failure (at
+    most one hour) until 24 h after the event."""
+
+    webhook_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
+    """How long one webhook request may take, connection included."""
+
     def policy(self) -> Policy:
         return Policy(
             offers_per_store_day=self.offers_per_store_day,

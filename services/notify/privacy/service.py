@@ -20,6 +20,7 @@ from services.notify.privacy import repository as repo
 from services.notify.privacy.schemas import Erasure, Export, NotifyPart, PrivacyNotice
 from services.notify.staff_alerts import repository as staff_repo
 from services.notify.staff_alerts.streams import payload_of
+from services.notify.webhooks import repository as webhook_repo
 from shared import erasure, peers
 from shared.errors import BadGateway, NotFound
 from shared.events import AnyEvent, ErasureRequested, ErasureRequestedData
@@ -55,6 +56,7 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
         closed = await staff_repo.close_alerts_of_device(conn, device_id)
         await staff_repo.announce(conn, [payload_of(r) for r in closed])
         await outbox_repo.delete_messages_of(conn, device_id)
+        await webhook_repo.delete_of_device(conn, device_id)
         await staff_repo.forget_shopper(conn, device_id)
         await consent_repo.erase_device(conn, device_id, subject)
         row = await repo.create_erasure(conn, erasure_id, subject, device_id, ERASED_ELSEWHERE)

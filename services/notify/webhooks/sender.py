@@ -1,0 +1,174 @@
+"""Delivering queued webhook deliveries, from every replica, in order per (webhook, device).
+
+1. claim, in one committed transaction: due deliveries FOR UPDATE SKIP LOCKED (replicas share the
+   work), marked `sending` under a lease;
+2. send, outside any transaction: one signed POST (Standard Webhooks), redirects not followed (a 3xx
+   is a failure), every connection's resolved addresses checked;
+3. settle, in a second transaction: the attempt is logged and the delivery is delivered, retried
+   later, or given up 24 h after its event.
+
+A sender that dies mid-send leaves its deliveries `sending`; when the lease runs out they are sent
+again with the same webhook-id, which is what receivers deduplicate on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from datetime import UTC, datetime
+
+import aiohttp
+import asyncpg
+from aiohttp.abc import ResolveResult
+from aiohttp.resolver import ThreadedResolver
+from standardwebhooks.webhooks import Webhook
+
+from services.notify.settings import NotifySettings
+from services.notify.webhooks import repository as repo
+from services.notify.webhooks.retry import outcome_of
+from services.notify.webhooks.urls import Target, WebhookHosts
+from shared.db import UNAVAILABLE, Database
+
+log = logging.getLogger("accueil.notify.webhooks")
+
+BATCH = 20
+MIN_SLEEP_S = 0.05
+POLL_S = 1.0
+
+
+class AddressRefused(OSError):
+    """A webhook host resolved to an address notify must not connect to."""
+
+
+class GuardedResolver(ThreadedResolver):
+    """Every connection's addresses are checked after resolution, so a host name that starts to
+    resolve to a private address (DNS rebinding) is refused at the next connection."""
+
+    def __init__(self, hosts: WebhookHosts) -> None:
+        super().__init__()
+        self._hosts = hosts
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await super().resolve(host, port, family)
+        target = Target(host.lower(), port, self._hosts.is_listed(host, port))
+        for result in results:
+            reason = self._hosts.address_refusal(target, result["host"])
+            if reason is not None:
+                raise AddressRefused(reason)
+        return results
+
+
+def webhook_session(hosts: WebhookHosts, timeout_s: float) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(resolver=GuardedResolver(hosts)),
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
+        trust_env=False,
+    )
+
+
+def signed_headers(secret: str, event_id: int, body: str, now: datetime) -> dict[str, str]:
+    msg_id = str(event_id)
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, now, body),
+    }
+
+
+class WebhookSender:
+    """One per replica: woken through notify's listener when deliveries are queued, and by its own
+    timer for retries and leases; a poll of about a second is the safety net."""
+
+    def __init__(self, db: Database, config: NotifySettings, hosts: WebhookHosts) -> None:
+        self._db = db
+        self._config = config
+        self._hosts = hosts
+        self._session: aiohttp.ClientSession | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def lease_s(self) -> float:
+        return 2 * self._config.webhook_timeout_s + 2
+
+    def start(self) -> None:
+        self._session = webhook_session(self._hosts, self._config.webhook_timeout_s)
+        self._task = asyncio.create_task(self._run(), name="notify-webhooks")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=self._config.webhook_timeout_s + 10)
+            except TimeoutError:
+                log.warning("webhook sends still in flight at stop: their leases will expire")
+        if self._session is not None:
+            await self._session.close()
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                if await self.run_once():
+                    continue
+                delay = await self._idle_for()
+            except UNAVAILABLE as exc:
+                log.info("webhook sender waiting for the database (%s)", exc)
+                delay = 1.0
+            except Exception:
+                log.exception("webhook sender error")
+                delay = 1.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def _idle_for(self) -> float:
+        async with self._db.transaction(readonly=True) as conn:
+            due = await repo.next_due(conn)
+        if not isinstance(due, datetime):
+            return POLL_S
+        return min(POLL_S, max(MIN_SLEEP_S, (due - datetime.now(UTC)).total_seconds()))
+
+    async def run_once(self) -> int:
+        if self._stopping:
+            return 0
+        async with self._db.transaction() as conn:
+            await repo.recover_expired_leases(conn)
+            claimed = await repo.claim_due(conn, BATCH, self.lease_s)
+        await asyncio.gather(*(self._send(d) for d in claimed))
+        return len(claimed)
+
+    async def _send(self, delivery: asyncpg.Record) -> None:
+        assert self._session is not None
+        body = delivery["payload"]
+        code: int | None = None
+        error: str | None = None
+        refusal = self._hosts.parse(delivery["url"])
+        if isinstance(refusal, str):  # the allowed hosts changed since it was registered
+            error = refusal
+        else:
+            headers = signed_headers(delivery["secret"], delivery["event_id"], body, datetime.now(UTC))
+            try:
+                async with self._session.post(
+                    delivery["url"], data=body.encode(), headers=headers, allow_redirects=False
+                ) as response:
+                    code = response.status
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                error = repr(exc)[:300]
+        now = datetime.now(UTC)
+        ok = code is not None and 200 <= code < 300
+        outcome = outcome_of(ok, delivery["attempts"], now, delivery["event_ts"], self._config.webhook_retry_s)
+        async with self._db.transaction() as conn:
+            await repo.settle(conn, delivery, outcome.status, outcome.next_attempt_at, code, error)
+        if not ok:
+            log.info("webhook %s event %s: %s", delivery["webhook_id"], delivery["event_id"], code or error)

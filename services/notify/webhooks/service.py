@@ -1,0 +1,71 @@
+"""Registering webhooks and reading their delivery log."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from services.notify.context import NotifyContext
+from services.notify.webhooks import repository as repo
+from services.notify.webhooks.schemas import DeliveryAttempt, DeliveryLog, Webhook, WebhookList, WebhookPut
+from services.notify.webhooks.urls import resolution_refusal
+from shared.errors import Invalid, NotFound
+from shared.events import EVENT_TYPES
+
+SECRET_BYTES = 32
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+async def check_url(ctx: NotifyContext, url: str) -> None:
+    target = ctx.webhook_hosts.parse(url)
+    if isinstance(target, str):
+        raise Invalid(target, field="url")
+    reason = await resolution_refusal(ctx.webhook_hosts, target)
+    if reason is not None:
+        raise Invalid(reason, field="url")
+
+
+async def save(ctx: NotifyContext, webhook_id: str, data: WebhookPut) -> Webhook:
+    """Create or change a webhook. The secret is made on creation and shown only then: an update keeps
+    it and answers without it."""
+    unknown = sorted(set(data.events) - set(EVENT_TYPES))
+    if unknown:
+        raise Invalid(f"unknown event types: {', '.join(unknown)}", field="events")
+    await check_url(ctx, data.url)  # resolves the host: before any transaction
+    events = sorted(set(data.events))
+    async with ctx.db.transaction() as conn:
+        row, created = await repo.save_webhook(conn, webhook_id, data.url, events, new_secret())
+    answer = {k: row[k] for k in ("webhook_id", "url", "events", "created_at", "updated_at")}
+    return Webhook(**answer, secret=row["secret"] if created else None)
+
+
+async def list_webhooks(ctx: NotifyContext) -> WebhookList:
+    async with ctx.db.transaction(readonly=True) as conn:
+        rows = await repo.webhooks(conn)
+    return WebhookList(webhooks=[Webhook(**dict(r)) for r in rows])
+
+
+async def get(ctx: NotifyContext, webhook_id: str) -> Webhook:
+    async with ctx.db.transaction(readonly=True) as conn:
+        row = await repo.webhook(conn, webhook_id)
+    if row is None:
+        raise NotFound(f"unknown webhook {webhook_id!r}", field="webhook_id")
+    return Webhook(**dict(row))
+
+
+async def remove(ctx: NotifyContext, webhook_id: str) -> None:
+    """Its queued deliveries go with it: nothing more is sent."""
+    async with ctx.db.transaction() as conn:
+        if not await repo.delete_webhook(conn, webhook_id):
+            raise NotFound(f"unknown webhook {webhook_id!r}", field="webhook_id")
+
+
+async def deliveries(ctx: NotifyContext, webhook_id: str, limit: int) -> DeliveryLog:
+    async with ctx.db.transaction(readonly=True) as conn:
+        if await repo.webhook(conn, webhook_id) is None:
+            raise NotFound(f"unknown webhook {webhook_id!r}", field="webhook_id")
+        rows = await repo.attempts_of(conn, webhook_id, limit)
+    return DeliveryLog(webhook_id=webhook_id, attempts=[DeliveryAttempt(**dict(r)) for r in rows])
