@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from services.notify.privacy.jobs import enforce_retention
 from services.notify.settings import NotifySettings
 from tests.conftest import System, eventually
 from tests.support.builders import create_store, enter, shopper
@@ -116,6 +118,21 @@ async def test_an_erased_devices_pending_deliveries_and_their_log_go(
     r = await system.notify.delete(f"/v1/devices/{who.device_id}", headers=who.auth)
     assert r.status_code == 202, r.text
     assert await db.fetchval(count, who.device_id) == 0
+
+
+async def test_the_delivery_log_is_kept_as_long_as_the_message_log(
+    system: System, receiver: WebhookReceiver, db: asyncpg.Connection
+) -> None:
+    await register(system, receiver.url(), ["consent.changed"])
+    await shopper(system, location=True, offers=False, pickup_updates=True)
+    await eventually(lambda: asyncio.sleep(0, receiver.received))
+    ctx = system.running.state("notify")
+    await enforce_retention(ctx, datetime.now(UTC) + timedelta(days=89))
+    log = (await system.notify.get("/v1/webhooks/crm/deliveries", headers=system.admin)).json()["attempts"]
+    assert len(log) == 1
+    await enforce_retention(ctx, datetime.now(UTC) + timedelta(days=91))
+    assert (await system.notify.get("/v1/webhooks/crm/deliveries", headers=system.admin)).json()["attempts"] == []
+    assert await db.fetchval("SELECT count(*) FROM notify.webhook_deliveries") == 0
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,17 @@ from datetime import datetime, timedelta
 from services.notify.context import NotifyContext
 from services.notify.outbox import repository as outbox_repo
 from services.notify.staff_alerts import repository as staff_repo
+from services.notify.webhooks import repository as webhook_repo
 from shared.jobs import Job
 
 
 async def enforce_retention(ctx: NotifyContext, now: datetime) -> int:
-    """The message log and staff alerts (they name the shopper) share the message retention."""
+    """The message log, staff alerts (they name the shopper) and the webhook delivery log share the
+    message retention."""
     cutoff = now - timedelta(days=ctx.config.message_retention_days)
     async with ctx.db.transaction() as conn:
-        return await outbox_repo.delete_old_messages(conn, cutoff) + await staff_repo.delete_old_alerts(conn, cutoff)
+        deleted = await outbox_repo.delete_old_messages(conn, cutoff) + await staff_repo.delete_old_alerts(conn, cutoff)
+        return deleted + await webhook_repo.delete_old(conn, cutoff)
 
 
 RETENTION = Job("notify.message_retention", 3600, enforce_retention)

@@ -172,7 +172,17 @@ async def attempts_of(conn: asyncpg.Connection, webhook_id: str, limit: int) -> 
     )
 
 
-# --- erasure ---
+# --- retention and erasure ---
+
+
+async def delete_old(conn: asyncpg.Connection, before: object) -> int:
+    """Finished deliveries and logged attempts past the message retention (pending ones are given up
+    within a day, so none is left behind)."""
+    deliveries = await conn.execute(
+        "DELETE FROM notify.webhook_deliveries WHERE event_ts < $1 AND status IN ('delivered', 'failed')", before
+    )
+    attempts = await conn.execute("DELETE FROM notify.webhook_attempts WHERE at < $1", before)
+    return int(deliveries.split()[-1]) + int(attempts.split()[-1])
 
 
 async def delete_of_device(conn: asyncpg.Connection, device_id: str) -> None:
