@@ -92,7 +92,7 @@ async def test_what_the_receiver_missed_while_down_arrives_once_in_order_with_th
     refused_ids = {r.id for r in receiver.refused}
     receiver.status = 200
 
-    got = await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 6 and receiver.received), timeout=30)
+    got = await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 6 and receiver.received), timeout=45)
     await asyncio.sleep(1.5)
     assert len(receiver.received) == 6 and len({r.id for r in got}) == 6  # each once
     assert refused_ids <= {r.id for r in got}  # the same ids as the attempts that failed
