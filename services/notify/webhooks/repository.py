@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 WEBHOOK_CHANNEL = "accueil_notify_webhooks"
@@ -50,7 +52,7 @@ async def delete_webhook(conn: asyncpg.Connection, webhook_id: str) -> bool:
 
 
 async def queue_deliveries(
-    conn: asyncpg.Connection, event_type: str, event_id: int, event_ts: object, device_id: str | None, payload: str
+    conn: asyncpg.Connection, event_type: str, event_id: int, event_ts: datetime, device_id: str | None, payload: str
 ) -> int:
     """One delivery of the event to each webhook subscribed to its type, each at most once."""
     status = await conn.execute(
@@ -117,7 +119,7 @@ async def settle(
     conn: asyncpg.Connection,
     delivery: asyncpg.Record,
     status: str,
-    next_attempt_at: object,
+    next_attempt_at: datetime | None,
     status_code: int | None,
     error: str | None,
 ) -> None:
@@ -149,7 +151,7 @@ async def settle(
     )
 
 
-async def next_due(conn: asyncpg.Connection) -> object:
+async def next_due(conn: asyncpg.Connection) -> datetime | None:
     return await conn.fetchval(
         """
         SELECT least((SELECT min(next_attempt_at) FROM notify.webhook_deliveries WHERE status = 'pending'),
@@ -175,7 +177,7 @@ async def attempts_of(conn: asyncpg.Connection, webhook_id: str, limit: int) -> 
 # --- retention and erasure ---
 
 
-async def delete_old(conn: asyncpg.Connection, before: object) -> int:
+async def delete_old(conn: asyncpg.Connection, before: datetime) -> int:
     """Finished deliveries and logged attempts past the message retention (pending ones are given up
     within a day, so none is left behind)."""
     deliveries = await conn.execute(

@@ -135,7 +135,7 @@ class WebhookSender:
     async def _idle_for(self) -> float:
         async with self._db.transaction(readonly=True) as conn:
             due = await repo.next_due(conn)
-        if not isinstance(due, datetime):
+        if due is None:
             return POLL_S
         return min(POLL_S, max(MIN_SLEEP_S, (due - datetime.now(UTC)).total_seconds()))
 
