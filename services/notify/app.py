@@ -54,7 +54,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     hub = AlertHub()
     listener = Listener(
         base.db.dsn,
-        {SEND_CHANNEL: sender.wake, ALERT_CHANNEL: hub.on_notify, WEBHOOK_CHANNEL: webhook_sender.wake},
+        {SEND_CHANNEL: sender.wake, WEBHOOK_CHANNEL: webhook_sender.wake, ALERT_CHANNEL: hub.on_notify},
         on_connect=[sender.wake, hub.catch_up, webhook_sender.wake],
         name="notify-listen",
     )

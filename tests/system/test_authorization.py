@@ -77,6 +77,7 @@ def cases(ids: dict[str, str]) -> list[Case]:
         Case("notify", "POST", "/v1/stores/rivoli/staff", {"admin"}, body={"name": "Alex"}),
         Case("notify", "GET", "/v1/stores/rivoli/alerts", {"admin", "staff_a"}),
         Case("notify", "GET", "/v1/events", {"admin"}),
+        Case("notify", "GET", "/v1/webhooks", {"admin"}),
     ]
 
 

@@ -34,7 +34,10 @@ def context_of(pool: asyncpg.Pool, dsn: str) -> SimpleNamespace:
 
 
 async def prepare(db: asyncpg.Connection, *consumers: bus.Consumer) -> None:
+    """Only these consumers subscribe: the services' own (notify's webhooks take every type) are not
+    running here, and would keep deliveries of their own."""
     await db.execute("CREATE TABLE public.handled (event_id bigint PRIMARY KEY, n int)")
+    await db.execute("DELETE FROM bus.subscriptions")
     await bus.subscribe(db, consumers or (RECORDER,))
 
 
