@@ -15,7 +15,7 @@ NEAR_M = 5_000.0
 KINDS = ("store", "pickup")
 
 
-class Waypoint(Answer):
+class Waypoint(Answer, omit_defaults=False):  # `_type` is always said
     desc: str
     lat: float
     lon: float
@@ -24,12 +24,12 @@ class Waypoint(Answer):
     type: str = msgspec.field(default="waypoint", name="_type")
 
 
-class Waypoints(Answer):
+class Waypoints(Answer, omit_defaults=False):
     waypoints: list[Waypoint]
     type: str = msgspec.field(default="waypoints", name="_type")
 
 
-class SetWaypoints(Answer):
+class SetWaypoints(Answer, omit_defaults=False):
     waypoints: Waypoints
     action: str = "setWaypoints"
     type: str = msgspec.field(default="cmd", name="_type")
