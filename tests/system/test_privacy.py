@@ -217,3 +217,21 @@ async def test_logs_hold_no_coordinates_and_no_tokens(
     token = auth["Authorization"].split()[1]
     assert token not in text and system.admin["Authorization"].split()[1] not in text
     assert "48.86" not in text and "2.347" not in text
+
+
+async def test_the_export_holds_every_order_of_a_long_time_customer(system: System, db) -> None:
+    device_id, auth, order_id = await shopper_with_history(system)
+    # Years of orders (more than one page of inventory's answer), as they would have accumulated.
+    await db.execute(
+        """
+        INSERT INTO inventory.orders (order_id, device_id, store_id, status, created_at, ready_at, collected_at)
+        SELECT 'ord_old_' || i, $1, 'rivoli', 'collected', now() - make_interval(days => i),
+               now() - make_interval(days => i), now() - make_interval(days => i)
+        FROM generate_series(1, 1200) AS i
+        """,
+        device_id,
+    )
+    r = await system.notify.get(f"/v1/devices/{device_id}/export", headers=auth)
+    assert r.status_code == 200, r.text
+    orders = [o["order_id"] for o in r.json()["inventory"]["orders"]]
+    assert len(orders) == 1201 and len(set(orders)) == 1201 and orders[0] == order_id  # newest first
