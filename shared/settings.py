@@ -56,6 +56,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     event_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 30
     """Delivered events are kept this long in the event log (the public feed), then deleted."""
 
+    event_personal_hours: Annotated[int, msgspec.Meta(ge=1)] = 24
+    """Trip and order events keep the shopper's display name and distances this long in the event log
+    (as geo keeps them on an ended trip), then carry them no more."""
+
     migrate_on_start: bool = True
     """`accueil serve` applies its own service's migrations before serving (safe with several replicas)."""
 
