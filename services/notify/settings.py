@@ -43,6 +43,10 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     message_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 90
     """The message log (every decision, sent or not) is deleted after this long."""
 
+    consent_changes_per_hour: Count = 20
+    """Answers that change a device's consents, at most, in any hour (beyond: 429 with Retry-After):
+    each is kept as proof, so a loop of them would grow the history without bound."""
+
     push_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one request to a push service may take, connection included."""
 

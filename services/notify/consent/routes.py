@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Request, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from services.notify.consent import service
 from services.notify.consent.schemas import ConsentPut, Consents, DeviceCreate, DeviceCreated
@@ -36,10 +38,16 @@ async def put_consents(
 
 
 @get("/v1/devices/{device_id:str}/consents")
-async def get_consents(device_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> Consents:
+async def get_consents(
+    device_id: FromPath[str],
+    principal: Caller,
+    ctx: FromContext[NotifyContext],
+    after: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,
+) -> Consents:
+    """The current answers and their history with proof, oldest first (`after` pages on)."""
     check_id(device_id, "device_id")
     principal.require_device(device_id)
-    return await service.consents_of(ctx, device_id)
+    return await service.consents_of(ctx, device_id, after)
 
 
 ROUTES = [register_device, put_consents, get_consents]
