@@ -8,6 +8,7 @@ from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
+from shared.clients import networks
 from shared.errors import ConfigError
 
 SERVICES = ("geo", "inventory", "notify")
@@ -44,6 +45,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     push_hosts: tuple[str, ...] = ()
     """Push-service hosts (host:port) allowed beside the well-known ones."""
+
+    trusted_proxies: tuple[str, ...] = ()
+    """The proxies (CIDRs, e.g. the Ingress controller's pods) whose X-Forwarded-For is believed: behind
+    them, the client's address is the one they were given (shared.clients)."""
 
     db_pool_min: Annotated[int, msgspec.Meta(ge=1)] = 1
     db_pool_max: Annotated[int, msgspec.Meta(ge=1)] = 10
@@ -107,6 +112,10 @@ def load_env(cls: type[S], env: Mapping[str, str] | None = None, **overrides: ob
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """The common settings; service URLs default to the services' local ports."""
     settings = load_env(Settings, env, **overrides)
+    try:
+        networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: ACCUEIL_TRUSTED_PROXIES: {exc}") from exc
     urls = {f"{s}_url": f"http://127.0.0.1:{settings.port_of(s)}" for s in SERVICES if not settings.url_of(s)}
     return msgspec.structs.replace(settings, **urls) if urls else settings
 

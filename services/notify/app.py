@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from services.notify.consent import jobs as consent_jobs
 from services.notify.consent import routes as consent
 from services.notify.context import NotifyContext
 from services.notify.offers import jobs as offer_jobs
@@ -79,7 +80,7 @@ SPEC = ServiceSpec(
     # The stock replica first: in each round of the bus worker, stock changes published before a
     # shopper walked in are applied before that shopper's offers are decided.
     consumers=[REPLICA, OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS, CONFIRMATIONS],
-    jobs=[*offer_jobs.JOBS, RETENTION],
+    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION],
     settings_type=NotifySettings,
     context=notify_context,
     description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",

@@ -43,6 +43,10 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     message_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 90
     """The message log (every decision, sent or not) is deleted after this long."""
 
+    registrations_per_hour: Count = 30
+    """Devices one client address may register in an hour (behind a proxy: see ACCUEIL_TRUSTED_PROXIES);
+    beyond, 429 with Retry-After."""
+
     consent_changes_per_hour: Count = 20
     """Answers that change a device's consents, at most, in any hour (beyond: 429 with Retry-After):
     each is kept as proof, so a loop of them would grow the history without bound."""

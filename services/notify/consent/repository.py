@@ -19,6 +19,28 @@ async def create_device(conn: asyncpg.Connection, device_id: str, platform: str,
     )
 
 
+async def spend_registration(conn: asyncpg.Connection, address_key: bytes) -> tuple[int, datetime]:
+    """One more registration from this address in the current hour: how many that makes, and when
+    the hour began."""
+    row = await conn.fetchrow(
+        """
+        INSERT INTO notify.registration_budgets AS b (address_key, window_start, used)
+        VALUES ($1, date_trunc('hour', now()), 1)
+        ON CONFLICT (address_key) DO UPDATE
+        SET used = CASE WHEN b.window_start = excluded.window_start THEN b.used + 1 ELSE 1 END,
+            window_start = excluded.window_start
+        RETURNING used, window_start
+        """,
+        address_key,
+    )
+    return row["used"], row["window_start"]
+
+
+async def forget_registration_budgets(conn: asyncpg.Connection, before: datetime) -> int:
+    status = await conn.execute("DELETE FROM notify.registration_budgets WHERE window_start < $1", before)
+    return int(status.split()[-1])
+
+
 async def get_device(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT device_id, platform, locale, timezone, created_at FROM notify.devices WHERE device_id = $1",

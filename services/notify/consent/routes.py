@@ -11,14 +11,19 @@ from services.notify.consent import service
 from services.notify.consent.schemas import ConsentPut, Consents, DeviceCreate, DeviceCreated
 from services.notify.context import NotifyContext
 from shared.auth import Caller
+from shared.clients import client_address
 from shared.context import FromContext
 from shared.wire import check_id
 
 
 @post("/v1/devices", exclude_from_auth=True, status_code=201)
-async def register_device(data: JSONBody[DeviceCreate], ctx: FromContext[NotifyContext]) -> DeviceCreated:
-    """Anyone may register a device; the token returned is the only way to act on it."""
-    return await service.register_device(ctx, data)
+async def register_device(
+    data: JSONBody[DeviceCreate], request: Request, ctx: FromContext[NotifyContext]
+) -> DeviceCreated:
+    """Anyone may register a device (a budget per client address); the token returned is the only way
+    to act on it."""
+    address = client_address(request.scope, ctx.settings.trusted_proxies)
+    return await service.register_device(ctx, data, address)
 
 
 @put("/v1/devices/{device_id:str}/consents")

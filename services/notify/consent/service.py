@@ -3,6 +3,8 @@ the other services in one transaction, so a ping sent after the answer returns i
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -39,11 +41,25 @@ def purposes_of(row: asyncpg.Record | None) -> dict[Purpose, bool]:
     return {p: bool(row[p]) if row else False for p in PURPOSES}
 
 
-async def register_device(ctx: NotifyContext, data: DeviceCreate) -> DeviceCreated:
-    """Anyone may register a device; the token returned is the only way to act on it."""
+def address_key(ctx: NotifyContext, address: str) -> bytes:
+    """The client's address as the registration budget keeps it: a keyed hash, useless without the key."""
+    key = hashlib.sha256(b"accueil registration budgets\n" + ctx.settings.token_key.encode()).digest()
+    return hmac.new(key, address.encode(), hashlib.sha256).digest()
+
+
+async def register_device(ctx: NotifyContext, data: DeviceCreate, address: str) -> DeviceCreated:
+    """Anyone may register a device, a budget per client address and hour; the token returned is the only
+    way to act on it."""
     tz = check_timezone(data.timezone) if data.timezone else "UTC"
     device_id = f"dev_{secrets.token_urlsafe(16)}"
     async with ctx.db.transaction() as conn:
+        used, since = await repo.spend_registration(conn, address_key(ctx, address))
+        if used > ctx.config.registrations_per_hour:
+            wait = max(1, math.ceil((since + timedelta(hours=1) - datetime.now(UTC)).total_seconds()))
+            raise TooManyRequests(
+                f"at most {ctx.config.registrations_per_hour} devices an hour from one address: retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         await repo.create_device(conn, device_id, data.platform, data.locale, tz)
     return DeviceCreated(device_id=device_id, token=ctx.signer.issue("device", device_id))
 
