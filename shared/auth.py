@@ -32,6 +32,8 @@ class Principal(msgspec.Struct, frozen=True):
     role: Role
     subject: str
     store_id: str | None = None
+    expires: float = math.inf
+    """When the token it came from expires (epoch seconds): a stream it opens ends then."""
 
     @property
     def is_admin(self) -> bool:
@@ -100,10 +102,13 @@ class TokenSigner:
         store_id: str | None = None,
         ttl_s: int | None = None,
         audience: str | None = None,
+        jti: str | None = None,
+        extra: dict[str, object] | None = None,
         now: float | None = None,
     ) -> str:
         """A signed token. With an `audience`, it opens only what asks for that audience (a stream
-        ticket), and every bearer-token check refuses it."""
+        ticket), and every bearer-token check refuses it. A `jti` names it, for a single-use token;
+        `extra` claims are for whoever decodes it with `claims`."""
         now = int(time.time() if now is None else now)
         claims: dict[str, object] = {"iss": _ISSUER, "sub": subject, "role": role, "iat": now}
         if store_id is not None:
@@ -112,6 +117,9 @@ class TokenSigner:
             claims["exp"] = now + ttl_s
         if audience is not None:
             claims["aud"] = audience
+        if jti is not None:
+            claims["jti"] = jti
+        claims.update(extra or {})
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
     def verify(self, token: str) -> Principal:
@@ -130,6 +138,11 @@ class TokenSigner:
     def decode(self, token: str, audience: str | None = None, what: str = "token") -> tuple[Principal, float]:
         """The one decoder of signed tokens: who it names and when it expires (epoch seconds, inf if never).
         A token made for an audience is valid only where that audience is asked for, and vice versa."""
+        principal, _ = self.claims(token, audience, what)
+        return principal, principal.expires
+
+    def claims(self, token: str, audience: str | None = None, what: str = "token") -> tuple[Principal, dict]:
+        """`decode`, with every claim of the token."""
         required = ["sub", "role", "iat"] + (["exp"] if audience is not None else [])
         try:
             claims = jwt.decode(
@@ -149,8 +162,9 @@ class TokenSigner:
             raise Unauthorized(f"invalid {what}")
         if role == "staff" and not claims.get("store"):
             raise Unauthorized(f"invalid {what}")
-        principal = Principal(role=role, subject=str(claims["sub"]), store_id=claims.get("store"))
-        return principal, float(claims.get("exp", math.inf))
+        expires = float(claims.get("exp", math.inf))
+        principal = Principal(role=role, subject=str(claims["sub"]), store_id=claims.get("store"), expires=expires)
+        return principal, claims
 
 
 def bearer_token(scope: Scope) -> str:
@@ -163,6 +177,14 @@ def bearer_token(scope: Scope) -> str:
                 return token.strip()
             break
     raise Unauthorized("missing bearer token")
+
+
+def refuse_revoked(principal: Principal, revoked: set[str]) -> None:
+    """A removed staff member's or an erased device's tokens are refused (the admin token is the
+    operator's secret, changed by configuration, never revoked)."""
+    if not principal.is_admin and principal.subject in revoked:
+        what = "this device was erased" if principal.role == "device" else f"this {principal.role} was removed"
+        raise Unauthorized(f"token revoked: {what}")
 
 
 class BearerAuth(ASGIMiddleware):
@@ -178,7 +200,6 @@ class BearerAuth(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = scope["litestar_app"].state
         principal = state.signer.verify(bearer_token(scope))
-        if principal.role == "device" and principal.subject in state.revocations.revoked:
-            raise Unauthorized("token revoked: this device was erased")
+        refuse_revoked(principal, state.revocations.revoked)
         scope["user"] = principal
         await next_app(scope, receive, send)

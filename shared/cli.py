@@ -119,6 +119,7 @@ def cmd_serve(env: Environment, name: str) -> int:
         # Nothing here reads the client's address, and the Ingress is not at 127.0.0.1 (uvicorn's
         # default trusted proxy): the middleware would only cost time on every request.
         proxy_headers=False,
+        limit_concurrency=settings.max_connections,
     )
     server = uvicorn.Server(config)
     # After a graceful stop uvicorn re-raises the signal that stopped it, which would end the process

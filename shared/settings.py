@@ -68,6 +68,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     migrate_on_start: bool = True
     """`accueil serve` applies its own service's migrations before serving (safe with several replicas)."""
 
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    """`accueil serve`: past this many open connections (streams included), a request gets 503 at once
+    instead of a process starved of memory and file descriptors."""
+
     log_level: str = "INFO"
 
     log_format: Literal["auto", "json", "text"] = "auto"

@@ -45,7 +45,8 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     keys = await vapid.load(base.db, config)
     session = push_session(endpoints, config.push_timeout_s)
     sender = Sender(base.db, config, endpoints, keys, session, base.settings.bus_poll_s)
-    hub = AlertHub()
+    hub = AlertHub(per_subject=config.streams_per_staff, per_store=config.streams_per_store)
+    base.revocations.on_revoke(hub.revoke)
     listener = Listener(
         base.db.dsn,
         {SEND_CHANNEL: sender.wake, ALERT_CHANNEL: hub.on_notify},

@@ -54,6 +54,13 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     push_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one request to a push service may take, connection included."""
 
+    staff_token_ttl_s: Annotated[int, msgspec.Meta(ge=1, le=30 * 86400)] = 12 * 3600
+    """A staff token lasts a shift; the staff page renews it (POST /v1/staff/{id}/token) while it is open."""
+
+    streams_per_staff: Annotated[int, msgspec.Meta(ge=1)] = 3
+    streams_per_store: Annotated[int, msgspec.Meta(ge=1)] = 50
+    """Open alert streams on one replica, per staff member and per store: past that, 429."""
+
     def policy(self) -> Policy:
         return Policy(
             offers_per_store_day=self.offers_per_store_day,

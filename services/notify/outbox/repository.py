@@ -329,7 +329,7 @@ async def recipient_exists(conn: asyncpg.Connection, to: Addressee) -> bool:
         """
         SELECT CASE $1
             WHEN 'device' THEN EXISTS (SELECT 1 FROM notify.devices WHERE device_id = $2)
-            WHEN 'staff' THEN EXISTS (SELECT 1 FROM notify.staff WHERE staff_id = $2)
+            WHEN 'staff' THEN EXISTS (SELECT 1 FROM notify.staff WHERE staff_id = $2 AND removed_at IS NULL)
         END
         """,
         to.kind,

@@ -3,10 +3,13 @@ tests/system/test_auth.py)."""
 
 from __future__ import annotations
 
+import math
+import time
+
 import jwt
 import pytest
 
-from shared.auth import TokenSigner
+from shared.auth import Principal, TokenSigner, refuse_revoked
 from shared.errors import Forbidden, Unauthorized
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
 
@@ -50,3 +53,20 @@ def test_staff_may_act_on_their_own_store_only() -> None:
     with pytest.raises(Forbidden):
         staff.require_store("opera")
     assert staff.can_see("dev_1", "rivoli") and not staff.can_see("dev_1", "opera")
+
+
+def test_a_revoked_subject_is_refused_whatever_its_role_and_the_admin_never() -> None:
+    revoked = {"stf_1", "dev_1", "admin"}
+    for role, subject in (("staff", "stf_1"), ("device", "dev_1")):
+        with pytest.raises(Unauthorized, match="token revoked"):
+            refuse_revoked(Principal(role=role, subject=subject, store_id="rivoli"), revoked)
+    refuse_revoked(Principal(role="staff", subject="stf_2", store_id="rivoli"), revoked)
+    refuse_revoked(Principal(role="admin", subject="admin"), revoked)
+
+
+def test_a_token_carries_its_expiry_and_its_name_when_it_has_one() -> None:
+    now = int(time.time())
+    token = signer.issue("staff", "stf_1", store_id="rivoli", ttl_s=60, jti="t1", now=now)
+    principal, claims = signer.claims(token)
+    assert (principal.subject, principal.expires, claims["jti"]) == ("stf_1", now + 60, "t1")
+    assert signer.verify(signer.issue("device", "dev_1")).expires == math.inf
