@@ -173,7 +173,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
     if config is None and spec.settings_type is not None:
         config = load_env(spec.settings_type)
 
-    signer = TokenSigner(settings.token_key, settings.admin_token)
+    signer = TokenSigner(settings.token_key, settings.admin_token, settings.token_key_version)
     revocations = RevocationWatcher()
 
     @asynccontextmanager

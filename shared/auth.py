@@ -19,6 +19,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from shared import keys
 from shared.errors import Forbidden, Unauthorized
 
 Role = Literal["admin", "device", "staff", "service"]
@@ -87,8 +88,10 @@ Caller = NamedDependency[Principal]
 class TokenSigner:
     _CACHE_SIZE = 10_000
 
-    def __init__(self, key: str, admin_token: str) -> None:
-        self._key = key
+    def __init__(self, key: str, admin_token: str, version: int = 1) -> None:
+        self._master = key
+        self._version = version
+        self._key = keys.derive(key, keys.TOKENS, version)
         self._admin_token = admin_token.encode()
         # A phone sends the same token with every ping: remember tokens already verified
         # (the HMAC check and claim parsing cost more than the rest of a small request's auth).
@@ -120,7 +123,13 @@ class TokenSigner:
         if jti is not None:
             claims["jti"] = jti
         claims.update(extra or {})
-        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+        return jwt.encode(claims, self._key_for(audience), algorithm=_ALGORITHM)
+
+    def _key_for(self, audience: str | None) -> bytes:
+        """Bearer tokens have their key; tokens for an audience (stream tickets) a key of their own."""
+        if audience is None:
+            return self._key
+        return keys.derive(self._master, f"{keys.TOKENS} for {audience}", self._version)
 
     def verify(self, token: str) -> Principal:
         """The caller behind a bearer token (the admin token, or a signed one without audience)."""
@@ -147,7 +156,7 @@ class TokenSigner:
         try:
             claims = jwt.decode(
                 token,
-                self._key,
+                self._key_for(audience),
                 algorithms=[_ALGORITHM],
                 issuer=_ISSUER,
                 audience=audience,

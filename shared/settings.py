@@ -26,7 +26,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The operator's bearer token."""
 
     token_key: Annotated[str, msgspec.Meta(min_length=32)]
-    """HMAC key that signs device and staff tokens; the same in every service so a token works everywhere."""
+    """The secret every key is derived from (shared.keys): the keys signing device, staff and service
+    tokens and stream tickets, and those of erasure pseudonyms; the same in every service so a token
+    works everywhere."""
+
+    token_key_version: Annotated[int, msgspec.Meta(ge=1)] = 1
+    """Raise it to rotate the token keys: every token issued before is refused, pseudonyms stay."""
 
     data_dir: str = ".accueil"
     """Embedded database files and generated keys."""

@@ -16,6 +16,7 @@ import msgspec
 from services.notify.consent import repository as repo
 from services.notify.consent.schemas import ConsentChange, ConsentPut, Consents, DeviceCreate, DeviceCreated
 from services.notify.context import NotifyContext
+from shared import keys
 from shared.errors import Invalid, NotFound, TooManyRequests
 from shared.events import PURPOSES, ConsentChanged, ConsentData, Purpose
 
@@ -43,8 +44,7 @@ def purposes_of(row: asyncpg.Record | None) -> dict[Purpose, bool]:
 
 def address_key(ctx: NotifyContext, address: str) -> bytes:
     """The client's address as the registration budget keeps it: a keyed hash, useless without the key."""
-    key = hashlib.sha256(b"accueil registration budgets\n" + ctx.settings.token_key.encode()).digest()
-    return hmac.new(key, address.encode(), hashlib.sha256).digest()
+    return hmac.new(keys.derive(ctx.settings.token_key, keys.ADDRESSES), address.encode(), hashlib.sha256).digest()
 
 
 async def register_device(ctx: NotifyContext, data: DeviceCreate, address: str) -> DeviceCreated:
