@@ -210,5 +210,27 @@ class BearerAuth(ASGIMiddleware):
         state = scope["litestar_app"].state
         principal = state.signer.verify(bearer_token(scope))
         refuse_revoked(principal, state.revocations.revoked)
+        if principal.role == "service" and scope["method"] not in READS:
+            # What a service asks another for is always a read (an order to check, a device's data for
+            # an export): a leaked service token changes nothing anywhere.
+            raise Forbidden("a service token may only read")
         scope["user"] = principal
         await next_app(scope, receive, send)
+
+
+READS = frozenset({"GET", "HEAD"})
+
+
+class ServiceTokens:
+    """This service's own token for calling the others: short-lived, re-issued before it runs out."""
+
+    def __init__(self, signer: TokenSigner, service: str, ttl_s: int) -> None:
+        self._signer, self._service, self._ttl_s = signer, service, ttl_s
+        self._token, self._renew_at = "", 0.0
+
+    def current(self) -> str:
+        now = time.time()
+        if now >= self._renew_at:
+            self._token = self._signer.issue("service", self._service, ttl_s=self._ttl_s)
+            self._renew_at = now + self._ttl_s / 2
+        return self._token

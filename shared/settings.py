@@ -30,6 +30,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tokens and stream tickets, and those of erasure pseudonyms; the same in every service so a token
     works everywhere."""
 
+    service_token_ttl_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 900
+    """How long a token one service calls another with lasts (renewed halfway): read-only, so a leaked
+    one reads for minutes and changes nothing."""
+
     token_key_version: Annotated[int, msgspec.Meta(ge=1)] = 1
     """Raise it to rotate the token keys: every token issued before is refused, pseudonyms stay."""
 
