@@ -263,7 +263,19 @@ async def alerts_about(conn: asyncpg.Connection, device_id: str) -> list[asyncpg
 
 
 async def forget_shopper(conn: asyncpg.Connection, device_id: str) -> None:
-    """Erasure: the alerts stay as the store's record of a pickup, without the shopper's name or device."""
+    """Erasure: the alerts stay as the store's record of a pickup, without the shopper's name or device;
+    the pushes staff got about them keep no text (it named the shopper), and one not yet sent never is."""
+    await conn.execute(
+        """
+        UPDATE notify.messages m
+        SET title = NULL, body = NULL,
+            status = CASE WHEN m.status IN ('pending', 'held') THEN 'suppressed' ELSE m.status END,
+            reason = CASE WHEN m.status IN ('pending', 'held') THEN 'erased' ELSE m.reason END
+        FROM notify.alerts a
+        WHERE a.device_id = $1 AND m.staff_id IS NOT NULL AND m.event_id = a.event_id
+        """,
+        device_id,
+    )
     await conn.execute("UPDATE notify.alerts SET display_name = NULL, device_id = NULL WHERE device_id = $1", device_id)
 
 
