@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import delete, get, put
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.notify.context import NotifyContext
 from services.notify.offers import service
@@ -65,8 +65,8 @@ async def get_results(
     campaign_id: FromPath[str],
     principal: Caller,
     ctx: FromContext[NotifyContext],
-    from_: Annotated[str | None, Parameter(query="from")] = None,
-    to: str | None = None,
+    from_: Annotated[str | None, QueryParameter(name="from")] = None,
+    to: FromQuery[str | None] = None,
 ) -> CampaignResults:
     """What came of the offers decided between from and to (RFC 3339; all time by default)."""
     principal.require_admin()
