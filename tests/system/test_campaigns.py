@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.notify.offers.jobs import forget_old_orders
 from shared.db import connect
 from tests.conftest import System, eventually
 from tests.support.builders import (
@@ -220,3 +221,15 @@ async def test_erasure_takes_the_devices_reports_and_orders(system: System, push
     assert r.status_code in (200, 202), r.text
     assert await sql(system, "SELECT 1 FROM notify.orders WHERE device_id = $1", who.device_id) == []
     assert await sql(system, "SELECT 1 FROM notify.message_events WHERE message_id = $1", message["id"]) == []
+
+
+async def test_order_records_follow_the_message_retention(system: System, push: LocalPushService) -> None:
+    await shop(system, ("YOG-1", "Plain yoghurt", 5))
+    who = await shopper(system, push, **EVERY_PURPOSE)
+    order_id = await order(system, who, "YOG-1", 1)
+    state = system.running.state("notify")
+    kept = timedelta(days=state.config.message_retention_days)
+    now = datetime.now(UTC)
+    assert await forget_old_orders(state, now + kept - timedelta(hours=1)) == 0
+    assert await forget_old_orders(state, now + kept + timedelta(hours=1)) == 1
+    assert await sql(system, "SELECT 1 FROM notify.orders WHERE order_id = $1", order_id) == []

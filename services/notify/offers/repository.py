@@ -312,3 +312,9 @@ async def record_order(
 async def forget_orders_of(conn: asyncpg.Connection, device_id: str) -> None:
     """Erasure: the device's order records (their lines by cascade)."""
     await conn.execute("DELETE FROM notify.orders WHERE device_id = $1", device_id)
+
+
+async def delete_old_orders(conn: asyncpg.Connection, before: datetime) -> int:
+    """Order records past the message retention: no offer they could be attributed to is left."""
+    status = await conn.execute("DELETE FROM notify.orders WHERE placed_at < $1", before)
+    return int(status.split()[-1])
