@@ -14,7 +14,9 @@ from services.notify.context import NotifyContext
 from services.notify.offers import jobs as offer_jobs
 from services.notify.offers import routes as offers
 from services.notify.offers.consumers import OFFER_EVENTS
+from services.notify.offers.orders import ORDERS
 from services.notify.offers.stock import REPLICA
+from services.notify.offers.stores import STORES
 from services.notify.outbox import routes as outbox
 from services.notify.outbox import vapid
 from services.notify.outbox.endpoints import EndpointPolicy
@@ -78,9 +80,9 @@ SPEC = ServiceSpec(
     name="notify",
     route_handlers=[*consent.ROUTES, *offers.ROUTES, *outbox.ROUTES, *staff_alerts.ROUTES, *privacy.ROUTES],
     migrations=MigrationSet(schema="notify", package="services.notify"),
-    # The stock replica first: in each round of the bus worker, stock changes published before a
+    # The replicas first: in each round of the bus worker, stock changes published before a
     # shopper walked in are applied before that shopper's offers are decided.
-    consumers=[REPLICA, OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS, CONFIRMATIONS],
+    consumers=[REPLICA, STORES, ORDERS, OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS, CONFIRMATIONS],
     jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION],
     settings_type=NotifySettings,
     context=notify_context,

@@ -74,6 +74,19 @@ def cases(ids: dict[str, str]) -> list[Case]:
             {"admin"},
             body={"trigger": {"type": "zone.entered"}, "sku": "TEA-1", "message": {"en": {"title": "t", "body": "b"}}},
         ),
+        Case("notify", "GET", "/v1/campaigns", {"admin"}),
+        Case("notify", "GET", "/v1/campaigns/c1", {"admin"}),
+        Case("notify", "GET", "/v1/campaigns/c1/results", {"admin"}),
+        Case("notify", "DELETE", "/v1/campaigns/c1", {"admin"}),
+        # only the device a message was sent to may report on it; to any other it does not exist
+        Case(
+            "notify",
+            "POST",
+            "/v1/messages/999999999/events",
+            set(),
+            hidden={"device_a", "device_b"},
+            body={"type": "shown", "ts": "2026-01-01T00:00:00Z"},
+        ),  # fmt: skip
         Case("notify", "POST", "/v1/stores/rivoli/staff", {"admin"}, body={"name": "Alex"}),
         Case("notify", "GET", "/v1/stores/rivoli/alerts", {"admin", "staff_a"}),
         Case("notify", "POST", f"/v1/staff/{staff_a}/token", {"admin", "staff_a"}),

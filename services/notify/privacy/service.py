@@ -13,6 +13,7 @@ import msgspec
 from services.notify.consent import repository as consent_repo
 from services.notify.consent.service import known_device
 from services.notify.context import NotifyContext
+from services.notify.offers import repository as offers_repo
 from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox.messages import Addressee
 from services.notify.privacy import notice
@@ -54,7 +55,8 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
         await revoke(conn, device_id)
         closed = await staff_repo.close_alerts_of_device(conn, device_id)
         await staff_repo.announce(conn, [payload_of(r) for r in closed])
-        await outbox_repo.delete_messages_of(conn, device_id)
+        await outbox_repo.delete_messages_of(conn, device_id)  # with what the device reported about them
+        await offers_repo.forget_orders_of(conn, device_id)
         await staff_repo.forget_shopper(conn, device_id)
         await consent_repo.erase_device(conn, device_id, subject)
         row = await repo.create_erasure(conn, erasure_id, subject, device_id, ERASED_ELSEWHERE)
