@@ -25,6 +25,7 @@ RUNS = [
     ("arrival ping to staff alert, under ping load", ["pickup.py", "100", "--under-load"]),
     ("inventory: bulk import and reservations", ["inventory.py"]),
     ("notify: decisions and Web Push delivery", ["notify.py"]),
+    ("notify: a campaign's results over 100,000 messages", ["campaign_results.py"]),
 ]
 
 

@@ -31,7 +31,7 @@ from litestar.response import Response
 from litestar.types import Message, Scope
 
 from shared import bus, migrations
-from shared.auth import BearerAuth, Caller, Principal, TokenSigner
+from shared.auth import BearerAuth, Caller, Principal, ServiceTokens, TokenSigner
 from shared.context import Context, FromContext
 from shared.db import UNAVAILABLE, Database, create_pool
 from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler, document_errors
@@ -173,7 +173,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
     if config is None and spec.settings_type is not None:
         config = load_env(spec.settings_type)
 
-    signer = TokenSigner(settings.token_key, settings.admin_token)
+    signer = TokenSigner(settings.token_key, settings.admin_token, settings.token_key_version)
     revocations = RevocationWatcher()
 
     @asynccontextmanager
@@ -200,7 +200,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
                 http=http,
                 signer=signer,
                 revocations=revocations,
-                service_token=signer.issue("service", spec.name),
+                service_tokens=ServiceTokens(signer, spec.name, settings.service_token_ttl_s),
             )
             async with spec.context(base, config) as ctx:
                 app.state.ctx = ctx

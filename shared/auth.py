@@ -19,6 +19,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from shared import keys
 from shared.errors import Forbidden, Unauthorized
 
 Role = Literal["admin", "device", "staff", "service"]
@@ -32,6 +33,8 @@ class Principal(msgspec.Struct, frozen=True):
     role: Role
     subject: str
     store_id: str | None = None
+    expires: float = math.inf
+    """When the token it came from expires (epoch seconds): a stream it opens ends then."""
 
     @property
     def is_admin(self) -> bool:
@@ -85,8 +88,10 @@ Caller = NamedDependency[Principal]
 class TokenSigner:
     _CACHE_SIZE = 10_000
 
-    def __init__(self, key: str, admin_token: str) -> None:
-        self._key = key
+    def __init__(self, key: str, admin_token: str, version: int = 1) -> None:
+        self._master = key
+        self._version = version
+        self._key = keys.derive(key, keys.TOKENS, version)
         self._admin_token = admin_token.encode()
         # A phone sends the same token with every ping: remember tokens already verified
         # (the HMAC check and claim parsing cost more than the rest of a small request's auth).
@@ -100,10 +105,13 @@ class TokenSigner:
         store_id: str | None = None,
         ttl_s: int | None = None,
         audience: str | None = None,
+        jti: str | None = None,
+        extra: dict[str, object] | None = None,
         now: float | None = None,
     ) -> str:
         """A signed token. With an `audience`, it opens only what asks for that audience (a stream
-        ticket), and every bearer-token check refuses it."""
+        ticket), and every bearer-token check refuses it. A `jti` names it, for a single-use token;
+        `extra` claims are for whoever decodes it with `claims`."""
         now = int(time.time() if now is None else now)
         claims: dict[str, object] = {"iss": _ISSUER, "sub": subject, "role": role, "iat": now}
         if store_id is not None:
@@ -112,7 +120,16 @@ class TokenSigner:
             claims["exp"] = now + ttl_s
         if audience is not None:
             claims["aud"] = audience
-        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+        if jti is not None:
+            claims["jti"] = jti
+        claims.update(extra or {})
+        return jwt.encode(claims, self._key_for(audience), algorithm=_ALGORITHM)
+
+    def _key_for(self, audience: str | None) -> bytes:
+        """Bearer tokens have their key; tokens for an audience (stream tickets) a key of their own."""
+        if audience is None:
+            return self._key
+        return keys.derive(self._master, f"{keys.TOKENS} for {audience}", self._version)
 
     def verify(self, token: str) -> Principal:
         """The caller behind a bearer token (the admin token, or a signed one without audience)."""
@@ -130,11 +147,16 @@ class TokenSigner:
     def decode(self, token: str, audience: str | None = None, what: str = "token") -> tuple[Principal, float]:
         """The one decoder of signed tokens: who it names and when it expires (epoch seconds, inf if never).
         A token made for an audience is valid only where that audience is asked for, and vice versa."""
+        principal, _ = self.claims(token, audience, what)
+        return principal, principal.expires
+
+    def claims(self, token: str, audience: str | None = None, what: str = "token") -> tuple[Principal, dict]:
+        """`decode`, with every claim of the token."""
         required = ["sub", "role", "iat"] + (["exp"] if audience is not None else [])
         try:
             claims = jwt.decode(
                 token,
-                self._key,
+                self._key_for(audience),
                 algorithms=[_ALGORITHM],
                 issuer=_ISSUER,
                 audience=audience,
@@ -149,8 +171,9 @@ class TokenSigner:
             raise Unauthorized(f"invalid {what}")
         if role == "staff" and not claims.get("store"):
             raise Unauthorized(f"invalid {what}")
-        principal = Principal(role=role, subject=str(claims["sub"]), store_id=claims.get("store"))
-        return principal, float(claims.get("exp", math.inf))
+        expires = float(claims.get("exp", math.inf))
+        principal = Principal(role=role, subject=str(claims["sub"]), store_id=claims.get("store"), expires=expires)
+        return principal, claims
 
 
 def bearer_token(scope: Scope) -> str:
@@ -163,6 +186,14 @@ def bearer_token(scope: Scope) -> str:
                 return token.strip()
             break
     raise Unauthorized("missing bearer token")
+
+
+def refuse_revoked(principal: Principal, revoked: set[str]) -> None:
+    """A removed staff member's or an erased device's tokens are refused (the admin token is the
+    operator's secret, changed by configuration, never revoked)."""
+    if not principal.is_admin and principal.subject in revoked:
+        what = "this device was erased" if principal.role == "device" else f"this {principal.role} was removed"
+        raise Unauthorized(f"token revoked: {what}")
 
 
 class BearerAuth(ASGIMiddleware):
@@ -178,7 +209,28 @@ class BearerAuth(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = scope["litestar_app"].state
         principal = state.signer.verify(bearer_token(scope))
-        if principal.role == "device" and principal.subject in state.revocations.revoked:
-            raise Unauthorized("token revoked: this device was erased")
+        refuse_revoked(principal, state.revocations.revoked)
+        if principal.role == "service" and scope["method"] not in READS:
+            # What a service asks another for is always a read (an order to check, a device's data for
+            # an export): a leaked service token changes nothing anywhere.
+            raise Forbidden("a service token may only read")
         scope["user"] = principal
         await next_app(scope, receive, send)
+
+
+READS = frozenset({"GET", "HEAD"})
+
+
+class ServiceTokens:
+    """This service's own token for calling the others: short-lived, re-issued before it runs out."""
+
+    def __init__(self, signer: TokenSigner, service: str, ttl_s: int) -> None:
+        self._signer, self._service, self._ttl_s = signer, service, ttl_s
+        self._token, self._renew_at = "", 0.0
+
+    def current(self) -> str:
+        now = time.time()
+        if now >= self._renew_at:
+            self._token = self._signer.issue("service", self._service, ttl_s=self._ttl_s)
+            self._renew_at = now + self._ttl_s / 2
+        return self._token

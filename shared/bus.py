@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +35,7 @@ log = logging.getLogger("accueil.bus")
 CHANNEL = "accueil_bus"
 BATCH = 50
 MAX_BACKOFF_S = 300
+SEEN_EVERY_S = 600
 
 # A handler gets the claiming transaction's connection, the decoded event, and its service's context.
 Handler = Callable[[asyncpg.Connection, Any, Any], Awaitable[None]]
@@ -106,7 +109,7 @@ async def subscribe(conn: asyncpg.Connection, consumers: Sequence[Consumer]) -> 
         await conn.execute(
             """
             INSERT INTO bus.subscriptions (consumer, types) VALUES ($1, $2)
-            ON CONFLICT (consumer) DO UPDATE SET types = excluded.types
+            ON CONFLICT (consumer) DO UPDATE SET types = excluded.types, seen_at = now()
             """,
             consumer.name,
             consumer.type_names,
@@ -240,6 +243,7 @@ class BusWorker:
         self._poll_s = poll_s
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._seen_at = -math.inf
         self._listener: Listener | None = None
         self._stopping = False
 
@@ -266,8 +270,22 @@ class BusWorker:
         if self._listener is not None:
             await self._listener.stop()
 
+    async def _still_here(self) -> None:
+        """Say the consumers run (bus.purge forgets those no service runs any more); re-registered if a
+        long outage had them forgotten."""
+        now = time.monotonic()
+        if now - self._seen_at < SEEN_EVERY_S:
+            return
+        async with self._ctx.db.transaction() as conn:
+            await subscribe(conn, self._consumers)
+        self._seen_at = now
+
     async def _run(self) -> None:
         while not self._stopping:
+            try:
+                await self._still_here()
+            except UNAVAILABLE:
+                pass  # the rounds below wait for the database
             # Cleared before the round, not after: a wake-up that arrives while a round works (an
             # event committed just after its claim query) must start the next round, not be lost.
             self._wake.clear()
@@ -292,10 +310,32 @@ class BusWorker:
 
 
 async def purge(ctx: Context, now: datetime) -> int:
-    """Delete delivered events older than the retention period, and the history of job ticks.
-    An event some consumer has not had yet is kept, however old: deleting it would lose it."""
+    """Delete delivered events older than the retention period, and the history of job ticks; blank
+    the personal fields of older trip and order events; forget consumers no service has run for the
+    retention period (their waiting deliveries would pin events forever). A trip's or an order's event
+    keeps the shopper's display name, distance and ETA no longer than geo keeps them on the trip
+    (ACCUEIL_EVENT_PERSONAL_HOURS); the event itself stays for the feed. An event some running
+    consumer has not had yet is kept, however old: deleting it would lose it."""
     cutoff = now - timedelta(days=ctx.settings.event_retention_days)
     async with ctx.db.transaction() as conn:
+        forgotten = await conn.fetchval(
+            "WITH gone AS (DELETE FROM bus.subscriptions WHERE seen_at < $1 RETURNING 1) SELECT count(*) FROM gone",
+            cutoff,
+        )
+        blanked = await conn.fetchval(
+            """
+            WITH blanked AS (
+                UPDATE bus.events
+                SET data = jsonb_set(data - 'distance_m' - 'eta_s', '{display_name}', 'null')
+                WHERE created_at < $1
+                  AND (type LIKE 'trip.%' OR type LIKE 'order.%')
+                  AND (data ->> 'display_name' IS NOT NULL OR data ? 'distance_m' OR data ? 'eta_s')
+                RETURNING 1
+            )
+            SELECT count(*) FROM blanked
+            """,
+            now - timedelta(hours=ctx.settings.event_personal_hours),
+        )
         deleted = await conn.fetchval(
             """
             WITH gone AS (
@@ -309,7 +349,7 @@ async def purge(ctx: Context, now: datetime) -> int:
             cutoff,
         )
         await conn.execute("DELETE FROM bus.job_runs WHERE tick < $1", now - timedelta(days=1))
-    return deleted
+    return forgotten + blanked + deleted
 
 
 # Every service schedules it; like every job it runs once per tick across all of them.

@@ -52,10 +52,16 @@ class Environment:
             for var, key in (("ACCUEIL_ADMIN_TOKEN", "admin_token"), ("ACCUEIL_TOKEN_KEY", "token_key")):
                 if not self.env.get(var):
                     self.env[var] = stored[key]
+        self.database_url()
+        return load_settings(self.env)
+
+    def database_url(self) -> str:
+        """DATABASE_URL, or the embedded server's (started here). All that migrating needs: the
+        migrations Job holds neither the admin token nor the token key."""
         if not self.env.get("DATABASE_URL"):
             self.embedded = EmbeddedPostgres(self.data_dir)
             self.env["DATABASE_URL"] = self.embedded.start()
-        return load_settings(self.env)
+        return self.env["DATABASE_URL"]
 
     def claim_data_dir(self) -> None:
         """`accueil run` owns the data dir: one launcher at a time, and the server it finds is its own
@@ -74,8 +80,8 @@ class Environment:
             self.embedded.stop()
 
 
-async def _migrate_all(settings: Settings, names: tuple[str, ...]) -> list[str]:
-    conn = await connect(settings.database_url)
+async def _migrate_all(database_url: str, names: tuple[str, ...]) -> list[str]:
+    conn = await connect(database_url)
     try:
         applied: list[str] = []
         for name in names:
@@ -86,9 +92,9 @@ async def _migrate_all(settings: Settings, names: tuple[str, ...]) -> list[str]:
 
 
 def cmd_migrate(env: Environment) -> int:
-    settings = env.prepare()
+    database_url = env.database_url()
     try:
-        applied = asyncio.run(_migrate_all(settings, SERVICES))
+        applied = asyncio.run(_migrate_all(database_url, SERVICES))
     finally:
         env.release()
     print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {name}" for name in applied))
@@ -113,6 +119,7 @@ def cmd_serve(env: Environment, name: str) -> int:
         # Nothing here reads the client's address, and the Ingress is not at 127.0.0.1 (uvicorn's
         # default trusted proxy): the middleware would only cost time on every request.
         proxy_headers=False,
+        limit_concurrency=settings.max_connections,
     )
     server = uvicorn.Server(config)
     # After a graceful stop uvicorn re-raises the signal that stopped it, which would end the process
@@ -181,7 +188,7 @@ def cmd_run(env: Environment) -> int:
     try:
         env.claim_data_dir()
         settings = env.prepare()
-        asyncio.run(_migrate_all(settings, SERVICES))
+        asyncio.run(_migrate_all(settings.database_url, SERVICES))
         child_env = {**env.env, "ACCUEIL_MIGRATE_ON_START": "false"}
         for name in SERVICES:
             children[name] = subprocess.Popen(

@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
 from shared import bus
-from shared.auth import TokenSigner
+from shared.auth import ServiceTokens, TokenSigner
 from shared.db import Database
 from shared.events import Event
 from shared.revocation import RevocationWatcher
@@ -36,8 +36,8 @@ class Context:
     """One client for every call to another accueil service."""
     signer: TokenSigner
     revocations: RevocationWatcher
-    service_token: str
-    """This service's own short token for calling the others."""
+    service_tokens: ServiceTokens
+    """This service's own token for calling the others: read-only, short-lived, renewed as it goes."""
 
     async def publish(self, conn: asyncpg.Connection, events: Sequence[Event]) -> list[Event]:
         """Publish in the caller's transaction: the events exist if and only if it commits."""

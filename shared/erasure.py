@@ -9,14 +9,14 @@ from datetime import datetime
 
 import asyncpg
 
-from shared import bus
+from shared import bus, keys
 from shared.events import ErasureConfirmed, ErasureConfirmedData
 
 
 def pseudonym(key: str, device_id: str) -> str:
     """A keyed hash for records the law makes us keep (proof of consent, a sale): the same device always
     gives the same pseudonym, and the pseudonym reveals nothing without the key."""
-    digest = hmac.new(key.encode(), device_id.encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(keys.derive(key, keys.PSEUDONYMS), device_id.encode(), hashlib.sha256).hexdigest()
     return f"erased:{digest[:32]}"
 
 

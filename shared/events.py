@@ -50,6 +50,23 @@ def type_of(cls: type[Event]) -> str:
     return cls.__struct_config__.tag  # type: ignore[return-value]
 
 
+# --- geo: stores ---
+
+
+class StoreData(Payload):
+    name: str
+    lat: float
+    lng: float
+    timezone: str
+    """IANA name: the store's local time, e.g. for campaign hours."""
+
+
+class StoreChanged(Event, tag="store.changed"):
+    """A store was created or changed (envelope: store_id)."""
+
+    data: StoreData
+
+
 # --- geo: presence ---
 
 
@@ -253,7 +270,8 @@ class ErasureConfirmed(Event, tag="erasure.confirmed"):
 
 
 AnyEvent = (
-    ZoneEntered
+    StoreChanged
+    | ZoneEntered
     | ZoneExited
     | ZoneDwelled
     | LocationSuspicious

@@ -20,7 +20,7 @@ async def get_json(ctx: Context, service: str, path: str, **params: str) -> tupl
     url = f"{ctx.settings.url_of(service).rstrip('/')}{path}"
     try:
         response = await ctx.http.get(
-            url, params=params or None, headers={"Authorization": f"Bearer {ctx.service_token}"}
+            url, params=params or None, headers={"Authorization": f"Bearer {ctx.service_tokens.current()}"}
         )
     except httpx.HTTPError as exc:
         raise PeerError(f"{service} unreachable: {exc!r}") from exc

@@ -1,4 +1,5 @@
-"""Revoked tokens: an erased device's token is refused by every process of every service.
+"""Revoked tokens: an erased device's or a removed staff member's token is refused by every process of
+every service.
 
 Tokens are checked without a database round trip (signed JWTs), so each process keeps the set of
 revoked subjects in memory: loaded at start, updated through LISTEN accueil_revoked, reloaded whole
@@ -8,6 +9,7 @@ after a reconnection (a revocation may have been missed meanwhile).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import asyncpg
 
@@ -29,11 +31,28 @@ class RevocationWatcher:
         self.revoked: set[str] = set()
         self._pool: asyncpg.Pool | None = None
         self._listener: Listener | None = None
+        self._callbacks: list[Callable[[set[str]], None]] = []
+
+    def on_revoke(self, callback: Callable[[set[str]], None]) -> None:
+        """`callback(subjects)` runs when subjects are revoked (or reloaded), so that what a token
+        opened and still holds (a live stream) ends too."""
+        self._callbacks.append(callback)
+
+    def add(self, subject: str) -> None:
+        self._learn({subject})
+
+    def _learn(self, subjects: set[str]) -> None:
+        self.revoked.update(subjects)
+        for callback in self._callbacks:
+            try:
+                callback(subjects)
+            except Exception:
+                log.exception("a revocation callback failed")
 
     async def start(self, pool: asyncpg.Pool, dsn: str) -> None:
         """Listening first, then the set is loaded (and reloaded after every reconnection)."""
         self._pool = pool
-        self._listener = Listener(dsn, {CHANNEL: self.revoked.add}, on_connect=[self._reload], name="revocation-listen")
+        self._listener = Listener(dsn, {CHANNEL: self.add}, on_connect=[self._reload], name="revocation-listen")
         self._listener.start()
         await self._listener.connected.wait()
 
@@ -45,4 +64,4 @@ class RevocationWatcher:
         assert self._pool is not None
         async with self._pool.acquire() as conn:
             rows = await conn.fetch("SELECT subject FROM bus.revoked_subjects")
-        self.revoked.update(r["subject"] for r in rows)
+        self._learn({r["subject"] for r in rows})

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
+from shared.clients import networks
 from shared.errors import ConfigError
 
 SERVICES = ("geo", "inventory", "notify")
@@ -25,7 +26,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The operator's bearer token."""
 
     token_key: Annotated[str, msgspec.Meta(min_length=32)]
-    """HMAC key that signs device and staff tokens; the same in every service so a token works everywhere."""
+    """The secret every key is derived from (shared.keys): the keys signing device, staff and service
+    tokens and stream tickets, and those of erasure pseudonyms; the same in every service so a token
+    works everywhere."""
+
+    service_token_ttl_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 900
+    """How long a token one service calls another with lasts (renewed halfway): read-only, so a leaked
+    one reads for minutes and changes nothing."""
+
+    token_key_version: Annotated[int, msgspec.Meta(ge=1)] = 1
+    """Raise it to rotate the token keys: every token issued before is refused, pseudonyms stay."""
 
     data_dir: str = ".accueil"
     """Embedded database files and generated keys."""
@@ -45,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     push_hosts: tuple[str, ...] = ()
     """Push-service hosts (host:port) allowed beside the well-known ones."""
 
+    trusted_proxies: tuple[str, ...] = ()
+    """The proxies (CIDRs, e.g. the Ingress controller's pods) whose X-Forwarded-For is believed: behind
+    them, the client's address is the one they were given (shared.clients)."""
+
     db_pool_min: Annotated[int, msgspec.Meta(ge=1)] = 1
     db_pool_max: Annotated[int, msgspec.Meta(ge=1)] = 10
     db_connect_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
@@ -56,8 +70,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     event_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 30
     """Delivered events are kept this long in the event log (the public feed), then deleted."""
 
+    event_personal_hours: Annotated[int, msgspec.Meta(ge=1)] = 24
+    """Trip and order events keep the shopper's display name and distances this long in the event log
+    (as geo keeps them on an ended trip), then carry them no more."""
+
     migrate_on_start: bool = True
     """`accueil serve` applies its own service's migrations before serving (safe with several replicas)."""
+
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    """`accueil serve`: past this many open connections (streams included), a request gets 503 at once
+    instead of a process starved of memory and file descriptors."""
 
     log_level: str = "INFO"
 
@@ -103,6 +125,10 @@ def load_env(cls: type[S], env: Mapping[str, str] | None = None, **overrides: ob
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """The common settings; service URLs default to the services' local ports."""
     settings = load_env(Settings, env, **overrides)
+    try:
+        networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: ACCUEIL_TRUSTED_PROXIES: {exc}") from exc
     urls = {f"{s}_url": f"http://127.0.0.1:{settings.port_of(s)}" for s in SERVICES if not settings.url_of(s)}
     return msgspec.structs.replace(settings, **urls) if urls else settings
 

@@ -22,6 +22,7 @@ import httpx
 import pytest
 import uvicorn
 
+from services.notify.settings import NotifySettings
 from shared.app import migrate
 from shared.cli import service_spec
 from shared.embedded_pg import EmbeddedPostgres
@@ -193,7 +194,9 @@ class RunningServices:
         app = __import__(f"services.{name}.app", fromlist=["create_app"]).create_app(
             self.settings, self.configs.get(name)
         )
-        server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+        # As `accueil serve` runs it: the client address is ours to judge (shared.clients), not uvicorn's.
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", proxy_headers=False)
+        server = uvicorn.Server(config)
         self.servers[key] = server
         if self.sockets[key].fileno() == -1:  # closed by an earlier stop: listen again on the same port
             self.sockets[key] = free_socket(self.ports[key])
@@ -234,10 +237,14 @@ async def push() -> AsyncIterator[LocalPushService]:
         yield service
 
 
+TESTING_NOTIFY = NotifySettings(registrations_per_hour=100_000)
+"""Every test's shoppers register from 127.0.0.1: the per-address budget has tests of its own."""
+
+
 @pytest.fixture
 def configs() -> dict[str, Any]:
     """The services' own settings for `running`, by service name; override this fixture to change them."""
-    return {}
+    return {"notify": TESTING_NOTIFY}
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from services.geo.clients import routes as clients_routes
 from services.geo.context import GeoContext
 from services.geo.presence import consumers as presence_consumers
 from services.geo.presence import jobs as presence_jobs
@@ -47,7 +48,13 @@ async def geo_context(base: Context, config: GeoSettings) -> AsyncIterator[GeoCo
 
 SPEC = ServiceSpec(
     name="geo",
-    route_handlers=[*zones_routes.ROUTES, *presence_routes.ROUTES, *trips_routes.ROUTES, *privacy_routes.ROUTES],
+    route_handlers=[
+        *zones_routes.ROUTES,
+        *presence_routes.ROUTES,
+        *trips_routes.ROUTES,
+        *privacy_routes.ROUTES,
+        *clients_routes.ROUTES,
+    ],
     migrations=MigrationSet(schema="geo", package="services.geo"),
     consumers=[*presence_consumers.CONSUMERS, *trips_consumers.CONSUMERS, *privacy_service.CONSUMERS],
     jobs=[*presence_jobs.JOBS, *trips_jobs.JOBS, *privacy_jobs.JOBS],

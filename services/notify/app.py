@@ -8,12 +8,15 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from services.notify.consent import jobs as consent_jobs
 from services.notify.consent import routes as consent
 from services.notify.context import NotifyContext
 from services.notify.offers import jobs as offer_jobs
 from services.notify.offers import routes as offers
 from services.notify.offers.consumers import OFFER_EVENTS
+from services.notify.offers.orders import ORDERS
 from services.notify.offers.stock import REPLICA
+from services.notify.offers.stores import STORES
 from services.notify.outbox import routes as outbox
 from services.notify.outbox import vapid
 from services.notify.outbox.endpoints import EndpointPolicy
@@ -51,7 +54,8 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     sender = Sender(base.db, config, endpoints, keys, session, base.settings.bus_poll_s)
     webhook_hosts = WebhookHosts.from_hosts(config.webhook_hosts)
     webhook_sender = WebhookSender(base.db, config, webhook_hosts)
-    hub = AlertHub()
+    hub = AlertHub(per_subject=config.streams_per_staff, per_store=config.streams_per_store)
+    base.revocations.on_revoke(hub.revoke)
     listener = Listener(
         base.db.dsn,
         {SEND_CHANNEL: sender.wake, WEBHOOK_CHANNEL: webhook_sender.wake, ALERT_CHANNEL: hub.on_notify},
@@ -93,10 +97,10 @@ SPEC = ServiceSpec(
         *webhooks.ROUTES,
     ],
     migrations=MigrationSet(schema="notify", package="services.notify"),
-    # The stock replica first: in each round of the bus worker, stock changes published before a
+    # The replicas first: in each round of the bus worker, stock changes published before a
     # shopper walked in are applied before that shopper's offers are decided.
-    consumers=[REPLICA, OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS, CONFIRMATIONS, WEBHOOK_EVENTS],
-    jobs=[*offer_jobs.JOBS, RETENTION],
+    consumers=[REPLICA, STORES, ORDERS, OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS, CONFIRMATIONS, WEBHOOK_EVENTS],
+    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION],
     settings_type=NotifySettings,
     context=notify_context,
     description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",

@@ -43,6 +43,14 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     message_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 90
     """The message log (every decision, sent or not) is deleted after this long."""
 
+    registrations_per_hour: Count = 30
+    """Devices one client address may register in an hour (behind a proxy: see ACCUEIL_TRUSTED_PROXIES);
+    beyond, 429 with Retry-After."""
+
+    consent_changes_per_hour: Count = 20
+    """Answers that change a device's consents, at most, in any hour (beyond: 429 with Retry-After):
+    each is kept as proof, so a loop of them would grow the history without bound."""
+
     push_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one request to a push service may take, connection included."""
 
@@ -56,6 +64,13 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
 
     webhook_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one webhook request may take, connection included."""
+
+    staff_token_ttl_s: Annotated[int, msgspec.Meta(ge=1, le=30 * 86400)] = 12 * 3600
+    """A staff token lasts a shift; the staff page renews it (POST /v1/staff/{id}/token) while it is open."""
+
+    streams_per_staff: Annotated[int, msgspec.Meta(ge=1)] = 3
+    streams_per_store: Annotated[int, msgspec.Meta(ge=1)] = 50
+    """Open alert streams on one replica, per staff member and per store: past that, 429."""
 
     def policy(self) -> Policy:
         return Policy(

@@ -347,6 +347,15 @@ def test_the_migrations_job_runs_the_same_image_as_the_services(objects: tuple) 
     assert config["ACCUEIL_MIGRATE_ON_START"] == "false", "the Job migrates; the services wait for it"
 
 
+def test_the_migrations_job_holds_neither_the_admin_token_nor_the_token_key(objects: tuple) -> None:
+    job = named(objects, "Job", "accueil-migrate")
+    (migrate,) = job["spec"]["template"]["spec"]["containers"]
+    names = {e["name"] for e in migrate.get("env", [])}
+    assert "DATABASE_URL" in names
+    assert not names & {"ACCUEIL_ADMIN_TOKEN", "ACCUEIL_TOKEN_KEY"}
+    assert all("secretRef" not in source for source in migrate.get("envFrom", []))
+
+
 def test_every_manifest_file_is_part_of_a_kustomization() -> None:
     """kustomize fails on a missing file, but a file left out of every kustomization is silently unused."""
     used: set[Path] = set()

@@ -33,7 +33,7 @@ class Case:
 
 
 def cases(ids: dict[str, str]) -> list[Case]:
-    a, order, trip = ids["device_a"], ids["order"], ids["trip"]
+    a, order, trip, staff_a, leaver = ids["device_a"], ids["order"], ids["trip"], ids["staff_a"], ids["leaver"]
     everyone = set(ROLES)
     return [
         # geo
@@ -74,15 +74,31 @@ def cases(ids: dict[str, str]) -> list[Case]:
             {"admin"},
             body={"trigger": {"type": "zone.entered"}, "sku": "TEA-1", "message": {"en": {"title": "t", "body": "b"}}},
         ),
+        Case("notify", "GET", "/v1/campaigns", {"admin"}),
+        Case("notify", "GET", "/v1/campaigns/c1", {"admin"}),
+        Case("notify", "GET", "/v1/campaigns/c1/results", {"admin"}),
+        Case("notify", "DELETE", "/v1/campaigns/c1", {"admin"}),
+        # only the device a message was sent to may report on it; to any other it does not exist
+        Case(
+            "notify",
+            "POST",
+            "/v1/messages/999999999/events",
+            set(),
+            hidden={"device_a", "device_b"},
+            body={"type": "shown", "ts": "2026-01-01T00:00:00Z"},
+        ),  # fmt: skip
         Case("notify", "POST", "/v1/stores/rivoli/staff", {"admin"}, body={"name": "Alex"}),
         Case("notify", "GET", "/v1/stores/rivoli/alerts", {"admin", "staff_a"}),
+        Case("notify", "POST", f"/v1/staff/{staff_a}/token", {"admin", "staff_a"}),
+        Case("notify", "DELETE", f"/v1/staff/{leaver}", {"admin"}),
         Case("notify", "GET", "/v1/events", {"admin"}),
         Case("notify", "GET", "/v1/webhooks", {"admin"}),
     ]
 
 
 async def world(system: System) -> tuple[dict[str, str], dict[str, str | None]]:
-    """Two stores, two shoppers (A ordered at rivoli and is on the way), a staff member of each store."""
+    """Two stores, two shoppers (A ordered at rivoli and is on the way), a staff member of each store (and
+    one of rivoli about to leave)."""
     await create_store(system)
     await system.geo.put("/v1/stores/opera", json={**STORE, "name": "Opéra"}, headers=system.admin)
     await system.inventory.put(
@@ -100,11 +116,12 @@ async def world(system: System) -> tuple[dict[str, str], dict[str, str | None]]:
     order = r.json()["order_id"]
     r = await system.geo.post("/v1/trips", json={"order_id": order, "store_id": "rivoli"}, headers=auth_a)
     trip = r.json()["trip_id"]
-    staff = {}
-    for role, store in (("staff_a", "rivoli"), ("staff_b", "opera")):
+    staff, staff_ids = {}, {}
+    for role, store in (("staff_a", "rivoli"), ("staff_b", "opera"), ("leaver", "rivoli")):
         r = await system.notify.post(f"/v1/stores/{store}/staff", json={"name": role}, headers=system.admin)
         assert r.status_code == 201, r.text
-        staff[role] = r.json()["token"]
+        staff[role], staff_ids[role] = r.json()["token"], r.json()["staff_id"]
+    del staff["leaver"]
     tokens: dict[str, str | None] = {
         "admin": ADMIN_TOKEN,
         "device_a": auth_a["Authorization"].split()[1],
@@ -114,7 +131,8 @@ async def world(system: System) -> tuple[dict[str, str], dict[str, str | None]]:
         "forged": TokenSigner("another-key-" + "x" * 40, ADMIN_TOKEN).issue("device", device_a),
         "expired": TokenSigner(TOKEN_KEY, ADMIN_TOKEN).issue("device", device_a, ttl_s=-60),
     }
-    return {"device_a": device_a, "order": order, "trip": trip}, tokens
+    ids = {"device_a": device_a, "order": order, "trip": trip, "staff_a": staff_ids["staff_a"]}
+    return {**ids, "leaver": staff_ids["leaver"]}, tokens
 
 
 def outcome(status: int) -> str:

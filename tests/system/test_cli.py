@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -84,3 +85,13 @@ def test_after_the_launcher_is_killed_the_next_run_starts_and_stops_cleanly(
     assert second.wait(timeout=60) == 0
     time.sleep(0.5)
     assert processes_using(data_dir) == []
+
+
+def test_migrating_needs_the_database_and_no_secret(db_url: str, tmp_path: Path) -> None:
+    from tests.support.processes import accueil
+
+    proc = accueil("migrate", env={"DATABASE_URL": db_url, "ACCUEIL_DATA_DIR": str(tmp_path / "data")},
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "applied" in out and not (tmp_path / "data" / "secrets.json").exists()

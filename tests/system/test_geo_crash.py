@@ -46,5 +46,5 @@ async def test_a_batch_cut_short_by_a_killed_process_is_retried_to_the_same_even
     assert [e["type"] for e in retry.json()["events"]] == ["zone.entered"]
     if first_events:
         assert retry.json()["events"] == first_events
-    feed = await feed_until(system, lambda evs: len(evs) >= 1)
-    assert [e["type"] for e in feed] == ["zone.entered"]
+    feed = await feed_until(system, lambda evs: len(evs) >= 2)
+    assert [e["type"] for e in feed] == ["store.changed", "zone.entered"]  # the store's creation, then one entry

@@ -8,9 +8,20 @@ import uuid
 import httpx
 import pytest
 
+from services.notify.offers import repository as offers_repo
 from services.notify.offers import stock
 from tests.conftest import System
-from tests.support.builders import EVERY_PURPOSE, campaign, enter, notify_sees, replica_of, settled, shop, shopper
+from tests.support.builders import (
+    EVERY_PURPOSE,
+    TEXTS,
+    campaign,
+    enter,
+    notify_sees,
+    replica_of,
+    settled,
+    shop,
+    shopper,
+)
 from tests.support.builders import product as stock_product
 from tests.support.push_service import LocalPushService
 
@@ -113,7 +124,12 @@ async def test_the_replicas_alternative_is_the_one_inventory_ranks_first(system:
 
 async def test_a_product_notify_has_never_heard_of_makes_no_offer(system: System, push: LocalPushService) -> None:
     await shop(system, ("YOG-2", "Plain yoghurt organic", 3))
-    await campaign(system, "welcome", "YOG-1")  # a SKU inventory does not have
+    body = {"trigger": {"type": "zone.entered", "zone_kind": "store"}, "sku": "YOG-1", "message": TEXTS}
+    r = await system.notify.put("/v1/campaigns/welcome", json=body, headers=system.admin)
+    assert r.status_code == 422 and r.json()["field"] == "sku"  # a SKU inventory does not have
+    # A campaign saved before notify checked SKUs still names it: the rule holds for it.
+    async with system.running.state("notify").db.transaction() as conn:
+        await offers_repo.upsert_campaign(conn, "welcome", body["trigger"], "YOG-1", TEXTS, True)
     who = await shopper(system, push, **EVERY_PURPOSE)
     await enter(system, who)
 

@@ -217,3 +217,72 @@ async def test_logs_hold_no_coordinates_and_no_tokens(
     token = auth["Authorization"].split()[1]
     assert token not in text and system.admin["Authorization"].split()[1] not in text
     assert "48.86" not in text and "2.347" not in text
+
+
+async def test_the_export_holds_every_order_of_a_long_time_customer(system: System, db) -> None:
+    device_id, auth, order_id = await shopper_with_history(system)
+    # Years of orders (more than one page of inventory's answer), as they would have accumulated.
+    await db.execute(
+        """
+        INSERT INTO inventory.orders (order_id, device_id, store_id, status, created_at, ready_at, collected_at)
+        SELECT 'ord_old_' || i, $1, 'rivoli', 'collected', now() - make_interval(days => i),
+               now() - make_interval(days => i), now() - make_interval(days => i)
+        FROM generate_series(1, 1200) AS i
+        """,
+        device_id,
+    )
+    r = await system.notify.get(f"/v1/devices/{device_id}/export", headers=auth)
+    assert r.status_code == 200, r.text
+    orders = [o["order_id"] for o in r.json()["inventory"]["orders"]]
+    assert len(orders) == 1201 and len(set(orders)) == 1201 and orders[0] == order_id  # newest first
+
+
+async def text_holding(db, needle: str) -> list[str]:
+    """Every column of every table of the three services and the bus whose text holds `needle`."""
+    columns = await db.fetch(
+        """
+        SELECT table_schema, table_name, column_name FROM information_schema.columns
+        WHERE table_schema IN ('geo', 'inventory', 'notify', 'bus')
+          AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'ARRAY')
+          AND table_name IN (SELECT table_name FROM information_schema.tables
+                             WHERE table_schema = columns.table_schema AND table_type = 'BASE TABLE')
+        """
+    )
+    assert len(columns) > 30  # the scan sees the schemas' text columns
+    found = []
+    for c in columns:
+        where = f'"{c["table_schema"]}"."{c["table_name"]}"'
+        if await db.fetchval(f'SELECT count(*) FROM {where} WHERE "{c["column_name"]}"::text LIKE $1', f"%{needle}%"):
+            found.append(f"{c['table_schema']}.{c['table_name']}.{c['column_name']}")
+    return found
+
+
+async def test_after_an_erasure_no_table_holds_the_device_its_name_or_its_words(system: System, push, db) -> None:
+    from tests.support.builders import customer, pickup_store, place_order, pull_in, staff_member
+
+    await pickup_store(system)
+    alex = await staff_member(system)
+    tablet = push.subscriber((await system.notify.get("/v1/vapid-public-key")).json()["public_key"])
+    r = await system.notify.put(f"/v1/staff/{alex.staff_id}/push-subscription", json=tablet.subscription(),
+                                headers=alex.auth)  # fmt: skip
+    assert r.status_code == 200, r.text
+    who = await customer(system, push, location=True)
+    name, words = "Zebulon", "Zebulon ne peut pas venir"
+    await pull_in(system, who, await place_order(system, who, name=name))  # staff alerted: "Zebulon ... bay 2"
+    other = await place_order(system, who, name=name)
+    r = await system.inventory.post(f"/v1/orders/{other}/cancel", json={"reason": words}, headers=who.auth)
+    assert r.status_code == 200, r.text
+
+    async def staff_told() -> bool:
+        return bool(await db.fetchval("SELECT count(*) FROM notify.messages WHERE body LIKE '%Zebulon%'"))
+
+    await eventually(staff_told)
+    assert await text_holding(db, who.device_id) and await text_holding(db, name)  # what the scan must clear
+
+    r = await system.notify.delete(f"/v1/devices/{who.device_id}", headers=who.auth)
+    assert r.status_code == 202, r.text
+    await erasure_completes(system, r.json()["erasure_id"])
+    # The revocation list must go on refusing the erased device's token: it alone keeps the id.
+    assert await text_holding(db, who.device_id) == ["bus.revoked_subjects.subject"]
+    for needle in (name, words):
+        assert await text_holding(db, needle) == [], needle

@@ -140,3 +140,28 @@ async def test_canceling_the_order_cancels_the_trip(system: System) -> None:
         return (await system.geo.get(f"/v1/trips/{trip_id}", headers=who.auth)).json()["status"] == "canceled"
 
     await eventually(canceled)
+
+
+async def test_a_stores_past_trips_come_newest_first_a_page_at_a_time(system: System) -> None:
+    from tests.support.builders import customer, staff_member
+
+    await pickup_store(system)
+    ended = []
+    for _ in range(5):
+        who = await customer(system, None)
+        trip_id = await start_trip(system, who, await place_order(system, who))
+        assert (await system.geo.post(f"/v1/trips/{trip_id}/cancel", headers=who.auth)).status_code == 200
+        ended.append(trip_id)
+    alex = await staff_member(system)
+    seen, before = [], None
+    while True:
+        params = {"status": "all", "limit": 2, **({"before": before} if before else {})}
+        r = await system.geo.get("/v1/stores/rivoli/trips", params=params, headers=alex.auth)
+        assert r.status_code == 200, r.text
+        assert len(r.json()["trips"]) <= 2
+        seen += [t["trip_id"] for t in r.json()["trips"]]
+        if (before := r.json().get("next_before")) is None:
+            break
+    assert seen == ended[::-1]  # newest first, each once
+    r = await system.geo.get("/v1/stores/rivoli/trips", params={"status": "all", "limit": 201}, headers=alex.auth)
+    assert r.status_code in (400, 422)

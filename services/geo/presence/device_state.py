@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.geo.presence import presence as pres
 from services.geo.presence import rate_limit
@@ -113,7 +113,11 @@ class DeviceState:
                 self._trip_events(ts, reached, at, index)
 
     def apply_time(self, now: datetime, index: ZoneIndex, rules: pres.Rules) -> None:
-        self.presence, transitions = pres.due(self.presence, now, index.get, rules)
+        """Time passing, on the wall clock (the timers job). A phone that uploaded within the exit
+        confirmation is not quiet, whatever the times of its fixes (a late batch being sent): its own
+        fixes decide whether it left."""
+        sending = self.bucket.at is not None and now - self.bucket.at < timedelta(seconds=rules.exit_confirm_s)
+        self.presence, transitions = pres.due(self.presence, now, index.get, rules, quiet_exits=not sending)
         self._zone_events(transitions)
 
     def add_trip(self, trip: TripState, index: ZoneIndex, at: datetime) -> None:

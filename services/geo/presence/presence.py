@@ -193,8 +193,11 @@ def _with_zones(presence: Presence, transitions: list[Transition]) -> tuple[Pres
     return presence, transitions
 
 
-def due(presence: Presence, now: datetime, zone_of: ZoneOf, rules: Rules) -> tuple[Presence, list[Transition]]:
-    """What time alone brings: dwell timers that ran out, beacon zones whose beacons fell silent."""
+def due(
+    presence: Presence, now: datetime, zone_of: ZoneOf, rules: Rules, quiet_exits: bool = True
+) -> tuple[Presence, list[Transition]]:
+    """What time alone brings: dwell timers that ran out, beacon zones whose beacons fell silent, and
+    (unless `quiet_exits` is off: the phone is still sending) a phone gone quiet after it was seen out."""
     visits = dict(presence.visits)
     transitions: list[Transition] = []
     for key, visit in sorted(presence.visits.items(), key=lambda kv: kv[1].entered_at):
@@ -202,7 +205,7 @@ def due(presence: Presence, now: datetime, zone_of: ZoneOf, rules: Rules) -> tup
         if zone is None:
             del visits[key]  # the zone was deleted: its exit was published by the deletion itself
             continue
-        if _gone_quiet_outside(visit, now, rules):
+        if quiet_exits and _gone_quiet_outside(visit, now, rules):
             del visits[key]
             transitions.append(_exit(zone, visit, visit.outside_since or now, visit.confidence))
             continue

@@ -71,15 +71,37 @@ async def active_trips_of_device(conn: asyncpg.Connection, device_id: str) -> li
     )
 
 
-async def trips_of_store(conn: asyncpg.Connection, store_id: str, statuses: Sequence[str]) -> list[asyncpg.Record]:
+async def trips_under_way(conn: asyncpg.Connection, store_id: str, limit: int) -> list[asyncpg.Record]:
+    """The store's active trips, soonest arrival first (no ETA yet: last)."""
     return await conn.fetch(
         f"""
         SELECT {TRIP_COLUMNS} FROM geo.trips
-        WHERE store_id = $1 AND status = ANY ($2::text[])
+        WHERE store_id = $1 AND geo.trip_is_active(status)
         ORDER BY coalesce(eta_s, 2147483647), started_at
+        LIMIT $2
+        """,
+        store_id,
+        limit,
+    )
+
+
+async def trips_of_store(
+    conn: asyncpg.Connection, store_id: str, statuses: Sequence[str], limit: int, before: str | None
+) -> list[asyncpg.Record]:
+    """The store's trips of these statuses, newest first; with `before`, those after that trip."""
+    return await conn.fetch(
+        f"""
+        SELECT {TRIP_COLUMNS} FROM geo.trips t
+        WHERE t.store_id = $1 AND t.status = ANY ($2::text[])
+          AND ($4::text IS NULL OR (t.started_at, t.trip_id) < (
+                SELECT c.started_at, c.trip_id FROM geo.trips c WHERE c.trip_id = $4 AND c.store_id = $1))
+        ORDER BY t.started_at DESC, t.trip_id DESC
+        LIMIT $3
         """,
         store_id,
         list(statuses),
+        limit,
+        before,
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from services.geo.context import GeoContext
 from services.geo.presence.routes import device_of_token
@@ -12,6 +14,8 @@ from services.geo.trips.schemas import TripCreate, TripCreated, TripList, TripOu
 from shared.auth import Caller
 from shared.context import FromContext
 from shared.wire import check_id
+
+MAX_TRIPS_PAGE = 200
 
 
 @post("/v1/trips", status_code=201)
@@ -33,12 +37,20 @@ async def cancel_trip(trip_id: FromPath[str], principal: Caller, ctx: FromContex
 
 @get("/v1/stores/{store_id:str}/trips")
 async def store_trips(
-    store_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext], status: FromQuery[str] = "active"
+    store_id: FromPath[str],
+    principal: Caller,
+    ctx: FromContext[GeoContext],
+    status: FromQuery[str] = "active",
+    limit: Annotated[int, Parameter(ge=1, le=MAX_TRIPS_PAGE)] = 100,
+    before: FromQuery[str | None] = None,
 ) -> TripList:
-    """Trips heading to this store, soonest arrival first (staff of the store)."""
+    """The store's trips (staff of the store): those under way soonest arrival first (the `limit`
+    soonest); ended ones, or `all`, newest first a page at a time (`before` = the page's `next_before`)."""
     check_id(store_id, "store_id")
     principal.require_store(store_id)
-    return await service.store_trips(ctx, store_id, status)
+    if before is not None:
+        check_id(before, "before")
+    return await service.store_trips(ctx, store_id, status, limit, before)
 
 
 ROUTES = [start_trip, get_trip, cancel_trip, store_trips]

@@ -37,3 +37,5 @@ class TripOut(Answer):
 class TripList(Answer):
     store_id: str
     trips: list[TripOut]
+    next_before: str | None = None
+    """For ended trips (or `all`), when there are more: the `before` of the next page."""

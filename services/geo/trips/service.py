@@ -128,9 +128,18 @@ def statuses_of(status: str) -> list[str]:
     raise Invalid("status is active, all, or one trip status", field="status")
 
 
-async def store_trips(ctx: GeoContext, store_id: str, status: str) -> TripList:
-    """Trips heading to this store, soonest arrival first."""
+async def store_trips(ctx: GeoContext, store_id: str, status: str, limit: int, before: str | None) -> TripList:
+    """Trips heading to this store soonest arrival first; ended ones newest first, a page at a time."""
     statuses = statuses_of(status)
     async with ctx.db.transaction(readonly=True) as conn:
-        rows = await repo.trips_of_store(conn, store_id, statuses)
-    return TripList(store_id=store_id, trips=[trip_out(r) for r in rows])
+        if status == "active":
+            return TripList(
+                store_id=store_id, trips=[trip_out(r) for r in await repo.trips_under_way(conn, store_id, limit)]
+            )
+        rows = await repo.trips_of_store(conn, store_id, statuses, limit + 1, before)
+    page = rows[:limit]
+    return TripList(
+        store_id=store_id,
+        trips=[trip_out(r) for r in page],
+        next_before=page[-1]["trip_id"] if len(rows) > limit else None,
+    )

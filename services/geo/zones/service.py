@@ -18,7 +18,7 @@ from services.geo.zones.beacons import beacon_identity
 from services.geo.zones.index_sync import zone_of
 from services.geo.zones.schemas import BeaconOut, BeaconPut, Store, StorePut, ZoneOut, ZonePut
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events import ZoneExited, ZoneExitedData, ZoneRef
+from shared.events import StoreChanged, StoreData, ZoneExited, ZoneExitedData, ZoneRef
 
 _timezones = TimezoneFinder(in_memory=True)
 
@@ -45,6 +45,8 @@ async def put_store(ctx: GeoContext, store_id: str, data: StorePut) -> Store:
         raise Invalid(f"unknown time zone {tz!r}: use an IANA name such as Europe/Paris", field="timezone") from exc
     async with ctx.db.transaction() as conn:
         await repo.upsert_store(conn, store_id, data.name, data.lat, data.lng, tz)
+        changed = StoreData(name=data.name, lat=data.lat, lng=data.lng, timezone=tz)
+        await ctx.publish(conn, [StoreChanged(ts=datetime.now(UTC), store_id=store_id, data=changed)])
     return Store(store_id=store_id, name=data.name, lat=data.lat, lng=data.lng, timezone=tz)
 
 

@@ -26,8 +26,8 @@ async def insert_order(
     idempotency_key: str | None,
     now: datetime,
 ) -> bool:
-    """Create the order row; False if this device already used the key. A concurrent request with the
-    same key waits here until the first one commits or rolls back, then sees its outcome."""
+    """Create the order row; False if this device already used the key (the caller holds the device's
+    order lock and has looked the key up first, so that is only a safety net)."""
     return bool(
         await conn.fetchval(
             """
@@ -67,6 +67,32 @@ async def insert_order_lines(
 
 async def get_order(conn: asyncpg.Connection, order_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {ORDER_COLUMNS} FROM inventory.orders o WHERE o.order_id = $1", order_id)
+
+
+async def lock_device_orders(conn: asyncpg.Connection, device_id: str) -> None:
+    """A device places its orders one at a time (until this transaction ends): what it holds is counted
+    and capped without a race between two of its requests."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('inventory.orders:' || $1, 0))", device_id)
+
+
+async def holding_of(conn: asyncpg.Connection, device_id: str, since: datetime) -> asyncpg.Record:
+    """What the device's open orders hold (units by SKU, JSON), how many there are, and when it placed
+    its orders since `since`."""
+    return await conn.fetchrow(
+        """
+        SELECT (SELECT count(*) FROM inventory.orders
+                WHERE device_id = $1 AND status IN ('reserved', 'ready')) AS open_orders,
+               (SELECT coalesce(json_object_agg(sku, units), '{}')
+                FROM (SELECT l.sku, sum(l.qty) AS units
+                      FROM inventory.orders o JOIN inventory.order_lines l USING (order_id)
+                      WHERE o.device_id = $1 AND o.status IN ('reserved', 'ready')
+                      GROUP BY l.sku) AS held) AS units,
+               (SELECT coalesce(array_agg(created_at), '{}') FROM inventory.orders
+                WHERE device_id = $1 AND created_at >= $2) AS placed
+        """,
+        device_id,
+        since,
+    )
 
 
 async def order_by_key(conn: asyncpg.Connection, device_id: str, idempotency_key: str) -> asyncpg.Record | None:
@@ -154,14 +180,20 @@ async def orders_of_store(
     )
 
 
-async def orders_of_device(conn: asyncpg.Connection, device_id: str, limit: int) -> list[asyncpg.Record]:
+async def orders_of_device(
+    conn: asyncpg.Connection, device_id: str, limit: int, before: str | None = None
+) -> list[asyncpg.Record]:
+    """A device's orders, newest first; with `before`, those that come after that order of its."""
     return await conn.fetch(
         f"""
         SELECT {ORDER_COLUMNS} FROM inventory.orders o
         WHERE o.device_id = $1
-        ORDER BY o.created_at DESC, o.order_id
+          AND ($3::text IS NULL OR (o.created_at, o.order_id) < (
+                SELECT c.created_at, c.order_id FROM inventory.orders c WHERE c.order_id = $3 AND c.device_id = $1))
+        ORDER BY o.created_at DESC, o.order_id DESC
         LIMIT $2
         """,
         device_id,
         limit,
+        before,
     )

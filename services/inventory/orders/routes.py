@@ -94,11 +94,15 @@ async def device_orders(
     principal: Caller,
     ctx: FromContext[InventoryContext],
     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    before: FromQuery[str | None] = None,
 ) -> OrderList:
-    """A shopper's own orders, newest first (also what a data export collects from inventory)."""
+    """A shopper's own orders, newest first, a page at a time (`before` is the `next_before` of the page
+    before): what a data export collects from inventory, every page of it."""
     check_id(device_id, "device_id")
     principal.require_device(device_id)
-    return await service.orders_of_device(ctx, device_id, limit)
+    if before is not None:
+        check_id(before, "before")
+    return await service.orders_of_device(ctx, device_id, limit, before)
 
 
 ROUTES = [place_order, get_order, order_ready, order_collected, order_cancel, store_orders, device_orders]

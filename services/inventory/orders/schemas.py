@@ -56,3 +56,5 @@ class Order(Answer):
 
 class OrderList(Answer):
     orders: list[Order]
+    next_before: str | None = None
+    """A shopper's orders, when there are more: the `before` of the next page."""

@@ -4,6 +4,7 @@ events of each change are published in the transaction that makes it."""
 from __future__ import annotations
 
 import base64
+import math
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import asyncpg
 
 from services.inventory.context import InventoryContext
 from services.inventory.orders import repository as repo
+from services.inventory.orders.limits import Holding, Limits, refusal, wait_before_next
 from services.inventory.orders.reservations import MOVES, Holds, Line, clean_display_name, lines_of
 from services.inventory.orders.schemas import Order, OrderCreate, OrderLine, OrderList
 from services.inventory.settings import InventorySettings
@@ -19,7 +21,7 @@ from services.inventory.stock import reserving
 from services.inventory.stock.ledger import actor
 from shared import events as ev
 from shared.auth import Principal
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound, TooManyRequests
 from shared.events import Event, OrderCanceled, OrderCollected, OrderData, OrderReady, OrderReserved
 
 EXPIRY_BATCH = 500
@@ -82,8 +84,9 @@ async def place(
     name = clean_display_name(request.display_name)
     order_id = new_order_id()
     async with ctx.db.transaction() as conn:
-        if not await repo.insert_order(conn, order_id, device_id, request.store_id, name, idempotency_key, now):
-            existing = await repo.order_by_key(conn, device_id, idempotency_key)
+        await repo.lock_device_orders(conn, device_id)
+        existing = await repo.order_by_key(conn, device_id, idempotency_key) if idempotency_key else None
+        if existing is not None:
             if (existing["store_id"], lines_in(existing), existing["display_name"]) != (request.store_id, lines, name):
                 raise Invalid(
                     f"this Idempotency-Key was used for another request (order {existing['order_id']}): "
@@ -91,6 +94,8 @@ async def place(
                     field="Idempotency-Key",
                 )
             return to_answer(existing, hold), False
+        await _within_limits(conn, ctx.config, device_id, lines, now)
+        await repo.insert_order(conn, order_id, device_id, request.store_id, name, idempotency_key, now)
         skus = [line.sku for line in lines]
         known = await repo.insert_order_lines(conn, order_id, skus, [line.qty for line in lines])
         if unknown := sorted(set(skus) - set(known)):
@@ -100,6 +105,31 @@ async def place(
         stock_events = await reserving.reserve(conn, request.store_id, lines, now)
         await ctx.publish(conn, [order_event(OrderReserved, order, now), *stock_events])
     return to_answer(order, hold), True
+
+
+def limits_of(settings: InventorySettings) -> Limits:
+    return Limits(
+        open_orders=settings.max_open_orders,
+        open_units=settings.max_open_units,
+        units_per_product=settings.max_units_per_product,
+        orders_per_hour=settings.max_orders_per_hour,
+    )
+
+
+async def _within_limits(
+    conn: asyncpg.Connection, settings: InventorySettings, device_id: str, lines: Sequence[Line], now: datetime
+) -> None:
+    """429 for a device ordering too often, 409 for one that would hold too much."""
+    row = await repo.holding_of(conn, device_id, now - timedelta(hours=1))
+    held = Holding(open_orders=row["open_orders"], units=row["units"], placed=row["placed"])
+    limits = limits_of(settings)
+    if (wait := wait_before_next(limits, held.placed, now)) is not None:
+        raise TooManyRequests(
+            f"at most {limits.orders_per_hour} orders an hour per shopper: retry in {wait:.0f} s",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    if (why := refusal(limits, held, lines)) is not None:
+        raise Conflict(why, field="lines")
 
 
 async def _visible_order(conn: asyncpg.Connection, order_id: str, principal: Principal) -> asyncpg.Record:
@@ -156,11 +186,14 @@ async def orders_of_store(ctx: InventoryContext, store_id: str, statuses: Sequen
     return OrderList(orders=[to_answer(o, hold) for o in rows])
 
 
-async def orders_of_device(ctx: InventoryContext, device_id: str, limit: int) -> OrderList:
+async def orders_of_device(ctx: InventoryContext, device_id: str, limit: int, before: str | None) -> OrderList:
     hold = holds(ctx.config)
     async with ctx.db.transaction(readonly=True) as conn:
-        rows = await repo.orders_of_device(conn, device_id, limit)
-    return OrderList(orders=[to_answer(o, hold) for o in rows])
+        rows = await repo.orders_of_device(conn, device_id, limit + 1, before)
+    page = rows[:limit]
+    return OrderList(
+        orders=[to_answer(o, hold) for o in page], next_before=page[-1]["order_id"] if len(rows) > limit else None
+    )
 
 
 async def release_canceled(

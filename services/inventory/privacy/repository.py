@@ -10,10 +10,13 @@ from services.inventory.orders.repository import ORDER_COLUMNS
 
 
 async def pseudonymize_orders(conn: asyncpg.Connection, device_id: str, pseudonym: str) -> int:
-    """Erasure: orders are sales records and stay, with a pseudonym for the device and no name."""
+    """Erasure: orders are sales records and stay, with a pseudonym for the device, no name, and no
+    cancel reason written by a person (the system's own codes, such as `not_collected`, stay)."""
     status = await conn.execute(
         """
-        UPDATE inventory.orders SET device_id = $2, display_name = NULL, idempotency_key = NULL
+        UPDATE inventory.orders
+        SET device_id = $2, display_name = NULL, idempotency_key = NULL,
+            cancel_reason = CASE WHEN cancel_reason ~ '^[a-z_]+$' THEN cancel_reason END
         WHERE device_id = $1
         """,
         device_id,

@@ -216,12 +216,23 @@ async def ledger_of(
     )
 
 
-async def stock_of_store(conn: asyncpg.Connection, store_id: str, skus: Sequence[str] | None) -> list[asyncpg.Record]:
-    """Stock rows of a store; with skus, one row per asked SKU (zero where the store has none)."""
-    if skus is None:
-        return await conn.fetch(
-            "SELECT sku, on_hand, reserved FROM inventory.stock WHERE store_id = $1 ORDER BY sku", store_id
-        )
+async def stock_page(conn: asyncpg.Connection, store_id: str, after: str | None, limit: int) -> list[asyncpg.Record]:
+    """A store's stock rows by SKU, those after `after`, at most `limit`."""
+    return await conn.fetch(
+        """
+        SELECT sku, on_hand, reserved FROM inventory.stock
+        WHERE store_id = $1 AND ($2::text IS NULL OR sku > $2)
+        ORDER BY sku
+        LIMIT $3
+        """,
+        store_id,
+        after,
+        limit,
+    )
+
+
+async def stock_of(conn: asyncpg.Connection, store_id: str, skus: Sequence[str]) -> list[asyncpg.Record]:
+    """One row per asked SKU, in the order asked (zero where the store has none)."""
     return await conn.fetch(
         """
         SELECT asked.sku, coalesce(s.on_hand, 0) AS on_hand, coalesce(s.reserved, 0) AS reserved
@@ -234,16 +245,20 @@ async def stock_of_store(conn: asyncpg.Connection, store_id: str, skus: Sequence
     )
 
 
-async def available_products(conn: asyncpg.Connection, store_id: str, exclude_sku: str) -> list[asyncpg.Record]:
-    """Every product the store can hand over right now (available > 0), except the one asked about."""
+async def available_alike(
+    conn: asyncpg.Connection, store_id: str, exclude_sku: str, category: str
+) -> list[asyncpg.Record]:
+    """The products of a category the store can hand over right now (available > 0), except the one
+    asked about: only the category, never the whole catalogue, is ranked."""
     return await conn.fetch(
         """
         SELECT p.sku, p.name, p.category, p.names, s.on_hand - s.reserved AS available
         FROM inventory.stock s JOIN inventory.products p USING (sku)
-        WHERE s.store_id = $1 AND s.sku <> $2 AND s.on_hand - s.reserved > 0
+        WHERE s.store_id = $1 AND s.sku <> $2 AND p.category = $3 AND s.on_hand - s.reserved > 0
         """,
         store_id,
         exclude_sku,
+        category,
     )
 
 

@@ -25,6 +25,8 @@ from shared.errors import ApiError, Invalid, TooLarge
 from shared.wire import check_id
 
 MAX_SKUS_PER_QUERY = 500
+MAX_STOCK_PAGE = 500
+MAX_STOCK_PAGE = 500
 MAX_IMPORT_BYTES = 32 * 1024 * 1024
 
 
@@ -98,10 +100,17 @@ async def import_stock(request: Request, principal: Caller, ctx: FromContext[Inv
 
 @get("/v1/stores/{store_id:str}/stock")
 async def get_stock(
-    store_id: FromPath[str], ctx: FromContext[InventoryContext], sku: FromQuery[str | None] = None
+    store_id: FromPath[str],
+    ctx: FromContext[InventoryContext],
+    sku: FromQuery[str | None] = None,
+    after: FromQuery[str | None] = None,
+    limit: Annotated[int, Parameter(ge=1, le=MAX_STOCK_PAGE)] = MAX_STOCK_PAGE,
 ) -> StockList:
-    """Anyone with a token may ask: availability is what a shop window shows."""
+    """Anyone with a token may ask: availability is what a shop window shows. Without `sku`, the whole
+    store a page at a time, by SKU: `after` is the `next_after` of the page before."""
     check_id(store_id, "store_id")
+    if after is not None:
+        check_id(after, "after")
     skus = None
     if sku is not None:
         skus = list(dict.fromkeys(s.strip() for s in sku.split(",") if s.strip()))
@@ -109,15 +118,19 @@ async def get_stock(
             raise TooLarge(f"at most {MAX_SKUS_PER_QUERY} SKUs per query", field="sku")
         for s in skus:
             check_id(s, "sku")
-    return await service.stock_of_store(ctx, store_id, skus)
+    return await service.stock_of_store(ctx, store_id, skus, after, limit)
 
 
 @get("/v1/stores/{store_id:str}/alternatives/{sku:str}")
 async def get_alternatives(
-    store_id: FromPath[str], sku: FromPath[str], ctx: FromContext[InventoryContext]
+    store_id: FromPath[str],
+    sku: FromPath[str],
+    ctx: FromContext[InventoryContext],
+    limit: Annotated[int, Parameter(ge=1, le=50)] = 10,
 ) -> AlternativeList:
+    """In-stock products of the same category at that store, most alike first: the best `limit`."""
     check_id(store_id, "store_id")
-    return await service.alternatives(ctx, store_id, check_id(sku, "sku"))
+    return await service.alternatives(ctx, store_id, check_id(sku, "sku"), limit)
 
 
 ROUTES = [put_stock, adjust_stock, get_ledger, import_stock, get_stock, get_alternatives]

@@ -35,6 +35,8 @@ class StockItem(Answer):
 class StockList(Answer):
     store_id: str
     items: list[StockItem]
+    next_after: str | None = None
+    """Without a `sku` filter, when there is more: the `after` of the next page."""
 
 
 class LedgerEntry(Answer):

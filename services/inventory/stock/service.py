@@ -173,24 +173,35 @@ async def ledger(ctx: InventoryContext, store_id: str, sku: str, before: int | N
     )
 
 
-async def stock_of_store(ctx: InventoryContext, store_id: str, skus: Sequence[str] | None) -> StockList:
+async def stock_of_store(
+    ctx: InventoryContext, store_id: str, skus: Sequence[str] | None, after: str | None, limit: int
+) -> StockList:
     async with ctx.db.transaction(readonly=True) as conn:
-        rows = await repo.stock_of_store(conn, store_id, skus)
-    return StockList(store_id=store_id, items=[_stock_item(r["sku"], r) for r in rows])
+        if skus is not None:
+            return StockList(
+                store_id=store_id, items=[_stock_item(r["sku"], r) for r in await repo.stock_of(conn, store_id, skus)]
+            )
+        rows = await repo.stock_page(conn, store_id, after, limit + 1)
+    page = rows[:limit]
+    more = len(rows) > limit
+    return StockList(
+        store_id=store_id, items=[_stock_item(r["sku"], r) for r in page], next_after=page[-1]["sku"] if more else None
+    )
 
 
-async def alternatives(ctx: InventoryContext, store_id: str, sku: str) -> AlternativeList:
+async def alternatives(ctx: InventoryContext, store_id: str, sku: str, limit: int = 10) -> AlternativeList:
     """What the store can hand over instead, most alike first (shared.alternatives decides the order)."""
     async with ctx.db.transaction(readonly=True) as conn:
         product = await catalog.get_product(conn, sku)
         if product is None:
             raise NotFound(f"unknown sku {sku!r}", field="sku")
-        rows = await repo.available_products(conn, store_id, sku)
+        rows = await repo.available_alike(conn, store_id, sku, product["category"])
     names = {r["sku"]: r["names"] for r in rows}
     ranked = rank(
         product["name"],
         product["category"],
         [Candidate(r["sku"], r["name"], r["category"], r["available"]) for r in rows],
+        limit,
     )
     return AlternativeList(
         store_id=store_id,

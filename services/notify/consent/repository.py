@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from shared.events import Purpose
@@ -15,6 +17,28 @@ async def create_device(conn: asyncpg.Connection, device_id: str, platform: str,
         locale,
         timezone,
     )
+
+
+async def spend_registration(conn: asyncpg.Connection, address_key: bytes) -> tuple[int, datetime]:
+    """One more registration from this address in the current hour: how many that makes, and when
+    the hour began."""
+    row = await conn.fetchrow(
+        """
+        INSERT INTO notify.registration_budgets AS b (address_key, window_start, used)
+        VALUES ($1, date_trunc('hour', now()), 1)
+        ON CONFLICT (address_key) DO UPDATE
+        SET used = CASE WHEN b.window_start = excluded.window_start THEN b.used + 1 ELSE 1 END,
+            window_start = excluded.window_start
+        RETURNING used, window_start
+        """,
+        address_key,
+    )
+    return row["used"], row["window_start"]
+
+
+async def forget_registration_budgets(conn: asyncpg.Connection, before: datetime) -> int:
+    status = await conn.execute("DELETE FROM notify.registration_budgets WHERE window_start < $1", before)
+    return int(status.split()[-1])
 
 
 async def get_device(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
@@ -92,14 +116,36 @@ async def save_consents(
     )
 
 
-async def consent_history(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+async def consent_history(
+    conn: asyncpg.Connection, device_id: str, limit: int = 100_000, after: int = 0
+) -> list[asyncpg.Record]:
+    """The device's answers, oldest first, those after the entry `after`, at most `limit`."""
     return await conn.fetch(
         """
-        SELECT at, policy_version, purposes, shown, user_agent
-        FROM notify.consent_history WHERE device_id = $1 ORDER BY id
+        SELECT id, at, policy_version, purposes, shown, user_agent
+        FROM notify.consent_history WHERE device_id = $1 AND id > $3 ORDER BY id LIMIT $2
+        """,
+        device_id,
+        limit,
+        after,
+    )
+
+
+async def latest_answer(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT policy_version, purposes, shown FROM notify.consent_history
+        WHERE device_id = $1 ORDER BY id DESC LIMIT 1
         """,
         device_id,
     )
+
+
+async def answers_since(conn: asyncpg.Connection, device_id: str, since: datetime) -> list[datetime]:
+    rows = await conn.fetch(
+        "SELECT at FROM notify.consent_history WHERE device_id = $1 AND at >= $2 ORDER BY at", device_id, since
+    )
+    return [r["at"] for r in rows]
 
 
 async def erase_device(conn: asyncpg.Connection, device_id: str, pseudonym: str) -> None:

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Request, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from services.notify.consent import service
 from services.notify.consent.schemas import ConsentPut, Consents, DeviceCreate, DeviceCreated
 from services.notify.context import NotifyContext
 from shared.auth import Caller
+from shared.clients import client_address
 from shared.context import FromContext
 from shared.wire import check_id
 
 
 @post("/v1/devices", exclude_from_auth=True, status_code=201)
-async def register_device(data: JSONBody[DeviceCreate], ctx: FromContext[NotifyContext]) -> DeviceCreated:
-    """Anyone may register a device; the token returned is the only way to act on it."""
-    return await service.register_device(ctx, data)
+async def register_device(
+    data: JSONBody[DeviceCreate], request: Request, ctx: FromContext[NotifyContext]
+) -> DeviceCreated:
+    """Anyone may register a device (a budget per client address); the token returned is the only way
+    to act on it."""
+    address = client_address(request.scope, ctx.settings.trusted_proxies)
+    return await service.register_device(ctx, data, address)
 
 
 @put("/v1/devices/{device_id:str}/consents")
@@ -36,10 +43,16 @@ async def put_consents(
 
 
 @get("/v1/devices/{device_id:str}/consents")
-async def get_consents(device_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> Consents:
+async def get_consents(
+    device_id: FromPath[str],
+    principal: Caller,
+    ctx: FromContext[NotifyContext],
+    after: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,
+) -> Consents:
+    """The current answers and their history with proof, oldest first (`after` pages on)."""
     check_id(device_id, "device_id")
     principal.require_device(device_id)
-    return await service.consents_of(ctx, device_id)
+    return await service.consents_of(ctx, device_id, after)
 
 
 ROUTES = [register_device, put_consents, get_consents]

@@ -50,3 +50,5 @@ class Consents(Answer):
     policy_version: str | None = None
     updated_at: datetime | None = None
     history: list[ConsentChange] = []
+    """Oldest first, a page at a time (100): with more, `history_next_after` is the `after` of the next."""
+    history_next_after: int | None = None

@@ -3,8 +3,11 @@ the other services in one transaction, so a ping sent after the answer returns i
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import math
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -13,7 +16,8 @@ import msgspec
 from services.notify.consent import repository as repo
 from services.notify.consent.schemas import ConsentChange, ConsentPut, Consents, DeviceCreate, DeviceCreated
 from services.notify.context import NotifyContext
-from shared.errors import Invalid, NotFound
+from shared import keys
+from shared.errors import Invalid, NotFound, TooManyRequests
 from shared.events import PURPOSES, ConsentChanged, ConsentData, Purpose
 
 
@@ -38,11 +42,24 @@ def purposes_of(row: asyncpg.Record | None) -> dict[Purpose, bool]:
     return {p: bool(row[p]) if row else False for p in PURPOSES}
 
 
-async def register_device(ctx: NotifyContext, data: DeviceCreate) -> DeviceCreated:
-    """Anyone may register a device; the token returned is the only way to act on it."""
+def address_key(ctx: NotifyContext, address: str) -> bytes:
+    """The client's address as the registration budget keeps it: a keyed hash, useless without the key."""
+    return hmac.new(keys.derive(ctx.settings.token_key, keys.ADDRESSES), address.encode(), hashlib.sha256).digest()
+
+
+async def register_device(ctx: NotifyContext, data: DeviceCreate, address: str) -> DeviceCreated:
+    """Anyone may register a device, a budget per client address and hour; the token returned is the only
+    way to act on it."""
     tz = check_timezone(data.timezone) if data.timezone else "UTC"
     device_id = f"dev_{secrets.token_urlsafe(16)}"
     async with ctx.db.transaction() as conn:
+        used, since = await repo.spend_registration(conn, address_key(ctx, address))
+        if used > ctx.config.registrations_per_hour:
+            wait = max(1, math.ceil((since + timedelta(hours=1) - datetime.now(UTC)).total_seconds()))
+            raise TooManyRequests(
+                f"at most {ctx.config.registrations_per_hour} devices an hour from one address: retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         await repo.create_device(conn, device_id, data.platform, data.locale, tz)
     return DeviceCreated(device_id=device_id, token=ctx.signer.issue("device", device_id))
 
@@ -55,6 +72,23 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
         if not given:  # an answer about nothing we ask (a misspelt or unknown purpose) is no answer
             raise Invalid(f"purposes: give at least one of {', '.join(PURPOSES)}", field="purposes")
         purposes = {**purposes_of(await repo.lock_consents(conn, device_id)), **given}
+        latest = await repo.latest_answer(conn, device_id)
+        if latest is not None and (latest["purposes"], latest["policy_version"], latest["shown"]) == (
+            purposes,
+            data.policy_version,
+            data.shown,
+        ):
+            return await _consents(conn, device_id)  # the same answer again: nothing new to prove
+        now = datetime.now(UTC)
+        recent = await repo.answers_since(conn, device_id, now - timedelta(hours=1))
+        if len(recent) >= ctx.config.consent_changes_per_hour:
+            wait = max(
+                1, math.ceil((recent[-ctx.config.consent_changes_per_hour] + timedelta(hours=1) - now).total_seconds())
+            )
+            raise TooManyRequests(
+                f"at most {ctx.config.consent_changes_per_hour} consent changes an hour: retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         await repo.save_consents(conn, device_id, purposes, data.policy_version, data.shown, user_agent)
         changed = ConsentChanged(
             ts=datetime.now(UTC),
@@ -65,14 +99,20 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
         return await _consents(conn, device_id)
 
 
-async def consents_of(ctx: NotifyContext, device_id: str) -> Consents:
+async def consents_of(ctx: NotifyContext, device_id: str, after: int = 0) -> Consents:
     async with ctx.db.transaction(readonly=True) as conn:
         await known_device(conn, device_id)
-        return await _consents(conn, device_id)
+        return await _consents(conn, device_id, after)
 
 
-async def _consents(conn: asyncpg.Connection, device_id: str) -> Consents:
+HISTORY_PAGE = 100
+
+
+async def _consents(conn: asyncpg.Connection, device_id: str, after: int = 0) -> Consents:
+    """The current answers, and the history with its proof, oldest first, a page at a time."""
     row = await repo.get_consents(conn, device_id)
+    rows = await repo.consent_history(conn, device_id, HISTORY_PAGE + 1, after)
+    page = rows[:HISTORY_PAGE]
     history = [
         ConsentChange(
             at=h["at"],
@@ -81,7 +121,7 @@ async def _consents(conn: asyncpg.Connection, device_id: str) -> Consents:
             shown=h["shown"],
             user_agent=h["user_agent"],
         )
-        for h in await repo.consent_history(conn, device_id)
+        for h in page
     ]
     return Consents(
         device_id=device_id,
@@ -89,4 +129,5 @@ async def _consents(conn: asyncpg.Connection, device_id: str) -> Consents:
         policy_version=row["policy_version"] if row else None,
         updated_at=row["updated_at"] if row else None,
         history=history,
+        history_next_after=page[-1]["id"] if len(rows) > HISTORY_PAGE else None,
     )

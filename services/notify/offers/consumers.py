@@ -9,8 +9,9 @@ import asyncpg
 from services.notify.consent import repository as consent_repo
 from services.notify.context import NotifyContext
 from services.notify.offers import repository as repo
-from services.notify.offers import stock
+from services.notify.offers import schedule, stock
 from services.notify.offers.decide import OFFERS, Moment, Offer, Past, admit, decide_offer
+from services.notify.offers.stores import timezone_of
 from services.notify.outbox import service as outbox
 from services.notify.outbox.delivery import TTL_S, topic_of
 from services.notify.outbox.messages import Addressee, Outgoing
@@ -36,6 +37,7 @@ async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwell
         now=datetime.now(UTC),
         happened_at=event.ts,
         confidence=event.data.confidence,
+        store_timezone=await timezone_of(conn, event.store_id),
     )
     to = Addressee("device", event.device_id)
     for campaign in campaigns:
@@ -45,7 +47,15 @@ async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwell
             if product is None or product.available <= 0:
                 alternative = await stock.best_alternative(conn, event.store_id, campaign["sku"])
         messages = {loc: (m["title"], m["body"]) for loc, m in campaign["message"].items()}
-        offer = Offer(messages, campaign["sku"], product, alternative, campaign["min_confidence"])
+        offer = Offer(
+            messages,
+            campaign["sku"],
+            product,
+            alternative,
+            campaign["min_confidence"],
+            paused=not campaign["active"],
+            schedule=schedule.stored(campaign["schedule"]),
+        )
         decision = decide_offer(offer, who, moment, ctx.policy)
         recorded = await outbox.queue(
             conn,

@@ -2,6 +2,8 @@
 
 The rules, in the order they apply; the first that refuses gives the reason recorded:
 
+0. (offers) the campaign is paused ............................... `paused`
+   (offers) the campaign's dates and hours, in the store's local time ... `outside_schedule`
 1. consent for the message's purpose ............................. `no_consent`
 2. a push subscription to reach the device ....................... `no_subscription`
    (offers) the visit is recent: a batch of pings uploaded hours late makes no offer now ... `expired`
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from services.notify.offers.schedule import Schedule
 from shared.events import Purpose
 
 FALLBACK_LOCALE = "en"
@@ -94,6 +97,7 @@ class Moment:
     now: datetime
     happened_at: datetime | None = None  # the event's own time (a late upload: long before `now`)
     confidence: float | None = None  # how sure geo is the device is in the zone (0..1)
+    store_timezone: str = "UTC"  # where the campaign's hours are read
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class Offer:
     product: ProductInfo | None
     alternative: ProductInfo | None
     min_confidence: float | None = None  # the campaign's: a less confident zone event makes no offer
+    paused: bool = False
+    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,10 @@ def admit(purpose: Purpose, who: Recipient) -> str | None:
 
 def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -> Decision:
     """An offer is said only with the `offers` consent, about a product the store can hand over now."""
+    if offer.paused:
+        return Decision("suppressed", "paused", sku=offer.sku)
+    if offer.schedule is not None and not offer.schedule.within(moment.now.astimezone(ZoneInfo(moment.store_timezone))):
+        return Decision("suppressed", "outside_schedule", sku=offer.sku)
     refused = admit(OFFERS, who)
     if refused:
         return Decision("suppressed", refused, sku=offer.sku)

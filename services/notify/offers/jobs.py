@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.notify.context import NotifyContext
 from services.notify.offers import repository as repo
@@ -63,4 +63,11 @@ async def release_held(ctx: NotifyContext, now: datetime) -> int:
     return len(release) + len(drop)
 
 
-JOBS = [Job("notify.release_held", 30, release_held)]
+async def forget_old_orders(ctx: NotifyContext, now: datetime) -> int:
+    """The record of orders that results attribute follows the message log's retention: past it, no
+    offer is left that an order could be attributed to."""
+    async with ctx.db.transaction() as conn:
+        return await repo.delete_old_orders(conn, now - timedelta(days=ctx.config.message_retention_days))
+
+
+JOBS = [Job("notify.release_held", 30, release_held), Job("notify.order_record_retention", 3600, forget_old_orders)]

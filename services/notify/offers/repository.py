@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 
 async def upsert_campaign(
-    conn: asyncpg.Connection, campaign_id: str, trigger: dict[str, Any], sku: str, message: dict[str, Any], active: bool
+    conn: asyncpg.Connection,
+    campaign_id: str,
+    trigger: dict[str, Any],
+    sku: str,
+    message: dict[str, Any],
+    active: bool,
+    schedule: dict[str, Any] | None = None,
 ) -> None:
     await conn.execute(
         """
         INSERT INTO notify.campaigns
-            (campaign_id, trigger_type, zone_kind, zone_id, store_id, min_confidence, sku, message, active)
-        VALUES ($1, $2, $3, $4, $5, $9, $6, $7, $8)
+            (campaign_id, trigger_type, zone_kind, zone_id, store_id, min_confidence, sku, message, active, schedule)
+        VALUES ($1, $2, $3, $4, $5, $9, $6, $7, $8, $10)
         ON CONFLICT (campaign_id) DO UPDATE
         SET trigger_type = excluded.trigger_type, zone_kind = excluded.zone_kind, zone_id = excluded.zone_id,
             store_id = excluded.store_id, min_confidence = excluded.min_confidence, sku = excluded.sku,
-            message = excluded.message, active = excluded.active, updated_at = now()
+            message = excluded.message, active = excluded.active, schedule = excluded.schedule, updated_at = now()
         """,
         campaign_id,
         trigger["type"],
@@ -29,18 +36,20 @@ async def upsert_campaign(
         message,
         active,
         trigger.get("min_confidence"),
+        schedule,
     )
 
 
 async def campaigns_for(
     conn: asyncpg.Connection, trigger_type: str, store_id: str | None, zone_id: str | None, zone_kind: str | None
 ) -> list[asyncpg.Record]:
-    """Active campaigns whose trigger matches: every condition the campaign sets must hold."""
+    """Campaigns not ended (paused ones too: their decision says so) whose trigger matches: every
+    condition the campaign sets must hold."""
     return await conn.fetch(
         """
-        SELECT campaign_id, sku, message, min_confidence
+        SELECT campaign_id, sku, message, min_confidence, active, schedule
         FROM notify.campaigns
-        WHERE active AND trigger_type = $1
+        WHERE ended_at IS NULL AND trigger_type = $1
           AND (store_id IS NULL OR store_id = $2)
           AND (zone_id IS NULL OR zone_id = $3)
           AND (zone_kind IS NULL OR zone_kind = $4)
@@ -142,3 +151,170 @@ async def availability(conn: asyncpg.Connection, store_ids: list[str], skus: lis
         skus,
     )
     return {(r["store_id"], r["sku"]): r["available"] for r in rows}
+
+
+# --- campaigns: lifecycle and results ---
+
+CAMPAIGN_COLUMNS = """campaign_id, trigger_type, zone_kind, zone_id, store_id, min_confidence, sku, message, active,
+    schedule, ended_at"""
+
+
+async def get_campaign(conn: asyncpg.Connection, campaign_id: str, lock: bool = False) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {CAMPAIGN_COLUMNS} FROM notify.campaigns WHERE campaign_id = $1{' FOR UPDATE' if lock else ''}",
+        campaign_id,
+    )
+
+
+async def list_campaigns(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {CAMPAIGN_COLUMNS} FROM notify.campaigns ORDER BY campaign_id")
+
+
+async def end_campaign(conn: asyncpg.Connection, campaign_id: str) -> bool:
+    """True if it was running (or paused) and is now ended."""
+    ended = await conn.fetchval(
+        """
+        UPDATE notify.campaigns SET ended_at = now(), active = false, updated_at = now()
+        WHERE campaign_id = $1 AND ended_at IS NULL RETURNING true
+        """,
+        campaign_id,
+    )
+    return bool(ended)
+
+
+async def product_known(conn: asyncpg.Connection, sku: str) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM notify.products WHERE sku = $1", sku))
+
+
+async def campaign_counts(
+    conn: asyncpg.Connection, campaign_id: str, sku: str, since: datetime, until: datetime
+) -> asyncpg.Record:
+    """Decided, sent, shown, clicked and alternatives among the campaign's messages decided in the window."""
+    return await conn.fetchrow(
+        """
+        WITH m AS (
+            SELECT id, status, sku FROM notify.messages
+            WHERE campaign_id = $1 AND decided_at >= $3 AND decided_at <= $4
+        ), e AS (
+            SELECT count(*) FILTER (WHERE type = 'shown') AS shown, count(*) FILTER (WHERE type = 'clicked') AS clicked
+            FROM notify.message_events WHERE message_id IN (SELECT id FROM m)
+        )
+        SELECT count(*) AS decided,
+               count(*) FILTER (WHERE status = 'sent') AS sent,
+               count(*) FILTER (WHERE status = 'sent' AND sku IS DISTINCT FROM $2) AS alternatives,
+               (SELECT shown FROM e) AS shown, (SELECT clicked FROM e) AS clicked
+        FROM m
+        """,
+        campaign_id,
+        sku,
+        since,
+        until,
+    )
+
+
+async def suppressed_by_reason(
+    conn: asyncpg.Connection, campaign_id: str, since: datetime, until: datetime
+) -> dict[str, int]:
+    rows = await conn.fetch(
+        """
+        SELECT coalesce(reason, 'unknown') AS reason, count(*) AS n FROM notify.messages
+        WHERE campaign_id = $1 AND decided_at >= $2 AND decided_at <= $3 AND status = 'suppressed'
+        GROUP BY 1 ORDER BY 1
+        """,
+        campaign_id,
+        since,
+        until,
+    )
+    return {r["reason"]: r["n"] for r in rows}
+
+
+async def attributed_orders(
+    conn: asyncpg.Connection, campaign_id: str, since: datetime, until: datetime, window: timedelta
+) -> asyncpg.Record:
+    """Orders placed by the device of a sent offer, at its store, within `window` after it was sent,
+    with the product the message offered; each order and each of its lines counted once."""
+    return await conn.fetchrow(
+        """
+        WITH hits AS (
+            SELECT DISTINCT l.order_id, l.sku, l.qty
+            FROM notify.messages m
+            JOIN notify.orders o ON o.device_id = m.device_id AND o.store_id = m.store_id
+                 AND o.placed_at >= m.sent_at AND o.placed_at <= m.sent_at + $4::interval
+            JOIN notify.order_lines l ON l.order_id = o.order_id AND l.sku = m.sku
+            WHERE m.campaign_id = $1 AND m.decided_at >= $2 AND m.decided_at <= $3 AND m.status = 'sent'
+        )
+        SELECT count(DISTINCT order_id) AS orders, coalesce(sum(qty), 0)::bigint AS units FROM hits
+        """,
+        campaign_id,
+        since,
+        until,
+        window,
+    )
+
+
+# --- the stores' time zones and the pickup orders, from the other services' events ---
+
+
+async def apply_store(conn: asyncpg.Connection, store_id: str, timezone: str, event_id: int) -> bool:
+    applied = await conn.fetchval(
+        """
+        INSERT INTO notify.stores (store_id, timezone, event_id) VALUES ($1, $2, $3)
+        ON CONFLICT (store_id) DO UPDATE
+        SET timezone = excluded.timezone, event_id = excluded.event_id, updated_at = now()
+        WHERE notify.stores.event_id < excluded.event_id
+        RETURNING true
+        """,
+        store_id,
+        timezone,
+        event_id,
+    )
+    return bool(applied)
+
+
+async def store_timezone(conn: asyncpg.Connection, store_id: str) -> str | None:
+    return await conn.fetchval("SELECT timezone FROM notify.stores WHERE store_id = $1", store_id)
+
+
+async def record_order(
+    conn: asyncpg.Connection,
+    order_id: str,
+    device_id: str,
+    store_id: str,
+    placed_at: datetime,
+    lines: list[tuple[str, int]],
+    event_id: int,
+) -> bool:
+    """The order as placed, once (a redelivered order.reserved records nothing)."""
+    new = await conn.fetchval(
+        """
+        INSERT INTO notify.orders (order_id, device_id, store_id, placed_at, event_id) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (order_id) DO NOTHING RETURNING true
+        """,
+        order_id,
+        device_id,
+        store_id,
+        placed_at,
+        event_id,
+    )
+    if new:
+        await conn.execute(
+            """
+            INSERT INTO notify.order_lines (order_id, sku, qty)
+            SELECT $1, sku, sum(qty) FROM unnest($2::text[], $3::int[]) AS l (sku, qty) GROUP BY sku
+            """,
+            order_id,
+            [sku for sku, _ in lines],
+            [qty for _, qty in lines],
+        )
+    return bool(new)
+
+
+async def forget_orders_of(conn: asyncpg.Connection, device_id: str) -> None:
+    """Erasure: the device's order records (their lines by cascade)."""
+    await conn.execute("DELETE FROM notify.orders WHERE device_id = $1", device_id)
+
+
+async def delete_old_orders(conn: asyncpg.Connection, before: datetime) -> int:
+    """Order records past the message retention: no offer they could be attributed to is left."""
+    status = await conn.execute("DELETE FROM notify.orders WHERE placed_at < $1", before)
+    return int(status.split()[-1])

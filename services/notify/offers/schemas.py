@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -26,11 +27,31 @@ class CampaignTrigger(Body):
     """Only zone events at least this confident (0..1: how likely the device really is in the zone)."""
 
 
+Instant = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class OpeningHours(Body):
+    days: list[str]
+    """mon, tue, wed, thu, fri, sat, sun"""
+    from_: str = msgspec.field(name="from")
+    """HH:MM, the store's local time"""
+    to: str
+    """HH:MM, after `from` (exclusive)"""
+
+
+class CampaignSchedule(Body):
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    hours: list[OpeningHours] | None = None
+
+
 class CampaignPut(Body):
     trigger: CampaignTrigger
     sku: Id
     message: dict[Locale, LocalizedMessage]
     active: bool = True
+    """false pauses it: its decisions are recorded as suppressed, reason `paused`"""
+    schedule: CampaignSchedule | None = None
 
 
 class Campaign(Answer):
@@ -39,3 +60,22 @@ class Campaign(Answer):
     sku: str
     message: dict[str, LocalizedMessage]
     active: bool
+    schedule: CampaignSchedule | None = None
+    ended_at: datetime | None = None
+
+
+class CampaignResults(Answer):
+    campaign_id: str
+    decided: int
+    """messages recorded for the campaign (sent or not)"""
+    sent: int
+    shown: int
+    clicked: int
+    suppressed: dict[str, int]
+    """reason -> messages"""
+    alternatives: int
+    """sent messages about another product than the campaign's (it was out of stock)"""
+    orders: int
+    """pickup orders attributed to a sent offer (see README: the attribution rule)"""
+    units: int
+    """units of the offered products in those orders"""

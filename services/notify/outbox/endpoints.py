@@ -67,7 +67,10 @@ class EndpointPolicy:
         """Why notify must not send to this URL, or None if it may."""
         if len(url) > MAX_ENDPOINT or not _URL_CHARS.match(url):
             return "endpoint is not a plain URL"
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "https://[::1/x": a bracket never closed
+            return "endpoint is not a plain URL"
         if parts.scheme not in ("https", "http"):
             return "endpoint must be an https URL"
         try:

@@ -329,7 +329,7 @@ async def recipient_exists(conn: asyncpg.Connection, to: Addressee) -> bool:
         """
         SELECT CASE $1
             WHEN 'device' THEN EXISTS (SELECT 1 FROM notify.devices WHERE device_id = $2)
-            WHEN 'staff' THEN EXISTS (SELECT 1 FROM notify.staff WHERE staff_id = $2)
+            WHEN 'staff' THEN EXISTS (SELECT 1 FROM notify.staff WHERE staff_id = $2 AND removed_at IS NULL)
         END
         """,
         to.kind,
@@ -407,3 +407,33 @@ async def offer_vapid_keys(conn: asyncpg.Connection, private_key: str, public_ke
         public_key,
     )
     return await vapid_keys(conn)
+
+
+# --- engagement: what the device reports about a message it was shown ---
+
+
+async def message_for_device(conn: asyncpg.Connection, message_id: int, device_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, status, sent_at FROM notify.messages WHERE id = $1 AND device_id = $2 FOR SHARE",
+        message_id,
+        device_id,
+    )
+
+
+async def record_message_event(conn: asyncpg.Connection, message_id: int, type_: str, ts: datetime) -> asyncpg.Record:
+    """The event as first recorded for this message and type, and whether it is this one."""
+    return await conn.fetchrow(
+        """
+        WITH new AS (
+            INSERT INTO notify.message_events (message_id, type, ts) VALUES ($1, $2, $3)
+            ON CONFLICT (message_id, type) DO NOTHING RETURNING ts
+        )
+        SELECT ts, true AS counted FROM new
+        UNION ALL
+        SELECT ts, false FROM notify.message_events
+        WHERE message_id = $1 AND type = $2 AND NOT EXISTS (SELECT 1 FROM new)
+        """,
+        message_id,
+        type_,
+        ts,
+    )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import delete, get, put
+from litestar import delete, get, post, put
 from litestar.params import FromPath, JSONBody, Parameter
 
 from services.notify.context import NotifyContext
 from services.notify.outbox import service
 from services.notify.outbox.messages import Addressee
 from services.notify.outbox.schemas import (
+    MessageEvent,
+    MessageEventPost,
     MessageList,
     PushSubscription,
     PushSubscriptionPut,
@@ -20,6 +22,7 @@ from services.notify.outbox.schemas import (
 from services.notify.staff_alerts.service import require_staff_self
 from shared.auth import Caller
 from shared.context import FromContext
+from shared.errors import Forbidden, NotFound
 from shared.wire import check_id
 
 
@@ -34,6 +37,18 @@ async def get_messages(
     check_id(device_id, "device_id")
     principal.require_device(device_id)
     return await service.messages_of(ctx, device_id, limit)
+
+
+@post("/v1/messages/{message_id:str}/events", status_code=200)
+async def post_message_event(
+    message_id: FromPath[str], data: JSONBody[MessageEventPost], principal: Caller, ctx: FromContext[NotifyContext]
+) -> MessageEvent:
+    """The shopper's service worker reports a message sent to this device shown, clicked or dismissed."""
+    if principal.role != "device":
+        raise Forbidden("this call needs the token of the device the message was sent to")
+    if not message_id.isdigit() or len(message_id) > 18:
+        raise NotFound(f"unknown message {message_id!r}", field="message_id")
+    return await service.record_engagement(ctx, principal.subject, int(message_id), data)
 
 
 @put("/v1/devices/{device_id:str}/push-subscription")
@@ -84,6 +99,7 @@ def get_vapid_public_key(ctx: FromContext[NotifyContext]) -> VapidPublicKey:
 
 ROUTES = [
     get_messages,
+    post_message_event,
     put_push_subscription,
     delete_push_subscription,
     put_staff_push_subscription,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -65,3 +65,19 @@ class StaffPushSubscription(Answer):
 class VapidPublicKey(Answer):
     public_key: str
     """base64url of the uncompressed P-256 point: the `applicationServerKey` of PushManager.subscribe()."""
+
+
+class MessageEventPost(Body):
+    """What the shopper's service worker saw become of a pushed message."""
+
+    type: Literal["shown", "clicked", "dismissed"]
+    ts: Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class MessageEvent(Answer):
+    message_id: int
+    type: str
+    ts: datetime
+    """when it happened, as first reported"""
+    counted: bool
+    """false: this type was already reported for this message, nothing new is counted"""

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import asyncpg
 from aiohttp import ClientHandlerType, ClientMiddlewareType, ClientRequest, ClientResponse
+from aiohttp.abc import AbstractResolver
 from prometheus_client import Counter
 from pywebpush import WebPushException, webpush_async
 
@@ -35,6 +36,7 @@ from services.notify.outbox.messages import Addressee
 from services.notify.outbox.vapid import VapidKeys
 from services.notify.settings import NotifySettings
 from shared.db import UNAVAILABLE, Database
+from shared.egress import PrivateAddress, PublicOnlyResolver
 
 log = logging.getLogger("accueil.notify.sender")
 
@@ -55,10 +57,15 @@ def endpoint_guard(policy: EndpointPolicy) -> ClientMiddlewareType:
     return guard
 
 
-def push_session(policy: EndpointPolicy, timeout_s: float) -> aiohttp.ClientSession:
+def push_session(
+    policy: EndpointPolicy, timeout_s: float, resolver: AbstractResolver | None = None
+) -> aiohttp.ClientSession:
+    """Every push goes through here: to an allowed push service by name (the guard, each hop), and to a
+    public address only (the resolver, each connection), unless the operator listed the host."""
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=timeout_s),
         middlewares=(endpoint_guard(policy),),
+        connector=aiohttp.TCPConnector(resolver=PublicOnlyResolver(policy.listed, resolver)),
         trust_env=False,
     )
 
@@ -217,7 +224,7 @@ class Sender:
             code, retry_after, error = exc.status_code, exc.retry_after, exc.message[:300]
             if code is None:  # refused by pywebpush before any request: the subscription is unusable
                 label = "rejected"
-        except EndpointRefused as exc:  # a redirect towards a host that is not an allowed push service
+        except (EndpointRefused, PrivateAddress) as exc:  # a hop to a host not allowed, or not public
             label, error = "refused", str(exc)[:300]
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             error = repr(exc)[:300]

@@ -4,6 +4,7 @@ decided message (a shopper's or a staff member's, the same way), know what a dev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -14,8 +15,8 @@ from services.notify.offers.decide import Past, Recipient
 from services.notify.outbox import repository as repo
 from services.notify.outbox.endpoints import auth_refusal, p256dh_refusal
 from services.notify.outbox.messages import Addressee, Outgoing
-from services.notify.outbox.schemas import Message, MessageList, PushSubscriptionPut
-from shared.errors import Invalid, NotFound
+from services.notify.outbox.schemas import Message, MessageEvent, MessageEventPost, MessageList, PushSubscriptionPut
+from shared.errors import Conflict, Invalid, NotFound
 
 RECENT_DAYS = 8
 """How far back caps and duplicates look: a local ISO week, whatever the device's time zone."""
@@ -93,3 +94,26 @@ async def unsubscribe(ctx: NotifyContext, to: Addressee) -> None:
     async with ctx.db.transaction() as conn:
         await _known_recipient(conn, to)
         await repo.delete_subscription(conn, to)
+
+
+REPORT_SKEW = timedelta(minutes=5)
+"""How far ahead of our clock a device's report may be dated (its clock drifts)."""
+
+
+async def record_engagement(
+    ctx: NotifyContext, device_id: str, message_id: int, data: MessageEventPost
+) -> MessageEvent:
+    """The device saw, clicked or dismissed a message sent to it: each type counts once per message."""
+    unknown = NotFound(f"unknown message {message_id} for this device", field="message_id")
+    async with ctx.db.transaction() as conn:
+        message = await repo.message_for_device(conn, message_id, device_id)
+        if message is None:
+            raise unknown
+        if message["status"] != "sent":
+            raise Conflict(f"message {message_id} was not sent (it is {message['status']})", field="message_id")
+        if data.ts > datetime.now(UTC) + REPORT_SKEW or data.ts < message["sent_at"]:
+            raise Invalid("ts must be after the message was sent and not in the future", field="ts")
+        row = await repo.record_message_event(conn, message_id, data.type, data.ts)
+    if row is None:  # recorded by a concurrent report of the same type
+        return MessageEvent(message_id=message_id, type=data.type, ts=data.ts, counted=False)
+    return MessageEvent(message_id=message_id, type=data.type, ts=row["ts"], counted=row["counted"])

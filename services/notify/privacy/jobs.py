@@ -13,11 +13,12 @@ from shared.jobs import Job
 
 async def enforce_retention(ctx: NotifyContext, now: datetime) -> int:
     """The message log, staff alerts (they name the shopper) and the webhook delivery log share the
-    message retention."""
+    message retention; used stream tickets are forgotten once expired."""
     cutoff = now - timedelta(days=ctx.config.message_retention_days)
     async with ctx.db.transaction() as conn:
         deleted = await outbox_repo.delete_old_messages(conn, cutoff) + await staff_repo.delete_old_alerts(conn, cutoff)
-        return deleted + await webhook_repo.delete_old(conn, cutoff)
+        deleted += await webhook_repo.delete_old(conn, cutoff)
+        return deleted + await staff_repo.delete_expired_tickets(conn, now)
 
 
 RETENTION = Job("notify.message_retention", 3600, enforce_retention)

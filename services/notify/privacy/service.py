@@ -13,6 +13,7 @@ import msgspec
 from services.notify.consent import repository as consent_repo
 from services.notify.consent.service import known_device
 from services.notify.context import NotifyContext
+from services.notify.offers import repository as offers_repo
 from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox.messages import Addressee
 from services.notify.privacy import notice
@@ -55,7 +56,8 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
         await revoke(conn, device_id)
         closed = await staff_repo.close_alerts_of_device(conn, device_id)
         await staff_repo.announce(conn, [payload_of(r) for r in closed])
-        await outbox_repo.delete_messages_of(conn, device_id)
+        await outbox_repo.delete_messages_of(conn, device_id)  # with what the device reported about them
+        await offers_repo.forget_orders_of(conn, device_id)
         await webhook_repo.delete_of_device(conn, device_id)
         await staff_repo.forget_shopper(conn, device_id)
         await consent_repo.erase_device(conn, device_id, subject)
@@ -76,6 +78,9 @@ async def erasure_status(ctx: NotifyContext, erasure_id: str) -> Erasure:
     return erasure_answer(row)
 
 
+ORDER_PAGE = 500
+
+
 async def _from_peer(ctx: NotifyContext, service: str, path: str) -> Any:
     try:
         status, body = await peers.get_json(ctx, service, path)
@@ -84,13 +89,27 @@ async def _from_peer(ctx: NotifyContext, service: str, path: str) -> Any:
     return body if status != 404 else None
 
 
+async def _every_order(ctx: NotifyContext, device_id: str) -> dict[str, Any] | None:
+    """inventory answers a shopper's orders a page at a time: the export holds every page."""
+    orders: list[Any] = []
+    before = None
+    while True:
+        query = f"?limit={ORDER_PAGE}" + (f"&before={before}" if before else "")
+        page = await _from_peer(ctx, "inventory", f"/v1/devices/{device_id}/orders{query}")
+        if page is None:
+            return None
+        orders += page["orders"]
+        if (before := page.get("next_before")) is None:
+            return {"orders": orders}
+
+
 async def export(ctx: NotifyContext, device_id: str) -> Export:
     """All data held about the device, from the three services and the event log, in one document.
     The other services are asked with no transaction open; notify's part is then read in one snapshot."""
     async with ctx.db.transaction(readonly=True) as conn:
         await known_device(conn, device_id)
     geo = await _from_peer(ctx, "geo", f"/v1/devices/{device_id}/data")
-    inventory = await _from_peer(ctx, "inventory", f"/v1/devices/{device_id}/orders")
+    inventory = await _every_order(ctx, device_id)
     async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
         device = await known_device(conn, device_id)
         consents = await consent_repo.get_consents(conn, device_id)

@@ -30,10 +30,38 @@ async def get_staff(conn: asyncpg.Connection, staff_id: str) -> asyncpg.Record |
         SELECT st.staff_id, st.store_id, st.name, st.locale, st.created_at, s.recipient_id IS NOT NULL AS push
         FROM notify.staff st
         LEFT JOIN notify.push_subscriptions s ON s.recipient_kind = 'staff' AND s.recipient_id = st.staff_id
-        WHERE st.staff_id = $1
+        WHERE st.staff_id = $1 AND st.removed_at IS NULL
         """,
         staff_id,
     )
+
+
+async def remove_staff(conn: asyncpg.Connection, staff_id: str) -> bool:
+    """Mark the staff member removed; False if there is none (or no longer)."""
+    removed = await conn.fetchval(
+        "UPDATE notify.staff SET removed_at = now() WHERE staff_id = $1 AND removed_at IS NULL RETURNING true",
+        staff_id,
+    )
+    return bool(removed)
+
+
+async def use_ticket(conn: asyncpg.Connection, jti: str, expires_at: datetime) -> bool:
+    """Record a stream ticket as used; False if it already was."""
+    used = await conn.fetchval(
+        """
+        INSERT INTO notify.used_stream_tickets (jti, expires_at) VALUES ($1, $2)
+        ON CONFLICT DO NOTHING RETURNING true
+        """,
+        jti,
+        expires_at,
+    )
+    return bool(used)
+
+
+async def delete_expired_tickets(conn: asyncpg.Connection, now: datetime) -> int:
+    """An expired ticket is refused anyway: no need to remember it was used."""
+    status = await conn.execute("DELETE FROM notify.used_stream_tickets WHERE expires_at < $1", now)
+    return int(status.split()[-1])
 
 
 async def staff_to_push(conn: asyncpg.Connection, store_id: str) -> list[asyncpg.Record]:
@@ -43,7 +71,7 @@ async def staff_to_push(conn: asyncpg.Connection, store_id: str) -> list[asyncpg
         SELECT st.staff_id, st.locale
         FROM notify.staff st
         JOIN notify.push_subscriptions s ON s.recipient_kind = 'staff' AND s.recipient_id = st.staff_id
-        WHERE st.store_id = $1
+        WHERE st.store_id = $1 AND st.removed_at IS NULL
         ORDER BY st.staff_id
         """,
         store_id,
@@ -235,7 +263,19 @@ async def alerts_about(conn: asyncpg.Connection, device_id: str) -> list[asyncpg
 
 
 async def forget_shopper(conn: asyncpg.Connection, device_id: str) -> None:
-    """Erasure: the alerts stay as the store's record of a pickup, without the shopper's name or device."""
+    """Erasure: the alerts stay as the store's record of a pickup, without the shopper's name or device;
+    the pushes staff got about them keep no text (it named the shopper), and one not yet sent never is."""
+    await conn.execute(
+        """
+        UPDATE notify.messages m
+        SET title = NULL, body = NULL,
+            status = CASE WHEN m.status IN ('pending', 'held') THEN 'suppressed' ELSE m.status END,
+            reason = CASE WHEN m.status IN ('pending', 'held') THEN 'erased' ELSE m.reason END
+        FROM notify.alerts a
+        WHERE a.device_id = $1 AND m.staff_id IS NOT NULL AND m.event_id = a.event_id
+        """,
+        device_id,
+    )
     await conn.execute("UPDATE notify.alerts SET display_name = NULL, device_id = NULL WHERE device_id = $1", device_id)
 
 

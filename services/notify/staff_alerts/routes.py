@@ -6,14 +6,22 @@ from functools import cache
 from importlib import resources
 from typing import Annotated
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
 
 from services.notify.context import NotifyContext
-from services.notify.staff_alerts import service, streams
-from services.notify.staff_alerts.schemas import Alert, AlertList, Staff, StaffCreate, StaffCreated, StreamTicket
-from shared.auth import Caller
+from services.notify.staff_alerts import service
+from services.notify.staff_alerts.schemas import (
+    Alert,
+    AlertList,
+    Staff,
+    StaffCreate,
+    StaffCreated,
+    StaffToken,
+    StreamTicket,
+)
+from shared.auth import Caller, refuse_revoked
 from shared.context import FromContext
 from shared.errors import NotFound, Unauthorized
 from shared.wire import check_id
@@ -34,6 +42,21 @@ async def get_staff(staff_id: FromPath[str], principal: Caller, ctx: FromContext
     """Who a staff token belongs to (the staff page shows it after sign-in)."""
     service.require_staff_self(principal, staff_id)
     return await service.staff_of(ctx, staff_id)
+
+
+@post("/v1/staff/{staff_id:str}/token", status_code=201)
+async def renew_token(staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> StaffToken:
+    """A fresh token for the next shift, for the staff member (while their token is still valid) or the
+    operator."""
+    return await service.renew_token(ctx, principal, staff_id)
+
+
+@delete("/v1/staff/{staff_id:str}", status_code=204)
+async def remove_staff(staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> None:
+    """The staff member leaves: within seconds every service refuses their tokens, their open streams
+    end and their push subscription is gone."""
+    principal.require_admin()
+    await service.remove_staff(ctx, staff_id)
 
 
 @get("/v1/stores/{store_id:str}/alerts")
@@ -90,8 +113,9 @@ async def alert_stream(
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         principal = ctx.signer.verify(token.strip())
+        refuse_revoked(principal, ctx.revocations.revoked)
     elif ticket:
-        principal = streams.ticket_caller(ctx.signer, ticket)
+        principal = await service.use_ticket(ctx, ticket)
     else:
         raise Unauthorized("missing bearer token or stream ticket")
     principal.require_store(store_id)
@@ -143,6 +167,8 @@ def staff_service_worker() -> Response[bytes]:
 ROUTES = [
     create_staff,
     get_staff,
+    renew_token,
+    remove_staff,
     list_alerts,
     ack_alert,
     stream_ticket,

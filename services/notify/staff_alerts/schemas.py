@@ -34,9 +34,17 @@ class StaffCreated(Answer):
     staff_id: str
     token: str
     """The staff member's bearer token: it acts on their own store only. Sign in to /staff with it."""
+    expires_at: datetime
+    """The token lasts a shift: renew it before then with POST /v1/staff/{staff_id}/token."""
     store_id: str
     name: str
     locale: str
+
+
+class StaffToken(Answer):
+    staff_id: str
+    token: str
+    expires_at: datetime
 
 
 class Staff(Answer):

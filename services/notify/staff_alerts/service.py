@@ -5,20 +5,31 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from litestar.response import ServerSentEventMessage
 
 from services.notify.context import NotifyContext
 from services.notify.offers.decide import FALLBACK_LOCALE
+from services.notify.outbox import repository as outbox_repo
+from services.notify.outbox.messages import Addressee
 from services.notify.staff_alerts import repository as repo
 from services.notify.staff_alerts import streams
 from services.notify.staff_alerts.alerts import answer
-from services.notify.staff_alerts.schemas import Alert, AlertList, Staff, StaffCreate, StaffCreated, StreamTicket
+from services.notify.staff_alerts.schemas import (
+    Alert,
+    AlertList,
+    Staff,
+    StaffCreate,
+    StaffCreated,
+    StaffToken,
+    StreamTicket,
+)
 from shared import peers
-from shared.auth import Principal
-from shared.errors import BadGateway, Conflict, Forbidden, NotFound
+from shared.auth import Principal, refuse_revoked
+from shared.errors import BadGateway, Conflict, Forbidden, NotFound, Unauthorized
+from shared.revocation import revoke
 from shared.wire import check_id
 
 
@@ -41,13 +52,51 @@ async def create_staff(ctx: NotifyContext, store_id: str, data: StaffCreate) -> 
     name = " ".join(data.name.split())
     async with ctx.db.transaction() as conn:
         row = await repo.create_staff(conn, f"stf_{secrets.token_urlsafe(12)}", store_id, name, data.locale)
+    token, expires_at = _shift_token(ctx, row["staff_id"], store_id)
     return StaffCreated(
         staff_id=row["staff_id"],
-        token=ctx.signer.issue("staff", row["staff_id"], store_id=store_id),
+        token=token,
+        expires_at=expires_at,
         store_id=store_id,
         name=row["name"],
         locale=row["locale"],
     )
+
+
+def _shift_token(ctx: NotifyContext, staff_id: str, store_id: str) -> tuple[str, datetime]:
+    """A staff token lasts a shift (ACCUEIL_STAFF_TOKEN_TTL_S): a lost tablet's token does not open the
+    store's alerts for ever."""
+    now = int(datetime.now(UTC).timestamp())
+    ttl = ctx.config.staff_token_ttl_s
+    token = ctx.signer.issue("staff", staff_id, store_id=store_id, ttl_s=ttl, now=now)
+    return token, datetime.fromtimestamp(now, UTC) + timedelta(seconds=ttl)
+
+
+async def renew_token(ctx: NotifyContext, principal: Principal, staff_id: str) -> StaffToken:
+    """A fresh shift token, for the staff member (with a token still valid) or the operator. A removed
+    staff member has none (their tokens are refused already; the operator's call finds no one)."""
+    check_id(staff_id, "staff_id")
+    if not principal.is_admin and (principal.role != "staff" or principal.subject != staff_id):
+        raise Forbidden("a staff member may renew their own token only")
+    async with ctx.db.transaction(readonly=True) as conn:
+        staff = await repo.get_staff(conn, staff_id)
+    if staff is None:
+        raise NotFound(f"unknown staff member {staff_id!r}", field="staff_id")
+    token, expires_at = _shift_token(ctx, staff_id, staff["store_id"])
+    return StaffToken(staff_id=staff_id, token=token, expires_at=expires_at)
+
+
+async def remove_staff(ctx: NotifyContext, staff_id: str) -> None:
+    """The staff member leaves: marked removed (past alerts keep their name, the employer's record),
+    their push subscription deleted and their tokens revoked, in one transaction; every process of every
+    service refuses the tokens once it commits (shared/revocation.py), and their open streams end."""
+    check_id(staff_id, "staff_id")
+    async with ctx.db.transaction() as conn:
+        if not await repo.remove_staff(conn, staff_id):
+            raise NotFound(f"unknown staff member {staff_id!r}", field="staff_id")
+        await outbox_repo.delete_subscription(conn, Addressee("staff", staff_id))
+        await revoke(conn, staff_id)
+    ctx.revocations.add(staff_id)  # this process refuses the tokens at once
 
 
 async def staff_of(ctx: NotifyContext, staff_id: str) -> Staff:
@@ -99,14 +148,32 @@ async def ack(ctx: NotifyContext, principal: Principal, alert_id: int) -> Alert:
 
 
 def stream_ticket(ctx: NotifyContext, principal: Principal, store_id: str) -> StreamTicket:
-    ticket, expires = streams.issue_ticket(ctx.signer, principal.subject, store_id, datetime.now(UTC))
+    ticket, expires = streams.issue_ticket(ctx.signer, principal, store_id, datetime.now(UTC))
     return StreamTicket(ticket=ticket, expires_at=expires, url=f"/v1/stores/{store_id}/alerts/stream?ticket={ticket}")
+
+
+async def use_ticket(ctx: NotifyContext, ticket: str) -> Principal:
+    """A ticket opens one stream, on whichever replica it is shown first."""
+    read = streams.read_ticket(ctx.signer, ticket)
+    refuse_revoked(read.caller, ctx.revocations.revoked)
+    async with ctx.db.transaction() as conn:
+        if not await repo.use_ticket(conn, read.jti, read.expires_at):
+            raise Unauthorized("stream ticket already used")
+    return read.caller
 
 
 async def alert_stream(
     ctx: NotifyContext, principal: Principal, store_id: str, last_event_id: int | None
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """The store's alerts as they come, in the reader's language (see streams.py)."""
-    async with ctx.db.transaction(readonly=True) as conn:
-        locale = await _reader_locale(conn, principal)
-    return streams.alert_events(ctx.db, ctx.alert_hub, store_id, last_event_id, locale)
+    """The store's alerts as they come, in the reader's language (see streams.py), for as long as the
+    caller's token holds."""
+    feed = ctx.alert_hub.open(principal, store_id)
+    try:
+        # Revoked meanwhile (its ticket was still good): the hub's revoke may have run before the open.
+        refuse_revoked(principal, ctx.revocations.revoked)
+        async with ctx.db.transaction(readonly=True) as conn:
+            locale = await _reader_locale(conn, principal)
+    except BaseException:
+        ctx.alert_hub.release(feed)
+        raise
+    return streams.alert_events(ctx.db, ctx.alert_hub, feed, last_event_id, locale)

@@ -14,14 +14,21 @@ Each change has a position (the SSE `id`) that commits in order (repository._tak
 SSE events: `alert` for an alert the reader has not had on this stream or before `Last-Event-ID`,
 `alert.updated` for one it has (acked, closed). Data: the alert as GET /alerts answers it, written in
 the reader's language. A comment every HEARTBEAT_S keeps proxies from closing an idle stream.
+
+A stream lives no longer than the token that opened it (directly, or through its ticket): it ends when
+that token expires, and as soon as its subject is revoked (RevocationWatcher calls AlertHub.revoke on
+every replica). Each replica caps the streams open per staff member and per store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import secrets
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -34,6 +41,7 @@ from services.notify.staff_alerts import repository as repo
 from services.notify.staff_alerts.alerts import AlertRow, answer
 from shared.auth import Principal, TokenSigner
 from shared.db import Database
+from shared.errors import TooManyRequests, Unauthorized
 
 log = logging.getLogger("accueil.notify.streams")
 
@@ -51,19 +59,40 @@ TICKET_TTL_S = 300
 TICKET_AUDIENCE = "accueil:alerts-stream"
 
 
-def issue_ticket(signer: TokenSigner, subject: str, store_id: str, now: datetime) -> tuple[str, datetime]:
+def issue_ticket(signer: TokenSigner, caller: Principal, store_id: str, now: datetime) -> tuple[str, datetime]:
     """A browser's EventSource cannot send an Authorization header, and a bearer token in a URL ends up
     in proxy logs and history. So the page trades its token for a ticket that opens this store's
-    stream for a few minutes and nothing else: its audience makes every other route refuse it."""
+    stream once, within a few minutes, and nothing else: its audience makes every other route refuse
+    it. It carries the token's expiry (`until`): the stream ends then."""
+    extra = {"until": caller.expires} if math.isfinite(caller.expires) else None
     ticket = signer.issue(
-        "staff", subject, store_id=store_id, ttl_s=TICKET_TTL_S, audience=TICKET_AUDIENCE, now=now.timestamp()
+        "staff",
+        caller.subject,
+        store_id=store_id,
+        ttl_s=TICKET_TTL_S,
+        audience=TICKET_AUDIENCE,
+        jti=secrets.token_urlsafe(12),
+        extra=extra,
+        now=now.timestamp(),
     )
     return ticket, now + timedelta(seconds=TICKET_TTL_S)
 
 
-def ticket_caller(signer: TokenSigner, ticket: str) -> Principal:
-    principal, _ = signer.decode(ticket, audience=TICKET_AUDIENCE, what="stream ticket")
-    return principal
+class Ticket(msgspec.Struct, frozen=True):
+    caller: Principal
+    """Who the ticket is for; `expires` is the expiry of the token that obtained it."""
+    jti: str
+    expires_at: datetime
+    """The ticket's own expiry: until then, its `jti` must be remembered as used."""
+
+
+def read_ticket(signer: TokenSigner, ticket: str) -> Ticket:
+    principal, claims = signer.claims(ticket, audience=TICKET_AUDIENCE, what="stream ticket")
+    jti, until = claims.get("jti"), claims.get("until", math.inf)
+    if not isinstance(jti, str) or not isinstance(until, int | float):
+        raise Unauthorized("invalid stream ticket")
+    caller = Principal(role=principal.role, subject=principal.subject, store_id=principal.store_id, expires=until)
+    return Ticket(caller=caller, jti=jti, expires_at=datetime.fromtimestamp(principal.expires, UTC))
 
 
 def row_of(record: asyncpg.Record) -> AlertRow:
@@ -77,8 +106,11 @@ def payload_of(record: asyncpg.Record) -> str:
 class Feed:
     """What one open stream has yet to send."""
 
-    def __init__(self, store_id: str) -> None:
+    def __init__(self, store_id: str, subject: str, until: float) -> None:
         self.store_id = store_id
+        self.subject = subject
+        self.until = until
+        """Epoch seconds: the opening token's expiry."""
         self.ended = False
         self._rows: deque[AlertRow] = deque()
         self._behind = False
@@ -125,27 +157,43 @@ class Feed:
 class AlertHub:
     """The open streams of this replica, by store."""
 
-    def __init__(self) -> None:
+    def __init__(self, per_subject: int, per_store: int) -> None:
         self._feeds: dict[str, set[Feed]] = {}
+        self._of_subject: dict[str, set[Feed]] = {}
+        self._per_subject = per_subject
+        self._per_store = per_store
         self.closed = False
 
     @property
     def open_streams(self) -> int:
         return sum(len(feeds) for feeds in self._feeds.values())
 
-    def open(self, store_id: str) -> Feed:
-        feed = Feed(store_id)
+    def open(self, caller: Principal, store_id: str) -> Feed:
+        """A stream for `caller`, within the caps (429 naming the one reached)."""
+        if len(self._of_subject.get(caller.subject, ())) >= self._per_subject:
+            raise TooManyRequests(f"at most {self._per_subject} open alert streams per staff member")
+        if len(self._feeds.get(store_id, ())) >= self._per_store:
+            raise TooManyRequests(f"at most {self._per_store} open alert streams per store")
+        feed = Feed(store_id, caller.subject, caller.expires)
         if self.closed:
             feed.end()
         self._feeds.setdefault(store_id, set()).add(feed)
+        self._of_subject.setdefault(caller.subject, set()).add(feed)
         return feed
 
     def release(self, feed: Feed) -> None:
-        feeds = self._feeds.get(feed.store_id)
-        if feeds is not None:
-            feeds.discard(feed)
-            if not feeds:
-                del self._feeds[feed.store_id]
+        for index, key in ((self._feeds, feed.store_id), (self._of_subject, feed.subject)):
+            feeds = index.get(key)
+            if feeds is not None:
+                feeds.discard(feed)
+                if not feeds:
+                    del index[key]
+
+    def revoke(self, subjects: set[str]) -> None:
+        """Those subjects' tokens are revoked: their streams end now."""
+        for subject in subjects:
+            for feed in self._of_subject.get(subject, ()):
+                feed.end()
 
     def on_notify(self, payload: str) -> None:
         row = msgspec.json.decode(payload, type=AlertRow)
@@ -203,9 +251,10 @@ async def _changes_after(db: Database, store_id: str, after: int) -> list[AlertR
 
 
 async def alert_events(
-    db: Database, hub: AlertHub, store_id: str, last_event_id: int | None, locale: str
+    db: Database, hub: AlertHub, feed: Feed, last_event_id: int | None, locale: str
 ) -> AsyncIterator[ServerSentEventMessage]:
-    feed = hub.open(store_id)  # before reading the table: a change committed meanwhile is not lost
+    """`feed` is opened before the table is read: a change committed meanwhile is not lost."""
+    store_id = feed.store_id
     try:
         yield ServerSentEventMessage(data=None, comment="accueil staff alerts", retry=RETRY_MS)
         async with db.transaction(readonly=True) as conn:
@@ -223,8 +272,12 @@ async def alert_events(
                 yield _message(row_of(record), locale, -1)
             yield ServerSentEventMessage(data=None, id=cursor)  # sets the browser's Last-Event-ID only
         while True:
-            if not await feed.wait(HEARTBEAT_S):
-                yield ServerSentEventMessage(data=None, comment="keep-alive")
+            left = feed.until - time.time()
+            if left <= 0:
+                return  # the token that opened it expired: the page renews it and reconnects
+            if not await feed.wait(min(HEARTBEAT_S, left)):
+                if time.time() < feed.until:
+                    yield ServerSentEventMessage(data=None, comment="keep-alive")
                 continue
             if feed.ended:
                 return

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from datetime import UTC, datetime
 
 import aiohttp
 import asyncpg
-from aiohttp.abc import ResolveResult
-from aiohttp.resolver import ThreadedResolver
 from standardwebhooks.webhooks import Webhook
 
 from services.notify.settings import NotifySettings
 from services.notify.webhooks import repository as repo
 from services.notify.webhooks.retry import outcome_of
-from services.notify.webhooks.urls import Target, WebhookHosts
+from services.notify.webhooks.urls import WebhookHosts
 from shared.db import UNAVAILABLE, Database
+from shared.egress import PrivateAddress, PublicOnlyResolver
 
 log = logging.getLogger("accueil.notify.webhooks")
 
@@ -37,33 +35,10 @@ MIN_SLEEP_S = 0.05
 POLL_S = 1.0
 
 
-class AddressRefused(OSError):
-    """A webhook host resolved to an address notify must not connect to."""
-
-
-class GuardedResolver(ThreadedResolver):
-    """Every connection's addresses are checked after resolution, so a host name that starts to
-    resolve to a private address (DNS rebinding) is refused at the next connection."""
-
-    def __init__(self, hosts: WebhookHosts) -> None:
-        super().__init__()
-        self._hosts = hosts
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await super().resolve(host, port, family)
-        target = Target(host.lower(), port, self._hosts.is_listed(host, port))
-        for result in results:
-            reason = self._hosts.address_refusal(target, result["host"])
-            if reason is not None:
-                raise AddressRefused(reason)
-        return results
-
-
 def webhook_session(hosts: WebhookHosts, timeout_s: float) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(resolver=GuardedResolver(hosts)),
+        # Every connection's host resolved to public addresses only (DNS rebinding included), unless listed.
+        connector=aiohttp.TCPConnector(resolver=PublicOnlyResolver(hosts.listed)),
         timeout=aiohttp.ClientTimeout(total=timeout_s),
         trust_env=False,
     )
@@ -163,7 +138,7 @@ class WebhookSender:
                     delivery["url"], data=body.encode(), headers=headers, allow_redirects=False
                 ) as response:
                     code = response.status
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            except (aiohttp.ClientError, TimeoutError, OSError, PrivateAddress) as exc:
                 error = repr(exc)[:300]
         now = datetime.now(UTC)
         ok = code is not None and 200 <= code < 300

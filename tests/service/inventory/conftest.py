@@ -8,15 +8,29 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from services.inventory.settings import InventorySettings
 from tests.conftest import RunningServices, free_socket, settings_for
 from tests.support.inventory import Inventory
 
+ROOMY = InventorySettings(prepare_hold_s=7 * 86_400, max_open_orders=10_000, max_open_units=100_000,
+                          max_units_per_product=100_000, max_orders_per_hour=100_000)  # fmt: skip
+"""For the tests of everything but the per-shopper limits, which have their own (tests/service/inventory/
+test_limits.py): one test device places many orders, and orders wait a week to be prepared."""
+
 
 @pytest.fixture
-async def running_inventory(db_url: str) -> AsyncIterator[RunningServices]:
+def inventory_settings() -> InventorySettings:
+    return ROOMY
+
+
+@pytest.fixture
+async def running_inventory(db_url: str, inventory_settings: InventorySettings) -> AsyncIterator[RunningServices]:
     sock = free_socket()
     run = RunningServices(
-        settings_for(db_url, {"inventory": sock.getsockname()[1]}), ("inventory",), {"inventory": sock}
+        settings_for(db_url, {"inventory": sock.getsockname()[1]}),
+        ("inventory",),
+        {"inventory": sock},
+        {"inventory": inventory_settings},
     )
     try:
         await run.start("inventory")

@@ -13,24 +13,15 @@ import pytest
 from shared import bus
 from shared.auth import TokenSigner
 from shared.events import ProductChanged, ProductData
-from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, RunningServices, free_socket, settings_for
+from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, RunningServices
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture
-async def http(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    sock = free_socket()
-    run = RunningServices(
-        settings_for(db_url, {"inventory": sock.getsockname()[1]}), ("inventory",), {"inventory": sock}
-    )
-    try:
-        await run.start("inventory")
-        async with httpx.AsyncClient(base_url=run.settings.inventory_url, timeout=30) as client:
-            yield client
-    finally:
-        await run.stop("inventory")
-        sock.close()
+async def http(running_inventory: RunningServices) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=running_inventory.settings.inventory_url, timeout=30) as client:
+        yield client
 
 
 async def put(http: httpx.AsyncClient, sku: str, headers: dict[str, str] = ADMIN, **body: Any) -> httpx.Response:

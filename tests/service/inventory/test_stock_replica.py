@@ -19,7 +19,7 @@ from shared import bus
 from shared.auth import TokenSigner
 from shared.events import ErasureRequested, ErasureRequestedData
 from shared.jobs import run_once
-from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, RunningServices, eventually, free_socket, settings_for
+from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, RunningServices, eventually
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 _signer = TokenSigner(TOKEN_KEY, ADMIN_TOKEN)
@@ -49,18 +49,9 @@ class Inventory:
 
 
 @pytest.fixture
-async def inventory(db_url: str) -> AsyncIterator[Inventory]:
-    sock = free_socket()
-    run = RunningServices(
-        settings_for(db_url, {"inventory": sock.getsockname()[1]}), ("inventory",), {"inventory": sock}
-    )
-    try:
-        await run.start("inventory")
-        async with httpx.AsyncClient(base_url=run.settings.inventory_url, timeout=30) as http:
-            yield Inventory(http, run.state("inventory"))
-    finally:
-        await run.stop("inventory")
-        sock.close()
+async def inventory(running_inventory: RunningServices) -> AsyncIterator[Inventory]:
+    async with httpx.AsyncClient(base_url=running_inventory.settings.inventory_url, timeout=30) as http:
+        yield Inventory(http, running_inventory.state("inventory"))
 
 
 async def replay(db: asyncpg.Connection) -> dict[tuple[str, str], int]:

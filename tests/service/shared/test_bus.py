@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import asyncpg
@@ -131,3 +131,51 @@ async def test_a_consumer_subscribed_later_gets_only_what_is_published_after(db:
     await bus.subscribe(db, [RECORDER])
     await bus.publish(db, "test", [thing(2)])
     assert await db.fetchval("SELECT count(*) FROM bus.deliveries WHERE consumer = 'test.recorder'") == 1
+
+
+async def purge_now(db_url: str, when: datetime) -> int:
+    pool = await create_pool(db_url, min_size=1, max_size=2, timeout_s=5)
+    try:
+        ctx = SimpleNamespace(db=Database(pool, db_url), settings=SimpleNamespace(event_retention_days=30,
+                                                                                event_personal_hours=24))  # fmt: skip
+        return await bus.purge(ctx, when)
+    finally:
+        await pool.close()
+
+
+async def test_trip_and_order_events_carry_a_name_and_distances_no_longer_than_the_trip_keeps_them(
+    db: asyncpg.Connection, db_url: str
+) -> None:
+    from shared.events import OrderData, OrderLine, OrderReady, TripApproaching, TripData
+
+    trip = TripData(status="approaching", mode="car", display_name="Camille", bay="2", eta_s=240, distance_m=900.0)
+    order = OrderData(lines=[OrderLine(sku="A", qty=1)], display_name="Camille")
+    now = datetime.now(UTC)
+    await bus.publish(db, "geo", [TripApproaching(ts=now, device_id="d", trip_id="t", data=trip)])
+    await bus.publish(db, "inventory", [OrderReady(ts=now, device_id="d", order_id="o", data=order)])
+    await purge_now(db_url, now + timedelta(hours=23))
+    assert [r["data"]["display_name"] for r in await db.fetch("SELECT data FROM bus.events ORDER BY id")] == [
+        "Camille",
+        "Camille",
+    ]
+    await purge_now(db_url, now + timedelta(hours=25))
+    rows = await db.fetch("SELECT data FROM bus.events ORDER BY id")
+    assert [r["data"] for r in rows] == [
+        {"status": "approaching", "mode": "car", "display_name": None, "bay": "2"},
+        {"lines": [{"sku": "A", "qty": 1}], "display_name": None},
+    ]
+    assert [e.type for e in await bus.feed(db, "geo", 0, 10)] == ["trip.approaching"]  # still one of its type
+
+
+async def test_a_consumer_no_service_runs_any_more_stops_pinning_events(db: asyncpg.Connection, db_url: str) -> None:
+    await prepare(db)
+    await bus.publish(db, "test", [thing(1)])
+    later = datetime.now(UTC) + timedelta(days=31)
+    await db.execute("UPDATE bus.events SET created_at = now() - interval '31 days'")
+    await purge_now(db_url, datetime.now(UTC))  # the consumer was seen just now: the event waits for it
+    assert await db.fetchval("SELECT count(*) FROM bus.events") == 1
+    await db.execute("UPDATE bus.subscriptions SET seen_at = now() - interval '31 days'")
+    await purge_now(db_url, datetime.now(UTC))
+    assert await db.fetchval("SELECT count(*) FROM bus.subscriptions") == 0
+    await purge_now(db_url, later)
+    assert await db.fetchval("SELECT count(*) FROM bus.events") == 0

@@ -7,8 +7,8 @@ from shared.errors import ConfigError
 from shared.settings import load_env
 
 
-def test_by_default_a_ready_order_is_held_48_hours() -> None:
-    assert load_env(InventorySettings, {}) == InventorySettings(pickup_hold_s=48 * 3600, prepare_hold_s=7 * 86_400)
+def test_by_default_a_ready_order_is_held_48_hours_and_one_nobody_prepares_6_hours() -> None:
+    assert load_env(InventorySettings, {}) == InventorySettings(pickup_hold_s=48 * 3600, prepare_hold_s=6 * 3600)
 
 
 def test_holds_come_from_accueil_variables() -> None:

@@ -3,10 +3,14 @@ tests/system/test_auth.py)."""
 
 from __future__ import annotations
 
+import math
+import time
+
 import jwt
 import pytest
 
-from shared.auth import TokenSigner
+from shared import keys
+from shared.auth import Principal, TokenSigner, refuse_revoked
 from shared.errors import Forbidden, Unauthorized
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
 
@@ -32,7 +36,7 @@ def test_an_expired_token_is_refused() -> None:
 def test_a_token_with_an_admin_role_claim_is_not_admin() -> None:
     claims = {"iss": "accueil", "sub": "me", "role": "admin", "iat": 0}
     with pytest.raises(Unauthorized):
-        signer.verify(jwt.encode(claims, TOKEN_KEY, algorithm="HS256"))
+        signer.verify(jwt.encode(claims, keys.derive(TOKEN_KEY, keys.TOKENS, 1), algorithm="HS256"))
 
 
 def test_a_device_may_act_on_itself_only() -> None:
@@ -50,3 +54,40 @@ def test_staff_may_act_on_their_own_store_only() -> None:
     with pytest.raises(Forbidden):
         staff.require_store("opera")
     assert staff.can_see("dev_1", "rivoli") and not staff.can_see("dev_1", "opera")
+
+
+def test_a_revoked_subject_is_refused_whatever_its_role_and_the_admin_never() -> None:
+    revoked = {"stf_1", "dev_1", "admin"}
+    for role, subject in (("staff", "stf_1"), ("device", "dev_1")):
+        with pytest.raises(Unauthorized, match="token revoked"):
+            refuse_revoked(Principal(role=role, subject=subject, store_id="rivoli"), revoked)
+    refuse_revoked(Principal(role="staff", subject="stf_2", store_id="rivoli"), revoked)
+    refuse_revoked(Principal(role="admin", subject="admin"), revoked)
+
+
+def test_a_token_carries_its_expiry_and_its_name_when_it_has_one() -> None:
+    now = int(time.time())
+    token = signer.issue("staff", "stf_1", store_id="rivoli", ttl_s=60, jti="t1", now=now)
+    principal, claims = signer.claims(token)
+    assert (principal.subject, principal.expires, claims["jti"]) == ("stf_1", now + 60, "t1")
+    assert signer.verify(signer.issue("device", "dev_1")).expires == math.inf
+
+
+def test_each_use_has_its_own_key_and_rotating_the_token_keys_keeps_the_pseudonyms() -> None:
+    from shared.erasure import pseudonym
+
+    token = signer.issue("device", "dev_1")
+    with pytest.raises(Unauthorized):  # signed with the secret itself, a token is not one of ours
+        signer.verify(jwt.encode({"iss": "accueil", "sub": "d", "role": "device", "iat": 0}, TOKEN_KEY))
+    rotated = TokenSigner(TOKEN_KEY, ADMIN_TOKEN, version=2)
+    with pytest.raises(Unauthorized):
+        rotated.verify(token)
+    assert rotated.verify(rotated.issue("device", "dev_1")).subject == "dev_1"
+    import hashlib
+    import hmac
+
+    by_its_key = hmac.new(keys.derive(TOKEN_KEY, keys.PSEUDONYMS), b"dev_1", hashlib.sha256).hexdigest()[:32]
+    assert pseudonym(TOKEN_KEY, "dev_1") == f"erased:{by_its_key}"  # no token key version in it
+    assert keys.derive(TOKEN_KEY, keys.PSEUDONYMS) not in {keys.derive(TOKEN_KEY, keys.TOKENS, v) for v in (1, 2)}
+    assert len({keys.derive(TOKEN_KEY, purpose) for purpose in (keys.TOKENS, keys.STREAM_TICKETS, keys.PSEUDONYMS,
+                                                                  keys.ADDRESSES)}) == 4  # fmt: skip

@@ -5,6 +5,7 @@
 (() => {
   const TOKEN_KEY = "accueil.staffToken";
   const FRESH_MS = 2 * 60 * 1000; // an arrival older than this (a page reload) gets no sound
+  const RENEW_MS = 60 * 60 * 1000; // a staff token lasts a shift: renewed once less than this is left
   const WORDS = {
     en: {
       offline: "offline", live: "live", reconnecting: "reconnecting…",
@@ -97,6 +98,8 @@
       me = { staff_id: claims.sub, store_id: claims.store, name: claims.sub, locale: "en", push: false };
     }
     localStorage.setItem(TOKEN_KEY, candidate);
+    await renew();
+    if (!token) return;
     words = WORDS[(me.locale || "en").slice(0, 2)] || WORDS.en;
     translate();
     $("store").textContent = `· ${me.store_id}`;
@@ -107,6 +110,20 @@
     setUpPush();
     render();
     connect();
+  }
+
+  // A token close to its expiry is traded for a fresh one while it is still valid (an expired one can
+  // only be replaced by signing in again). A 401 here signs out, through api().
+  async function renew() {
+    const claims = token && claimsOf(token);
+    if (!claims || !claims.exp || claims.exp * 1000 - Date.now() > RENEW_MS) return;
+    try {
+      const fresh = await api("POST", `/v1/staff/${encodeURIComponent(claims.sub)}/token`);
+      token = fresh.token;
+      localStorage.setItem(TOKEN_KEY, token);
+    } catch {
+      // Offline for a moment: the next check retries while the token lasts.
+    }
   }
 
   function signOut(reason) {
@@ -352,6 +369,7 @@
     $("signout").addEventListener("click", () => signOut());
     $("push").addEventListener("click", enablePush);
     setInterval(tick, 1000);
+    setInterval(renew, 60 * 1000);
     const saved = localStorage.getItem(TOKEN_KEY);
     if (saved) {
       $("sound").hidden = false;

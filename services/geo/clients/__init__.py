@@ -1,0 +1,1 @@
+"""Real location clients (the OwnTracks app, background-geolocation SDKs) in their own wire formats."""

@@ -1,0 +1,43 @@
+"""Push requests reach public addresses only, whatever name a subscription gives: each connection's
+host is resolved and checked, so a name pointing into our own network is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.notify.outbox.endpoints import EndpointPolicy
+from services.notify.outbox.sender import push_session
+from shared.egress import PrivateAddress, PublicOnlyResolver, is_public
+from tests.support.resolver import StaticResolver
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "10.0.0.1", "192.168.1.20", "169.254.169.254", "::1", "fe80::1", "::ffff:127.0.0.1", "fc00::1"],
+)
+async def test_a_push_service_name_pointing_into_a_private_network_is_refused(address: str) -> None:
+    world = StaticResolver({"fcm.googleapis.com": address})
+    session = push_session(EndpointPolicy(), 5, resolver=world)
+    try:
+        with pytest.raises(PrivateAddress):
+            await session.post("https://fcm.googleapis.com/wp/abc", data=b"x")
+    finally:
+        await session.close()
+
+
+async def test_a_public_address_passes_and_a_listed_host_is_the_operators_choice() -> None:
+    world = StaticResolver({"fcm.googleapis.com": "142.250.74.106", "push.local": "127.0.0.1"})
+    resolver = PublicOnlyResolver({("push.local", 8443)}, world)
+    assert [r["host"] for r in await resolver.resolve("fcm.googleapis.com", 443)] == ["142.250.74.106"]
+    assert [r["host"] for r in await resolver.resolve("push.local", 8443)] == ["127.0.0.1"]
+    with pytest.raises(PrivateAddress):
+        await resolver.resolve("push.local", 443)  # listed with another port only
+
+
+def test_only_global_addresses_are_public() -> None:
+    assert is_public("142.250.74.106") and is_public("2a00:1450:4007:80f::200a")
+    assert not any(is_public(a) for a in ("100.64.0.1", "0.0.0.0", "224.0.0.1", "::ffff:10.0.0.1", "nonsense"))
+
+
+def test_a_malformed_endpoint_is_refused_not_a_crash() -> None:
+    assert EndpointPolicy().refusal("https://[::1/x") == "endpoint is not a plain URL"
