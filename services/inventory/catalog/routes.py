@@ -1,4 +1,4 @@
-"""The catalogue's HTTP API (API.md, "inventory")."""
+"""The catalogue's HTTP API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Orders' HTTP API (API.md, "inventory")."""
+"""Orders' HTTP API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stock's HTTP API (API.md, "inventory")."""
+"""Stock's HTTP API."""
 
 from __future__ import annotations
 
