@@ -48,6 +48,8 @@ class Cluster:
                 "ACCUEIL_TOKEN_KEY": TOKEN_KEY,
                 "ACCUEIL_LOG_LEVEL": "WARNING",
                 "ACCUEIL_MIGRATE_ON_START": "false",
+                # A load generator registers its many phones from one address and orders at will.
+                "ACCUEIL_REGISTRATIONS_PER_HOUR": "100000",
                 **{f"ACCUEIL_{s.upper()}_PORT": str(p) for s, p in ports.items()},
                 **self.extra_env,
             }

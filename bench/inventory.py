@@ -55,6 +55,11 @@ def start_inventory(dsn: str, port: int, data_dir: Path) -> subprocess.Popen[byt
         "ACCUEIL_DATA_DIR": str(data_dir),
         "ACCUEIL_LOG_LEVEL": "WARNING",
         "ACCUEIL_MIGRATE_ON_START": "false",
+        # The benchmark's clients order as fast as they can: no per-shopper limits.
+        "ACCUEIL_MAX_OPEN_ORDERS": "100000",
+        "ACCUEIL_MAX_OPEN_UNITS": "100000",
+        "ACCUEIL_MAX_UNITS_PER_PRODUCT": "100000",
+        "ACCUEIL_MAX_ORDERS_PER_HOUR": "100000",
     }
     return subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "inventory"], env=env)
 
