@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Annotated
 
 from litestar import Request, Response, delete, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
 
@@ -122,8 +123,10 @@ async def alert_stream(
     position = _position(last_event_id)
     if position is None:
         position = _position(after)
-    events = await service.alert_stream(ctx, principal, store_id, position)
-    return ServerSentEvent(events, headers={"Cache-Control": "no-store"})
+    stream = await service.alert_stream(ctx, principal, store_id, position)
+    return ServerSentEvent(
+        stream.messages, headers={"Cache-Control": "no-store"}, background=BackgroundTask(stream.close)
+    )
 
 
 # --- the staff page ---

@@ -4,11 +4,9 @@ opening a live stream."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from litestar.response import ServerSentEventMessage
 
 from services.notify.context import NotifyContext
 from services.notify.offers.decide import FALLBACK_LOCALE
@@ -164,7 +162,7 @@ async def use_ticket(ctx: NotifyContext, ticket: str) -> Principal:
 
 async def alert_stream(
     ctx: NotifyContext, principal: Principal, store_id: str, last_event_id: int | None
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> streams.AlertStream:
     """The store's alerts as they come, in the reader's language (see streams.py), for as long as the
     caller's token holds."""
     feed = ctx.alert_hub.open(principal, store_id)
@@ -176,4 +174,5 @@ async def alert_stream(
     except BaseException:
         ctx.alert_hub.release(feed)
         raise
-    return streams.alert_events(ctx.db, ctx.alert_hub, feed, last_event_id, locale)
+    messages = streams.alert_events(ctx.db, ctx.alert_hub, feed, last_event_id, locale)
+    return streams.AlertStream(messages, ctx.alert_hub, feed)

@@ -30,7 +30,8 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -250,9 +251,26 @@ async def _changes_after(db: Database, store_id: str, after: int) -> list[AlertR
             after = batch[-1]["seq"]
 
 
+@dataclass
+class AlertStream:
+    """One open stream: its messages, and its place in the hub until the response is over."""
+
+    messages: AsyncGenerator[ServerSentEventMessage]
+    hub: AlertHub
+    feed: Feed
+
+    async def close(self) -> None:
+        """Run once the response is over, however it ended. A tablet can go away before the first
+        message is asked for (a generator never started never runs its own cleanup) or between two
+        messages (a suspended one would run it only when garbage-collected): the stream's place in
+        the caps is given back now either way."""
+        await self.messages.aclose()
+        self.hub.release(self.feed)
+
+
 async def alert_events(
     db: Database, hub: AlertHub, feed: Feed, last_event_id: int | None, locale: str
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncGenerator[ServerSentEventMessage]:
     """`feed` is opened before the table is read: a change committed meanwhile is not lost."""
     store_id = feed.store_id
     try:
