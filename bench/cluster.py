@@ -49,7 +49,7 @@ class Cluster:
                 "ACCUEIL_LOG_LEVEL": "WARNING",
                 "ACCUEIL_MIGRATE_ON_START": "false",
                 # A load generator registers its many phones from one address and orders at will.
-                "ACCUEIL_REGISTRATIONS_PER_HOUR": "100000",
+                "ACCUEIL_REGISTRATIONS_PER_HOUR": "1000",
                 **{f"ACCUEIL_{s.upper()}_PORT": str(p) for s, p in ports.items()},
                 **self.extra_env,
             }
@@ -61,18 +61,15 @@ class Cluster:
         ports = {"geo": free_port(), "inventory": free_port(), "notify": free_port()}
         env = self._env(ports)
         subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], env=env, check=True, capture_output=True)
-        serve = [sys.executable, "-m", "shared.cli", "serve"]
-        self.procs.append(subprocess.Popen([*serve, "inventory"], env=env, stderr=subprocess.DEVNULL))
-        self.procs.append(subprocess.Popen([*serve, "notify"], env=env, stderr=subprocess.DEVNULL))
         self.inventory, self.notify = f"http://127.0.0.1:{ports['inventory']}", f"http://127.0.0.1:{ports['notify']}"
+        logs = {self.inventory: self._serve("inventory", env), self.notify: self._serve("notify", env)}
         for i in range(self.geo_processes):
             port = ports["geo"] if i == 0 else free_port()
-            self.procs.append(
-                subprocess.Popen([*serve, "geo"], env={**env, "ACCUEIL_GEO_PORT": str(port)}, stderr=subprocess.DEVNULL)
-            )
-            self.geo.append(f"http://127.0.0.1:{port}")
+            url = f"http://127.0.0.1:{port}"
+            logs[url] = self._serve("geo", {**env, "ACCUEIL_GEO_PORT": str(port)}, f"geo-{i}")
+            self.geo.append(url)
         deadline = time.monotonic() + 60
-        for url in [*self.geo, self.inventory, self.notify]:
+        for url, log in logs.items():
             while True:
                 try:
                     if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
@@ -80,9 +77,17 @@ class Cluster:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{url} did not become ready")
+                    raise RuntimeError(f"{url} did not become ready; its log ends with:\n{_tail(log)}")
                 time.sleep(0.2)
         return self
+
+    def _serve(self, service: str, env: dict[str, str], name: str | None = None) -> Path:
+        """Start one service; its log goes to a file, read back if it does not come up."""
+        log = self.data_dir / f"{name or service}.log"
+        with log.open("wb") as out:
+            command = [sys.executable, "-m", "shared.cli", "serve", service]
+            self.procs.append(subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT))
+        return log
 
     def postmaster_pid(self) -> int | None:
         pid_file = self.server.pgdata / "postmaster.pid"
@@ -101,3 +106,7 @@ class Cluster:
                 proc.kill()
         self.server.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
