@@ -31,8 +31,9 @@ async def release_held(ctx: NotifyContext, now: datetime) -> int:
             await consent_repo.lock_device(conn, device_id)
         held = await outbox_repo.lock_held(conn, [h["id"] for h in due])  # erased or withdrawn meanwhile: gone
         stock = await offers_repo.availability(conn, [h["store_id"] for h in held], [h["sku"] for h in held])
-        release = [h for h in held if stock.get((h["store_id"], h["sku"]), 0) > 0]
-        gone = [h for h in held if stock.get((h["store_id"], h["sku"]), 0) <= 0]
+        release, gone = [], []
+        for h in held:
+            (release if stock.get((h["store_id"], h["sku"]), 0) > 0 else gone).append(h)
         await outbox.release(conn, [h["id"] for h in release], [TTL_S[BACK_IN_STOCK]] * len(release))
         await outbox_repo.suppress_messages(conn, [h["id"] for h in gone], [OUT_OF_STOCK] * len(gone))
         await repo.reopen(conn, [h["request_id"] for h in gone], now)

@@ -1,9 +1,10 @@
 """The back-in-stock feature's SQL: the requests with their proof, and what the replicas know of the
 store and the product asked about.
 
-Lock order, the same in every use case: the device row (consent_repo.lock_device), then its
-requests, then their messages. Every change to a device's requests holds its row, so a PUT, a
-DELETE, an answer and a held message's release about one device never interleave.
+Locks: every use case that changes a device's requests or their messages (a PUT, a DELETE, an answer
+to stock.back_in_stock, a held answer's release) first locks the device row (consent_repo.lock_device,
+devices in id order), so two of them about one device never interleave, whatever they lock next. The
+lapse job locks no device: it skips the requests locked by those, for its next run.
 """
 
 from __future__ import annotations
