@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from services.notify.back_in_stock import jobs as back_in_stock_jobs
+from services.notify.back_in_stock import routes as back_in_stock
+from services.notify.back_in_stock.consumers import BACK_IN_STOCK_EVENTS
 from services.notify.consent import jobs as consent_jobs
 from services.notify.consent import routes as consent
 from services.notify.context import NotifyContext
@@ -95,12 +98,23 @@ SPEC = ServiceSpec(
         *staff_alerts.ROUTES,
         *privacy.ROUTES,
         *webhooks.ROUTES,
+        *back_in_stock.ROUTES,
     ],
     migrations=MigrationSet(schema="notify", package="services.notify"),
     # The replicas first: in each round of the bus worker, stock changes published before a
     # shopper walked in are applied before that shopper's offers are decided.
-    consumers=[REPLICA, STORES, ORDERS, OFFER_EVENTS, STAFF_ALERT_EVENTS, PICKUP_EVENTS, CONFIRMATIONS, WEBHOOK_EVENTS],
-    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION],
+    consumers=[
+        REPLICA,
+        STORES,
+        ORDERS,
+        OFFER_EVENTS,
+        STAFF_ALERT_EVENTS,
+        PICKUP_EVENTS,
+        CONFIRMATIONS,
+        WEBHOOK_EVENTS,
+        BACK_IN_STOCK_EVENTS,
+    ],
+    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION, *back_in_stock_jobs.JOBS],
     settings_type=NotifySettings,
     context=notify_context,
     description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",

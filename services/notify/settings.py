@@ -43,6 +43,9 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     message_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 90
     """The message log (every decision, sent or not) is deleted after this long."""
 
+    back_in_stock_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
+    """A back-in-stock request not answered this long after it was made lapses: nothing is said."""
+
     registrations_per_hour: Count = 30
     """Devices one client address may register in an hour (behind a proxy: see ACCUEIL_TRUSTED_PROXIES);
     beyond, 429 with Retry-After."""

@@ -87,6 +87,9 @@ def cases(ids: dict[str, str]) -> list[Case]:
             hidden={"device_a", "device_b"},
             body={"type": "shown", "ts": "2026-01-01T00:00:00Z"},
         ),  # fmt: skip
+        # a shopper's own request: not even the operator asks on their behalf (TEA-1 is in stock: 409)
+        Case("notify", "PUT", f"/v1/devices/{a}/back-in-stock/rivoli/TEA-1", {"device_a"}),
+        Case("notify", "DELETE", f"/v1/devices/{a}/back-in-stock/rivoli/TEA-1", set(), hidden={"device_a"}),
         Case("notify", "POST", "/v1/stores/rivoli/staff", {"admin"}, body={"name": "Alex"}),
         Case("notify", "GET", "/v1/stores/rivoli/alerts", {"admin", "staff_a"}),
         Case("notify", "POST", f"/v1/staff/{staff_a}/token", {"admin", "staff_a"}),

@@ -258,9 +258,10 @@ async def text_holding(db, needle: str) -> list[str]:
 
 
 async def test_after_an_erasure_no_table_holds_the_device_its_name_or_its_words(system: System, push, db) -> None:
-    from tests.support.builders import customer, pickup_store, place_order, pull_in, staff_member
+    from tests.support.builders import customer, pickup_store, place_order, product, pull_in, staff_member
 
     await pickup_store(system)
+    await product(system, "JAM-1", "Jam", 0)  # sold out: the shopper asks to be told when it is back
     alex = await staff_member(system)
     tablet = push.subscriber((await system.notify.get("/v1/vapid-public-key")).json()["public_key"])
     r = await system.notify.put(f"/v1/staff/{alex.staff_id}/push-subscription", json=tablet.subscription(),
@@ -271,6 +272,10 @@ async def test_after_an_erasure_no_table_holds_the_device_its_name_or_its_words(
     await pull_in(system, who, await place_order(system, who, name=name))  # staff alerted: "Zebulon ... bay 2"
     other = await place_order(system, who, name=name)
     r = await system.inventory.post(f"/v1/orders/{other}/cancel", json={"reason": words}, headers=who.auth)
+    assert r.status_code == 200, r.text
+    r = await system.notify.put(
+        f"/v1/devices/{who.device_id}/back-in-stock/rivoli/JAM-1", json={"shown": words}, headers=who.auth
+    )
     assert r.status_code == 200, r.text
 
     async def staff_told() -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from services.notify.context import NotifyContext
 from services.notify.offers import repository as repo
+from services.notify.offers.decide import OFFERS
 from services.notify.offers.held import RELEASE, fate
 from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox import service as outbox
@@ -36,7 +37,7 @@ async def release_held(ctx: NotifyContext, now: datetime) -> int:
     held is decided and written in a second transaction, on the stock as notify's replica has it.
     Returns how many were released or dropped."""
     async with ctx.db.transaction(readonly=True) as conn:
-        due = await outbox_repo.held_due(conn, now, BATCH)
+        due = await outbox_repo.held_due(conn, OFFERS, now, BATCH)
     if not due:
         return 0
     whereabouts = {device_id: await stores_where(ctx, device_id) for device_id in sorted({h["device_id"] for h in due})}

@@ -44,3 +44,5 @@ class Outgoing:
     title: str | None = None
     body: str | None = None
     send_after: datetime | None = None
+    request_id: int | None = None
+    """The back-in-stock request the message answers."""

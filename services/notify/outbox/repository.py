@@ -18,24 +18,25 @@ SEND_CHANNEL = "accueil_notify_send"
 
 async def insert_messages(conn: asyncpg.Connection, messages: Sequence[Outgoing]) -> list[str]:
     """Record decisions, each once: one already recorded for its (event, device, campaign) or (event,
-    staff member) is left as it is. Returns the statuses of those inserted."""
+    staff member), or a second live answer to one back-in-stock request, is left as it is. Returns the
+    statuses of those inserted."""
     if not messages:
         return []
     rows = await conn.fetch(
         """
         INSERT INTO notify.messages
             (device_id, staff_id, event_id, campaign_id, purpose, status, reason, store_id, zone_id, sku, order_id,
-             locale, title, body, topic, send_after, next_attempt_at, expires_at)
+             locale, title, body, topic, send_after, next_attempt_at, expires_at, request_id)
         SELECT CASE WHEN m.kind = 'device' THEN m.recipient END, CASE WHEN m.kind = 'staff' THEN m.recipient END,
                m.event_id, m.campaign_id, m.purpose, m.status, m.reason, m.store_id, m.zone_id, m.sku, m.order_id,
                m.locale, m.title, m.body, m.topic, m.send_after,
                CASE WHEN m.status = 'pending' THEN now() END,
-               CASE WHEN m.status = 'pending' THEN now() + make_interval(secs => m.ttl_s) END
+               CASE WHEN m.status = 'pending' THEN now() + make_interval(secs => m.ttl_s) END, m.request_id
         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-                    $16::timestamptz[], $17::int[])
+                    $16::timestamptz[], $17::int[], $18::bigint[])
              WITH ORDINALITY AS m (kind, recipient, event_id, campaign_id, purpose, status, reason, store_id, zone_id,
-                                   sku, order_id, locale, title, body, topic, send_after, ttl_s, ord)
+                                   sku, order_id, locale, title, body, topic, send_after, ttl_s, request_id, ord)
         ORDER BY m.ord
         ON CONFLICT DO NOTHING
         RETURNING status
@@ -57,6 +58,7 @@ async def insert_messages(conn: asyncpg.Connection, messages: Sequence[Outgoing]
         [m.topic for m in messages],
         [m.send_after for m in messages],
         [m.ttl_s for m in messages],
+        [m.request_id for m in messages],
     )
     return [r["status"] for r in rows]
 
@@ -83,8 +85,8 @@ async def recent_messages(conn: asyncpg.Connection, device_id: str, days: int) -
 async def messages_of(conn: asyncpg.Connection, device_id: str, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        SELECT id, event_id, campaign_id, purpose, status, reason, store_id, zone_id, sku, order_id, locale, title,
-               body, decided_at, send_after, sent_at, attempts
+        SELECT id, event_id, campaign_id, request_id, purpose, status, reason, store_id, zone_id, sku, order_id,
+               locale, title, body, decided_at, send_after, sent_at, attempts
         FROM notify.messages WHERE device_id = $1 ORDER BY id DESC LIMIT $2
         """,
         device_id,
@@ -115,9 +117,17 @@ async def due_messages(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Rec
         SELECT m.id, r.kind AS recipient_kind, r.id AS recipient_id, m.purpose, m.locale, m.title, m.body,
                m.store_id, m.sku, m.order_id, m.topic, m.expires_at, m.attempts, s.endpoint, s.p256dh, s.auth,
                -- the shopper's consent for the purpose as it is now: it may have been withdrawn since
-               -- the decision (an offer held through quiet hours, a retry after a failure)
+               -- the decision (an offer held through quiet hours, a retry after a failure); a
+               -- back-in-stock message's consent is its request, still answered by it
                m.device_id IS NULL OR coalesce(
-                   CASE m.purpose WHEN 'offers' THEN c.offers WHEN 'pickup_updates' THEN c.pickup_updates END, false
+                   CASE m.purpose
+                       WHEN 'offers' THEN c.offers
+                       WHEN 'pickup_updates' THEN c.pickup_updates
+                       WHEN 'back_in_stock' THEN EXISTS (
+                           SELECT 1 FROM notify.back_in_stock_requests b
+                           WHERE b.request_id = m.request_id AND b.status = 'answered'
+                       )
+                   END, false
                ) AS consented
         FROM notify.messages m
         CROSS JOIN LATERAL (
@@ -265,15 +275,16 @@ async def next_due(conn: asyncpg.Connection) -> datetime | None:
 # --- held through quiet hours ---
 
 
-async def held_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
-    """Held messages whose quiet hours are over, oldest first (read only: see lock_held)."""
+async def held_due(conn: asyncpg.Connection, purpose: str, now: datetime, limit: int) -> list[asyncpg.Record]:
+    """Held messages of the purpose whose quiet hours are over, oldest first (read only: see lock_held)."""
     return await conn.fetch(
         """
-        SELECT id, device_id, purpose, store_id, sku, send_after FROM notify.messages
-        WHERE status = 'held' AND send_after <= $1
+        SELECT id, device_id, purpose, store_id, sku, request_id, send_after FROM notify.messages
+        WHERE status = 'held' AND purpose = $1 AND send_after <= $2
         ORDER BY send_after, id
-        LIMIT $2
+        LIMIT $3
         """,
+        purpose,
         now,
         limit,
     )
@@ -283,7 +294,7 @@ async def lock_held(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Re
     """Those of these messages still held, locked until the transaction ends."""
     return await conn.fetch(
         """
-        SELECT id, device_id, purpose, store_id, sku, send_after FROM notify.messages
+        SELECT id, device_id, purpose, store_id, sku, request_id, send_after FROM notify.messages
         WHERE id = any($1::bigint[]) AND status = 'held'
         ORDER BY id
         FOR UPDATE

@@ -19,6 +19,8 @@ class Message(Answer):
     decided_at: datetime
     reason: str | None = None
     campaign_id: str | None = None
+    request_id: int | None = None
+    """The back-in-stock request it answers."""
     store_id: str | None = None
     zone_id: str | None = None
     sku: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.notify.back_in_stock.answer import BACK_IN_STOCK
 from services.notify.offers.decide import OFFERS, PICKUP_UPDATES
 from services.notify.settings import NotifySettings
 from shared.events import PURPOSES, Purpose
@@ -33,7 +34,7 @@ def collection(config: NotifySettings) -> list[dict[str, Any]]:
         },
         {
             "data": "push_subscription",
-            "purpose": f"{OFFERS}, {PICKUP_UPDATES}",
+            "purpose": f"{OFFERS}, {PICKUP_UPDATES}, {BACK_IN_STOCK}",
             "what": {
                 "en": "the address your browser gave for notifications",
                 "fr": "l'adresse donnée par votre navigateur pour les notifications",
@@ -50,8 +51,25 @@ def collection(config: NotifySettings) -> list[dict[str, Any]]:
             "kept": {"unit": "days", "value": config.message_retention_days},
         },
         {
+            "data": "back_in_stock_requests",
+            "purpose": BACK_IN_STOCK,
+            "what": {
+                "en": (
+                    f"each product you asked to be told about when back in stock, with when, the text you were"
+                    f" shown and from which app; waiting at most {config.back_in_stock_days} days, then kept"
+                    f" as long as the message log"
+                ),
+                "fr": (
+                    f"chaque produit dont vous avez demandé le retour en stock, avec la date, le texte affiché et"
+                    f" l'application ; en attente {config.back_in_stock_days} jours au plus, puis conservé"
+                    f" comme le journal des messages"
+                ),
+            },
+            "kept": {"unit": "days", "value": config.back_in_stock_days + config.message_retention_days},
+        },
+        {
             "data": "message_log",
-            "purpose": f"{OFFERS}, {PICKUP_UPDATES}",
+            "purpose": f"{OFFERS}, {PICKUP_UPDATES}, {BACK_IN_STOCK}",
             "what": {
                 "en": "every message decided for you, sent or not, and why",
                 "fr": "chaque message décidé pour vous, envoyé ou non, et pourquoi",

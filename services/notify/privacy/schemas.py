@@ -29,6 +29,8 @@ class NotifyPart(Answer):
     """Without its keys: they are secrets, not information."""
     messages: list[dict[str, Any]]
     staff_alerts: list[dict[str, Any]]
+    back_in_stock: list[dict[str, Any]]
+    """The back-in-stock requests still kept, open or ended, with their proof."""
 
 
 class Export(Answer):

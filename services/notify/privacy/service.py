@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from services.notify.back_in_stock import repository as back_in_stock_repo
 from services.notify.consent import repository as consent_repo
 from services.notify.consent.service import known_device
 from services.notify.context import NotifyContext
@@ -60,6 +61,7 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
         await offers_repo.forget_orders_of(conn, device_id)
         await webhook_repo.delete_of_device(conn, device_id)
         await staff_repo.forget_shopper(conn, device_id)
+        await back_in_stock_repo.delete_of_device(conn, device_id)  # with their proof: they answer nothing now
         await consent_repo.erase_device(conn, device_id, subject)
         row = await repo.create_erasure(conn, erasure_id, subject, device_id, ERASED_ELSEWHERE)
         requested = ErasureRequested(
@@ -121,6 +123,7 @@ async def export(ctx: NotifyContext, device_id: str) -> Export:
             push_subscription=dict(subscription) if subscription else None,
             messages=[dict(r) for r in await outbox_repo.messages_of(conn, device_id, 100_000)],
             staff_alerts=[dict(r) for r in await staff_repo.alerts_about(conn, device_id)],
+            back_in_stock=[dict(r) for r in await back_in_stock_repo.requests_of(conn, device_id)],
         )
         events = [msgspec.convert(dict(r), AnyEvent) for r in await repo.events_about(conn, device_id)]  # type: ignore[arg-type]
     return Export(

@@ -80,8 +80,8 @@ def test_backoff_grows_is_capped_and_never_undercuts_retry_after(attempts, retry
     assert delay <= max(600, float(retry_after or 0))
 
 
-def test_offers_are_low_urgency_and_pickup_updates_and_staff_alerts_high() -> None:
-    assert URGENCY == {"offers": "low", "pickup_updates": "high", "staff_alerts": "high"}
+def test_offers_are_low_urgency_back_in_stock_normal_and_pickup_updates_and_staff_alerts_high() -> None:
+    assert URGENCY == {"offers": "low", "pickup_updates": "high", "staff_alerts": "high", "back_in_stock": "normal"}
 
 
 def test_a_topic_is_at_most_32_base64url_characters_and_stable() -> None:

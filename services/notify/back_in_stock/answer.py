@@ -1,0 +1,63 @@
+"""Answering a back-in-stock request: what is said, and when. Pure: no I/O, no clock.
+
+The shopper asked for this one message, so the request is its purpose: no `offers` consent is
+needed, and it counts against no frequency cap (it is not a promotion, and it is said once per
+request). Quiet hours still apply: a request made by day is not answered at 3 a.m., it is held until
+they end. It is said only while the store can hand the product over, checked whenever the message is
+due: when `stock.back_in_stock` is answered and again when quiet hours end.
+
+In order, the first rule that refuses gives the reason recorded:
+
+1. a push subscription to reach the device ........... `no_subscription`
+2. the product still in stock at that store ........... `out_of_stock`
+3. quiet hours: held until they end ................... `held`, reason `quiet_hours`
+
+A refused answer leaves the request open for the next `stock.back_in_stock` (until it lapses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from services.notify.offers.decide import Decision, Policy, ProductInfo, Recipient, pick_locale, quiet_until
+from shared.events import StockBackInStock
+
+BACK_IN_STOCK = "back_in_stock"
+"""The purpose of the messages that answer a request (its own consent: the request)."""
+
+TEXTS = {
+    "en": ("Back in stock", "{product} is back in stock at your store."),
+    "fr": ("De retour en stock", "{product} est de nouveau en stock dans votre magasin."),
+}
+
+
+def available_now(event: StockBackInStock, replica: tuple[int, int] | None) -> int:
+    """What the store can hand over as this event is answered. `replica`: (available, id of the event
+    it is as of) from notify's stock replica. The replica wins only if it has heard of a later change
+    (the product sold out again before a late event was answered); otherwise the event's own figure,
+    which a replica still behind it would understate."""
+    if replica is not None and replica[1] > event.id:
+        return replica[0]
+    return event.data.after
+
+
+def answer(
+    sku: str, product: ProductInfo | None, available: int, who: Recipient, now: datetime, policy: Policy
+) -> Decision:
+    """The message answering a request for `sku` (`product`: None if notify does not know it), with
+    `available` units at the store now."""
+    if not who.subscribed:
+        return Decision("suppressed", "no_subscription", sku=sku)
+    if product is None or available < 1:
+        return Decision("suppressed", "out_of_stock", sku=sku)
+    locale = pick_locale(who.locale, TEXTS)
+    title, body = TEXTS[locale]
+    draft = Decision(
+        "pending", sku=sku, locale=locale, title=title, body=body.replace("{product}", product.name_in(locale))
+    )
+    quiet_end = quiet_until(now.astimezone(ZoneInfo(who.timezone)), policy.quiet_start, policy.quiet_end)
+    if quiet_end is not None:
+        return replace(draft, status="held", reason="quiet_hours", send_after=quiet_end.astimezone(UTC))
+    return draft
