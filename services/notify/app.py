@@ -10,6 +10,7 @@ from litestar import Litestar
 
 from services.notify.consent import jobs as consent_jobs
 from services.notify.consent import routes as consent
+from services.notify.console import routes as console
 from services.notify.context import NotifyContext
 from services.notify.offers import jobs as offer_jobs
 from services.notify.offers import routes as offers
@@ -95,6 +96,7 @@ SPEC = ServiceSpec(
         *staff_alerts.ROUTES,
         *privacy.ROUTES,
         *webhooks.ROUTES,
+        *console.ROUTES,
     ],
     migrations=MigrationSet(schema="notify", package="services.notify"),
     # The replicas first: in each round of the bus worker, stock changes published before a
