@@ -7,40 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import System, eventually
-from tests.support.builders import CENTRE, SKU, Shopper, campaign, leave, pickup_store, shopper, walk_in
-
-SQUARE = {  # a department, 10 m a side, just north of the shop's centre
-    "type": "Polygon",
-    "coordinates": [
-        [
-            [CENTRE[1], CENTRE[0]],
-            [CENTRE[1] + 0.000137, CENTRE[0]],
-            [CENTRE[1] + 0.000137, CENTRE[0] + 0.00009],
-            [CENTRE[1], CENTRE[0] + 0.00009],
-            [CENTRE[1], CENTRE[0]],
-        ]
-    ],
-}
-BEACON = {"zone_id": "bay-2", "ibeacon": {"uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": 1, "minor": 2}}
-
-
-async def seeded(system: System) -> None:
-    await pickup_store(system)
-    r = await system.geo.put(
-        "/v1/stores/rivoli/zones/fresh", json={"kind": "department", "polygon": SQUARE}, headers=system.admin
-    )
-    assert r.status_code == 200, r.text
-    r = await system.geo.put("/v1/stores/rivoli/beacons/door", json=BEACON, headers=system.admin)
-    assert r.status_code == 200, r.text
-    await campaign(system, "welcome", SKU)
-
-
-async def walk_into_the_shop(system: System, who: Shopper) -> None:
-    """From 300 m north, through the approach zone, into the shop."""
-    r = await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=who.auth)
-    assert r.status_code == 200, r.text
-    entered = {e["zone_id"] for e in r.json()["events"] if e["type"] == "zone.entered"}
-    assert entered == {"approach", "main"}, r.text
+from tests.support.builders import CENTRE, SKU, leave, shopper
+from tests.support.console import BEACON, console_store, walk_into_the_shop
 
 
 async def overview(system: System) -> dict[str, Any]:
@@ -55,7 +23,7 @@ def counts(body: dict[str, Any], store_id: str = "rivoli") -> dict[str, int]:
 
 
 async def test_the_overview_has_the_stores_zones_drawn_from_geo_and_counts_a_shopper_in_and_out(system: System) -> None:
-    await seeded(system)
+    await console_store(system)
     body = await overview(system)
     assert body["unavailable"] == []
     [store] = body["stores"]
@@ -87,7 +55,7 @@ async def test_the_overview_has_the_stores_zones_drawn_from_geo_and_counts_a_sho
 async def test_the_overview_has_each_campaign_with_its_funnel_and_the_latest_decisions_with_reasons(
     system: System,
 ) -> None:
-    await seeded(system)
+    await console_store(system)
     anna = await shopper(system, location=True, offers=True)  # no push subscription: nothing can be sent
     await walk_into_the_shop(system, anna)
 
@@ -128,7 +96,7 @@ async def test_the_overview_has_each_campaign_with_its_funnel_and_the_latest_dec
 
 
 async def test_a_peer_that_is_down_is_named_and_the_rest_of_the_overview_is_whole(system: System) -> None:
-    await seeded(system)
+    await console_store(system)
     await system.running.stop("inventory")
     body = await overview(system)
     assert [u["service"] for u in body["unavailable"]] == ["inventory"]
@@ -151,7 +119,7 @@ async def test_a_peer_that_is_down_is_named_and_the_rest_of_the_overview_is_whol
 async def test_only_the_operator_sees_the_console_and_geo_counts_only_for_the_operator_and_services(
     system: System,
 ) -> None:
-    await seeded(system)
+    await console_store(system)
     anna = await shopper(system, location=True)
     assert (await system.notify.get("/v1/console/overview")).status_code == 401
     assert (await system.notify.get("/v1/console/overview", headers=anna.auth)).status_code == 403
@@ -163,7 +131,7 @@ async def test_only_the_operator_sees_the_console_and_geo_counts_only_for_the_op
 
 
 async def test_geo_lists_its_stores_and_a_store_s_beacons(system: System) -> None:
-    await seeded(system)
+    await console_store(system)
     r = await system.geo.put(
         "/v1/stores/opera", json={"name": "Opéra", "lat": 48.87, "lng": 2.33}, headers=system.admin
     )

@@ -13,6 +13,7 @@
 
   const $ = (id) => document.getElementById(id);
   const drawn = new Map(); // store_id -> the shapes it was drawn from (redrawn only when they change)
+  const wide = new Set(); // stores shown with their approach zones whole
   let token = null;
   let timer = null;
   let polls = 0;
@@ -83,10 +84,17 @@
     return [5, 2, 1].map((m) => m * power).find((m) => m <= rough) || power;
   }
 
-  function drawMap(store) {
+  // The view fits the store's own zones; approach zones, often a kilometre wide, are drawn to the same
+  // scale but only shown whole in the wide view (they would shrink the shop to a dot).
+  function framed(store, wide) {
+    const inner = store.zones.filter((z) => z.kind !== "approach");
+    return wide || inner.length === 0 ? store.zones : inner;
+  }
+
+  function drawMap(store, wide) {
     const project = projector(store);
     let box = [-25, -25, 25, 25]; // a store without zones still shows 50 m around its centre
-    for (const zone of store.zones) {
+    for (const zone of framed(store, wide)) {
       const [a, b, c, d] = extent(zone, project);
       box = [Math.min(box[0], a), Math.min(box[1], b), Math.max(box[2], c), Math.max(box[3], d)];
     }
@@ -134,9 +142,13 @@
       b.append(svg("title", {}, `beacon ${beacon.beacon_id}, marks ${zone.zone_id}`));
       map.append(b);
     }
+    const size = side / 22;
     for (const zone of zones) {
-      const [x, y] = centre(zone, project);
-      map.append(svg("text", { class: "label count", "data-zone": zone.zone_id, x, y: y - dot * 3, "font-size": side / 22 }, ""));
+      // Each count just inside the top of its zone: zones sharing a centre keep their labels apart.
+      const [x] = centre(zone, project);
+      const top = extent(zone, project)[1];
+      const attrs = { class: `label count kind-${zone.kind}`, "data-zone": zone.zone_id, x, y: top + size, "font-size": size };
+      map.append(svg("text", attrs, ""));
     }
     const length = niceLength(side);
     const x0 = cx - side / 2 + side * 0.05;
@@ -150,7 +162,16 @@
     const card = el("article", { class: "store", "data-store": store.store_id });
     const title = el("h3", {}, store.name);
     title.append(" ", el("span", { class: "where" }, `${store.store_id} · ${store.timezone}`));
-    card.append(title, drawMap(store));
+    card.append(title, drawMap(store, wide.has(store.store_id)));
+    if (store.zones.some((z) => z.kind === "approach")) {
+      const toggle = el("button", { type: "button", class: "wide" }, wide.has(store.store_id) ? "Show the store" : "Show the approach");
+      toggle.addEventListener("click", () => {
+        if (!wide.delete(store.store_id)) wide.add(store.store_id);
+        drawn.delete(store.store_id); // redrawn at the next poll, at once here
+        refresh().catch(() => {});
+      });
+      card.append(toggle);
+    }
     const list = el("ul", { class: "counts" });
     for (const zone of store.zones) {
       const item = el("li", { "data-zone": zone.zone_id });
