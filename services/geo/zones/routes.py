@@ -1,4 +1,5 @@
-"""Stores, zones and beacons over HTTP: operators set them up, anyone may read them."""
+"""Stores, zones and beacons over HTTP: operators set them up; anyone with a token reads a store and
+its zones, the operator and the other services the lists and the counts of devices per zone."""
 
 from __future__ import annotations
 
