@@ -17,6 +17,7 @@
   let token = null;
   let timer = null;
   let polls = 0;
+  let asked = 0; // overview requests sent so far
 
   function el(tag, attrs = {}, text) {
     const node = document.createElement(tag);
@@ -330,7 +331,9 @@
   }
 
   async function refresh() {
+    const mine = ++asked;
     const overview = await api("GET", "/v1/console/overview");
+    if (mine !== asked) return; // a later request is on its way: an older answer must not undo it
     show(overview);
     $("live").textContent = `live · ${new Date(overview.at).toLocaleTimeString()}`;
     $("live").className = "live on";
