@@ -1,9 +1,10 @@
 """`accueil demo`: a contactless pickup from start to finish, against a running `accueil run`.
 
-It seeds a demo store (its zones, a pickup bay, stock, a staff member), prints the staff page's
-address and the staff token to sign in with, then plays a shopper who orders, taps "I'm on my way"
-and drives in, and prints the timeline as the services see it: the staff alerts come from the store's
-live stream, exactly what the staff page shows. Everything goes through the public HTTP API.
+It seeds a demo store (its zones, a pickup bay, stock, a staff member, an offer for shoppers in the
+bay), prints the staff page's address and the staff token to sign in with, and the console's, then
+plays a shopper who orders, taps "I'm on my way" and drives in, and prints the timeline as the
+services see it: the staff alerts come from the store's live stream, exactly what the staff page
+shows. Everything goes through the public HTTP API.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ STORE_ID = "demo-rivoli"
 CENTRE = (48.8600, 2.3470)
 BAY = destination(*CENTRE, 90, 40)  # the pickup bay, 40 m east of the shop's door
 SKU = "DEMO-BOX"
+CAMPAIGN_ID = "demo-bay"  # an offer to shoppers waiting in the bay: the console shows its funnel
 START_M = 1200.0  # the shopper sets off this far east of the bay...
 SPEED_MPS = 12.0  # ...driving at 43 km/h: about 100 s away
 STEP_S = 2.0  # one GPS fix every 2 s
@@ -124,13 +126,33 @@ class Demo:
         product = {"name": "Vegetable box", "category": "fresh", "names": {"fr": "Panier de légumes"}}
         await self.call("PUT", "inventory", f"/v1/products/{SKU}", admin, json=product)
         await self.call("PUT", "inventory", f"/v1/stores/{STORE_ID}/stock/{SKU}", admin, json={"on_hand": 20})
+        await self.seed_campaign()
         staff = await self.call("POST", "notify", f"/v1/stores/{STORE_ID}/staff", admin, json={"name": "Alex"})
         self.log(f"demo store {STORE_ID!r} ready: shop, pickup zone 'bay 2', approach zone, 20 vegetable boxes")
         self.say("")
         self.say(f"  Staff page: {self.urls['notify']}/staff")
         self.say(f"  Sign in as Alex with this token: {staff['token']}")
+        self.say(f"  Console: {self.urls['notify']}/console (sign in with the admin token)")
         self.say("")
         return staff
+
+    async def seed_campaign(self) -> None:
+        """notify knows a product from inventory's events, a moment after inventory has it: until then
+        the campaign is refused (422 naming sku), so it is asked again for a few seconds."""
+        body = {
+            "trigger": {"type": "zone.entered", "store_id": STORE_ID, "zone_kind": "pickup"},
+            "sku": SKU,
+            "message": {"en": {"title": "While you wait", "body": "{product}: one more for the road?"}},
+        }
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                await self.call("PUT", "notify", f"/v1/campaigns/{CAMPAIGN_ID}", self.admin, json=body)
+                return
+            except DemoError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
     async def watch(self, staff: dict[str, Any], alerts: dict[int, dict[str, Any]], changed: asyncio.Event) -> None:
         """The store's live stream, as the staff page gets it."""
@@ -256,7 +278,8 @@ class Demo:
             if m.get("body"):
                 self.log(f"Camille's phone: “{m['title']}: {m['body']}” ({m['status']})")
             else:  # nothing is said, so nothing is kept but the decision and its reason
-                self.log(f"Camille's phone: a pickup update, {m['status']} ({m.get('reason')})")
+                what = "an offer" if m["purpose"] == "offers" else "a pickup update"
+                self.log(f"Camille's phone: {what}, {m['status']} ({m.get('reason')})")
         if any(m.get("reason") == "no_subscription" for m in messages["messages"]):
             self.log("(the demo shopper has no browser to subscribe to Web Push: nothing could reach her phone)")
         if not closed():

@@ -13,6 +13,7 @@ from services.notify.back_in_stock import routes as back_in_stock
 from services.notify.back_in_stock.consumers import BACK_IN_STOCK_EVENTS
 from services.notify.consent import jobs as consent_jobs
 from services.notify.consent import routes as consent
+from services.notify.console import routes as console
 from services.notify.context import NotifyContext
 from services.notify.offers import jobs as offer_jobs
 from services.notify.offers import routes as offers
@@ -99,6 +100,7 @@ SPEC = ServiceSpec(
         *privacy.ROUTES,
         *webhooks.ROUTES,
         *back_in_stock.ROUTES,
+        *console.ROUTES,
     ],
     migrations=MigrationSet(schema="notify", package="services.notify"),
     # The replicas first: in each round of the bus worker, stock changes published before a

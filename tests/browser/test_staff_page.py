@@ -3,41 +3,14 @@ trip through the three running services."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.support.builders import BAY, customer, pickup_store, ping, place_order, staff_member, start_trip, upload
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    # A failure, never a skip: a suite that passes without its browser tests would hide the staff page.
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs it, or run `sudo apt-get install chromium`")
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def sign_in(page: Page, base_url: str, token: str) -> None:

@@ -35,7 +35,7 @@ SECRETS = {
     "prod": APP_SECRETS | {("accueil-tls", "tls.crt"), ("accueil-tls", "tls.key")},
 }
 
-PUBLIC_PATHS = {"/v1", "/schema", "/staff", "/staff-sw.js"}
+PUBLIC_PATHS = {"/v1", "/schema", "/staff", "/staff-sw.js", "/console"}
 # Connections a pod holds outside its pool: the bus listener, and geo's zone-index listener.
 DEDICATED_CONNECTIONS = 2
 # Kept free for the operator's and an administrator's own sessions.

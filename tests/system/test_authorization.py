@@ -40,6 +40,9 @@ def cases(ids: dict[str, str]) -> list[Case]:
         Case("geo", "PUT", "/v1/stores/rivoli", {"admin"}, body=STORE),
         Case("geo", "GET", "/v1/stores/rivoli", everyone),
         Case("geo", "GET", "/v1/stores/rivoli/zones", everyone),
+        Case("geo", "GET", "/v1/stores", {"admin"}),
+        Case("geo", "GET", "/v1/stores/rivoli/beacons", {"admin"}),
+        Case("geo", "GET", "/v1/stores/rivoli/occupancy", {"admin"}),
         Case(
             "geo",
             "PUT",
@@ -96,6 +99,7 @@ def cases(ids: dict[str, str]) -> list[Case]:
         Case("notify", "DELETE", f"/v1/staff/{leaver}", {"admin"}),
         Case("notify", "GET", "/v1/events", {"admin"}),
         Case("notify", "GET", "/v1/webhooks", {"admin"}),
+        Case("notify", "GET", "/v1/console/overview", {"admin"}),
     ]
 
 

@@ -18,6 +18,7 @@ async def test_the_demo_runs_a_pickup_to_completion_and_prints_its_timeline(syst
     printed, _ = await asyncio.to_thread(proc.communicate, timeout=90)
     assert proc.returncode == 0, printed
     assert f"Staff page: {system.settings.notify_url}/staff" in printed
+    assert f"Console: {system.settings.notify_url}/console" in printed
     steps = [
         "order is ready",
         "I'm on my way",
@@ -38,6 +39,19 @@ async def test_the_demo_runs_a_pickup_to_completion_and_prints_its_timeline(syst
         ("arrived", "closed", "Alex"),
         ("approaching", "closed", None),
     ]
+
+    # The console shows the demo: its campaign decided once for Camille in the bay (she gave no
+    # consent to offers), beside her pickup updates.
+    console = (await system.notify.get("/v1/console/overview", headers=system.admin)).json()
+    [campaign] = [c for c in console["campaigns"] if c["campaign_id"] == "demo-bay"]
+    assert (campaign["status"], campaign["product"], campaign["results"]["decided"]) == ("active", "Vegetable box", 1)
+    assert campaign["results"]["suppressed"] == {"no_consent": 1}
+    assert {(d["purpose"], d["reason"]) for d in console["decisions"]} >= {
+        ("offers", "no_consent"),
+        ("pickup_updates", "no_subscription"),
+    }
+    [store] = [s for s in console["stores"] if s["store_id"] == "demo-rivoli"]
+    assert {z["zone_id"] for z in store["zones"]} == {"shop", "bay-2", "approach"}
 
 
 async def test_the_demo_says_what_to_do_when_nothing_is_running() -> None:

@@ -33,6 +33,12 @@ async def get_store(conn: asyncpg.Connection, store_id: str) -> asyncpg.Record |
     )
 
 
+async def list_stores(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT store_id, name, lat, lng, timezone FROM geo.stores ORDER BY store_id LIMIT $1", limit
+    )
+
+
 async def upsert_zone(
     conn: asyncpg.Connection,
     store_id: str,
@@ -90,6 +96,20 @@ async def zones_of_store(conn: asyncpg.Connection, store_id: str) -> list[asyncp
     return await conn.fetch(f"SELECT {ZONE_COLUMNS} FROM geo.zones WHERE store_id = $1 ORDER BY zone_id", store_id)
 
 
+async def devices_per_zone(conn: asyncpg.Connection, store_id: str) -> list[asyncpg.Record]:
+    """How many devices are in each zone of the store now: its open visits, counted (visits_zone index).
+    Counts only: never who, never where."""
+    return await conn.fetch(
+        """
+        SELECT zone_id, count(*) AS devices
+        FROM geo.visits
+        WHERE store_id = $1
+        GROUP BY zone_id
+        """,
+        store_id,
+    )
+
+
 async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> list[asyncpg.Record]:
     """Remove open visits of a zone being deleted; return them so their exits can be published, each with
     the zones its device is still in (`zones`: store_id, zone_id pairs)."""
@@ -140,3 +160,9 @@ async def delete_beacon(conn: asyncpg.Connection, store_id: str, beacon_id: str)
 
 async def all_beacons(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT store_id, zone_id, identity FROM geo.beacons")
+
+
+async def beacons_of_store(conn: asyncpg.Connection, store_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT beacon_id, zone_id, identity FROM geo.beacons WHERE store_id = $1 ORDER BY beacon_id", store_id
+    )

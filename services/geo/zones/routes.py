@@ -1,17 +1,38 @@
-"""Stores, zones and beacons over HTTP: operators set them up, anyone may read them."""
+"""Stores, zones and beacons over HTTP: operators set them up; anyone with a token reads a store and
+its zones, the operator and the other services the lists and the counts of devices per zone."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import delete, get, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from services.geo.context import GeoContext
 from services.geo.zones import service
-from services.geo.zones.schemas import BeaconOut, BeaconPut, Store, StorePut, ZoneOut, ZonePut
+from services.geo.zones.schemas import (
+    BeaconOut,
+    BeaconPut,
+    Store,
+    StoreList,
+    StoreOccupancy,
+    StorePut,
+    ZoneOut,
+    ZonePut,
+)
 from shared.auth import Caller
 from shared.context import FromContext
 from shared.errors import Invalid
 from shared.wire import check_id
+
+
+@get("/v1/stores")
+async def list_stores(
+    principal: Caller, ctx: FromContext[GeoContext], limit: Annotated[int, Parameter(ge=1, le=1000)] = 200
+) -> StoreList:
+    """Every store by id (the first `limit`), for the operator's console."""
+    principal.require_trusted()
+    return await service.list_stores(ctx, limit)
 
 
 @put("/v1/stores/{store_id:str}")
@@ -51,6 +72,14 @@ async def list_zones(store_id: FromPath[str], ctx: FromContext[GeoContext]) -> l
     return await service.list_zones(ctx, check_id(store_id, "store_id"))
 
 
+@get("/v1/stores/{store_id:str}/occupancy")
+async def store_occupancy(store_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]) -> StoreOccupancy:
+    """How many devices are in each zone of the store now (its open visits): counts, never a device or
+    a position. For the operator, and notify's console."""
+    principal.require_trusted()
+    return await service.occupancy(ctx, check_id(store_id, "store_id"))
+
+
 @delete("/v1/stores/{store_id:str}/zones/{zone_id:str}")
 async def delete_zone(
     store_id: FromPath[str], zone_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]
@@ -76,6 +105,13 @@ async def put_beacon(
     return await service.put_beacon(ctx, store_id, beacon_id, data)
 
 
+@get("/v1/stores/{store_id:str}/beacons")
+async def list_beacons(store_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]) -> list[BeaconOut]:
+    """The store's beacons by id, each with the zone it marks."""
+    principal.require_trusted()
+    return await service.list_beacons(ctx, check_id(store_id, "store_id"))
+
+
 @delete("/v1/stores/{store_id:str}/beacons/{beacon_id:str}")
 async def delete_beacon(
     store_id: FromPath[str], beacon_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]
@@ -84,4 +120,15 @@ async def delete_beacon(
     await service.delete_beacon(ctx, check_id(store_id, "store_id"), check_id(beacon_id, "beacon_id"))
 
 
-ROUTES = [put_store, get_store, put_zone, list_zones, delete_zone, put_beacon, delete_beacon]
+ROUTES = [
+    list_stores,
+    put_store,
+    get_store,
+    put_zone,
+    list_zones,
+    store_occupancy,
+    delete_zone,
+    put_beacon,
+    list_beacons,
+    delete_beacon,
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -25,6 +26,11 @@ class Store(Answer):
     lat: float
     lng: float
     timezone: str
+
+
+class StoreList(Answer):
+    stores: list[Store]
+    """by store_id, at most `limit`"""
 
 
 class Circle(Body):
@@ -76,3 +82,16 @@ class BeaconOut(Answer):
     zone_id: str
     ibeacon: IBeacon | None = None
     eddystone: Eddystone | None = None
+
+
+class ZoneOccupancy(Answer):
+    zone_id: str
+    devices: int
+    """devices in the zone now (open visits): a count, never who or where"""
+
+
+class StoreOccupancy(Answer):
+    store_id: str
+    at: datetime
+    zones: list[ZoneOccupancy]
+    """every zone of the store, by zone_id, 0 included"""

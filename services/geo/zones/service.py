@@ -14,9 +14,19 @@ from services.geo.context import GeoContext
 from services.geo.presence import repository as presence_repo
 from services.geo.zones import geometry
 from services.geo.zones import repository as repo
-from services.geo.zones.beacons import beacon_identity
+from services.geo.zones.beacons import beacon_identity, beacon_of_identity
 from services.geo.zones.index_sync import zone_of
-from services.geo.zones.schemas import BeaconOut, BeaconPut, Store, StorePut, ZoneOut, ZonePut
+from services.geo.zones.schemas import (
+    BeaconOut,
+    BeaconPut,
+    Store,
+    StoreList,
+    StoreOccupancy,
+    StorePut,
+    ZoneOccupancy,
+    ZoneOut,
+    ZonePut,
+)
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events import StoreChanged, StoreData, ZoneExited, ZoneExitedData, ZoneRef
 
@@ -56,6 +66,25 @@ async def get_store(ctx: GeoContext, store_id: str) -> Store:
     if row is None:
         raise NotFound(f"unknown store {store_id!r}", field="store_id")
     return Store(**dict(row))
+
+
+async def list_stores(ctx: GeoContext, limit: int) -> StoreList:
+    async with ctx.db.transaction(readonly=True) as conn:
+        return StoreList(stores=[Store(**dict(r)) for r in await repo.list_stores(conn, limit)])
+
+
+async def occupancy(ctx: GeoContext, store_id: str) -> StoreOccupancy:
+    """How many devices are in each zone of the store now, from the open visits: counts only."""
+    async with ctx.db.transaction(readonly=True) as conn:
+        if await repo.get_store(conn, store_id) is None:
+            raise NotFound(f"unknown store {store_id!r}", field="store_id")
+        zones = await repo.zones_of_store(conn, store_id)
+        counts = {r["zone_id"]: r["devices"] for r in await repo.devices_per_zone(conn, store_id)}
+    return StoreOccupancy(
+        store_id=store_id,
+        at=datetime.now(UTC),
+        zones=[ZoneOccupancy(zone_id=z["zone_id"], devices=counts.get(z["zone_id"], 0)) for z in zones],
+    )
 
 
 def _stored_shape(data: ZonePut) -> dict[str, Any]:
@@ -144,3 +173,19 @@ async def delete_beacon(ctx: GeoContext, store_id: str, beacon_id: str) -> None:
         if not await repo.delete_beacon(conn, store_id, beacon_id):
             raise NotFound(f"unknown beacon {beacon_id!r} in store {store_id!r}", field="beacon_id")
     await ctx.zones.reload_zone(store_id, "")
+
+
+async def list_beacons(ctx: GeoContext, store_id: str) -> list[BeaconOut]:
+    async with ctx.db.transaction(readonly=True) as conn:
+        if await repo.get_store(conn, store_id) is None:
+            raise NotFound(f"unknown store {store_id!r}", field="store_id")
+        rows = await repo.beacons_of_store(conn, store_id)
+    beacons = []
+    for r in rows:
+        ibeacon, eddystone = beacon_of_identity(r["identity"])
+        beacons.append(
+            BeaconOut(
+                store_id=store_id, beacon_id=r["beacon_id"], zone_id=r["zone_id"], ibeacon=ibeacon, eddystone=eddystone
+            )
+        )
+    return beacons

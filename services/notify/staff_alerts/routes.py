@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from typing import Annotated
 
 from litestar import Request, Response, delete, get, post
@@ -24,7 +22,8 @@ from services.notify.staff_alerts.schemas import (
 )
 from shared.auth import Caller, refuse_revoked
 from shared.context import FromContext
-from shared.errors import NotFound, Unauthorized
+from shared.errors import Unauthorized
+from shared.pages import page_file, page_routes
 from shared.wire import check_id
 
 
@@ -131,40 +130,12 @@ async def alert_stream(
 
 # --- the staff page ---
 
-_PAGE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
-_STATIC = {"staff.css": "text/css", "staff.js": "text/javascript"}
-
-
-@cache
-def _static(name: str) -> bytes:
-    return resources.files(__package__).joinpath("static", name).read_bytes()
-
-
-@get("/staff", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
-def staff_page() -> Response[bytes]:
-    """The staff page: served by notify itself, no CDN and no build step."""
-    return Response(_static("staff.html"), media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
-
-
-@get("/staff/{name:str}", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
-def staff_asset(name: FromPath[str]) -> Response[bytes]:
-    if name not in _STATIC:
-        raise NotFound(f"no such file {name!r}")
-    return Response(_static(name), media_type=f"{_STATIC[name]}; charset=utf-8", headers=_PAGE_HEADERS)
-
 
 @get("/staff-sw.js", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
 def staff_service_worker() -> Response[bytes]:
     """The staff page's service worker (it shows the alerts pushed while the page is closed). Served
     from the root so that its scope may cover /staff."""
-    return Response(_static("staff-sw.js"), media_type="text/javascript; charset=utf-8", headers=_PAGE_HEADERS)
+    return page_file(__package__, "staff-sw.js", "text/javascript")
 
 
 ROUTES = [
@@ -176,7 +147,6 @@ ROUTES = [
     ack_alert,
     stream_ticket,
     alert_stream,
-    staff_page,
-    staff_asset,
+    *page_routes(__package__, "/staff", "staff.html", {"staff.css": "text/css", "staff.js": "text/javascript"}),
     staff_service_worker,
 ]

@@ -1,0 +1,2 @@
+"""The operator's console: stores and zones drawn to scale with live counts, campaigns and their
+funnels, the latest decisions; one aggregate answer gathered from geo, inventory and notify itself."""

@@ -1,0 +1,75 @@
+"""What the console's aggregate answer carries: counts and shapes, never a device or its position."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from services.notify.offers.schemas import CampaignResults, CampaignSchedule, CampaignTrigger
+from shared.wire import Answer
+
+
+class ZoneView(Answer):
+    zone_id: str
+    kind: str
+    devices: int
+    """devices in the zone now, as geo counts its open visits"""
+    name: str | None = None
+    circle: dict[str, float] | None = None
+    polygon: dict[str, Any] | None = None
+
+
+class BeaconView(Answer):
+    beacon_id: str
+    zone_id: str
+
+
+class StoreView(Answer):
+    store_id: str
+    name: str
+    lat: float
+    lng: float
+    timezone: str
+    zones: list[ZoneView]
+    beacons: list[BeaconView]
+    counted_at: datetime
+    """when geo counted the devices"""
+
+
+class CampaignView(Answer):
+    campaign_id: str
+    status: Literal["active", "paused", "ended"]
+    trigger: CampaignTrigger
+    sku: str
+    results: CampaignResults
+    """the funnel, all time: decided → sent → shown → clicked → orders"""
+    product: str | None = None
+    """the product's name, from inventory (absent while inventory cannot say)"""
+    schedule: CampaignSchedule | None = None
+
+
+class Decision(Answer):
+    message_id: int
+    decided_at: datetime
+    purpose: str
+    status: str
+    reason: str | None = None
+    campaign_id: str | None = None
+    store_id: str | None = None
+    zone_id: str | None = None
+    sku: str | None = None
+
+
+class Unavailable(Answer):
+    service: str
+    detail: str
+
+
+class Overview(Answer):
+    at: datetime
+    stores: list[StoreView]
+    campaigns: list[CampaignView]
+    decisions: list[Decision]
+    """the latest decisions, newest first"""
+    unavailable: list[Unavailable]
+    """peers that could not answer: what they hold is missing from this answer, the rest is whole"""

@@ -1,0 +1,127 @@
+"""The console's overview: geo's stores, zones, beacons and zone counts and inventory's product names,
+asked over their HTTP APIs first, then notify's campaigns, funnels and latest decisions read in one
+go. A peer that cannot answer leaves out what it holds and is named in `unavailable`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from services.notify.console import repository as repo
+from services.notify.console.schemas import (
+    BeaconView,
+    CampaignView,
+    Decision,
+    Overview,
+    StoreView,
+    Unavailable,
+    ZoneView,
+)
+from services.notify.context import NotifyContext
+from services.notify.offers import service as offers
+from services.notify.offers.schemas import Campaign
+from shared import peers
+
+STORES_AT_ONCE = 8
+"""Stores asked about concurrently: a console poll never floods geo."""
+
+
+async def overview(ctx: NotifyContext, decisions: int) -> Overview:
+    """Everything the console shows. Peers are asked before notify reads its own tables, and no
+    transaction is open while they answer."""
+    unavailable: list[Unavailable] = []
+    try:
+        stores = await _stores(ctx)
+    except peers.PeerError as exc:
+        stores = []
+        unavailable.append(Unavailable(service="geo", detail=f"stores, zones and counts not shown: {exc}"))
+    campaigns = await offers.list_campaigns(ctx)
+    try:
+        products = await _product_names(ctx, {c.sku for c in campaigns})
+    except peers.PeerError as exc:
+        products = {}
+        unavailable.append(Unavailable(service="inventory", detail=f"product names not shown: {exc}"))
+    views = [
+        CampaignView(
+            campaign_id=c.campaign_id,
+            status=_status(c),
+            trigger=c.trigger,
+            sku=c.sku,
+            product=products.get(c.sku),
+            schedule=c.schedule,
+            results=await offers.results(ctx, c.campaign_id, None, None),
+        )
+        for c in campaigns
+    ]
+    async with ctx.db.transaction(readonly=True) as conn:
+        latest = await repo.latest_decisions(conn, decisions)
+    return Overview(
+        at=datetime.now(UTC),
+        stores=stores,
+        campaigns=views,
+        decisions=[_decision(r) for r in latest],
+        unavailable=unavailable,
+    )
+
+
+def _status(campaign: Campaign) -> str:
+    if campaign.ended_at is not None:
+        return "ended"
+    return "active" if campaign.active else "paused"
+
+
+def _decision(row: Any) -> Decision:
+    return Decision(
+        message_id=row["id"],
+        decided_at=row["decided_at"],
+        purpose=row["purpose"],
+        status=row["status"],
+        reason=row["reason"],
+        campaign_id=row["campaign_id"] or None,
+        store_id=row["store_id"],
+        zone_id=row["zone_id"],
+        sku=row["sku"],
+    )
+
+
+async def _stores(ctx: NotifyContext) -> list[StoreView]:
+    _, listing = await peers.get_json(ctx, "geo", "/v1/stores")
+    gate = asyncio.Semaphore(STORES_AT_ONCE)
+
+    async def one(store: dict[str, Any]) -> StoreView | None:
+        async with gate:
+            return await _store(ctx, store)
+
+    views = await asyncio.gather(*(one(s) for s in listing["stores"]))
+    return [v for v in views if v is not None]
+
+
+async def _store(ctx: NotifyContext, store: dict[str, Any]) -> StoreView | None:
+    """One store's zones, beacons and counts; None if it went away meanwhile."""
+    base = f"/v1/stores/{store['store_id']}"
+    (zones_status, zones), (beacons_status, beacons), (counts_status, counts) = await asyncio.gather(
+        peers.get_json(ctx, "geo", f"{base}/zones"),
+        peers.get_json(ctx, "geo", f"{base}/beacons"),
+        peers.get_json(ctx, "geo", f"{base}/occupancy"),
+    )
+    if 404 in (zones_status, beacons_status, counts_status):
+        return None
+    devices = {z["zone_id"]: z["devices"] for z in counts["zones"]}
+    return StoreView(
+        store_id=store["store_id"],
+        name=store["name"],
+        lat=store["lat"],
+        lng=store["lng"],
+        timezone=store["timezone"],
+        zones=[msgspec.convert({**z, "devices": devices.get(z["zone_id"], 0)}, ZoneView) for z in zones],
+        beacons=[BeaconView(beacon_id=b["beacon_id"], zone_id=b["zone_id"]) for b in beacons],
+        counted_at=datetime.fromisoformat(counts["at"]),
+    )
+
+
+async def _product_names(ctx: NotifyContext, skus: set[str]) -> dict[str, str]:
+    answers = await asyncio.gather(*(peers.get_json(ctx, "inventory", f"/v1/products/{sku}") for sku in sorted(skus)))
+    return {body["sku"]: body["name"] for status, body in answers if status != 404}

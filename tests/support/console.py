@@ -1,0 +1,42 @@
+"""What the console's tests share: the pickup store with every kind of shape (circles, a polygon, a
+beacon) and a campaign, and a shopper walking into it, all through the public HTTP API."""
+
+from __future__ import annotations
+
+from tests.conftest import System
+from tests.support.builders import CENTRE, SKU, Shopper, campaign, pickup_store, walk_in
+
+SQUARE = {  # a department, about 10 m a side, just north-east of the shop's centre
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [CENTRE[1], CENTRE[0]],
+            [CENTRE[1] + 0.000137, CENTRE[0]],
+            [CENTRE[1] + 0.000137, CENTRE[0] + 0.00009],
+            [CENTRE[1], CENTRE[0] + 0.00009],
+            [CENTRE[1], CENTRE[0]],
+        ]
+    ],
+}
+BEACON = {"zone_id": "bay-2", "ibeacon": {"uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": 1, "minor": 2}}
+
+
+async def console_store(system: System) -> None:
+    """rivoli: an approach zone, the shop and bay 2 (circles), the fresh department (a polygon), a
+    beacon in the bay, and the campaign "welcome" for shoppers entering the shop."""
+    await pickup_store(system)
+    r = await system.geo.put(
+        "/v1/stores/rivoli/zones/fresh", json={"kind": "department", "polygon": SQUARE}, headers=system.admin
+    )
+    assert r.status_code == 200, r.text
+    r = await system.geo.put("/v1/stores/rivoli/beacons/door", json=BEACON, headers=system.admin)
+    assert r.status_code == 200, r.text
+    await campaign(system, "welcome", SKU)
+
+
+async def walk_into_the_shop(system: System, who: Shopper) -> None:
+    """From 300 m north, through the approach zone, into the shop."""
+    r = await system.geo.post("/v1/pings", json={"pings": walk_in()}, headers=who.auth)
+    assert r.status_code == 200, r.text
+    entered = {e["zone_id"] for e in r.json()["events"] if e["type"] == "zone.entered"}
+    assert entered == {"approach", "main"}, r.text
