@@ -17,6 +17,8 @@ const WORDS = {
     trip: { started: "On your way", approaching: "Almost there", arrived: "You have arrived: a colleague is coming out",
       completed: "Collected, thank you", canceled: "Canceled", expired: "Expired" },
     eta: "{m} min, {d} m",
+    purposes: { location: "Location", pickup_updates: "Pickup updates", offers: "Offers" },
+    order_statuses: { reserved: "reserved", ready: "ready to collect", collected: "collected", canceled: "canceled" },
   },
   fr: {
     consent_title: "Vos choix", save: "Enregistrer mes choix", saved: "Enregistré",
@@ -29,6 +31,8 @@ const WORDS = {
     trip: { started: "En route", approaching: "Bientôt là", arrived: "Vous êtes arrivé : un équipier arrive",
       completed: "Retiré, merci", canceled: "Annulé", expired: "Expiré" },
     eta: "{m} min, {d} m",
+    purposes: { location: "Localisation", pickup_updates: "Suivi du retrait", offers: "Offres" },
+    order_statuses: { reserved: "réservée", ready: "prête à retirer", collected: "retirée", canceled: "annulée" },
   },
 };
 
@@ -71,7 +75,9 @@ async function showConsent() {
     box.name = purpose;
     box.checked = current.purposes[purpose] === true;
     const label = element("label");
-    label.append(box, element("span", what));
+    const text = element("span");
+    text.append(element("strong", words.purposes[purpose] || purpose), ` — ${what}`);
+    label.append(box, text);
     const li = element("li");
     li.append(label);
     return li;
@@ -134,7 +140,8 @@ async function showProducts() {
 }
 
 function showOrder(order) {
-  $("order-status").textContent = fill(words.ordered, { ref: order.order_id.slice(-4).toUpperCase(), status: order.status });
+  const status = words.order_statuses[order.status] || order.status;
+  $("order-status").textContent = fill(words.ordered, { ref: order.order_id.slice(-4).toUpperCase(), status });
   document.body.dataset.order = order.status;
   $("on-my-way").disabled = Boolean(localStorage.getItem(TRIP_KEY)) || !["reserved", "ready"].includes(order.status);
 }
@@ -146,6 +153,7 @@ async function order(sku, button) {
     const placed = await sdk.placeOrder(storeId, [{ sku, qty: 1 }], $("name").value.trim());
     localStorage.setItem(ORDER_KEY, placed.order_id);
     showOrder(placed);
+    await showProducts(); // what is left in stock
   } catch (error) {
     fail(error);
   } finally {
@@ -179,7 +187,10 @@ function showTrip(trip) {
   }
 }
 
-async function followTrip() {
+// Staff prepare the order and geo follows the trip: the page asks every few seconds.
+async function follow() {
+  const orderId = localStorage.getItem(ORDER_KEY);
+  if (orderId) showOrder(await sdk.order(orderId).catch(() => ({ order_id: orderId, status: "unknown" })));
   const tripId = localStorage.getItem(TRIP_KEY);
   if (!tripId) return;
   try {
@@ -211,11 +222,9 @@ async function start() {
     () => (document.body.dataset.worker = "registered"),
     (error) => ($("push-status").textContent = error.message),
   );
-  const orderId = localStorage.getItem(ORDER_KEY);
-  if (orderId) showOrder(await sdk.order(orderId).catch(() => ({ order_id: orderId, status: "unknown" })));
   if (localStorage.getItem(TRIP_KEY)) sdk.watchPosition({ onError: fail });
-  await followTrip();
-  setInterval(followTrip, 3000);
+  await follow();
+  setInterval(follow, 3000);
   setInterval(() => showPings(sdk.pings.status()), 1000);
   document.body.dataset.ready = "yes";
 }
