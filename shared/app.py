@@ -33,6 +33,7 @@ from litestar.types import Message, Scope
 from shared import bus, migrations
 from shared.auth import BearerAuth, Caller, Principal, ServiceTokens, TokenSigner
 from shared.context import Context, FromContext
+from shared.cors import cors_config
 from shared.db import UNAVAILABLE, Database, create_pool
 from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler, document_errors
 from shared.events import AnyEvent
@@ -242,6 +243,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         middleware=[RequestMetrics(app_name=f"accueil_{spec.name}"), BearerAuth()],
         before_request=check_body_strictly,
         before_send=[no_sniffing],
+        cors_config=cors_config(settings.cors_origins),
         request_max_body_size=MAX_BODY_BYTES,
         exception_handlers={
             **EXCEPTION_HANDLERS,

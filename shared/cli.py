@@ -190,6 +190,9 @@ def cmd_run(env: Environment) -> int:
         settings = env.prepare()
         asyncio.run(_migrate_all(settings.database_url, SERVICES))
         child_env = {**env.env, "ACCUEIL_MIGRATE_ON_START": "false"}
+        # The shopper page (/shop, served by notify) calls geo and inventory on their own ports.
+        shop = ",".join(f"http://{host}:{settings.notify_port}" for host in ("127.0.0.1", "localhost"))
+        child_env["ACCUEIL_CORS_ORIGINS"] = env.env.get("ACCUEIL_CORS_ORIGINS") or shop
         for name in SERVICES:
             children[name] = subprocess.Popen(
                 [sys.executable, "-m", "shared.cli", "serve", name],
@@ -203,6 +206,7 @@ def cmd_run(env: Environment) -> int:
         for name in SERVICES:
             print(f"  {name:<10} http://127.0.0.1:{settings.port_of(name)}")
         print(f"  staff page http://127.0.0.1:{settings.notify_port}/staff")
+        print(f"  shop page  http://127.0.0.1:{settings.notify_port}/shop")
         print(f"  admin token: {settings.admin_token}")
         print("Ctrl-C or SIGTERM stops everything.", flush=True)
         while not stopping:

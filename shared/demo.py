@@ -133,6 +133,7 @@ class Demo:
         self.say(f"  Staff page: {self.urls['notify']}/staff")
         self.say(f"  Sign in as Alex with this token: {staff['token']}")
         self.say(f"  Console: {self.urls['notify']}/console (sign in with the admin token)")
+        self.say(f"  Shopper page: {self.urls['notify']}/shop (play a shopper of the store yourself)")
         self.say("")
         return staff
 

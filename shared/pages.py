@@ -30,9 +30,22 @@ def static_file(package: str, name: str) -> bytes:
     return resources.files(package).joinpath("static", name).read_bytes()
 
 
-def page_file(package: str, name: str, media_type: str) -> Response[bytes]:
+def page_headers(connect: tuple[str, ...] = ()) -> dict[str, str]:
+    """The page headers; a page that calls other origins (`connect`, each `scheme://host[:port]`) may
+    reach those and no others."""
+    if not connect:
+        return PAGE_HEADERS
+    sources = " ".join(("'self'", *sorted(set(connect))))
+    policy = PAGE_HEADERS["Content-Security-Policy"].replace(
+        "default-src 'self';", f"default-src 'self'; connect-src {sources};"
+    )
+    return {**PAGE_HEADERS, "Content-Security-Policy": policy}
+
+
+def page_file(package: str, name: str, media_type: str, connect: tuple[str, ...] = ()) -> Response[bytes]:
     """A page's file with the page headers (`media_type` without its charset: UTF-8 is added)."""
-    return Response(static_file(package, name), media_type=f"{media_type}; charset=utf-8", headers=PAGE_HEADERS)
+    body = static_file(package, name)
+    return Response(body, media_type=f"{media_type}; charset=utf-8", headers=page_headers(connect))
 
 
 def page_routes(package: str, path: str, page: str, assets: Mapping[str, str]) -> list[HTTPRouteHandler]:

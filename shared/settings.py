@@ -9,6 +9,7 @@ from typing import Annotated, Literal, TypeVar
 import msgspec
 
 from shared.clients import networks
+from shared.cors import check_origin
 from shared.errors import ConfigError
 
 SERVICES = ("geo", "inventory", "notify")
@@ -54,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     push_hosts: tuple[str, ...] = ()
     """Push-service hosts (host:port) allowed beside the well-known ones."""
+
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (scheme://host[:port]) whose pages may call this service (CORS): the origin
+    notify's shopper page is served from, for geo and inventory. Empty: no cross-origin answers."""
 
     trusted_proxies: tuple[str, ...] = ()
     """The proxies (CIDRs, e.g. the Ingress controller's pods) whose X-Forwarded-For is believed: behind
@@ -129,6 +134,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         networks(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError(f"invalid configuration: ACCUEIL_TRUSTED_PROXIES: {exc}") from exc
+    try:
+        for origin in settings.cors_origins:
+            check_origin(origin)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: ACCUEIL_CORS_ORIGINS: {exc}") from exc
     urls = {f"{s}_url": f"http://127.0.0.1:{settings.port_of(s)}" for s in SERVICES if not settings.url_of(s)}
     return msgspec.structs.replace(settings, **urls) if urls else settings
 

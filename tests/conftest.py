@@ -251,7 +251,10 @@ def configs() -> dict[str, Any]:
 async def running(db_url: str, push: LocalPushService, configs: dict[str, Any]) -> AsyncIterator[RunningServices]:
     sockets = {name: free_socket() for name in SERVICES}
     ports = {name: s.getsockname()[1] for name, s in sockets.items()}
-    run = RunningServices(settings_for(db_url, ports, push_hosts=(push.host,)), SERVICES, sockets, configs)
+    # As `accueil run` does: pages notify serves may call geo and inventory (the shopper page).
+    origins = (f"http://127.0.0.1:{ports['notify']}",)
+    settings = settings_for(db_url, ports, push_hosts=(push.host,), cors_origins=origins)
+    run = RunningServices(settings, SERVICES, sockets, configs)
     try:
         for name in SERVICES:
             await run.start(name)

@@ -30,6 +30,7 @@ from services.notify.privacy import routes as privacy
 from services.notify.privacy.consumers import CONFIRMATIONS
 from services.notify.privacy.jobs import RETENTION
 from services.notify.settings import NotifySettings
+from services.notify.shop import routes as shop
 from services.notify.staff_alerts import routes as staff_alerts
 from services.notify.staff_alerts.consumers import PICKUP_EVENTS, STAFF_ALERT_EVENTS
 from services.notify.staff_alerts.repository import ALERT_CHANNEL
@@ -101,6 +102,7 @@ SPEC = ServiceSpec(
         *webhooks.ROUTES,
         *back_in_stock.ROUTES,
         *console.ROUTES,
+        *shop.ROUTES,
     ],
     migrations=MigrationSet(schema="notify", package="services.notify"),
     # The replicas first: in each round of the bus worker, stock changes published before a

@@ -75,6 +75,13 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     streams_per_store: Annotated[int, msgspec.Meta(ge=1)] = 50
     """Open alert streams on one replica, per staff member and per store: past that, 429."""
 
+    public_geo_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s/]+(/\S*)?)?$")] = ""
+    public_inventory_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s/]+(/\S*)?)?$")] = ""
+    """Where a shopper's browser reaches geo and inventory (the shopper page's SDK calls them there,
+    and its Content-Security-Policy allows exactly those). Empty: ACCUEIL_GEO_URL and
+    ACCUEIL_INVENTORY_URL, right when the browser runs beside `accueil run`; behind an Ingress, its
+    public hosts. geo and inventory must list notify's public origin in ACCUEIL_CORS_ORIGINS."""
+
     def policy(self) -> Policy:
         return Policy(
             offers_per_store_day=self.offers_per_store_day,

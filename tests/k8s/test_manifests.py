@@ -35,7 +35,7 @@ SECRETS = {
     "prod": APP_SECRETS | {("accueil-tls", "tls.crt"), ("accueil-tls", "tls.key")},
 }
 
-PUBLIC_PATHS = {"/v1", "/schema", "/staff", "/staff-sw.js", "/console"}
+PUBLIC_PATHS = {"/v1", "/schema", "/staff", "/staff-sw.js", "/console", "/shop", "/sdk"}
 # Connections a pod holds outside its pool: the bus listener, and geo's zone-index listener.
 DEDICATED_CONNECTIONS = 2
 # Kept free for the operator's and an administrator's own sessions.
@@ -393,7 +393,7 @@ def test_every_page_notify_serves_to_a_browser_is_routed_to_notify(objects: tupl
         if any(p["backend"]["service"]["name"] == "notify" for p in r["http"]["paths"])
     )
     pages = [
-        path.replace("{name:str}", "staff.js")
+        path.replace("{name:str}", "file.js")
         for handler in SPEC.route_handlers
         for path in handler.paths
         if not path.startswith("/v1")

@@ -19,6 +19,7 @@ async def test_the_demo_runs_a_pickup_to_completion_and_prints_its_timeline(syst
     assert proc.returncode == 0, printed
     assert f"Staff page: {system.settings.notify_url}/staff" in printed
     assert f"Console: {system.settings.notify_url}/console" in printed
+    assert f"Shopper page: {system.settings.notify_url}/shop" in printed
     steps = [
         "order is ready",
         "I'm on my way",

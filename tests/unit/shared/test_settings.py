@@ -38,3 +38,15 @@ def test_service_urls_follow_the_ports_unless_set() -> None:
 def test_push_hosts_are_a_comma_separated_list() -> None:
     settings = load_settings({**GOOD, "ACCUEIL_PUSH_HOSTS": "127.0.0.1:9999, push.example:443,"})
     assert settings.push_hosts == ("127.0.0.1:9999", "push.example:443")
+
+
+def test_no_page_elsewhere_may_call_a_service_unless_its_origin_is_listed() -> None:
+    assert load_settings(GOOD).cors_origins == ()
+    listed = load_settings({**GOOD, "ACCUEIL_CORS_ORIGINS": "https://notify.example.com, http://127.0.0.1:8003"})
+    assert listed.cors_origins == ("https://notify.example.com", "http://127.0.0.1:8003")
+
+
+@pytest.mark.parametrize("origin", ["*", "notify.example.com", "https://notify.example.com/shop", "ftp://x.example"])
+def test_a_cors_origin_is_scheme_host_and_port_only(origin: str) -> None:
+    with pytest.raises(ConfigError, match="ACCUEIL_CORS_ORIGINS"):
+        load_settings({**GOOD, "ACCUEIL_CORS_ORIGINS": origin})

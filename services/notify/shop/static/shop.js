@@ -1,0 +1,232 @@
+// The demo store's shopper page, built only on the SDK: consent in the device's language, an order
+// for pickup, "I'm on my way", and the drive in, positions sent as the phone moves.
+import { Accueil } from "/sdk/accueil.js";
+
+const ORDER_KEY = "accueil.shop.order";
+const TRIP_KEY = "accueil.shop.trip";
+const ENDED = new Set(["completed", "canceled", "expired"]);
+const WORDS = {
+  en: {
+    consent_title: "Your choices", save: "Save my choices", saved: "Saved",
+    push_enable: "Get notifications on this device", push_on: "Notifications are on",
+    order_title: "Order for pickup", name_label: "Your name for the staff", order: "Order",
+    ordered: "Order {ref}: {status}", none_in_stock: "Nothing in stock right now.",
+    trip_title: "Pickup", on_my_way: "I'm on my way", available: "{n} in stock",
+    pings: "{accepted} positions sent, {queued} waiting", waiting: "waiting {s} s (too many at once)",
+    offline: "offline: kept for later",
+    trip: { started: "On your way", approaching: "Almost there", arrived: "You have arrived: a colleague is coming out",
+      completed: "Collected, thank you", canceled: "Canceled", expired: "Expired" },
+    eta: "{m} min, {d} m",
+    purposes: { location: "Location", pickup_updates: "Pickup updates", offers: "Offers" },
+    order_statuses: { reserved: "reserved", ready: "ready to collect", collected: "collected", canceled: "canceled" },
+  },
+  fr: {
+    consent_title: "Vos choix", save: "Enregistrer mes choix", saved: "Enregistré",
+    push_enable: "Recevoir les notifications sur cet appareil", push_on: "Notifications activées",
+    order_title: "Commander pour retrait", name_label: "Votre prénom pour l'équipe", order: "Commander",
+    ordered: "Commande {ref} : {status}", none_in_stock: "Rien en stock pour l'instant.",
+    trip_title: "Retrait", on_my_way: "J'arrive", available: "{n} en stock",
+    pings: "{accepted} positions envoyées, {queued} en attente", waiting: "attente {s} s (trop d'envois)",
+    offline: "hors ligne : gardées pour plus tard",
+    trip: { started: "En route", approaching: "Bientôt là", arrived: "Vous êtes arrivé : un équipier arrive",
+      completed: "Retiré, merci", canceled: "Annulé", expired: "Expiré" },
+    eta: "{m} min, {d} m",
+    purposes: { location: "Localisation", pickup_updates: "Suivi du retrait", offers: "Offres" },
+    order_statuses: { reserved: "réservée", ready: "prête à retirer", collected: "retirée", canceled: "annulée" },
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k]));
+const storeId = new URLSearchParams(location.search).get("store") || "demo-rivoli";
+let sdk;
+let words = WORDS.en;
+let notice = null;
+
+function fail(error) {
+  $("error").textContent = error ? `${error.message}${error.field ? ` (${error.field})` : ""}` : "";
+}
+
+function element(tag, text) {
+  const el = document.createElement(tag);
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function showPings(status) {
+  const body = document.body.dataset;
+  body.pingsAccepted = status.accepted;
+  body.pingsQueued = status.queued;
+  body.rateLimited = status.rateLimited;
+  let text = fill(words.pings, status);
+  if (status.waitMs > 0) text += ` · ${fill(words.waiting, { s: Math.ceil(status.waitMs / 1000) })}`;
+  else if (!navigator.onLine && status.queued) text += ` · ${words.offline}`;
+  $("pings").textContent = text;
+}
+
+// --- consent: the purposes as notify's privacy notice states them, in the device's language ---
+
+async function showConsent() {
+  const [privacy, current] = await Promise.all([sdk.privacy(), sdk.consents()]);
+  notice = privacy;
+  const items = Object.entries(privacy.purposes).map(([purpose, what]) => {
+    const box = element("input");
+    box.type = "checkbox";
+    box.name = purpose;
+    box.checked = current.purposes[purpose] === true;
+    const label = element("label");
+    const text = element("span");
+    text.append(element("strong", words.purposes[purpose] || purpose), ` — ${what}`);
+    label.append(box, text);
+    const li = element("li");
+    li.append(label);
+    return li;
+  });
+  $("purposes").replaceChildren(...items);
+  $("never").textContent = privacy.never;
+  if (current.updated_at) $("consent-status").textContent = words.saved;
+  if (current.purposes.location) sdk.watchPosition({ onError: fail });
+}
+
+async function saveConsent() {
+  fail(null);
+  const purposes = {};
+  const shown = [];
+  for (const box of $("purposes").querySelectorAll("input[type=checkbox]")) {
+    purposes[box.name] = box.checked;
+    shown.push(`${box.name}: ${notice.purposes[box.name]}`);
+  }
+  shown.push(notice.never);
+  try {
+    await sdk.setConsents(purposes, { shown: shown.join("\n") });
+    $("consent-status").textContent = words.saved;
+    document.body.dataset.consent = "saved";
+    if (purposes.location) sdk.watchPosition({ onError: fail });
+    else if (!localStorage.getItem(TRIP_KEY)) sdk.stopWatching();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+// --- push ---
+
+async function enablePush() {
+  $("push-status").textContent = "";
+  try {
+    await sdk.enablePush();
+    $("push-status").textContent = words.push_on;
+    document.body.dataset.push = "on";
+  } catch (error) {
+    // Surfaced, never swallowed: the page works on without push.
+    $("push-status").textContent = error.message;
+    document.body.dataset.push = error.code;
+  }
+}
+
+// --- order and trip ---
+
+async function showProducts() {
+  const products = await sdk.products(storeId);
+  const items = products.map((product) => {
+    const button = element("button", words.order);
+    button.type = "button";
+    button.dataset.sku = product.sku;
+    button.addEventListener("click", () => order(product.sku, button));
+    const li = element("li");
+    li.append(element("span", product.name), element("span", fill(words.available, { n: product.available })), button);
+    return li;
+  });
+  $("products").replaceChildren(...(items.length ? items : [element("li", words.none_in_stock)]));
+}
+
+function showOrder(order) {
+  const status = words.order_statuses[order.status] || order.status;
+  $("order-status").textContent = fill(words.ordered, { ref: order.order_id.slice(-4).toUpperCase(), status });
+  document.body.dataset.order = order.status;
+  $("on-my-way").disabled = Boolean(localStorage.getItem(TRIP_KEY)) || !["reserved", "ready"].includes(order.status);
+}
+
+async function order(sku, button) {
+  fail(null);
+  button.disabled = true;
+  try {
+    const placed = await sdk.placeOrder(storeId, [{ sku, qty: 1 }], $("name").value.trim());
+    localStorage.setItem(ORDER_KEY, placed.order_id);
+    showOrder(placed);
+    await showProducts(); // what is left in stock
+  } catch (error) {
+    fail(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function onMyWay() {
+  fail(null);
+  $("on-my-way").disabled = true;
+  try {
+    const trip = await sdk.startTrip(localStorage.getItem(ORDER_KEY), storeId, "car");
+    localStorage.setItem(TRIP_KEY, trip.trip_id);
+    showTrip(trip);
+  } catch (error) {
+    $("on-my-way").disabled = false;
+    fail(error);
+  }
+}
+
+function showTrip(trip) {
+  document.body.dataset.trip = trip.status;
+  let text = words.trip[trip.status] || trip.status;
+  if (trip.eta_s != null && trip.distance_m != null && !["arrived", ...ENDED].includes(trip.status)) {
+    text += ` · ${fill(words.eta, { m: Math.max(1, Math.round(trip.eta_s / 60)), d: Math.round(trip.distance_m) })}`;
+  }
+  $("trip-status").textContent = text;
+  if (ENDED.has(trip.status)) {
+    localStorage.removeItem(TRIP_KEY);
+    sdk.stopWatching();
+  }
+}
+
+// Staff prepare the order and geo follows the trip: the page asks every few seconds.
+async function follow() {
+  const orderId = localStorage.getItem(ORDER_KEY);
+  if (orderId) showOrder(await sdk.order(orderId).catch(() => ({ order_id: orderId, status: "unknown" })));
+  const tripId = localStorage.getItem(TRIP_KEY);
+  if (!tripId) return;
+  try {
+    showTrip(await sdk.trip(tripId));
+  } catch (error) {
+    if (error.status === 404) localStorage.removeItem(TRIP_KEY);
+  }
+}
+
+// --- wiring ---
+
+async function start() {
+  const config = await (await fetch("/shop/config.json")).json();
+  sdk = new Accueil({ geo: config.geo, inventory: config.inventory, flushDelayMs: 2000, onPings: showPings });
+  words = WORDS[sdk.language];
+  document.documentElement.lang = sdk.language;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = words[el.dataset.t];
+  $("store").textContent = `· ${storeId}`;
+  const device = await sdk.register();
+  $("device").textContent = device.device_id;
+  document.body.dataset.device = device.device_id;
+  showPings(sdk.pings.status());
+  $("save-consent").addEventListener("click", saveConsent);
+  $("enable-push").addEventListener("click", enablePush);
+  $("on-my-way").addEventListener("click", onMyWay);
+  addEventListener("offline", () => showPings(sdk.pings.status()));
+  await Promise.all([showConsent(), showProducts()]);
+  sdk.registerWorker().then(
+    () => (document.body.dataset.worker = "registered"),
+    (error) => ($("push-status").textContent = error.message),
+  );
+  if (localStorage.getItem(TRIP_KEY)) sdk.watchPosition({ onError: fail });
+  await follow();
+  setInterval(follow, 3000);
+  setInterval(() => showPings(sdk.pings.status()), 1000);
+  document.body.dataset.ready = "yes";
+}
+
+start().catch(fail);

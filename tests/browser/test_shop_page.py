@@ -1,0 +1,184 @@
+"""The shopper page and the SDK under it in a real browser (Debian's Chromium, headless, driven by
+Playwright): its position emulated from the street to the store, against the three running services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from shared.db import connect
+from shared.geodesy import destination
+from tests.conftest import System, eventually
+from tests.support.builders import BAY, SKU, pickup_store, staff_member
+from tests.support.push_service import LocalPushService, subscribe
+
+
+def position(lat: float, lng: float, accuracy: float = 6) -> dict[str, float]:
+    return {"latitude": lat, "longitude": lng, "accuracy": accuracy}
+
+
+async def open_shop(system: System, context: BrowserContext, errors: list[str]) -> tuple[Page, str, dict[str, str]]:
+    """The page as a shopper opens it: the device registered, its token kept by the page."""
+    page = await context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{system.settings.notify_url}/shop?store=rivoli")
+    await expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    device = json.loads(await page.evaluate("localStorage.getItem('accueil.device')"))
+    return page, device["device_id"], System.bearer(device["token"])
+
+
+async def consent(page: Page, *purposes: str) -> None:
+    await expect(page.locator("#purposes input[type=checkbox]")).to_have_count(3)
+    for purpose in purposes:
+        await page.check(f"#purposes input[name={purpose}]")
+    await page.click("#save-consent")
+    await expect(page.locator("body")).to_have_attribute("data-consent", "saved")
+
+
+async def order(page: Page, name: str = "Camille") -> None:
+    await page.fill("#name", name)
+    await page.click(f"#products button[data-sku={SKU}]")
+    await expect(page.locator("body")).to_have_attribute("data-order", "reserved")
+
+
+async def test_a_shopper_consents_orders_and_drives_in_from_the_page(system: System, browser: Browser) -> None:  # noqa: F811
+    await pickup_store(system)
+    alex = await staff_member(system, name="Alex")
+    street = destination(*BAY, 90, 900)  # outside the store's 800 m approach zone
+    context = await browser.new_context(
+        locale="fr-FR",
+        geolocation=position(*street),
+        permissions=["geolocation"],
+        viewport={"width": 480, "height": 900},
+    )
+    errors: list[str] = []
+    page, device_id, auth = await open_shop(system, context, errors)
+
+    # The choices are notify's privacy notice, in the device's language; what is saved is recorded with it.
+    await expect(page.locator("#purposes")).to_contain_text("savoir quand vous êtes dans un magasin")
+    await expect(page.locator("#save-consent")).to_have_text("Enregistrer mes choix")
+    await consent(page, "location", "pickup_updates")
+    r = await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)
+    recorded = r.json()
+    assert recorded["purposes"] == {"location": True, "pickup_updates": True, "offers": False}, r.text
+    assert "savoir quand vous êtes" in recorded["history"][-1]["shown"]
+    assert recorded["policy_version"].startswith("notice-")
+
+    # An order for pickup, then "I'm on my way" (J'arrive): geo starts the trip.
+    await expect(page.locator("#products")).to_contain_text("Veg box")
+    await order(page)
+    await page.click("#on-my-way")
+    await expect(page.locator("body")).to_have_attribute("data-trip", re.compile("started|approaching"))
+    [trip] = (await system.geo.get(f"/v1/devices/{device_id}/data", headers=auth)).json()["trips"]
+    assert trip["status"] in ("started", "approaching")
+
+    # The car drives in, 45 m a second (the page batches the fixes every 2 s). For a stretch the
+    # phone is offline: its positions wait in the page's storage and go when it is back.
+    body = page.locator("body")
+    for step, metres in enumerate(range(900, 0, -45)):
+        if step == 6:
+            await context.set_offline(True)
+        if step == 11:
+            await expect(body).not_to_have_attribute("data-pings-queued", "0")
+            await context.set_offline(False)
+        await context.set_geolocation(position(*destination(*BAY, 90, metres), accuracy=8))
+        await asyncio.sleep(1)
+    for offset in (2, 1, 0):  # parked in bay 2
+        await context.set_geolocation(position(*destination(*BAY, 0, offset), accuracy=4))
+        await asyncio.sleep(1)
+
+    # Staff are alerted, the page follows the trip to its arrival, and every position reached geo.
+    async def arrival() -> list[dict[str, Any]]:
+        alerts = (await system.notify.get("/v1/stores/rivoli/alerts", headers=alex.auth)).json()["alerts"]
+        return [a for a in alerts if a["kind"] == "arrived"]
+
+    [arrived] = await eventually(arrival, timeout=20)
+    assert arrived["display_name"] == "Camille" and arrived["bay"] == "bay 2", arrived
+    await expect(body).to_have_attribute("data-trip", "arrived", timeout=15_000)
+    await expect(page.locator("#trip-status")).to_contain_text("Vous êtes arrivé")
+    await expect(body).to_have_attribute("data-pings-queued", "0")
+    accepted = int(await body.get_attribute("data-pings-accepted") or 0)
+    data = (await system.geo.get(f"/v1/devices/{device_id}/data", headers=auth)).json()
+    assert accepted >= 20 and len(data["pings"]) == accepted, (accepted, len(data["pings"]))
+    assert {"approach", "bay-2"} <= {v["zone_id"] for v in data["current_visits"]}, data["current_visits"]
+    assert errors == []
+    await context.close()
+
+
+async def test_push_the_page_cannot_subscribe_here_but_its_worker_shows_and_reports_a_real_push(
+    system: System,
+    browser: Browser,  # noqa: F811
+    push: LocalPushService,
+) -> None:
+    await pickup_store(system)
+    alex = await staff_member(system, name="Alex")
+    context = await browser.new_context(locale="en-GB", permissions=["notifications"])
+    errors: list[str] = []
+    page, device_id, auth = await open_shop(system, context, errors)
+    await expect(page.locator("body")).to_have_attribute("data-worker", "registered")
+
+    # Headless Chromium has no push service: the SDK says so plainly and the page carries on.
+    await page.click("#enable-push")
+    await expect(page.locator("body")).to_have_attribute("data-push", "push_failed", timeout=30_000)
+    await expect(page.locator("#push-status")).to_contain_text("the browser could not subscribe")
+
+    # The same device subscribed where a push service stands in (it checks VAPID and decrypts):
+    # the "order ready" update reaches it, encrypted for this device.
+    await consent(page, "pickup_updates")
+    sub = await subscribe(system.notify, push, device_id, auth)
+    await order(page)
+    orders = (await system.inventory.get(f"/v1/devices/{device_id}/orders", headers=auth)).json()["orders"]
+    r = await system.inventory.post(f"/v1/orders/{orders[0]['order_id']}/ready", headers=alex.auth)
+    assert r.status_code == 200, r.text
+    [message] = await eventually(lambda: _inbox(push, sub))
+    assert message["purpose"] == "pickup_updates" and message["tag"], message
+
+    # Handed to the page's real service worker as a push event: it shows it under the message's tag
+    # and tells notify it was shown; a click is reported too.
+    worker = context.service_workers[0] if context.service_workers else await context.wait_for_event("serviceworker")
+    cdp = await context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    await cdp.send("ServiceWorker.enable")
+    await eventually(lambda: _ready(registrations))
+    [registration] = [r for r in registrations if r["scopeURL"].endswith("/sdk/") and not r.get("isDeleted")]
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": system.settings.notify_url,
+            "registrationId": registration["registrationId"],
+            "data": json.dumps(message),
+        },
+    )
+    shown_tags = "async () => (await self.registration.getNotifications()).map((n) => [n.title, n.tag])"
+    assert await eventually(lambda: worker.evaluate(shown_tags)) == [[message["title"], message["tag"]]]
+    await eventually(lambda: _reported(system, message["id"], "shown"))
+    click = "async () => openMessage((await self.registration.getNotifications())[0])"
+    assert await worker.evaluate(click) == 200
+    await eventually(lambda: _reported(system, message["id"], "clicked"))
+    assert errors == []
+    await context.close()
+
+
+async def _inbox(push: LocalPushService, sub: Any) -> list[dict[str, Any]]:
+    return push.inbox(sub)
+
+
+async def _ready(registrations: list[dict[str, Any]]) -> bool:
+    return any(r["scopeURL"].endswith("/sdk/") for r in registrations)
+
+
+async def _reported(system: System, message_id: int, kind: str) -> bool:
+    """What notify recorded of the message (read, not reported: a report from here would count first)."""
+    conn = await connect(system.settings.database_url)
+    try:
+        types = await conn.fetchval(
+            "SELECT array_agg(type) FROM notify.message_events WHERE message_id = $1", message_id
+        )
+    finally:
+        await conn.close()
+    return kind in (types or [])
