@@ -138,8 +138,16 @@ async def test_geo_lists_its_stores_and_a_store_s_beacons(system: System) -> Non
     assert r.status_code == 200, r.text
     r = await system.geo.get("/v1/stores", headers=system.admin)
     assert [s["store_id"] for s in r.json()["stores"]] == ["opera", "rivoli"]
-    assert [
-        s["store_id"] for s in (await system.geo.get("/v1/stores?limit=1", headers=system.admin)).json()["stores"]
-    ] == ["opera"]
+    pages, after = [], None
+    while True:  # a page at a time, each page's next_after naming the next
+        params = {"limit": "1"} | ({"after": after} if after else {})
+        page = (await system.geo.get("/v1/stores", params=params, headers=system.admin)).json()
+        pages.append([s["store_id"] for s in page["stores"]])
+        after = page.get("next_after")
+        if not after:
+            break
+    assert pages == [["opera"], ["rivoli"], []]
+    r = await system.geo.get("/v1/stores", params={"after": "not a store id!"}, headers=system.admin)
+    assert r.status_code in (400, 422) and r.json()["field"] == "after"
     r = await system.geo.get("/v1/stores/rivoli/beacons", headers=system.admin)
     assert r.json() == [{"store_id": "rivoli", "beacon_id": "door", **BEACON}]

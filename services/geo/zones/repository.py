@@ -33,9 +33,17 @@ async def get_store(conn: asyncpg.Connection, store_id: str) -> asyncpg.Record |
     )
 
 
-async def list_stores(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+async def list_stores(conn: asyncpg.Connection, after: str | None, limit: int) -> list[asyncpg.Record]:
+    """The stores by id after `after` (from the first with None), at most `limit`."""
     return await conn.fetch(
-        "SELECT store_id, name, lat, lng, timezone FROM geo.stores ORDER BY store_id LIMIT $1", limit
+        """
+        SELECT store_id, name, lat, lng, timezone FROM geo.stores
+        WHERE $1::text IS NULL OR store_id > $1
+        ORDER BY store_id
+        LIMIT $2
+        """,
+        after,
+        limit,
     )
 
 

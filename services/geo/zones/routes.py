@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import delete, get, put
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from services.geo.context import GeoContext
 from services.geo.zones import service
@@ -28,11 +28,17 @@ from shared.wire import check_id
 
 @get("/v1/stores")
 async def list_stores(
-    principal: Caller, ctx: FromContext[GeoContext], limit: Annotated[int, Parameter(ge=1, le=1000)] = 200
+    principal: Caller,
+    ctx: FromContext[GeoContext],
+    after: FromQuery[str | None] = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
 ) -> StoreList:
-    """Every store by id (the first `limit`), for the operator's console."""
+    """The stores by id, a page at a time (`after` is the `next_after` of the page before), for the
+    operator's console."""
     principal.require_trusted()
-    return await service.list_stores(ctx, limit)
+    if after is not None:
+        check_id(after, "after")
+    return await service.list_stores(ctx, after, limit)
 
 
 @put("/v1/stores/{store_id:str}")

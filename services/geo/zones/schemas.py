@@ -31,6 +31,8 @@ class Store(Answer):
 class StoreList(Answer):
     stores: list[Store]
     """by store_id, at most `limit`"""
+    next_after: str | None = None
+    """When there may be more: the `after` of the next page."""
 
 
 class Circle(Body):

@@ -68,9 +68,12 @@ async def get_store(ctx: GeoContext, store_id: str) -> Store:
     return Store(**dict(row))
 
 
-async def list_stores(ctx: GeoContext, limit: int) -> StoreList:
+async def list_stores(ctx: GeoContext, after: str | None, limit: int) -> StoreList:
+    """A page of stores by id; `next_after` names the next page's `after` when there may be more."""
     async with ctx.db.transaction(readonly=True) as conn:
-        return StoreList(stores=[Store(**dict(r)) for r in await repo.list_stores(conn, limit)])
+        rows = await repo.list_stores(conn, after, limit)
+    stores = [Store(**dict(r)) for r in rows]
+    return StoreList(stores=stores, next_after=stores[-1].store_id if len(stores) == limit else None)
 
 
 async def occupancy(ctx: GeoContext, store_id: str) -> StoreOccupancy:

@@ -87,15 +87,28 @@ def _decision(row: Any) -> Decision:
     )
 
 
+async def _store_list(ctx: NotifyContext) -> list[dict[str, Any]]:
+    """Every store geo has, page by page."""
+    stores: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        paging = {"limit": "1000"} | ({"after": after} if after else {})
+        _, page = await peers.get_json(ctx, "geo", "/v1/stores", **paging)
+        stores += page["stores"]
+        after = page.get("next_after")
+        if not after:
+            return stores
+
+
 async def _stores(ctx: NotifyContext) -> list[StoreView]:
-    _, listing = await peers.get_json(ctx, "geo", "/v1/stores")
+    listing = await _store_list(ctx)
     gate = asyncio.Semaphore(STORES_AT_ONCE)
 
     async def one(store: dict[str, Any]) -> StoreView | None:
         async with gate:
             return await _store(ctx, store)
 
-    views = await asyncio.gather(*(one(s) for s in listing["stores"]))
+    views = await asyncio.gather(*(one(s) for s in listing))
     return [v for v in views if v is not None]
 
 
