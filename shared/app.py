@@ -30,7 +30,7 @@ from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Response
 from litestar.types import Message, Scope
 
-from shared import bus, migrations
+from shared import bus, keys, migrations
 from shared.auth import BearerAuth, Caller, Principal, ServiceTokens, TokenSigner
 from shared.context import Context, FromContext
 from shared.cors import cors_config
@@ -175,7 +175,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         config = load_env(spec.settings_type)
 
     signer = TokenSigner(settings.token_key, settings.admin_token, settings.token_key_version)
-    revocations = RevocationWatcher()
+    revocations = RevocationWatcher(keys.derive(settings.token_key, keys.REVOCATIONS))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import math
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import jwt
@@ -188,10 +189,10 @@ def bearer_token(scope: Scope) -> str:
     raise Unauthorized("missing bearer token")
 
 
-def refuse_revoked(principal: Principal, revoked: set[str]) -> None:
+def refuse_revoked(principal: Principal, is_revoked: Callable[[str], bool]) -> None:
     """A removed staff member's or an erased device's tokens are refused (the admin token is the
     operator's secret, changed by configuration, never revoked)."""
-    if not principal.is_admin and principal.subject in revoked:
+    if not principal.is_admin and is_revoked(principal.subject):
         what = "this device was erased" if principal.role == "device" else f"this {principal.role} was removed"
         raise Unauthorized(f"token revoked: {what}")
 
@@ -209,7 +210,7 @@ class BearerAuth(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = scope["litestar_app"].state
         principal = state.signer.verify(bearer_token(scope))
-        refuse_revoked(principal, state.revocations.revoked)
+        refuse_revoked(principal, state.revocations.is_revoked)
         if principal.role == "service" and scope["method"] not in READS:
             # What a service asks another for is always a read (an order to check, a device's data for
             # an export): a leaked service token changes nothing anywhere.

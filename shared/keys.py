@@ -17,6 +17,7 @@ TOKENS = "bearer tokens"
 STREAM_TICKETS = "stream tickets"
 PSEUDONYMS = "erasure pseudonyms"
 ADDRESSES = "client address hashes"
+REVOCATIONS = "revoked token subjects"
 
 
 @lru_cache(maxsize=64)

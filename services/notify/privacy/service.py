@@ -26,7 +26,6 @@ from services.notify.webhooks import repository as webhook_repo
 from shared import erasure, peers
 from shared.errors import BadGateway, NotFound
 from shared.events import AnyEvent, ErasureRequested, ErasureRequestedData
-from shared.revocation import revoke
 
 ERASED_ELSEWHERE = ["geo", "inventory"]  # notify erases its own part in the request itself
 
@@ -54,7 +53,7 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
                 raise NotFound(f"unknown device {device_id!r}", field="device_id")
             return erasure_answer(earlier), False
         erasure_id = f"era_{secrets.token_urlsafe(16)}"
-        await revoke(conn, device_id)
+        await ctx.revocations.revoke(conn, device_id)
         closed = await staff_repo.close_alerts_of_device(conn, device_id)
         await staff_repo.announce(conn, [payload_of(r) for r in closed])
         await outbox_repo.delete_messages_of(conn, device_id)  # with what the device reported about them
@@ -68,7 +67,7 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
             ts=datetime.now(UTC), device_id=device_id, data=ErasureRequestedData(erasure_id=erasure_id)
         )
         await ctx.publish(conn, [requested])
-    ctx.revocations.revoked.add(device_id)  # this process refuses the token at once
+    ctx.revocations.add(device_id)  # this process refuses the token at once
     return erasure_answer(row), True
 
 

@@ -113,7 +113,7 @@ async def alert_stream(
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         principal = ctx.signer.verify(token.strip())
-        refuse_revoked(principal, ctx.revocations.revoked)
+        refuse_revoked(principal, ctx.revocations.is_revoked)
     elif ticket:
         principal = await service.use_ticket(ctx, ticket)
     else:

@@ -27,7 +27,6 @@ from services.notify.staff_alerts.schemas import (
 from shared import peers
 from shared.auth import Principal, refuse_revoked
 from shared.errors import BadGateway, Conflict, Forbidden, NotFound, Unauthorized
-from shared.revocation import revoke
 from shared.wire import check_id
 
 
@@ -93,7 +92,7 @@ async def remove_staff(ctx: NotifyContext, staff_id: str) -> None:
         if not await repo.remove_staff(conn, staff_id):
             raise NotFound(f"unknown staff member {staff_id!r}", field="staff_id")
         await outbox_repo.delete_subscription(conn, Addressee("staff", staff_id))
-        await revoke(conn, staff_id)
+        await ctx.revocations.revoke(conn, staff_id)
     ctx.revocations.add(staff_id)  # this process refuses the tokens at once
 
 
@@ -153,7 +152,7 @@ def stream_ticket(ctx: NotifyContext, principal: Principal, store_id: str) -> St
 async def use_ticket(ctx: NotifyContext, ticket: str) -> Principal:
     """A ticket opens one stream, on whichever replica it is shown first."""
     read = streams.read_ticket(ctx.signer, ticket)
-    refuse_revoked(read.caller, ctx.revocations.revoked)
+    refuse_revoked(read.caller, ctx.revocations.is_revoked)
     async with ctx.db.transaction() as conn:
         if not await repo.use_ticket(conn, read.jti, read.expires_at):
             raise Unauthorized("stream ticket already used")
@@ -168,7 +167,7 @@ async def alert_stream(
     feed = ctx.alert_hub.open(principal, store_id)
     try:
         # Revoked meanwhile (its ticket was still good): the hub's revoke may have run before the open.
-        refuse_revoked(principal, ctx.revocations.revoked)
+        refuse_revoked(principal, ctx.revocations.is_revoked)
         async with ctx.db.transaction(readonly=True) as conn:
             locale = await _reader_locale(conn, principal)
     except BaseException:

@@ -30,7 +30,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -190,11 +190,13 @@ class AlertHub:
                 if not feeds:
                     del index[key]
 
-    def revoke(self, subjects: set[str]) -> None:
-        """Those subjects' tokens are revoked: their streams end now."""
-        for subject in subjects:
-            for feed in self._of_subject.get(subject, ()):
-                feed.end()
+    def revoke(self, is_revoked: Callable[[str], bool]) -> None:
+        """Tokens were revoked (the list keeps only keyed hashes, so it is asked of each subject holding a
+        stream, a few per store): the streams of those revoked end now."""
+        for subject, feeds in self._of_subject.items():
+            if is_revoked(subject):
+                for feed in feeds:
+                    feed.end()
 
     def on_notify(self, payload: str) -> None:
         row = msgspec.json.decode(payload, type=AlertRow)

@@ -11,6 +11,7 @@ from services.notify.staff_alerts.alerts import AlertRow
 from services.notify.staff_alerts.streams import MAX_BACKLOG, AlertHub, issue_ticket, read_ticket
 from shared.auth import Principal, TokenSigner
 from shared.errors import TooManyRequests, Unauthorized
+from shared.revocation import RevocationWatcher
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
 
 NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
@@ -113,7 +114,9 @@ def test_an_expired_or_forged_ticket_is_refused() -> None:
 async def test_a_revoked_staff_members_streams_end_and_no_one_elses() -> None:
     hub = AlertHub(per_subject=3, per_store=50)
     theirs, other = hub.open(staff(1), "rivoli"), hub.open(staff(2), "rivoli")
-    hub.revoke({"stf_1"})
+    watcher = RevocationWatcher(b"k" * 32)
+    watcher.on_revoke(hub.revoke)
+    watcher.add("stf_1")
     assert await theirs.wait(0.01) and theirs.ended
     assert not other.ended
 

@@ -12,6 +12,7 @@ import pytest
 from shared import keys
 from shared.auth import Principal, TokenSigner, refuse_revoked
 from shared.errors import Forbidden, Unauthorized
+from shared.revocation import RevocationWatcher, subject_digest
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
 
 signer = TokenSigner(TOKEN_KEY, ADMIN_TOKEN)
@@ -57,12 +58,22 @@ def test_staff_may_act_on_their_own_store_only() -> None:
 
 
 def test_a_revoked_subject_is_refused_whatever_its_role_and_the_admin_never() -> None:
-    revoked = {"stf_1", "dev_1", "admin"}
+    watcher = RevocationWatcher(keys.derive(TOKEN_KEY, keys.REVOCATIONS))
+    for subject in ("stf_1", "dev_1", "admin"):
+        watcher.add(subject)
     for role, subject in (("staff", "stf_1"), ("device", "dev_1")):
         with pytest.raises(Unauthorized, match="token revoked"):
-            refuse_revoked(Principal(role=role, subject=subject, store_id="rivoli"), revoked)
-    refuse_revoked(Principal(role="staff", subject="stf_2", store_id="rivoli"), revoked)
-    refuse_revoked(Principal(role="admin", subject="admin"), revoked)
+            refuse_revoked(Principal(role=role, subject=subject, store_id="rivoli"), watcher.is_revoked)
+    refuse_revoked(Principal(role="staff", subject="stf_2", store_id="rivoli"), watcher.is_revoked)
+    refuse_revoked(Principal(role="admin", subject="admin"), watcher.is_revoked)
+
+
+def test_the_revocation_list_keeps_a_keyed_hash_never_the_subject() -> None:
+    key = keys.derive(TOKEN_KEY, keys.REVOCATIONS)
+    digest = subject_digest(key, "dev_1")
+    assert b"dev_1" not in digest and len(digest) == 32
+    assert digest != subject_digest(keys.derive(TOKEN_KEY, keys.PSEUDONYMS), "dev_1")  # a key for this use alone
+    assert subject_digest(key, "dev_1") == digest  # every process of every service finds the same
 
 
 def test_a_token_carries_its_expiry_and_its_name_when_it_has_one() -> None:
