@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import figure  # noqa: E402
 from services.notify.offers import repository as repo  # noqa: E402
 from services.notify.offers.service import ALL_TIME, ATTRIBUTION  # noqa: E402
 from shared.app import migrate  # noqa: E402
@@ -108,6 +109,7 @@ async def main() -> None:
                 timings.append(time.perf_counter() - started)
         finally:
             await conn.close()
+        figure("campaign_results.median", statistics.median(timings) * 1000, "ms")
         print(f"results of a campaign with {MESSAGES:,} messages: {answer}")
         print(
             f"time: first {timings[0] * 1000:.0f} ms, median {statistics.median(timings) * 1000:.0f} ms, "

@@ -27,10 +27,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from shared.app import migrate
-from shared.auth import TokenSigner
-from shared.cli import service_spec
-from shared.embedded_pg import EmbeddedPostgres
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from bench.report import figure  # noqa: E402
+from shared.app import migrate  # noqa: E402
+from shared.auth import TokenSigner  # noqa: E402
+from shared.cli import service_spec  # noqa: E402
+from shared.embedded_pg import EmbeddedPostgres  # noqa: E402
 
 ADMIN_TOKEN = "bench-admin-token-0123456789"
 TOKEN_KEY = "bench-token-key-0123456789-0123456789-abcdef"
@@ -168,16 +171,20 @@ async def bench(args: argparse.Namespace, dsn: str, data_dir: Path) -> None:
             print(f"machine: {os.cpu_count()} cores; one inventory process, embedded PostgreSQL")
 
             seconds, result = await timed_import(http, stock_csv(stores, 1000), "text/csv")
+            figure("inventory.import_csv_new_rows", seconds, "s")
             print(f"import {rows:,} rows, CSV, new stock rows:      {seconds:6.2f} s  {result}")
             seconds, result = await timed_import(http, stock_json(stores, 2000), "application/json")
+            figure("inventory.import_json_changed_rows", seconds, "s")
             print(f"import {rows:,} rows, JSON, every row changed: {seconds:6.2f} s  {result}")
 
             rate, counts = await reservations(http, args.clients, args.orders, spread(stores), signer)
+            figure("inventory.reservations_spread", rate, "orders/s")
             print(
                 f"reservations, {args.clients} clients, 1-3 lines over {rows:,} items: {rate:7.0f} orders/s  {counts}"
             )
             (await http.put("/v1/stores/store000/stock/SKU0000", json={"on_hand": 1_000_000})).raise_for_status()
             rate_hot, counts = await reservations(http, args.clients, args.orders, hot, signer)
+            figure("inventory.reservations_one_item", rate_hot, "orders/s")
             print(f"reservations, {args.clients} clients, all on one item:        {rate_hot:7.0f} orders/s  {counts}")
             print(f"one hot item / spread ratio: {rate_hot / rate:.2f}")
 

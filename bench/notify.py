@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import figure  # noqa: E402
 from services.notify.offers.decide import OFFERS, Moment, Offer, Past, Policy, ProductInfo, Recipient, decide_offer  # noqa: E402
 from services.notify.outbox import repository as repo  # noqa: E402
 from services.notify.outbox import vapid  # noqa: E402
@@ -72,6 +73,7 @@ def bench_decide(n: int = 100_000) -> None:
         d = decide_offer(offers[i % 2], shoppers[i % 1000], Moment(i, stores[i % 10], now), policy)
         said[d.reason or d.status] += 1
     elapsed = time.perf_counter() - start
+    figure("notify.decisions_per_s", n / elapsed, "decisions/s")
     print(f"(a) decide: {n / elapsed:,.0f} decisions/s ({elapsed * 1e6 / n:.1f} µs each); outcomes {dict(said)}")
 
 
@@ -83,6 +85,10 @@ async def _queue(dsn: str, push: LocalPushService, public_key: str, n: int) -> N
         await conn.execute(
             "INSERT INTO notify.devices (device_id, platform, locale, timezone)"
             " SELECT unnest($1::text[]), 'web', 'fr', 'UTC'",
+            ids,
+        )
+        await conn.execute(  # the sender checks the consent again before each push
+            "INSERT INTO notify.consents (device_id, offers, policy_version) SELECT unnest($1::text[]), true, 'bench'",
             ids,
         )
         await conn.execute(
@@ -142,6 +148,7 @@ async def _deliver(dsn: str, push: LocalPushService, senders: int, n: int) -> fl
         f"(b) deliver, {senders} sender(s): {n / elapsed:,.0f} pushes/s; {sent} sent of {n} "
         f"(per sender {per_sender}); received twice: {twice}; left due: {left}"
     )
+    figure(f"notify.pushes_per_s.{senders}_senders", n / elapsed, "pushes/s")
     for db, session, _ in replicas:
         await session.close()
         await db.close()

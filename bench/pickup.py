@@ -28,6 +28,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cluster import ADMIN, Cluster  # noqa: E402
+from bench.report import figure  # noqa: E402
 from shared.geodesy import destination  # noqa: E402
 from shared.sse import sse_messages  # noqa: E402
 
@@ -155,10 +156,14 @@ async def bench(trips: int, under_load: bool = False) -> None:
             if load is not None:
                 stop.set()
                 pings = await load
-                print(f"under load: 8 other phones uploaded {pings / elapsed:,.0f} pings/s (batches of 50) meanwhile")
+                rate = figure("pickup.under_load.pings_per_s", pings / elapsed, "pings/s")
+                print(f"under load: 8 other phones uploaded {rate:,.0f} pings/s (batches of 50) meanwhile")
     ms = sorted(x * 1000 for x in latencies)
     p50 = statistics.median(ms)
     p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
+    load = "under_load" if under_load else "alone"
+    figure(f"pickup.{load}.arrival_to_alert_p50", p50, "ms")
+    figure(f"pickup.{load}.arrival_to_alert_p99", p99, "ms")
     print(f"arrival ping answered -> arrival alert on the staff stream, {trips} trips, one at a time:")
     print(f"  p50 {p50:.1f} ms   p99 {p99:.1f} ms   max {ms[-1]:.1f} ms   mean {statistics.fmean(ms):.1f} ms")
     print(f"  target p99 < 500 ms: {'met' if p99 < 500 else 'NOT met'}")
