@@ -31,6 +31,7 @@ RUNS = [
     ("ping ingest over HTTP, one geo process", ["geo.py", "ingest"]),
     ("ping ingest over HTTP, two geo processes", ["geo.py", "ingest2"]),
     ("peak memory of a geo process", ["memory.py"]),
+    ("raw pings: disk per million in hourly partitions, dropping an hour vs deleting it", ["partitions.py"]),
     ("arrival ping to staff alert", ["pickup.py"]),
     ("arrival ping to staff alert, under ping load", ["pickup.py", "100", "--under-load"]),
     ("inventory: bulk import and reservations", ["inventory.py"]),

@@ -91,5 +91,13 @@ class Database:
         async with self.pool.acquire() as conn, conn.transaction(isolation=isolation, readonly=readonly):
             yield conn
 
+    @asynccontextmanager
+    async def outside_transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection in autocommit, for the few statements PostgreSQL refuses inside a
+        transaction block (ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY). Each statement commits
+        on its own: use transaction() for anything else."""
+        async with self.pool.acquire() as conn:
+            yield conn
+
     async def close(self) -> None:
         await self.pool.close()

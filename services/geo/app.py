@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from litestar import Litestar
 
@@ -41,6 +42,9 @@ async def geo_context(base: Context, config: GeoSettings) -> AsyncIterator[GeoCo
             zones=zone_sync,
             uploads=GroupCommit(lambda uploads: ingest_group(ctx, uploads), key=lambda u: u.device_id),
         )
+        # Before the first ping is accepted: a fresh install, or one whose maintenance job has not run
+        # for hours, has a partition for every hour a ping may be stamped with.
+        await privacy_jobs.create_ping_partitions(ctx, datetime.now(UTC))
         yield ctx
     finally:
         await zone_sync.stop()

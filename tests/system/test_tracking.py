@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from services.geo.presence.jobs import fire_timers
-from services.geo.privacy.jobs import purge_pings
+from services.geo.privacy.jobs import maintain_ping_partitions
+from services.geo.privacy.partitions import RETIRE_GRACE
 from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.support.builders import STORE, create_store, feed_until, ping, shopper, walk_in
@@ -199,10 +200,15 @@ async def test_raw_pings_are_purged_after_the_retention_period(system: System, d
     device_id, auth = who.device_id, who.auth
     await post(system, auth, walk_in())
     assert await db.fetchval("SELECT count(*) FROM geo.pings WHERE device_id = $1", device_id) == 11
+    holding = [r[0] for r in await db.fetch("SELECT DISTINCT tableoid::regclass::text FROM geo.pings")]
+    assert holding and all(name.startswith("geo.pings_p") for name in holding)
     state = system.running.state("geo")
-    assert await purge_pings(state, datetime.now(UTC) + timedelta(hours=23)) == 0
-    assert await purge_pings(state, datetime.now(UTC) + timedelta(hours=25)) == 11
+    now = datetime.now(UTC)
+    await maintain_ping_partitions(state, now + timedelta(hours=23))
+    assert await db.fetchval("SELECT count(*) FROM geo.pings WHERE device_id = $1", device_id) == 11
+    await maintain_ping_partitions(state, now + timedelta(hours=25) + RETIRE_GRACE)
     assert await db.fetchval("SELECT count(*) FROM geo.pings") == 0
+    assert [await db.fetchval("SELECT to_regclass($1)", name) for name in holding] == [None] * len(holding)
 
 
 async def test_a_device_over_its_upload_budget_gets_429_even_across_connections_and_replicas(system: System) -> None:
