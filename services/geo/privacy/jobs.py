@@ -82,6 +82,6 @@ async def maintain_ping_partitions(ctx: GeoContext, now: datetime) -> int:
 JOBS = [
     # Every 10 minutes, with 6 hours of partitions ahead (partitions.HEADROOM): many runs may fail
     # before an hour begins without its partition.
-    Job("geo.ping_retention", 600, maintain_ping_partitions),
+    Job("geo.ping_retention", int(partitions.MAINTENANCE_EVERY.total_seconds()), maintain_ping_partitions),
     Job("geo.history_retention", 3600, enforce_retention),
 ]

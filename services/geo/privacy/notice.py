@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
+from services.geo.privacy.partitions import HOUR, longest_kept
 from services.geo.settings import GeoSettings
 
 
@@ -24,7 +27,11 @@ def collection(config: GeoSettings) -> list[dict[str, Any]]:
                     " qu'ouvrir et fermer les visites"
                 ),
             },
-            "kept": {"unit": "hours", "value": config.ping_retention_hours},
+            # at most: raw pings go an hour of them at a time
+            "kept": {
+                "unit": "hours",
+                "value": math.ceil(longest_kept(timedelta(hours=config.ping_retention_hours)) / HOUR),
+            },
         },
         {
             "data": "visits",

@@ -29,6 +29,9 @@ RETIRE_GRACE = timedelta(minutes=5)
 clock, may still be on its way into its partition (the transaction lasts at most seconds; replicas'
 clocks differ by less). Detaching under it would fail that insert, and the whole group with it."""
 
+MAINTENANCE_EVERY = timedelta(minutes=10)
+"""How often the maintenance job adds partitions ahead and drops those past the retention."""
+
 _NAME = re.compile(r"^pings_p(\d{10})$")
 
 
@@ -65,6 +68,13 @@ def expired(hours: Iterable[datetime], now: datetime, retention: timedelta) -> l
     """The hours wholly older than the retention (and the grace) at `now`, oldest first."""
     cutoff = now.astimezone(UTC) - retention - RETIRE_GRACE
     return sorted(h for h in hours if h + HOUR <= cutoff)
+
+
+def longest_kept(retention: timedelta) -> timedelta:
+    """How long a ping may stay at most: its hour goes once the hour's newest ping is past the retention
+    (an hour later than its oldest), after the grace, at the next maintenance run. The privacy notice
+    states this, not the bare retention."""
+    return retention + HOUR + RETIRE_GRACE + MAINTENANCE_EVERY
 
 
 @dataclass(frozen=True)
