@@ -112,7 +112,14 @@ class _Layer:
             lost[won] = False
             rows, at = rows[lost], (at[lost] + 1) & (len(self._keys) - 1)
         mask = (1 << 64) - 1
-        self._fix = (memoryview(self._keys).cast("B").cast("Q"), memoryview(self._rows).cast("B").cast("i"), mask)
+        self._fix = (
+            _view(self._keys, "Q"),
+            _view(self._rows, "i"),
+            _view(self.starts, "q"),
+            _view(self.slots, "i"),
+            _view(self.groups, "b"),
+            mask,
+        )
 
     def _home(self, cells: np.ndarray) -> np.ndarray:
         return ((cells * np.uint64(_MULTIPLIER)) >> np.uint64(self._shift)).astype(np.int64)
@@ -122,22 +129,25 @@ class _Layer:
 
     def entries(self, cell: int) -> tuple[list[int], list[int]]:
         """(slots, groups) of one cell."""
-        keys, rows, mask = self._fix
+        keys, rows, starts, slots, groups, mask = self._fix
         at = ((cell * _MULTIPLIER) & mask) >> self._shift
-        size = len(keys)
         while (key := keys[at]) != cell:
             if key == 0:
                 return [], []
-            at = (at + 1) & (size - 1)
+            at = (at + 1) & (len(keys) - 1)
         row = rows[at]
-        lo, hi = self.starts[row], self.starts[row + 1]
-        return self.slots[lo:hi].tolist(), self.groups[lo:hi].tolist()
+        lo, hi = starts[row], starts[row + 1]
+        return slots[lo:hi].tolist(), groups[lo:hi].tolist()
 
     def _rows_of(self, cells: np.ndarray) -> np.ndarray:
         """The position of each cell in `cells`, or -1."""
-        found = np.full(len(cells), -1, np.int64)
-        todo = np.arange(len(cells))
         at = self._home(cells)
+        keys = self._keys[at]
+        hit = keys == cells
+        found = np.where(hit, self._rows[at], -1)
+        more = ~hit & (keys != 0)  # the first probe, over every ping, without gathering them
+        todo = np.flatnonzero(more)
+        at = (at[todo] + 1) & (len(self._keys) - 1)
         while len(todo):
             keys = self._keys[at]
             hit = keys == cells[todo]
@@ -161,6 +171,11 @@ class _Layer:
         return np.repeat(self.cells, np.diff(self.starts)), self.slots, self.groups
 
 
+def _view(array: np.ndarray, code: str) -> memoryview:
+    """A native-format view of an array: a single fix reads Python ints from it, no numpy scalar."""
+    return memoryview(array).cast("B").cast(code)
+
+
 class _Tests:
     """Per slot, the exact tests of boundary cells as numpy arrays: circle terms, polygon bounds, the
     half-planes of convex polygons (flat, with each slot's range) and the others' shapely geometry."""
@@ -168,7 +183,7 @@ class _Tests:
     def __init__(self, zones: list[Zone]) -> None:
         n = len(zones)
         self.circle = np.zeros((n, 5))  # lat0, lng0, per_lat, per_lng, radius²
-        self.bounds = np.zeros((n, 4))  # minx, miny, maxx, maxy
+        bounds = np.zeros((n, 4))
         self.plane_lo = np.zeros(n, np.int64)
         self.plane_n = np.zeros(n, np.int64)
         self.geometry = np.empty(n, object)
@@ -178,13 +193,15 @@ class _Tests:
             if shape.is_circle:
                 self.circle[slot] = shape.circle_terms
                 continue
-            self.bounds[slot] = shape.polygon.bounds
+            bounds[slot] = shape.polygon.bounds
             if shape.half_planes is None:
                 self.geometry[slot] = shape.polygon
             else:
                 self.plane_lo[slot], self.plane_n[slot] = len(planes), len(shape.half_planes)
                 planes.extend(shape.half_planes)
-        self.planes = np.array(planes, dtype=float).reshape(-1, 3)
+        # Columns apart (contiguous), as the tests gather them: minx, miny, maxx, maxy; a, b, c.
+        self.bounds = tuple(np.ascontiguousarray(column) for column in bounds.T)
+        self.planes = tuple(np.ascontiguousarray(column) for column in np.array(planes, float).reshape(-1, 3).T)
 
 
 def _test_group(shape: Shape) -> int:
@@ -430,8 +447,8 @@ def _circle_hits(tests: _Tests, slots: np.ndarray, lats: np.ndarray, lngs: np.nd
 
 
 def _polygon_hits(tests: _Tests, slots: np.ndarray, lats: np.ndarray, lngs: np.ndarray) -> np.ndarray:
-    b = tests.bounds[slots]
-    hits = (b[:, 0] <= lngs) & (lngs <= b[:, 2]) & (b[:, 1] <= lats) & (lats <= b[:, 3])
+    minx, miny, maxx, maxy = tests.bounds
+    hits = (minx[slots] <= lngs) & (lngs <= maxx[slots]) & (miny[slots] <= lats) & (lats <= maxy[slots])
     boxed = np.flatnonzero(hits)
     s, y, x = slots[boxed], lats[boxed], lngs[boxed]
     n = tests.plane_n[s]
@@ -439,8 +456,8 @@ def _polygon_hits(tests: _Tests, slots: np.ndarray, lats: np.ndarray, lngs: np.n
     for planes in np.unique(n[n > 0]).tolist():
         these = np.flatnonzero(n == planes)
         rows = tests.plane_lo[s[these]][:, None] + np.arange(planes)
-        a, bb, c = tests.planes[rows, 0], tests.planes[rows, 1], tests.planes[rows, 2]
-        outside = a * x[these][:, None] + bb * y[these][:, None] + c < 0
+        a, b, c = tests.planes
+        outside = a[rows] * x[these][:, None] + b[rows] * y[these][:, None] + c[rows] < 0
         hits[boxed[these]] = ~outside.any(axis=1)
     other = np.flatnonzero(n == 0)
     if len(other):
