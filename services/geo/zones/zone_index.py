@@ -122,7 +122,8 @@ class _Layer:
         )
 
     def _home(self, cells: np.ndarray) -> np.ndarray:
-        return ((cells * np.uint64(_MULTIPLIER)) >> np.uint64(self._shift)).astype(np.int64)
+        # Below 2**63 after the shift: read as int64 in place, no copy.
+        return ((cells * np.uint64(_MULTIPLIER)) >> np.uint64(self._shift)).view(np.int64)
 
     def __len__(self) -> int:
         return len(self.slots)
