@@ -88,9 +88,18 @@ class DeviceState:
         self.bucket_spent = wait is None
         return wait
 
-    def apply_fix(self, fix: pres.Fix, index: ZoneIndex, rules: pres.Rules, approach_eta_s: int) -> None:
+    def apply_fix(
+        self,
+        fix: pres.Fix,
+        index: ZoneIndex,
+        rules: pres.Rules,
+        approach_eta_s: int,
+        zones_here: Sequence[Zone] | None = None,
+    ) -> None:
+        """`zones_here`: the zones at the fix, when its batch was resolved at once."""
         previous = self.presence.last_fix
-        self.presence, transitions = pres.step(self.presence, fix, index.zones_at, index.get, rules)
+        zones_at = index.zones_at if zones_here is None else lambda _lat, _lng: zones_here
+        self.presence, transitions = pres.step(self.presence, fix, zones_at, index.get, rules)
         self._zone_events(transitions)
         if self.presence.last_fix is not fix:
             return  # refused (older, inaccurate or implausible): trips do not move on it either

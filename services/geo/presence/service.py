@@ -179,10 +179,12 @@ def apply_pings(
             usable.append(p)
     usable.sort(key=lambda p: p.ts)
     index, rules, eta = ctx.zones.index, rules_of(ctx), ctx.config.trip_approach_eta_s
-    for p in usable:
+    # The whole upload's zones in one look-up: the index answers a batch faster than fix by fix.
+    found = index.resolve_many([p.lat for p in usable], [p.lng for p in usable])
+    for p, here in zip(usable, found, strict=True):
         # A ping not newer than the last one applied changes nothing: that is also what makes an exact
         # duplicate (a retried upload) harmless. It is still stored, once.
-        device.apply_fix(Fix(p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps), index, rules, eta)
+        device.apply_fix(Fix(p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps), index, rules, eta, here)
     return usable, rejected
 
 

@@ -34,10 +34,11 @@ class Shape:
     polygon: Polygon
     center: tuple[float, float] | None = None  # (lat, lng) of a circle
     radius_m: float | None = None
-    geojson: dict[str, Any] = field(default_factory=dict, compare=False)
+    geojson: dict[str, Any] = field(default_factory=dict, compare=False)  # a polygon's, as given
 
     def __post_init__(self) -> None:
-        shapely.prepare(self.polygon)
+        if self.center is None:  # a circle's point tests use its centre: no shapely index to pay for
+            shapely.prepare(self.polygon)
 
     @property
     def is_circle(self) -> bool:
@@ -108,8 +109,9 @@ def circle(lat: float, lng: float, radius_m: float) -> Shape:
     if reaches_pole or max(lngs) - min(lngs) > 180:  # wrapped round the 180th meridian
         raise Invalid("a circle may not cross the 180th meridian or cover a pole", field="circle")
     polygon = Polygon([(p_lng, p_lat) for p_lat, p_lng in ring])
-    geojson = {"type": "Polygon", "coordinates": [[list(c) for c in polygon.exterior.coords]]}
-    return Shape(polygon=polygon, center=(lat, lng), radius_m=radius_m, geojson=geojson)
+    # No GeoJSON kept: a circle is stored and answered as its centre and radius, and 64 vertices as
+    # Python lists would weigh more than the rest of the zone in the index.
+    return Shape(polygon=polygon, center=(lat, lng), radius_m=radius_m)
 
 
 def _ring(raw: Any, where: str) -> list[tuple[float, float]]:
