@@ -16,6 +16,7 @@ marked dead; both are merged into the base once they grow past a share of it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -205,6 +206,47 @@ class _Tests:
         self.planes = tuple(np.ascontiguousarray(column) for column in np.array(planes, float).reshape(-1, 3).T)
 
 
+class _Near:
+    """The squares of a coarse lat/lng grid that some zone's bounding box (and a margin) touches. A ping
+    in no such square is in no zone: the batch path spends no H3 lookup on it. Every zone found for a
+    point contains the point (a wholly covering cell lies inside its zone, a boundary cell's zone is
+    tested exactly), so the answers are the same; the margin only absorbs the sub-metre difference
+    between h3's geodesic cell edges and a zone's flat outline."""
+
+    SQUARE_DEG = 0.002  # ~220 m of latitude: about a zone across, so few squares per zone
+    MARGIN_DEG = 0.0005  # ~50 m
+
+    def __init__(self, zones: Iterable[Zone]) -> None:
+        keys = []
+        for zone in zones:
+            minx, miny, maxx, maxy = zone.shape.polygon.bounds
+            rows = np.arange(self._square(miny - self.MARGIN_DEG), self._square(maxy + self.MARGIN_DEG) + 1)
+            cols = np.arange(self._square(minx - self.MARGIN_DEG), self._square(maxx + self.MARGIN_DEG) + 1)
+            keys.append(self._key(np.repeat(rows, len(cols)), np.tile(cols, len(rows))))
+        self._keys = np.unique(np.concatenate(keys)) if keys else np.empty(0, np.int64)
+        self.squares = frozenset(self._keys.tolist())  # for a single fix: a set look-up, no numpy call
+
+    @classmethod
+    def square_of(cls, lat: float, lng: float) -> int:
+        return math.floor(lat / cls.SQUARE_DEG) * (1 << 20) + math.floor(lng / cls.SQUARE_DEG)
+
+    @classmethod
+    def _square(cls, degrees: float) -> int:
+        return math.floor(degrees / cls.SQUARE_DEG)
+
+    @staticmethod
+    def _key(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return rows.astype(np.int64) * (1 << 20) + cols  # |cols| <= 90,000 < 2**19: keys never collide
+
+    def of(self, lats: np.ndarray, lngs: np.ndarray) -> np.ndarray:
+        """The indices of the points in a touched square."""
+        if not len(self._keys):
+            return np.empty(0, np.int64)
+        keys = self._key(np.floor(lats / self.SQUARE_DEG), np.floor(lngs / self.SQUARE_DEG).astype(np.int64))
+        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return np.flatnonzero(self._keys[at] == keys)
+
+
 def _test_group(shape: Shape) -> int:
     return _CIRCLE if shape.is_circle else _POLYGON
 
@@ -245,9 +287,9 @@ class ZoneIndex:
         self._pending: dict[int, _Pairs] = {}  # the overlay's zones, by slot
         self._dead = 0  # base entries of removed or replaced zones (at least one each)
         self._sizes: list[int] = []  # per slot, its entries
-        # Built when first needed after a change: the overlay's layer, and the batch path's arrays.
+        # Built when first needed after a change: the overlay's layer, and what look-ups derive (_derived).
         self._overlay_layer: _Layer | None = None
-        self._arrays: tuple[np.ndarray, _Tests] | None = None
+        self._arrays: tuple[np.ndarray, _Tests, _Near] | None = None
         self._base = _Layer(*self._concat([]))
         for zone in zones:  # staged in the overlay, which then becomes the base at once
             self.remove(zone.key)
@@ -353,13 +395,17 @@ class ZoneIndex:
             self._overlay_layer = _Layer(*self._concat(self._pending.items()))
         return self._overlay_layer
 
-    def _batch_arrays(self) -> tuple[np.ndarray, _Tests]:
+    def _derived(self) -> tuple[np.ndarray, _Tests, _Near]:
+        """What the look-ups derive from the zones (live slots, the batch's exact tests, the squares
+        near a zone), rebuilt on the first look-up after a change."""
         if self._arrays is None:
-            self._arrays = (self._alive(), _Tests(self._zones))
+            self._arrays = (self._alive(), _Tests(self._zones), _Near(self.zones()))
         return self._arrays
 
     def zones_at(self, lat: float, lng: float) -> Sequence[Zone]:
         """Every zone containing the point. The hot path: kept to plain arithmetic where it can be."""
+        if _Near.square_of(lat, lng) not in self._derived()[2].squares:
+            return ()  # far from every zone: no H3 lookup
         cell = latlng_to_cell(lat, lng, self.resolution)
         slots, groups = self._base.entries(cell)
         if self._pending or self._dead:
@@ -409,12 +455,15 @@ class ZoneIndex:
             return [self.zones_at(lat, lng) for lat, lng in zip(lats, lngs, strict=True)]
         lats = np.asarray(lats, dtype=float)
         lngs = np.asarray(lngs, dtype=float)
-        alive, tests = self._batch_arrays()
+        alive, tests, near = self._derived()
         overlay = self._overlay()
-        cells = np.asarray(coordinates_to_cells(lats, lngs, self.resolution))
+        candidates = near.of(lats, lngs)
+        cells = np.asarray(coordinates_to_cells(lats[candidates], lngs[candidates], self.resolution))
         ping, slot, group = self._base.pairs(cells)
+        ping = candidates[ping]
         if len(overlay):
             o_ping, o_slot, o_group = overlay.pairs(cells)
+            o_ping = candidates[o_ping]
             if len(o_ping):
                 ping, slot, group = (
                     np.concatenate([ping, o_ping]),

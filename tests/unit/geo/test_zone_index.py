@@ -174,3 +174,25 @@ def test_zones_put_and_removed_at_runtime_answer_as_a_fresh_index_would(seed: in
             assert {z.key for z in index.zones()} == {z.key for z in fresh.zones()}
     for lat, lng, here in zip(lats.tolist(), lngs.tolist(), answers(index, lats, lngs), strict=True):
         assert set(here) == {z.key for z in index.zones() if z.shape.contains(lat, lng)}
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_points_far_from_every_zone_are_skipped_without_losing_one_at_a_zones_edge(seed: int) -> None:
+    """Zones centred on the coarse grid's corners (so they straddle squares), points from inside them to
+    kilometres away: whether a point is skipped as far from every zone never changes an answer."""
+    rng = random.Random(seed)
+    corner = (round(CENTRE[0] / 0.002) * 0.002, round(CENTRE[1] / 0.002) * 0.002)
+    zones = [
+        Zone("s", f"c{k}", "store", geometry.circle(corner[0] + 0.002 * k, corner[1], rng.uniform(10, 120)))
+        for k in range(3)
+    ]
+    index = ZoneIndex(zones)
+    lats, lngs = [], []
+    for _ in range(3_000):
+        lat, lng = destination(*corner, rng.uniform(0, 360), 5_000 * rng.random() ** 3)  # dense near, sparse far
+        lats.append(lat)
+        lngs.append(lng)
+    found = answers(index, np.array(lats), np.array(lngs))
+    assert sum(map(len, found)) > 20
+    for lat, lng, here in zip(lats, lngs, found, strict=True):
+        assert set(here) == {z.key for z in zones if z.shape.contains(lat, lng)}
