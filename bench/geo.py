@@ -36,6 +36,7 @@ import shapely  # noqa: E402
 from shapely import STRtree  # noqa: E402
 
 from bench.http_client import Connection  # noqa: E402
+from bench.report import figure  # noqa: E402
 from services.geo.zones import geometry  # noqa: E402
 from services.geo.zones.zone_index import RESOLUTION, Zone, ZoneIndex, latlng_to_cell  # noqa: E402
 from shared.geodesy import destination  # noqa: E402
@@ -89,11 +90,13 @@ def resolve(n_zones: int = 5_000, n_pings: int = 1_000_000) -> None:
         naive_hits += len(tree.query(shapely.Point(lng, lat), predicate="intersects"))
     naive_s = time.perf_counter() - t
     naive_rate = n_pings / naive_s
+    figure("resolve.strtree_per_ping", naive_rate, "pings/s")
     print(f"    STRtree query per ping (baseline): {naive_rate:>12,.0f} pings/s")
     t = time.perf_counter()
     for lat, lng in pings:
         latlng_to_cell(lat, lng, RESOLUTION)
     h3_rate = n_pings / (time.perf_counter() - t)
+    figure("resolve.h3_floor", h3_rate, "pings/s")
     print(f"    h3 latlng_to_cell alone (the floor): {h3_rate:>10,.0f} pings/s")
 
     t = time.perf_counter()
@@ -104,6 +107,8 @@ def resolve(n_zones: int = 5_000, n_pings: int = 1_000_000) -> None:
     t = time.perf_counter()
     one_by_one = [index.zones_at(lat, lng) for lat, lng in pings]
     rate = n_pings / (time.perf_counter() - t)
+    figure("resolve.index_per_fix", rate, "pings/s")
+    figure("resolve.index_per_fix_to_floor", rate / h3_rate, "ratio")
     print(
         f"    H3 index, one fix at a time:  {rate:>12,.0f} pings/s = {rate / h3_rate:.2f} of the floor,"
         f" {rate / naive_rate:4.1f}x baseline (build {build_s:4.1f} s, {index.cells:,} cells)"
@@ -113,11 +118,14 @@ def resolve(n_zones: int = 5_000, n_pings: int = 1_000_000) -> None:
     t = time.perf_counter()
     batch = index.resolve_many(lats, lngs)
     batch_rate = n_pings / (time.perf_counter() - t)
+    figure("resolve.index_batch", batch_rate, "pings/s")
+    figure("resolve.index_batch_to_floor", batch_rate / h3_rate, "ratio")
     print(
         f"    H3 index, one batch:          {batch_rate:>12,.0f} pings/s = {batch_rate / h3_rate:.2f} of the floor"
         " (the target is 1.0)"
     )
     mismatches = sum([z.key for z in here] != [z.key for z in batch[i]] for i, here in enumerate(one_by_one))
+    figure("resolve.batch_mismatches", mismatches, "pings")
     print(f"    batch vs one at a time, {n_pings:,} pings: {mismatches} mismatches (zones and their order)")
     # Same answers as the exact test (circles use the geodesic radius, so compare on a sample).
     sample = pings[:2_000]
@@ -332,6 +340,11 @@ def ingest(geo_processes: int = 1) -> list[dict[str, Any]]:
     print(f"(b) ingest over HTTP, {geo_processes} geo process(es), persistence and presence, embedded PostgreSQL")
     for f in figures:
         per_ping = {k: v / f["batch"] for k, v in f["cpu_us"].items()}
+        name = f"ingest.{geo_processes}_geo.batch_{f['batch']}"
+        figure(f"{name}.pings_per_s", f["pings_per_s"], "pings/s")
+        figure(f"{name}.p99", f["p99_ms"], "ms")
+        for side in ("geo", "postgres"):
+            figure(f"{name}.cpu_per_ping.{side}", per_ping[side], "us")
         print(
             f"    batches of {f['batch']:>2} from {f['phones']:>2} phones: {f['pings_per_s']:>9,.0f} pings/s"
             f" ({f['pings_per_s'] / geo_processes:,.0f} per geo process),"
@@ -345,6 +358,8 @@ def ingest(geo_processes: int = 1) -> list[dict[str, Any]]:
     single = figures[-1]
     bare = bare_floor(20_000, single["phones"])
     share = single["requests_per_s"] / bare["requests_per_s"]
+    figure(f"ingest.{geo_processes}_geo.bare_endpoint", bare["requests_per_s"], "requests/s")
+    figure(f"ingest.{geo_processes}_geo.single_to_bare", share, "ratio")
     print(
         f"    the same single-ping load on a bare Litestar endpoint (nothing stored): {bare['requests_per_s']:,.0f}"
         f" requests/s, p99 {bare['p99_ms']:.1f} ms; single pings reach {share:.2f} of it"

@@ -19,6 +19,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from bench.cluster import Cluster, free_port  # noqa: E402
+from bench.report import figure  # noqa: E402
 from services.geo.zones import geometry  # noqa: E402
 
 CITY = (48.8566, 2.3522)
@@ -88,6 +89,8 @@ def main(sizes: tuple[int, ...] = (5_000, 50_000)) -> list[tuple[int, float, flo
         print("peak memory of a geo process holding N zones (circles and squares of 20-200 m)")
         for n in sizes:
             mib, start_s = measure(cluster, n)
+            figure(f"memory.{n}_zones.peak_rss", mib, "MiB")
+            figure(f"memory.{n}_zones.ready_in", start_s, "s")
             print(f"    {n:>6,} zones: {mib:6.0f} MiB peak RSS, ready in {start_s:4.1f} s")
             results.append((n, mib, start_s))
     return results

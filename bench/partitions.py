@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import figure  # noqa: E402
 from services.geo.presence import repository as presence_repo  # noqa: E402
 from services.geo.presence.schemas import PingIn  # noqa: E402
 from services.geo.privacy import repository as privacy_repo  # noqa: E402
@@ -98,6 +99,8 @@ async def main(total: int) -> None:
             stored = await conn.fetchval("SELECT count(*) FROM geo.pings")
             heap, indexes, size = await sizes(conn, name_of(hour))
             per_million = 1_000_000 / stored
+            figure("partitions.disk_per_million_pings", size * per_million / MB, "MiB")
+            figure("partitions.insert_rate", stored / elapsed, "pings/s")
             print(
                 f"wrote {stored:,} pings into geo.{name_of(hour)} in {elapsed:.1f} s ({stored / elapsed:,.0f} pings/s)"
             )
@@ -133,6 +136,8 @@ async def main(total: int) -> None:
             assert deleted == f"DELETE {stored}", deleted
         finally:
             await conn.close()
+        figure("partitions.drop_an_hour", dropped * 1000, "ms")
+        figure("partitions.delete_an_hour_to_drop", deleting / dropped, "ratio")
         print(f"rid of an hour of {stored:,} pings: DETACH CONCURRENTLY + DROP {dropped * 1000:.0f} ms")
         print(
             f"  DELETE {deleting * 1000:.0f} ms ({deleting / dropped:.0f}x), then VACUUM {vacuuming * 1000:.0f} ms: "
