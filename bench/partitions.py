@@ -95,7 +95,9 @@ async def main(total: int) -> None:
         try:
             await migrate(conn, service_spec("geo"))  # its partitions reach six hours ahead
             hour = hour_of(datetime.now(UTC)) + 2 * HOUR
+            wal_at = await conn.fetchval("SELECT pg_current_wal_lsn()")
             elapsed = await write(conn, total, hour)
+            wal = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)", wal_at)
             stored = await conn.fetchval("SELECT count(*) FROM geo.pings")
             heap, indexes, size = await sizes(conn, name_of(hour))
             per_million = 1_000_000 / stored
@@ -109,6 +111,8 @@ async def main(total: int) -> None:
                 f"(heap {heap * per_million / MB:.1f} MiB, primary key {indexes * per_million / MB:.1f} MiB), "
                 f"{size / stored:.0f} bytes a ping"
             )
+            figure("partitions.wal_per_million_pings", float(wal) * per_million / MB, "MiB")
+            print(f"write-ahead log per million pings: {float(wal) * per_million / MB:.1f} MiB")
             print(f"a day at 20,000 pings/s: {size * per_million * 1728 / 1024**4:.2f} TiB (1.728 billion pings)")
 
             await conn.execute(
