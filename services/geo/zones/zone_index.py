@@ -207,44 +207,57 @@ class _Tests:
 
 
 class _Near:
-    """The squares of a coarse lat/lng grid that some zone's bounding box (and a margin) touches. A ping
-    in no such square is in no zone: the batch path spends no H3 lookup on it. Every zone found for a
-    point contains the point (a wholly covering cell lies inside its zone, a boundary cell's zone is
-    tested exactly), so the answers are the same; the margin only absorbs the sub-metre difference
-    between h3's geodesic cell edges and a zone's flat outline."""
+    """The squares of a coarse lat/lng grid that some zone's bounding box (and a margin) touches, each
+    with how many zones touch it (kept as zones come and go: no rebuild over every zone). A ping in no
+    such square is in no zone: it costs no H3 lookup. Every zone found for a point contains the point
+    (a wholly covering cell lies inside its zone, a boundary cell's zone is tested exactly), so the
+    answers are the same; the margin only absorbs the sub-metre difference between h3's geodesic cell
+    edges and a zone's flat outline."""
 
     SQUARE_DEG = 0.002  # ~220 m of latitude: about a zone across, so few squares per zone
     MARGIN_DEG = 0.0005  # ~50 m
 
-    def __init__(self, zones: Iterable[Zone]) -> None:
-        keys = []
-        for zone in zones:
-            minx, miny, maxx, maxy = zone.shape.polygon.bounds
-            rows = np.arange(self._square(miny - self.MARGIN_DEG), self._square(maxy + self.MARGIN_DEG) + 1)
-            cols = np.arange(self._square(minx - self.MARGIN_DEG), self._square(maxx + self.MARGIN_DEG) + 1)
-            keys.append(self._key(np.repeat(rows, len(cols)), np.tile(cols, len(rows))))
-        self._keys = np.unique(np.concatenate(keys)) if keys else np.empty(0, np.int64)
-        self.squares = frozenset(self._keys.tolist())  # for a single fix: a set look-up, no numpy call
+    def __init__(self) -> None:
+        self.squares: dict[int, int] = {}  # square -> zones touching it; a single fix asks it directly
+        self._sorted: np.ndarray | None = None  # the batch path's copy, rebuilt after a change
 
     @classmethod
     def square_of(cls, lat: float, lng: float) -> int:
+        # |floor(lng / SQUARE_DEG)| <= 90,000 < 2**19: one integer per square, never two squares alike
         return math.floor(lat / cls.SQUARE_DEG) * (1 << 20) + math.floor(lng / cls.SQUARE_DEG)
 
-    @classmethod
-    def _square(cls, degrees: float) -> int:
-        return math.floor(degrees / cls.SQUARE_DEG)
+    def _of_zone(self, zone: Zone) -> list[int]:
+        minx, miny, maxx, maxy = zone.shape.polygon.bounds
+        step, margin = self.SQUARE_DEG, self.MARGIN_DEG
+        rows = range(math.floor((miny - margin) / step), math.floor((maxy + margin) / step) + 1)
+        cols = range(math.floor((minx - margin) / step), math.floor((maxx + margin) / step) + 1)
+        return [row * (1 << 20) + col for row in rows for col in cols]
 
-    @staticmethod
-    def _key(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return rows.astype(np.int64) * (1 << 20) + cols  # |cols| <= 90,000 < 2**19: keys never collide
+    def add(self, zone: Zone) -> None:
+        for square in self._of_zone(zone):
+            self.squares[square] = self.squares.get(square, 0) + 1
+        self._sorted = None
+
+    def discard(self, zone: Zone) -> None:
+        for square in self._of_zone(zone):
+            if (left := self.squares[square] - 1) > 0:
+                self.squares[square] = left
+            else:
+                del self.squares[square]
+        self._sorted = None
 
     def of(self, lats: np.ndarray, lngs: np.ndarray) -> np.ndarray:
         """The indices of the points in a touched square."""
-        if not len(self._keys):
+        if self._sorted is None:
+            self._sorted = np.sort(np.fromiter(self.squares, np.int64, len(self.squares)))
+        keys = self._sorted
+        if not len(keys):
             return np.empty(0, np.int64)
-        keys = self._key(np.floor(lats / self.SQUARE_DEG), np.floor(lngs / self.SQUARE_DEG).astype(np.int64))
-        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-        return np.flatnonzero(self._keys[at] == keys)
+        wanted = np.floor(lats / self.SQUARE_DEG).astype(np.int64) * (1 << 20) + np.floor(
+            lngs / self.SQUARE_DEG
+        ).astype(np.int64)
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        return np.flatnonzero(keys[at] == wanted)
 
 
 def _test_group(shape: Shape) -> int:
@@ -287,9 +300,10 @@ class ZoneIndex:
         self._pending: dict[int, _Pairs] = {}  # the overlay's zones, by slot
         self._dead = 0  # base entries of removed or replaced zones (at least one each)
         self._sizes: list[int] = []  # per slot, its entries
-        # Built when first needed after a change: the overlay's layer, and what look-ups derive (_derived).
+        # Built when first needed after a change: the overlay's layer, and the batch path's arrays.
         self._overlay_layer: _Layer | None = None
-        self._arrays: tuple[np.ndarray, _Tests, _Near] | None = None
+        self._arrays: tuple[np.ndarray, _Tests] | None = None
+        self._near = _Near()
         self._base = _Layer(*self._concat([]))
         for zone in zones:  # staged in the overlay, which then becomes the base at once
             self.remove(zone.key)
@@ -328,6 +342,7 @@ class ZoneIndex:
             return None
         zone = self._zones[slot]
         del self._by_store[zone.store_id][zone.zone_id]
+        self._near.discard(zone)
         if self._pending.pop(slot, None) is None:
             self._dead += max(1, self._sizes[slot])
         self._overlay_layer = self._arrays = None
@@ -347,6 +362,7 @@ class ZoneIndex:
         self._sizes.append(len(cells))
         self._slot_of[zone.key] = slot
         self._by_store.setdefault(zone.store_id, {})[zone.zone_id] = zone
+        self._near.add(zone)
         self._pending[slot] = pairs
         self._overlay_layer = self._arrays = None
 
@@ -395,16 +411,16 @@ class ZoneIndex:
             self._overlay_layer = _Layer(*self._concat(self._pending.items()))
         return self._overlay_layer
 
-    def _derived(self) -> tuple[np.ndarray, _Tests, _Near]:
-        """What the look-ups derive from the zones (live slots, the batch's exact tests, the squares
-        near a zone), rebuilt on the first look-up after a change."""
+    def _derived(self) -> tuple[np.ndarray, _Tests]:
+        """What the batch path derives from the zones (live slots, exact tests as arrays), rebuilt on
+        the first batch after a change."""
         if self._arrays is None:
-            self._arrays = (self._alive(), _Tests(self._zones), _Near(self.zones()))
+            self._arrays = (self._alive(), _Tests(self._zones))
         return self._arrays
 
     def zones_at(self, lat: float, lng: float) -> Sequence[Zone]:
         """Every zone containing the point. The hot path: kept to plain arithmetic where it can be."""
-        if _Near.square_of(lat, lng) not in self._derived()[2].squares:
+        if _Near.square_of(lat, lng) not in self._near.squares:
             return ()  # far from every zone: no H3 lookup
         cell = latlng_to_cell(lat, lng, self.resolution)
         slots, groups = self._base.entries(cell)
@@ -455,9 +471,9 @@ class ZoneIndex:
             return [self.zones_at(lat, lng) for lat, lng in zip(lats, lngs, strict=True)]
         lats = np.asarray(lats, dtype=float)
         lngs = np.asarray(lngs, dtype=float)
-        alive, tests, near = self._derived()
+        alive, tests = self._derived()
         overlay = self._overlay()
-        candidates = near.of(lats, lngs)
+        candidates = self._near.of(lats, lngs)
         cells = np.asarray(coordinates_to_cells(lats[candidates], lngs[candidates], self.resolution))
         ping, slot, group = self._base.pairs(cells)
         ping = candidates[ping]
