@@ -63,9 +63,10 @@ async def test_a_late_batch_gives_the_same_events_as_live_pings(system: System) 
     assert late_events[1]["data"]["duration_s"] > 0
 
 
-async def test_out_of_order_and_duplicated_pings_give_each_event_once(system: System) -> None:
+async def test_out_of_order_and_duplicated_pings_give_each_event_once(system: System, db) -> None:
     await create_store(system)
-    auth = (await shopper(system, location=True)).auth
+    who = await shopper(system, location=True)
+    auth = who.auth
     track = walk_in()
     shuffled = track + track[:4]
     random.Random(5).shuffle(shuffled)
@@ -74,6 +75,11 @@ async def test_out_of_order_and_duplicated_pings_give_each_event_once(system: Sy
     third = await post(system, auth, track)  # the whole upload retried
     answered = {e["id"]: e["type"] for e in first["events"] + second["events"] + third["events"]}
     assert list(answered.values()).count("zone.entered") == 1  # the retry answers it again, same id
+    # Each ping is stored once, as first sent, whether it came twice in one upload, late, or again.
+    stored = await db.fetch("SELECT ts, lat, lng FROM geo.pings WHERE device_id = $1 ORDER BY ts", who.device_id)
+    assert [(r["ts"], r["lat"], r["lng"]) for r in stored] == sorted(
+        (datetime.fromisoformat(p["ts"]), p["lat"], p["lng"]) for p in track
+    )
 
 
 async def test_dwell_fires_from_the_scheduler_when_the_phone_goes_quiet(system: System) -> None:

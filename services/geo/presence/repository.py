@@ -81,37 +81,57 @@ async def add_devices(conn: asyncpg.Connection, device_ids: Sequence[str]) -> No
     )
 
 
+_INSERT_PINGS = """
+    INSERT INTO geo.pings (device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
+    SELECT p.device_id, p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps, p.heading
+    FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float4[], $6::float4[], $7::float4[])
+         AS p(device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
+    ORDER BY p.device_id, p.ts
+"""
+
+
+_WRITE_PINGS_AND_CURSORS = f"""
+    WITH stored AS ({_INSERT_PINGS})
+    UPDATE geo.devices d
+    SET last_ts = c.last_ts, last_fix = c.last_fix, outlier = c.outlier, suspicious_at = c.suspicious_at,
+        rate_tokens = c.rate_tokens, rate_at = c.rate_at, evidence = c.evidence
+    FROM json_to_recordset($8::json)
+         AS c(device_id text, last_ts timestamptz, last_fix jsonb, outlier jsonb, suspicious_at timestamptz,
+              rate_tokens float4, rate_at timestamptz, evidence jsonb)
+    WHERE d.device_id = c.device_id
+"""
+
+
 async def write_pings(
     conn: asyncpg.Connection, pings: Sequence[tuple[str, Any]], cursors: Sequence[tuple[Any, ...]]
 ) -> None:
-    """Store raw pings of several devices (an exact duplicate is stored once) and the devices' new
-    presence cursors, together in one statement.
-    pings: (device_id, ping); cursors:
+    """Store raw pings of several devices that are not stored yet, and the devices' new presence
+    cursors, together in one statement.
+    pings: (device_id, ping), each newer than anything its device had (none is stored: the device's
+    cursor is past every ping it stored, and the device's row lock keeps other writers out); cursors:
     (device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at, evidence).
 
-    The cursors go as one JSON document, which msgspec writes in one call: as eight arrays they cost
-    the driver a type check and an encoding per element and a call back into Python for each jsonb
-    one: about a third of geo's CPU for this statement when a group holds many devices. The pings
-    stay arrays: as JSON, PostgreSQL would parse text timestamps, moving more CPU to it than geo saves."""
+    A plain INSERT: ON CONFLICT would cost PostgreSQL an extra look-up of the primary key per ping,
+    about a third of this statement's work; pings that may be stored already go through
+    `store_pings_again`. The cursors go as one JSON document, which msgspec writes in one call: as
+    eight arrays they cost the driver a type check and an encoding per element and a call back into
+    Python for each jsonb one. The pings stay arrays: as JSON, PostgreSQL would parse text
+    timestamps, moving more CPU to it than geo saves."""
     await conn.execute(
-        """
-        WITH stored AS (
-            INSERT INTO geo.pings (device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
-            SELECT p.device_id, p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps, p.heading
-            FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float4[], $6::float4[],
-                        $7::float4[])
-                 AS p(device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
-            ORDER BY p.device_id, p.ts
-            ON CONFLICT (device_id, ts) DO NOTHING
-        )
-        UPDATE geo.devices d
-        SET last_ts = c.last_ts, last_fix = c.last_fix, outlier = c.outlier, suspicious_at = c.suspicious_at,
-            rate_tokens = c.rate_tokens, rate_at = c.rate_at, evidence = c.evidence
-        FROM json_to_recordset($8::json)
-             AS c(device_id text, last_ts timestamptz, last_fix jsonb, outlier jsonb, suspicious_at timestamptz,
-                  rate_tokens float4, rate_at timestamptz, evidence jsonb)
-        WHERE d.device_id = c.device_id
-        """,
+        _WRITE_PINGS_AND_CURSORS,
+        *_ping_columns(pings),
+        [dict(zip(_CURSOR, cursor, strict=True)) for cursor in cursors],
+    )
+
+
+async def store_pings_again(conn: asyncpg.Connection, pings: Sequence[tuple[str, Any]]) -> None:
+    """Store raw pings that may be stored already (a retried upload, a late one, the same time twice):
+    an exact duplicate is stored once."""
+    await conn.execute(f"{_INSERT_PINGS} ON CONFLICT (device_id, ts) DO NOTHING", *_ping_columns(pings))
+
+
+def _ping_columns(pings: Sequence[tuple[str, Any]]) -> list[list[Any]]:
+    return [
         [d for d, _ in pings],
         [p.ts for _, p in pings],
         [p.lat for _, p in pings],
@@ -119,8 +139,7 @@ async def write_pings(
         [p.accuracy_m for _, p in pings],
         [p.speed_mps for _, p in pings],
         [p.heading for _, p in pings],
-        [dict(zip(_CURSOR, cursor, strict=True)) for cursor in cursors],
-    )
+    ]
 
 
 _CURSOR = ("device_id", "last_ts", "last_fix", "outlier", "suspicious_at", "rate_tokens", "rate_at", "evidence")

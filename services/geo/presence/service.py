@@ -120,7 +120,9 @@ async def ingest_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestRes
                     continue
                 if u.pings is not None:
                     usable, rejected = apply_pings(device, ctx, now, u.pings)
-                    batch.pings.extend((u.device_id, p) for p in usable)
+                    new, maybe_stored = split_new(usable, device.loaded.last_ts)
+                    batch.pings.extend((u.device_id, p) for p in new)
+                    batch.pings_maybe_stored.extend((u.device_id, p) for p in maybe_stored)
                     accepted = len(usable)
                 else:
                     seen, rejected = apply_sightings(device, ctx, now, u.sightings or [])
@@ -186,6 +188,22 @@ def apply_pings(
         # duplicate (a retried upload) harmless. It is still stored, once.
         device.apply_fix(Fix(p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps), index, rules, eta, here)
     return usable, rejected
+
+
+def split_new(pings: list[PingIn], last_ts: datetime | None) -> tuple[list[PingIn], list[PingIn]]:
+    """The pings that cannot be stored yet, and those that may be (pure). Every ping stored of a device
+    is at most as new as its cursor (`last_ts` moves to each newer ping applied, and only erasure, which
+    removes the pings too, takes it back): a ping newer than it is new, unless the upload repeats its time."""
+    new: list[PingIn] = []
+    maybe_stored: list[PingIn] = []
+    times: set[datetime] = set()
+    for p in pings:
+        if (last_ts is None or p.ts > last_ts) and p.ts not in times:
+            times.add(p.ts)
+            new.append(p)
+        else:
+            maybe_stored.append(p)
+    return new, maybe_stored
 
 
 async def replay_for_retry(

@@ -37,7 +37,10 @@ class LockedDevices:
     devices: dict[str, DeviceState]
     """By device id, in id order: those that could be locked and were admitted (see `locked_devices`)."""
     pings: list[tuple[str, Any]] = field(default_factory=list)
-    """(device_id, ping) raw pings to store, written with the devices' rows."""
+    """(device_id, ping) raw pings to store, written with the devices' rows: each newer than anything
+    its device had before, and no two of a device at the same time (none can be stored yet)."""
+    pings_maybe_stored: list[tuple[str, Any]] = field(default_factory=list)
+    """(device_id, ping) raw pings to store unless they are already (a retry, a late upload)."""
     published: list[Event] = field(default_factory=list)
     """After the block: every device's events, as stored (with their ids), in order."""
 
@@ -97,6 +100,8 @@ async def _save(ctx: GeoContext, conn: asyncpg.Connection, batch: LockedDevices)
     cursors = [_cursor(d) for d in devices if d.cursor_changed]
     if cursors or batch.pings:
         await repo.write_pings(conn, batch.pings, cursors)
+    if batch.pings_maybe_stored:
+        await repo.store_pings_again(conn, batch.pings_maybe_stored)
     if moved := [d for d in devices if d.visits_changed]:
         await repo.replace_visits(
             conn,

@@ -87,10 +87,10 @@ async def test_the_pings_of_the_unpartitioned_table_are_all_kept(server_dsn: str
             window = {f"geo.{name_of(hour_of(now) + i * HOUR)}" for i in range(-24, 7)}
             assert window <= await partition_names(conn)
 
-            # The service's insert on the new table: a duplicate is still stored once.
+            # The insert of pings that may be stored already: a duplicate is still stored once.
             again = PingIn(lat=48.86, lng=2.347, accuracy_m=12.0, ts=rows[1][1])
             async with conn.transaction():
-                await presence_repo.write_pings(conn, [("dev-a", again)], [])
+                await presence_repo.store_pings_again(conn, [("dev-a", again)])
             assert await conn.fetchval("SELECT count(*) FROM geo.pings") == len(rows)
         finally:
             await conn.close()
