@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import asyncpg
 import httpx
 import msgspec
-from litestar import Litestar, Request, Router, get
+from litestar import Litestar, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
@@ -31,7 +31,7 @@ from litestar.response import Response
 from litestar.types import Message, Scope
 
 from shared import bus, keys, migrations
-from shared.auth import BearerAuth, Caller, Principal, ServiceTokens, TokenSigner
+from shared.auth import CALLER, BearerAuth, Caller, Principal, ServiceTokens, TokenSigner
 from shared.context import Context, FromContext
 from shared.cors import cors_config
 from shared.db import UNAVAILABLE, Database, create_pool
@@ -73,15 +73,9 @@ class ServiceSpec:
         return [migrations.BUS, self.migrations]
 
 
-def provide_principal(request: Request) -> Principal | None:
+def provide_principal() -> Principal | None:
     """Who is calling; None on the few public routes (no token there)."""
-    return request.scope.get("user")
-
-
-def provide_context(state: State, principal: NamedDependency[Principal | None]) -> Context:
-    """The service's context. Depending on `principal` keeps the two dependencies in sequence: resolved
-    side by side, Litestar would spawn a task group on every request."""
-    return state.ctx
+    return CALLER.get()
 
 
 @get("/healthz", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
@@ -176,6 +170,13 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
 
     signer = TokenSigner(settings.token_key, settings.admin_token, settings.token_key_version)
     revocations = RevocationWatcher(keys.derive(settings.token_key, keys.REVOCATIONS))
+    state = State({"spec": spec, "signer": signer, "revocations": revocations})
+
+    def provide_context(principal: NamedDependency[Principal | None]) -> Context:
+        """The service's context (built by the lifespan). Depending on `principal` keeps the two
+        dependencies in sequence: resolved side by side, Litestar would spawn a task group on every
+        request. The state is this app's own: no `state` parameter for Litestar to convert each time."""
+        return state.ctx
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -234,7 +235,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             Router("/", route_handlers=[event_feed, *spec.route_handlers]),
         ],
         lifespan=[lifespan],
-        state=State({"spec": spec, "signer": signer, "revocations": revocations}),
+        state=state,
         dependencies={
             "ctx": Provide(provide_context, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),

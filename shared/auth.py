@@ -11,6 +11,7 @@ import hmac
 import math
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Literal
 
 import jwt
@@ -84,6 +85,11 @@ class Principal(msgspec.Struct, frozen=True):
 
 # A handler parameter `principal: Caller` receives who is calling (set by BearerAuth).
 Caller = NamedDependency[Principal]
+
+CALLER: ContextVar[Principal | None] = ContextVar("accueil_caller", default=None)
+"""Who is calling, within the request's own task (set by BearerAuth; None on public routes). What the
+`principal` dependency reads: a provider taking no parameter costs Litestar no conversion of its
+arguments on every request."""
 
 
 class TokenSigner:
@@ -216,7 +222,11 @@ class BearerAuth(ASGIMiddleware):
             # an export): a leaked service token changes nothing anywhere.
             raise Forbidden("a service token may only read")
         scope["user"] = principal
-        await next_app(scope, receive, send)
+        caller = CALLER.set(principal)
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            CALLER.reset(caller)  # a server runs each request in a task of its own; a test client may not
 
 
 READS = frozenset({"GET", "HEAD"})

@@ -25,6 +25,7 @@ log = logging.getLogger("accueil.revocation")
 CHANNEL = "accueil_revoked"
 
 IsRevoked = Callable[[str], bool]
+_DIGESTS_KEPT = 10_000
 
 
 def subject_digest(key: bytes, subject: str) -> bytes:
@@ -47,6 +48,9 @@ class RevocationWatcher:
     def __init__(self, key: bytes) -> None:
         self._key = key
         self._revoked: set[bytes] = set()
+        # Asked of every request's caller, a phone's with each of its pings: the digest is kept rather
+        # than hashed again (a process sees a few thousand callers at a time).
+        self._digests: dict[str, bytes] = {}
         self._pool: asyncpg.Pool | None = None
         self._listener: Listener | None = None
         self._callbacks: list[Callable[[IsRevoked], None]] = []
@@ -59,7 +63,12 @@ class RevocationWatcher:
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, digest.hex())
 
     def is_revoked(self, subject: str) -> bool:
-        return subject_digest(self._key, subject) in self._revoked
+        digest = self._digests.get(subject)
+        if digest is None:
+            if len(self._digests) >= _DIGESTS_KEPT:
+                self._digests.clear()
+            digest = self._digests[subject] = subject_digest(self._key, subject)
+        return digest in self._revoked
 
     def on_revoke(self, callback: Callable[[IsRevoked], None]) -> None:
         """`callback(is_revoked)` runs when subjects are revoked (or reloaded), so that what a token
