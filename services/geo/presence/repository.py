@@ -44,9 +44,9 @@ _LOCK_DEVICES = """
            EXISTS (SELECT 1 FROM bus.deliveries WHERE consumer = $2 AND device_id = w.device_id) AS consent_pending,
            coalesce((SELECT location FROM geo.device_consents c WHERE c.device_id = w.device_id), false) AS consented,
            device.device_id IS NOT NULL AS known,
-           device.last_ts, device.last_fix, device.outlier, device.suspicious_at,
-           device.rate_tokens, device.rate_at, device.evidence,
-           (SELECT json_agg(v) FROM geo.visits v WHERE v.device_id = w.device_id) AS visits,
+           device.last_ts, device.last_fix::text, device.outlier::text, device.suspicious_at,
+           device.rate_tokens, device.rate_at, device.evidence::text,
+           (SELECT json_agg(v)::text FROM geo.visits v WHERE v.device_id = w.device_id) AS visits,
            (SELECT json_agg(t) FROM geo.trips t
             WHERE t.device_id = w.device_id AND geo.trip_is_active(t.status)) AS trips
     FROM unnest($1::text[]) AS w(device_id) LEFT JOIN device ON device.device_id = w.device_id
@@ -61,7 +61,8 @@ async def lock_devices(
 ) -> dict[str, asyncpg.Record]:
     """In one round trip: take the devices' row locks for this transaction (those with a row: `known`),
     and read each one's location consent (and whether consent events for geo are still pending),
-    presence cursor, open visits and active trips (JSON).
+    presence cursor (its fixes and evidence as JSON text), open visits (JSON text) and active trips
+    (JSON).
 
     The lock is what keeps two geo processes from applying the same device's pings at the same time
     (and so from firing the same event twice). The rows are locked in device_id order, so two
