@@ -41,7 +41,7 @@ from shared.jobs import Job, JobRunner
 from shared.metrics import RequestMetrics
 from shared.revocation import RevocationWatcher
 from shared.settings import Settings, load_env
-from shared.wire import check_body_strictly
+from shared.wire import StrictRequest, refuse_empty_body
 
 log = logging.getLogger("accueil.app")
 
@@ -242,7 +242,8 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             **spec.dependencies,
         },
         middleware=[RequestMetrics(app_name=f"accueil_{spec.name}"), BearerAuth()],
-        before_request=check_body_strictly,
+        request_class=StrictRequest,
+        before_request=refuse_empty_body,
         before_send=[no_sniffing],
         cors_config=cors_config(settings.cors_origins),
         request_max_body_size=MAX_BODY_BYTES,

@@ -49,35 +49,53 @@ def _strict_decoder(annotation: Any) -> msgspec.json.Decoder | None:
     return _strict_decoders[annotation]
 
 
-async def check_body_strictly(request: Request) -> None:
-    """Litestar converts JSON bodies with msgspec's lax rules: "48" would become 48.0 and 1700000000 a
-    date. Our contract makes a wrong type a 422 naming the field, so the body is first decoded strictly
-    against the handler's own type (the answer, on success, is Litestar's, which then agrees). An empty
-    body where one is required is malformed (400), not a missing Python argument."""
+class StrictRequest(Request):
+    """The request class of every service: JSON bodies are decoded once, strictly, into the handler's
+    own type.
+
+    Litestar alone decodes a body into plain objects and converts those with msgspec's lax rules:
+    "48" would become 48.0 and 1700000000 a date. Our contract makes a wrong type a 422 naming the
+    field. Decoding strictly here, straight into the type, is that check and the decoding in one pass
+    (the conversion Litestar still runs finds the value already of its type)."""
+
+    async def json(self) -> Any:
+        field = self.route_handler.parsed_data_field
+        decoder = _strict_decoder(field.annotation) if field is not None else None
+        if field is None or decoder is None:  # no body, or a type of the handler's own reading
+            return await super().json()
+        body = await self.body()
+        if not body.strip():
+            return None  # an optional body left out (a required one was refused before: refuse_empty_body)
+        try:
+            document = decoder.decode(body)
+        except msgspec.ValidationError as exc:
+            raise ValidationException(detail=str(exc)) from exc
+        except msgspec.DecodeError:  # malformed: Litestar's own decoding answers 400, as for any other body
+            return await self._decoded_by_litestar()
+        except RecursionError as exc:  # a thousand nested brackets exhaust the decoder's stack
+            raise _too_deep() from exc
+        if b"\\u0000" in body and (where := _nul_path(msgspec.to_builtins(document))) is not None:
+            # PostgreSQL text cannot hold it: refused here rather than failing in the database.
+            raise Invalid("text may not contain the NUL character (\\u0000)", field=where)
+        return document
+
+    async def _decoded_by_litestar(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError as exc:
+            raise _too_deep() from exc
+
+
+def _too_deep() -> ValidationException:
+    return ValidationException(detail="Malformed JSON: nested too deeply")
+
+
+async def refuse_empty_body(request: Request) -> None:
+    """An empty body where one is required is malformed (400), not a missing argument (Litestar never
+    asks StrictRequest.json of an empty body)."""
     field = request.route_handler.parsed_data_field
-    if field is None:
-        return
-    body = await request.body()  # Litestar keeps it for the handler
-    if not body.strip():
-        if field.is_optional:
-            return
+    if field is not None and not field.is_optional and not (await request.body()).strip():
         raise ValidationException(detail="Malformed JSON: the body is empty; a JSON document is required")
-    decoder = _strict_decoder(field.annotation)
-    if decoder is None:
-        return
-    try:
-        document = decoder.decode(body)
-        if body.count(b"[") + body.count(b"{") > 500:  # what Litestar will decode next may nest too deep
-            msgspec.json.decode(body)
-    except msgspec.ValidationError as exc:
-        raise ValidationException(detail=str(exc)) from exc
-    except msgspec.DecodeError:
-        return  # malformed: Litestar's own decoding answers 400, as for any other body
-    except RecursionError as exc:  # a thousand nested brackets exhaust the decoder's stack
-        raise ValidationException(detail="Malformed JSON: nested too deeply") from exc
-    if b"\\u0000" in body and (where := _nul_path(msgspec.to_builtins(document))) is not None:
-        # PostgreSQL text cannot hold it: refused here rather than failing in the database.
-        raise Invalid("text may not contain the NUL character (\\u0000)", field=where)
 
 
 def _nul_path(value: Any, path: str = "") -> str | None:
