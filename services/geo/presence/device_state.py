@@ -9,8 +9,10 @@ fires twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from msgspec.structs import replace
 
 from services.geo.presence import presence as pres
 from services.geo.presence import rate_limit

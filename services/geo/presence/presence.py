@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
+
+import msgspec
+from msgspec.structs import replace
 
 from services.geo.zones.zone_index import Zone, ZoneKey
 from shared.events import (
@@ -62,8 +64,7 @@ ZonesAt = Callable[[float, float], list[Zone]]
 ZoneOf = Callable[[ZoneKey], Zone | None]
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(msgspec.Struct, frozen=True):
     ts: datetime
     lat: float
     lng: float
@@ -71,8 +72,7 @@ class Fix:
     speed_mps: float | None = None
 
 
-@dataclass(frozen=True)
-class Visit:
+class Visit(msgspec.Struct, frozen=True):
     entered_at: datetime
     last_inside_at: datetime
     confidence: float
@@ -84,8 +84,7 @@ class Visit:
     outside_fixes: int = 0
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True):
     """An entry waiting for evidence: the next fix to agree after a jump, or a driver to stop or walk."""
 
     since: datetime
@@ -94,14 +93,13 @@ class Entry:
     """The fix was a jump from where the device just was: the next one must agree."""
 
 
-@dataclass(frozen=True)
-class Presence:
+class Presence(msgspec.Struct, frozen=True):
     last_ts: datetime | None = None  # newest fix applied: older ones never move presence
     last_fix: Fix | None = None  # newest plausible fix, the anchor for the speed check
     outlier: Fix | None = None  # a fix refused as implausible, kept to re-anchor on a real jump
     suspicious_at: datetime | None = None
-    visits: dict[ZoneKey, Visit] = field(default_factory=dict)
-    entries: dict[ZoneKey, Entry] = field(default_factory=dict)
+    visits: dict[ZoneKey, Visit] = {}
+    entries: dict[ZoneKey, Entry] = {}
     """Zones the device seems to have entered, waiting for evidence (no event yet)."""
     trail: tuple[Fix, ...] = ()
     """The last plausible fixes of the past TRAIL, oldest first: how fast the device goes."""
@@ -109,16 +107,14 @@ class Presence:
     """The newest beacon sighting applied: older ones move nothing (a retried upload is harmless)."""
 
 
-@dataclass(frozen=True)
-class Rules:
+class Rules(msgspec.Struct, frozen=True):
     max_speed_mps: float = 70.0
     beacon_exit_s: int = 30
     exit_confirm_s: int = 60
     """How long a device must be seen beyond the exit buffer before its visit ends."""
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(msgspec.Struct, frozen=True):
     type: str  # zone.entered | zone.exited | zone.dwelled | location.suspicious
     ts: datetime
     zone: Zone | None
