@@ -55,6 +55,9 @@ async def test_the_export_holds_what_the_three_services_keep(system: System) -> 
     assert position["last_fix"]["lat"] == pytest.approx(STORE["lat"])
     assert datetime.fromisoformat(position["last_ts"]) == datetime.fromisoformat(position["last_fix"]["ts"])
     assert position["outlier"] is None and position["suspicious_at"] is None
+    # What presence keeps to judge speed is there too: the walk's fixes of the last half minute.
+    assert position["recent_fixes"] and position["recent_fixes"][-1] == position["last_fix"]
+    assert position["pending_entries"] == [] and position["last_sighting_at"] is None
     assert [o["order_id"] for o in export["inventory"]["orders"]] == [order_id]
     # The event log's events about the device, from every service, oldest first, as the events are.
     events = export["events"]
@@ -157,6 +160,7 @@ async def test_retention_coarsens_then_deletes_history_as_time_passes(system: Sy
     assert await db.fetchval("SELECT last_fix IS NOT NULL FROM geo.devices WHERE device_id = $1", device_id)
     await geo_retention(state, now + timedelta(hours=13))
     assert await db.fetchval("SELECT last_fix IS NULL FROM geo.devices WHERE device_id = $1", device_id)
+    assert await db.fetchval("SELECT evidence IS NULL FROM geo.devices WHERE device_id = $1", device_id)
     assert await db.fetchval("SELECT count(*) FROM geo.visit_log WHERE device_id = $1", device_id) == 1
     await geo_retention(state, now + timedelta(days=31))
     assert await db.fetchval("SELECT count(*) FROM geo.visit_log WHERE device_id = $1", device_id) == 0

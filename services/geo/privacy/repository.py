@@ -33,20 +33,30 @@ async def location_consent_of(conn: asyncpg.Connection, device_id: str) -> async
 
 
 async def position_of(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
-    """The device's presence cursor: the time of its newest fix, that fix, a fix refused as implausible."""
+    """The device's presence cursor: the time of its newest fix, that fix, a fix refused as implausible,
+    and the evidence presence keeps: the fixes of the last half minute (its speed), the zones it seems
+    to have entered awaiting another fix, the time of its newest beacon sighting."""
     return await conn.fetchrow(
-        "SELECT last_ts, last_fix, outlier, suspicious_at FROM geo.devices WHERE device_id = $1", device_id
+        """
+        SELECT last_ts, last_fix, outlier, suspicious_at,
+               coalesce(evidence -> 'trail', '[]') AS recent_fixes,
+               coalesce(evidence -> 'entries', '[]') AS pending_entries,
+               (evidence ->> 'sighted_at')::timestamptz AS last_sighting_at
+        FROM geo.devices WHERE device_id = $1
+        """,
+        device_id,
     )
 
 
 async def forget_idle_positions(conn: asyncpg.Connection, idle_before: datetime) -> int:
-    """The last known position of a device that has gone quiet is raw location too: same retention."""
+    """The last known positions of a device that has gone quiet are raw location too, the recent fixes
+    of its evidence included: same retention."""
     return int(
         (
             await conn.execute(
                 """
-                UPDATE geo.devices SET last_fix = NULL, outlier = NULL
-                WHERE last_ts < $1 AND (last_fix IS NOT NULL OR outlier IS NOT NULL)
+                UPDATE geo.devices SET last_fix = NULL, outlier = NULL, evidence = NULL
+                WHERE last_ts < $1 AND (last_fix IS NOT NULL OR outlier IS NOT NULL OR evidence IS NOT NULL)
                 """,
                 idle_before,
             )

@@ -13,7 +13,8 @@ class DeviceData(msgspec.Struct, kw_only=True):
     """The location purpose as notify last published it, and when geo recorded it."""
     position: dict[str, Any] | None
     """The device's presence cursor: last_ts (its newest fix), last_fix, outlier (a fix refused as
-    implausible) and suspicious_at."""
+    implausible), suspicious_at, recent_fixes (those of the last half minute, how fast it goes),
+    pending_entries (zones it seems to have entered, awaiting another fix) and last_sighting_at."""
     pings: list[dict[str, Any]]
     current_visits: list[dict[str, Any]]
     visit_history: list[dict[str, Any]]
