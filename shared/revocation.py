@@ -77,6 +77,7 @@ class RevocationWatcher:
 
     def add(self, subject: str) -> None:
         """This process refuses the subject's tokens at once (the others learn it from the commit)."""
+        self._digests.pop(subject, None)  # the erased or removed id is not kept, even here
         self._learn({subject_digest(self._key, subject)})
 
     def _heard(self, payload: str) -> None:

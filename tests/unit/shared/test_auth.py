@@ -68,6 +68,13 @@ def test_a_revoked_subject_is_refused_whatever_its_role_and_the_admin_never() ->
     refuse_revoked(Principal(role="admin", subject="admin"), watcher.is_revoked)
 
 
+def test_a_subject_asked_about_before_its_revocation_is_refused_after_it() -> None:
+    watcher = RevocationWatcher(keys.derive(TOKEN_KEY, keys.REVOCATIONS))
+    assert not watcher.is_revoked("dev_1")  # its digest is now kept for the next request
+    watcher.add("dev_1")
+    assert watcher.is_revoked("dev_1") and not watcher.is_revoked("dev_2")
+
+
 def test_the_revocation_list_keeps_a_keyed_hash_never_the_subject() -> None:
     key = keys.derive(TOKEN_KEY, keys.REVOCATIONS)
     digest = subject_digest(key, "dev_1")
