@@ -190,7 +190,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         try:
             if settings.migrate_on_start:
-                async with pool.acquire() as conn:
+                async with db.outside_transaction() as conn:  # a session lock: reset before the pool reuses it
                     await migrate(conn, spec)
             else:
                 await wait_for_migrations(pool, spec, settings.db_connect_timeout_s)
