@@ -16,6 +16,7 @@ marked dead; both are merged into the base once they grow past a share of it.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -182,8 +183,10 @@ class _Tests:
     """Per slot, the exact tests of boundary cells as numpy arrays: circle terms, polygon bounds, the
     half-planes of convex polygons (flat, with each slot's range) and the others' shapely geometry."""
 
-    def __init__(self, zones: list[Zone]) -> None:
+    def __init__(self, zones: list[Zone], planes_before: int = 0) -> None:
+        """`planes_before`: half-planes of the slots before these (when extending)."""
         n = len(zones)
+        self.size = n
         self.circle = np.zeros((n, 5))  # lat0, lng0, per_lat, per_lng, radius²
         bounds = np.zeros((n, 4))
         self.plane_lo = np.zeros(n, np.int64)
@@ -199,11 +202,25 @@ class _Tests:
             if shape.half_planes is None:
                 self.geometry[slot] = shape.polygon
             else:
-                self.plane_lo[slot], self.plane_n[slot] = len(planes), len(shape.half_planes)
+                self.plane_lo[slot], self.plane_n[slot] = planes_before + len(planes), len(shape.half_planes)
                 planes.extend(shape.half_planes)
         # Columns apart (contiguous), as the tests gather them: minx, miny, maxx, maxy; a, b, c.
         self.bounds = tuple(np.ascontiguousarray(column) for column in bounds.T)
         self.planes = tuple(np.ascontiguousarray(column) for column in np.array(planes, float).reshape(-1, 3).T)
+
+    def extended(self, zones: list[Zone]) -> _Tests:
+        """These tests and those of `zones`, the slots that follow: between merges slots are only ever
+        appended, so a zone put costs its own tests, not a rebuild over every zone."""
+        more = _Tests(zones, planes_before=len(self.planes[0]))
+        joined = copy.copy(self)
+        joined.size = self.size + more.size
+        joined.circle = np.concatenate([self.circle, more.circle])
+        joined.plane_lo = np.concatenate([self.plane_lo, more.plane_lo])
+        joined.plane_n = np.concatenate([self.plane_n, more.plane_n])
+        joined.geometry = np.concatenate([self.geometry, more.geometry])
+        joined.bounds = tuple(np.concatenate(pair) for pair in zip(self.bounds, more.bounds, strict=True))
+        joined.planes = tuple(np.concatenate(pair) for pair in zip(self.planes, more.planes, strict=True))
+        return joined
 
 
 class _Near:
@@ -303,6 +320,7 @@ class ZoneIndex:
         # Built when first needed after a change: the overlay's layer, and the batch path's arrays.
         self._overlay_layer: _Layer | None = None
         self._arrays: tuple[np.ndarray, _Tests] | None = None
+        self._tests: _Tests | None = None  # the exact tests of slots 0..size-1, until the next merge
         self._near = _Near()
         self._base = _Layer(*self._concat([]))
         for zone in zones:  # staged in the overlay, which then becomes the base at once
@@ -399,7 +417,7 @@ class ZoneIndex:
         self._slot_of = {z.key: s for s, z in enumerate(self._zones)}
         self._pending.clear()
         self._dead = 0
-        self._overlay_layer = self._arrays = None
+        self._overlay_layer = self._arrays = self._tests = None  # slots renumbered
 
     def _alive(self) -> np.ndarray:
         alive = np.zeros(len(self._zones), bool)
@@ -412,10 +430,16 @@ class ZoneIndex:
         return self._overlay_layer
 
     def _derived(self) -> tuple[np.ndarray, _Tests]:
-        """What the batch path derives from the zones (live slots, exact tests as arrays), rebuilt on
-        the first batch after a change."""
+        """What the batch path derives from the zones (live slots, exact tests as arrays), brought up to
+        date on the first batch after a change: the tests of the slots added since, appended."""
         if self._arrays is None:
-            self._arrays = (self._alive(), _Tests(self._zones))
+            tests = self._tests
+            if tests is None:
+                tests = _Tests(self._zones)
+            elif tests.size < len(self._zones):
+                tests = tests.extended(self._zones[tests.size :])
+            self._tests = tests
+            self._arrays = (self._alive(), tests)
         return self._arrays
 
     def zones_at(self, lat: float, lng: float) -> Sequence[Zone]:
