@@ -103,6 +103,9 @@ _WRITE_PINGS_AND_CURSORS = f"""
 """
 
 
+_STORE_PINGS_AGAIN = f"{_INSERT_PINGS} ON CONFLICT (device_id, ts) DO NOTHING"
+
+
 async def write_pings(
     conn: asyncpg.Connection, pings: Sequence[tuple[str, Any]], cursors: Sequence[tuple[Any, ...]]
 ) -> None:
@@ -128,7 +131,7 @@ async def write_pings(
 async def store_pings_again(conn: asyncpg.Connection, pings: Sequence[tuple[str, Any]]) -> None:
     """Store raw pings that may be stored already (a retried upload, a late one, the same time twice):
     an exact duplicate is stored once."""
-    await conn.execute(f"{_INSERT_PINGS} ON CONFLICT (device_id, ts) DO NOTHING", *_ping_columns(pings))
+    await conn.execute(_STORE_PINGS_AGAIN, *_ping_columns(pings))
 
 
 def _ping_columns(pings: Sequence[tuple[str, Any]]) -> list[list[Any]]:
