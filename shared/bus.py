@@ -26,6 +26,7 @@ from shared.db import UNAVAILABLE, Database
 from shared.events import AnyEvent, Event, type_of
 from shared.jobs import Job
 from shared.listener import Listener
+from shared.wake_loop import WakeLoop
 
 if TYPE_CHECKING:
     from shared.context import Context
@@ -36,6 +37,7 @@ CHANNEL = "accueil_bus"
 BATCH = 50
 MAX_BACKOFF_S = 300
 SEEN_EVERY_S = 600
+STOP_GRACE_S = 10
 
 # A handler gets the claiming transaction's connection, the decoded event, and its service's context.
 Handler = Callable[[asyncpg.Connection, Any, Any], Awaitable[None]]
@@ -241,11 +243,9 @@ class BusWorker:
         self._ctx = ctx
         self._consumers = list(consumers)
         self._poll_s = poll_s
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loop = WakeLoop(self._round, name="bus-run", log=log, what="bus worker")
         self._seen_at = -math.inf
         self._listener: Listener | None = None
-        self._stopping = False
 
     def start(self) -> None:
         if not self._consumers:
@@ -253,20 +253,17 @@ class BusWorker:
         # Every connection (the first, and after a database restart) also wakes the worker: events
         # published while nobody listened are caught up at once.
         self._listener = Listener(
-            self._ctx.db.dsn, {CHANNEL: lambda _: self._wake.set()}, on_connect=[self._wake.set], name="bus-listen"
+            self._ctx.db.dsn, {CHANNEL: self._loop.wake}, on_connect=[self._loop.wake], name="bus-listen"
         )
         self._listener.start()
-        self._tasks = [asyncio.create_task(self._run(), name="bus-run")]
+        self._loop.start()
 
     async def stop(self) -> None:
         """Let the batch in hand finish (its transaction commits), then stop."""
-        self._stopping = True
-        self._wake.set()
-        for task in self._tasks:
-            try:
-                await asyncio.wait_for(task, timeout=10)
-            except (TimeoutError, asyncio.CancelledError):
-                pass
+        try:
+            await self._loop.stop(STOP_GRACE_S)  # past the grace, the batch is cancelled and rolls back
+        except asyncio.CancelledError:
+            pass  # a stop cut short still closes the listening connection
         if self._listener is not None:
             await self._listener.stop()
 
@@ -280,33 +277,21 @@ class BusWorker:
             await subscribe(conn, self._consumers)
         self._seen_at = now
 
-    async def _run(self) -> None:
-        while not self._stopping:
+    async def _round(self) -> float | None:
+        """One batch for each consumer in turn; a consumer that fails does not hold up the others."""
+        try:
+            await self._still_here()
+        except UNAVAILABLE:
+            pass  # the batches below wait for the database
+        busy = False
+        for consumer in self._consumers:
+            if self._loop.stopping:  # finish the batch in hand, claim no other
+                break
             try:
-                await self._still_here()
-            except UNAVAILABLE:
-                pass  # the rounds below wait for the database
-            # Cleared before the round, not after: a wake-up that arrives while a round works (an
-            # event committed just after its claim query) must start the next round, not be lost.
-            self._wake.clear()
-            busy = False
-            for consumer in self._consumers:
-                if self._stopping:  # finish the batch in hand, claim no other
-                    break
-                try:
-                    busy |= await process_due(self._ctx.db, consumer, self._ctx) > 0
-                except UNAVAILABLE as exc:
-                    log.info("bus worker waiting for the database (%s)", exc)
-                    await asyncio.sleep(1)
-                except Exception:
-                    log.exception("bus worker error in %s", consumer.name)
-                    await asyncio.sleep(1)
-            if busy or self._stopping:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
-            except TimeoutError:
-                pass
+                busy |= await process_due(self._ctx.db, consumer, self._ctx) > 0
+            except Exception as exc:
+                await self._loop.step_failed(exc, consumer.name)
+        return None if busy else self._poll_s
 
 
 async def purge(ctx: Context, now: datetime) -> int:

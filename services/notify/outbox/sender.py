@@ -35,13 +35,13 @@ from services.notify.outbox.endpoints import EndpointPolicy, EndpointRefused
 from services.notify.outbox.messages import Addressee
 from services.notify.outbox.vapid import VapidKeys
 from services.notify.settings import NotifySettings
-from shared.db import UNAVAILABLE, Database
+from shared.db import Database
 from shared.egress import PrivateAddress, PublicOnlyResolver
+from shared.wake_loop import WakeLoop, until_due
 
 log = logging.getLogger("accueil.notify.sender")
 
 BATCH = 20
-MIN_SLEEP_S = 0.05
 
 PUSH_ATTEMPTS = Counter("accueil_push_attempts_total", "Requests made to push services, by outcome", ["outcome"])
 
@@ -101,53 +101,27 @@ class Sender:
         self._vapid = vapid
         self._push_session = push_session
         self._poll_s = poll_s
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        self._loop = WakeLoop(self._round, name="notify-send", log=log, what="sender")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notify-send")
+        self._loop.start()
 
     async def stop(self) -> None:
         """Claim nothing more and let the sends in hand finish (each is bounded by the push timeout)."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(self._task, timeout=self._config.push_timeout_s + 10)
-        except TimeoutError:
+        if not await self._loop.stop(self._config.push_timeout_s + 10):
             log.warning("sends still in flight at stop: their leases will expire")
 
     def wake(self, *_: object) -> None:
         """A message fell due (NOTIFY), or the listener reconnected and something may have meanwhile."""
-        self._wake.set()
+        self._loop.wake()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()  # before the round: a wake-up during it starts the next one
-            try:
-                if await self.run_once():
-                    continue
-                delay = await self._idle_for()
-            except UNAVAILABLE as exc:
-                log.info("sender waiting for the database (%s)", exc)
-                delay = 1.0
-            except Exception:
-                log.exception("sender error")
-                delay = 1.0
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+    async def _round(self) -> float | None:
+        return None if await self.run_once() else await self._idle_for()
 
     async def _idle_for(self) -> float:
         async with self._db.transaction() as conn:
             due = await repo.next_due(conn)
-        poll = self._poll_s
-        if due is None:
-            return poll
-        return min(poll, max(MIN_SLEEP_S, (due - datetime.now(UTC)).total_seconds()))
+        return until_due(due, datetime.now(UTC), self._poll_s)
 
     async def run_once(self) -> int:
         """Recover dead senders' messages, then claim and send one batch; return how many were claimed."""
@@ -160,7 +134,7 @@ class Sender:
         return len(claimed)
 
     async def _claim(self) -> list[Claimed]:
-        if self._stopping:
+        if self._loop.stopping:
             return []
         policy = self._endpoints
         now = datetime.now(UTC)

@@ -25,13 +25,13 @@ from services.notify.settings import NotifySettings
 from services.notify.webhooks import repository as repo
 from services.notify.webhooks.retry import outcome_of
 from services.notify.webhooks.urls import WebhookHosts
-from shared.db import UNAVAILABLE, Database
+from shared.db import Database
 from shared.egress import PrivateAddress, PublicOnlyResolver
+from shared.wake_loop import WakeLoop, until_due
 
 log = logging.getLogger("accueil.notify.webhooks")
 
 BATCH = 20
-MIN_SLEEP_S = 0.05
 POLL_S = 1.0
 
 
@@ -63,9 +63,7 @@ class WebhookSender:
         self._config = config
         self._hosts = hosts
         self._session: aiohttp.ClientSession | None = None
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        self._loop = WakeLoop(self._round, name="notify-webhooks", log=log, what="webhook sender")
 
     @property
     def lease_s(self) -> float:
@@ -73,49 +71,27 @@ class WebhookSender:
 
     def start(self) -> None:
         self._session = webhook_session(self._hosts, self._config.webhook_timeout_s)
-        self._task = asyncio.create_task(self._run(), name="notify-webhooks")
+        self._loop.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=self._config.webhook_timeout_s + 10)
-            except TimeoutError:
-                log.warning("webhook sends still in flight at stop: their leases will expire")
+        if not await self._loop.stop(self._config.webhook_timeout_s + 10):
+            log.warning("webhook sends still in flight at stop: their leases will expire")
         if self._session is not None:
             await self._session.close()
 
     def wake(self, *_: object) -> None:
-        self._wake.set()
+        self._loop.wake()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                if await self.run_once():
-                    continue
-                delay = await self._idle_for()
-            except UNAVAILABLE as exc:
-                log.info("webhook sender waiting for the database (%s)", exc)
-                delay = 1.0
-            except Exception:
-                log.exception("webhook sender error")
-                delay = 1.0
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+    async def _round(self) -> float | None:
+        return None if await self.run_once() else await self._idle_for()
 
     async def _idle_for(self) -> float:
         async with self._db.transaction(readonly=True) as conn:
             due = await repo.next_due(conn)
-        if due is None:
-            return POLL_S
-        return min(POLL_S, max(MIN_SLEEP_S, (due - datetime.now(UTC)).total_seconds()))
+        return until_due(due, datetime.now(UTC), POLL_S)
 
     async def run_once(self) -> int:
-        if self._stopping:
+        if self._loop.stopping:
             return 0
         async with self._db.transaction() as conn:
             await repo.recover_expired_leases(conn)
