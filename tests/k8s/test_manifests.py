@@ -21,7 +21,7 @@ KUBERNETES_VERSIONS = ("1.30", "1.37")
 # Kinds the validator has no schema for; each is checked by a test of its own below.
 CUSTOM_RESOURCES = {("postgresql.cnpg.io/v1", "Cluster")}
 
-# The secrets an operator creates (README.md, "Secrets"), by overlay: (name, key).
+# The secrets an operator creates (docs/kubernetes.md, "Secrets"), by overlay: (name, key).
 APP_SECRETS = {
     ("accueil-db-app", "uri"),
     ("accueil-secrets", "admin-token"),
@@ -202,9 +202,9 @@ def secret_refs(objects: tuple) -> set[tuple[str, str]]:
 
 def test_the_secrets_referenced_are_the_ones_documented(overlay: str, objects: tuple) -> None:
     assert secret_refs(objects) == SECRETS[overlay]
-    readme = (ROOT / "README.md").read_text()
+    guide = (ROOT / "docs" / "kubernetes.md").read_text()
     for name, key in SECRETS[overlay]:
-        assert f"`{name}`" in readme and f"`{key}`" in readme, f"README.md should tell how to create {name}/{key}"
+        assert f"`{name}`" in guide and f"`{key}`" in guide, f"docs/kubernetes.md should name {name}/{key}"
 
 
 def test_no_secret_is_committed_with_data() -> None:
