@@ -14,10 +14,11 @@ import asyncpg
 from services.inventory.context import InventoryContext
 from services.inventory.orders import repository as repo
 from services.inventory.orders.limits import Holding, Limits, refusal, wait_before_next
-from services.inventory.orders.reservations import MOVES, Holds, Line, clean_display_name, lines_of
+from services.inventory.orders.reservations import MOVES, Holds, clean_display_name, lines_of
 from services.inventory.orders.schemas import Order, OrderCreate, OrderLine, OrderList
 from services.inventory.settings import InventorySettings
 from services.inventory.stock import reserving
+from services.inventory.stock.availability import Line
 from services.inventory.stock.ledger import actor
 from shared import events as ev
 from shared.auth import Principal

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from services.inventory.stock.schemas import Quantity
+from services.inventory.catalog.schemas import Quantity
 from shared.errors import BadRequest, Invalid, TooLarge
 from shared.wire import Id
 
