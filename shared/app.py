@@ -255,7 +255,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         request_max_body_size=MAX_BODY_BYTES,
         exception_handlers={
             **EXCEPTION_HANDLERS,
-            **{exc: database_unavailable_handler for exc in UNAVAILABLE},
+            **dict.fromkeys(UNAVAILABLE, database_unavailable_handler),
         },
         openapi_config=OpenAPIConfig(
             title=f"accueil {spec.name}",
