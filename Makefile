@@ -1,4 +1,5 @@
 # The two commands of a fresh machine: `make run` and `make test`. Both make their own virtualenv.
+# `make test` runs `make lint` first: the house rules, checked by tools (configured in pyproject.toml).
 # `make test-fast` runs the unit tier alone, in seconds: no database, no browser.
 PYTHON   ?= python3
 VENV     := .venv
@@ -6,7 +7,7 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast install browser clean
+.PHONY: run test test-fast lint install browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,11 +20,20 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/accueil run
 
-test: $(STAMP) browser
+test: lint $(STAMP) browser
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q
+
+# Style and formatting, types (strict on the rule modules), the import contracts between services and
+# features, and a docs site with no broken link or missing page.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/mkdocs build --strict
 
 # tests/browser drives Debian's Chromium (never `playwright install`). Installed as .ci/run does when
 # this user may (root, or sudo without a password); otherwise stop and say the one step to take.

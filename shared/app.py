@@ -34,11 +34,12 @@ from shared import bus, keys, migrations
 from shared.auth import CALLER, BearerAuth, Caller, Principal, ServiceTokens, TokenSigner
 from shared.context import Context, FromContext
 from shared.cors import cors_config
-from shared.db import UNAVAILABLE, Database, create_pool
+from shared.db import UNAVAILABLE, Database, as_connection, create_pool
 from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler, document_errors
 from shared.events import AnyEvent
 from shared.jobs import Job, JobRunner
 from shared.metrics import RequestMetrics
+from shared.migrations import MigrationSet
 from shared.revocation import RevocationWatcher
 from shared.settings import Settings, load_env
 from shared.wire import StrictRequest, refuse_empty_body
@@ -59,7 +60,7 @@ async def common_context(base: Context, _config: Any) -> AsyncIterator[Context]:
 class ServiceSpec:
     name: str
     route_handlers: Sequence[Any]
-    migrations: migrations.MigrationSet
+    migrations: MigrationSet
     consumers: Sequence[bus.Consumer] = ()
     jobs: Sequence[Job] = ()
     context: ContextFactory = common_context
@@ -69,7 +70,7 @@ class ServiceSpec:
     """The service's own settings (ACCUEIL_<FIELD> variables), handed to its context factory."""
 
     @property
-    def migration_sets(self) -> list[migrations.MigrationSet]:
+    def migration_sets(self) -> list[MigrationSet]:
         return [migrations.BUS, self.migrations]
 
 
@@ -139,7 +140,7 @@ async def wait_for_migrations(pool: asyncpg.Pool, spec: ServiceSpec, timeout_s: 
     deadline = time.monotonic() + timeout_s
     for attempt in itertools.count():
         async with pool.acquire() as conn:
-            missing = await migrations.pending(conn, spec.migration_sets)
+            missing = await migrations.pending(as_connection(conn), spec.migration_sets)
         if not missing:
             return
         if time.monotonic() > deadline:
@@ -176,7 +177,8 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         """The service's context (built by the lifespan). Depending on `principal` keeps the two
         dependencies in sequence: resolved side by side, Litestar would spawn a task group on every
         request. The state is this app's own: no `state` parameter for Litestar to convert each time."""
-        return state.ctx
+        ctx: Context = state.ctx
+        return ctx
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -253,7 +255,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         request_max_body_size=MAX_BODY_BYTES,
         exception_handlers={
             **EXCEPTION_HANDLERS,
-            **{exc: database_unavailable_handler for exc in UNAVAILABLE},
+            **dict.fromkeys(UNAVAILABLE, database_unavailable_handler),
         },
         openapi_config=OpenAPIConfig(
             title=f"accueil {spec.name}",

@@ -62,7 +62,8 @@ _EVENT_COLUMNS = "e.id, e.type, e.ts, e.device_id, e.store_id, e.zone_id, e.trip
 
 def _to_event(row: asyncpg.Record) -> Event:
     """A stored event, decoded into its type from the catalogue."""
-    return msgspec.convert(dict(row.items()), AnyEvent)  # type: ignore[arg-type]
+    event: Event = msgspec.convert(dict(row.items()), AnyEvent)
+    return event
 
 
 async def publish(
@@ -303,11 +304,11 @@ async def purge(ctx: Context, now: datetime) -> int:
     consumer has not had yet is kept, however old: deleting it would lose it."""
     cutoff = now - timedelta(days=ctx.settings.event_retention_days)
     async with ctx.db.transaction() as conn:
-        forgotten = await conn.fetchval(
+        forgotten: int = await conn.fetchval(
             "WITH gone AS (DELETE FROM bus.subscriptions WHERE seen_at < $1 RETURNING 1) SELECT count(*) FROM gone",
             cutoff,
         )
-        blanked = await conn.fetchval(
+        blanked: int = await conn.fetchval(
             """
             WITH blanked AS (
                 UPDATE bus.events
@@ -321,7 +322,7 @@ async def purge(ctx: Context, now: datetime) -> int:
             """,
             now - timedelta(hours=ctx.settings.event_personal_hours),
         )
-        deleted = await conn.fetchval(
+        deleted: int = await conn.fetchval(
             """
             WITH gone AS (
                 DELETE FROM bus.events e

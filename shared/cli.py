@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from shared import local_secrets
-from shared.app import ServiceSpec, migrate
+from shared.app import ServiceSpec, build_app, migrate
 from shared.db import connect
 from shared.embedded_pg import EmbeddedPostgres
 from shared.errors import ConfigError
@@ -33,7 +33,10 @@ STOP_TIMEOUT_S = 25
 
 
 def service_spec(name: str) -> ServiceSpec:
-    return importlib.import_module(f"services.{name}.app").SPEC
+    """The service named on the command line. The command is where the services are put together, so
+    the one place `shared` reaches into them, and by name: a process loads only the service it runs."""
+    spec: ServiceSpec = importlib.import_module(f"services.{name}.app").SPEC
+    return spec
 
 
 class Environment:
@@ -106,7 +109,7 @@ def cmd_serve(env: Environment, name: str) -> int:
 
     settings = env.prepare()
     configure_logging(name, settings.log_level, settings.log_format)
-    app = importlib.import_module(f"services.{name}.app").create_app(settings)
+    app = build_app(service_spec(name), settings)
     config = uvicorn.Config(
         app,
         host=settings.host,

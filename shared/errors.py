@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -18,6 +19,7 @@ from litestar.exceptions import (
 )
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 log = logging.getLogger("accueil.errors")
 
@@ -85,11 +87,11 @@ class BadGateway(ApiError):
     status, code = 502, "upstream_unavailable"
 
 
-def _json(body: dict[str, object], status: int, headers: dict[str, str] | None = None) -> Response:
+def _json(body: dict[str, object], status: int, headers: dict[str, str] | None = None) -> Response[dict[str, object]]:
     return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
-def api_error_handler(_: Request, exc: ApiError) -> Response:
+def api_error_handler(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, object]]:
     return _json(exc.body(), exc.status, exc.headers)
 
 
@@ -97,7 +99,7 @@ _FIELD = re.compile(r"at `\$\.?([^`]*)`")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
-def validation_handler(_: Request, exc: ValidationException) -> Response:
+def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, object]]:
     """msgspec refused the body or a parameter: malformed JSON is 400, a valid document with bad values 422."""
     detail = str(exc.detail)
     if "malformed" in detail.lower() or "invalid json" in detail.lower():
@@ -119,7 +121,7 @@ def validation_handler(_: Request, exc: ValidationException) -> Response:
     return _json(body, 422)
 
 
-def http_error_handler(_: Request, exc: HTTPException) -> Response:
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, object]]:
     if isinstance(exc, NotAuthorizedException):
         code = "unauthorized"
     elif isinstance(exc, PermissionDeniedException):
@@ -129,12 +131,12 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response:
     return _json({"status": exc.status_code, "error": code, "detail": str(exc.detail)}, exc.status_code, exc.headers)
 
 
-def internal_error_handler(request: Request, exc: Exception) -> Response:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json({"status": 500, "error": "internal", "detail": "internal error"}, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: api_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
@@ -142,7 +144,7 @@ EXCEPTION_HANDLERS = {
 }
 
 
-def database_unavailable_handler(request: Request, exc: Exception) -> Response:
+def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
     """The database went away mid-request: nothing was committed, so the client may safely retry."""
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return _json(

@@ -40,6 +40,8 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type"):
     zone_id: str | None = None
     trip_id: str | None = None
     order_id: str | None = None
+    data: Payload
+    """Each type narrows it to its own payload."""
 
     @property
     def type(self) -> str:
@@ -294,4 +296,4 @@ AnyEvent = (
 )
 """Every event, as it travels: on the bus, in the feed, in answers."""
 
-EVENT_TYPES: dict[str, type[Event]] = {type_of(cls): cls for cls in AnyEvent.__args__}  # type: ignore[attr-defined]
+EVENT_TYPES: dict[str, type[Event]] = {type_of(cls): cls for cls in AnyEvent.__args__}

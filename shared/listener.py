@@ -45,9 +45,9 @@ class Listener:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: object) -> None:
         try:
-            self._channels[channel](payload)
+            self._channels[channel](str(payload))  # a notification's payload is always text
         except Exception:  # one bad payload must not stop the others
             log.exception("listener handler for %s failed", channel)
 

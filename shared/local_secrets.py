@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from shared.errors import ConfigError
@@ -27,7 +28,7 @@ def load_or_create(data_dir: Path) -> dict[str, str]:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / FILE
     stored = _read(path)
-    wanted = {
+    wanted: dict[str, Callable[[], str]] = {
         "admin_token": lambda: secrets.token_urlsafe(24),
         "token_key": lambda: secrets.token_urlsafe(48),
     }
@@ -54,7 +55,8 @@ def _read(path: Path) -> dict[str, str]:
                 f"{path} can be read by other users (mode {stat.S_IMODE(mode):o}): its secrets may be known. "
                 "Delete it to have new ones generated, or make it private with chmod 600."
             )
-        return json.load(f)
+        stored: dict[str, str] = json.load(f)
+        return stored
 
 
 def _write(path: Path, stored: dict[str, str]) -> None:

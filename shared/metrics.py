@@ -9,11 +9,11 @@ label set's children are looked up once and kept.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram
 
 _LABELS = ("method", "path", "status_code", "app_name")
@@ -36,7 +36,8 @@ class RequestMetrics(ASGIMiddleware):
         self._running: dict[tuple[str, str], Any] = {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        method, path = scope["method"], scope.get("path_template") or scope["path"]
+        method = cast("HTTPScope", scope)["method"]  # `scopes`: HTTP only
+        path = scope.get("path_template") or scope["path"]
         status = 500
 
         async def send_noting_status(message: Message) -> None:
@@ -55,7 +56,7 @@ class RequestMetrics(ASGIMiddleware):
         except Exception as exc:
             # Refused by a middleware after this one (a missing token): the app's exception handlers,
             # outside, answer with the error's status (ours: `status`; Litestar's: `status_code`).
-            status = getattr(exc, "status", None) or getattr(exc, "status_code", 500)
+            status = getattr(exc, "status", 0) or getattr(exc, "status_code", 500)
             raise
         finally:
             running.dec()

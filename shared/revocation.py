@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from shared.db import as_connection
 from shared.listener import Listener
 
 log = logging.getLogger("accueil.revocation")
@@ -100,7 +101,7 @@ class RevocationWatcher:
         """Listening first, then the set is loaded (and reloaded after every reconnection)."""
         self._pool = pool
         async with pool.acquire() as conn:
-            if moved := await hash_plain_subjects(conn, self._key):
+            if moved := await hash_plain_subjects(as_connection(conn), self._key):
                 log.info("hashed %d revoked subjects kept in clear", moved)
         self._listener = Listener(dsn, {CHANNEL: self._heard}, on_connect=[self._reload], name="revocation-listen")
         self._listener.start()

@@ -92,10 +92,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """`auto`: plain lines when stderr is a terminal (`accueil run` in a shell), JSON lines otherwise."""
 
     def port_of(self, service: str) -> int:
-        return getattr(self, f"{service}_port")
+        port: int = getattr(self, f"{service}_port")
+        return port
 
     def url_of(self, service: str) -> str:
-        return getattr(self, f"{service}_url")
+        url: str = getattr(self, f"{service}_url")
+        return url
 
 
 # Variables that do not follow the ACCUEIL_<FIELD> pattern.

@@ -21,7 +21,7 @@ class Sse:
 
 async def sse_messages(lines: AsyncIterator[str]) -> AsyncIterator[Sse]:
     """Server-Sent Events from a response's lines (comments and id-only messages are skipped)."""
-    message, data = Sse(), []
+    message, data = Sse(), list[str]()
     async for line in lines:
         if line == "":
             if data:

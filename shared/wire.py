@@ -37,10 +37,10 @@ def check_id(value: str, field: str) -> str:
     return value
 
 
-_strict_decoders: dict[Any, msgspec.json.Decoder | None] = {}
+_strict_decoders: dict[Any, msgspec.json.Decoder[Any] | None] = {}
 
 
-def _strict_decoder(annotation: Any) -> msgspec.json.Decoder | None:
+def _strict_decoder(annotation: Any) -> msgspec.json.Decoder[Any] | None:
     if annotation not in _strict_decoders:
         try:
             _strict_decoders[annotation] = msgspec.json.Decoder(annotation, strict=True)
@@ -49,7 +49,7 @@ def _strict_decoder(annotation: Any) -> msgspec.json.Decoder | None:
     return _strict_decoders[annotation]
 
 
-class StrictRequest(Request):
+class StrictRequest(Request[Any, Any, Any]):
     """The request class of every service: JSON bodies are decoded once, strictly, into the handler's
     own type.
 
@@ -90,7 +90,7 @@ def _too_deep() -> ValidationException:
     return ValidationException(detail="Malformed JSON: nested too deeply")
 
 
-async def refuse_empty_body(request: Request) -> None:
+async def refuse_empty_body(request: Request[Any, Any, Any]) -> None:
     """An empty body where one is required is malformed (400), not a missing argument (Litestar never
     asks StrictRequest.json of an empty body)."""
     field = request.route_handler.parsed_data_field

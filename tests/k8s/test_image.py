@@ -130,8 +130,7 @@ def build_context() -> set[str]:
         dirs[:] = [
             d
             for d in dirs
-            if not _ignored(prefix + d, rules)
-            or any(p.startswith(f"{prefix}{d}/") or p.startswith("**") for p in kept_below)
+            if not _ignored(prefix + d, rules) or any(p.startswith((f"{prefix}{d}/", "**")) for p in kept_below)
         ]
         files |= {prefix + n for n in names if not _ignored(prefix + n, rules)}
     return files

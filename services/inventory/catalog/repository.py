@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from shared.db import fetch_one
+
 _PRODUCT_COLUMNS = "sku, name, category, names, low_stock_threshold"
 
 
@@ -28,7 +30,8 @@ async def upsert_product(
     names: dict[str, str],
     low_stock_threshold: int | None,
 ) -> asyncpg.Record:
-    return await conn.fetchrow(
+    return await fetch_one(
+        conn,
         f"""
         INSERT INTO inventory.products (sku, name, category, names, low_stock_threshold)
         VALUES ($1, $2, $3, $4, $5)

@@ -23,11 +23,9 @@ def _product(row: asyncpg.Record) -> Product:
     )
 
 
-def _replicated(row: asyncpg.Record | None) -> ProductData | None:
+def _replicated(row: asyncpg.Record) -> ProductData:
     """What other services keep a copy of: a change to anything else (the low-stock threshold) is
     not news to them."""
-    if row is None:
-        return None
     return ProductData(sku=row["sku"], name=row["name"], category=row["category"], names=row["names"])
 
 
@@ -35,7 +33,8 @@ async def put_product(ctx: InventoryContext, sku: str, data: ProductPut) -> Prod
     """Create or replace a product; `product.changed` is published with it when it is new or its
     names or category changed, so a replica fed by these events holds what is here."""
     async with ctx.db.transaction() as conn:
-        before = _replicated(await repo.lock_product(conn, sku))
+        locked = await repo.lock_product(conn, sku)
+        before = _replicated(locked) if locked is not None else None
         row = await repo.upsert_product(conn, sku, data.name, data.category, data.names, data.low_stock_threshold)
         after = _replicated(row)
         if after != before:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.inventory.orders.reservations import Line
+from services.inventory.stock.availability import Line
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.db import fetch_one
+
 ORDER_COLUMNS = """o.order_id, o.device_id, o.store_id, o.status, o.display_name, o.created_at, o.ready_at,
     o.collected_at, o.canceled_at, o.cancel_reason,
     (SELECT jsonb_agg(jsonb_build_object('sku', l.sku, 'qty', l.qty) ORDER BY l.sku)
@@ -78,7 +80,8 @@ async def lock_device_orders(conn: asyncpg.Connection, device_id: str) -> None:
 async def holding_of(conn: asyncpg.Connection, device_id: str, since: datetime) -> asyncpg.Record:
     """What the device's open orders hold (units by SKU, JSON), how many there are, and when it placed
     its orders since `since`."""
-    return await conn.fetchrow(
+    return await fetch_one(
+        conn,
         """
         SELECT (SELECT count(*) FROM inventory.orders
                 WHERE device_id = $1 AND status IN ('reserved', 'ready')) AS open_orders,

@@ -1,12 +1,15 @@
-"""The rules of pickup orders: their lines, what is short, their lifecycle, when they lapse. Pure, no I/O."""
+"""The rules of pickup orders: their lines, their lifecycle, when they lapse. Pure, no I/O.
+
+What is short of an order's lines is stock's to say (stock.availability)."""
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.inventory.stock.availability import Line
 from shared.errors import Invalid
 
 MAX_DISPLAY_NAME = 40
@@ -19,19 +22,6 @@ MOVES: dict[str, tuple[tuple[str, ...], str]] = {
     "cancel": (("reserved", "ready"), "canceled"),
 }
 STATUSES = ("reserved", "ready", "collected", "canceled")
-
-
-@dataclass(frozen=True, order=True)
-class Line:
-    sku: str
-    qty: int
-
-
-@dataclass(frozen=True)
-class Shortage:
-    sku: str
-    wanted: int
-    available: int
 
 
 def lines_of(given: Sequence[tuple[str, int]]) -> list[Line]:
@@ -50,16 +40,6 @@ def lines_of(given: Sequence[tuple[str, int]]) -> list[Line]:
             )
         first[sku] = i
     return sorted(Line(sku, qty) for sku, qty in given)
-
-
-def shortages(lines: Sequence[Line], available: Mapping[str, int]) -> list[Shortage]:
-    """Lines the store cannot cover; a SKU the store has no stock row for has nothing available."""
-    short = []
-    for line in lines:
-        have = max(available.get(line.sku, 0), 0)
-        if have < line.qty:
-            short.append(Shortage(line.sku, line.qty, have))
-    return short
 
 
 def clean_display_name(raw: str | None) -> str | None:

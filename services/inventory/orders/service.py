@@ -14,10 +14,11 @@ import asyncpg
 from services.inventory.context import InventoryContext
 from services.inventory.orders import repository as repo
 from services.inventory.orders.limits import Holding, Limits, refusal, wait_before_next
-from services.inventory.orders.reservations import MOVES, Holds, Line, clean_display_name, lines_of
+from services.inventory.orders.reservations import MOVES, Holds, clean_display_name, lines_of
 from services.inventory.orders.schemas import Order, OrderCreate, OrderLine, OrderList
 from services.inventory.settings import InventorySettings
 from services.inventory.stock import reserving
+from services.inventory.stock.availability import Line
 from services.inventory.stock.ledger import actor
 from shared import events as ev
 from shared.auth import Principal
@@ -101,6 +102,7 @@ async def place(
         if unknown := sorted(set(skus) - set(known)):
             raise NotFound(f"unknown sku {unknown[0]!r}", field="lines", sku=unknown[0])
         order = await repo.get_order(conn, order_id)
+        assert order is not None  # inserted above, in this transaction
         # Stock last: a popular item's row stays locked only from here to the commit.
         stock_events = await reserving.reserve(conn, request.store_id, lines, now)
         await ctx.publish(conn, [order_event(OrderReserved, order, now), *stock_events])
@@ -163,7 +165,7 @@ async def move(
         now = datetime.now(UTC)
         moved = await repo.move_order(conn, order_id, sources, target, now, reason)
         if moved is None:
-            current = await repo.get_order(conn, order_id)
+            current = await _visible_order(conn, order_id, principal)  # a 404 if it was erased meanwhile
             raise Conflict(
                 f"order {order_id} is {current['status']}: {action} needs it {' or '.join(sources)}",
                 field="status",

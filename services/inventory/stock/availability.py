@@ -1,10 +1,38 @@
-"""What a change of availability means for the rest of the system. Pure, no I/O."""
+"""What is short of the lines asked for, and what a change of availability means for the rest of the
+system. Pure, no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from shared.events import Event, StockBackInStock, StockChanged, StockData, StockLow, StockLowData
+
+
+@dataclass(frozen=True, order=True)
+class Line:
+    """A quantity of one SKU, asked of a store's stock (an order's line)."""
+
+    sku: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class Shortage:
+    sku: str
+    wanted: int
+    available: int
+
+
+def shortages(lines: Sequence[Line], available: Mapping[str, int]) -> list[Shortage]:
+    """Lines the store cannot cover; a SKU the store has no stock row for has nothing available."""
+    short = []
+    for line in lines:
+        have = max(available.get(line.sku, 0), 0)
+        if have < line.qty:
+            short.append(Shortage(line.sku, line.qty, have))
+    return short
 
 
 def stock_events(

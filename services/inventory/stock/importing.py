@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from services.inventory.stock.schemas import Quantity
+from services.inventory.catalog.schemas import Quantity
 from shared.errors import BadRequest, Invalid, TooLarge
 from shared.wire import Id
 
@@ -96,17 +96,21 @@ def parse_json(body: bytes) -> Parsed:
     """`{"rows": [{"store_id", "sku", "on_hand"}, ...]}`, or the list of rows alone; types checked
     strictly (no "12" for 12)."""
     bare = body.lstrip()[:1] == b"["
-    clean: type = list[ImportRow] if bare else _Document
-    loose: type = list[Any] if bare else _LooseDocument
     try:
         try:  # a clean document decodes straight into rows
-            decoded = msgspec.json.decode(body, type=clean)
-            rows = decoded if bare else decoded.rows
+            rows = (
+                msgspec.json.decode(body, type=list[ImportRow])
+                if bare
+                else msgspec.json.decode(body, type=_Document).rows
+            )
             _check_size(len(rows))
             return Parsed(_records(enumerate(rows, start=1)), [])
         except msgspec.ValidationError:
-            decoded = msgspec.json.decode(body, type=loose)
-            items = decoded if bare else decoded.rows
+            items = (
+                msgspec.json.decode(body, type=list[Any])
+                if bare
+                else msgspec.json.decode(body, type=_LooseDocument).rows
+            )
     except msgspec.ValidationError as exc:
         raise Invalid(f'the body must be {{"rows": [...]}} or a list of rows: {exc}', field="rows") from exc
     except msgspec.DecodeError as exc:

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from shared.db import fetch_one
+
 
 async def lock_stock(conn: asyncpg.Connection, store_id: str, sku: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
@@ -51,7 +53,8 @@ async def lock_items(conn: asyncpg.Connection, store_ids: Sequence[str], skus: S
 
 
 async def set_on_hand(conn: asyncpg.Connection, store_id: str, sku: str, on_hand: int) -> asyncpg.Record:
-    return await conn.fetchrow(
+    return await fetch_one(
+        conn,
         """
         INSERT INTO inventory.stock (store_id, sku, on_hand)
         VALUES ($1, $2, $3)
@@ -325,7 +328,7 @@ async def import_problems(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 async def insert_import_rows(conn: asyncpg.Connection) -> bool:
     """Create the rows the stores did not have; False if one appeared since the others were locked (a
     concurrent first stocking), in which case the caller gives up rather than overwrite it unchecked."""
-    return await conn.fetchval(
+    all_inserted: bool = await conn.fetchval(
         f"""
         WITH missing AS (
             SELECT store_id, sku, on_hand FROM {IMPORT_TABLE} WHERE before_on_hand IS NULL
@@ -338,6 +341,7 @@ async def insert_import_rows(conn: asyncpg.Connection) -> bool:
         SELECT (SELECT count(*) FROM inserted) = (SELECT count(*) FROM missing)
         """
     )
+    return all_inserted
 
 
 async def apply_import(conn: asyncpg.Connection, *, reason: str, actor: str) -> list[asyncpg.Record]:

@@ -8,9 +8,8 @@ from datetime import datetime
 
 import asyncpg
 
-from services.inventory.orders.reservations import Line, shortages
 from services.inventory.stock import repository as repo
-from services.inventory.stock.availability import stock_events
+from services.inventory.stock.availability import Line, shortages, stock_events
 from shared.errors import Conflict
 from shared.events import Event
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Request, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
@@ -83,7 +83,9 @@ async def get_ledger(
 
 
 @post("/v1/stock/import", status_code=200, request_max_body_size=MAX_IMPORT_BYTES)
-async def import_stock(request: Request, principal: Caller, ctx: FromContext[InventoryContext]) -> ImportResult:
+async def import_stock(
+    request: Request[Any, Any, Any], principal: Caller, ctx: FromContext[InventoryContext]
+) -> ImportResult:
     """Set on_hand for many (store, SKU) rows: all of them or none. JSON `{"rows": [...]}` or CSV
     (`text/csv`, header store_id,sku,on_hand). A 422 lists every bad row: row number, field, reason."""
     principal.require_admin()

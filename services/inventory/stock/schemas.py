@@ -7,10 +7,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from services.inventory.catalog.schemas import MAX_QUANTITY, Quantity
 from shared.wire import Answer, Body
 
-MAX_QUANTITY = 10_000_000
-Quantity = Annotated[int, msgspec.Meta(ge=0, le=MAX_QUANTITY)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.inventory.catalog import repository as catalog
+from services.inventory.catalog.schemas import MAX_QUANTITY
 from services.inventory.context import InventoryContext
 from services.inventory.stock import repository as repo
 from services.inventory.stock.availability import stock_events
 from services.inventory.stock.importing import Parsed, RowError
 from services.inventory.stock.schemas import (
-    MAX_QUANTITY,
     Alternative,
     AlternativeList,
     ImportResult,

@@ -12,11 +12,10 @@ from services.inventory.orders.reservations import (
     MOVES,
     STATUSES,
     Holds,
-    Line,
     clean_display_name,
     lines_of,
-    shortages,
 )
+from services.inventory.stock.availability import Line
 from shared.errors import Invalid
 
 skus = st.text(alphabet="ABCDEFGH", min_size=1, max_size=3)
@@ -37,16 +36,6 @@ def test_lines_keep_every_sku_once_in_order(given_lines: dict[str, int]) -> None
     lines = lines_of(list(given_lines.items()))
     assert [line.sku for line in lines] == sorted(given_lines)
     assert {line.sku: line.qty for line in lines} == given_lines
-
-
-@given(st.dictionaries(skus, st.integers(1, 20), min_size=1), st.dictionaries(skus, st.integers(-5, 20)))
-def test_a_line_is_short_exactly_when_it_wants_more_than_is_available(wanted: dict, available: dict) -> None:
-    short = {s.sku: s for s in shortages(lines_of(list(wanted.items())), available)}
-    for sku, qty in wanted.items():
-        have = max(available.get(sku, 0), 0)
-        assert (sku in short) == (qty > have)
-        if sku in short:
-            assert short[sku].wanted == qty and short[sku].available == have
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""Stock events, the rule alone: which events a change of availability makes (the changes themselves,
-over HTTP: tests/service/inventory/test_stock.py)."""
+"""Stock's rules alone: what is short of the lines asked for, and which events a change of availability
+makes (the changes themselves, over HTTP: tests/service/inventory/test_stock.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,21 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.inventory.stock.availability import stock_events
+from services.inventory.stock.availability import Line, shortages, stock_events
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+skus = st.text(alphabet="ABCDEFGH", min_size=1, max_size=3)
+
+
+@given(st.dictionaries(skus, st.integers(1, 20), min_size=1), st.dictionaries(skus, st.integers(-5, 20)))
+def test_a_line_is_short_exactly_when_it_wants_more_than_is_available(wanted: dict, available: dict) -> None:
+    short = {s.sku: s for s in shortages([Line(sku, qty) for sku, qty in sorted(wanted.items())], available)}
+    for sku, qty in wanted.items():
+        have = max(available.get(sku, 0), 0)
+        assert (sku in short) == (qty > have)
+        if sku in short:
+            assert short[sku].wanted == qty and short[sku].available == have
 
 
 def types(before: int | None, after: int, threshold: int | None = None) -> list[str]:
