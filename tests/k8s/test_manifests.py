@@ -36,8 +36,11 @@ SECRETS = {
 }
 
 PUBLIC_PATHS = {"/v1", "/schema", "/staff", "/staff-sw.js", "/console", "/shop", "/sdk"}
-# Connections a pod holds outside its pool: the bus listener, and geo's zone-index listener.
-DEDICATED_CONNECTIONS = 2
+# Connections a pod holds outside its pool (LISTEN needs a session of its own): every service's bus and
+# revocation listeners, plus geo's zone-index listener and notify's sender and stream listener. The
+# migrations Job holds one connection and no pool.
+DEDICATED_CONNECTIONS = {"geo": 3, "inventory": 2, "notify": 3}
+JOB_CONNECTIONS = 1
 # Kept free for the operator's and an administrator's own sessions.
 ADMIN_CONNECTIONS = 10
 
@@ -283,10 +286,14 @@ def test_at_full_scale_the_pods_connections_fit_in_the_database() -> None:
     pool_max = int(named(objects, "ConfigMap", "accueil-config")["data"]["ACCUEIL_DB_POOL_MAX"])
     autoscalers = of_kind(objects, "HorizontalPodAutoscaler")
     assert autoscalers  # none would count no pods at all
-    pods = sum(h["spec"]["maxReplicas"] for h in autoscalers) + 1  # + the Job
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in autoscalers} == set(DEDICATED_CONNECTIONS)
+    at_most = JOB_CONNECTIONS + sum(
+        h["spec"]["maxReplicas"] * (pool_max + DEDICATED_CONNECTIONS[h["spec"]["scaleTargetRef"]["name"]])
+        for h in autoscalers
+    )
     (cluster,) = of_kind(objects, "Cluster")
     allowed = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
-    assert pods * (pool_max + DEDICATED_CONNECTIONS) <= allowed - ADMIN_CONNECTIONS
+    assert at_most <= allowed - ADMIN_CONNECTIONS
 
 
 # --- wiring ---------------------------------------------------------------------------------------
