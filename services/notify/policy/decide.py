@@ -1,16 +1,14 @@
-"""Deciding what to say to whom: pure functions of an event and its context, no I/O.
+"""What may be said to whom: pure functions of a recipient, a moment and the policy, no I/O.
 
-The rules, in the order they apply; the first that refuses gives the reason recorded:
+Every message notify decides goes through these rules; the first that refuses gives the reason
+recorded:
 
-0. (offers) the campaign is paused ............................... `paused`
-   (offers) the campaign's dates and hours, in the store's local time ... `outside_schedule`
 1. consent for the message's purpose ............................. `no_consent`
 2. a push subscription to reach the device ....................... `no_subscription`
-   (offers) the visit is recent: a batch of pings uploaded hours late makes no offer now ... `expired`
-3. (offers) the product, else the best in-stock alternative ....... `out_of_stock`
-4. the device was already told this, at this store, today ........ `duplicate`
-5. (offers) frequency caps, counted in the device's time zone ..... `frequency_cap`
-6. (offers) quiet hours: held until they end ...................... `held`, reason `quiet_hours`
+   (the feature's own rules: an offer's product in stock, its campaign's hours...; see offers/decide.py)
+3. the device was already told this, at this store, today ........ `duplicate`
+4. for throttled purposes (offers), frequency caps, counted in the device's time zone ... `frequency_cap`
+5. for throttled purposes, quiet hours: held until they end ....... `held`, reason `quiet_hours`
 
 Pickup updates (`decide_pickup`) need only 1 and 2: a shopper waiting at the pickup bay must hear
 at once, whatever the hour, and each update answers one step of one order, so it is decided once per
@@ -19,45 +17,25 @@ event (the message log's unique key) and never counted against offers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from services.notify.offers.schedule import Schedule
+from services.notify.policy.purposes import OFFERS, PICKUP_UPDATES, THROTTLED
 from shared.events import Purpose
 
 FALLBACK_LOCALE = "en"
-OFFERS: Purpose = "offers"
-PICKUP_UPDATES: Purpose = "pickup_updates"
-OFFER_MOMENT = timedelta(minutes=15)
-"""How long an offer is worth saying: it is about a visit in progress."""
-THROTTLED = frozenset({OFFERS})
-"""Purposes subject to frequency caps and quiet hours."""
 
-# Used when an offer falls back to an alternative and the campaign's text does not name the product
-# through {product}: never send a text written for another product.
-ALTERNATIVE_TEXT = {
-    "en": ("Available in your store", "{product} is available in your store today."),
-    "fr": ("Disponible dans votre magasin", "{product} est disponible aujourd'hui dans votre magasin."),
-}
-
-
-@dataclass(frozen=True)
-class ProductInfo:
-    sku: str
-    name: str
-    available: int
-    names: dict[str, str] = field(default_factory=dict)
-
-    def name_in(self, locale: str) -> str:
-        """The localized name in that locale or its language, else the product's own name (never
-        a third language picked at random)."""
-        lowered = {k.lower(): v for k, v in self.names.items()}
-        return lowered.get(locale.lower()) or lowered.get(locale.split("-")[0].lower()) or self.name
+Status = Literal["pending", "held", "suppressed"]
+"""pending: to be delivered now; held: until `send_after`; suppressed: never said (the reason says why)."""
 
 
 @dataclass(frozen=True)
 class Policy:
+    """The operator's caps and quiet hours (ACCUEIL_OFFERS_PER_*, ACCUEIL_QUIET_HOURS_*)."""
+
     offers_per_store_day: int = 1
     offers_per_week: int = 3
     quiet_start: time = time(21, 0)
@@ -101,19 +79,8 @@ class Moment:
 
 
 @dataclass(frozen=True)
-class Offer:
-    messages: dict[str, tuple[str, str]]  # locale -> (title, body); "{product}" stands for its name
-    sku: str
-    product: ProductInfo | None
-    alternative: ProductInfo | None
-    min_confidence: float | None = None  # the campaign's: a less confident zone event makes no offer
-    paused: bool = False
-    schedule: Schedule | None = None
-
-
-@dataclass(frozen=True)
 class Decision:
-    status: str  # pending (to be delivered) | held (until send_after) | suppressed
+    status: Status
     reason: str | None = None
     sku: str | None = None
     locale: str | None = None
@@ -126,8 +93,9 @@ class Decision:
         return Decision("suppressed", reason, sku=self.sku)
 
 
-def pick_locale(wanted: str, available: dict[str, object] | list[str]) -> str:
-    """fr-CA -> fr-CA, else fr, else en, else the first there is."""
+def pick_locale(wanted: str, available: Collection[str]) -> str:
+    """fr-CA -> fr-CA, else fr, else en, else the first there is (`available`: the locales written,
+    e.g. a dict of texts by locale)."""
     keys = list(available)
     if not keys:
         return FALLBACK_LOCALE
@@ -145,42 +113,6 @@ def admit(purpose: Purpose, who: Recipient) -> str | None:
     if not who.subscribed:
         return "no_subscription"
     return None
-
-
-def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -> Decision:
-    """An offer is said only with the `offers` consent, about a product the store can hand over now."""
-    if offer.paused:
-        return Decision("suppressed", "paused", sku=offer.sku)
-    if offer.schedule is not None and not offer.schedule.within(moment.now.astimezone(ZoneInfo(moment.store_timezone))):
-        return Decision("suppressed", "outside_schedule", sku=offer.sku)
-    refused = admit(OFFERS, who)
-    if refused:
-        return Decision("suppressed", refused, sku=offer.sku)
-    if moment.happened_at is not None and moment.now - moment.happened_at > OFFER_MOMENT:
-        return Decision("suppressed", "expired", sku=offer.sku)
-    if offer.min_confidence is not None and (moment.confidence or 0.0) < offer.min_confidence:
-        return Decision("suppressed", "low_confidence", sku=offer.sku)
-    if offer.product is not None and offer.product.available > 0:
-        chosen, substituted = offer.product, False
-    elif offer.alternative is not None and offer.alternative.available > 0:
-        chosen, substituted = offer.alternative, True
-    else:
-        return Decision("suppressed", "out_of_stock", sku=offer.sku)
-
-    locale = pick_locale(who.locale, offer.messages)
-    title, body = offer.messages[locale]
-    if substituted and "{product}" not in title + body:
-        locale = pick_locale(who.locale, ALTERNATIVE_TEXT)
-        title, body = ALTERNATIVE_TEXT[locale]
-    name = chosen.name_in(locale)
-    draft = Decision(
-        "pending",
-        sku=chosen.sku,
-        locale=locale,
-        title=title.replace("{product}", name),
-        body=body.replace("{product}", name),
-    )
-    return settle(OFFERS, draft, who, moment, policy)
 
 
 def decide_pickup(texts: dict[str, tuple[str, str]], who: Recipient) -> Decision:
