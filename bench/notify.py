@@ -29,12 +29,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import figure  # noqa: E402
-from services.notify.offers.decide import OFFERS, Moment, Offer, Past, Policy, ProductInfo, Recipient, decide_offer  # noqa: E402
+from services.notify.app import DELIVERY_KINDS  # noqa: E402
+from services.notify.offers.decide import Offer, decide_offer  # noqa: E402
 from services.notify.outbox import repository as repo  # noqa: E402
 from services.notify.outbox import vapid  # noqa: E402
 from services.notify.outbox.delivery import topic_of  # noqa: E402
-from services.notify.outbox.endpoints import EndpointPolicy  # noqa: E402
+from services.notify.outbox.kinds import DeliveryKinds  # noqa: E402
+from services.notify.outbox.push_urls import PushServices  # noqa: E402
 from services.notify.outbox.sender import Sender, push_session  # noqa: E402
+from services.notify.policy.decide import Moment, Past, Policy, Recipient  # noqa: E402
+from services.notify.policy.purposes import OFFERS  # noqa: E402
+from services.notify.replicas.products import ProductInfo  # noqa: E402
 from services.notify.settings import NotifySettings  # noqa: E402
 from shared.app import migrate  # noqa: E402
 from shared.cli import service_spec  # noqa: E402
@@ -120,13 +125,14 @@ async def _deliver(dsn: str, push: LocalPushService, senders: int, n: int) -> fl
         push_hosts=(push.host,),
     )
     config = NotifySettings()
-    endpoints = EndpointPolicy.from_hosts(settings.push_hosts)
+    endpoints = PushServices.from_hosts(settings.push_hosts)
+    kinds = DeliveryKinds(DELIVERY_KINDS)
     replicas = []
     for _ in range(senders):
         db = Database(await create_pool(dsn, min_size=2, max_size=4, timeout_s=10), dsn)
         keys = await vapid.load(db, config)
         session = push_session(endpoints, config.push_timeout_s)
-        replicas.append((db, session, Sender(db, config, endpoints, keys, session, settings.bus_poll_s)))
+        replicas.append((db, session, Sender(db, config, endpoints, keys, session, settings.bus_poll_s, kinds)))
     await _queue(dsn, push, keys.public_key, n)
     push.pushes.clear()
 

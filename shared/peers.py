@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
+import msgspec
 
 if TYPE_CHECKING:
     from shared.context import Context
+
+
+T = TypeVar("T")
 
 
 class PeerError(Exception):
@@ -29,3 +33,16 @@ async def get_json(ctx: Context, service: str, path: str, **params: str) -> tupl
     if not response.is_success:
         raise PeerError(f"{service} answered {response.status_code} for {path}")
     return response.status_code, response.json()
+
+
+async def get_answer(ctx: Context, service: str, path: str, answer: type[T], **params: str) -> T | None:
+    """GET a peer's resource decoded at the edge into `answer` (a msgspec Struct naming the fields the
+    caller reads; any others, and those the peer adds later, are ignored); None for a 404. An answer
+    that does not decode is the peer failing, like a 5xx: PeerError."""
+    status, body = await get_json(ctx, service, path, **params)
+    if status == 404:
+        return None
+    try:
+        return msgspec.convert(body, answer)
+    except msgspec.ValidationError as exc:
+        raise PeerError(f"{service} answered {path} in an unexpected shape: {exc}") from exc

@@ -10,29 +10,33 @@ from litestar import Litestar
 
 from services.notify.back_in_stock import jobs as back_in_stock_jobs
 from services.notify.back_in_stock import routes as back_in_stock
-from services.notify.back_in_stock.consumers import BACK_IN_STOCK_EVENTS
+from services.notify.back_in_stock.consumers import BACK_IN_STOCK_DELIVERY, BACK_IN_STOCK_EVENTS
 from services.notify.consent import jobs as consent_jobs
 from services.notify.consent import routes as consent
 from services.notify.console import routes as console
 from services.notify.context import NotifyContext
 from services.notify.offers import jobs as offer_jobs
 from services.notify.offers import routes as offers
-from services.notify.offers.consumers import OFFER_EVENTS
-from services.notify.offers.orders import ORDERS
-from services.notify.offers.stock import REPLICA
-from services.notify.offers.stores import STORES
+from services.notify.offers.consumers import OFFER_DELIVERY, OFFER_EVENTS, ORDERS
 from services.notify.outbox import routes as outbox
 from services.notify.outbox import vapid
-from services.notify.outbox.endpoints import EndpointPolicy
+from services.notify.outbox.kinds import DeliveryKinds
+from services.notify.outbox.push_urls import PushServices
 from services.notify.outbox.repository import SEND_CHANNEL
 from services.notify.outbox.sender import Sender, push_session
 from services.notify.privacy import routes as privacy
 from services.notify.privacy.consumers import CONFIRMATIONS
 from services.notify.privacy.jobs import RETENTION
+from services.notify.replicas.consumers import REPLICA, STORES
 from services.notify.settings import NotifySettings
 from services.notify.shop import routes as shop
 from services.notify.staff_alerts import routes as staff_alerts
-from services.notify.staff_alerts.consumers import PICKUP_EVENTS, STAFF_ALERT_EVENTS
+from services.notify.staff_alerts.consumers import (
+    PICKUP_DELIVERY,
+    PICKUP_EVENTS,
+    STAFF_ALERT_DELIVERY,
+    STAFF_ALERT_EVENTS,
+)
 from services.notify.staff_alerts.repository import ALERT_CHANNEL
 from services.notify.staff_alerts.streams import AlertHub, close_on_signals
 from services.notify.webhooks import routes as webhooks
@@ -52,11 +56,12 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     """Keys, the allowed push services and the decision policy, checked before anything is decided;
     one aiohttp session for every push, this replica's push and webhook senders, and its one listening
     connection, which wakes the senders and feeds the open alert streams."""
-    endpoints = EndpointPolicy.from_hosts(base.settings.push_hosts)
+    push_services = PushServices.from_hosts(base.settings.push_hosts)
     policy = config.policy()
     keys = await vapid.load(base.db, config)
-    session = push_session(endpoints, config.push_timeout_s)
-    sender = Sender(base.db, config, endpoints, keys, session, base.settings.bus_poll_s)
+    session = push_session(push_services, config.push_timeout_s)
+    kinds = DeliveryKinds(DELIVERY_KINDS)
+    sender = Sender(base.db, config, push_services, keys, session, base.settings.bus_poll_s, kinds)
     webhook_hosts = WebhookHosts.from_hosts(config.webhook_hosts)
     webhook_sender = WebhookSender(base.db, config, webhook_hosts)
     hub = AlertHub(per_subject=config.streams_per_staff, per_store=config.streams_per_store)
@@ -76,12 +81,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
             **base.parts(),
             config=config,
             policy=policy,
-            endpoints=endpoints,
-            vapid=keys,
-            push_session=session,
-            sender=sender,
-            alert_hub=hub,
-            webhook_hosts=webhook_hosts,
+            started=(push_services, keys, hub, webhook_hosts),
         )
     finally:
         hub.close()
@@ -90,6 +90,9 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
         await webhook_sender.stop()
         await session.close()
 
+
+DELIVERY_KINDS = (OFFER_DELIVERY, PICKUP_DELIVERY, STAFF_ALERT_DELIVERY, BACK_IN_STOCK_DELIVERY)
+"""What each feature told the outbox about delivering its messages (outbox/kinds.py)."""
 
 SPEC = ServiceSpec(
     name="notify",

@@ -1,19 +1,21 @@
-"""What notify's routes, consumers and jobs receive."""
+"""What notify's routes, consumers and jobs receive.
+
+It names no feature: what a feature starts for the whole process (the push services allowed and the
+VAPID keys for the outbox, the alert hub for staff alerts, the webhook hosts for webhooks) is handed in
+by app.py and found again by its type (`part`), so every feature may depend on this module and none on
+another through it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-import aiohttp
-
-from services.notify.offers.decide import Policy
-from services.notify.outbox.endpoints import EndpointPolicy
-from services.notify.outbox.sender import Sender
-from services.notify.outbox.vapid import VapidKeys
+from services.notify.policy.decide import Policy
 from services.notify.settings import NotifySettings
-from services.notify.staff_alerts.streams import AlertHub
-from services.notify.webhooks.urls import WebhookHosts
 from shared.context import Context
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,14 +23,12 @@ class NotifyContext(Context):
     config: NotifySettings
     policy: Policy
     """Caps and quiet hours, as configured."""
-    endpoints: EndpointPolicy
-    """Which push services a subscription may point at."""
-    vapid: VapidKeys
-    push_session: aiohttp.ClientSession
-    """One session for every request to a push service."""
-    sender: Sender
-    """This replica's push sender."""
-    alert_hub: AlertHub
-    """The staff alert streams open on this replica."""
-    webhook_hosts: WebhookHosts
-    """Which loopback hosts a webhook may name beside public https URLs."""
+    started: tuple[object, ...] = ()
+    """What the features started for this process, one object of each type (see `part`)."""
+
+    def part(self, kind: type[T]) -> T:
+        """The object of this type a feature started for this process (app.py hands them in)."""
+        for part in self.started:
+            if isinstance(part, kind):
+                return part
+        raise LookupError(f"notify was started without a {kind.__name__}")

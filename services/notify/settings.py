@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from services.notify.offers.decide import Policy
+from services.notify.policy.decide import Policy
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=1000)]
 ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24 h")]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from services.notify.offers import repository as offers_repo
-from services.notify.offers import stock
+from services.notify.replicas import service as replicas
 from tests.conftest import System
 from tests.support.builders import (
     EVERY_PURPOSE,
@@ -116,7 +116,7 @@ async def test_the_replicas_alternative_is_the_one_inventory_ranks_first(system:
         assert r.status_code == 200, r.text
         items = r.json()["items"]
         async with db.transaction(readonly=True) as conn:
-            mine = await stock.best_alternative(conn, "rivoli", sku)
+            mine = await replicas.best_alternative(conn, "rivoli", sku)
         assert (mine.sku if mine else None) == (items[0]["sku"] if items else None), sku
         if mine:
             assert (mine.name, mine.available) == (items[0]["name"], items[0]["available"])

@@ -200,7 +200,7 @@ async def _true(value: bool) -> bool:
 async def test_a_closed_stream_leaves_nothing_behind_on_its_replica(system: System, running: RunningServices) -> None:
     await pickup_store(system)
     alex = await staff_member(system)
-    hub = running.state("notify").alert_hub
+    hub = running.state("notify").part(streams.AlertHub)
     async with StaffStream(system.notify, "rivoli", alex.auth), StaffStream(system.notify, "rivoli", alex.auth):
         await eventually(lambda: _true(hub.open_streams == 2))
     await eventually(lambda: _true(hub.open_streams == 0))

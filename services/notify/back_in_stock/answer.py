@@ -21,11 +21,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from services.notify.offers.decide import Decision, Policy, ProductInfo, Recipient, pick_locale, quiet_until
+from services.notify.policy.decide import Decision, Policy, Recipient, pick_locale, quiet_until
+from services.notify.replicas.products import ProductInfo, StockLevel
 from shared.events import StockBackInStock
-
-BACK_IN_STOCK = "back_in_stock"
-"""The purpose of the messages that answer a request (its own consent: the request)."""
 
 TEXTS = {
     "en": ("Back in stock", "{product} is back in stock at your store."),
@@ -33,13 +31,13 @@ TEXTS = {
 }
 
 
-def available_now(event: StockBackInStock, replica: tuple[int, int] | None) -> int:
-    """What the store can hand over as this event is answered. `replica`: (available, id of the event
-    it is as of) from notify's stock replica. The replica wins only if it has heard of a later change
-    (the product sold out again before a late event was answered); otherwise the event's own figure,
-    which a replica still behind it would understate."""
-    if replica is not None and replica[1] > event.id:
-        return replica[0]
+def available_now(event: StockBackInStock, replica: StockLevel | None) -> int:
+    """What the store can hand over as this event is answered. `replica`: notify's stock replica's
+    level. The replica wins only if it has heard of a later change (the product sold out again before a
+    late event was answered); otherwise the event's own figure, which a replica still behind it would
+    understate."""
+    if replica is not None and replica.event_id > event.id:
+        return replica.available
     return event.data.after
 
 

@@ -3,20 +3,32 @@ answered, once, from notify's own data (see answer.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from services.notify.back_in_stock import repository as repo
-from services.notify.back_in_stock.answer import BACK_IN_STOCK, answer, available_now
+from services.notify.back_in_stock.answer import answer, available_now
+from services.notify.back_in_stock.service import still_answered
 from services.notify.consent import repository as consent_repo
 from services.notify.context import NotifyContext
-from services.notify.offers import stock
 from services.notify.outbox import service as outbox
-from services.notify.outbox.delivery import TTL_S, topic_of
+from services.notify.outbox.delivery import topic_of
+from services.notify.outbox.kinds import DeliveryKind
 from services.notify.outbox.messages import Addressee, Outgoing
+from services.notify.policy.purposes import BACK_IN_STOCK
+from services.notify.replicas import service as replicas
 from shared.bus import Consumer
 from shared.events import StockBackInStock
+
+BACK_IN_STOCK_DELIVERY = DeliveryKind(
+    purpose=BACK_IN_STOCK,
+    ttl=timedelta(hours=1),
+    # Asked for, but not urgent: delivered as usual.
+    urgency="normal",
+    still_wanted=still_answered,
+)
+""""It is back" is about stock that may sell out again within hours."""
 
 
 async def answer_requests(conn: asyncpg.Connection, event: StockBackInStock, ctx: NotifyContext) -> None:
@@ -35,9 +47,8 @@ async def answer_requests(conn: asyncpg.Connection, event: StockBackInStock, ctx
     if not devices:
         return
     waiting = await repo.lock_waiting(conn, store_id, sku, list(devices), now)
-    product = await stock.product_at(conn, store_id, sku)
-    row = await repo.stock_row(conn, store_id, sku)
-    available = available_now(event, (row["available"], row["event_id"]) if row else None)
+    product = await replicas.product_at(conn, store_id, sku)
+    available = available_now(event, await replicas.stock_level(conn, store_id, sku))
     answered = []
     for request in waiting:
         device_id = request["device_id"]
@@ -45,7 +56,7 @@ async def answer_requests(conn: asyncpg.Connection, event: StockBackInStock, ctx
         message = Outgoing(
             to=Addressee("device", device_id),
             event_id=event.id,
-            purpose=BACK_IN_STOCK,
+            kind=BACK_IN_STOCK_DELIVERY,
             status=decision.status,
             reason=decision.reason,
             store_id=store_id,
@@ -56,7 +67,6 @@ async def answer_requests(conn: asyncpg.Connection, event: StockBackInStock, ctx
             # One per store and product: a copy shown twice replaces itself on the device.
             topic=topic_of(BACK_IN_STOCK, store_id, sku),
             send_after=decision.send_after,
-            ttl_s=TTL_S[BACK_IN_STOCK],
             request_id=request["request_id"],
         )
         recorded = await outbox.queue(conn, [message])

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import asyncpg
+
 from services.notify.back_in_stock import repository as repo
-from services.notify.back_in_stock.answer import BACK_IN_STOCK
+from services.notify.back_in_stock.consumers import BACK_IN_STOCK_DELIVERY
 from services.notify.consent import repository as consent_repo
 from services.notify.context import NotifyContext
-from services.notify.offers import repository as offers_repo
 from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox import service as outbox
-from services.notify.outbox.delivery import TTL_S
+from services.notify.policy.purposes import BACK_IN_STOCK
+from services.notify.replicas import service as replicas
 from shared.jobs import Job
 
 BATCH = 200
@@ -30,11 +32,12 @@ async def release_held(ctx: NotifyContext, now: datetime) -> int:
         for device_id in sorted({h["device_id"] for h in due}):  # the lock order of repository.py
             await consent_repo.lock_device(conn, device_id)
         held = await outbox_repo.lock_held(conn, [h["id"] for h in due])  # erased or withdrawn meanwhile: gone
-        stock = await offers_repo.availability(conn, [h["store_id"] for h in held], [h["sku"] for h in held])
-        release, gone = [], []
+        stock = await replicas.availability(conn, [h["store_id"] for h in held], [h["sku"] for h in held])
+        release: list[asyncpg.Record] = []
+        gone: list[asyncpg.Record] = []
         for h in held:
             (release if stock.get((h["store_id"], h["sku"]), 0) > 0 else gone).append(h)
-        await outbox.release(conn, [h["id"] for h in release], [TTL_S[BACK_IN_STOCK]] * len(release))
+        await outbox.release(conn, [h["id"] for h in release], BACK_IN_STOCK_DELIVERY)
         await outbox_repo.suppress_messages(conn, [h["id"] for h in gone], [OUT_OF_STOCK] * len(gone))
         await repo.reopen(conn, [h["request_id"] for h in gone], now)
     return len(held)

@@ -1,5 +1,4 @@
-"""The back-in-stock feature's SQL: the requests with their proof, and what the replicas know of the
-store and the product asked about.
+"""The back-in-stock feature's SQL: the requests with their proof.
 
 Locks: every use case that changes a device's requests or their messages (a PUT, a DELETE, an answer
 to stock.back_in_stock, a held answer's release) first locks the device row (consent_repo.lock_device,
@@ -159,27 +158,16 @@ async def reopen(conn: asyncpg.Connection, request_ids: list[int], now: datetime
     )
 
 
-# --- what the replicas know ---
-
-
-async def stock_row(conn: asyncpg.Connection, store_id: str, sku: str) -> asyncpg.Record | None:
-    """The replica's stock of this product at this store, and the event it is as of."""
-    return await conn.fetchrow(
-        "SELECT available, event_id FROM notify.stock WHERE store_id = $1 AND sku = $2", store_id, sku
+async def answered(conn: asyncpg.Connection, request_ids: list[int]) -> set[int]:
+    """Those of these requests still answered: not withdrawn, lapsed or erased since."""
+    rows = await conn.fetch(
+        """
+        SELECT request_id FROM notify.back_in_stock_requests
+        WHERE request_id = any($1::bigint[]) AND status = 'answered'
+        """,
+        request_ids,
     )
-
-
-async def store_known(conn: asyncpg.Connection, store_id: str) -> bool:
-    """geo published the store (the store replica), or inventory stocks something there."""
-    return bool(
-        await conn.fetchval(
-            """
-            SELECT EXISTS (SELECT 1 FROM notify.stores WHERE store_id = $1)
-                OR EXISTS (SELECT 1 FROM notify.stock WHERE store_id = $1)
-            """,
-            store_id,
-        )
-    )
+    return {r["request_id"] for r in rows}
 
 
 # --- scheduled work ---

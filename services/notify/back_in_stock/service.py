@@ -1,7 +1,9 @@
-"""A shopper's back-in-stock requests: made (with their proof) and withdrawn. What answers them is in
-consumers.py, what ends them unanswered in jobs.py."""
+"""A shopper's back-in-stock requests: made (with their proof) and withdrawn, and whether one still
+wants its answer said. What answers them is in consumers.py, what ends them unanswered in jobs.py."""
 
 from __future__ import annotations
+
+from collections.abc import Collection, Sequence
 
 import asyncpg
 
@@ -9,8 +11,9 @@ from services.notify.back_in_stock import repository as repo
 from services.notify.back_in_stock.schemas import BackInStockPut, BackInStockRequest
 from services.notify.consent import repository as consent_repo
 from services.notify.context import NotifyContext
-from services.notify.offers import repository as offers_repo
 from services.notify.outbox import repository as outbox_repo
+from services.notify.outbox.kinds import Due
+from services.notify.replicas import service as replicas
 from shared.errors import Conflict, NotFound
 
 WITHDRAWN = "withdrawn"
@@ -29,15 +32,15 @@ async def _check_wanted(conn: asyncpg.Connection, store_id: str, sku: str) -> No
     """The store and the product as notify's replicas know them (no call to another service): a request
     is accepted only for a product the store stocks and cannot hand over now. A product the store has
     never stocked could never be answered: inventory's first stocking of it is not a return."""
-    if not await repo.store_known(conn, store_id):
+    if not await replicas.store_known(conn, store_id):
         raise NotFound(f"unknown store {store_id!r}", field="store_id")
-    if not await offers_repo.product_known(conn, sku):
+    if not await replicas.product_known(conn, sku):
         raise NotFound(f"unknown product {sku!r}", field="sku")
-    stock = await repo.stock_row(conn, store_id, sku)
+    stock = await replicas.stock_level(conn, store_id, sku)
     if stock is None:
         raise NotFound(f"store {store_id!r} does not stock {sku!r}", field="sku")
-    if stock["available"] > 0:
-        raise Conflict(f"{sku} is in stock at {store_id} now ({stock['available']} available)", field="sku")
+    if stock.available > 0:
+        raise Conflict(f"{sku} is in stock at {store_id} now ({stock.available} available)", field="sku")
 
 
 async def ask(
@@ -73,3 +76,10 @@ async def withdraw(ctx: NotifyContext, device_id: str, store_id: str, sku: str) 
             raise NotFound(f"no back-in-stock request waiting for {sku!r} at {store_id!r}", field="sku")
         dropped = [r["message_id"] for r in ended if r["message_id"] is not None]
         await outbox_repo.suppress_messages(conn, dropped, [WITHDRAWN] * len(dropped))
+
+
+async def still_answered(conn: asyncpg.Connection, due: Sequence[Due]) -> Collection[int]:
+    """A back-in-stock message's consent is its request: it is said only while that request is still
+    answered by it (see consumers.BACK_IN_STOCK_DELIVERY)."""
+    answered = await repo.answered(conn, [d.request_id for d in due if d.request_id is not None])
+    return {d.message_id for d in due if d.device_id is None or d.request_id in answered}

@@ -71,6 +71,24 @@ async def lock_consents(conn: asyncpg.Connection, device_id: str) -> asyncpg.Rec
     )
 
 
+async def consenting(conn: asyncpg.Connection, purpose: Purpose, device_ids: list[str]) -> set[str]:
+    """Those of these devices whose answer for the purpose is yes, as it is now."""
+    rows = await conn.fetch(
+        """
+        SELECT device_id FROM notify.consents
+        WHERE device_id = any($2::text[])
+          AND CASE $1
+                  WHEN 'location' THEN location
+                  WHEN 'pickup_updates' THEN pickup_updates
+                  WHEN 'offers' THEN offers
+              END
+        """,
+        purpose,
+        device_ids,
+    )
+    return {r["device_id"] for r in rows}
+
+
 async def get_consents(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """

@@ -68,7 +68,8 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
     """Record the answer with its proof and publish `consent.changed`, in one transaction."""
     async with ctx.db.transaction() as conn:
         await known_device(conn, device_id)
-        given = {k: v for k, v in msgspec.structs.asdict(data.purposes).items() if v is not None}
+        answered = msgspec.structs.asdict(data.purposes)
+        given: dict[Purpose, bool] = {p: answered[p] for p in PURPOSES if answered.get(p) is not None}
         if not given:  # an answer about nothing we ask (a misspelt or unknown purpose) is no answer
             raise Invalid(f"purposes: give at least one of {', '.join(PURPOSES)}", field="purposes")
         purposes = {**purposes_of(await repo.lock_consents(conn, device_id)), **given}

@@ -1,9 +1,12 @@
-"""What the console's aggregate answer carries: counts and shapes, never a device or its position."""
+"""What the console's aggregate answer carries (counts and shapes, never a device or its position), and
+what it reads of geo's and inventory's answers to gather it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+
+import msgspec
 
 from services.notify.offers.schemas import CampaignResults, CampaignSchedule, CampaignTrigger
 from shared.wire import Answer
@@ -73,3 +76,58 @@ class Overview(Answer):
     """the latest decisions, newest first"""
     unavailable: list[Unavailable]
     """peers that could not answer: what they hold is missing from this answer, the rest is whole"""
+
+
+# --- what the console reads of the peers' answers: the fields it uses; the rest, and whatever the
+# answers grow, is ignored ---
+
+
+class PeerStore(msgspec.Struct):
+    store_id: str
+    name: str
+    lat: float
+    lng: float
+    timezone: str
+
+
+class PeerStorePage(msgspec.Struct):
+    """geo's GET /v1/stores."""
+
+    stores: list[PeerStore]
+    next_after: str | None = None
+
+
+class PeerZone(msgspec.Struct):
+    """One zone of geo's GET /v1/stores/{store_id}/zones."""
+
+    zone_id: str
+    kind: str
+    name: str | None = None
+    circle: dict[str, float] | None = None
+    polygon: dict[str, Any] | None = None
+
+
+class PeerBeacon(msgspec.Struct):
+    """One beacon of geo's GET /v1/stores/{store_id}/beacons."""
+
+    beacon_id: str
+    zone_id: str
+
+
+class PeerZoneCount(msgspec.Struct):
+    zone_id: str
+    devices: int
+
+
+class PeerOccupancy(msgspec.Struct):
+    """geo's GET /v1/stores/{store_id}/occupancy."""
+
+    at: datetime
+    zones: list[PeerZoneCount]
+
+
+class PeerProduct(msgspec.Struct):
+    """inventory's GET /v1/products/{sku}."""
+
+    sku: str
+    name: str

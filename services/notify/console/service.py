@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
+from typing import Literal
 
-import msgspec
+import asyncpg
 
 from services.notify.console import repository as repo
 from services.notify.console.schemas import (
@@ -16,6 +16,12 @@ from services.notify.console.schemas import (
     CampaignView,
     Decision,
     Overview,
+    PeerBeacon,
+    PeerOccupancy,
+    PeerProduct,
+    PeerStore,
+    PeerStorePage,
+    PeerZone,
     StoreView,
     Unavailable,
     ZoneView,
@@ -67,13 +73,13 @@ async def overview(ctx: NotifyContext, decisions: int) -> Overview:
     )
 
 
-def _status(campaign: Campaign) -> str:
+def _status(campaign: Campaign) -> Literal["active", "paused", "ended"]:
     if campaign.ended_at is not None:
         return "ended"
     return "active" if campaign.active else "paused"
 
 
-def _decision(row: Any) -> Decision:
+def _decision(row: asyncpg.Record) -> Decision:
     return Decision(
         message_id=row["id"],
         decided_at=row["decided_at"],
@@ -87,15 +93,17 @@ def _decision(row: Any) -> Decision:
     )
 
 
-async def _store_list(ctx: NotifyContext) -> list[dict[str, Any]]:
+async def _store_list(ctx: NotifyContext) -> list[PeerStore]:
     """Every store geo has, page by page."""
-    stores: list[dict[str, Any]] = []
+    stores: list[PeerStore] = []
     after: str | None = None
     while True:
         paging = {"limit": "1000"} | ({"after": after} if after else {})
-        _, page = await peers.get_json(ctx, "geo", "/v1/stores", **paging)
-        stores += page["stores"]
-        after = page.get("next_after")
+        page = await peers.get_answer(ctx, "geo", "/v1/stores", PeerStorePage, **paging)
+        if page is None:
+            raise peers.PeerError("geo answered 404 for /v1/stores")
+        stores += page.stores
+        after = page.next_after
         if not after:
             return stores
 
@@ -104,7 +112,7 @@ async def _stores(ctx: NotifyContext) -> list[StoreView]:
     listing = await _store_list(ctx)
     gate = asyncio.Semaphore(STORES_AT_ONCE)
 
-    async def one(store: dict[str, Any]) -> StoreView | None:
+    async def one(store: PeerStore) -> StoreView | None:
         async with gate:
             return await _store(ctx, store)
 
@@ -112,29 +120,41 @@ async def _stores(ctx: NotifyContext) -> list[StoreView]:
     return [v for v in views if v is not None]
 
 
-async def _store(ctx: NotifyContext, store: dict[str, Any]) -> StoreView | None:
+async def _store(ctx: NotifyContext, store: PeerStore) -> StoreView | None:
     """One store's zones, beacons and counts; None if it went away meanwhile."""
-    base = f"/v1/stores/{store['store_id']}"
-    (zones_status, zones), (beacons_status, beacons), (counts_status, counts) = await asyncio.gather(
-        peers.get_json(ctx, "geo", f"{base}/zones"),
-        peers.get_json(ctx, "geo", f"{base}/beacons"),
-        peers.get_json(ctx, "geo", f"{base}/occupancy"),
+    base = f"/v1/stores/{store.store_id}"
+    zones, beacons, counts = await asyncio.gather(
+        peers.get_answer(ctx, "geo", f"{base}/zones", list[PeerZone]),
+        peers.get_answer(ctx, "geo", f"{base}/beacons", list[PeerBeacon]),
+        peers.get_answer(ctx, "geo", f"{base}/occupancy", PeerOccupancy),
     )
-    if 404 in (zones_status, beacons_status, counts_status):
+    if zones is None or beacons is None or counts is None:
         return None
-    devices = {z["zone_id"]: z["devices"] for z in counts["zones"]}
+    devices = {z.zone_id: z.devices for z in counts.zones}
     return StoreView(
-        store_id=store["store_id"],
-        name=store["name"],
-        lat=store["lat"],
-        lng=store["lng"],
-        timezone=store["timezone"],
-        zones=[msgspec.convert({**z, "devices": devices.get(z["zone_id"], 0)}, ZoneView) for z in zones],
-        beacons=[BeaconView(beacon_id=b["beacon_id"], zone_id=b["zone_id"]) for b in beacons],
-        counted_at=datetime.fromisoformat(counts["at"]),
+        store_id=store.store_id,
+        name=store.name,
+        lat=store.lat,
+        lng=store.lng,
+        timezone=store.timezone,
+        zones=[
+            ZoneView(
+                zone_id=z.zone_id,
+                kind=z.kind,
+                devices=devices.get(z.zone_id, 0),
+                name=z.name,
+                circle=z.circle,
+                polygon=z.polygon,
+            )
+            for z in zones
+        ],
+        beacons=[BeaconView(beacon_id=b.beacon_id, zone_id=b.zone_id) for b in beacons],
+        counted_at=counts.at,
     )
 
 
 async def _product_names(ctx: NotifyContext, skus: set[str]) -> dict[str, str]:
-    answers = await asyncio.gather(*(peers.get_json(ctx, "inventory", f"/v1/products/{sku}") for sku in sorted(skus)))
-    return {body["sku"]: body["name"] for status, body in answers if status != 404}
+    answers = await asyncio.gather(
+        *(peers.get_answer(ctx, "inventory", f"/v1/products/{sku}", PeerProduct) for sku in sorted(skus))
+    )
+    return {product.sku: product.name for product in answers if product is not None}

@@ -1,1 +1,2 @@
-"""Campaigns, the offers decided from them as shoppers walk in, and notify's replica of the stock."""
+"""Campaigns, the offers decided from them as shoppers walk in, held offers released after quiet hours,
+and the record of pickup orders their results attribute."""

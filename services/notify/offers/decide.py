@@ -1,38 +1,30 @@
-"""Deciding what to say to whom: pure functions of an event and its context, no I/O.
+"""Deciding a campaign's offer to a shopper who walked in: pure, no I/O.
 
-The rules, in the order they apply; the first that refuses gives the reason recorded:
+An offer is decided by the campaign's own rules first, then by the policy every message follows
+(policy/decide.py); the first rule that refuses gives the reason recorded:
 
-0. (offers) the campaign is paused ............................... `paused`
-   (offers) the campaign's dates and hours, in the store's local time ... `outside_schedule`
-1. consent for the message's purpose ............................. `no_consent`
-2. a push subscription to reach the device ....................... `no_subscription`
-   (offers) the visit is recent: a batch of pings uploaded hours late makes no offer now ... `expired`
-3. (offers) the product, else the best in-stock alternative ....... `out_of_stock`
-4. the device was already told this, at this store, today ........ `duplicate`
-5. (offers) frequency caps, counted in the device's time zone ..... `frequency_cap`
-6. (offers) quiet hours: held until they end ...................... `held`, reason `quiet_hours`
-
-Pickup updates (`decide_pickup`) need only 1 and 2: a shopper waiting at the pickup bay must hear
-at once, whatever the hour, and each update answers one step of one order, so it is decided once per
-event (the message log's unique key) and never counted against offers.
+1. the campaign is paused ............................................ `paused`
+2. the campaign's dates and hours, in the store's local time .......... `outside_schedule`
+3. consent for offers, a push subscription (policy) .................. `no_consent`, `no_subscription`
+4. the visit is recent: a batch of pings uploaded hours late makes no offer now ... `expired`
+5. the zone event is as confident as the campaign asks ................ `low_confidence`
+6. the product, else the best in-stock alternative .................... `out_of_stock`
+7. duplicates, frequency caps and quiet hours (policy) ................ `duplicate`, `frequency_cap`, `held`
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from services.notify.offers.schedule import Schedule
-from shared.events import Purpose
+from services.notify.policy.decide import Decision, Moment, Policy, Recipient, admit, pick_locale, settle
+from services.notify.policy.purposes import OFFERS
+from services.notify.replicas.products import ProductInfo
 
-FALLBACK_LOCALE = "en"
-OFFERS: Purpose = "offers"
-PICKUP_UPDATES: Purpose = "pickup_updates"
 OFFER_MOMENT = timedelta(minutes=15)
 """How long an offer is worth saying: it is about a visit in progress."""
-THROTTLED = frozenset({OFFERS})
-"""Purposes subject to frequency caps and quiet hours."""
 
 # Used when an offer falls back to an alternative and the campaign's text does not name the product
 # through {product}: never send a text written for another product.
@@ -40,64 +32,6 @@ ALTERNATIVE_TEXT = {
     "en": ("Available in your store", "{product} is available in your store today."),
     "fr": ("Disponible dans votre magasin", "{product} est disponible aujourd'hui dans votre magasin."),
 }
-
-
-@dataclass(frozen=True)
-class ProductInfo:
-    sku: str
-    name: str
-    available: int
-    names: dict[str, str] = field(default_factory=dict)
-
-    def name_in(self, locale: str) -> str:
-        """The localized name in that locale or its language, else the product's own name (never
-        a third language picked at random)."""
-        lowered = {k.lower(): v for k, v in self.names.items()}
-        return lowered.get(locale.lower()) or lowered.get(locale.split("-")[0].lower()) or self.name
-
-
-@dataclass(frozen=True)
-class Policy:
-    offers_per_store_day: int = 1
-    offers_per_week: int = 3
-    quiet_start: time = time(21, 0)
-    quiet_end: time = time(8, 0)
-
-
-@dataclass(frozen=True)
-class Past:
-    """A message already on its way to the device, sent, or held for it: what caps and duplicates
-    count. Failures count too: a message that failed to arrive never earns the shopper another."""
-
-    event_id: int
-    purpose: str
-    store_id: str | None
-    subject: str | None  # what it was about: the SKU of an offer
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Recipient:
-    consents: dict[Purpose, bool]
-    locale: str
-    timezone: str
-    subscribed: bool
-    recent: tuple[Past, ...] = ()
-
-    def remember(self, past: Past) -> Recipient:
-        return replace(self, recent=(*self.recent, past))
-
-
-@dataclass(frozen=True)
-class Moment:
-    """The event being answered, and when the decision is taken (an aware datetime)."""
-
-    event_id: int
-    store_id: str | None
-    now: datetime
-    happened_at: datetime | None = None  # the event's own time (a late upload: long before `now`)
-    confidence: float | None = None  # how sure geo is the device is in the zone (0..1)
-    store_timezone: str = "UTC"  # where the campaign's hours are read
 
 
 @dataclass(frozen=True)
@@ -109,42 +43,6 @@ class Offer:
     min_confidence: float | None = None  # the campaign's: a less confident zone event makes no offer
     paused: bool = False
     schedule: Schedule | None = None
-
-
-@dataclass(frozen=True)
-class Decision:
-    status: str  # pending (to be delivered) | held (until send_after) | suppressed
-    reason: str | None = None
-    sku: str | None = None
-    locale: str | None = None
-    title: str | None = None
-    body: str | None = None
-    send_after: datetime | None = None
-
-    def suppressed(self, reason: str) -> Decision:
-        """Nothing is said: the text is dropped, what it was about is kept."""
-        return Decision("suppressed", reason, sku=self.sku)
-
-
-def pick_locale(wanted: str, available: dict[str, object] | list[str]) -> str:
-    """fr-CA -> fr-CA, else fr, else en, else the first there is."""
-    keys = list(available)
-    if not keys:
-        return FALLBACK_LOCALE
-    lowered = {k.lower(): k for k in keys}
-    for candidate in (wanted.lower(), wanted.split("-")[0].lower(), FALLBACK_LOCALE):
-        if candidate in lowered:
-            return lowered[candidate]
-    return keys[0]
-
-
-def admit(purpose: Purpose, who: Recipient) -> str | None:
-    """Consent, then a way to reach the device: the reason to stay silent, checked before any other work."""
-    if not who.consents.get(purpose, False):
-        return "no_consent"
-    if not who.subscribed:
-        return "no_subscription"
-    return None
 
 
 def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -> Decision:
@@ -181,58 +79,3 @@ def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -
         body=body.replace("{product}", name),
     )
     return settle(OFFERS, draft, who, moment, policy)
-
-
-def decide_pickup(texts: dict[str, tuple[str, str]], who: Recipient) -> Decision:
-    """A pickup update (`texts`: locale -> (title, body)), said with the `pickup_updates` consent."""
-    refused = admit(PICKUP_UPDATES, who)
-    if refused:
-        return Decision("suppressed", refused)
-    locale = pick_locale(who.locale, texts)
-    title, body = texts[locale]
-    return Decision("pending", locale=locale, title=title, body=body)
-
-
-def settle(purpose: str, draft: Decision, who: Recipient, moment: Moment, policy: Policy) -> Decision:
-    """A message that may be said (admitted, its text written): is it new, within the caps, outside
-    quiet hours? `draft.sku` is what the message is about."""
-    tz = ZoneInfo(who.timezone)
-    local_now = moment.now.astimezone(tz)
-    if any(
-        p.purpose == purpose
-        and p.subject == draft.sku
-        and p.store_id == moment.store_id
-        and p.at.astimezone(tz).date() == local_now.date()
-        for p in who.recent
-    ):
-        return draft.suppressed("duplicate")
-    if purpose not in THROTTLED:
-        return draft
-    if over_cap(who.recent, moment.store_id, local_now, policy):
-        return draft.suppressed("frequency_cap")
-    quiet_end = quiet_until(local_now, policy.quiet_start, policy.quiet_end)
-    if quiet_end is not None:
-        return replace(draft, status="held", reason="quiet_hours", send_after=quiet_end.astimezone(UTC))
-    return draft
-
-
-def over_cap(recent: tuple[Past, ...], store_id: str | None, local_now: datetime, policy: Policy) -> bool:
-    """One more offer would exceed the per-store daily cap or the weekly cap (local day and ISO week)."""
-    tz = local_now.tzinfo
-    offers = [(p.store_id, p.at.astimezone(tz)) for p in recent if p.purpose == OFFERS]
-    today_here = sum(1 for store, at in offers if store == store_id and at.date() == local_now.date())
-    this_week = sum(1 for _, at in offers if at.isocalendar()[:2] == local_now.isocalendar()[:2])
-    return today_here >= policy.offers_per_store_day or this_week >= policy.offers_per_week
-
-
-def quiet_until(local_now: datetime, start: time, end: time) -> datetime | None:
-    """The local moment the quiet window `local_now` falls in ends, or None outside quiet hours.
-    The window may span midnight (21:00-08:00); equal bounds mean no quiet hours."""
-    t = local_now.time()
-    if start == end:
-        return None
-    inside = start <= t < end if start < end else (t >= start or t < end)
-    if not inside:
-        return None
-    day = local_now.date() if t < end else local_now.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=local_now.tzinfo)

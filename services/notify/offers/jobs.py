@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 
 from services.notify.context import NotifyContext
 from services.notify.offers import repository as repo
-from services.notify.offers.decide import OFFERS
+from services.notify.offers.consumers import OFFER_DELIVERY
 from services.notify.offers.held import RELEASE, fate
+from services.notify.offers.schemas import DeviceWhereabouts
 from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox import service as outbox
-from services.notify.outbox.delivery import TTL_S
+from services.notify.policy.purposes import OFFERS
+from services.notify.replicas import service as replicas
 from shared import peers
 from shared.jobs import Job
 
@@ -24,11 +26,11 @@ async def stores_where(ctx: NotifyContext, device_id: str) -> set[str] | None:
     """The stores geo sees the device in right now (none if geo does not know the device), or None if
     geo cannot say."""
     try:
-        status, context = await peers.get_json(ctx, "geo", f"/v1/devices/{device_id}/context")
+        whereabouts = await peers.get_answer(ctx, "geo", f"/v1/devices/{device_id}/context", DeviceWhereabouts)
     except peers.PeerError as exc:
         log.warning("cannot tell where device is, held offers wait (%s)", exc)
         return None
-    return set() if status == 404 else set(context.get("stores", []))
+    return set() if whereabouts is None else set(whereabouts.stores)
 
 
 async def release_held(ctx: NotifyContext, now: datetime) -> int:
@@ -44,7 +46,7 @@ async def release_held(ctx: NotifyContext, now: datetime) -> int:
     async with ctx.db.transaction() as conn:
         held = await outbox_repo.lock_held(conn, [h["id"] for h in due])  # erased or decided meanwhile: gone
         with_sku = [h for h in held if h["sku"] is not None]
-        stock = await repo.availability(conn, [h["store_id"] for h in with_sku], [h["sku"] for h in with_sku])
+        stock = await replicas.availability(conn, [h["store_id"] for h in with_sku], [h["sku"] for h in with_sku])
         release, drop = [], []
         for h in held:
             outcome = fate(
@@ -59,7 +61,7 @@ async def release_held(ctx: NotifyContext, now: datetime) -> int:
                 release.append(h)
             elif outcome is not None:
                 drop.append((h, outcome))
-        await outbox.release(conn, [h["id"] for h in release], [TTL_S[h["purpose"]] for h in release])
+        await outbox.release(conn, [h["id"] for h in release], OFFER_DELIVERY)
         await outbox_repo.suppress_messages(conn, [h["id"] for h, _ in drop], [reason for _, reason in drop])
     return len(release) + len(drop)
 

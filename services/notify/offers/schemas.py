@@ -1,4 +1,4 @@
-"""Campaigns on the wire."""
+"""Campaigns on the wire, and what the offers feature reads of geo's answers."""
 
 from __future__ import annotations
 
@@ -79,3 +79,11 @@ class CampaignResults(Answer):
     """pickup orders attributed to a sent offer (see README: the attribution rule)"""
     units: int
     """units of the offered products in those orders"""
+
+
+class DeviceWhereabouts(msgspec.Struct):
+    """geo's GET /v1/devices/{device_id}/context, the part a held offer's release reads (the rest of
+    the answer, and whatever it grows, is ignored)."""
+
+    stores: list[str] = msgspec.field(default_factory=list)
+    """The stores geo sees the device in right now."""

@@ -19,6 +19,7 @@ from services.notify.offers.schemas import (
     CampaignTrigger,
     LocalizedMessage,
 )
+from services.notify.replicas import service as replicas
 from shared.errors import Conflict, Invalid, NotFound
 
 ATTRIBUTION = timedelta(hours=24)
@@ -57,7 +58,7 @@ async def save_campaign(ctx: NotifyContext, campaign_id: str, data: CampaignPut)
         raise Invalid('message needs at least one locale, e.g. {"en": {"title", "body"}}', field="message")
     _check_schedule(data.schedule)
     async with ctx.db.transaction() as conn:
-        if not await repo.product_known(conn, data.sku):
+        if not await replicas.product_known(conn, data.sku):
             raise Invalid(f"unknown product {data.sku!r}: create it in inventory first", field="sku")
         earlier = await repo.get_campaign(conn, campaign_id, lock=True)
         if earlier is not None and earlier["ended_at"] is not None:

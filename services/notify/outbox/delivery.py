@@ -1,6 +1,7 @@
 """How a decided message travels as a Web Push: headers, payload, and what each answer means. Pure.
 
-The I/O around it is in sender.py.
+The I/O around it is in sender.py; what differs by kind of message (its TTL, its urgency) is declared
+by the feature that decides it (kinds.py).
 """
 
 from __future__ import annotations
@@ -12,24 +13,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from services.notify.back_in_stock.answer import BACK_IN_STOCK
-from services.notify.offers.decide import OFFER_MOMENT, OFFERS, PICKUP_UPDATES
-from services.notify.outbox.endpoints import b64url_encode
-from services.notify.staff_alerts.alerts import STAFF_ALERTS
-
-TTL_S = {
-    OFFERS: int(OFFER_MOMENT.total_seconds()),
-    PICKUP_UPDATES: 60 * 60,
-    STAFF_ALERTS: 15 * 60,
-    BACK_IN_STOCK: 60 * 60,
-}
-"""How long a message is worth delivering: an offer is about a visit in progress; a pickup update
-about an order waiting; a staff alert about a car pulling in now; "it is back" about stock that may
-sell out again within hours. The push service drops it after that (the TTL header), and so do we."""
-
-URGENCY = {OFFERS: "low", PICKUP_UPDATES: "high", STAFF_ALERTS: "high", BACK_IN_STOCK: "normal"}
-"""RFC 8030 Urgency: `low` lets a phone batch offers to save battery; pickup updates and staff
-alerts wake it; a back-in-stock message, asked for but not urgent, is delivered as usual."""
+from services.notify.outbox.push_urls import b64url_encode
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_S = 1.0

@@ -1,11 +1,15 @@
 """What goes into the message log: one decided message for one recipient, a shopper's device or a
-staff member, whatever decided it (an offer, a pickup update, a staff alert). Pure."""
+staff member, whatever decided it (an offer, a pickup update, a staff alert, a back-in-stock answer).
+Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+
+from services.notify.outbox.kinds import DeliveryKind
+from services.notify.policy.decide import Status
 
 RecipientKind = Literal["device", "staff"]
 
@@ -26,14 +30,14 @@ class Addressee:
 @dataclass(frozen=True, kw_only=True)
 class Outgoing:
     """A decision about one recipient, as the log keeps it. `pending` is due at once and worth sending
-    for `ttl_s`; `held` waits for `send_after`; `suppressed` is never sent (`reason` says why)."""
+    for its kind's TTL; `held` waits for `send_after`; `suppressed` is never sent (`reason` says why)."""
 
     to: Addressee
     event_id: int
-    purpose: str
-    status: Literal["pending", "held", "suppressed"]
+    kind: DeliveryKind
+    """Its purpose, and how long it is worth sending once due."""
+    status: Status
     topic: str
-    ttl_s: int
     campaign_id: str = ""
     reason: str | None = None
     store_id: str | None = None

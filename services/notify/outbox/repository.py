@@ -45,7 +45,7 @@ async def insert_messages(conn: asyncpg.Connection, messages: Sequence[Outgoing]
         [m.to.id for m in messages],
         [m.event_id for m in messages],
         [m.campaign_id for m in messages],
-        [m.purpose for m in messages],
+        [m.kind.purpose for m in messages],
         [m.status for m in messages],
         [m.reason for m in messages],
         [m.store_id for m in messages],
@@ -57,7 +57,7 @@ async def insert_messages(conn: asyncpg.Connection, messages: Sequence[Outgoing]
         [m.body for m in messages],
         [m.topic for m in messages],
         [m.send_after for m in messages],
-        [m.ttl_s for m in messages],
+        [m.kind.ttl_s for m in messages],
         [m.request_id for m in messages],
     )
     return [r["status"] for r in rows]
@@ -111,31 +111,19 @@ async def delete_old_messages(conn: asyncpg.Connection, before: datetime) -> int
 
 
 async def due_messages(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    """Pending messages that are due, with their recipient's subscription, locked for this sender only."""
+    """Pending messages that are due, with their recipient's subscription, locked for this sender only.
+    Whether each may still be said is asked of its kind next (kinds.py), in the same transaction."""
     return await conn.fetch(
         """
-        SELECT m.id, r.kind AS recipient_kind, r.id AS recipient_id, m.purpose, m.locale, m.title, m.body,
-               m.store_id, m.sku, m.order_id, m.topic, m.expires_at, m.attempts, s.endpoint, s.p256dh, s.auth,
-               -- the shopper's consent for the purpose as it is now: it may have been withdrawn since
-               -- the decision (an offer held through quiet hours, a retry after a failure); a
-               -- back-in-stock message's consent is its request, still answered by it
-               m.device_id IS NULL OR coalesce(
-                   CASE m.purpose
-                       WHEN 'offers' THEN c.offers
-                       WHEN 'pickup_updates' THEN c.pickup_updates
-                       WHEN 'back_in_stock' THEN EXISTS (
-                           SELECT 1 FROM notify.back_in_stock_requests b
-                           WHERE b.request_id = m.request_id AND b.status = 'answered'
-                       )
-                   END, false
-               ) AS consented
+        SELECT m.id, r.kind AS recipient_kind, r.id AS recipient_id, m.device_id, m.request_id, m.purpose, m.locale,
+               m.title, m.body, m.store_id, m.sku, m.order_id, m.topic, m.expires_at, m.attempts,
+               s.endpoint, s.p256dh, s.auth
         FROM notify.messages m
         CROSS JOIN LATERAL (
             SELECT CASE WHEN m.device_id IS NOT NULL THEN 'device' ELSE 'staff' END AS kind,
                    coalesce(m.device_id, m.staff_id) AS id
         ) r
         LEFT JOIN notify.push_subscriptions s ON s.recipient_kind = r.kind AND s.recipient_id = r.id
-        LEFT JOIN notify.consents c ON c.device_id = m.device_id
         WHERE m.status = 'pending' AND m.next_attempt_at <= now()
         ORDER BY m.next_attempt_at, m.id
         LIMIT $1

@@ -1,4 +1,4 @@
-"""The message log and push subscriptions."""
+"""The message log, shoppers' push subscriptions, the VAPID public key."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from services.notify.outbox.schemas import (
     MessageList,
     PushSubscription,
     PushSubscriptionPut,
-    StaffPushSubscription,
     VapidPublicKey,
 )
-from services.notify.staff_alerts.service import require_staff_self
+from services.notify.outbox.vapid import VapidKeys
 from shared.auth import Caller
 from shared.context import FromContext
 from shared.errors import Forbidden, NotFound
@@ -73,28 +72,9 @@ async def delete_push_subscription(
     await service.unsubscribe(ctx, Addressee("device", device_id))
 
 
-@put("/v1/staff/{staff_id:str}/push-subscription")
-async def put_staff_push_subscription(
-    staff_id: FromPath[str], data: JSONBody[PushSubscriptionPut], principal: Caller, ctx: FromContext[NotifyContext]
-) -> StaffPushSubscription:
-    """Where to push this staff member's alerts (one device: a new subscription replaces the last);
-    checked like a shopper's."""
-    require_staff_self(principal, staff_id)
-    row = await service.subscribe(ctx, Addressee("staff", staff_id), data)
-    return StaffPushSubscription(staff_id=staff_id, **dict(row))
-
-
-@delete("/v1/staff/{staff_id:str}/push-subscription")
-async def delete_staff_push_subscription(
-    staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]
-) -> None:
-    require_staff_self(principal, staff_id)
-    await service.unsubscribe(ctx, Addressee("staff", staff_id))
-
-
 @get("/v1/vapid-public-key", exclude_from_auth=True, sync_to_thread=False)
 def get_vapid_public_key(ctx: FromContext[NotifyContext]) -> VapidPublicKey:
-    return VapidPublicKey(public_key=ctx.vapid.public_key)
+    return VapidPublicKey(public_key=ctx.part(VapidKeys).public_key)
 
 
 ROUTES = [
@@ -102,7 +82,5 @@ ROUTES = [
     post_message_event,
     put_push_subscription,
     delete_push_subscription,
-    put_staff_push_subscription,
-    delete_staff_push_subscription,
     get_vapid_public_key,
 ]

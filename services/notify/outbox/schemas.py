@@ -57,13 +57,6 @@ class PushSubscription(Answer):
     updated_at: datetime
 
 
-class StaffPushSubscription(Answer):
-    staff_id: str
-    endpoint: str
-    created_at: datetime
-    updated_at: datetime
-
-
 class VapidPublicKey(Answer):
     public_key: str
     """base64url of the uncompressed P-256 point: the `applicationServerKey` of PushManager.subscribe()."""

@@ -30,9 +30,10 @@ from prometheus_client import Counter
 from pywebpush import WebPushException, webpush_async
 
 from services.notify.outbox import repository as repo
-from services.notify.outbox.delivery import URGENCY, attempt_label, outcome_of, parse_retry_after, payload_of, ttl_s
-from services.notify.outbox.endpoints import EndpointPolicy, EndpointRefused
+from services.notify.outbox.delivery import attempt_label, outcome_of, parse_retry_after, payload_of, ttl_s
+from services.notify.outbox.kinds import DeliveryKinds, Due
 from services.notify.outbox.messages import Addressee
+from services.notify.outbox.push_urls import PushServices, PushUrlRefused
 from services.notify.outbox.vapid import VapidKeys
 from services.notify.settings import NotifySettings
 from shared.db import Database
@@ -46,7 +47,7 @@ BATCH = 20
 PUSH_ATTEMPTS = Counter("accueil_push_attempts_total", "Requests made to push services, by outcome", ["outcome"])
 
 
-def endpoint_guard(policy: EndpointPolicy) -> ClientMiddlewareType:
+def endpoint_guard(policy: PushServices) -> ClientMiddlewareType:
     """aiohttp client middleware: every request, redirect hops included, goes to an allowed push
     service or nowhere."""
 
@@ -58,7 +59,7 @@ def endpoint_guard(policy: EndpointPolicy) -> ClientMiddlewareType:
 
 
 def push_session(
-    policy: EndpointPolicy, timeout_s: float, resolver: AbstractResolver | None = None
+    policy: PushServices, timeout_s: float, resolver: AbstractResolver | None = None
 ) -> aiohttp.ClientSession:
     """Every push goes through here: to an allowed push service by name (the guard, each hop), and to a
     public address only (the resolver, each connection), unless the operator listed the host."""
@@ -90,14 +91,16 @@ class Sender:
         self,
         db: Database,
         config: NotifySettings,
-        endpoints: EndpointPolicy,
+        endpoints: PushServices,
         vapid: VapidKeys,
         push_session: aiohttp.ClientSession,
         poll_s: float,
+        kinds: DeliveryKinds,
     ) -> None:
         self._db = db
         self._config = config
         self._endpoints = endpoints
+        self._kinds = kinds
         self._vapid = vapid
         self._push_session = push_session
         self._poll_s = poll_s
@@ -140,9 +143,12 @@ class Sender:
         now = datetime.now(UTC)
         async with self._db.transaction() as conn:
             rows = await repo.due_messages(conn, BATCH)
+            gone = await self._kinds.withdrawn(
+                conn, [Due(r["id"], r["purpose"], r["device_id"], r["request_id"]) for r in rows]
+            )
             ready, failed, withdrawn = [], {}, []
             for row in rows:
-                if not row["consented"]:
+                if row["id"] in gone:
                     withdrawn.append(row["id"])
                 elif row["endpoint"] is None:
                     failed[row["id"]] = "no_subscription"
@@ -190,7 +196,7 @@ class Sender:
                 content_encoding="aes128gcm",
                 timeout=self._config.push_timeout_s,
                 ttl=ttl_s(m["expires_at"], datetime.now(UTC)),
-                headers={"Urgency": URGENCY[m["purpose"]], "Topic": m["topic"]},
+                headers={"Urgency": self._kinds.urgency(m["purpose"]), "Topic": m["topic"]},
                 aiohttp_session=self._push_session,
             )
             code = response.status
@@ -198,7 +204,7 @@ class Sender:
             code, retry_after, error = exc.status_code, exc.retry_after, exc.message[:300]
             if code is None:  # refused by pywebpush before any request: the subscription is unusable
                 label = "rejected"
-        except (EndpointRefused, PrivateAddress) as exc:  # a hop to a host not allowed, or not public
+        except (PushUrlRefused, PrivateAddress) as exc:  # a hop to a host not allowed, or not public
             label, error = "refused", str(exc)[:300]
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             error = repr(exc)[:300]

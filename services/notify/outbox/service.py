@@ -1,9 +1,10 @@
 """The outbox's use cases, and what other features do with it inside their own transactions: queue a
-decided message (a shopper's or a staff member's, the same way), know what a device was told lately."""
+decided message (a shopper's or a staff member's, the same way), know what a device was told lately,
+check a consent again as a message of theirs is sent."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -11,12 +12,14 @@ import asyncpg
 from services.notify.consent import repository as consent_repo
 from services.notify.consent.service import known_device, purposes_of
 from services.notify.context import NotifyContext
-from services.notify.offers.decide import Past, Recipient
 from services.notify.outbox import repository as repo
-from services.notify.outbox.endpoints import auth_refusal, p256dh_refusal
+from services.notify.outbox.kinds import DeliveryKind, Due, StillWanted
 from services.notify.outbox.messages import Addressee, Outgoing
+from services.notify.outbox.push_urls import PushServices, auth_refusal, p256dh_refusal
 from services.notify.outbox.schemas import Message, MessageEvent, MessageEventPost, MessageList, PushSubscriptionPut
+from services.notify.policy.decide import Past, Recipient
 from shared.errors import Conflict, Invalid, NotFound
+from shared.events import Purpose
 
 RECENT_DAYS = 8
 """How far back caps and duplicates look: a local ISO week, whatever the device's time zone."""
@@ -31,11 +34,23 @@ async def queue(conn: asyncpg.Connection, messages: Sequence[Outgoing]) -> int:
     return len(statuses)
 
 
-async def release(conn: asyncpg.Connection, ids: list[int], ttls_s: list[int]) -> None:
-    """Held messages become due now, each worth sending for its TTL."""
-    await repo.release_held(conn, ids, ttls_s)
+async def release(conn: asyncpg.Connection, ids: list[int], kind: DeliveryKind) -> None:
+    """Held messages of this kind become due now, each worth sending for the kind's TTL."""
+    await repo.release_held(conn, ids, [kind.ttl_s] * len(ids))
     if ids:
         await repo.wake_senders(conn)
+
+
+def while_consented(purpose: Purpose) -> StillWanted:
+    """A kind's check, as its messages are sent, that the device still consents to the purpose: the
+    answer may have been withdrawn since the decision (an offer held through quiet hours, a retry)."""
+
+    async def still_consented(conn: asyncpg.Connection, due: Sequence[Due]) -> Collection[int]:
+        devices = [d.device_id for d in due if d.device_id is not None]
+        consenting = await consent_repo.consenting(conn, purpose, devices)
+        return {d.message_id for d in due if d.device_id is None or d.device_id in consenting}
+
+    return still_consented
 
 
 async def recipient_of(conn: asyncpg.Connection, device: asyncpg.Record) -> Recipient:
@@ -73,7 +88,7 @@ async def _known_recipient(conn: asyncpg.Connection, to: Addressee) -> None:
 def _check_subscription(ctx: NotifyContext, data: PushSubscriptionPut) -> None:
     """Only a browser push service may be named: a subscription must never make us call into our network."""
     for field, reason in (
-        ("endpoint", ctx.endpoints.refusal(data.endpoint)),
+        ("endpoint", ctx.part(PushServices).refusal(data.endpoint)),
         ("keys.p256dh", p256dh_refusal(data.keys.p256dh)),
         ("keys.auth", auth_refusal(data.keys.auth)),
     ):

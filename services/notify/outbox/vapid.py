@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid, VapidException
 
 from services.notify.outbox import repository as repo
-from services.notify.outbox.endpoints import b64url_decode, b64url_encode
+from services.notify.outbox.push_urls import b64url_decode, b64url_encode
 from services.notify.settings import NotifySettings
 from shared.db import Database
 from shared.errors import ConfigError

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.notify.back_in_stock.answer import BACK_IN_STOCK
-from services.notify.offers.decide import OFFERS, PICKUP_UPDATES
+from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES
 from services.notify.settings import NotifySettings
 from shared.events import PURPOSES, Purpose
 

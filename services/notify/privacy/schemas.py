@@ -1,9 +1,11 @@
-"""The privacy feature on the wire."""
+"""The privacy feature on the wire, and what it reads of geo's and inventory's answers."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+
+import msgspec
 
 from shared.events import AnyEvent
 from shared.wire import Answer
@@ -51,3 +53,22 @@ class PrivacyNotice(Answer):
     """Each service's part, null while that service cannot be reached."""
     rights: dict[str, str]
     never: Any
+
+
+# --- what the export and the notice read of the peers' answers (the rest is ignored; what is relayed
+# to the person is relayed whole) ---
+
+
+class PeerOrderPage(msgspec.Struct):
+    """inventory's GET /v1/devices/{device_id}/orders: one page of the shopper's orders."""
+
+    orders: list[dict[str, Any]]
+    """Relayed as inventory wrote them."""
+    next_before: str | None = None
+
+
+class PeerNotice(msgspec.Struct):
+    """geo's or inventory's GET /v1/privacy."""
+
+    collects: Any
+    """That service's part of the notice, relayed as it wrote it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -19,13 +19,15 @@ from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox.messages import Addressee
 from services.notify.privacy import notice
 from services.notify.privacy import repository as repo
-from services.notify.privacy.schemas import Erasure, Export, NotifyPart, PrivacyNotice
+from services.notify.privacy.schemas import Erasure, Export, NotifyPart, PeerNotice, PeerOrderPage, PrivacyNotice
 from services.notify.staff_alerts import repository as staff_repo
 from services.notify.staff_alerts.streams import payload_of
 from services.notify.webhooks import repository as webhook_repo
 from shared import erasure, peers
 from shared.errors import BadGateway, NotFound
 from shared.events import AnyEvent, ErasureRequested, ErasureRequestedData
+
+T = TypeVar("T")
 
 ERASED_ELSEWHERE = ["geo", "inventory"]  # notify erases its own part in the request itself
 
@@ -82,25 +84,24 @@ async def erasure_status(ctx: NotifyContext, erasure_id: str) -> Erasure:
 ORDER_PAGE = 500
 
 
-async def _from_peer(ctx: NotifyContext, service: str, path: str) -> Any:
+async def _from_peer(ctx: NotifyContext, service: str, path: str, answer: type[T]) -> T | None:
     try:
-        status, body = await peers.get_json(ctx, service, path)
+        return await peers.get_answer(ctx, service, path, answer)
     except peers.PeerError as exc:
         raise BadGateway(f"{service} cannot give its part of the export right now; retry shortly") from exc
-    return body if status != 404 else None
 
 
 async def _every_order(ctx: NotifyContext, device_id: str) -> dict[str, Any] | None:
     """inventory answers a shopper's orders a page at a time: the export holds every page."""
-    orders: list[Any] = []
+    orders: list[dict[str, Any]] = []
     before = None
     while True:
         query = f"?limit={ORDER_PAGE}" + (f"&before={before}" if before else "")
-        page = await _from_peer(ctx, "inventory", f"/v1/devices/{device_id}/orders{query}")
+        page = await _from_peer(ctx, "inventory", f"/v1/devices/{device_id}/orders{query}", PeerOrderPage)
         if page is None:
             return None
-        orders += page["orders"]
-        if (before := page.get("next_before")) is None:
+        orders += page.orders
+        if (before := page.next_before) is None:
             return {"orders": orders}
 
 
@@ -109,7 +110,7 @@ async def export(ctx: NotifyContext, device_id: str) -> Export:
     The other services are asked with no transaction open; notify's part is then read in one snapshot."""
     async with ctx.db.transaction(readonly=True) as conn:
         await known_device(conn, device_id)
-    geo = await _from_peer(ctx, "geo", f"/v1/devices/{device_id}/data")
+    geo = await _from_peer(ctx, "geo", f"/v1/devices/{device_id}/data", dict[str, Any])
     inventory = await _every_order(ctx, device_id)
     async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
         device = await known_device(conn, device_id)
@@ -135,9 +136,9 @@ async def privacy_notice(ctx: NotifyContext, lang: str | None) -> PrivacyNotice:
     parts: dict[str, Any] = {"notify": notice.collection(ctx.config)}
     for service in ERASED_ELSEWHERE:
         try:
-            _, body = await peers.get_json(ctx, service, "/v1/privacy")
-            parts[service] = body["collects"]
-        except (peers.PeerError, KeyError, TypeError):
+            answer = await peers.get_answer(ctx, service, "/v1/privacy", PeerNotice)
+            parts[service] = None if answer is None else answer.collects
+        except peers.PeerError:
             parts[service] = None  # that service is unreachable right now: say so rather than guess
     document: dict[str, Any] = {
         "purposes": notice.purposes(),

@@ -1,1 +1,2 @@
-"""Store staff and their pickup alerts: the live stream, Web Push, and the staff page."""
+"""Store staff, their pickup alerts and the shopper's pickup updates: the live stream, Web Push, and the
+staff page."""

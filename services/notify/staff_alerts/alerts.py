@@ -13,13 +13,12 @@ from typing import Literal
 
 import msgspec
 
-from services.notify.offers.decide import pick_locale
+from services.notify.policy.decide import pick_locale
 from services.notify.staff_alerts.schemas import Alert
 
-STAFF_ALERTS = "staff_alerts"
-"""The purpose of the Web Push messages staff get for alerts (no consent: it is their job)."""
-
-OUTCOMES: tuple[str, ...] = ("completed", "canceled", "expired")
+AlertKind = Literal["approaching", "arrived"]
+Outcome = Literal["completed", "canceled", "expired"]
+OUTCOMES: tuple[Outcome, ...] = ("completed", "canceled", "expired")
 
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
@@ -30,7 +29,7 @@ class AlertRow(msgspec.Struct, kw_only=True):
     alert_id: int
     store_id: str
     trip_id: str
-    kind: str
+    kind: AlertKind
     event_id: int
     at: datetime
     created_at: datetime
@@ -47,10 +46,10 @@ class AlertRow(msgspec.Struct, kw_only=True):
     acked_by_name: str | None = None
     acked_at: datetime | None = None
     closed_at: datetime | None = None
-    outcome: str | None = None
+    outcome: Outcome | None = None
 
     @property
-    def status(self) -> str:
+    def status(self) -> Literal["open", "acked", "closed"]:
         """open (nobody has answered), acked (someone is on their way out), closed (the trip is over)."""
         if self.closed_at is not None:
             return "closed"

@@ -3,19 +3,31 @@ and the shopper's own pickup updates."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncpg
 
 from services.notify.consent import repository as consent_repo
 from services.notify.context import NotifyContext
-from services.notify.offers.decide import PICKUP_UPDATES, decide_pickup
 from services.notify.outbox import service as outbox
-from services.notify.outbox.delivery import TTL_S, topic_of
+from services.notify.outbox.delivery import topic_of
+from services.notify.outbox.kinds import DeliveryKind
 from services.notify.outbox.messages import Addressee, Outgoing
+from services.notify.policy.decide import decide_pickup
+from services.notify.policy.purposes import PICKUP_UPDATES, STAFF_ALERTS
 from services.notify.staff_alerts import repository as repo
-from services.notify.staff_alerts.alerts import OUTCOMES, STAFF_ALERTS, shopper_texts, staff_push
+from services.notify.staff_alerts.alerts import OUTCOMES, shopper_texts, staff_push
 from services.notify.staff_alerts.streams import payload_of, row_of
 from shared.bus import Consumer
 from shared.events import OrderReady, TripApproaching, TripArrived, TripCanceled, TripCompleted, TripExpired
+
+STAFF_ALERT_DELIVERY = DeliveryKind(purpose=STAFF_ALERTS, ttl=timedelta(minutes=15), urgency="high")
+"""A staff alert is about a car pulling in now; it wakes the phone, and needs no consent (it is their job)."""
+
+PICKUP_DELIVERY = DeliveryKind(
+    purpose=PICKUP_UPDATES, ttl=timedelta(hours=1), urgency="high", still_wanted=outbox.while_consented(PICKUP_UPDATES)
+)
+"""A pickup update is about an order waiting for the shopper; it wakes the phone."""
 
 TripEvent = TripApproaching | TripArrived | TripCompleted | TripCanceled | TripExpired
 
@@ -60,7 +72,7 @@ async def alert_staff(conn: asyncpg.Connection, event: TripEvent, ctx: NotifyCon
             Outgoing(
                 to=Addressee("staff", staff["staff_id"]),
                 event_id=event.id,
-                purpose=STAFF_ALERTS,
+                kind=STAFF_ALERT_DELIVERY,
                 status="pending",
                 store_id=event.store_id,
                 order_id=event.order_id,
@@ -68,7 +80,6 @@ async def alert_staff(conn: asyncpg.Connection, event: TripEvent, ctx: NotifyCon
                 title=title,
                 body=body,
                 topic=topic,
-                ttl_s=TTL_S[STAFF_ALERTS],
             )
         )
     await outbox.queue(conn, pushes)
@@ -79,15 +90,18 @@ async def tell_shopper(conn: asyncpg.Connection, event: OrderReady | TripArrived
     said with the `pickup_updates` consent, recorded either way."""
     if event.device_id is None:
         return
-    step, bay = ("ready", None) if isinstance(event, OrderReady) else ("arrived", event.data.bay)
     device = await consent_repo.lock_device(conn, event.device_id)
     if device is None:
         return  # erased, or never registered with notify
-    decision = decide_pickup(shopper_texts(step, event.order_id, bay), await outbox.recipient_of(conn, device))
+    if isinstance(event, OrderReady):
+        texts = shopper_texts("ready", event.order_id, None)
+    else:
+        texts = shopper_texts("arrived", event.order_id, event.data.bay)
+    decision = decide_pickup(texts, await outbox.recipient_of(conn, device))
     update = Outgoing(
         to=Addressee("device", event.device_id),
         event_id=event.id,
-        purpose=PICKUP_UPDATES,
+        kind=PICKUP_DELIVERY,
         status=decision.status,
         reason=decision.reason,
         store_id=event.store_id,
@@ -97,7 +111,6 @@ async def tell_shopper(conn: asyncpg.Connection, event: OrderReady | TripArrived
         body=decision.body,
         # One per order: "we see you" replaces a "ready" still waiting at the push service or on screen.
         topic=topic_of("pickup", event.order_id or event.trip_id or str(event.id)),
-        ttl_s=TTL_S[PICKUP_UPDATES],
     )
     await outbox.queue(conn, [update])
 

@@ -1,15 +1,18 @@
-"""Staff, their pickup alerts and the staff page."""
+"""Staff, their push subscriptions, their pickup alerts and the staff page."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Request, Response, delete, get, post
+from litestar import Request, Response, delete, get, post, put
 from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
 
 from services.notify.context import NotifyContext
+from services.notify.outbox import service as outbox
+from services.notify.outbox.messages import Addressee
+from services.notify.outbox.schemas import PushSubscriptionPut
 from services.notify.staff_alerts import service
 from services.notify.staff_alerts.schemas import (
     Alert,
@@ -17,6 +20,7 @@ from services.notify.staff_alerts.schemas import (
     Staff,
     StaffCreate,
     StaffCreated,
+    StaffPushSubscription,
     StaffToken,
     StreamTicket,
 )
@@ -138,11 +142,32 @@ def staff_service_worker() -> Response[bytes]:
     return page_file(__package__, "staff-sw.js", "text/javascript")
 
 
+@put("/v1/staff/{staff_id:str}/push-subscription")
+async def put_staff_push_subscription(
+    staff_id: FromPath[str], data: JSONBody[PushSubscriptionPut], principal: Caller, ctx: FromContext[NotifyContext]
+) -> StaffPushSubscription:
+    """Where to push this staff member's alerts (one device: a new subscription replaces the last);
+    checked like a shopper's."""
+    service.require_staff_self(principal, staff_id)
+    row = await outbox.subscribe(ctx, Addressee("staff", staff_id), data)
+    return StaffPushSubscription(staff_id=staff_id, **dict(row))
+
+
+@delete("/v1/staff/{staff_id:str}/push-subscription")
+async def delete_staff_push_subscription(
+    staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]
+) -> None:
+    service.require_staff_self(principal, staff_id)
+    await outbox.unsubscribe(ctx, Addressee("staff", staff_id))
+
+
 ROUTES = [
     create_staff,
     get_staff,
     renew_token,
     remove_staff,
+    put_staff_push_subscription,
+    delete_staff_push_subscription,
     list_alerts,
     ack_alert,
     stream_ticket,

@@ -97,3 +97,10 @@ class StreamTicket(Answer):
     """Opens the store's alert stream (`?ticket=`) until `expires_at`; good for nothing else."""
     expires_at: datetime
     url: str
+
+
+class StaffPushSubscription(Answer):
+    staff_id: str
+    endpoint: str
+    created_at: datetime
+    updated_at: datetime

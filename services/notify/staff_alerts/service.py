@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from services.notify.context import NotifyContext
-from services.notify.offers.decide import FALLBACK_LOCALE
 from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox.messages import Addressee
+from services.notify.policy.decide import FALLBACK_LOCALE
 from services.notify.staff_alerts import repository as repo
 from services.notify.staff_alerts import streams
 from services.notify.staff_alerts.alerts import answer
@@ -139,6 +139,8 @@ async def ack(ctx: NotifyContext, principal: Principal, alert_id: int) -> Alert:
             row = acked
         else:
             row = await repo.get_alert(conn, alert_id)
+            if row is None:  # deleted meanwhile (past the message retention)
+                raise NotFound(f"unknown alert {alert_id}", field="alert_id")
             if row["acked_at"] is None:
                 raise Conflict(f"alert {alert_id} is closed: the trip is over ({row['outcome']})", field="alert_id")
     return answer(streams.row_of(row), staff["locale"] if staff else FALLBACK_LOCALE)
@@ -164,14 +166,15 @@ async def alert_stream(
 ) -> streams.AlertStream:
     """The store's alerts as they come, in the reader's language (see streams.py), for as long as the
     caller's token holds."""
-    feed = ctx.alert_hub.open(principal, store_id)
+    hub = ctx.part(streams.AlertHub)
+    feed = hub.open(principal, store_id)
     try:
         # Revoked meanwhile (its ticket was still good): the hub's revoke may have run before the open.
         refuse_revoked(principal, ctx.revocations.is_revoked)
         async with ctx.db.transaction(readonly=True) as conn:
             locale = await _reader_locale(conn, principal)
     except BaseException:
-        ctx.alert_hub.release(feed)
+        hub.release(feed)
         raise
-    messages = streams.alert_events(ctx.db, ctx.alert_hub, feed, last_event_id, locale)
-    return streams.AlertStream(messages, ctx.alert_hub, feed)
+    messages = streams.alert_events(ctx.db, hub, feed, last_event_id, locale)
+    return streams.AlertStream(messages, hub, feed)

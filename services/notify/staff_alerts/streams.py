@@ -65,7 +65,7 @@ def issue_ticket(signer: TokenSigner, caller: Principal, store_id: str, now: dat
     in proxy logs and history. So the page trades its token for a ticket that opens this store's
     stream once, within a few minutes, and nothing else: its audience makes every other route refuse
     it. It carries the token's expiry (`until`): the stream ends then."""
-    extra = {"until": caller.expires} if math.isfinite(caller.expires) else None
+    extra: dict[str, object] | None = {"until": caller.expires} if math.isfinite(caller.expires) else None
     ticket = signer.issue(
         "staff",
         caller.subject,

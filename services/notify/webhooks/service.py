@@ -8,7 +8,7 @@ import secrets
 from services.notify.context import NotifyContext
 from services.notify.webhooks import repository as repo
 from services.notify.webhooks.schemas import DeliveryAttempt, DeliveryLog, Webhook, WebhookList, WebhookPut
-from services.notify.webhooks.urls import resolution_refusal
+from services.notify.webhooks.urls import WebhookHosts, resolution_refusal
 from shared.errors import Invalid, NotFound
 from shared.events import EVENT_TYPES
 
@@ -20,10 +20,11 @@ def new_secret() -> str:
 
 
 async def check_url(ctx: NotifyContext, url: str) -> None:
-    target = ctx.webhook_hosts.parse(url)
+    hosts = ctx.part(WebhookHosts)
+    target = hosts.parse(url)
     if isinstance(target, str):
         raise Invalid(target, field="url")
-    reason = await resolution_refusal(ctx.webhook_hosts, target)
+    reason = await resolution_refusal(hosts, target)
     if reason is not None:
         raise Invalid(reason, field="url")
 

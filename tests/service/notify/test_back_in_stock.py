@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.notify.back_in_stock.answer import BACK_IN_STOCK
+from services.notify.back_in_stock.consumers import BACK_IN_STOCK_DELIVERY
 from services.notify.outbox import service as outbox
 from services.notify.outbox.messages import Addressee, Outgoing
 
@@ -14,7 +14,7 @@ def answer_to(request_id: int, event_id: int) -> Outgoing:
     return Outgoing(
         to=Addressee("device", "d1"),
         event_id=event_id,
-        purpose=BACK_IN_STOCK,
+        kind=BACK_IN_STOCK_DELIVERY,
         status="pending",
         store_id="rivoli",
         sku="YOG-1",
@@ -22,7 +22,6 @@ def answer_to(request_id: int, event_id: int) -> Outgoing:
         title="Back in stock",
         body="Plain yoghurt is back in stock at your store.",
         topic="t",
-        ttl_s=3600,
         request_id=request_id,
     )
 

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from services.notify.back_in_stock.answer import BACK_IN_STOCK, answer, available_now
-from services.notify.offers.decide import OFFERS, Past, Policy, ProductInfo, Recipient, over_cap
+from services.notify.back_in_stock.answer import answer, available_now
+from services.notify.policy.decide import Past, Policy, Recipient, over_cap
+from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS
+from services.notify.replicas.products import ProductInfo, StockLevel
 from shared.events import StockBackInStock, StockData
 
 NOON = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -75,6 +77,6 @@ def test_frequency_caps_do_not_apply_and_an_answer_counts_against_no_offer_cap()
 
 def test_the_event_figure_stands_unless_the_replica_knows_a_later_change() -> None:
     assert available_now(event(10, 4), None) == 4  # the replica has no row yet
-    assert available_now(event(10, 4), (0, 9)) == 4  # behind this event: not yet applied
-    assert available_now(event(10, 4), (0, 11)) == 0  # sold out again since
-    assert available_now(event(10, 4), (2, 12)) == 2
+    assert available_now(event(10, 4), StockLevel(0, 9)) == 4  # behind this event: not yet applied
+    assert available_now(event(10, 4), StockLevel(0, 11)) == 0  # sold out again since
+    assert available_now(event(10, 4), StockLevel(2, 12)) == 2

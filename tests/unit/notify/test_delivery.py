@@ -7,13 +7,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.notify.app import DELIVERY_KINDS
 from services.notify.outbox.delivery import (
     MAX_ATTEMPTS,
     MAX_PAYLOAD,
-    URGENCY,
     attempt_label,
     outcome_of,
     parse_retry_after,
@@ -21,6 +22,7 @@ from services.notify.outbox.delivery import (
     retry_delay,
     topic_of,
 )
+from services.notify.outbox.kinds import DeliveryKind, DeliveryKinds, Due
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=15)
@@ -81,7 +83,25 @@ def test_backoff_grows_is_capped_and_never_undercuts_retry_after(attempts, retry
 
 
 def test_offers_are_low_urgency_back_in_stock_normal_and_pickup_updates_and_staff_alerts_high() -> None:
-    assert URGENCY == {"offers": "low", "pickup_updates": "high", "staff_alerts": "high", "back_in_stock": "normal"}
+    urgency = {k.purpose: k.urgency for k in DELIVERY_KINDS}
+    assert urgency == {"offers": "low", "pickup_updates": "high", "staff_alerts": "high", "back_in_stock": "normal"}
+
+
+def test_an_offer_or_a_staff_alert_is_worth_15_minutes_a_pickup_update_or_back_in_stock_an_hour() -> None:
+    ttl = {k.purpose: k.ttl_s for k in DELIVERY_KINDS}
+    assert ttl == {"offers": 900, "pickup_updates": 3600, "staff_alerts": 900, "back_in_stock": 3600}
+
+
+def test_one_purpose_has_one_delivery_kind() -> None:
+    DeliveryKinds(DELIVERY_KINDS)
+    with pytest.raises(ValueError, match="offers"):
+        DeliveryKinds([*DELIVERY_KINDS, DeliveryKind("offers", timedelta(minutes=1), "high")])
+
+
+async def test_a_message_no_feature_registered_is_not_said_one_whose_kind_checks_nothing_is() -> None:
+    kinds = DeliveryKinds([DeliveryKind("staff_alerts", timedelta(minutes=15), "high")])
+    due = [Due(1, "staff_alerts", None, None), Due(2, "forgotten", "d1", None)]
+    assert await kinds.withdrawn(None, due) == {2}  # type: ignore[arg-type]  # no check asks the database
 
 
 def test_a_topic_is_at_most_32_base64url_characters_and_stable() -> None:

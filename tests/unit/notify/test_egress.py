@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notify.outbox.endpoints import EndpointPolicy
+from services.notify.outbox.push_urls import PushServices
 from services.notify.outbox.sender import push_session
 from shared.egress import PrivateAddress, PublicOnlyResolver, is_public
 from tests.support.resolver import StaticResolver
@@ -17,7 +17,7 @@ from tests.support.resolver import StaticResolver
 )
 async def test_a_push_service_name_pointing_into_a_private_network_is_refused(address: str) -> None:
     world = StaticResolver({"fcm.googleapis.com": address})
-    session = push_session(EndpointPolicy(), 5, resolver=world)
+    session = push_session(PushServices(), 5, resolver=world)
     try:
         with pytest.raises(PrivateAddress):
             await session.post("https://fcm.googleapis.com/wp/abc", data=b"x")
@@ -40,4 +40,4 @@ def test_only_global_addresses_are_public() -> None:
 
 
 def test_a_malformed_endpoint_is_refused_not_a_crash() -> None:
-    assert EndpointPolicy().refusal("https://[::1/x") == "endpoint is not a plain URL"
+    assert PushServices().refusal("https://[::1/x") == "endpoint is not a plain URL"

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.notify.offers.decide import Moment, Offer, Policy, ProductInfo, Recipient, decide_offer
+from services.notify.offers.decide import Offer, decide_offer
 from services.notify.offers.schedule import parse, stored
+from services.notify.policy.decide import Moment, Policy, Recipient
+from services.notify.replicas.products import ProductInfo
 from shared.errors import Invalid
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -8,11 +8,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.notify.outbox.endpoints import EndpointPolicy, auth_refusal, p256dh_refusal
+from services.notify.outbox.push_urls import PushServices, auth_refusal, p256dh_refusal
 from shared.errors import ConfigError
 
-DEFAULT = EndpointPolicy()
-LISTED = EndpointPolicy.from_hosts(["127.0.0.1:8999", "push.example.net", "[::1]:9000"])
+DEFAULT = PushServices()
+LISTED = PushServices.from_hosts(["127.0.0.1:8999", "push.example.net", "[::1]:9000"])
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_plain_http_only_for_listed_loopback_hosts() -> None:
 def test_a_bad_push_hosts_entry_stops_the_start() -> None:
     for entry in ("host:notaport", "host/path", "user@host:1"):
         with pytest.raises(ConfigError):
-            EndpointPolicy.from_hosts([entry])
+            PushServices.from_hosts([entry])
 
 
 def _point(compressed: bool = False) -> bytes:

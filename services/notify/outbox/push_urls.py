@@ -1,4 +1,4 @@
-"""Which push endpoints notify may send to, and what a subscription's keys must be. Pure, no I/O.
+"""Push URLs: which push services notify may send to, and what a subscription's keys must be. Pure, no I/O.
 
 A push subscription is an address handed to us by a client: if any URL were accepted, a device could
 make notify send requests into our own network. So an endpoint must be https on a browser vendor's
@@ -30,7 +30,7 @@ _URL_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?\[\]!$&'()*+,;=%]+$")
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 
-class EndpointRefused(Exception):
+class PushUrlRefused(Exception):
     """A push endpoint outside the allowed push services."""
 
 
@@ -56,11 +56,13 @@ def _host_port(entry: str) -> tuple[str, int]:
 
 
 @dataclass(frozen=True)
-class EndpointPolicy:
+class PushServices:
+    """The push services a subscription may name: the browsers' own, and ACCUEIL_PUSH_HOSTS."""
+
     listed: frozenset[tuple[str, int]] = frozenset()
 
     @classmethod
-    def from_hosts(cls, hosts: Iterable[str]) -> EndpointPolicy:
+    def from_hosts(cls, hosts: Iterable[str]) -> PushServices:
         return cls(frozenset(_host_port(h) for h in hosts))
 
     def refusal(self, url: str) -> str | None:
@@ -91,7 +93,7 @@ class EndpointPolicy:
     def check(self, url: str) -> None:
         reason = self.refusal(url)
         if reason is not None:
-            raise EndpointRefused(reason)
+            raise PushUrlRefused(reason)
 
 
 def b64url_decode(value: str) -> bytes | None:
