@@ -13,7 +13,6 @@ from services.geo.context import GeoContext
 from services.geo.presence import consumers as presence_consumers
 from services.geo.presence import jobs as presence_jobs
 from services.geo.presence import routes as presence_routes
-from services.geo.presence.group_commit import GroupCommit
 from services.geo.presence.service import ingest_group
 from services.geo.privacy import jobs as privacy_jobs
 from services.geo.privacy import routes as privacy_routes
@@ -26,6 +25,7 @@ from services.geo.zones import routes as zones_routes
 from services.geo.zones.index_sync import ZoneIndexSync
 from shared.app import ServiceSpec, build_app
 from shared.context import Context
+from shared.group_commit import GroupCommit
 from shared.migrations import MigrationSet
 from shared.settings import Settings
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.geo.presence.group_commit import GroupCommit
 from services.geo.settings import GeoSettings
 from services.geo.zones.index_sync import ZoneIndexSync
 from shared.context import Context
+from shared.group_commit import GroupCommit
 
 
 @dataclass(frozen=True, kw_only=True)

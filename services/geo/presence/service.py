@@ -1,7 +1,7 @@
 """What phones send, and where a device is now.
 
 Pings and beacon sightings are screened, stored, and run through presence and trips in event time
-under the devices' row locks. Uploads arriving together are written together (group_commit): one
+under the devices' row locks. Uploads arriving together are written together (shared.group_commit): one
 transaction, one lock-and-load round trip, one write of every ping and cursor, one publish.
 """
 

@@ -8,7 +8,7 @@ import asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.geo.presence.group_commit import GroupCommit
+from shared.group_commit import GroupCommit
 
 
 class Recorder:
