@@ -17,4 +17,4 @@ class GeoContext(Context):
     zones: ZoneIndexSync
     """This process's zone index and beacon map, kept current through LISTEN/NOTIFY."""
     uploads: GroupCommit[Any, Any]
-    """Uploads arriving together are written together (presence.service)."""
+    """Uploads arriving together are written together (devices.service)."""

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.geo.context import GeoContext
-from services.geo.presence.service import MAX_FUTURE
+from services.geo.devices.service import MAX_FUTURE
 from services.geo.privacy import partitions
 from services.geo.privacy import repository as repo
 from shared.jobs import Job

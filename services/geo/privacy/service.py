@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.geo.context import GeoContext
-from services.geo.presence import repository as presence_repo
+from services.geo.devices import repository as devices_repo
 from services.geo.privacy import repository as repo
 from services.geo.privacy.notice import collection
 from services.geo.privacy.schemas import DeviceData, PrivacyNotice
-from services.geo.trips import repository as trips_repo
 from shared import erasure
 from shared.bus import Consumer
 from shared.events import ErasureRequested
@@ -27,9 +26,9 @@ async def device_data(ctx: GeoContext, device_id: str) -> DeviceData:
             location_consent=dict(consent) if consent else None,
             position=dict(position) if position else None,
             pings=[dict(r) for r in await repo.pings_of(conn, device_id)],
-            current_visits=[dict(r) for r in await presence_repo.open_visits(conn, device_id)],
+            current_visits=[dict(r) for r in await devices_repo.open_visits(conn, device_id)],
             visit_history=[dict(r) for r in await repo.visit_log_of(conn, device_id)],
-            trips=[dict(r) for r in await trips_repo.trips_of_device(conn, device_id)],
+            trips=[dict(r) for r in await devices_repo.trips_of_device(conn, device_id)],
         )
 
 

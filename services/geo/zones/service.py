@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from timezonefinder import TimezoneFinder
 
 from services.geo.context import GeoContext
-from services.geo.presence import repository as presence_repo
+from services.geo.devices import repository as devices_repo
 from services.geo.zones import geometry
 from services.geo.zones import repository as repo
 from services.geo.zones.beacons import beacon_identity, beacon_of_identity
@@ -126,7 +126,7 @@ async def delete_zone(ctx: GeoContext, store_id: str, zone_id: str) -> None:
         await repo.delete_zone(conn, store_id, zone_id)
         now = datetime.now(UTC)
         if closed:
-            await presence_repo.log_visits(
+            await devices_repo.log_visits(
                 conn, [(v["device_id"], store_id, zone_id, zone.kind, v["via"], v["entered_at"], now) for v in closed]
             )
         await ctx.publish(
