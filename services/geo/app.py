@@ -21,7 +21,7 @@ from services.geo.privacy import jobs as privacy_jobs
 from services.geo.privacy import routes as privacy_routes
 from services.geo.privacy import service as privacy_service
 from services.geo.settings import GeoSettings
-from services.geo.zones import routes as zones_routes
+from services.geo.stores import routes as stores_routes
 from services.geo.zones.index_sync import ZoneIndexSync
 from shared.app import ServiceSpec, build_app
 from shared.context import Context
@@ -53,7 +53,7 @@ async def geo_context(base: Context, config: GeoSettings) -> AsyncIterator[GeoCo
 SPEC = ServiceSpec(
     name="geo",
     route_handlers=[
-        *zones_routes.ROUTES,
+        *stores_routes.ROUTES,
         *devices_routes.ROUTES,
         *trips_routes.ROUTES,
         *privacy_routes.ROUTES,

@@ -9,7 +9,7 @@ from litestar import delete, get, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from services.geo.context import GeoContext
-from services.geo.zones import service
+from services.geo.stores import service
 from services.geo.zones.schemas import (
     BeaconOut,
     BeaconPut,
