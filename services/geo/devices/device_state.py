@@ -122,6 +122,11 @@ class DeviceState:
                 ts.trip, reached = progress.on_zone_entered(ts.trip, zone.kind)
                 self._trip_events(ts, reached, at, index)
 
+    def leave_deleted_zone(self, zone: Zone, at: datetime) -> None:
+        """The zone is being deleted: the device is in it no more, from `at` (trips never move back)."""
+        self.presence, transitions = pres.zone_deleted(self.presence, zone, at)
+        self._zone_events(transitions)
+
     def apply_time(self, now: datetime, index: ZoneIndex, rules: pres.Rules) -> None:
         """Time passing, on the wall clock (the timers job). A phone that uploaded within the exit
         confirmation is not quiet, whatever the times of its fixes (a late batch being sent): its own

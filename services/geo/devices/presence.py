@@ -370,3 +370,14 @@ def sight(
     elif visit.beacon_seen_at is None or ts > visit.beacon_seen_at:
         visits[zone.key] = replace(visit, via="beacon", beacon_seen_at=ts, last_inside_at=max(ts, visit.last_inside_at))
     return _with_zones(replace(presence, visits=visits), transitions)
+
+
+def zone_deleted(presence: Presence, zone: Zone, ts: datetime) -> tuple[Presence, list[Transition]]:
+    """The zone itself is gone: a visit to it ends at `ts`, whatever the fixes say, and says why."""
+    visit = presence.visits.get(zone.key)
+    if visit is None:
+        return presence, []
+    exit = _exit(zone, visit, ts, visit.confidence)
+    exit.data.reason = "zone_deleted"  # type: ignore[attr-defined]
+    visits = {key: v for key, v in presence.visits.items() if key != zone.key}
+    return _with_zones(replace(presence, visits=visits), [exit])

@@ -204,6 +204,12 @@ async def open_visits(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.
     )
 
 
+async def devices_in_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> list[str]:
+    """The devices with an open visit of the zone (visits_zone index)."""
+    rows = await conn.fetch("SELECT device_id FROM geo.visits WHERE store_id = $1 AND zone_id = $2", store_id, zone_id)
+    return [r["device_id"] for r in rows]
+
+
 async def last_ts_of(conn: asyncpg.Connection, device_id: str) -> datetime | None:
     return await conn.fetchval("SELECT last_ts FROM geo.devices WHERE device_id = $1", device_id)
 

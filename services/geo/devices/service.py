@@ -245,6 +245,17 @@ def apply_sightings(
     return usable, rejected
 
 
+async def end_visits_of_zone(ctx: GeoContext, conn: asyncpg.Connection, zone: Zone, at: datetime) -> None:
+    """The zone is being deleted, in the caller's transaction: every device inside it leaves it at `at`
+    (zone.exited, reason zone_deleted), under the devices' locks like any change to a device. The locks
+    are held until the caller commits: a group of pings that loaded one of these devices before is
+    waited for and its visits are read again; one that comes after reads them without the zone."""
+    inside = await repo.devices_in_zone(conn, zone.store_id, zone.zone_id)
+    async with locked_devices(ctx, conn, inside, create=False) as batch:
+        for device in batch.devices.values():
+            device.leave_deleted_zone(zone, at)
+
+
 async def device_context(ctx: GeoContext, device_id: str) -> DeviceContext:
     """Where the device is now: its stores and zones, dwell so far, its active trip."""
     async with ctx.db.transaction(readonly=True) as conn:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from timezonefinder import TimezoneFinder
 
 from services.geo.context import GeoContext
-from services.geo.devices import repository as devices_repo
+from services.geo.devices import service as devices
 from services.geo.zones import geometry
 from services.geo.zones import repository as repo
 from services.geo.zones.beacons import beacon_identity, beacon_of_identity
@@ -27,8 +27,9 @@ from services.geo.zones.schemas import (
     ZoneOut,
     ZonePut,
 )
+from services.geo.zones.zone_index import Zone
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events import StoreChanged, StoreData, ZoneExited, ZoneExitedData, ZoneRef
+from shared.events import StoreChanged, StoreData
 
 _timezones = TimezoneFinder(in_memory=True)
 
@@ -116,41 +117,25 @@ async def list_zones(ctx: GeoContext, store_id: str) -> list[ZoneOut]:
 
 
 async def delete_zone(ctx: GeoContext, store_id: str, zone_id: str) -> None:
-    """Deleting a zone closes its open visits: everyone inside gets an exit, nobody stays forever."""
-    async with ctx.db.transaction() as conn:
-        row = await repo.get_zone(conn, store_id, zone_id)
-        if row is None:
-            raise NotFound(f"unknown zone {zone_id!r} in store {store_id!r}", field="zone_id")
-        zone = zone_of(row)
-        closed = await repo.close_visits_of_zone(conn, store_id, zone_id)
-        await repo.delete_zone(conn, store_id, zone_id)
-        now = datetime.now(UTC)
-        if closed:
-            await devices_repo.log_visits(
-                conn, [(v["device_id"], store_id, zone_id, zone.kind, v["via"], v["entered_at"], now) for v in closed]
-            )
-        await ctx.publish(
-            conn,
-            [
-                ZoneExited(
-                    ts=now,
-                    device_id=v["device_id"],
-                    store_id=store_id,
-                    zone_id=zone_id,
-                    data=ZoneExitedData(
-                        kind=zone.kind,  # type: ignore[arg-type]
-                        entered_at=v["entered_at"],
-                        duration_s=round((v["last_inside_at"] - v["entered_at"]).total_seconds()),
-                        confidence=v["confidence"],
-                        via=v["via"],
-                        zones=[ZoneRef(**z) for z in v["zones"]],
-                        reason="zone_deleted",
-                    ),
-                )
-                for v in closed
-            ],
-        )
-    ctx.zones.index.remove((store_id, zone_id))
+    """Deleting a zone ends the visits inside it: everyone inside gets an exit, nobody stays forever.
+    Those visits are the devices': they end under the devices' locks (devices.service.end_visits_of_zone),
+    and the zone leaves this process's index while those locks are held, so a group of pings that takes
+    one of these devices after the deletion sees neither the visit nor the zone. The other geo processes
+    drop it from their index on the notification."""
+    removed: Zone | None = None
+    try:
+        async with ctx.db.transaction() as conn:
+            row = await repo.get_zone(conn, store_id, zone_id)
+            if row is None:
+                raise NotFound(f"unknown zone {zone_id!r} in store {store_id!r}", field="zone_id")
+            zone = zone_of(row)
+            await repo.delete_zone(conn, store_id, zone_id)
+            await devices.end_visits_of_zone(ctx, conn, zone, datetime.now(UTC))
+            removed = ctx.zones.index.remove(zone.key)
+    except BaseException:
+        if removed is not None:
+            ctx.zones.index.put(removed)  # not deleted after all (the notification settles a doubt either way)
+        raise
 
 
 async def put_beacon(ctx: GeoContext, store_id: str, beacon_id: str, data: BeaconPut) -> BeaconOut:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.geo.devices.presence import Fix, Presence, Rules, step
+from services.geo.devices.presence import Fix, Presence, Rules, step, zone_deleted
 from services.geo.zones import geometry
 from services.geo.zones.zone_index import Zone, ZoneIndex
 from shared.geodesy import destination
@@ -126,3 +126,19 @@ def test_two_agreeing_fixes_far_away_re_anchor_the_device_there() -> None:
     presence, second = step(presence, away[1], INDEX.zones_at, INDEX.get, RULES)
     assert [t.type for t in first] == ["location.suspicious"]
     assert [t.type for t in second] == ["zone.exited"]  # the device really is elsewhere now
+
+
+def test_a_deleted_zone_ends_its_visit_at_once_and_says_why() -> None:
+    aisle = Zone("s1", "aisle", "department", geometry.circle(*CENTRE, 20))
+    index = ZoneIndex([STORE, aisle])
+    presence = Presence()
+    for p in [at(0, 0, 0), at(0, 1, 30)]:
+        presence, _ = step(presence, p, index.zones_at, index.get, RULES)
+    assert set(presence.visits) == {STORE.key, aisle.key}
+    gone = T0 + timedelta(minutes=5)
+    presence, [exited] = zone_deleted(presence, aisle, gone)
+    assert (exited.type, exited.ts, exited.zone) == ("zone.exited", gone, aisle)
+    assert exited.data.reason == "zone_deleted" and exited.data.duration_s == 30
+    assert [(z.store_id, z.zone_id) for z in exited.data.zones] == [STORE.key]  # where the device still is
+    assert set(presence.visits) == {STORE.key}
+    assert zone_deleted(presence, aisle, gone) == (presence, [])  # a zone it is not in changes nothing
