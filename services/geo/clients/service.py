@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from services.geo.clients import owntracks, waypoints
-from services.geo.clients import repository as repo
 from services.geo.clients.background_geolocation import SdkSync, locations_of, ping_of
 from services.geo.context import GeoContext
 from services.geo.devices import service as devices
@@ -30,8 +29,7 @@ async def _waypoints_if_changed(ctx: GeoContext, device_id: str, ping: PingIn) -
     near = waypoints.nearby(ctx.zones.index.zones(), ping.lat, ping.lng)
     if not near:  # the app keeps the regions it has; none near is nothing new to say
         return []
-    async with ctx.db.transaction() as conn:
-        changed = await repo.swap_waypoints_digest(conn, device_id, waypoints.digest(near))
+    changed = await devices.swap_waypoints_digest(ctx, device_id, waypoints.digest(near))
     return [waypoints.command(near)] if changed else []
 
 

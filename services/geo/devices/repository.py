@@ -1,5 +1,13 @@
-"""The SQL of devices: consents, the lock-and-load of devices, pings, visits, the visit log, pickup trips.
-An active trip is one for which geo.trip_is_active(status) holds."""
+"""The SQL of devices, and the only SQL that writes their tables: geo.devices (the presence cursor, the
+request budget, the waypoints last sent), geo.device_consents (the consent replica), geo.visits (open
+visits), geo.visit_log (closed ones, coarse), geo.trips, geo.pings (raw; its hourly partitions are
+privacy's) and geo.upload_answers. An active trip is one for which geo.trip_is_active(status) holds.
+
+A device's rows change under its row lock in geo.devices (lock_devices, taken by unit_of_work), and
+several devices' locks are taken in device_id order, so two transactions wait for each other instead
+of deadlocking; erase_device takes it first too. Retention touches only what no locked device reads
+back (cursors of quiet devices, ended trips, closed visits), row by row.
+"""
 
 from __future__ import annotations
 
@@ -210,6 +218,20 @@ async def devices_in_zone(conn: asyncpg.Connection, store_id: str, zone_id: str)
     return [r["device_id"] for r in rows]
 
 
+async def devices_per_zone(conn: asyncpg.Connection, store_id: str) -> list[asyncpg.Record]:
+    """How many devices are in each zone of the store now: its open visits, counted (visits_zone index).
+    Counts only: never who, never where."""
+    return await conn.fetch(
+        """
+        SELECT zone_id, count(*) AS devices
+        FROM geo.visits
+        WHERE store_id = $1
+        GROUP BY zone_id
+        """,
+        store_id,
+    )
+
+
 async def last_ts_of(conn: asyncpg.Connection, device_id: str) -> datetime | None:
     return await conn.fetchval("SELECT last_ts FROM geo.devices WHERE device_id = $1", device_id)
 
@@ -266,6 +288,23 @@ async def remember_answers(conn: asyncpg.Connection, answers: Sequence[tuple[str
         [f for _, f, _ in answers],
         [e for _, _, e in answers],
     )
+
+
+# --- what a device's OwnTracks app was last told ---
+
+
+async def swap_waypoints_digest(conn: asyncpg.Connection, device_id: str, digest: bytes) -> bool:
+    """Remember `digest` as the waypoint set the device was sent; False when it already was."""
+    changed = await conn.fetchval(
+        """
+        UPDATE geo.devices SET waypoints_digest = $2
+        WHERE device_id = $1 AND waypoints_digest IS DISTINCT FROM $2
+        RETURNING true
+        """,
+        device_id,
+        digest,
+    )
+    return bool(changed)
 
 
 # --- pickup trips ---
@@ -402,3 +441,101 @@ async def save_trips(conn: asyncpg.Connection, trips: Sequence[tuple[Any, ...]])
         """,
         *(list(column) for column in zip(*trips, strict=True)),
     )
+
+
+# --- what geo holds about a device: its export, retention, erasure (privacy's use cases) ---
+
+
+async def visit_log_of(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT store_id, zone_id, kind, via, entered_at, exited_at
+        FROM geo.visit_log WHERE device_id = $1 ORDER BY id
+        """,
+        device_id,
+    )
+
+
+async def pings_of(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT ts, lat, lng, accuracy_m, speed_mps, heading, received_at
+        FROM geo.pings WHERE device_id = $1 ORDER BY ts
+        """,
+        device_id,
+    )
+
+
+async def location_consent_of(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT location, updated_at FROM geo.device_consents WHERE device_id = $1", device_id)
+
+
+async def position_of(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    """The device's presence cursor: the time of its newest fix, that fix, a fix refused as implausible,
+    and the evidence presence keeps: the fixes of the last half minute (its speed), the zones it seems
+    to have entered awaiting another fix, the time of its newest beacon sighting."""
+    return await conn.fetchrow(
+        """
+        SELECT last_ts, last_fix, outlier, suspicious_at,
+               coalesce(evidence -> 'trail', '[]') AS recent_fixes,
+               coalesce(evidence -> 'entries', '[]') AS pending_entries,
+               (evidence ->> 'sighted_at')::timestamptz AS last_sighting_at
+        FROM geo.devices WHERE device_id = $1
+        """,
+        device_id,
+    )
+
+
+async def forget_idle_positions(conn: asyncpg.Connection, idle_before: datetime) -> int:
+    """The last known positions of a device that has gone quiet are raw location too, the recent fixes
+    of its evidence included: same retention."""
+    return int(
+        (
+            await conn.execute(
+                """
+                UPDATE geo.devices SET last_fix = NULL, outlier = NULL, evidence = NULL
+                WHERE last_ts < $1 AND (last_fix IS NOT NULL OR outlier IS NOT NULL OR evidence IS NOT NULL)
+                """,
+                idle_before,
+            )
+        ).split()[-1]
+    )
+
+
+async def coarsen_trips(conn: asyncpg.Connection, ended_before: datetime) -> int:
+    """An ended trip keeps its statuses and times, not how far the shopper was when."""
+    return int(
+        (
+            await conn.execute(
+                """
+                UPDATE geo.trips SET distance_m = NULL, eta_s = NULL, display_name = NULL
+                WHERE ended_at < $1 AND (distance_m IS NOT NULL OR eta_s IS NOT NULL OR display_name IS NOT NULL)
+                """,
+                ended_before,
+            )
+        ).split()[-1]
+    )
+
+
+async def forget_upload_answers(conn: asyncpg.Connection, before: datetime) -> int:
+    """What old uploads caused: a retry comes within moments, never after the pings are gone."""
+    return int((await conn.execute("DELETE FROM geo.upload_answers WHERE created_at < $1", before)).split()[-1])
+
+
+async def delete_history(conn: asyncpg.Connection, before: datetime) -> int:
+    visits = await conn.execute("DELETE FROM geo.visit_log WHERE exited_at < $1", before)
+    trips = await conn.execute("DELETE FROM geo.trips WHERE ended_at < $1", before)
+    return int(visits.split()[-1]) + int(trips.split()[-1])
+
+
+async def erase_device(conn: asyncpg.Connection, device_id: str) -> int:
+    """Everything geo holds about a device. Returns the rows removed. The device's row lock comes first,
+    as for any change to a device: a group of pings that holds the device is waited for (rather than
+    having its visits deleted under it, to write them back), and one waiting for it finds no device.
+    The DELETE on geo.pings reaches every partition (each one's primary key starts with device_id)."""
+    await conn.execute("SELECT FROM geo.devices WHERE device_id = $1 FOR UPDATE", device_id)
+    removed = 0
+    for table in ("pings", "upload_answers", "visit_log", "trips", "visits", "devices", "device_consents"):
+        status = await conn.execute(f"DELETE FROM geo.{table} WHERE device_id = $1", device_id)
+        removed += int(status.split()[-1])
+    return removed

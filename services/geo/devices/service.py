@@ -256,6 +256,13 @@ async def end_visits_of_zone(ctx: GeoContext, conn: asyncpg.Connection, zone: Zo
             device.leave_deleted_zone(zone, at)
 
 
+async def swap_waypoints_digest(ctx: GeoContext, device_id: str, digest: bytes) -> bool:
+    """Remember `digest` as the set of store zones the device's OwnTracks app was sent; False when it
+    already was (nothing new to send)."""
+    async with ctx.db.transaction() as conn:
+        return await repo.swap_waypoints_digest(conn, device_id, digest)
+
+
 async def device_context(ctx: GeoContext, device_id: str) -> DeviceContext:
     """Where the device is now: its stores and zones, dwell so far, its active trip."""
     async with ctx.db.transaction(readonly=True) as conn:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from timezonefinder import TimezoneFinder
 
 from services.geo.context import GeoContext
+from services.geo.devices import repository as devices_repo
 from services.geo.devices import service as devices
 from services.geo.zones import geometry
 from services.geo.zones import repository as repo
@@ -83,7 +84,7 @@ async def occupancy(ctx: GeoContext, store_id: str) -> StoreOccupancy:
         if await repo.get_store(conn, store_id) is None:
             raise NotFound(f"unknown store {store_id!r}", field="store_id")
         zones = await repo.zones_of_store(conn, store_id)
-        counts = {r["zone_id"]: r["devices"] for r in await repo.devices_per_zone(conn, store_id)}
+        counts = {r["zone_id"]: r["devices"] for r in await devices_repo.devices_per_zone(conn, store_id)}
     return StoreOccupancy(
         store_id=store_id,
         at=datetime.now(UTC),

@@ -104,20 +104,6 @@ async def zones_of_store(conn: asyncpg.Connection, store_id: str) -> list[asyncp
     return await conn.fetch(f"SELECT {ZONE_COLUMNS} FROM geo.zones WHERE store_id = $1 ORDER BY zone_id", store_id)
 
 
-async def devices_per_zone(conn: asyncpg.Connection, store_id: str) -> list[asyncpg.Record]:
-    """How many devices are in each zone of the store now: its open visits, counted (visits_zone index).
-    Counts only: never who, never where."""
-    return await conn.fetch(
-        """
-        SELECT zone_id, count(*) AS devices
-        FROM geo.visits
-        WHERE store_id = $1
-        GROUP BY zone_id
-        """,
-        store_id,
-    )
-
-
 # --- beacons ---
 
 

@@ -180,6 +180,6 @@ async def test_erasure_removes_one_devices_pings_from_every_partition_and_no_one
     assert [p["ts"] for p in export.pings] == times
 
     async with ctx.db.transaction() as conn:
-        await repo.erase_device(conn, "dev-a")
+        await devices_repo.erase_device(conn, "dev-a")
     assert await where(db, "dev-a") == []
     assert await where(db, "dev-b") == list(zip(times, parts, strict=True))
