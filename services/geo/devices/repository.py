@@ -13,11 +13,100 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 import asyncpg
+import msgspec
+
+from services.geo.devices.presence import Fix, Via
+from services.geo.devices.schemas import PingIn
 
 CONSENT_CONSUMER = "geo.consents"  # the bus consumer keeping geo.device_consents
+
+
+# --- the rows written, by name (tuples, or Structs msgspec encodes in one call: the ingest path is hot) ---
+
+
+class DevicePing(NamedTuple):
+    device_id: str
+    ping: PingIn
+
+
+class StoredEntry(msgspec.Struct, gc=False):
+    """An entry waiting for evidence, as geo.devices.evidence keeps it."""
+
+    store_id: str
+    zone_id: str
+    since: datetime
+    confidence: float
+    agreement: bool
+
+
+class Evidence(msgspec.Struct, gc=False):
+    """geo.devices.evidence: what presence keeps between uploads besides the cursor."""
+
+    entries: list[StoredEntry] = []
+    trail: tuple[Fix, ...] = ()
+    sighted_at: datetime | None = None
+
+
+class Cursor(msgspec.Struct, gc=False):
+    """A device's row as written after a change: its presence cursor and its request budget."""
+
+    device_id: str
+    last_ts: datetime | None
+    last_fix: Fix | None
+    outlier: Fix | None
+    suspicious_at: datetime | None
+    rate_tokens: float
+    rate_at: datetime | None
+    evidence: Evidence | None
+
+
+class VisitRow(NamedTuple):
+    """An open visit, as geo.visits keeps it."""
+
+    device_id: str
+    store_id: str
+    zone_id: str
+    entered_at: datetime
+    last_inside_at: datetime
+    confidence: float
+    via: Via
+    dwelled: bool
+    beacon_seen_at: datetime | None
+    outside_since: datetime | None
+    outside_fixes: int
+
+
+class ClosedVisit(NamedTuple):
+    """A visit just closed, in the coarse form geo.visit_log keeps (no coordinates)."""
+
+    device_id: str
+    store_id: str
+    zone_id: str
+    kind: str
+    via: str
+    entered_at: datetime
+    exited_at: datetime
+
+
+class TripProgress(NamedTuple):
+    """Where a trip is now; `at`: when it got there."""
+
+    trip_id: str
+    status: str
+    distance_m: float | None
+    eta_s: int | None
+    at: datetime
+
+
+class UploadEvent(NamedTuple):
+    """An event an upload caused, by the upload's fingerprint."""
+
+    device_id: str
+    fingerprint: bytes
+    event_id: int
 
 
 async def set_location_consent(conn: asyncpg.Connection, device_id: str, location: bool, event_id: int) -> None:
@@ -115,14 +204,11 @@ _WRITE_PINGS_AND_CURSORS = f"""
 _STORE_PINGS_AGAIN = f"{_INSERT_PINGS} ON CONFLICT (device_id, ts) DO NOTHING"
 
 
-async def write_pings(
-    conn: asyncpg.Connection, pings: Sequence[tuple[str, Any]], cursors: Sequence[tuple[Any, ...]]
-) -> None:
+async def write_pings(conn: asyncpg.Connection, pings: Sequence[DevicePing], cursors: Sequence[Cursor]) -> None:
     """Store raw pings of several devices that are not stored yet, and the devices' new presence
-    cursors, together in one statement.
-    pings: (device_id, ping), each newer than anything its device had (none is stored: the device's
-    cursor is past every ping it stored, and the device's row lock keeps other writers out); cursors:
-    (device_id, last_ts, last_fix, outlier, suspicious_at, rate_tokens, rate_at, evidence).
+    cursors, together in one statement. Each ping is newer than anything its device had (none is
+    stored: the device's cursor is past every ping it stored, and the device's row lock keeps other
+    writers out).
 
     A plain INSERT: ON CONFLICT would cost PostgreSQL an extra look-up of the primary key per ping,
     about a third of this statement's work; pings that may be stored already go through
@@ -133,17 +219,17 @@ async def write_pings(
     await conn.execute(
         _WRITE_PINGS_AND_CURSORS,
         *_ping_columns(pings),
-        [dict(zip(_CURSOR, cursor, strict=True)) for cursor in cursors],
+        cursors,
     )
 
 
-async def store_pings_again(conn: asyncpg.Connection, pings: Sequence[tuple[str, Any]]) -> None:
+async def store_pings_again(conn: asyncpg.Connection, pings: Sequence[DevicePing]) -> None:
     """Store raw pings that may be stored already (a retried upload, a late one, the same time twice):
     an exact duplicate is stored once."""
     await conn.execute(_STORE_PINGS_AGAIN, *_ping_columns(pings))
 
 
-def _ping_columns(pings: Sequence[tuple[str, Any]]) -> list[list[Any]]:
+def _ping_columns(pings: Sequence[DevicePing]) -> list[list[object]]:
     return [
         [d for d, _ in pings],
         [p.ts for _, p in pings],
@@ -155,9 +241,6 @@ def _ping_columns(pings: Sequence[tuple[str, Any]]) -> list[list[Any]]:
     ]
 
 
-_CURSOR = ("device_id", "last_ts", "last_fix", "outlier", "suspicious_at", "rate_tokens", "rate_at", "evidence")
-
-
 async def stored_pings(
     conn: asyncpg.Connection, device_id: str, at: Sequence[datetime]
 ) -> dict[datetime, tuple[float, float]]:
@@ -167,11 +250,8 @@ async def stored_pings(
     return {r["ts"]: (r["lat"], r["lng"]) for r in rows}
 
 
-async def replace_visits(
-    conn: asyncpg.Connection, device_ids: Sequence[str], visits: Sequence[tuple[Any, ...]]
-) -> None:
-    """The open visits of these devices become `visits`: (device_id, store_id, zone_id, entered_at,
-    last_inside_at, confidence, via, dwelled, beacon_seen_at, outside_since, outside_fixes)."""
+async def replace_visits(conn: asyncpg.Connection, device_ids: Sequence[str], visits: Sequence[VisitRow]) -> None:
+    """The open visits of these devices become `visits`."""
     await conn.execute("DELETE FROM geo.visits WHERE device_id = ANY ($1::text[])", list(device_ids))
     if visits:
         await conn.execute(
@@ -187,9 +267,8 @@ async def replace_visits(
         )
 
 
-async def log_visits(conn: asyncpg.Connection, visits: Sequence[tuple[Any, ...]]) -> None:
-    """Keep visits just closed, in order, in coarse form:
-    (device_id, store_id, zone_id, kind, via, entered_at, exited_at)."""
+async def log_visits(conn: asyncpg.Connection, visits: Sequence[ClosedVisit]) -> None:
+    """Keep visits just closed, in order, in coarse form."""
     await conn.execute(
         """
         INSERT INTO geo.visit_log (device_id, store_id, zone_id, kind, via, entered_at, exited_at)
@@ -274,8 +353,8 @@ async def upload_answers(
     return {(r["device_id"], r["fingerprint"]): r["event_ids"] for r in rows}
 
 
-async def remember_answers(conn: asyncpg.Connection, answers: Sequence[tuple[str, bytes, int]]) -> None:
-    """(device_id, fingerprint, event id) for each event an upload caused."""
+async def remember_answers(conn: asyncpg.Connection, answers: Sequence[UploadEvent]) -> None:
+    """Each event an upload caused, for a retry of the same upload to be answered with."""
     await conn.execute(
         """
         INSERT INTO geo.upload_answers (device_id, fingerprint, event_ids)
@@ -424,9 +503,8 @@ async def devices_with_expired_trips(conn: asyncpg.Connection, started_before: d
     return [r["device_id"] for r in rows]
 
 
-async def save_trips(conn: asyncpg.Connection, trips: Sequence[tuple[Any, ...]]) -> None:
-    """Record trips' progress: (trip_id, status, distance_m, eta_s, at). The time of each status is set
-    once, when it is first reached."""
+async def save_trips(conn: asyncpg.Connection, trips: Sequence[TripProgress]) -> None:
+    """Record trips' progress. The time of each status is set once, when it is first reached."""
     await conn.execute(
         """
         UPDATE geo.trips t

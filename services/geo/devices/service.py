@@ -121,8 +121,8 @@ async def ingest_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestRes
                 if u.pings is not None:
                     usable, rejected = apply_pings(device, ctx, now, u.pings)
                     new, maybe_stored = split_new(usable, device.loaded.last_ts)
-                    batch.pings.extend((u.device_id, p) for p in new)
-                    batch.pings_maybe_stored.extend((u.device_id, p) for p in maybe_stored)
+                    batch.pings.extend(repo.DevicePing(u.device_id, p) for p in new)
+                    batch.pings_maybe_stored.extend(repo.DevicePing(u.device_id, p) for p in maybe_stored)
                     accepted = len(usable)
                 else:
                     seen, rejected = apply_sightings(device, ctx, now, u.sightings or [])
@@ -137,7 +137,9 @@ async def ingest_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestRes
         published: dict[str | None, list[Event]] = {}
         for e in batch.published:  # a group has one upload per device: a device's events are its upload's
             published.setdefault(e.device_id, []).append(e)
-        if caused := [(u.device_id, u.fingerprint, e.id) for u in uploads for e in published.get(u.device_id, [])]:
+        if caused := [
+            repo.UploadEvent(u.device_id, u.fingerprint, e.id) for u in uploads for e in published.get(u.device_id, [])
+        ]:
             await repo.remember_answers(conn, caused)
     return [
         IngestResult(accepted=o.accepted, rejected=o.rejected, events=o.replayed + published.get(o.device_id, []))

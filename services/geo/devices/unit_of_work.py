@@ -36,11 +36,11 @@ from shared.events import Event
 class LockedDevices:
     devices: dict[str, DeviceState]
     """By device id, in id order: those that could be locked and were admitted (see `locked_devices`)."""
-    pings: list[tuple[str, Any]] = field(default_factory=list)
-    """(device_id, ping) raw pings to store, written with the devices' rows: each newer than anything
-    its device had before, and no two of a device at the same time (none can be stored yet)."""
-    pings_maybe_stored: list[tuple[str, Any]] = field(default_factory=list)
-    """(device_id, ping) raw pings to store unless they are already (a retry, a late upload)."""
+    pings: list[repo.DevicePing] = field(default_factory=list)
+    """Raw pings to store, written with the devices' rows: each newer than anything its device had
+    before, and no two of a device at the same time (none can be stored yet)."""
+    pings_maybe_stored: list[repo.DevicePing] = field(default_factory=list)
+    """Raw pings to store unless they are already (a retry, a late upload)."""
     published: list[Event] = field(default_factory=list)
     """After the block: every device's events, as stored (with their ids), in order."""
 
@@ -107,7 +107,7 @@ async def _save(ctx: GeoContext, conn: asyncpg.Connection, batch: LockedDevices)
             conn,
             [d.device_id for d in moved],
             [
-                (
+                repo.VisitRow(
                     d.device_id,
                     s,
                     z,
@@ -125,32 +125,42 @@ async def _save(ctx: GeoContext, conn: asyncpg.Connection, batch: LockedDevices)
             ],
         )
     if trips := [ts for d in devices for ts in d.changed_trips()]:
-        await repo.save_trips(
-            conn, [(t.trip.trip_id, t.trip.status, t.trip.distance_m, t.trip.eta_s, t.changed_at) for t in trips]
-        )
+        await repo.save_trips(conn, [_progress(ts) for ts in trips])
     if closed := [e for d in devices for e in d.closed_visits()]:
         await repo.log_visits(
             conn,
-            [(e.device_id, e.store_id, e.zone_id, e.data.kind, e.data.via, e.data.entered_at, e.ts) for e in closed],
+            [
+                repo.ClosedVisit(e.device_id, e.store_id, e.zone_id, e.data.kind, e.data.via, e.data.entered_at, e.ts)
+                for e in closed
+            ],
         )
     return await ctx.publish(conn, [e for d in devices for e in d.events])
 
 
-def _cursor(device: DeviceState) -> tuple[Any, ...]:
-    """The device's row as written (the fixes go to jsonb columns as they are: the codec encodes dataclasses)."""
+def _cursor(device: DeviceState) -> repo.Cursor:
+    """The device's row as written: msgspec encodes it, fixes and all, into the JSON the UPDATE reads."""
     p, b = device.presence, device.bucket
-    evidence = {
-        "entries": [
-            {"store_id": s, "zone_id": z, "since": e.since, "confidence": e.confidence, "agreement": e.needs_agreement}
-            for (s, z), e in p.entries.items()
-        ],
-        "trail": p.trail,
-        "sighted_at": p.sighted_at,
-    }
-    return (
-        device.device_id, p.last_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at,
-        evidence if p.entries or p.trail or p.sighted_at else None,
-    )  # fmt: skip
+    evidence = (
+        repo.Evidence(
+            entries=[
+                repo.StoredEntry(
+                    store_id=s, zone_id=z, since=e.since, confidence=e.confidence, agreement=e.needs_agreement
+                )
+                for (s, z), e in p.entries.items()
+            ],
+            trail=p.trail,
+            sighted_at=p.sighted_at,
+        )
+        if p.entries or p.trail or p.sighted_at
+        else None
+    )
+    return repo.Cursor(device.device_id, p.last_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at, evidence)
+
+
+def _progress(ts: TripState) -> repo.TripProgress:
+    t = ts.trip
+    assert ts.changed_at is not None  # only a trip that moved is saved
+    return repo.TripProgress(t.trip_id, t.status, t.distance_m, t.eta_s, ts.changed_at)
 
 
 # --- reading the locked rows ---
@@ -174,25 +184,9 @@ class _StoredVisit(msgspec.Struct):
     outside_fixes: int
 
 
-class _StoredEntry(msgspec.Struct):
-    store_id: str
-    zone_id: str
-    since: datetime
-    confidence: float
-    agreement: bool
-
-
-class _Evidence(msgspec.Struct):
-    """geo.devices.evidence, as `_cursor` writes it."""
-
-    entries: list[_StoredEntry] = []
-    trail: tuple[pres.Fix, ...] = ()
-    sighted_at: datetime | None = None
-
-
 _FIX = msgspec.json.Decoder(pres.Fix | None)
 _VISITS = msgspec.json.Decoder(list[_StoredVisit] | None)
-_EVIDENCE = msgspec.json.Decoder(_Evidence | None)
+_EVIDENCE = msgspec.json.Decoder(repo.Evidence | None)
 
 
 def device_of(device_id: str, row: Mapping[str, Any]) -> DeviceState:
@@ -210,7 +204,7 @@ def device_of(device_id: str, row: Mapping[str, Any]) -> DeviceState:
         )
         for v in _decoded(_VISITS, row["visits"]) or ()
     }
-    evidence = _decoded(_EVIDENCE, row["evidence"]) or _Evidence()
+    evidence = _decoded(_EVIDENCE, row["evidence"]) or repo.Evidence()
     presence = pres.Presence(
         last_ts=row["last_ts"],
         last_fix=_decoded(_FIX, row["last_fix"]),

@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from services.geo.context import GeoContext
 from services.geo.devices import progress
 from services.geo.devices import repository as repo
 from services.geo.devices.schemas import TripOut
 from services.geo.devices.service import trip_out
-from services.geo.devices.trips.schemas import TripCreate, TripCreated, TripList
+from services.geo.devices.trips.schemas import Order, TripCreate, TripCreated, TripList
 from services.geo.devices.unit_of_work import locked_devices, trip_state
 from services.geo.zones import repository as zones_repo
 from shared import peers
@@ -23,18 +24,22 @@ from shared.auth import Principal
 from shared.errors import BadGateway, Conflict, Invalid, NotFound
 
 
-async def _order_to_collect(ctx: GeoContext, device_id: str, data: TripCreate) -> dict[str, Any]:
+async def _order_to_collect(ctx: GeoContext, device_id: str, data: TripCreate) -> Order:
     """inventory's word that the order is the device's own, to be collected at that store."""
     try:
-        status, order = await peers.get_json(ctx, "inventory", f"/v1/orders/{data.order_id}")
+        status, answer = await peers.get_json(ctx, "inventory", f"/v1/orders/{data.order_id}")
     except peers.PeerError as exc:
         raise BadGateway("inventory cannot confirm the order right now; retry shortly") from exc
-    if status == 404 or order.get("device_id") != device_id:
+    try:
+        order = None if status == 404 else msgspec.convert(answer, Order)
+    except msgspec.ValidationError as exc:
+        raise BadGateway(f"inventory's answer about the order is not the agreed one: {exc}") from exc
+    if order is None or order.device_id != device_id:
         raise NotFound(f"unknown order {data.order_id!r}", field="order_id")
-    if order.get("store_id") != data.store_id:
+    if order.store_id != data.store_id:
         raise Conflict(f"order {data.order_id!r} is to be collected at another store", field="store_id")
-    if order.get("status") not in ("reserved", "ready"):
-        raise Conflict(f"order {data.order_id!r} is {order.get('status')}: nothing to collect", field="order_id")
+    if order.status not in ("reserved", "ready"):
+        raise Conflict(f"order {data.order_id!r} is {order.status}: nothing to collect", field="order_id")
     return order
 
 
@@ -68,7 +73,7 @@ async def start_trip(ctx: GeoContext, device_id: str, data: TripCreate) -> TripC
                 data.order_id,
                 data.store_id,
                 data.mode,
-                order.get("display_name"),
+                order.display_name,
                 _pickup_point(store, ctx),
             )
             trip = trip_state(row)
