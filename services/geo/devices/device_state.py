@@ -8,7 +8,7 @@ fires twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -172,8 +172,9 @@ class DeviceState:
     def _zone_events(self, transitions: Sequence[pres.Transition]) -> None:
         for t in transitions:
             zone = t.zone
+            make: Callable[..., Event] = EVENT_TYPES[t.type]  # the type's own Struct, with its payload
             self.events.append(
-                EVENT_TYPES[t.type](
+                make(
                     ts=t.ts,
                     device_id=self.device_id,
                     store_id=zone.store_id if zone else None,
@@ -208,7 +209,8 @@ def trip_event(ts: TripState, status: str, at: datetime, index: ZoneIndex) -> Ev
     )
     if status in progress.PROGRESS:
         data.eta_s, data.distance_m = t.eta_s, t.distance_m
-    return TRIP_EVENTS[status](
+    make: Callable[..., Event] = TRIP_EVENTS[status]  # the status's own Struct, with its payload
+    return make(
         ts=at,
         device_id=ts.device_id,
         store_id=t.store_id,

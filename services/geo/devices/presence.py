@@ -19,7 +19,7 @@ because of a GPS fix (indoors, GPS is noise).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -60,7 +60,7 @@ STOPPING_KINDS = frozenset({"store", "department"})
 """Zones a car passing through does not visit."""
 
 Via = Literal["gps", "beacon"]
-ZonesAt = Callable[[float, float], list[Zone]]
+ZonesAt = Callable[[float, float], Sequence[Zone]]
 ZoneOf = Callable[[ZoneKey], Zone | None]
 
 
@@ -250,19 +250,22 @@ def step(
             moved = replace(presence, last_ts=fix.ts, outlier=fix)
             if presence.suspicious_at is not None and fix.ts - presence.suspicious_at < SUSPICIOUS_REPEAT:
                 return moved, []
-            speed = round(implied_speed_mps(anchor, fix))
+            implied = round(implied_speed_mps(anchor, fix))
             suspicious = Transition(
-                "location.suspicious", fix.ts, None, LocationSuspiciousData(implied_speed_mps=speed)
+                "location.suspicious", fix.ts, None, LocationSuspiciousData(implied_speed_mps=implied)
             )
             return replace(moved, suspicious_at=fix.ts), [suspicious]
 
     presence, transitions = due(presence, fix.ts, zone_of, rules)
     speed = speed_at(fix, presence.trail)
     driving = speed is not None and speed >= DRIVING_MPS
-    recent = anchor is not None and fix.ts - anchor.ts <= RECENT
     # A jump is a move faster than walking, and than the device was going: a car keeps its pace.
     pace = speed_at(anchor, presence.trail[:-1]) if anchor is not None else None
-    jumped = recent and implied_speed_mps(anchor, fix) > max(WALKING_MPS, 1.5 * (pace or 0))
+    jumped = (
+        anchor is not None
+        and fix.ts - anchor.ts <= RECENT
+        and implied_speed_mps(anchor, fix) > max(WALKING_MPS, 1.5 * (pace or 0))
+    )
     # The fix before agrees with this one: the refused outlier it re-anchors on, or the last fix.
     agreed = presence.outlier if anchor is not None and implied_speed_mps(anchor, fix) > rules.max_speed_mps else anchor
     visits = dict(presence.visits)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import msgspec
@@ -29,7 +29,7 @@ from services.geo.zones.beacons import beacon_identity
 from services.geo.zones.zone_index import Zone
 from shared import bus
 from shared.errors import TooManyRequests
-from shared.events import Event
+from shared.events import AnyEvent, Event
 
 MAX_FUTURE = timedelta(minutes=5)  # phone clocks drift; further ahead is a broken clock
 NO_CONSENT = "no_location_consent"
@@ -142,11 +142,18 @@ async def ingest_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestRes
         ]:
             await repo.remember_answers(conn, caused)
     return [
-        IngestResult(accepted=o.accepted, rejected=o.rejected, events=o.replayed + published.get(o.device_id, []))
+        IngestResult(
+            accepted=o.accepted, rejected=o.rejected, events=_answered(o.replayed + published.get(o.device_id, []))
+        )
         if isinstance(o, _Applied)
         else o
         for o in outcomes
     ]
+
+
+def _answered(events: list[Event]) -> list[AnyEvent]:
+    """The bus reads every event back as the Struct of its own type: one of the union the answer names."""
+    return cast(list[AnyEvent], events)
 
 
 async def _earlier_answers(

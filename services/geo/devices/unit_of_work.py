@@ -29,7 +29,7 @@ from services.geo.devices import repository as repo
 from services.geo.devices.device_state import DeviceState, TripState
 from services.geo.devices.rate_limit import Bucket
 from shared import bus
-from shared.events import Event
+from shared.events import Event, ZoneExited
 
 
 @dataclass
@@ -127,13 +127,7 @@ async def _save(ctx: GeoContext, conn: asyncpg.Connection, batch: LockedDevices)
     if trips := [ts for d in devices for ts in d.changed_trips()]:
         await repo.save_trips(conn, [_progress(ts) for ts in trips])
     if closed := [e for d in devices for e in d.closed_visits()]:
-        await repo.log_visits(
-            conn,
-            [
-                repo.ClosedVisit(e.device_id, e.store_id, e.zone_id, e.data.kind, e.data.via, e.data.entered_at, e.ts)
-                for e in closed
-            ],
-        )
+        await repo.log_visits(conn, [_closed(e) for e in closed])
     return await ctx.publish(conn, [e for d in devices for e in d.events])
 
 
@@ -155,6 +149,12 @@ def _cursor(device: DeviceState) -> repo.Cursor:
         else None
     )
     return repo.Cursor(device.device_id, p.last_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at, evidence)
+
+
+def _closed(exited: ZoneExited) -> repo.ClosedVisit:
+    e = exited
+    assert e.device_id is not None and e.store_id is not None and e.zone_id is not None  # a zone event says all
+    return repo.ClosedVisit(e.device_id, e.store_id, e.zone_id, e.data.kind, e.data.via, e.data.entered_at, e.ts)
 
 
 def _progress(ts: TripState) -> repo.TripProgress:
@@ -247,6 +247,6 @@ def trip_state(row: Mapping[str, Any]) -> TripState:
     )
 
 
-def _time(value: datetime | str | None) -> datetime | None:
+def _time(value: datetime | str) -> datetime:
     """Timestamps read through json_agg arrive as ISO 8601 text."""
     return datetime.fromisoformat(value) if isinstance(value, str) else value

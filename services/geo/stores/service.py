@@ -108,6 +108,7 @@ async def put_zone(ctx: GeoContext, store_id: str, zone_id: str, data: ZonePut) 
             raise NotFound(f"unknown store {store_id!r}: create it first", field="store_id")
         await repo.upsert_zone(conn, store_id, zone_id, data.kind, data.name, data.dwell_s, shape)
         row = await repo.get_zone(conn, store_id, zone_id)
+    assert row is not None  # written just now, in this transaction
     ctx.zones.index.put(zone_of(row))
     return zone_out(row)
 

@@ -76,6 +76,8 @@ async def start_trip(ctx: GeoContext, device_id: str, data: TripCreate) -> TripC
                 order.display_name,
                 _pickup_point(store, ctx),
             )
+            if row is None:  # started a moment ago for the same order, from another device
+                raise Conflict(f"order {data.order_id!r} has a trip under way already", field="order_id")
             trip = trip_state(row)
             batch.devices[device_id].add_trip(trip, ctx.zones.index, datetime.now(UTC))
     return TripCreated(trip_id=trip.trip.trip_id, status=trip.trip.status)
@@ -101,7 +103,7 @@ async def cancel_trip(ctx: GeoContext, trip_id: str, principal: Principal) -> Tr
             batch.devices[row["device_id"]].end_trips(
                 "canceled", datetime.now(UTC), ctx.zones.index, order_id=row["order_id"], reason="trip.cancel"
             )
-        row = await repo.get_trip(conn, trip_id)
+        row = await _visible_trip(conn, trip_id, principal)  # as it is now
         if row["status"] != "canceled":
             raise Conflict(f"trip {trip_id!r} is {row['status']}: it can no longer be canceled", field="trip_id")
     return trip_out(row)
