@@ -1,5 +1,6 @@
-"""A device's presence and active trips, and the engine that applies fixes, sightings, trip endings and
-the passing of time to them, turning what happened into bus events. Pure: no clock, no I/O.
+"""A device's presence and active trips, and the engine that applies fixes, sightings, trip endings, the
+passing of time and a zone's deletion to them, turning what happened into bus events. Pure: no clock,
+no I/O.
 
 A state is only ever had from `unit_of_work.locked_devices`, which reads it under the device's row lock
 and writes back what changed: the lock serializes everything that happens to a device, so no event

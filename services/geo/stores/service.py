@@ -1,5 +1,5 @@
 """Stores, zones and beacons: what operators set up. This process's index has a change before the
-answer leaves; the other geo processes get it through LISTEN/NOTIFY within moments (index_sync)."""
+answer leaves; the other geo processes get it through LISTEN/NOTIFY within moments (zones.index_sync)."""
 
 from __future__ import annotations
 
