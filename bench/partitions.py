@@ -3,7 +3,7 @@
     python bench/partitions.py [pings]
 
 Starts an embedded PostgreSQL in a temporary folder, migrates geo, and writes 1,000,000 pings (by
-default) into one hour's partition through the INSERT ingestion uses (presence.repository.write_pings):
+default) into one hour's partition through the INSERT ingestion uses (devices.repository.write_pings):
 20,000 devices each sending a fix a second (geo's target rate, 20,000 pings/s), 1,000 pings per
 statement, as group commits write them. It prints the partition's size (heap and primary key index)
 per million pings, then copies the hour into the next one and times the two ways to be rid of an
@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import figure  # noqa: E402
-from services.geo.presence import repository as presence_repo  # noqa: E402
-from services.geo.presence.schemas import PingIn  # noqa: E402
+from services.geo.devices import repository as devices_repo  # noqa: E402
+from services.geo.devices.schemas import PingIn  # noqa: E402
 from services.geo.privacy import repository as privacy_repo  # noqa: E402
 from services.geo.privacy.partitions import HOUR, hour_of, name_of  # noqa: E402
 from shared.app import migrate  # noqa: E402
@@ -69,7 +69,7 @@ async def write(conn, total: int, start: datetime) -> float:
         batch = list(pings_of_second(rng, start, second, devices, where))[: total - written]
         for i in range(0, len(batch), PER_STATEMENT):
             async with conn.transaction():
-                await presence_repo.write_pings(conn, batch[i : i + PER_STATEMENT], [])
+                await devices_repo.write_pings(conn, batch[i : i + PER_STATEMENT], [])
         written += len(batch)
         second += 1
     return time.perf_counter() - started

@@ -10,22 +10,22 @@ from litestar import Litestar
 
 from services.geo.clients import routes as clients_routes
 from services.geo.context import GeoContext
-from services.geo.presence import consumers as presence_consumers
-from services.geo.presence import jobs as presence_jobs
-from services.geo.presence import routes as presence_routes
-from services.geo.presence.group_commit import GroupCommit
-from services.geo.presence.service import ingest_group
+from services.geo.devices import consumers as devices_consumers
+from services.geo.devices import jobs as devices_jobs
+from services.geo.devices import routes as devices_routes
+from services.geo.devices.service import ingest_group
+from services.geo.devices.trips import consumers as trips_consumers
+from services.geo.devices.trips import jobs as trips_jobs
+from services.geo.devices.trips import routes as trips_routes
 from services.geo.privacy import jobs as privacy_jobs
 from services.geo.privacy import routes as privacy_routes
 from services.geo.privacy import service as privacy_service
 from services.geo.settings import GeoSettings
-from services.geo.trips import consumers as trips_consumers
-from services.geo.trips import jobs as trips_jobs
-from services.geo.trips import routes as trips_routes
-from services.geo.zones import routes as zones_routes
+from services.geo.stores import routes as stores_routes
 from services.geo.zones.index_sync import ZoneIndexSync
 from shared.app import ServiceSpec, build_app
 from shared.context import Context
+from shared.group_commit import GroupCommit
 from shared.migrations import MigrationSet
 from shared.settings import Settings
 
@@ -53,15 +53,15 @@ async def geo_context(base: Context, config: GeoSettings) -> AsyncIterator[GeoCo
 SPEC = ServiceSpec(
     name="geo",
     route_handlers=[
-        *zones_routes.ROUTES,
-        *presence_routes.ROUTES,
+        *stores_routes.ROUTES,
+        *devices_routes.ROUTES,
         *trips_routes.ROUTES,
         *privacy_routes.ROUTES,
         *clients_routes.ROUTES,
     ],
     migrations=MigrationSet(schema="geo", package="services.geo"),
-    consumers=[*presence_consumers.CONSUMERS, *trips_consumers.CONSUMERS, *privacy_service.CONSUMERS],
-    jobs=[*presence_jobs.JOBS, *trips_jobs.JOBS, *privacy_jobs.JOBS],
+    consumers=[*devices_consumers.CONSUMERS, *trips_consumers.CONSUMERS, *privacy_service.CONSUMERS],
+    jobs=[*devices_jobs.JOBS, *trips_jobs.JOBS, *privacy_jobs.JOBS],
     settings_type=GeoSettings,
     context=geo_context,
     description="Pings and beacon sightings in, once-per-visit zone and trip events out.",

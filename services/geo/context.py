@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.geo.presence.group_commit import GroupCommit
 from services.geo.settings import GeoSettings
 from services.geo.zones.index_sync import ZoneIndexSync
 from shared.context import Context
+from shared.group_commit import GroupCommit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,4 +17,4 @@ class GeoContext(Context):
     zones: ZoneIndexSync
     """This process's zone index and beacon map, kept current through LISTEN/NOTIFY."""
     uploads: GroupCommit[Any, Any]
-    """Uploads arriving together are written together (presence.service)."""
+    """Uploads arriving together are written together (devices.service)."""

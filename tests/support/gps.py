@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.geo.presence.presence import Fix
+from services.geo.devices.presence import Fix
 from shared.geodesy import destination, distance_m
 
 MULTIPATH_RATE = 0.02

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.geo.presence.jobs import fire_timers
+from services.geo.devices.jobs import fire_timers
 from shared.geodesy import destination
 from tests.conftest import System
 from tests.support.builders import STORE, feed_until, shopper

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from services.geo.privacy import repository as repo
+from services.geo.devices import repository as repo
 from tests.conftest import System
 from tests.support.builders import STORE, create_store, ping, shopper, walk_in
 

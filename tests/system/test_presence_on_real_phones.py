@@ -7,7 +7,7 @@ import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
-from services.geo.presence.presence import Fix
+from services.geo.devices.presence import Fix
 from shared.geodesy import destination
 from tests.conftest import System
 from tests.support import gps

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from services.geo.presence.jobs import fire_timers
+from services.geo.devices.jobs import fire_timers
 from services.geo.privacy.jobs import maintain_ping_partitions
 from services.geo.privacy.partitions import RETIRE_GRACE
 from shared.geodesy import destination

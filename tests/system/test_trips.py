@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.geo.trips.jobs import expire_trips
+from services.geo.devices.trips.jobs import expire_trips
 from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.support.builders import BAY, STORE, Shopper, pickup_store, ping, place_order, shopper, start_trip

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from services.geo.presence.schemas import AwareTime, PingIn
+from services.geo.devices.schemas import AwareTime, PingIn
 from shared.wire import Body, Lat, Lng
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import msgspec
 
 from services.geo.clients.decoding import decode
-from services.geo.presence.schemas import PingIn, SightingIn
+from services.geo.devices.schemas import PingIn, SightingIn
 from services.geo.zones.schemas import IBeacon
 from shared.wire import Lat, Lng
 

@@ -10,8 +10,8 @@ from services.geo.clients.background_geolocation import SdkSync
 from services.geo.clients.basic_auth import device_of_basic
 from services.geo.clients.waypoints import SetWaypoints
 from services.geo.context import GeoContext
-from services.geo.presence.routes import MAX_BATCH, device_of_token
-from services.geo.presence.schemas import IngestResult
+from services.geo.devices.routes import MAX_BATCH, device_of_token
+from services.geo.devices.schemas import IngestResult
 from shared.auth import Caller
 from shared.context import FromContext
 from shared.errors import TooLarge

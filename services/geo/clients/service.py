@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from services.geo.clients import owntracks, waypoints
-from services.geo.clients import repository as repo
 from services.geo.clients.background_geolocation import SdkSync, locations_of, ping_of
 from services.geo.context import GeoContext
-from services.geo.presence import service as presence
-from services.geo.presence.schemas import IngestResult, PingIn
+from services.geo.devices import service as devices
+from services.geo.devices.schemas import IngestResult, PingIn
 
 OwnTracksAnswer = list[waypoints.SetWaypoints]
 
@@ -17,10 +16,10 @@ async def owntracks_message(ctx: GeoContext, device_id: str, message: owntracks.
     if message is None:
         return []
     if isinstance(message, owntracks.Beacon):
-        await presence.ingest(ctx, presence.Upload(device_id, sightings=[owntracks.sighting_of(message)]))
+        await devices.ingest(ctx, devices.Upload(device_id, sightings=[owntracks.sighting_of(message)]))
         return []
     ping = owntracks.ping_of(message)
-    result = await presence.ingest(ctx, presence.Upload(device_id, pings=[ping]))
+    result = await devices.ingest(ctx, devices.Upload(device_id, pings=[ping]))
     if result.accepted == 0:  # refused (no consent) or unusable: nothing to tell the app
         return []
     return await _waypoints_if_changed(ctx, device_id, ping)
@@ -30,11 +29,10 @@ async def _waypoints_if_changed(ctx: GeoContext, device_id: str, ping: PingIn) -
     near = waypoints.nearby(ctx.zones.index.zones(), ping.lat, ping.lng)
     if not near:  # the app keeps the regions it has; none near is nothing new to say
         return []
-    async with ctx.db.transaction() as conn:
-        changed = await repo.swap_waypoints_digest(conn, device_id, waypoints.digest(near))
+    changed = await devices.swap_waypoints_digest(ctx, device_id, waypoints.digest(near))
     return [waypoints.command(near)] if changed else []
 
 
 async def sdk_sync(ctx: GeoContext, device_id: str, sync: SdkSync) -> IngestResult:
     pings = [ping_of(location) for location in locations_of(sync)]
-    return await presence.ingest(ctx, presence.Upload(device_id, pings=pings))
+    return await devices.ingest(ctx, devices.Upload(device_id, pings=pings))

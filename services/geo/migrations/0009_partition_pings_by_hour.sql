@@ -5,7 +5,7 @@
 -- is not among the embedded server's extensions.
 --
 -- No DEFAULT partition. Every accepted ping has its partition already (the accepted window is
--- bounded: presence.service.screen_time), so a default would only ever catch what should not be
+-- bounded: devices.service.screen_time), so a default would only ever catch what should not be
 -- there, and it would cost: DETACH PARTITION ... CONCURRENTLY is refused on a table that has one, so
 -- every retirement would lock out inserts; each new partition would have to scan it; and a single
 -- row left in it for an hour would make creating that hour's partition fail.

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.geo.context import GeoContext
-from services.geo.presence.service import MAX_FUTURE
+from services.geo.devices import repository as devices_repo
+from services.geo.devices.service import MAX_FUTURE
 from services.geo.privacy import partitions
 from services.geo.privacy import repository as repo
 from shared.jobs import Job
@@ -19,10 +20,10 @@ log = logging.getLogger("accueil.geo.partitions")
 async def enforce_retention(ctx: GeoContext, now: datetime) -> int:
     config = ctx.config
     async with ctx.db.transaction() as conn:
-        changed = await repo.forget_idle_positions(conn, now - timedelta(hours=config.ping_retention_hours))
-        changed += await repo.coarsen_trips(conn, now - timedelta(hours=config.ping_retention_hours))
-        changed += await repo.forget_upload_answers(conn, now - timedelta(hours=config.ping_retention_hours))
-        changed += await repo.delete_history(conn, now - timedelta(days=config.history_days))
+        changed = await devices_repo.forget_idle_positions(conn, now - timedelta(hours=config.ping_retention_hours))
+        changed += await devices_repo.coarsen_trips(conn, now - timedelta(hours=config.ping_retention_hours))
+        changed += await devices_repo.forget_upload_answers(conn, now - timedelta(hours=config.ping_retention_hours))
+        changed += await devices_repo.delete_history(conn, now - timedelta(days=config.history_days))
     return changed
 
 

@@ -2,7 +2,7 @@
 
 geo.pings is partitioned by the hour of `ts`, in UTC (no daylight saving: every hour is 3,600 s and
 has one name). A ping is accepted when its ts lies in [now - retention, now + the accepted future
-bound] (presence.service.screen_time); every hour of that window must have its partition before such
+bound] (devices.service.screen_time); every hour of that window must have its partition before such
 a ping can arrive, since there is no default partition to catch it (see migration 0009). So the
 partitions are created ahead, HEADROOM beyond the window: a late or failed maintenance run leaves
 hours of margin before an hour boundary arrives without its partition.

@@ -1,1 +1,2 @@
-"""Stores, their zones and beacons, and every process's in-memory index of them."""
+"""The map: stores, their zones and beacons (their SQL and wire format), and every process's in-memory
+index of where a point is, kept current over LISTEN/NOTIFY. Knows nothing of devices."""

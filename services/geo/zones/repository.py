@@ -104,37 +104,6 @@ async def zones_of_store(conn: asyncpg.Connection, store_id: str) -> list[asyncp
     return await conn.fetch(f"SELECT {ZONE_COLUMNS} FROM geo.zones WHERE store_id = $1 ORDER BY zone_id", store_id)
 
 
-async def devices_per_zone(conn: asyncpg.Connection, store_id: str) -> list[asyncpg.Record]:
-    """How many devices are in each zone of the store now: its open visits, counted (visits_zone index).
-    Counts only: never who, never where."""
-    return await conn.fetch(
-        """
-        SELECT zone_id, count(*) AS devices
-        FROM geo.visits
-        WHERE store_id = $1
-        GROUP BY zone_id
-        """,
-        store_id,
-    )
-
-
-async def close_visits_of_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> list[asyncpg.Record]:
-    """Remove open visits of a zone being deleted; return them so their exits can be published, each with
-    the zones its device is still in (`zones`: store_id, zone_id pairs)."""
-    return await conn.fetch(
-        """
-        DELETE FROM geo.visits v WHERE v.store_id = $1 AND v.zone_id = $2
-        RETURNING v.device_id, v.entered_at, v.last_inside_at, v.via, v.confidence,
-                  (SELECT coalesce(json_agg(json_build_object('store_id', o.store_id, 'zone_id', o.zone_id)
-                                            ORDER BY o.store_id, o.zone_id), '[]')
-                   FROM geo.visits o
-                   WHERE o.device_id = v.device_id AND (o.store_id, o.zone_id) <> ($1, $2)) AS zones
-        """,
-        store_id,
-        zone_id,
-    )
-
-
 # --- beacons ---
 
 

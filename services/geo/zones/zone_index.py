@@ -20,6 +20,7 @@ import copy
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import h3
 import numpy as np
@@ -174,9 +175,9 @@ class _Layer:
         return np.repeat(self.cells, np.diff(self.starts)), self.slots, self.groups
 
 
-def _view(array: np.ndarray, code: str) -> memoryview:
+def _view(array: np.ndarray, code: Literal["Q", "q", "i", "b"]) -> memoryview:
     """A native-format view of an array: a single fix reads Python ints from it, no numpy scalar."""
-    return memoryview(array).cast("B").cast(code)
+    return array.data.cast("B").cast(code)
 
 
 class _Tests:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services.geo.presence import repository as presence_repo
-from services.geo.presence.schemas import PingIn
+from services.geo.devices import repository as devices_repo
+from services.geo.devices.schemas import PingIn
 from services.geo.privacy.partitions import HOUR, hour_of, name_of
 from shared import migrations
 from shared.cli import service_spec
@@ -90,7 +90,7 @@ async def test_the_pings_of_the_unpartitioned_table_are_all_kept(server_dsn: str
             # The insert of pings that may be stored already: a duplicate is still stored once.
             again = PingIn(lat=48.86, lng=2.347, accuracy_m=12.0, ts=rows[1][1])
             async with conn.transaction():
-                await presence_repo.store_pings_again(conn, [("dev-a", again)])
+                await devices_repo.store_pings_again(conn, [("dev-a", again)])
             assert await conn.fetchval("SELECT count(*) FROM geo.pings") == len(rows)
         finally:
             await conn.close()
