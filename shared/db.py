@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import asyncpg
 import msgspec
@@ -16,6 +16,7 @@ from asyncpg.pool import PoolConnectionProxy
 log = logging.getLogger("accueil.db")
 
 IsolationLevel = Literal["read_committed", "repeatable_read", "serializable"]
+T = TypeVar("T")
 
 # Errors that mean "the database is not there right now", as opposed to a bad query.
 UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -94,6 +95,22 @@ async def fetch_one(conn: asyncpg.Connection, query: str, *args: object) -> asyn
     if row is None:
         raise LookupError(f"a statement that always returns a row returned none: {query.strip()[:80]!r}")
     return row
+
+
+async def fetch_value(conn: asyncpg.Connection, kind: type[T], query: str, *args: object) -> T | None:
+    """The first column of the statement's first row, or None (no row, or NULL), as the type the query
+    selects: asyncpg's fetchval answers Any, and a value of another type would be a bug in the query."""
+    value = await conn.fetchval(query, *args)
+    if value is None or isinstance(value, kind):
+        return value
+    raise TypeError(f"a {kind.__name__} was expected, {type(value).__name__} came: {query.strip()[:80]!r}")
+
+
+class Row(Protocol):
+    """A row read by column name: asyncpg's Record, or a row that came as JSON (json_agg) and was
+    decoded to a dict. asyncpg's Record is no Mapping (iterating it gives its values, not its keys)."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
 
 
 class Database:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, post
 from litestar.params import JSONBody
 
@@ -18,7 +20,7 @@ from shared.errors import TooLarge
 
 
 @post("/v1/clients/owntracks", status_code=200, exclude_from_auth=True)
-async def post_owntracks(request: Request, ctx: FromContext[GeoContext]) -> list[SetWaypoints]:
+async def post_owntracks(request: Request[Any, Any, Any], ctx: FromContext[GeoContext]) -> list[SetWaypoints]:
     """One OwnTracks message (HTTP mode; Basic auth: user = device id, password = its token). The answer
     is what the app should do: `setWaypoints` with the store zones near it when they changed, else []."""
     device_id = device_of_basic(ctx, request.headers.get("authorization", ""))

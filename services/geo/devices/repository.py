@@ -20,6 +20,7 @@ import msgspec
 
 from services.geo.devices.presence import Fix, Via
 from services.geo.devices.schemas import PingIn
+from shared.db import fetch_value
 
 CONSENT_CONSUMER = "geo.consents"  # the bus consumer keeping geo.device_consents
 
@@ -312,7 +313,7 @@ async def devices_per_zone(conn: asyncpg.Connection, store_id: str) -> list[asyn
 
 
 async def last_ts_of(conn: asyncpg.Connection, device_id: str) -> datetime | None:
-    return await conn.fetchval("SELECT last_ts FROM geo.devices WHERE device_id = $1", device_id)
+    return await fetch_value(conn, datetime, "SELECT last_ts FROM geo.devices WHERE device_id = $1", device_id)
 
 
 async def devices_with_due_timers(

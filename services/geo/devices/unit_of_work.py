@@ -13,11 +13,11 @@ devices costs about what one device costs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 import asyncpg
 import msgspec
@@ -29,6 +29,7 @@ from services.geo.devices import repository as repo
 from services.geo.devices.device_state import DeviceState, TripState
 from services.geo.devices.rate_limit import Bucket
 from shared import bus
+from shared.db import Row
 from shared.events import Event, ZoneExited
 
 
@@ -184,12 +185,14 @@ class _StoredVisit(msgspec.Struct):
     outside_fixes: int
 
 
+T = TypeVar("T")
+
 _FIX = msgspec.json.Decoder(pres.Fix | None)
 _VISITS = msgspec.json.Decoder(list[_StoredVisit] | None)
 _EVIDENCE = msgspec.json.Decoder(repo.Evidence | None)
 
 
-def device_of(device_id: str, row: Mapping[str, Any]) -> DeviceState:
+def device_of(device_id: str, row: asyncpg.Record) -> DeviceState:
     """The device's state from its locked row (repository.lock_devices)."""
     visits = {
         (v.store_id, v.zone_id): pres.Visit(
@@ -223,11 +226,11 @@ def device_of(device_id: str, row: Mapping[str, Any]) -> DeviceState:
     return DeviceState(device_id, presence, active, bucket, location_consented=row["consented"])
 
 
-def _decoded(decoder: msgspec.json.Decoder, text: str | None) -> Any:
+def _decoded(decoder: msgspec.json.Decoder[T], text: str | None) -> T | None:
     return None if text is None else decoder.decode(text)
 
 
-def trip_state(row: Mapping[str, Any]) -> TripState:
+def trip_state(row: Row) -> TripState:
     """A trip as stored (a row, or its JSON) with what its events need."""
     return TripState(
         trip=progress.Trip(

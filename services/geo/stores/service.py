@@ -3,11 +3,11 @@ answer leaves; the other geo processes get it through LISTEN/NOTIFY within momen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from timezonefinder import TimezoneFinder
 
 from services.geo.context import GeoContext
@@ -35,7 +35,7 @@ from shared.events import StoreChanged, StoreData
 _timezones = TimezoneFinder(in_memory=True)
 
 
-def zone_out(row: Mapping[str, Any]) -> ZoneOut:
+def zone_out(row: asyncpg.Record) -> ZoneOut:
     shape = row["shape"]
     return ZoneOut(
         store_id=row["store_id"],

@@ -20,10 +20,11 @@ import copy
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import h3
 import numpy as np
+import numpy.typing as npt
 import shapely
 from h3.api import basic_int as h3i
 
@@ -35,6 +36,11 @@ from services.geo.zones.geometry import Shape
 
 RESOLUTION = 11
 latlng_to_cell = h3i.latlng_to_cell
+
+_Terms = tuple[float, float, float, float, Any]
+"""A slot's exact test on the per-fix path: a circle's (lat0, lng0, per_lat, per_lng, radius²), or a
+polygon's (minx, miny, maxx, maxy, half-planes or None: shapely tests it). The slot's test group says
+which; the types cannot follow that, and telling them apart in the loop would cost a call per test."""
 
 # Below this many pings a batch is answered fix by fix: numpy's fixed cost per call exceeds the loop's.
 SMALL_BATCH = 32
@@ -314,7 +320,7 @@ class ZoneIndex:
         # Append-only between merges: a slot's zone stays readable (a batch answered just before a
         # removal still names it), and its liveness is _slot_of's business.
         self._zones: list[Zone] = []
-        self._terms: list[tuple] = []  # per slot, the exact test of the per-fix path
+        self._terms: list[_Terms] = []  # per slot, the exact test of the per-fix path
         self._pending: dict[int, _Pairs] = {}  # the overlay's zones, by slot
         self._dead = 0  # base entries of removed or replaced zones (at least one each)
         self._sizes: list[int] = []  # per slot, its entries
@@ -530,14 +536,18 @@ class ZoneIndex:
 # point on an edge gets the same answer both ways.
 
 
-def _circle_hits(tests: _Tests, slots: np.ndarray, lats: np.ndarray, lngs: np.ndarray) -> np.ndarray:
+def _circle_hits(
+    tests: _Tests, slots: npt.NDArray[np.int32], lats: npt.NDArray[np.float64], lngs: npt.NDArray[np.float64]
+) -> npt.NDArray[np.bool_]:
     terms = tests.circle[slots]
     dy = (lats - terms[:, 0]) * terms[:, 2]
     dx = (lngs - terms[:, 1]) * terms[:, 3]
     return dx * dx + dy * dy <= terms[:, 4]
 
 
-def _polygon_hits(tests: _Tests, slots: np.ndarray, lats: np.ndarray, lngs: np.ndarray) -> np.ndarray:
+def _polygon_hits(
+    tests: _Tests, slots: npt.NDArray[np.int32], lats: npt.NDArray[np.float64], lngs: npt.NDArray[np.float64]
+) -> npt.NDArray[np.bool_]:
     minx, miny, maxx, maxy = tests.bounds
     hits = (minx[slots] <= lngs) & (lngs <= maxx[slots]) & (miny[slots] <= lats) & (lats <= maxy[slots])
     boxed = np.flatnonzero(hits)

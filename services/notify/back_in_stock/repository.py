@@ -12,6 +12,8 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.db import fetch_one
+
 COLUMNS = """request_id, device_id, store_id, sku, status, requested_at, lapses_at, ended_at, shown, policy_version,
     user_agent"""
 
@@ -38,7 +40,8 @@ async def create_request(
     policy_version: str | None,
     user_agent: str | None,
 ) -> asyncpg.Record:
-    return await conn.fetchrow(
+    return await fetch_one(
+        conn,
         f"""
         INSERT INTO notify.back_in_stock_requests
             (device_id, store_id, sku, lapses_at, shown, policy_version, user_agent)

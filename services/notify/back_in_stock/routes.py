@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, delete, put
 from litestar.params import FromPath, JSONBody
 
@@ -33,7 +35,7 @@ async def put_back_in_stock(
     store_id: FromPath[str],
     sku: FromPath[str],
     principal: Caller,
-    request: Request,
+    request: Request[Any, Any, Any],
     ctx: FromContext[NotifyContext],
     data: JSONBody[BackInStockPut | None] = None,
 ) -> BackInStockRequest:

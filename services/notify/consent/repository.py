@@ -6,6 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.db import fetch_one
 from shared.events import Purpose
 
 
@@ -22,7 +23,8 @@ async def create_device(conn: asyncpg.Connection, device_id: str, platform: str,
 async def spend_registration(conn: asyncpg.Connection, address_key: bytes) -> tuple[int, datetime]:
     """One more registration from this address in the current hour: how many that makes, and when
     the hour began."""
-    row = await conn.fetchrow(
+    row = await fetch_one(
+        conn,
         """
         INSERT INTO notify.registration_budgets AS b (address_key, window_start, used)
         VALUES ($1, date_trunc('hour', now()), 1)

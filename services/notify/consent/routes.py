@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Request, get, post, put
 from litestar.params import FromPath, JSONBody, Parameter
@@ -18,7 +18,7 @@ from shared.wire import check_id
 
 @post("/v1/devices", exclude_from_auth=True, status_code=201)
 async def register_device(
-    data: JSONBody[DeviceCreate], request: Request, ctx: FromContext[NotifyContext]
+    data: JSONBody[DeviceCreate], request: Request[Any, Any, Any], ctx: FromContext[NotifyContext]
 ) -> DeviceCreated:
     """Anyone may register a device (a budget per client address); the token returned is the only way
     to act on it."""
@@ -31,7 +31,7 @@ async def put_consents(
     device_id: FromPath[str],
     data: JSONBody[ConsentPut],
     principal: Caller,
-    request: Request,
+    request: Request[Any, Any, Any],
     ctx: FromContext[NotifyContext],
 ) -> Consents:
     """Record the answer with its proof and tell the other services, in one transaction: a ping sent

@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.db import fetch_one
+
 
 async def upsert_campaign(
     conn: asyncpg.Connection,
@@ -96,7 +98,8 @@ async def campaign_counts(
     conn: asyncpg.Connection, campaign_id: str, sku: str, since: datetime, until: datetime
 ) -> asyncpg.Record:
     """Decided, sent, shown, clicked and alternatives among the campaign's messages decided in the window."""
-    return await conn.fetchrow(
+    return await fetch_one(
+        conn,
         """
         WITH m AS (
             SELECT id, status, sku FROM notify.messages
@@ -139,7 +142,8 @@ async def attributed_orders(
 ) -> asyncpg.Record:
     """Orders placed by the device of a sent offer, at its store, within `window` after it was sent,
     with the product the message offered; each order and each of its lines counted once."""
-    return await conn.fetchrow(
+    return await fetch_one(
+        conn,
         """
         WITH hits AS (
             SELECT DISTINCT l.order_id, l.sku, l.qty

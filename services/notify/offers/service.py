@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+import asyncpg
 import msgspec
 
 from services.notify.context import NotifyContext
@@ -33,7 +32,7 @@ def _check_schedule(schedule: CampaignSchedule | None) -> None:
         schedule_rules.parse(schedule.starts_at, schedule.ends_at, hours)
 
 
-def campaign_of(row: Mapping[str, Any]) -> Campaign:
+def campaign_of(row: asyncpg.Record) -> Campaign:
     trigger = CampaignTrigger(
         type=row["trigger_type"],
         zone_kind=row["zone_kind"],
@@ -82,7 +81,7 @@ async def save_campaign(ctx: NotifyContext, campaign_id: str, data: CampaignPut)
     )
 
 
-async def _campaign_row(conn: Any, campaign_id: str) -> Mapping[str, Any]:
+async def _campaign_row(conn: asyncpg.Connection, campaign_id: str) -> asyncpg.Record:
     row = await repo.get_campaign(conn, campaign_id)
     if row is None:
         raise NotFound(f"unknown campaign {campaign_id!r}", field="campaign_id")

@@ -65,7 +65,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 def retry_delay(attempts: int, retry_after: str | None, now: datetime) -> float:
     """Exponential backoff (1 s, 2 s, 4 s... capped), and never sooner than the push service asked."""
-    delay = min(BACKOFF_BASE_S * 2 ** max(0, attempts - 1), BACKOFF_CAP_S)
+    delay = min(BACKOFF_BASE_S * 2.0 ** max(0, attempts - 1), BACKOFF_CAP_S)
     asked = parse_retry_after(retry_after, now)
     return delay if asked is None else max(delay, asked)
 

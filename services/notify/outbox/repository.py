@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from services.notify.outbox.messages import Addressee, Outgoing
+from shared.db import fetch_one, fetch_value
 
 SEND_CHANNEL = "accueil_notify_send"
 """NOTIFY channel: a message became due (the senders also poll, in case a wake-up is missed)."""
@@ -252,11 +253,13 @@ async def recover_expired_leases(conn: asyncpg.Connection) -> list[asyncpg.Recor
 
 async def next_due(conn: asyncpg.Connection) -> datetime | None:
     """When the senders next have something to do: a retry falling due or a lease running out."""
-    return await conn.fetchval(
+    return await fetch_value(
+        conn,
+        datetime,
         """
         SELECT least((SELECT min(next_attempt_at) FROM notify.messages WHERE status = 'pending'),
                      (SELECT min(lease_until) FROM notify.messages WHERE status = 'sending'))
-        """
+        """,
     )
 
 
@@ -324,15 +327,17 @@ async def suppress_messages(conn: asyncpg.Connection, ids: list[int], reasons: l
 
 
 async def recipient_exists(conn: asyncpg.Connection, to: Addressee) -> bool:
-    return await conn.fetchval(
-        """
-        SELECT CASE $1
-            WHEN 'device' THEN EXISTS (SELECT 1 FROM notify.devices WHERE device_id = $2)
-            WHEN 'staff' THEN EXISTS (SELECT 1 FROM notify.staff WHERE staff_id = $2 AND removed_at IS NULL)
-        END
-        """,
-        to.kind,
-        to.id,
+    return bool(
+        await conn.fetchval(
+            """
+            SELECT CASE $1
+                WHEN 'device' THEN EXISTS (SELECT 1 FROM notify.devices WHERE device_id = $2)
+                WHEN 'staff' THEN EXISTS (SELECT 1 FROM notify.staff WHERE staff_id = $2 AND removed_at IS NULL)
+            END
+            """,
+            to.kind,
+            to.id,
+        )
     )
 
 
@@ -340,7 +345,8 @@ async def save_subscription(
     conn: asyncpg.Connection, to: Addressee, endpoint: str, p256dh: str, auth: str
 ) -> asyncpg.Record:
     """A new subscription replaces the recipient's last one (one device per recipient)."""
-    return await conn.fetchrow(
+    return await fetch_one(
+        conn,
         """
         INSERT INTO notify.push_subscriptions (recipient_kind, recipient_id, endpoint, p256dh, auth)
         VALUES ($1, $2, $3, $4, $5)
@@ -394,18 +400,22 @@ async def delete_subscription(conn: asyncpg.Connection, to: Addressee, endpoint:
 # --- VAPID keys ---
 
 
+_VAPID_KEYS = "SELECT private_key, public_key FROM notify.vapid_keys"
+
+
 async def vapid_keys(conn: asyncpg.Connection) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT private_key, public_key FROM notify.vapid_keys")
+    return await conn.fetchrow(_VAPID_KEYS)
 
 
 async def offer_vapid_keys(conn: asyncpg.Connection, private_key: str, public_key: str) -> asyncpg.Record:
-    """Store this pair unless another replica stored one first; return the pair everyone uses."""
+    """Store this pair unless another replica stored one first; return the pair everyone uses (there is
+    one now: a concurrent insert was waited for, and this next statement sees it committed)."""
     await conn.execute(
         "INSERT INTO notify.vapid_keys (private_key, public_key) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
         private_key,
         public_key,
     )
-    return await vapid_keys(conn)
+    return await fetch_one(conn, _VAPID_KEYS)
 
 
 # --- engagement: what the device reports about a message it was shown ---
@@ -419,8 +429,11 @@ async def message_for_device(conn: asyncpg.Connection, message_id: int, device_i
     )
 
 
-async def record_message_event(conn: asyncpg.Connection, message_id: int, type_: str, ts: datetime) -> asyncpg.Record:
-    """The event as first recorded for this message and type, and whether it is this one."""
+async def record_message_event(
+    conn: asyncpg.Connection, message_id: int, type_: str, ts: datetime
+) -> asyncpg.Record | None:
+    """The event as first recorded for this message and type, and whether it is this one; None when a
+    concurrent report recorded it, committed after this statement began (so it cannot see that row)."""
     return await conn.fetchrow(
         """
         WITH new AS (

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncpg
 
+from shared.db import fetch_one
+
 
 async def create_erasure(
     conn: asyncpg.Connection, erasure_id: str, subject: str, device_id: str, pending: list[str]
 ) -> asyncpg.Record:
-    return await conn.fetchrow(
+    return await fetch_one(
+        conn,
         """
         INSERT INTO notify.erasures (erasure_id, subject, device_id, pending) VALUES ($1, $2, $3, $4)
         RETURNING erasure_id, pending, requested_at, completed_at

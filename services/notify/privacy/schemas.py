@@ -43,7 +43,7 @@ class Export(Answer):
     """geo's part (GET /v1/devices/{device_id}/data); null if geo does not know the device."""
     inventory: Any
     """inventory's part (GET /v1/devices/{device_id}/orders); null if inventory does not know it."""
-    events: list[AnyEvent]  # type: ignore[valid-type]
+    events: list[AnyEvent]
     """The event log's events about the device, from every service, oldest first."""
 
 

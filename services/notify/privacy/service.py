@@ -125,7 +125,7 @@ async def export(ctx: NotifyContext, device_id: str) -> Export:
             staff_alerts=[dict(r) for r in await staff_repo.alerts_about(conn, device_id)],
             back_in_stock=[dict(r) for r in await back_in_stock_repo.requests_of(conn, device_id)],
         )
-        events = [msgspec.convert(dict(r), AnyEvent) for r in await repo.events_about(conn, device_id)]  # type: ignore[arg-type]
+        events = [msgspec.convert(dict(r), AnyEvent) for r in await repo.events_about(conn, device_id)]
     return Export(
         device_id=device_id, exported_at=datetime.now(UTC), notify=part, geo=geo, inventory=inventory, events=events
     )

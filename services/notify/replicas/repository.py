@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from shared.db import fetch_value
+
 # --- written by the consumers ---
 
 
@@ -142,4 +144,4 @@ async def store_known(conn: asyncpg.Connection, store_id: str) -> bool:
 
 
 async def store_timezone(conn: asyncpg.Connection, store_id: str) -> str | None:
-    return await conn.fetchval("SELECT timezone FROM notify.stores WHERE store_id = $1", store_id)
+    return await fetch_value(conn, str, "SELECT timezone FROM notify.stores WHERE store_id = $1", store_id)

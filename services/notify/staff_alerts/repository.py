@@ -6,13 +6,16 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.db import fetch_one
+
 # --- staff ---
 
 
 async def create_staff(
     conn: asyncpg.Connection, staff_id: str, store_id: str, name: str, locale: str
 ) -> asyncpg.Record:
-    return await conn.fetchrow(
+    return await fetch_one(
+        conn,
         """
         INSERT INTO notify.staff (staff_id, store_id, name, locale) VALUES ($1, $2, $3, $4)
         RETURNING staff_id, store_id, name, locale, created_at
@@ -248,7 +251,7 @@ async def open_alerts(conn: asyncpg.Connection, store_id: str, since: datetime) 
 
 async def alert_position(conn: asyncpg.Connection, store_id: str) -> int:
     """The position of the store's latest change (0: none yet)."""
-    return await conn.fetchval("SELECT coalesce(max(seq), 0) FROM notify.alerts WHERE store_id = $1", store_id)
+    return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM notify.alerts WHERE store_id = $1", store_id))
 
 
 async def alerts_about(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post, put
 from litestar.background_tasks import BackgroundTask
@@ -104,7 +104,7 @@ def _position(value: str | None) -> int | None:
 @get("/v1/stores/{store_id:str}/alerts/stream", exclude_from_auth=True, include_in_schema=False)
 async def alert_stream(
     store_id: FromPath[str],
-    request: Request,
+    request: Request[Any, Any, Any],
     ctx: FromContext[NotifyContext],
     ticket: FromQuery[str | None] = None,
     last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,

@@ -109,7 +109,7 @@ async def _reader_locale(conn: asyncpg.Connection, principal: Principal) -> str:
     if principal.role == "staff":
         staff = await repo.get_staff(conn, principal.subject)
         if staff is not None:
-            return staff["locale"]
+            return str(staff["locale"])
     return FALLBACK_LOCALE
 
 

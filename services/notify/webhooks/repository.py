@@ -6,6 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.db import fetch_one, fetch_value
+
 WEBHOOK_CHANNEL = "accueil_notify_webhooks"
 """NOTIFY channel: deliveries were queued (the senders also poll, in case a wake-up is missed)."""
 
@@ -16,7 +18,8 @@ async def save_webhook(
     conn: asyncpg.Connection, webhook_id: str, url: str, events: list[str], secret: str
 ) -> tuple[asyncpg.Record, bool]:
     """Create the webhook, or change its URL and events (its secret is kept). Returns it and whether it is new."""
-    row = await conn.fetchrow(
+    row = await fetch_one(
+        conn,
         """
         INSERT INTO notify.webhooks (webhook_id, url, events, secret) VALUES ($1, $2, $3, $4)
         ON CONFLICT (webhook_id) DO UPDATE SET url = excluded.url, events = excluded.events, updated_at = now()
@@ -152,11 +155,13 @@ async def settle(
 
 
 async def next_due(conn: asyncpg.Connection) -> datetime | None:
-    return await conn.fetchval(
+    return await fetch_value(
+        conn,
+        datetime,
         """
         SELECT least((SELECT min(next_attempt_at) FROM notify.webhook_deliveries WHERE status = 'pending'),
                      (SELECT min(lease_until) FROM notify.webhook_deliveries WHERE status = 'sending'))
-        """
+        """,
     )
 
 

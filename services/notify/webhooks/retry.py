@@ -15,7 +15,7 @@ GIVE_UP_AFTER = timedelta(hours=24)
 
 def backoff_s(attempt: int, first_s: float) -> float:
     """The wait after the `attempt`-th failure: first_s, doubling, at most an hour."""
-    return min(MAX_BACKOFF_S, first_s * 2 ** min(attempt - 1, 30))
+    return min(MAX_BACKOFF_S, first_s * 2.0 ** min(attempt - 1, 30))
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,14 @@
-"""The pool's connections: what a caller leaves on a connection does not reach the next one."""
+"""The pool's connections: what a caller leaves on a connection does not reach the next one. And the
+typed reads: a row that must exist, a value of the type the query selects."""
 
 from __future__ import annotations
 
-import asyncpg
+from datetime import datetime
 
-from shared.db import Database, create_pool
+import asyncpg
+import pytest
+
+from shared.db import Database, create_pool, fetch_one, fetch_value
 
 LOCK = 4242
 
@@ -46,3 +50,20 @@ async def test_a_transaction_left_open_by_an_error_is_rolled_back_before_the_con
             assert not await conn.fetchval("SELECT to_regclass('pg_temp.scratch') IS NOT NULL")
     finally:
         await pool.close()
+
+
+async def test_fetch_value_answers_the_type_asked_none_for_no_row_or_null_and_refuses_another(
+    db: asyncpg.Connection,
+) -> None:
+    assert isinstance(await fetch_value(db, datetime, "SELECT now()"), datetime)
+    assert await fetch_value(db, str, "SELECT 'Europe/Paris'") == "Europe/Paris"
+    assert await fetch_value(db, str, "SELECT NULL::text") is None
+    assert await fetch_value(db, str, "SELECT 'x' WHERE false") is None
+    with pytest.raises(TypeError, match="a str was expected, int came"):
+        await fetch_value(db, str, "SELECT 1")
+
+
+async def test_fetch_one_takes_a_missing_row_for_the_bug_it_is(db: asyncpg.Connection) -> None:
+    assert (await fetch_one(db, "SELECT 1 AS one"))["one"] == 1
+    with pytest.raises(LookupError, match="returned none"):
+        await fetch_one(db, "SELECT 1 WHERE false")

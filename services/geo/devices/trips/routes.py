@@ -9,8 +9,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from services.geo.context import GeoContext
 from services.geo.devices.routes import device_of_token
+from services.geo.devices.schemas import TripOut
 from services.geo.devices.trips import service
-from services.geo.devices.trips.schemas import TripCreate, TripCreated, TripList, TripOut
+from services.geo.devices.trips.schemas import TripCreate, TripCreated, TripList
 from shared.auth import Caller
 from shared.context import FromContext
 from shared.wire import check_id

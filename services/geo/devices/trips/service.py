@@ -4,9 +4,7 @@ A trip moves under its device's row lock (devices.unit_of_work), like the device
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import msgspec
@@ -43,7 +41,7 @@ async def _order_to_collect(ctx: GeoContext, device_id: str, data: TripCreate) -
     return order
 
 
-def _pickup_point(store: Mapping[str, Any], ctx: GeoContext) -> tuple[float, float]:
+def _pickup_point(store: asyncpg.Record, ctx: GeoContext) -> tuple[float, float]:
     """Where the shopper is headed: the store's pickup bay if it has one, else the store itself."""
     for zone in ctx.zones.index.zones_of_store(store["store_id"]):
         if zone.kind == "pickup":
