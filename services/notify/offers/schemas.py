@@ -76,7 +76,7 @@ class CampaignResults(Answer):
     alternatives: int
     """sent messages about another product than the campaign's (it was out of stock)"""
     orders: int
-    """pickup orders attributed to a sent offer (see README: the attribution rule)"""
+    """pickup orders attributed to a sent offer (the attribution rule: docs/api-guide.md, "Campaigns and results")"""
     units: int
     """units of the offered products in those orders"""
 

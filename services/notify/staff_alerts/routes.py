@@ -100,7 +100,7 @@ def _position(value: str | None) -> int | None:
 
 
 # Left out of the OpenAPI document: an endless text/event-stream answer that generic clients and
-# fuzzers built from the document would wait on forever. The README describes it.
+# fuzzers built from the document would wait on forever. docs/api-guide.md describes it.
 @get("/v1/stores/{store_id:str}/alerts/stream", exclude_from_auth=True, include_in_schema=False)
 async def alert_stream(
     store_id: FromPath[str],
