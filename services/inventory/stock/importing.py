@@ -43,6 +43,24 @@ class _LooseDocument(msgspec.Struct):
     rows: list[Any]
 
 
+JSON_SCHEMA = {
+    "description": '`{"rows": [...]}` or the list of rows alone',
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"rows": {"type": "array", "items": {"$ref": ImportRow}}},
+            "required": ["rows"],
+        },
+        {"type": "array", "items": {"$ref": ImportRow}},
+    ],
+}
+CSV_SCHEMA = {
+    "description": "A header naming store_id, sku and on_hand (any order), then one row per line; UTF-8",
+    "type": "string",
+}
+"""What `parse_json` and `parse_csv` read, for the OpenAPI document (`{"$ref": <type>}` names a type)."""
+
+
 @dataclass(frozen=True, order=True)
 class RowError:
     row: int
