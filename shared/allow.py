@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from litestar.enums import HttpMethod, MediaType
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Response
 from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.types import Scope
 
 
 def _options_handler(path: str, methods: set[str]) -> HTTPRouteHandler:
     allow = ", ".join(sorted(methods | {"OPTIONS"}))
 
-    def options(scope: Any) -> Response[None]:
+    def options(scope: Scope) -> Response[None]:
         return Response(None, status_code=HTTP_204_NO_CONTENT, headers={"Allow": allow}, media_type=MediaType.TEXT)
 
     return HTTPRouteHandler(path=path, http_method=[HttpMethod.OPTIONS], include_in_schema=False, sync_to_thread=False)(
@@ -29,7 +29,7 @@ def _options_handler(path: str, methods: set[str]) -> HTTPRouteHandler:
     )
 
 
-def with_options(handlers: Sequence[Any]) -> list[Any]:
+def with_options(handlers: Sequence[object]) -> list[object]:
     """`handlers` preceded by one OPTIONS handler per path of theirs (HTTP handlers; others as they are)."""
     methods: dict[str, set[str]] = defaultdict(set)
     for handler in handlers:

@@ -98,16 +98,17 @@ def decode_strict(body: bytes, annotation: Any, decoder: msgspec.json.Decoder | 
     except msgspec.ValidationError as exc:
         if "got `float`" not in str(exc):
             raise
-    return msgspec.convert(_whole_numbers(msgspec.json.decode(body)), annotation, strict=True)
+    return msgspec.convert(whole_numbers(msgspec.json.decode(body)), annotation, strict=True)
 
 
-def _whole_numbers(value: Any) -> Any:
+def whole_numbers(value: Any) -> Any:
+    """A decoded document with its whole floats (2.0) as integers."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {key: _whole_numbers(item) for key, item in value.items()}
+        return {key: whole_numbers(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_whole_numbers(item) for item in value]
+        return [whole_numbers(item) for item in value]
     return value
 
 

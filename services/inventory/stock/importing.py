@@ -19,7 +19,7 @@ import msgspec
 
 from services.inventory.stock.schemas import Quantity
 from shared.errors import BadRequest, Invalid, TooLarge
-from shared.wire import Id
+from shared.wire import Id, decode_strict, whole_numbers
 
 MAX_ROWS = 200_000
 COLUMNS = ("store_id", "sku", "on_hand")
@@ -118,7 +118,7 @@ def parse_json(body: bytes) -> Parsed:
     loose: type = list[Any] if bare else _LooseDocument
     try:
         try:  # a clean document decodes straight into rows
-            decoded = msgspec.json.decode(body, type=clean)
+            decoded = decode_strict(body, clean)
             rows = decoded if bare else decoded.rows
             _check_size(len(rows))
             return Parsed(_records(enumerate(rows, start=1)), [])
@@ -133,7 +133,7 @@ def parse_json(body: bytes) -> Parsed:
     good, errors = [], []
     for number, item in enumerate(items, start=1):
         try:
-            good.append((number, msgspec.convert(item, ImportRow)))
+            good.append((number, msgspec.convert(whole_numbers(item), ImportRow)))
         except msgspec.ValidationError as exc:
             errors.append(RowError(number, *_explain(exc)))
     return Parsed(_records(good), errors)
