@@ -127,9 +127,12 @@ def finish(document: dict[str, Any], handlers: Sequence[Any]) -> dict[str, Any]:
         _describe_body(op, types)
         _describe_answers(op, types)
         _describe_security(op)
+        _describe_errors(op)
     schemas = {**document.get("components", {}).get("schemas", {}), **types.components()}
     for op in operations:
-        _describe_errors(op, types)
+        for part in ("requestBody", "responses"):
+            if part in op.spec:
+                op.spec[part] = types.resolve(op.spec[part])
     # StrictRequest refuses NUL in the bodies it decodes (not in those a handler reads itself).
     decoded = [op.spec["requestBody"] for op in operations if op.handler.parsed_data_field and "requestBody" in op.spec]
     for schema in [*decoded, *_referenced(decoded, schemas).values()]:
@@ -149,14 +152,15 @@ def finish(document: dict[str, Any], handlers: Sequence[Any]) -> dict[str, Any]:
 
 
 def _operations(document: dict[str, Any], handlers: Sequence[Any]) -> Iterator[_Operation]:
+    """Each operation of the document with the handler behind it (a path as the document writes it:
+    `{store_id}` for the handler's `{store_id:str}`)."""
     for handler in handlers:
         if not isinstance(handler, HTTPRouteHandler):
             continue
-        for path in handler.paths:
-            item = document["paths"].get(_PATH_PARAMETER.sub(r"{\1}", path), {})
+        for path in (_PATH_PARAMETER.sub(r"{\1}", path) for path in handler.paths):
             for method in handler.http_methods:
-                if (spec := item.get(method.lower())) is not None:
-                    yield _Operation(_PATH_PARAMETER.sub(r"{\1}", path), method.lower(), handler, spec)
+                if (spec := document["paths"].get(path, {}).get(method.lower())) is not None:
+                    yield _Operation(path, method.lower(), handler, spec)
 
 
 class _Types:
@@ -165,7 +169,6 @@ class _Types:
     def __init__(self) -> None:
         self._types: list[Any] = [ErrorBody]
         self._schemas: dict[Any, dict[str, Any]] | None = None
-        self._components: dict[str, Any] = {}
 
     def ref(self, type_: Any) -> dict[str, Any]:
         """A placeholder filled in by `components()` (a type is described once all are known)."""
@@ -174,9 +177,9 @@ class _Types:
 
     def components(self) -> dict[str, Any]:
         types = list(dict.fromkeys(self._types))
-        described, self._components = msgspec.json.schema_components(types, ref_template=REF)
+        described, components = msgspec.json.schema_components(types, ref_template=REF)
         self._schemas = dict(zip(types, described, strict=True))
-        return self._components
+        return components
 
     def resolve(self, schema: Any) -> Any:
         """`schema` with its placeholders replaced by the types' schemas."""
@@ -339,7 +342,7 @@ def _implied_errors(op: _Operation) -> set[int]:
     return codes
 
 
-def _describe_errors(op: _Operation, types: _Types) -> None:
+def _describe_errors(op: _Operation) -> None:
     declared = {status for status in (op.handler.responses or {}) if status >= 400}
     answers = op.spec.setdefault("responses", {})
     for status in [s for s in answers if int(s) >= 400]:
@@ -354,11 +357,6 @@ def _describe_errors(op: _Operation, types: _Types) -> None:
         if status == 401 and any("basic" in requirement for requirement in op.spec.get("security", [])):
             answer["headers"] = {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}}
         answers[str(status)] = answer
-    for answer in answers.values():
-        for media in answer.get("content", {}).values():
-            media["schema"] = types.resolve(media["schema"])
-    for media in op.spec.get("requestBody", {}).get("content", {}).values():
-        media["schema"] = types.resolve(media["schema"])
 
 
 def _forbid_nul(schema: Any) -> None:
@@ -396,7 +394,7 @@ def _link(source: _Operation, operations: list[_Operation], schemas: dict[str, A
     if source.method == "get":
         return
     for status, answer in source.spec["responses"].items():
-        if not status.startswith("2") or "content" not in answer:
+        if not status.startswith("2") or "application/json" not in answer.get("content", {}):
             continue
         fields_ = _properties(answer["content"]["application/json"]["schema"], schemas)
         links = {}
