@@ -24,25 +24,26 @@ import msgspec
 from litestar import Litestar, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.params import Parameter
 from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Response
 from litestar.types import Message, Scope
 
 from shared import bus, keys, migrations
+from shared.allow import with_options
 from shared.auth import CALLER, BearerAuth, Caller, Principal, ServiceTokens, TokenSigner
 from shared.context import Context, FromContext
 from shared.cors import cors_config
 from shared.db import UNAVAILABLE, Database, as_connection, create_pool
-from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler, document_errors
+from shared.errors import EXCEPTION_HANDLERS, ConfigError, database_unavailable_handler
 from shared.events import AnyEvent
 from shared.jobs import Job, JobRunner
 from shared.metrics import RequestMetrics
 from shared.migrations import MigrationSet
+from shared.openapi import ExactOpenAPIConfig
 from shared.revocation import RevocationWatcher
 from shared.settings import Settings, load_env
-from shared.wire import StrictRequest, refuse_empty_body
+from shared.wire import Cursor, StrictRequest, refuse_empty_body
 
 log = logging.getLogger("accueil.app")
 
@@ -99,9 +100,6 @@ async def readyz(state: State) -> Response[dict[str, Any]]:
     return Response({"status": "ready"}, status_code=200)
 
 
-MAX_ID = 2**63 - 1  # ids are bigint
-
-
 class EventPage(msgspec.Struct):
     events: list[AnyEvent]
     next_after: int
@@ -111,7 +109,7 @@ class EventPage(msgspec.Struct):
 async def event_feed(
     principal: Caller,
     ctx: FromContext[Context],
-    after: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
+    after: Cursor = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> EventPage:
     """This service's events, oldest first. Page with `after` = the last id seen."""
@@ -232,13 +230,13 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             await http.aclose()
             await db.close()
 
-    document_errors([event_feed, *spec.route_handlers])
+    handlers = [event_feed, *spec.route_handlers]
     return Litestar(
         route_handlers=[
             healthz,
             readyz,
             _Metrics,
-            Router("/", route_handlers=[event_feed, *spec.route_handlers]),
+            Router("/", route_handlers=with_options(handlers)),
         ],
         lifespan=[lifespan],
         state=state,
@@ -257,11 +255,12 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             **EXCEPTION_HANDLERS,
             **dict.fromkeys(UNAVAILABLE, database_unavailable_handler),
         },
-        openapi_config=OpenAPIConfig(
+        openapi_config=ExactOpenAPIConfig(
             title=f"accueil {spec.name}",
             version="1.0.0",
             description=spec.description,
             path="/schema",
+            handlers=handlers,
         ),
         logging_config=None,
         debug=False,

@@ -163,23 +163,27 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
     field: str | None = None
 
 
-_DOCUMENTED = {
+ERRORS = {
     400: "Malformed request (e.g. invalid JSON)",
     401: "Missing, invalid, expired or revoked token",
     403: "Valid token, but not allowed to act on this device or store",
     404: "Unknown id (or not visible to this caller)",
     409: "Conflict with the current state (e.g. not enough stock)",
     413: "Body or batch too large",
+    415: "Body of a media type this call does not read",
     422: "Well-formed but invalid input; `field` names it",
     429: "Too many requests; see Retry-After",
     502: "Another accueil service needed for the answer is unavailable",
     503: "Database unavailable; see Retry-After",
 }
-ERROR_RESPONSES = {code: ResponseSpec(data_container=ErrorBody, description=text) for code, text in _DOCUMENTED.items()}
+"""Every error status a call may answer, as the OpenAPI documents describe it (shared.openapi lists
+on each call those its shape makes possible)."""
 
 
-def document_errors(handlers: list[object]) -> None:
-    """Describe our error shape in the OpenAPI document of every route (in place of Litestar's)."""
-    for handler in handlers:
-        if hasattr(handler, "responses"):
-            handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """The error answers a route gives beyond those its shape implies, for its decorator's `responses`:
+    `@post("/v1/trips", responses=errors(404, 409, 502))`."""
+    return {
+        code: ResponseSpec(data_container=ErrorBody, description=ERRORS[code], generate_examples=False)
+        for code in codes
+    }

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from shared.errors import BadRequest, Invalid
+from shared.wire import decode_strict
 
 _FIELD = re.compile(r"at `\$\.?([^`]*)`")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
@@ -24,7 +25,7 @@ def invalid(exc: msgspec.ValidationError) -> Invalid:
 
 def decode(body: bytes, type_: Any) -> Any:
     try:
-        return msgspec.json.decode(body, type=type_, strict=True)
+        return decode_strict(body, type_)
     except msgspec.ValidationError as exc:
         raise invalid(exc) from exc
     except msgspec.DecodeError as exc:

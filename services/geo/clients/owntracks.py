@@ -56,6 +56,20 @@ class Beacon(msgspec.Struct):
 Message = Location | Transition | Beacon
 _TYPES: dict[str, type[Message]] = {"location": Location, "transition": Transition, "beacon": Beacon}
 
+MESSAGE_SCHEMA = {
+    "description": "One OwnTracks message. Another `_type`, or none, is answered [] and ignored.",
+    "type": "object",
+    "properties": {"_type": {"type": ["string", "null"]}},
+    "oneOf": [
+        *(
+            {"allOf": [{"$ref": kind}, {"properties": {"_type": {"const": name}}, "required": ["_type"]}]}
+            for name, kind in _TYPES.items()
+        ),
+        {"properties": {"_type": {"not": {"enum": list(_TYPES)}}}},
+    ],
+}
+"""What `parse` reads, for the OpenAPI document (`{"$ref": <type>}` names the type's schema)."""
+
 
 def parse(body: bytes) -> Message | None:
     """The message we act on, or None for an empty body or a type we ignore; 400/422 naming the field

@@ -16,10 +16,18 @@ from services.geo.devices.routes import MAX_BATCH, device_of_token
 from services.geo.devices.schemas import IngestResult
 from shared.auth import Caller
 from shared.context import FromContext
-from shared.errors import TooLarge
+from shared.errors import TooLarge, errors
+from shared.openapi import raw_body
 
 
-@post("/v1/clients/owntracks", status_code=200, exclude_from_auth=True)
+@post(
+    "/v1/clients/owntracks",
+    status_code=200,
+    exclude_from_auth=True,
+    security=[{"basic": []}],
+    responses=errors(429),
+    opt=raw_body({"application/json": owntracks.MESSAGE_SCHEMA}, required=False),
+)
 async def post_owntracks(request: Request[Any, Any, Any], ctx: FromContext[GeoContext]) -> list[SetWaypoints]:
     """One OwnTracks message (HTTP mode; Basic auth: user = device id, password = its token). The answer
     is what the app should do: `setWaypoints` with the store zones near it when they changed, else []."""
@@ -28,7 +36,7 @@ async def post_owntracks(request: Request[Any, Any, Any], ctx: FromContext[GeoCo
     return await service.owntracks_message(ctx, device_id, message)
 
 
-@post("/v1/clients/background-geolocation", status_code=200)
+@post("/v1/clients/background-geolocation", status_code=200, responses=errors(429))
 async def post_background_geolocation(
     data: JSONBody[SdkSync], principal: Caller, ctx: FromContext[GeoContext]
 ) -> IngestResult:

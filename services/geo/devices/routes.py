@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from services.geo.context import GeoContext
 from services.geo.devices import service
 from services.geo.devices.schemas import DeviceContext, IngestResult, PingBatch, SightingBatch
 from shared.auth import Caller, Principal
 from shared.context import FromContext, context_of
-from shared.errors import Forbidden, Invalid, TooLarge
-from shared.wire import check_id
+from shared.errors import Forbidden, Invalid, TooLarge, errors
+from shared.openapi import exactly_one_of
+from shared.wire import PathId
 
 MAX_BATCH = 500
 
@@ -30,7 +31,7 @@ def device_of_token(principal: Principal) -> str:
 # single-ping upload.
 
 
-@post("/v1/pings", status_code=200)
+@post("/v1/pings", status_code=200, responses=errors(429))
 async def post_pings(data: JSONBody[PingBatch], request: Request[Principal, Any, Any]) -> IngestResult:
     """A batch of location fixes, in any order; duplicates are harmless. Events come back in the answer."""
     device_id = device_of_token(request.user)
@@ -39,7 +40,12 @@ async def post_pings(data: JSONBody[PingBatch], request: Request[Principal, Any,
     return await service.ingest(context_of(request), service.Upload(device_id, pings=data.pings))
 
 
-@post("/v1/beacon-sightings", status_code=200)
+@post(
+    "/v1/beacon-sightings",
+    status_code=200,
+    responses=errors(429),
+    opt=exactly_one_of("ibeacon", "eddystone", within="sightings"),
+)
 async def post_sightings(data: JSONBody[SightingBatch], request: Request[Principal, Any, Any]) -> IngestResult:
     device_id = device_of_token(request.user)
     if len(data.sightings) > MAX_BATCH:
@@ -51,9 +57,8 @@ async def post_sightings(data: JSONBody[SightingBatch], request: Request[Princip
 
 
 @get("/v1/devices/{device_id:str}/context")
-async def device_context(device_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]) -> DeviceContext:
+async def device_context(device_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> DeviceContext:
     """Where the device is now: its stores and zones, dwell so far, its active trip."""
-    check_id(device_id, "device_id")
     principal.require_device(device_id)
     return await service.device_context(ctx, device_id)
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from litestar import get
-from litestar.params import FromPath
 
 from services.geo.context import GeoContext
 from services.geo.privacy import service
 from services.geo.privacy.schemas import DeviceData, PrivacyNotice
 from shared.auth import Caller
 from shared.context import FromContext
-from shared.wire import check_id
+from shared.wire import PathId
 
 
 @get("/v1/devices/{device_id:str}/data")
-async def device_data(device_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]) -> DeviceData:
+async def device_data(device_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> DeviceData:
     """Everything geo holds about the device (the shopper's export gathers it through notify)."""
-    check_id(device_id, "device_id")
     principal.require_device(device_id)
     return await service.device_data(ctx, device_id)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import delete, get, put
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 
 from services.geo.context import GeoContext
 from services.geo.stores import service
@@ -22,43 +22,42 @@ from services.geo.zones.schemas import (
 )
 from shared.auth import Caller
 from shared.context import FromContext
-from shared.errors import Invalid
-from shared.wire import check_id
+from shared.errors import Invalid, errors
+from shared.openapi import exactly_one_of
+from shared.wire import PathId, QueryId
 
 
 @get("/v1/stores")
 async def list_stores(
     principal: Caller,
     ctx: FromContext[GeoContext],
-    after: FromQuery[str | None] = None,
+    after: QueryId = None,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
 ) -> StoreList:
     """The stores by id, a page at a time (`after` is the `next_after` of the page before), for the
     operator's console."""
     principal.require_trusted()
-    if after is not None:
-        check_id(after, "after")
     return await service.list_stores(ctx, after, limit)
 
 
 @put("/v1/stores/{store_id:str}")
 async def put_store(
-    store_id: FromPath[str], data: JSONBody[StorePut], principal: Caller, ctx: FromContext[GeoContext]
+    store_id: PathId, data: JSONBody[StorePut], principal: Caller, ctx: FromContext[GeoContext]
 ) -> Store:
     """Create or update a store; its time zone defaults from its location."""
     principal.require_admin()
-    return await service.put_store(ctx, check_id(store_id, "store_id"), data)
+    return await service.put_store(ctx, store_id, data)
 
 
 @get("/v1/stores/{store_id:str}")
-async def get_store(store_id: FromPath[str], ctx: FromContext[GeoContext]) -> Store:
-    return await service.get_store(ctx, check_id(store_id, "store_id"))
+async def get_store(store_id: PathId, ctx: FromContext[GeoContext]) -> Store:
+    return await service.get_store(ctx, store_id)
 
 
-@put("/v1/stores/{store_id:str}/zones/{zone_id:str}")
+@put("/v1/stores/{store_id:str}/zones/{zone_id:str}", opt=exactly_one_of("circle", "polygon"))
 async def put_zone(
-    store_id: FromPath[str],
-    zone_id: FromPath[str],
+    store_id: PathId,
+    zone_id: PathId,
     data: JSONBody[ZonePut],
     principal: Caller,
     ctx: FromContext[GeoContext],
@@ -66,64 +65,60 @@ async def put_zone(
     """Create or replace a zone. This process's index has it before the answer leaves; the other geo
     processes get it through LISTEN/NOTIFY within moments."""
     principal.require_admin()
-    check_id(store_id, "store_id")
-    check_id(zone_id, "zone_id")
     if (data.circle is None) == (data.polygon is None):
         raise Invalid('give exactly one of "circle" or "polygon"', field="circle")
     return await service.put_zone(ctx, store_id, zone_id, data)
 
 
 @get("/v1/stores/{store_id:str}/zones")
-async def list_zones(store_id: FromPath[str], ctx: FromContext[GeoContext]) -> list[ZoneOut]:
-    return await service.list_zones(ctx, check_id(store_id, "store_id"))
+async def list_zones(store_id: PathId, ctx: FromContext[GeoContext]) -> list[ZoneOut]:
+    return await service.list_zones(ctx, store_id)
 
 
 @get("/v1/stores/{store_id:str}/occupancy")
-async def store_occupancy(store_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]) -> StoreOccupancy:
+async def store_occupancy(store_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> StoreOccupancy:
     """How many devices are in each zone of the store now (its open visits): counts, never a device or
     a position. For the operator, and notify's console."""
     principal.require_trusted()
-    return await service.occupancy(ctx, check_id(store_id, "store_id"))
+    return await service.occupancy(ctx, store_id)
 
 
 @delete("/v1/stores/{store_id:str}/zones/{zone_id:str}")
-async def delete_zone(
-    store_id: FromPath[str], zone_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]
-) -> None:
+async def delete_zone(store_id: PathId, zone_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> None:
     """Deleting a zone closes its open visits: everyone inside gets an exit, nobody stays forever."""
     principal.require_admin()
-    await service.delete_zone(ctx, check_id(store_id, "store_id"), check_id(zone_id, "zone_id"))
+    await service.delete_zone(ctx, store_id, zone_id)
 
 
-@put("/v1/stores/{store_id:str}/beacons/{beacon_id:str}")
+@put(
+    "/v1/stores/{store_id:str}/beacons/{beacon_id:str}",
+    responses=errors(409),
+    opt=exactly_one_of("ibeacon", "eddystone"),
+)
 async def put_beacon(
-    store_id: FromPath[str],
-    beacon_id: FromPath[str],
+    store_id: PathId,
+    beacon_id: PathId,
     data: JSONBody[BeaconPut],
     principal: Caller,
     ctx: FromContext[GeoContext],
 ) -> BeaconOut:
     principal.require_admin()
-    check_id(store_id, "store_id")
-    check_id(beacon_id, "beacon_id")
     if (data.ibeacon is None) == (data.eddystone is None):
         raise Invalid('give exactly one of "ibeacon" or "eddystone"', field="ibeacon")
     return await service.put_beacon(ctx, store_id, beacon_id, data)
 
 
 @get("/v1/stores/{store_id:str}/beacons")
-async def list_beacons(store_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]) -> list[BeaconOut]:
+async def list_beacons(store_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> list[BeaconOut]:
     """The store's beacons by id, each with the zone it marks."""
     principal.require_trusted()
-    return await service.list_beacons(ctx, check_id(store_id, "store_id"))
+    return await service.list_beacons(ctx, store_id)
 
 
 @delete("/v1/stores/{store_id:str}/beacons/{beacon_id:str}")
-async def delete_beacon(
-    store_id: FromPath[str], beacon_id: FromPath[str], principal: Caller, ctx: FromContext[GeoContext]
-) -> None:
+async def delete_beacon(store_id: PathId, beacon_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> None:
     principal.require_admin()
-    await service.delete_beacon(ctx, check_id(store_id, "store_id"), check_id(beacon_id, "beacon_id"))
+    await service.delete_beacon(ctx, store_id, beacon_id)
 
 
 ROUTES = [

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from shared.wire import Answer, Body, Id, Lat, Lng, Name
+from services.geo.zones.geometry import MAX_RADIUS_M
+from shared.wire import Answer, Body, Id, Lat, Lng, Name, Timezone
 
 ZoneKind = Literal["store", "pickup", "department", "approach"]
-Timezone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class StorePut(Body):
@@ -38,13 +38,40 @@ class StoreList(Answer):
 class Circle(Body):
     lat: Lat
     lng: Lng
-    radius_m: float
+    radius_m: Annotated[float, msgspec.Meta(extra_json_schema={"exclusiveMinimum": 0, "maximum": MAX_RADIUS_M})]
+
+
+_POSITION = {
+    "type": "array",
+    "minItems": 2,
+    "prefixItems": [
+        {"type": "number", "minimum": -180, "maximum": 180},
+        {"type": "number", "minimum": -90, "maximum": 90},
+    ],
+}
+GeoJsonPolygon = Annotated[
+    dict[str, Any],
+    msgspec.Meta(
+        description="A GeoJSON Polygon: rings of [lng, lat], the first the outline, the others holes",
+        extra_json_schema={
+            "properties": {
+                "type": {"const": "Polygon"},
+                "coordinates": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "array", "minItems": 4, "items": _POSITION},
+                },
+            },
+            "required": ["type", "coordinates"],
+        },
+    ),
+]
 
 
 class ZonePut(Body):
     kind: ZoneKind
     circle: Circle | None = None
-    polygon: dict[str, Any] | None = None
+    polygon: GeoJsonPolygon | None = None
     dwell_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] | None = None
     name: Name | None = None
 

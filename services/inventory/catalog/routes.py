@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 from litestar import get, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from services.inventory.catalog import service
 from services.inventory.catalog.schemas import Product, ProductPut
 from services.inventory.context import InventoryContext
 from shared.auth import Caller
 from shared.context import FromContext
-from shared.wire import check_id
+from shared.wire import PathId
 
 
 @put("/v1/products/{sku:str}")
 async def put_product(
-    sku: FromPath[str], data: JSONBody[ProductPut], principal: Caller, ctx: FromContext[InventoryContext]
+    sku: PathId, data: JSONBody[ProductPut], principal: Caller, ctx: FromContext[InventoryContext]
 ) -> Product:
     principal.require_admin()
-    return await service.put_product(ctx, check_id(sku, "sku"), data)
+    return await service.put_product(ctx, sku, data)
 
 
 @get("/v1/products/{sku:str}")
-async def get_product(sku: FromPath[str], ctx: FromContext[InventoryContext]) -> Product:
-    return await service.get_product(ctx, check_id(sku, "sku"))
+async def get_product(sku: PathId, ctx: FromContext[InventoryContext]) -> Product:
+    return await service.get_product(ctx, sku)
 
 
 ROUTES = [put_product, get_product]

@@ -19,7 +19,7 @@ import msgspec
 
 from services.inventory.catalog.schemas import Quantity
 from shared.errors import BadRequest, Invalid, TooLarge
-from shared.wire import Id
+from shared.wire import Id, decode_strict, whole_numbers
 
 MAX_ROWS = 200_000
 COLUMNS = ("store_id", "sku", "on_hand")
@@ -41,6 +41,24 @@ class _Document(msgspec.Struct):
 
 class _LooseDocument(msgspec.Struct):
     rows: list[Any]
+
+
+JSON_SCHEMA = {
+    "description": '`{"rows": [...]}` or the list of rows alone',
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"rows": {"type": "array", "items": {"$ref": ImportRow}}},
+            "required": ["rows"],
+        },
+        {"type": "array", "items": {"$ref": ImportRow}},
+    ],
+}
+CSV_SCHEMA = {
+    "description": "A header naming store_id, sku and on_hand (any order), then one row per line; UTF-8",
+    "type": "string",
+}
+"""What `parse_json` and `parse_csv` read, for the OpenAPI document (`{"$ref": <type>}` names a type)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -98,10 +116,8 @@ def parse_json(body: bytes) -> Parsed:
     bare = body.lstrip()[:1] == b"["
     try:
         try:  # a clean document decodes straight into rows
-            rows = (
-                msgspec.json.decode(body, type=list[ImportRow])
-                if bare
-                else msgspec.json.decode(body, type=_Document).rows
+            rows: list[ImportRow] = (
+                decode_strict(body, list[ImportRow]) if bare else decode_strict(body, _Document).rows
             )
             _check_size(len(rows))
             return Parsed(_records(enumerate(rows, start=1)), [])
@@ -119,7 +135,7 @@ def parse_json(body: bytes) -> Parsed:
     good, errors = [], []
     for number, item in enumerate(items, start=1):
         try:
-            good.append((number, msgspec.convert(item, ImportRow)))
+            good.append((number, msgspec.convert(whole_numbers(item), ImportRow)))
         except msgspec.ValidationError as exc:
             errors.append(RowError(number, *_explain(exc)))
     return Parsed(_records(good), errors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 
 from services.inventory.context import InventoryContext
 from services.inventory.stock import importing, service
@@ -21,45 +21,48 @@ from services.inventory.stock.schemas import (
 )
 from shared.auth import Caller
 from shared.context import FromContext
-from shared.errors import ApiError, Invalid, TooLarge
-from shared.wire import check_id
+from shared.errors import ApiError, Invalid, TooLarge, errors
+from shared.openapi import raw_body
+from shared.wire import ID, MAX_ID, PathId, QueryId, check_id, comma_separated
 
 MAX_SKUS_PER_QUERY = 500
 MAX_STOCK_PAGE = 500
-MAX_STOCK_PAGE = 500
 MAX_IMPORT_BYTES = 32 * 1024 * 1024
+SkuList = Annotated[
+    str | None,
+    Parameter(
+        description=f"comma-separated SKUs, at most {MAX_SKUS_PER_QUERY} different ones",
+        schema_extra={"pattern": comma_separated(ID, at_least_one=False)},
+    ),
+]
 
 
 class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 
 
-@put("/v1/stores/{store_id:str}/stock/{sku:str}")
+@put("/v1/stores/{store_id:str}/stock/{sku:str}", responses=errors(409))
 async def put_stock(
-    store_id: FromPath[str],
-    sku: FromPath[str],
+    store_id: PathId,
+    sku: PathId,
     data: JSONBody[StockPut],
     principal: Caller,
     ctx: FromContext[InventoryContext],
 ) -> StockItem:
-    check_id(store_id, "store_id")
-    check_id(sku, "sku")
     principal.require_store(store_id)
     return await service.set_on_hand(ctx, store_id, sku, data.on_hand, reason=data.reason, actor=actor(principal))
 
 
-@post("/v1/stores/{store_id:str}/stock/{sku:str}/adjustments", status_code=200)
+@post("/v1/stores/{store_id:str}/stock/{sku:str}/adjustments", status_code=200, responses=errors(409))
 async def adjust_stock(
-    store_id: FromPath[str],
-    sku: FromPath[str],
+    store_id: PathId,
+    sku: PathId,
     data: JSONBody[StockAdjust],
     principal: Caller,
     ctx: FromContext[InventoryContext],
 ) -> StockItem:
     """A relative change with its reason: a delivery (+12), a breakage (-1). 409 if it would leave
     less on hand than orders have reserved."""
-    check_id(store_id, "store_id")
-    check_id(sku, "sku")
     principal.require_store(store_id)
     if data.delta == 0:
         raise Invalid("delta must not be 0", field="delta")
@@ -68,21 +71,25 @@ async def adjust_stock(
 
 @get("/v1/stores/{store_id:str}/stock/{sku:str}/ledger")
 async def get_ledger(
-    store_id: FromPath[str],
-    sku: FromPath[str],
+    store_id: PathId,
+    sku: PathId,
     principal: Caller,
     ctx: FromContext[InventoryContext],
-    before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+    before: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> Ledger:
     """Every change of on_hand, newest first: who, when, why, before and after."""
-    check_id(store_id, "store_id")
-    check_id(sku, "sku")
     principal.require_store(store_id)
     return await service.ledger(ctx, store_id, sku, before, limit)
 
 
-@post("/v1/stock/import", status_code=200, request_max_body_size=MAX_IMPORT_BYTES)
+@post(
+    "/v1/stock/import",
+    status_code=200,
+    request_max_body_size=MAX_IMPORT_BYTES,
+    responses=errors(409, 415),
+    opt=raw_body({"application/json": importing.JSON_SCHEMA, "text/csv": importing.CSV_SCHEMA}),
+)
 async def import_stock(
     request: Request[Any, Any, Any], principal: Caller, ctx: FromContext[InventoryContext]
 ) -> ImportResult:
@@ -100,19 +107,16 @@ async def import_stock(
     return await service.import_rows(ctx, parsed, actor=actor(principal))
 
 
-@get("/v1/stores/{store_id:str}/stock")
+@get("/v1/stores/{store_id:str}/stock", responses=errors(413))
 async def get_stock(
-    store_id: FromPath[str],
+    store_id: PathId,
     ctx: FromContext[InventoryContext],
-    sku: FromQuery[str | None] = None,
-    after: FromQuery[str | None] = None,
+    sku: SkuList = None,
+    after: QueryId = None,
     limit: Annotated[int, Parameter(ge=1, le=MAX_STOCK_PAGE)] = MAX_STOCK_PAGE,
 ) -> StockList:
     """Anyone with a token may ask: availability is what a shop window shows. Without `sku`, the whole
     store a page at a time, by SKU: `after` is the `next_after` of the page before."""
-    check_id(store_id, "store_id")
-    if after is not None:
-        check_id(after, "after")
     skus = None
     if sku is not None:
         skus = list(dict.fromkeys(s.strip() for s in sku.split(",") if s.strip()))
@@ -125,14 +129,13 @@ async def get_stock(
 
 @get("/v1/stores/{store_id:str}/alternatives/{sku:str}")
 async def get_alternatives(
-    store_id: FromPath[str],
-    sku: FromPath[str],
+    store_id: PathId,
+    sku: PathId,
     ctx: FromContext[InventoryContext],
     limit: Annotated[int, Parameter(ge=1, le=50)] = 10,
 ) -> AlternativeList:
     """In-stock products of the same category at that store, most alike first: the best `limit`."""
-    check_id(store_id, "store_id")
-    return await service.alternatives(ctx, store_id, check_id(sku, "sku"), limit)
+    return await service.alternatives(ctx, store_id, sku, limit)
 
 
 ROUTES = [put_stock, adjust_stock, get_ledger, import_stock, get_stock, get_alternatives]

@@ -19,7 +19,10 @@ class StockPut(Body):
 
 
 class StockAdjust(Body):
-    delta: Annotated[int, msgspec.Meta(ge=-MAX_QUANTITY, le=MAX_QUANTITY, description="not 0")]
+    delta: Annotated[
+        int,
+        msgspec.Meta(ge=-MAX_QUANTITY, le=MAX_QUANTITY, description="not 0", extra_json_schema={"not": {"const": 0}}),
+    ]
     reason: Reason
     """Why, for the ledger: "delivery", "breakage", "count correction"..."""
 

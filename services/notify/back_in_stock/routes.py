@@ -5,35 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, delete, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from services.notify.back_in_stock import service
 from services.notify.back_in_stock.schemas import BackInStockPut, BackInStockRequest
 from services.notify.context import NotifyContext
 from shared.auth import Caller
 from shared.context import FromContext
-from shared.errors import Forbidden
-from shared.wire import check_id
+from shared.errors import Forbidden, errors
+from shared.wire import PathId
 
 PATH = "/v1/devices/{device_id:str}/back-in-stock/{store_id:str}/{sku:str}"
 
 
 def _check(principal: Caller, device_id: str, store_id: str, sku: str) -> None:
     """The shopper's own request, from their own device: not even the operator asks on their behalf."""
-    check_id(device_id, "device_id")
-    check_id(store_id, "store_id")
-    check_id(sku, "sku")
     if principal.role != "device":
         raise Forbidden("this call needs the device's own token")
     if principal.subject != device_id:
         raise Forbidden("a device may act on its own data only")
 
 
-@put(PATH)
+@put(PATH, responses=errors(409))
 async def put_back_in_stock(
-    device_id: FromPath[str],
-    store_id: FromPath[str],
-    sku: FromPath[str],
+    device_id: PathId,
+    store_id: PathId,
+    sku: PathId,
     principal: Caller,
     request: Request[Any, Any, Any],
     ctx: FromContext[NotifyContext],
@@ -48,9 +45,9 @@ async def put_back_in_stock(
 
 @delete(PATH)
 async def delete_back_in_stock(
-    device_id: FromPath[str],
-    store_id: FromPath[str],
-    sku: FromPath[str],
+    device_id: PathId,
+    store_id: PathId,
+    sku: PathId,
     principal: Caller,
     ctx: FromContext[NotifyContext],
 ) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, get, post, put
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import JSONBody
 
 from services.notify.consent import service
 from services.notify.consent.schemas import ConsentPut, Consents, DeviceCreate, DeviceCreated
@@ -13,10 +13,11 @@ from services.notify.context import NotifyContext
 from shared.auth import Caller
 from shared.clients import client_address
 from shared.context import FromContext
-from shared.wire import check_id
+from shared.errors import errors
+from shared.wire import Cursor, PathId
 
 
-@post("/v1/devices", exclude_from_auth=True, status_code=201)
+@post("/v1/devices", exclude_from_auth=True, status_code=201, responses=errors(429))
 async def register_device(
     data: JSONBody[DeviceCreate], request: Request[Any, Any, Any], ctx: FromContext[NotifyContext]
 ) -> DeviceCreated:
@@ -26,9 +27,9 @@ async def register_device(
     return await service.register_device(ctx, data, address)
 
 
-@put("/v1/devices/{device_id:str}/consents")
+@put("/v1/devices/{device_id:str}/consents", responses=errors(429))
 async def put_consents(
-    device_id: FromPath[str],
+    device_id: PathId,
     data: JSONBody[ConsentPut],
     principal: Caller,
     request: Request[Any, Any, Any],
@@ -36,7 +37,6 @@ async def put_consents(
 ) -> Consents:
     """Record the answer with its proof and tell the other services, in one transaction: a ping sent
     after this call returns is judged by the new answer."""
-    check_id(device_id, "device_id")
     principal.require_device(device_id)
     user_agent = (request.headers.get("user-agent") or "")[:300] or None
     return await service.answer_consents(ctx, device_id, data, user_agent)
@@ -44,13 +44,12 @@ async def put_consents(
 
 @get("/v1/devices/{device_id:str}/consents")
 async def get_consents(
-    device_id: FromPath[str],
+    device_id: PathId,
     principal: Caller,
     ctx: FromContext[NotifyContext],
-    after: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,
+    after: Cursor = 0,
 ) -> Consents:
     """The current answers and their history with proof, oldest first (`after` pages on)."""
-    check_id(device_id, "device_id")
     principal.require_device(device_id)
     return await service.consents_of(ctx, device_id, after)
 

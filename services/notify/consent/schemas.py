@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 import msgspec
 
 from shared.events import PURPOSES, Purpose
-from shared.wire import Answer, Body, Locale
+from shared.wire import Answer, Body, Locale, Timezone
 
 
 class DeviceCreate(Body):
     platform: Literal["web", "ios", "android"]
     locale: Locale
-    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    timezone: Timezone | None = None
 
 
 class DeviceCreated(Answer):
@@ -29,9 +29,18 @@ Purposes = msgspec.defstruct(
 Purposes.__doc__ = "The answer for each purpose given; a purpose left out keeps its current answer."
 
 
+# An answer about nothing we ask is no answer: at least one purpose is given (true or false).
+SomePurposes = Annotated[
+    Purposes,  # type: ignore[valid-type]
+    msgspec.Meta(
+        extra_json_schema={"anyOf": [{"required": [p], "properties": {p: {"type": "boolean"}}} for p in PURPOSES]}
+    ),
+]
+
+
 class ConsentPut(Body):
     policy_version: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    purposes: Purposes  # type: ignore[valid-type]
+    purposes: SomePurposes
     shown: Annotated[str, msgspec.Meta(max_length=5_000)] | None = None
     """The text the person was shown when answering, kept as proof."""
 

@@ -6,23 +6,22 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import delete, get, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from services.notify.context import NotifyContext
 from services.notify.offers import service
 from services.notify.offers.schemas import Campaign, CampaignPut, CampaignResults
 from shared.auth import Caller
 from shared.context import FromContext
-from shared.errors import Invalid
-from shared.wire import check_id
+from shared.errors import Invalid, errors
+from shared.wire import PathId
 
 
-@put("/v1/campaigns/{campaign_id:str}")
+@put("/v1/campaigns/{campaign_id:str}", responses=errors(409))
 async def put_campaign(
-    campaign_id: FromPath[str], data: JSONBody[CampaignPut], principal: Caller, ctx: FromContext[NotifyContext]
+    campaign_id: PathId, data: JSONBody[CampaignPut], principal: Caller, ctx: FromContext[NotifyContext]
 ) -> Campaign:
     principal.require_admin()
-    check_id(campaign_id, "campaign_id")
     return await service.save_campaign(ctx, campaign_id, data)
 
 
@@ -34,18 +33,19 @@ async def list_campaigns(principal: Caller, ctx: FromContext[NotifyContext]) -> 
 
 
 @get("/v1/campaigns/{campaign_id:str}")
-async def get_campaign(campaign_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> Campaign:
+async def get_campaign(campaign_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Campaign:
     principal.require_admin()
-    check_id(campaign_id, "campaign_id")
     return await service.get_campaign(ctx, campaign_id)
 
 
 @delete("/v1/campaigns/{campaign_id:str}")
-async def delete_campaign(campaign_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> None:
+async def delete_campaign(campaign_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
     """Ends it: no more offers; its messages and results are kept."""
     principal.require_admin()
-    check_id(campaign_id, "campaign_id")
     await service.end_campaign(ctx, campaign_id)
+
+
+INSTANT = {"format": "date-time"}
 
 
 def _instant(value: str | None, field: str) -> datetime | None:
@@ -62,15 +62,14 @@ def _instant(value: str | None, field: str) -> datetime | None:
 
 @get("/v1/campaigns/{campaign_id:str}/results")
 async def get_results(
-    campaign_id: FromPath[str],
+    campaign_id: PathId,
     principal: Caller,
     ctx: FromContext[NotifyContext],
-    from_: Annotated[str | None, QueryParameter(name="from")] = None,
-    to: FromQuery[str | None] = None,
+    from_: Annotated[str | None, QueryParameter(name="from", schema_extra=INSTANT)] = None,
+    to: Annotated[str | None, QueryParameter(schema_extra=INSTANT)] = None,
 ) -> CampaignResults:
     """What came of the offers decided between from and to (RFC 3339; all time by default)."""
     principal.require_admin()
-    check_id(campaign_id, "campaign_id")
     return await service.results(ctx, campaign_id, _instant(from_, "from"), _instant(to, "to"))
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from services.notify.offers.schedule import DAYS
 from shared.events import ZoneKind
 from shared.wire import Answer, Body, Id, Locale
 
@@ -30,12 +31,16 @@ class CampaignTrigger(Body):
 Instant = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
+Day = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(DAYS)})]
+Clock = Annotated[str, msgspec.Meta(extra_json_schema={"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"})]
+
+
 class OpeningHours(Body):
-    days: list[str]
+    days: Annotated[list[Day], msgspec.Meta(extra_json_schema={"minItems": 1})]
     """mon, tue, wed, thu, fri, sat, sun"""
-    from_: str = msgspec.field(name="from")
+    from_: Clock = msgspec.field(name="from")
     """HH:MM, the store's local time"""
-    to: str
+    to: Clock
     """HH:MM, after `from` (exclusive)"""
 
 
@@ -48,7 +53,7 @@ class CampaignSchedule(Body):
 class CampaignPut(Body):
     trigger: CampaignTrigger
     sku: Id
-    message: dict[Locale, LocalizedMessage]
+    message: Annotated[dict[Locale, LocalizedMessage], msgspec.Meta(extra_json_schema={"minProperties": 1})]
     active: bool = True
     """false pauses it: its decisions are recorded as suppressed, reason `paused`"""
     schedule: CampaignSchedule | None = None

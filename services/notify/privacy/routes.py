@@ -2,51 +2,54 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from litestar import Response, delete, get
-from litestar.params import FromPath, FromQuery
+from litestar.openapi import ResponseSpec
+from litestar.params import FromQuery
 
 from services.notify.context import NotifyContext
 from services.notify.privacy import service
 from services.notify.privacy.schemas import Erasure, Export, PrivacyNotice
 from shared.auth import Caller
 from shared.context import FromContext
-from shared.errors import Invalid
-from shared.wire import check_id
+from shared.errors import errors
+from shared.wire import PathId
 
 
-@delete("/v1/devices/{device_id:str}", status_code=202)
-async def erase_device(
-    device_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]
-) -> Response[Erasure]:
+@delete(
+    "/v1/devices/{device_id:str}",
+    status_code=202,
+    responses={200: ResponseSpec(Erasure, description="Asked again: the erasure under way or done")},
+)
+async def erase_device(device_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Response[Erasure]:
     """Erase the device everywhere. notify's own part is done before this answers, and the token is
     refused from then on; geo and inventory confirm on the bus (also after an outage: the request
     waits for them). Asking again answers the same request."""
-    check_id(device_id, "device_id")
     principal.require_device(device_id)
     answer, new = await service.erase(ctx, device_id)
     return Response(answer, status_code=202 if new else 200)
 
 
 @get("/v1/erasures/{erasure_id:str}", exclude_from_auth=True)
-async def erasure_status(erasure_id: FromPath[str], ctx: FromContext[NotifyContext]) -> Erasure:
+async def erasure_status(erasure_id: PathId, ctx: FromContext[NotifyContext]) -> Erasure:
     """Public by its unguessable id: the erased device's token no longer works, yet its owner may
     follow the request until every service has confirmed."""
-    return await service.erasure_status(ctx, check_id(erasure_id, "erasure_id"))
+    return await service.erasure_status(ctx, erasure_id)
 
 
-@get("/v1/devices/{device_id:str}/export")
-async def export(device_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> Export:
+@get("/v1/devices/{device_id:str}/export", responses=errors(502))
+async def export(device_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Export:
     """All data held about the device, from the three services, in one document."""
-    check_id(device_id, "device_id")
     principal.require_device(device_id)
     return await service.export(ctx, device_id)
 
 
 @get("/v1/privacy", exclude_from_auth=True)
-async def privacy_notice(ctx: FromContext[NotifyContext], lang: FromQuery[str | None] = None) -> PrivacyNotice:
+async def privacy_notice(
+    ctx: FromContext[NotifyContext], lang: FromQuery[Literal["en", "fr"] | None] = None
+) -> PrivacyNotice:
     """What is collected, for which purpose, kept how long: from each service's running settings."""
-    if lang not in (None, "en", "fr"):
-        raise Invalid("lang is en or fr", field="lang")
     return await service.privacy_notice(ctx, lang)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post, put
 from litestar.background_tasks import BackgroundTask
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter, PathParameter, QueryParameter
+from litestar.params import FromQuery, HeaderParameter, JSONBody, Parameter, QueryParameter
 from litestar.response import ServerSentEvent
 
 from services.notify.context import NotifyContext
@@ -26,37 +26,36 @@ from services.notify.staff_alerts.schemas import (
 )
 from shared.auth import Caller, refuse_revoked
 from shared.context import FromContext
-from shared.errors import Unauthorized
+from shared.errors import Unauthorized, errors
 from shared.pages import page_file, page_routes
-from shared.wire import check_id
+from shared.wire import NumericId, PathId
 
 
-@post("/v1/stores/{store_id:str}/staff", status_code=201)
+@post("/v1/stores/{store_id:str}/staff", status_code=201, responses=errors(502))
 async def create_staff(
-    store_id: FromPath[str], data: JSONBody[StaffCreate], principal: Caller, ctx: FromContext[NotifyContext]
+    store_id: PathId, data: JSONBody[StaffCreate], principal: Caller, ctx: FromContext[NotifyContext]
 ) -> StaffCreated:
     """A staff member of one store, and the token they sign in with: it acts on that store only."""
     principal.require_admin()
-    check_id(store_id, "store_id")
     return await service.create_staff(ctx, store_id, data)
 
 
 @get("/v1/staff/{staff_id:str}")
-async def get_staff(staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> Staff:
+async def get_staff(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Staff:
     """Who a staff token belongs to (the staff page shows it after sign-in)."""
     service.require_staff_self(principal, staff_id)
     return await service.staff_of(ctx, staff_id)
 
 
 @post("/v1/staff/{staff_id:str}/token", status_code=201)
-async def renew_token(staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> StaffToken:
+async def renew_token(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> StaffToken:
     """A fresh token for the next shift, for the staff member (while their token is still valid) or the
     operator."""
     return await service.renew_token(ctx, principal, staff_id)
 
 
 @delete("/v1/staff/{staff_id:str}", status_code=204)
-async def remove_staff(staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> None:
+async def remove_staff(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
     """The staff member leaves: within seconds every service refuses their tokens, their open streams
     end and their push subscription is gone."""
     principal.require_admin()
@@ -65,31 +64,27 @@ async def remove_staff(staff_id: FromPath[str], principal: Caller, ctx: FromCont
 
 @get("/v1/stores/{store_id:str}/alerts")
 async def list_alerts(
-    store_id: FromPath[str],
+    store_id: PathId,
     principal: Caller,
     ctx: FromContext[NotifyContext],
     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
 ) -> AlertList:
     """The store's pickup alerts, newest first."""
-    check_id(store_id, "store_id")
     principal.require_store(store_id)
     return await service.alerts_of_store(ctx, principal, store_id, limit)
 
 
-@post("/v1/alerts/{alert_id:int}/ack", status_code=200)
-async def ack_alert(
-    alert_id: Annotated[int, PathParameter(ge=1, le=2**63 - 1)], principal: Caller, ctx: FromContext[NotifyContext]
-) -> Alert:
+@post("/v1/alerts/{alert_id:int}/ack", status_code=200, responses=errors(409))
+async def ack_alert(alert_id: NumericId, principal: Caller, ctx: FromContext[NotifyContext]) -> Alert:
     """ "On my way out with the order": who and when, shown on every staff screen of the store. The
     first answer stands; acking again returns it. Another store's alert is not found."""
     return await service.ack(ctx, principal, alert_id)
 
 
 @post("/v1/stores/{store_id:str}/alerts/stream-ticket", status_code=201, sync_to_thread=False)
-def stream_ticket(store_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> StreamTicket:
+def stream_ticket(store_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> StreamTicket:
     """A short-lived ticket for the store's alert stream, for a browser's EventSource (which cannot
     send an Authorization header)."""
-    check_id(store_id, "store_id")
     principal.require_store(store_id)
     return service.stream_ticket(ctx, principal, store_id)
 
@@ -103,7 +98,7 @@ def _position(value: str | None) -> int | None:
 # fuzzers built from the document would wait on forever. docs/api-guide.md describes it.
 @get("/v1/stores/{store_id:str}/alerts/stream", exclude_from_auth=True, include_in_schema=False)
 async def alert_stream(
-    store_id: FromPath[str],
+    store_id: PathId,
     request: Request[Any, Any, Any],
     ctx: FromContext[NotifyContext],
     ticket: FromQuery[str | None] = None,
@@ -113,7 +108,6 @@ async def alert_stream(
     """Server-Sent Events: the store's alerts as they come (see streams.py). Authenticated by a bearer
     token, or by `?ticket=` from POST .../stream-ticket. `Last-Event-ID` (the header a reconnecting
     EventSource sends, or `?last_event_id=`) replays what was missed."""
-    check_id(store_id, "store_id")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         principal = ctx.signer.verify(token.strip())
@@ -144,7 +138,7 @@ def staff_service_worker() -> Response[bytes]:
 
 @put("/v1/staff/{staff_id:str}/push-subscription")
 async def put_staff_push_subscription(
-    staff_id: FromPath[str], data: JSONBody[PushSubscriptionPut], principal: Caller, ctx: FromContext[NotifyContext]
+    staff_id: PathId, data: JSONBody[PushSubscriptionPut], principal: Caller, ctx: FromContext[NotifyContext]
 ) -> StaffPushSubscription:
     """Where to push this staff member's alerts (one device: a new subscription replaces the last);
     checked like a shopper's."""
@@ -154,9 +148,7 @@ async def put_staff_push_subscription(
 
 
 @delete("/v1/staff/{staff_id:str}/push-subscription")
-async def delete_staff_push_subscription(
-    staff_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]
-) -> None:
+async def delete_staff_push_subscription(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
     service.require_staff_self(principal, staff_id)
     await outbox.unsubscribe(ctx, Addressee("staff", staff_id))
 

@@ -5,24 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import delete, get, put
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 
 from services.notify.context import NotifyContext
 from services.notify.webhooks import service
 from services.notify.webhooks.schemas import DeliveryLog, Webhook, WebhookList, WebhookPut
 from shared.auth import Caller
 from shared.context import FromContext
-from shared.wire import check_id
+from shared.wire import PathId
 
 
 @put("/v1/webhooks/{webhook_id:str}")
 async def put_webhook(
-    webhook_id: FromPath[str], data: JSONBody[WebhookPut], principal: Caller, ctx: FromContext[NotifyContext]
+    webhook_id: PathId, data: JSONBody[WebhookPut], principal: Caller, ctx: FromContext[NotifyContext]
 ) -> Webhook:
     """Send these event types to this URL, signed. The secret is in the answer that creates the
     webhook only; changing a webhook keeps its secret."""
     principal.require_admin()
-    check_id(webhook_id, "webhook_id")
     return await service.save(ctx, webhook_id, data)
 
 
@@ -33,29 +32,26 @@ async def get_webhooks(principal: Caller, ctx: FromContext[NotifyContext]) -> We
 
 
 @get("/v1/webhooks/{webhook_id:str}")
-async def get_webhook(webhook_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> Webhook:
+async def get_webhook(webhook_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Webhook:
     principal.require_admin()
-    check_id(webhook_id, "webhook_id")
     return await service.get(ctx, webhook_id)
 
 
 @delete("/v1/webhooks/{webhook_id:str}")
-async def delete_webhook(webhook_id: FromPath[str], principal: Caller, ctx: FromContext[NotifyContext]) -> None:
+async def delete_webhook(webhook_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
     principal.require_admin()
-    check_id(webhook_id, "webhook_id")
     await service.remove(ctx, webhook_id)
 
 
 @get("/v1/webhooks/{webhook_id:str}/deliveries")
 async def get_deliveries(
-    webhook_id: FromPath[str],
+    webhook_id: PathId,
     principal: Caller,
     ctx: FromContext[NotifyContext],
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
 ) -> DeliveryLog:
     """The latest attempts, newest first: event id, status code or error, when, next retry."""
     principal.require_admin()
-    check_id(webhook_id, "webhook_id")
     return await service.deliveries(ctx, webhook_id, limit)
 
 

@@ -7,12 +7,15 @@ from typing import Annotated
 
 import msgspec
 
+from shared.events import EVENT_TYPES
 from shared.wire import Answer, Body
+
+EventType = Annotated[str, msgspec.Meta(extra_json_schema={"enum": sorted(EVENT_TYPES)})]
 
 
 class WebhookPut(Body):
     url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
-    events: Annotated[list[str], msgspec.Meta(min_length=1, max_length=100)]
+    events: Annotated[list[EventType], msgspec.Meta(min_length=1, max_length=100)]
     """Event types of the catalogue (zone.entered, trip.arrived, ...)."""
 
 
