@@ -19,8 +19,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/accueil run
 
+# The tests mostly wait (on PostgreSQL, on sockets, on timers): four pytest-xdist workers keep two cores
+# busy. Each worker has its own embedded PostgreSQL; tests that must not share a worker's time with one
+# another are grouped in tests/conftest.py. TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 4
+
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q

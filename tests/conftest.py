@@ -11,7 +11,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,6 +64,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if tier == "unit" and "server_dsn" in getattr(item, "fixturenames", ()):
             raise pytest.UsageError(f"{item.nodeid}: a unit test uses no database; move it to tests/service/")
         item.add_marker(tier)
+        group = worker_group(item, tier)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def worker_group(item: pytest.Item, tier: str) -> str | None:
+    """`make test` spreads the tests over pytest-xdist workers (`--dist loadgroup`); the tests of one
+    group run in one worker, one after another. Every other test is independent: a database of its
+    own on its worker's server, its own ports, its own temp dirs."""
+    if tier == "browser":
+        return "browser"  # one Chromium at a time: the pages' timers (batches, Retry-After) run on the wall clock
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info else ()
+    if any(d.scope == "module" for chain in defs for d in chain):
+        return item.path.name  # a module-scoped fixture (a whole `accueil run`) is set up once, not once per worker
+    return None
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -72,16 +88,30 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
+# The embedded server is thrown away with its temp dir: what makes a commit survive a crash of the
+# machine only costs the tests time (every commit and every database clone waits on the disk).
+THROWAWAY_SERVER = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
 @pytest.fixture(scope="session")
-def server_dsn() -> Iterator[str]:
-    """A PostgreSQL server for the session: DATABASE_URL if given, else an embedded one in a temp dir."""
+async def server_dsn() -> AsyncIterator[str]:
+    """A PostgreSQL server for the session: DATABASE_URL if given (left as it is configured), else an
+    embedded one in a temp dir (one per pytest-xdist worker: each worker is a session of its own)."""
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
     data_dir = Path(tempfile.mkdtemp(prefix="accueil-tests-"))
     server = EmbeddedPostgres(data_dir)
     try:
-        yield server.start()
+        dsn = server.start()
+        admin = await _admin_conn(dsn)
+        try:
+            for name, value in THROWAWAY_SERVER.items():
+                await admin.execute(f"ALTER SYSTEM SET {name} = {value}")
+            await admin.execute("SELECT pg_reload_conf()")
+        finally:
+            await admin.close()
+        yield dsn
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -260,8 +290,8 @@ async def running(db_url: str, push: LocalPushService, configs: dict[str, Any]) 
             await run.start(name)
         yield run
     finally:
-        for name in list(run.servers):
-            await run.stop(name)
+        # Side by side: each server takes a tick of its main loop and its lifespan's shutdown to stop.
+        await asyncio.gather(*(run.stop(name) for name in list(run.servers)))
         for s in run.sockets.values():
             s.close()
 
