@@ -69,22 +69,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if tier == "unit" and "server_dsn" in getattr(item, "fixturenames", ()):
             raise pytest.UsageError(f"{item.nodeid}: a unit test uses no database; move it to tests/service/")
         item.add_marker(tier)
-        group = worker_group(item, tier)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
-def worker_group(item: pytest.Item, tier: str) -> str | None:
-    """`make test` spreads the tests over pytest-xdist workers (`--dist loadgroup`); the tests of one
-    group run in one worker, one after another. Every other test is independent: a database of its
-    own on its worker's server, its own ports, its own temp dirs."""
-    if tier == "browser":
-        return "browser"  # one Chromium at a time: the pages' timers (batches, Retry-After) run on the wall clock
-    info = getattr(item, "_fixtureinfo", None)
-    defs = info.name2fixturedefs.values() if info else ()
-    if any(d.scope == "module" for chain in defs for d in chain):
-        return item.path.name  # a module-scoped fixture (a whole `accueil run`) is set up once, not once per worker
-    return None
+# `make test` spreads the tests over pytest-xdist workers (`--dist loadgroup`). A test is independent of
+# every other (a database of its own on its worker's server, its own ports, its own temp dirs) unless
+# it is in one of these groups, whose tests run in one worker, one after another.
+WORKER_GROUPS = {
+    "tests/browser/": "browser",  # one Chromium at a time: the pages' timers (batches, Retry-After) are real
+    "tests/system/test_fuzzing.py": "fuzzing",  # its module-scoped `accueil run` starts once, not once per worker
+}
+
+
+def worker_group(nodeid: str) -> str | None:
+    return next((group for prefix, group in WORKER_GROUPS.items() if nodeid.startswith(prefix)), None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` with the groups above. They are read off the test ids, where the scheduler
+    looks: pytest-xdist 3.8 no longer sees an `xdist_group` marker under pytest 9.2 (its issue 1386)."""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class Grouped(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid) or super()._split_scope(nodeid)
+
+    return Grouped(config, log)
 
 
 def with_database(dsn: str, name: str) -> str:
