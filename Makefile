@@ -19,9 +19,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/accueil run
 
-# The tests mostly wait (on PostgreSQL, on sockets, on timers): four pytest-xdist workers keep two cores
-# busy. Each worker has its own embedded PostgreSQL; tests that must not share a worker's time with one
-# another are grouped in tests/conftest.py. TEST_WORKERS=0 runs everything in this one process.
+# Four pytest-xdist workers keep two cores busy while tests wait (on PostgreSQL, on processes, on timers).
+# Each worker has its own embedded PostgreSQL; the tests that keep to one worker are listed in
+# tests/conftest.py (WORKER_GROUPS). `make test TEST_WORKERS=0` runs them all in one process.
 TEST_WORKERS ?= 4
 
 test: $(STAMP) browser
