@@ -40,6 +40,10 @@ TLS = ssl.create_default_context()
 """The one TLS context of the tests' HTTP clients: a client made without one reads the CA bundle again
 (tens of milliseconds of CPU each time), and these clients speak plain HTTP to 127.0.0.1 anyway."""
 
+KEEP_ALIVE = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2)
+"""httpx's own limits, but an idle connection is dropped well before uvicorn closes it (after 5 s): a
+request sent on a connection just as the server closes it fails (ReadError), and nothing retries a POST."""
+
 # The test pyramid, one folder per tier; a test's folder is its marker (`pytest -m unit`), so no test
 # marks itself and none can sit outside a tier.
 TESTS = Path(__file__).parent
@@ -318,7 +322,10 @@ async def running(db_url: str, push: LocalPushService, configs: dict[str, Any]) 
 @pytest.fixture
 async def system(running: RunningServices) -> AsyncIterator[System]:
     settings = running.settings
-    clients = {name: httpx.AsyncClient(base_url=settings.url_of(name), timeout=10, verify=TLS) for name in SERVICES}
+    clients = {
+        name: httpx.AsyncClient(base_url=settings.url_of(name), timeout=10, verify=TLS, limits=KEEP_ALIVE)
+        for name in SERVICES
+    }
     try:
         yield System(settings, clients, running)
     finally:
