@@ -109,9 +109,26 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
-# The embedded server is thrown away with its temp dir: what makes a commit survive a crash of the
-# machine only costs the tests time (every commit and every database clone waits on the disk).
-THROWAWAY_SERVER = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+# The embedded server is thrown away with its temp dir: on a disk, what makes commits survive a crash
+# of the machine only costs the tests time.
+THROWAWAY_SERVER = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_wal_size": "128MB",  # in memory (below), each clone's WAL is RAM until a checkpoint frees it
+}
+IN_MEMORY = Path("/dev/shm")
+IN_MEMORY_ROOM = 2 * 1024**3
+
+
+def server_parent_dir() -> Path | None:
+    """Where the test server's temp dir goes: in memory when there is room. A clone of the template
+    creates some 800 files, and on ext4 finding inodes for them among those of the clones just dropped
+    took ~0.4 s of kernel CPU each time, against 0.04 s on tmpfs. None: the usual temp dir."""
+    try:
+        return IN_MEMORY if shutil.disk_usage(IN_MEMORY).free >= IN_MEMORY_ROOM else None
+    except OSError:
+        return None
 
 
 @pytest.fixture(scope="session")
@@ -121,14 +138,14 @@ async def server_dsn() -> AsyncIterator[str]:
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
-    data_dir = Path(tempfile.mkdtemp(prefix="accueil-tests-"))
+    data_dir = Path(tempfile.mkdtemp(prefix="accueil-tests-", dir=server_parent_dir()))
     server = EmbeddedPostgres(data_dir)
     try:
         dsn = server.start()
         admin = await _admin_conn(dsn)
         try:
             for name, value in THROWAWAY_SERVER.items():
-                await admin.execute(f"ALTER SYSTEM SET {name} = {value}")
+                await admin.execute(f"ALTER SYSTEM SET {name} = '{value}'")
             await admin.execute("SELECT pg_reload_conf()")
         finally:
             await admin.close()
