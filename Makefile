@@ -20,8 +20,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/accueil run
 
+# Four pytest-xdist workers keep two cores busy while tests wait (on PostgreSQL, on processes, on timers).
+# Each worker has its own embedded PostgreSQL; the tests that keep to one worker are listed in
+# tests/conftest.py (WORKER_GROUPS). `make test TEST_WORKERS=0` runs them all in one process.
+TEST_WORKERS ?= 4
+
 test: lint $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q

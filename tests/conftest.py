@@ -8,10 +8,11 @@ import asyncio
 import os
 import shutil
 import socket
+import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +35,14 @@ TOKEN_KEY = "test-token-key-0123456789-0123456789-abcdef"
 TEMPLATE = "accueil_test_template"
 
 T = TypeVar("T")
+
+TLS = ssl.create_default_context()
+"""The one TLS context of the tests' HTTP clients: a client made without one reads the CA bundle again
+(tens of milliseconds of CPU each time), and these clients speak plain HTTP to 127.0.0.1 anyway."""
+
+KEEP_ALIVE = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2)
+"""httpx's own limits, but an idle connection is dropped well before uvicorn closes it (after 5 s): a
+request sent on a connection just as the server closes it fails (ReadError), and nothing retries a POST."""
 
 # The test pyramid, one folder per tier; a test's folder is its marker (`pytest -m unit`), so no test
 # marks itself and none can sit outside a tier.
@@ -66,22 +75,81 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(tier)
 
 
+# `make test` spreads the tests over pytest-xdist workers (`--dist loadgroup`). A test is independent of
+# every other (a database of its own on its worker's server, its own ports, its own temp dirs) unless
+# it is in one of these groups, whose tests run in one worker, one after another.
+WORKER_GROUPS = {
+    "tests/browser/": "browser",  # one Chromium at a time: the pages' timers (batches, Retry-After) are real
+    "tests/system/test_fuzzing.py": "fuzzing",  # its module-scoped `accueil run` starts once, not once per worker
+}
+
+
+def worker_group(nodeid: str) -> str | None:
+    return next((group for prefix, group in WORKER_GROUPS.items() if nodeid.startswith(prefix)), None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` with the groups above. They are read off the test ids, where the scheduler
+    looks: pytest-xdist 3.8 no longer sees an `xdist_group` marker under pytest 9.2 (its issue 1386)."""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class Grouped(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid) or super()._split_scope(nodeid)
+
+    return Grouped(config, log)
+
+
 def with_database(dsn: str, name: str) -> str:
     """The same server, another database: works for TCP URLs and for unix-socket URLs (?host=)."""
     parts = urlsplit(dsn)
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
+# The embedded server is thrown away with its temp dir: on a disk, what makes commits survive a crash
+# of the machine only costs the tests time.
+THROWAWAY_SERVER = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_wal_size": "128MB",  # in memory (below), each clone's WAL is RAM until a checkpoint frees it
+}
+IN_MEMORY = Path("/dev/shm")
+IN_MEMORY_ROOM = 2 * 1024**3
+
+
+def server_parent_dir() -> Path | None:
+    """Where the test server's temp dir goes: in memory when there is room. A clone of the template
+    creates some 800 files, and on ext4 finding inodes for them among those of the clones just dropped
+    took ~0.4 s of kernel CPU each time, against 0.04 s on tmpfs. None: the usual temp dir."""
+    try:
+        return IN_MEMORY if shutil.disk_usage(IN_MEMORY).free >= IN_MEMORY_ROOM else None
+    except OSError:
+        return None
+
+
 @pytest.fixture(scope="session")
-def server_dsn() -> Iterator[str]:
-    """A PostgreSQL server for the session: DATABASE_URL if given, else an embedded one in a temp dir."""
+async def server_dsn() -> AsyncIterator[str]:
+    """A PostgreSQL server for the session: DATABASE_URL if given (left as it is configured), else an
+    embedded one in a temp dir (one per pytest-xdist worker: each worker is a session of its own)."""
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
-    data_dir = Path(tempfile.mkdtemp(prefix="accueil-tests-"))
+    data_dir = Path(tempfile.mkdtemp(prefix="accueil-tests-", dir=server_parent_dir()))
     server = EmbeddedPostgres(data_dir)
     try:
-        yield server.start()
+        dsn = server.start()
+        admin = await _admin_conn(dsn)
+        try:
+            for name, value in THROWAWAY_SERVER.items():
+                await admin.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            await admin.execute("SELECT pg_reload_conf()")
+        finally:
+            await admin.close()
+        yield dsn
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -142,8 +210,8 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 def free_socket(port: int = 0) -> socket.socket:
-    # Named TCP, asyncio gives every connection accepted on it TCP_NODELAY, as a server's own socket has:
-    # without, an answer written in two parts waited 40 ms for the client's delayed ACK.
+    # IPPROTO_TCP said, as uvicorn's own socket says it: asyncio turns Nagle's algorithm off only on
+    # connections accepted from such a socket. Left on, every answer waited ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
@@ -262,8 +330,8 @@ async def running(db_url: str, push: LocalPushService, configs: dict[str, Any]) 
             await run.start(name)
         yield run
     finally:
-        for name in list(run.servers):
-            await run.stop(name)
+        # Side by side: each server takes a tick of its main loop and its lifespan's shutdown to stop.
+        await asyncio.gather(*(run.stop(name) for name in list(run.servers)))
         for s in run.sockets.values():
             s.close()
 
@@ -271,7 +339,10 @@ async def running(db_url: str, push: LocalPushService, configs: dict[str, Any]) 
 @pytest.fixture
 async def system(running: RunningServices) -> AsyncIterator[System]:
     settings = running.settings
-    clients = {name: httpx.AsyncClient(base_url=settings.url_of(name), timeout=10) for name in SERVICES}
+    clients = {
+        name: httpx.AsyncClient(base_url=settings.url_of(name), timeout=10, verify=TLS, limits=KEEP_ALIVE)
+        for name in SERVICES
+    }
     try:
         yield System(settings, clients, running)
     finally:

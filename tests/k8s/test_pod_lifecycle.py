@@ -19,7 +19,7 @@ from asyncpg.transaction import Transaction
 from shared import bus
 from shared.db import connect
 from shared.events import ConsentChanged, ConsentData
-from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, eventually, new_database
+from tests.conftest import ADMIN_TOKEN, TLS, TOKEN_KEY, eventually, new_database
 from tests.support.processes import ServiceProcess, accueil
 
 # Within terminationGracePeriodSeconds (60 s) with room to spare.
@@ -46,7 +46,7 @@ def pods(tmp_path: Path) -> Iterator[Pods]:
 
 async def refuses_connections(pod: ServiceProcess) -> bool:
     try:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=TLS) as client:
             await client.get(f"{pod.url}/healthz", timeout=2)
     except httpx.ConnectError:
         return True

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from shared.settings import SERVICES
-from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, eventually, free_socket
+from tests.conftest import ADMIN_TOKEN, TLS, TOKEN_KEY, eventually, free_socket
 
 
 def accueil(*args: str, env: Mapping[str, str], **popen: Any) -> subprocess.Popen[str]:
@@ -79,7 +79,7 @@ class ServiceProcess:
         async def answers() -> bool:
             assert self.proc.poll() is None, f"exited with {self.proc.returncode}:\n{self.logs()}"
             try:
-                async with httpx.AsyncClient() as client:
+                async with httpx.AsyncClient(verify=TLS) as client:
                     return (await client.get(f"{self.url}/readyz", timeout=2)).status_code == 200
             except httpx.TransportError:
                 return False

@@ -105,6 +105,16 @@ async def ingest_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestRes
     """Uploads of distinct devices, in one transaction; one outcome per upload, in order. A device over
     its budget fails its own upload only; a database failure fails them all (nothing is written).
     A device whose location may not be processed has nothing about it stored."""
+    try:
+        return await _write_group(ctx, uploads)
+    except asyncpg.DeadlockDetectedError:
+        # The bus worker held a consent delivery of one of these devices and waited for its row, which
+        # this group held while it waited for that delivery (bus.catch_up): PostgreSQL rolled the group
+        # back. Written again, it finds the consent applied, or applies it itself.
+        return await _write_group(ctx, uploads)
+
+
+async def _write_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestResult | Exception]:
     outcomes: list[_Applied | IngestResult | Exception] = []
     async with ctx.db.transaction() as conn:
         async with locked_devices(ctx, conn, [u.device_id for u in uploads], consents=CONSENTS) as batch:

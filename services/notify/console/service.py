@@ -1,6 +1,6 @@
 """The console's overview: geo's stores, zones, beacons and zone counts and inventory's product names,
-asked over their HTTP APIs first, then notify's campaigns, funnels and latest decisions read in one
-go. A peer that cannot answer leaves out what it holds and is named in `unavailable`."""
+asked over their HTTP APIs first, then notify's latest decisions, campaigns and funnels. A peer that
+cannot answer leaves out what it holds and is named in `unavailable`."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ async def overview(ctx: NotifyContext, decisions: int) -> Overview:
     except peers.PeerError as exc:
         stores = []
         unavailable.append(Unavailable(service="geo", detail=f"stores, zones and counts not shown: {exc}"))
+    # The decisions before the funnels: a funnel then counts every decision shown beside it (read after,
+    # it could miss one made in between).
+    async with ctx.db.transaction(readonly=True) as conn:
+        latest = await repo.latest_decisions(conn, decisions)
     campaigns = await offers.list_campaigns(ctx)
     try:
         products = await _product_names(ctx, {c.sku for c in campaigns})
@@ -62,8 +66,6 @@ async def overview(ctx: NotifyContext, decisions: int) -> Overview:
         )
         for c in campaigns
     ]
-    async with ctx.db.transaction(readonly=True) as conn:
-        latest = await repo.latest_decisions(conn, decisions)
     return Overview(
         at=datetime.now(UTC),
         stores=stores,
