@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.notify.offers.decide import Offer, decide_offer
-from services.notify.policy.decide import Moment, Past, Policy, Recipient
-from services.notify.policy.purposes import OFFERS
+from services.notify.policy.decide import Moment, Policy
 from services.notify.replicas.products import ProductInfo
+from tests.support.recipients import at, moments, recipients, said, shopper
 
 MESSAGES = {"fr": ("Bienvenue", "{product} à -20 %"), "en": ("Welcome", "{product} at 20% off")}
 YOGHURT = ProductInfo("YOG-1", "Plain yoghurt", 3, {"fr": "Yaourt nature", "en": "Plain yoghurt"})
@@ -22,24 +22,10 @@ ORGANIC = ProductInfo("YOG-2", "Organic yoghurt", 2, {"fr": "Yaourt bio"})
 PARIS = ZoneInfo("Europe/Paris")
 NOON = datetime(2026, 11, 24, 12, 0, tzinfo=PARIS)  # a Tuesday
 POLICY = Policy()
-ALL_CONSENTS = {"offers": True, "pickup_updates": True, "location": True}
-
-
-def shopper(**kw) -> Recipient:
-    base = {"consents": ALL_CONSENTS, "locale": "fr-FR", "timezone": "Europe/Paris", "subscribed": True}
-    return Recipient(**{**base, **kw})
 
 
 def offer(product=YOGHURT, alternative=None, messages=MESSAGES) -> Offer:
     return Offer(messages, "YOG-1", product, alternative)
-
-
-def at(when: datetime, store: str = "rivoli", event_id: int = 100) -> Moment:
-    return Moment(event_id=event_id, store_id=store, now=when)
-
-
-def said(sku: str, when: datetime, store: str = "rivoli", purpose: str = OFFERS, event_id: int = 1) -> Past:
-    return Past(event_id=event_id, purpose=purpose, store_id=store, subject=sku, at=when)
 
 
 def test_an_in_stock_product_is_offered_in_the_devices_language() -> None:
@@ -158,16 +144,6 @@ products = st.builds(
     name=st.sampled_from(["Apple", "Banana", "Cherry"]),
     available=st.integers(-2, 3),
     names=st.just({}),
-)
-moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)).map(
-    lambda d: at(d)
-)
-recipients = st.builds(
-    Recipient,
-    consents=st.fixed_dictionaries({"offers": st.booleans()}),
-    locale=st.sampled_from(["fr", "en", "de-AT"]),
-    timezone=st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Tokyo", "UTC"]),
-    subscribed=st.booleans(),
 )
 
 

@@ -4,7 +4,7 @@ twice, and for offers only, caps and quiet hours; pickup updates are said at any
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
@@ -12,45 +12,17 @@ from hypothesis import strategies as st
 
 from services.notify.policy.decide import (
     Decision,
-    Moment,
-    Past,
     Policy,
-    Recipient,
     decide_pickup,
     pick_locale,
     quiet_until,
     settle,
 )
 from services.notify.policy.purposes import OFFERS, PICKUP_UPDATES
+from tests.support.recipients import at, moments, recipients, said, shopper
 
 PARIS = ZoneInfo("Europe/Paris")
 POLICY = Policy()
-ALL_CONSENTS = {"offers": True, "pickup_updates": True, "location": True}
-
-
-def shopper(**kw) -> Recipient:
-    base = {"consents": ALL_CONSENTS, "locale": "fr-FR", "timezone": "Europe/Paris", "subscribed": True}
-    return Recipient(**{**base, **kw})
-
-
-def at(when: datetime, store: str = "rivoli", event_id: int = 100) -> Moment:
-    return Moment(event_id=event_id, store_id=store, now=when)
-
-
-def said(sku: str, when: datetime, store: str = "rivoli", purpose: str = OFFERS, event_id: int = 1) -> Past:
-    return Past(event_id=event_id, purpose=purpose, store_id=store, subject=sku, at=when)
-
-
-moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)).map(
-    lambda d: at(d)
-)
-recipients = st.builds(
-    Recipient,
-    consents=st.fixed_dictionaries({"offers": st.booleans()}),
-    locale=st.sampled_from(["fr", "en", "de-AT"]),
-    timezone=st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Tokyo", "UTC"]),
-    subscribed=st.booleans(),
-)
 
 
 def test_locale_falls_back_to_the_language_then_english() -> None:
