@@ -187,7 +187,13 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             timeout_s=settings.db_connect_timeout_s,
         )
         db = Database(pool, settings.database_url)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        # An idle connection to a peer is dropped well before the peer's server closes it (uvicorn, after
+        # 5 s): at httpx's default expiry, also 5 s, a request could go out on a connection the peer was
+        # closing that moment and fail (an export answered 502 because inventory "could not answer").
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(5.0, connect=2.0),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0),
+        )
         try:
             if settings.migrate_on_start:
                 async with db.outside_transaction() as conn:  # a session lock: reset before the pool reuses it
