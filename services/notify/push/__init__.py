@@ -1,0 +1,1 @@
+"""Push channels: how a decided message reaches a phone or a browser (Web Push, APNs, FCM)."""
