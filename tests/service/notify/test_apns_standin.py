@@ -1,7 +1,6 @@
-"""The APNs and FCM stand-ins are what the native push senders are tested against, so they are tested
-first with third-party clients: aioapns for APNs; google-auth and httpx (HTTP/2) for FCM. Real
-sockets, real TLS trusting only the test CA, real signatures. Then the strict checks: what Apple and
-Google refuse, the stand-ins refuse too."""
+"""The APNs stand-in is what the native push sender is tested against, so it is proved first with a
+third-party client, aioapns: real sockets, real TLS trusting only the test CA, real ES256 provider
+tokens. Then the strict checks: what Apple refuses, the stand-in refuses too."""
 
 from __future__ import annotations
 
