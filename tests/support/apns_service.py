@@ -183,7 +183,8 @@ class LocalApns(StandIn[ApnsPush]):
         self._tokens = _Tokens(key, key.public_key())
         self._scripts: dict[str, list[tuple[int, str]]] = {}
         self._unregistered: dict[str, int] = {}  # token -> ms since the epoch
-        super().__init__(H2Server(self.handle, pki.server_context(("h2",)), host=bind, port=port), log)
+        server = H2Server(self.handle, pki.server_context(("h2",)), host=bind, port=port, http1=False)
+        super().__init__(server, log)
 
     @property
     def pushes(self) -> list[ApnsPush]:

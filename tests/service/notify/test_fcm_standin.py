@@ -6,6 +6,7 @@ Google refuses, the stand-in refuses too."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from google.oauth2 import service_account
 
 from tests.support.fcm_service import FCM_SCOPE, LocalFcm, ServiceAccount, make_service_account, registration_token
 from tests.support.push_pki import TestPki, make_pki
+from tests.support.push_standins import StandInProcess
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -265,3 +267,25 @@ async def test_a_message_delivered_twice_is_a_duplicate(fcm: LocalFcm, h2: httpx
     await send(h2, fcm, live, message(registration_token()))  # the same message to another device
     assert (len(fcm.delivered), fcm.duplicates) == (3, 1)
     assert fcm.connections == 1
+
+
+async def test_the_stand_in_in_a_process_of_its_own(tmp_path: Path) -> None:
+    """What the benchmarks run: the child makes the account and the PKI, the parent reads them."""
+    async with StandInProcess("fcm", tmp_path) as child:
+        credentials = service_account.Credentials.from_service_account_file(
+            str(child.service_account_file), scopes=[FCM_SCOPE]
+        )
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(child.ca_file)
+        await asyncio.to_thread(credentials.refresh, GoogleRequest(session))
+        verify = ssl.create_default_context(cafile=str(child.ca_file))
+        async with httpx.AsyncClient(http2=True, verify=verify, trust_env=False) as client:
+            path = f"/v1/projects/{child.service_account.project_id}/messages:send"
+            headers = {"authorization": f"Bearer {credentials.token}"}
+            token = registration_token()
+            for _ in range(2):
+                r = await client.post(child.url + path, json=message(token), headers=headers)
+                assert r.status_code == 200, r.text
+        assert await child.stats() == {"received": 2, "delivered": 2, "duplicates": 1}
+    assert child.proc is not None and child.proc.returncode == 0
