@@ -132,13 +132,16 @@ def _integer(data: bytes, pos: int, prefix_bits: int) -> tuple[int, int]:
 
 def _string(data: bytes, pos: int) -> tuple[bytes, int]:
     """RFC 7541 5.2: the string at `pos` (Huffman-decoded if so marked) and the position after it."""
-    huffman = data[pos] & 0x80
-    length, pos = _integer(data, pos, 7)
+    first = data[pos]
+    length = first & 0x7F
+    if length == 0x7F:
+        length, pos = _integer(data, pos, 7)
+    else:
+        pos += 1
     end = pos + length
     if end > len(data):
         raise HPACKDecodingError("Truncated header block")
-    text = data[pos:end]
-    return (decode_huffman(text) if huffman else text), end
+    return (decode_huffman(data[pos:end]) if first & 0x80 else data[pos:end]), end
 
 
 _BY_BYTE: list[tuple[int, bytes | None, bool]] = []

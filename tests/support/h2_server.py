@@ -38,6 +38,7 @@ class Request:
     headers: dict[str, str]  # lower-case names; pseudo-headers (":authority", ":scheme") included over HTTP/2
     body: bytes
     http_version: str = "2"  # "2" or "1.1"
+    connection: int = 0  # which connection it came on: 1 for the server's first, and so on
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +81,13 @@ class LeanConnection(H2Connection):
     def _open_streams(self, remainder: int) -> int:
         """h2 counts open streams by walking every stream it holds, closed ones included, each time a
         stream opens: with hundreds in flight that walk was a third of the work per request. The size
-        of that table is an upper bound of the count; below both limits it decides the same, and the
-        walk (which also drops closed streams) runs only once the table reaches one."""
+        of that table is an upper bound of the count; below the limit (the peer's for the streams this
+        side opens, ours for the peer's) it decides the same, and the walk (which also drops closed
+        streams) runs only once the table reaches it."""
+        outbound = remainder == int(self.config.client_side)
+        limit = (self.remote_settings if outbound else self.local_settings).max_concurrent_streams
         held = len(self.streams)
-        if held < min(self.local_settings.max_concurrent_streams, self.remote_settings.max_concurrent_streams):
-            return held
-        return super()._open_streams(remainder)
+        return held if held < limit else super()._open_streams(remainder)
 
 
 class _ServerConnection(LeanConnection):
@@ -163,10 +165,12 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.speaker: _H2 | _H1 | None = None
         self.first_bytes = b""
+        self.number = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's TLS transport is not a subclass
         self.server.connections += 1
+        self.number = self.server.connections
         self.server._open.add(self)
         ssl_object = transport.get_extra_info("ssl_object")
         alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
@@ -176,9 +180,9 @@ class _Connection(asyncio.Protocol):
     def speak(self, http2: bool) -> None:
         assert self.transport is not None
         if http2:
-            self.speaker = _H2(self.server.handler, self.transport)
+            self.speaker = _H2(self.server.handler, self.transport, self.number)
         elif self.server.http1:
-            self.speaker = _H1(self.server.handler, self.transport)
+            self.speaker = _H1(self.server.handler, self.transport, self.number)
         else:
             self.transport.close()  # HTTP/2 only, as APNs
 
@@ -208,9 +212,10 @@ class _Connection(asyncio.Protocol):
 
 
 class _H2:
-    def __init__(self, handler: Handler, transport: asyncio.Transport) -> None:
+    def __init__(self, handler: Handler, transport: asyncio.Transport, number: int) -> None:
         self.handler = handler
         self.transport = transport
+        self.number = number
         self.conn = _ServerConnection(config=lean_config(client_side=False))
         self.conn.encoder = PlainEncoder()
         self.conn.decoder = LeanDecoder(self.conn.decoder)
@@ -271,7 +276,8 @@ class _H2:
     def dispatch(self, stream_id: int) -> None:
         raw_headers, chunks = self.requests.pop(stream_id)
         headers = {name.decode(): value.decode() for name, value in raw_headers}
-        request = Request(headers.get(":method", ""), headers.get(":path", ""), headers, b"".join(chunks))
+        method, path = headers.get(":method", ""), headers.get(":path", "")
+        request = Request(method, path, headers, b"".join(chunks), "2", self.number)
         answer = self.handler(request)
         if isinstance(answer, Response):
             self.respond(stream_id, answer)
@@ -336,9 +342,10 @@ async def _settle(answer: Awaitable[Response]) -> Response:
 class _H1:
     """HTTP/1.1 with keep-alive, one request at a time, for clients that offer no h2."""
 
-    def __init__(self, handler: Handler, transport: asyncio.Transport) -> None:
+    def __init__(self, handler: Handler, transport: asyncio.Transport, number: int) -> None:
         self.handler = handler
         self.transport = transport
+        self.number = number
         self.conn = h11.Connection(h11.SERVER)
         self.request: h11.Request | None = None
         self.chunks: list[bytes] = []
@@ -375,7 +382,12 @@ class _H1:
         assert self.request is not None
         headers = {name.decode(): value.decode() for name, value in self.request.headers}
         request = Request(
-            self.request.method.decode(), self.request.target.decode(), headers, b"".join(self.chunks), "1.1"
+            self.request.method.decode(),
+            self.request.target.decode(),
+            headers,
+            b"".join(self.chunks),
+            "1.1",
+            self.number,
         )
         answer = self.handler(request)
         if isinstance(answer, Response):
