@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import cast
@@ -278,7 +279,7 @@ class _H2:
         headers = {name.decode(): value.decode() for name, value in raw_headers}
         method, path = headers.get(":method", ""), headers.get(":path", "")
         request = Request(method, path, headers, b"".join(chunks), "2", self.number)
-        answer = self.handler(request)
+        answer = _call(self.handler, request)
         if isinstance(answer, Response):
             self.respond(stream_id, answer)
             return
@@ -335,8 +336,21 @@ class _H2:
             task.cancel()
 
 
+def _call(handler: Handler, request: Request) -> Response | Awaitable[Response]:
+    """The handler's answer. A stand-in's own failure is printed, for the test's output, and answered 500."""
+    try:
+        return handler(request)
+    except Exception:
+        traceback.print_exc()
+        return Response(500)
+
+
 async def _settle(answer: Awaitable[Response]) -> Response:
-    return await answer
+    try:
+        return await answer
+    except Exception:
+        traceback.print_exc()
+        return Response(500)
 
 
 class _H1:
@@ -389,7 +403,7 @@ class _H1:
             "1.1",
             self.number,
         )
-        answer = self.handler(request)
+        answer = _call(self.handler, request)
         if isinstance(answer, Response):
             self.finish(answer)
             return
