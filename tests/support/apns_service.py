@@ -3,8 +3,9 @@
 It answers as api.push.apple.com does, and refuses what Apple refuses: `POST /3/device/<hex token>`
 only; a provider JWT (ES256, `kid` = the key id, `iss` = the team id, `iat` at most an hour old)
 verified with the PUBLIC half of the signing key; a connection switching to a new JWT sooner than 20
-minutes after its last one refused with TooManyProviderTokenUpdates; `apns-topic`, `apns-push-type`, `apns-priority`,
-`apns-expiration`, `apns-collapse-id` and the payload (a JSON object with `aps`, at most 4 KB) checked.
+minutes after its last one refused with TooManyProviderTokenUpdates; `apns-topic`, `apns-push-type`,
+`apns-priority`, `apns-expiration`, `apns-collapse-id`, `apns-id` and the payload (a JSON object with
+`aps`, at most 4 KB) checked; device tokens are 32 to 100 bytes in hex; HTTP/2 only.
 Every answer carries `apns-id` (the request's, or a fresh UUID) and, unless it is 200, a JSON body
 `{"reason": ...}` in one DATA frame (aioapns parses each DATA frame as a whole JSON document).
 
