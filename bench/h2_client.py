@@ -38,13 +38,14 @@ class Outcome:
 
 
 class _Load(asyncio.Protocol):
-    def __init__(self, authority: bytes, make: RequestMaker, total: int, in_flight: int) -> None:
+    def __init__(self, authority: bytes, make: RequestMaker, total: int, in_flight: int, huffman: bool) -> None:
         self.authority = authority
         self.make = make
         self.total = total
         self.in_flight = in_flight
         self.conn = LeanConnection(config=lean_config(client_side=True))
-        self.conn.encoder = PlainEncoder()
+        if not huffman:  # else h2's own encoder: every field indexed, every literal Huffman-coded
+            self.conn.encoder = PlainEncoder()
         self.conn.decoder = LeanDecoder(self.conn.decoder)
         self.outcome = Outcome()
         self.done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
@@ -103,13 +104,15 @@ class _Load(asyncio.Protocol):
             self.done.set_exception(ConnectionError(f"lost after {self.outcome.answered} answers: {exc}"))
 
 
-async def load(url: str, context: ssl.SSLContext, make: RequestMaker, total: int, in_flight: int = 500) -> Outcome:
-    """`total` requests over one connection, `in_flight` at a time."""
+async def load(
+    url: str, context: ssl.SSLContext, make: RequestMaker, total: int, in_flight: int = 500, huffman: bool = False
+) -> Outcome:
+    """`total` requests over one connection, `in_flight` at a time; `huffman`: HPACK as h2 encodes it."""
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     transport, protocol = await loop.create_connection(
-        lambda: _Load(parts.netloc.encode(), make, total, in_flight), parts.hostname, parts.port, ssl=context
+        lambda: _Load(parts.netloc.encode(), make, total, in_flight, huffman), parts.hostname, parts.port, ssl=context
     )
     try:
         outcome = await protocol.done
