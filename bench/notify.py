@@ -32,13 +32,15 @@ from bench.report import figure  # noqa: E402
 from services.notify.app import DELIVERY_KINDS  # noqa: E402
 from services.notify.offers.decide import Offer, decide_offer  # noqa: E402
 from services.notify.outbox import repository as repo  # noqa: E402
-from services.notify.outbox import vapid  # noqa: E402
 from services.notify.outbox.delivery import topic_of  # noqa: E402
 from services.notify.outbox.kinds import DeliveryKinds  # noqa: E402
-from services.notify.outbox.push_urls import PushServices  # noqa: E402
-from services.notify.outbox.sender import Sender, push_session  # noqa: E402
+from services.notify.outbox.sender import Sender  # noqa: E402
 from services.notify.policy.decide import Moment, Past, Policy, Recipient  # noqa: E402
 from services.notify.policy.purposes import OFFERS  # noqa: E402
+from services.notify.push import vapid  # noqa: E402
+from services.notify.push.channels import Channels  # noqa: E402
+from services.notify.push.push_urls import PushServices  # noqa: E402
+from services.notify.push.webpush import WebPushChannel, push_session  # noqa: E402
 from services.notify.replicas.products import ProductInfo  # noqa: E402
 from services.notify.settings import NotifySettings  # noqa: E402
 from shared.app import migrate  # noqa: E402
@@ -97,8 +99,9 @@ async def _queue(dsn: str, push: LocalPushService, public_key: str, n: int) -> N
             ids,
         )
         await conn.execute(
-            "INSERT INTO notify.push_subscriptions (recipient_kind, recipient_id, endpoint, p256dh, auth)"
-            " SELECT 'device', * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
+            "INSERT INTO notify.push_targets (recipient_kind, recipient_id, provider, address, p256dh, auth)"
+            " SELECT 'device', d, 'webpush', a, p, k FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+            " AS t (d, a, p, k)",
             ids,
             [s["endpoint"] for s in subs],
             [s["keys"]["p256dh"] for s in subs],
@@ -131,8 +134,10 @@ async def _deliver(dsn: str, push: LocalPushService, senders: int, n: int) -> fl
     for _ in range(senders):
         db = Database(await create_pool(dsn, min_size=2, max_size=4, timeout_s=10), dsn)
         keys = await vapid.load(db, config)
-        session = push_session(endpoints, config.push_timeout_s)
-        replicas.append((db, session, Sender(db, config, endpoints, keys, session, settings.bus_poll_s, kinds)))
+        channels = Channels(
+            [WebPushChannel(endpoints, keys, push_session(endpoints, config.push_timeout_s), config.push_timeout_s)]
+        )
+        replicas.append((db, channels, Sender(db, config, channels, settings.bus_poll_s, kinds)))
     await _queue(dsn, push, keys.public_key, n)
     push.pushes.clear()
 
@@ -147,7 +152,7 @@ async def _deliver(dsn: str, push: LocalPushService, senders: int, n: int) -> fl
     elapsed = time.perf_counter() - start
     async with replicas[0][0].transaction() as conn:
         sent = await conn.fetchval("SELECT count(*) FROM notify.messages WHERE status = 'sent'")
-        await conn.execute("TRUNCATE notify.messages, notify.push_subscriptions, notify.devices CASCADE")
+        await conn.execute("TRUNCATE notify.messages, notify.push_targets, notify.devices CASCADE")
         left = await repo.next_due(conn)
     twice = sum(c - 1 for c in Counter(p.payload["id"] for p in push.pushes).values() if c > 1)
     print(
@@ -155,8 +160,8 @@ async def _deliver(dsn: str, push: LocalPushService, senders: int, n: int) -> fl
         f"(per sender {per_sender}); received twice: {twice}; left due: {left}"
     )
     figure(f"notify.pushes_per_s.{senders}_senders", n / elapsed, "pushes/s")
-    for db, session, _ in replicas:
-        await session.close()
+    for db, channels, _ in replicas:
+        await channels.close()
         await db.close()
     return n / elapsed
 

@@ -19,14 +19,16 @@ from services.notify.offers import jobs as offer_jobs
 from services.notify.offers import routes as offers
 from services.notify.offers.consumers import OFFER_DELIVERY, OFFER_EVENTS, ORDERS
 from services.notify.outbox import routes as outbox
-from services.notify.outbox import vapid
 from services.notify.outbox.kinds import DeliveryKinds
-from services.notify.outbox.push_urls import PushServices
 from services.notify.outbox.repository import SEND_CHANNEL
-from services.notify.outbox.sender import Sender, push_session
+from services.notify.outbox.sender import Sender
 from services.notify.privacy import routes as privacy
 from services.notify.privacy.consumers import CONFIRMATIONS
 from services.notify.privacy.jobs import RETENTION
+from services.notify.push import vapid
+from services.notify.push.channels import Channels
+from services.notify.push.push_urls import PushServices
+from services.notify.push.webpush import WebPushChannel, push_session
 from services.notify.replicas.consumers import REPLICA, STORES
 from services.notify.settings import NotifySettings
 from services.notify.shop import routes as shop
@@ -54,14 +56,17 @@ from shared.settings import Settings
 @asynccontextmanager
 async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator[NotifyContext]:
     """Keys, the allowed push services and the decision policy, checked before anything is decided;
-    one aiohttp session for every push, this replica's push and webhook senders, and its one listening
-    connection, which wakes the senders and feeds the open alert streams."""
+    the push channels (one aiohttp session for every Web Push), this replica's push and webhook
+    senders, and its one listening connection, which wakes the senders and feeds the open alert streams."""
     push_services = PushServices.from_hosts(base.settings.push_hosts)
     policy = config.policy()
     keys = await vapid.load(base.db, config)
-    session = push_session(push_services, config.push_timeout_s)
+    web_push = WebPushChannel(
+        push_services, keys, push_session(push_services, config.push_timeout_s), config.push_timeout_s
+    )
+    channels = Channels([web_push])
     kinds = DeliveryKinds(DELIVERY_KINDS)
-    sender = Sender(base.db, config, push_services, keys, session, base.settings.bus_poll_s, kinds)
+    sender = Sender(base.db, config, channels, base.settings.bus_poll_s, kinds)
     webhook_hosts = WebhookHosts.from_hosts(config.webhook_hosts)
     webhook_sender = WebhookSender(base.db, config, webhook_hosts)
     hub = AlertHub(per_subject=config.streams_per_staff, per_store=config.streams_per_store)
@@ -81,14 +86,14 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
             **base.parts(),
             config=config,
             policy=policy,
-            started=(push_services, keys, hub, webhook_hosts),
+            started=(push_services, keys, channels, hub, webhook_hosts),
         )
     finally:
         hub.close()
         await listener.stop()
         await sender.stop()
         await webhook_sender.stop()
-        await session.close()
+        await channels.close()
 
 
 DELIVERY_KINDS = (OFFER_DELIVERY, PICKUP_DELIVERY, STAFF_ALERT_DELIVERY, BACK_IN_STOCK_DELIVERY)

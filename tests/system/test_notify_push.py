@@ -49,7 +49,7 @@ async def test_a_subscription_on_a_browser_push_service_is_kept_and_a_new_one_re
     body = {**who.sub.subscription(), "endpoint": FCM}
     r = await system.notify.put(f"/v1/devices/{who.device_id}/push-subscription", json=body, headers=who.auth)
     assert r.status_code == 200 and r.json()["endpoint"] == FCM
-    rows = await db.fetch("SELECT endpoint FROM notify.push_subscriptions WHERE device_id = $1", who.device_id)
+    rows = await db.fetch("SELECT address AS endpoint FROM notify.push_targets WHERE device_id = $1", who.device_id)
     assert [r["endpoint"] for r in rows] == [FCM]
 
 
@@ -73,7 +73,7 @@ async def test_any_other_subscription_is_422_naming_the_field(
             f"/v1/devices/{who.device_id}/push-subscription", json={**good, **change}, headers=who.auth
         )
         assert r.status_code == 422 and r.json()["field"] == field, (change, r.text)
-    assert await db.fetchval("SELECT count(*) FROM notify.push_subscriptions") == 0
+    assert await db.fetchval("SELECT count(*) FROM notify.push_targets") == 0
 
 
 async def test_only_the_device_itself_may_set_its_subscription(system: System, push: LocalPushService) -> None:
@@ -158,7 +158,7 @@ async def test_a_gone_subscription_is_deleted_and_the_message_failed(
 
     [message] = await settled(system, who)
     assert (message["status"], message["reason"]) == ("failed", "subscription_gone")
-    assert await db.fetchval("SELECT count(*) FROM notify.push_subscriptions WHERE device_id = $1", who.device_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM notify.push_targets WHERE device_id = $1", who.device_id) == 0
     assert [a["outcome"] for a in await attempts(db, message["id"])] == ["gone"]
 
 
@@ -176,7 +176,9 @@ async def test_a_gone_answer_for_an_old_endpoint_keeps_the_devices_new_subscript
 
     [message] = await settled(system, who)
     assert message["reason"] == "subscription_gone"
-    endpoints = await db.fetch("SELECT endpoint FROM notify.push_subscriptions WHERE device_id = $1", who.device_id)
+    endpoints = await db.fetch(
+        "SELECT address AS endpoint FROM notify.push_targets WHERE device_id = $1", who.device_id
+    )
     assert [e["endpoint"] for e in endpoints] == [renewed.endpoint]
 
 

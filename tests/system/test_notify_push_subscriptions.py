@@ -26,7 +26,7 @@ async def test_a_staff_members_gone_subscription_is_deleted_and_the_shoppers_kep
     assert r.status_code == 200, r.text
     push.answer(tablet, 410)
     who = await customer(system, push)
-    kinds = await db.fetch("SELECT recipient_kind, recipient_id FROM notify.push_subscriptions ORDER BY 1")
+    kinds = await db.fetch("SELECT recipient_kind, recipient_id FROM notify.push_targets ORDER BY 1")
     assert [tuple(k) for k in kinds] == [("device", who.device_id), ("staff", alex.staff_id)]
 
     await pull_in(system, who, await place_order(system, who))
@@ -37,7 +37,7 @@ async def test_a_staff_members_gone_subscription_is_deleted_and_the_shoppers_kep
 
     first, *_ = await eventually(settled)
     assert (first["status"], first["reason"]) == ("failed", "subscription_gone")
-    kinds = await db.fetch("SELECT recipient_kind, recipient_id FROM notify.push_subscriptions ORDER BY 1")
+    kinds = await db.fetch("SELECT recipient_kind, recipient_id FROM notify.push_targets ORDER BY 1")
     assert [tuple(k) for k in kinds] == [("device", who.device_id)]
     assert (await system.notify.get(f"/v1/staff/{alex.staff_id}", headers=alex.auth)).json()["push"] is False
 

@@ -103,7 +103,7 @@ async def test_a_staff_member_who_leaves_is_refused_everywhere_within_seconds(
         await eventually(lambda: _true(stream.ended), timeout=5)
         assert time.monotonic() - started < 5
 
-    subscriptions = await db.fetch("SELECT 1 FROM notify.push_subscriptions WHERE recipient_id = $1", alex.staff_id)
+    subscriptions = await db.fetch("SELECT 1 FROM notify.push_targets WHERE recipient_id = $1", alex.staff_id)
     assert subscriptions == []
     assert (await system.notify.post(f"/v1/staff/{alex.staff_id}/token", headers=alex.auth)).status_code == 401
     assert (await system.notify.post(f"/v1/staff/{alex.staff_id}/token", headers=system.admin)).status_code == 404

@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
 
 import asyncpg
 
-Urgency = Literal["very-low", "low", "normal", "high"]
-"""RFC 8030 Urgency: how soon the push service should wake the device for it."""
+from services.notify.push.channel import Urgency
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The outbox's SQL: the message log, the push subscriptions of every recipient, the VAPID keys."""
+"""The outbox's SQL: the message log, and every recipient's push target (a Web Push subscription or a
+native app's device token)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from services.notify.outbox.messages import Addressee, Outgoing
+from services.notify.push.channel import Target
 from shared.db import fetch_one, fetch_value
 
 SEND_CHANNEL = "accueil_notify_send"
@@ -112,19 +114,19 @@ async def delete_old_messages(conn: asyncpg.Connection, before: datetime) -> int
 
 
 async def due_messages(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    """Pending messages that are due, with their recipient's subscription, locked for this sender only.
+    """Pending messages that are due, with their recipient's push target, locked for this sender only.
     Whether each may still be said is asked of its kind next (kinds.py), in the same transaction."""
     return await conn.fetch(
         """
         SELECT m.id, r.kind AS recipient_kind, r.id AS recipient_id, m.device_id, m.request_id, m.purpose, m.locale,
                m.title, m.body, m.store_id, m.sku, m.order_id, m.topic, m.expires_at, m.attempts,
-               s.endpoint, s.p256dh, s.auth
+               t.provider, t.address, t.p256dh, t.auth, t.environment
         FROM notify.messages m
         CROSS JOIN LATERAL (
             SELECT CASE WHEN m.device_id IS NOT NULL THEN 'device' ELSE 'staff' END AS kind,
                    coalesce(m.device_id, m.staff_id) AS id
         ) r
-        LEFT JOIN notify.push_subscriptions s ON s.recipient_kind = r.kind AND s.recipient_id = r.id
+        LEFT JOIN notify.push_targets t ON t.recipient_kind = r.kind AND t.recipient_id = r.id
         WHERE m.status = 'pending' AND m.next_attempt_at <= now()
         ORDER BY m.next_attempt_at, m.id
         LIMIT $1
@@ -323,7 +325,7 @@ async def suppress_messages(conn: asyncpg.Connection, ids: list[int], reasons: l
     )
 
 
-# --- push subscriptions: one per recipient, a shopper's device or a staff member ---
+# --- push targets: one per recipient, a shopper's device or a staff member ---
 
 
 async def recipient_exists(conn: asyncpg.Connection, to: Addressee) -> bool:
@@ -341,81 +343,84 @@ async def recipient_exists(conn: asyncpg.Connection, to: Addressee) -> bool:
     )
 
 
-async def save_subscription(
-    conn: asyncpg.Connection, to: Addressee, endpoint: str, p256dh: str, auth: str
-) -> asyncpg.Record:
-    """A new subscription replaces the recipient's last one (one device per recipient)."""
+async def save_target(conn: asyncpg.Connection, to: Addressee, target: Target) -> asyncpg.Record:
+    """A new target, of any provider, replaces the recipient's last one (one device per recipient)."""
     return await fetch_one(
         conn,
         """
-        INSERT INTO notify.push_subscriptions (recipient_kind, recipient_id, endpoint, p256dh, auth)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO notify.push_targets (recipient_kind, recipient_id, provider, address, p256dh, auth, environment)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
         ON CONFLICT (recipient_kind, recipient_id) DO UPDATE
-        SET endpoint = excluded.endpoint, p256dh = excluded.p256dh, auth = excluded.auth, updated_at = now()
-        RETURNING endpoint, created_at, updated_at
+        SET provider = excluded.provider, address = excluded.address, p256dh = excluded.p256dh,
+            auth = excluded.auth, environment = excluded.environment, updated_at = now()
+        RETURNING provider, address, environment, created_at, updated_at
         """,
         to.kind,
         to.id,
-        endpoint,
-        p256dh,
-        auth,
+        target.provider,
+        target.address,
+        target.p256dh,
+        target.auth,
+        target.environment,
     )
 
 
-async def has_subscription(conn: asyncpg.Connection, to: Addressee) -> bool:
+async def has_target(conn: asyncpg.Connection, to: Addressee) -> bool:
     return bool(
         await conn.fetchval(
-            "SELECT true FROM notify.push_subscriptions WHERE recipient_kind = $1 AND recipient_id = $2",
+            "SELECT true FROM notify.push_targets WHERE recipient_kind = $1 AND recipient_id = $2",
             to.kind,
             to.id,
         )
     )
 
 
-async def subscription_of(conn: asyncpg.Connection, to: Addressee) -> asyncpg.Record | None:
-    """The recipient's subscription, without its keys (they are secrets, not information)."""
+async def target_of(conn: asyncpg.Connection, to: Addressee) -> asyncpg.Record | None:
+    """The recipient's target, without Web Push keys (they are secrets, not information)."""
     return await conn.fetchrow(
-        "SELECT endpoint, created_at FROM notify.push_subscriptions WHERE recipient_kind = $1 AND recipient_id = $2",
+        """
+        SELECT provider, address, environment, created_at, updated_at FROM notify.push_targets
+        WHERE recipient_kind = $1 AND recipient_id = $2
+        """,
         to.kind,
         to.id,
     )
 
 
-async def delete_subscription(conn: asyncpg.Connection, to: Addressee, endpoint: str | None = None) -> bool:
-    """Forget the recipient's subscription; with `endpoint`, only if it is still that one (the push
-    service said it is gone, and the device may have subscribed anew meanwhile)."""
+async def delete_target(conn: asyncpg.Connection, to: Addressee, providers: Sequence[str] | None = None) -> bool:
+    """Forget the recipient's target; with `providers`, only if it is one of theirs (a native app
+    removing its token leaves a Web Push subscription made since alone)."""
     deleted = await conn.fetchval(
         """
-        DELETE FROM notify.push_subscriptions
-        WHERE recipient_kind = $1 AND recipient_id = $2 AND ($3::text IS NULL OR endpoint = $3)
+        DELETE FROM notify.push_targets
+        WHERE recipient_kind = $1 AND recipient_id = $2 AND ($3::text[] IS NULL OR provider = ANY ($3))
         RETURNING true
         """,
         to.kind,
         to.id,
-        endpoint,
+        providers,
     )
     return bool(deleted)
 
 
-# --- VAPID keys ---
-
-
-_VAPID_KEYS = "SELECT private_key, public_key FROM notify.vapid_keys"
-
-
-async def vapid_keys(conn: asyncpg.Connection) -> asyncpg.Record | None:
-    return await conn.fetchrow(_VAPID_KEYS)
-
-
-async def offer_vapid_keys(conn: asyncpg.Connection, private_key: str, public_key: str) -> asyncpg.Record:
-    """Store this pair unless another replica stored one first; return the pair everyone uses (there is
-    one now: a concurrent insert was waited for, and this next statement sees it committed)."""
-    await conn.execute(
-        "INSERT INTO notify.vapid_keys (private_key, public_key) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-        private_key,
-        public_key,
+async def delete_dead_target(
+    conn: asyncpg.Connection, to: Addressee, address: str, gone_since: datetime | None
+) -> bool:
+    """The push service said this target is gone: forget it if it is still the recipient's, unless it
+    was set again after the push service saw it go (APNs' 410 timestamp: the app registered anew)."""
+    deleted = await conn.fetchval(
+        """
+        DELETE FROM notify.push_targets
+        WHERE recipient_kind = $1 AND recipient_id = $2 AND address = $3
+          AND ($4::timestamptz IS NULL OR updated_at <= $4)
+        RETURNING true
+        """,
+        to.kind,
+        to.id,
+        address,
+        gone_since,
     )
-    return await fetch_one(conn, _VAPID_KEYS)
+    return bool(deleted)
 
 
 # --- engagement: what the device reports about a message it was shown ---

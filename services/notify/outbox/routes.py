@@ -16,9 +16,12 @@ from services.notify.outbox.schemas import (
     MessageList,
     PushSubscription,
     PushSubscriptionPut,
+    PushToken,
+    PushTokenPut,
     VapidPublicKey,
 )
-from services.notify.outbox.vapid import VapidKeys
+from services.notify.outbox.service import token_answer
+from services.notify.push.vapid import VapidKeys
 from shared.auth import Caller
 from shared.context import FromContext
 from shared.errors import Forbidden, NotFound, errors
@@ -60,7 +63,9 @@ async def put_push_subscription(
     Only a browser push service may be named: a subscription must never make us call into our network."""
     principal.require_device(device_id)
     row = await service.subscribe(ctx, Addressee("device", device_id), data)
-    return PushSubscription(device_id=device_id, **dict(row))
+    return PushSubscription(
+        device_id=device_id, endpoint=row["address"], created_at=row["created_at"], updated_at=row["updated_at"]
+    )
 
 
 @delete("/v1/devices/{device_id:str}/push-subscription")
@@ -68,6 +73,23 @@ async def delete_push_subscription(device_id: PathId, principal: Caller, ctx: Fr
     """The browser unsubscribed: pushes stop; messages decided from now on are `no_subscription`."""
     principal.require_device(device_id)
     await service.unsubscribe(ctx, Addressee("device", device_id))
+
+
+@put("/v1/devices/{device_id:str}/push-token", responses=errors(422))
+async def put_push_token(
+    device_id: PathId, data: JSONBody[PushTokenPut], principal: Caller, ctx: FromContext[NotifyContext]
+) -> PushToken:
+    """This device's native app token for APNs or FCM: it replaces the device's push target (a Web Push
+    subscription or an older token). A provider this server is not configured for: 422 naming it."""
+    principal.require_device(device_id)
+    return token_answer(await service.set_push_token(ctx, Addressee("device", device_id), data))
+
+
+@delete("/v1/devices/{device_id:str}/push-token")
+async def delete_push_token(device_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
+    """The app turned notifications off: pushes stop; messages decided from now on are `no_subscription`."""
+    principal.require_device(device_id)
+    await service.remove_push_token(ctx, Addressee("device", device_id))
 
 
 @get("/v1/vapid-public-key", exclude_from_auth=True, sync_to_thread=False)
@@ -80,5 +102,7 @@ ROUTES = [
     post_message_event,
     put_push_subscription,
     delete_push_subscription,
+    put_push_token,
+    delete_push_token,
     get_vapid_public_key,
 ]

@@ -57,6 +57,28 @@ class PushSubscription(Answer):
     updated_at: datetime
 
 
+APNS_TOKEN = r"^[0-9A-Fa-f]{64,200}$"
+"""An APNs device token as the app gets it, in hex: 32 bytes today, and Apple warns it may grow."""
+FCM_TOKEN = r"^[A-Za-z0-9_:.\-]{20,4096}$"
+"""An FCM registration token: base64url-like text with `:` separators, about 160 characters today."""
+
+
+class PushTokenPut(Body):
+    """A native app's device token for APNs or FCM."""
+
+    provider: Literal["apns", "fcm"]
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    environment: Literal["production", "sandbox"] | None = None
+    """APNs only: which APNs the token belongs to (a development build's tokens are `sandbox`).
+    Absent: `production`."""
+
+
+class PushToken(Answer):
+    provider: str
+    updated_at: datetime
+    environment: str | None = None
+
+
 class VapidPublicKey(Answer):
     public_key: str
     """base64url of the uncompressed P-256 point: the `applicationServerKey` of PushManager.subscribe()."""

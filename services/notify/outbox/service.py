@@ -4,6 +4,7 @@ check a consent again as a message of theirs is sent."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -15,9 +16,21 @@ from services.notify.context import NotifyContext
 from services.notify.outbox import repository as repo
 from services.notify.outbox.kinds import DeliveryKind, Due, StillWanted
 from services.notify.outbox.messages import Addressee, Outgoing
-from services.notify.outbox.push_urls import PushServices, auth_refusal, p256dh_refusal
-from services.notify.outbox.schemas import Message, MessageEvent, MessageEventPost, MessageList, PushSubscriptionPut
+from services.notify.outbox.schemas import (
+    APNS_TOKEN,
+    FCM_TOKEN,
+    Message,
+    MessageEvent,
+    MessageEventPost,
+    MessageList,
+    PushSubscriptionPut,
+    PushToken,
+    PushTokenPut,
+)
 from services.notify.policy.decide import Past, Recipient
+from services.notify.push.channel import NATIVE, Target
+from services.notify.push.channels import Channels
+from services.notify.push.push_urls import PushServices, auth_refusal, p256dh_refusal
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events import Purpose
 
@@ -63,7 +76,7 @@ async def recipient_of(conn: asyncpg.Connection, device: asyncpg.Record) -> Reci
         consents=purposes_of(row) if row else {},
         locale=device["locale"],
         timezone=device["timezone"],
-        subscribed=await repo.has_subscription(conn, Addressee("device", device_id)),
+        subscribed=await repo.has_target(conn, Addressee("device", device_id)),
         recent=tuple(Past(r["event_id"], r["purpose"], r["store_id"], r["sku"], r["decided_at"]) for r in recent),
     )
 
@@ -97,18 +110,55 @@ def _check_subscription(ctx: NotifyContext, data: PushSubscriptionPut) -> None:
 
 
 async def subscribe(ctx: NotifyContext, to: Addressee, data: PushSubscriptionPut) -> asyncpg.Record:
-    """Where to push the recipient's messages (one subscription each: a new one replaces it)."""
+    """Where to push the recipient's messages (one target each: a subscription replaces a native token
+    or an older subscription)."""
     async with ctx.db.transaction() as conn:
         await _known_recipient(conn, to)
         _check_subscription(ctx, data)
-        return await repo.save_subscription(conn, to, data.endpoint, data.keys.p256dh, data.keys.auth)
+        target = Target("webpush", data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth)
+        row = await repo.save_target(conn, to, target)
+    return row
 
 
 async def unsubscribe(ctx: NotifyContext, to: Addressee) -> None:
     """The browser unsubscribed: pushes stop; a shopper's messages decided from now on are `no_subscription`."""
     async with ctx.db.transaction() as conn:
         await _known_recipient(conn, to)
-        await repo.delete_subscription(conn, to)
+        await repo.delete_target(conn, to, ["webpush"])
+
+
+def _native_target(ctx: NotifyContext, data: PushTokenPut) -> Target:
+    """The token as a target, if its provider is configured here and the token looks like one of its own."""
+    if not ctx.part(Channels).configured(data.provider):
+        raise Invalid(f"{data.provider} is not configured on this server", field="provider")
+    if data.provider == "apns":
+        if not re.fullmatch(APNS_TOKEN, data.token):
+            raise Invalid("an APNs device token is 64 to 200 hexadecimal digits", field="token")
+        return Target("apns", data.token.lower(), environment=data.environment or "production")
+    if data.environment is not None:
+        raise Invalid("environment is for APNs tokens only", field="environment")
+    if not re.fullmatch(FCM_TOKEN, data.token):
+        raise Invalid("an FCM registration token is 20 to 4096 of A-Z a-z 0-9 _ : . -", field="token")
+    return Target("fcm", data.token)
+
+
+def token_answer(row: asyncpg.Record) -> PushToken:
+    return PushToken(provider=row["provider"], environment=row["environment"], updated_at=row["updated_at"])
+
+
+async def set_push_token(ctx: NotifyContext, to: Addressee, data: PushTokenPut) -> asyncpg.Record:
+    """A native app's token: it replaces the recipient's target, whatever it was."""
+    target = _native_target(ctx, data)
+    async with ctx.db.transaction() as conn:
+        await _known_recipient(conn, to)
+        return await repo.save_target(conn, to, target)
+
+
+async def remove_push_token(ctx: NotifyContext, to: Addressee) -> None:
+    """The app turned notifications off: pushes stop, unless the recipient's target is a browser's now."""
+    async with ctx.db.transaction() as conn:
+        await _known_recipient(conn, to)
+        await repo.delete_target(conn, to, NATIVE)
 
 
 REPORT_SKEW = timedelta(minutes=5)

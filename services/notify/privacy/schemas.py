@@ -28,7 +28,8 @@ class NotifyPart(Answer):
     consents: dict[str, Any] | None
     consent_history: list[dict[str, Any]]
     push_subscription: dict[str, Any] | None
-    """Without its keys: they are secrets, not information."""
+    """The push target: `provider` and its `endpoint` (Web Push, without its keys: they are secrets,
+    not information) or device `token` (APNs, FCM)."""
     messages: list[dict[str, Any]]
     staff_alerts: list[dict[str, Any]]
     back_in_stock: list[dict[str, Any]]

@@ -105,6 +105,18 @@ async def _every_order(ctx: NotifyContext, device_id: str) -> dict[str, Any] | N
             return {"orders": orders}
 
 
+def _exported_target(row: asyncpg.Record | None) -> dict[str, Any] | None:
+    """Where the device's messages are pushed: a Web Push endpoint, or a native app's device token."""
+    if row is None:
+        return None
+    address = "endpoint" if row["provider"] == "webpush" else "token"
+    target = {"provider": row["provider"], address: row["address"], "environment": row["environment"]}
+    return {k: v for k, v in target.items() if v is not None} | {
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
 async def export(ctx: NotifyContext, device_id: str) -> Export:
     """All data held about the device, from the three services and the event log, in one document.
     The other services are asked with no transaction open; notify's part is then read in one snapshot."""
@@ -115,12 +127,12 @@ async def export(ctx: NotifyContext, device_id: str) -> Export:
     async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
         device = await known_device(conn, device_id)
         consents = await consent_repo.get_consents(conn, device_id)
-        subscription = await outbox_repo.subscription_of(conn, Addressee("device", device_id))
+        target = await outbox_repo.target_of(conn, Addressee("device", device_id))
         part = NotifyPart(
             device=dict(device),
             consents=dict(consents) if consents else None,
             consent_history=[dict(r) for r in await consent_repo.consent_history(conn, device_id)],
-            push_subscription=dict(subscription) if subscription else None,
+            push_subscription=_exported_target(target),
             messages=[dict(r) for r in await outbox_repo.messages_of(conn, device_id, 100_000)],
             staff_alerts=[dict(r) for r in await staff_repo.alerts_about(conn, device_id)],
             back_in_stock=[dict(r) for r in await back_in_stock_repo.requests_of(conn, device_id)],

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 Provider = Literal["webpush", "apns", "fcm"]
+NATIVE: tuple[Provider, ...] = ("apns", "fcm")
+"""The providers a native app registers a device token with."""
 Urgency = Literal["very-low", "low", "normal", "high"]
 """RFC 8030 Urgency: how soon the push service should wake the device for it."""
 

@@ -32,7 +32,7 @@ async def get_staff(conn: asyncpg.Connection, staff_id: str) -> asyncpg.Record |
         """
         SELECT st.staff_id, st.store_id, st.name, st.locale, st.created_at, s.recipient_id IS NOT NULL AS push
         FROM notify.staff st
-        LEFT JOIN notify.push_subscriptions s ON s.recipient_kind = 'staff' AND s.recipient_id = st.staff_id
+        LEFT JOIN notify.push_targets s ON s.recipient_kind = 'staff' AND s.recipient_id = st.staff_id
         WHERE st.staff_id = $1 AND st.removed_at IS NULL
         """,
         staff_id,
@@ -73,7 +73,7 @@ async def staff_to_push(conn: asyncpg.Connection, store_id: str) -> list[asyncpg
         """
         SELECT st.staff_id, st.locale
         FROM notify.staff st
-        JOIN notify.push_subscriptions s ON s.recipient_kind = 'staff' AND s.recipient_id = st.staff_id
+        JOIN notify.push_targets s ON s.recipient_kind = 'staff' AND s.recipient_id = st.staff_id
         WHERE st.store_id = $1 AND st.removed_at IS NULL
         ORDER BY st.staff_id
         """,

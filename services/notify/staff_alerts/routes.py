@@ -12,7 +12,7 @@ from litestar.response import ServerSentEvent
 from services.notify.context import NotifyContext
 from services.notify.outbox import service as outbox
 from services.notify.outbox.messages import Addressee
-from services.notify.outbox.schemas import PushSubscriptionPut
+from services.notify.outbox.schemas import PushSubscriptionPut, PushToken, PushTokenPut
 from services.notify.staff_alerts import service
 from services.notify.staff_alerts.schemas import (
     Alert,
@@ -144,13 +144,30 @@ async def put_staff_push_subscription(
     checked like a shopper's."""
     service.require_staff_self(principal, staff_id)
     row = await outbox.subscribe(ctx, Addressee("staff", staff_id), data)
-    return StaffPushSubscription(staff_id=staff_id, **dict(row))
+    return StaffPushSubscription(
+        staff_id=staff_id, endpoint=row["address"], created_at=row["created_at"], updated_at=row["updated_at"]
+    )
 
 
 @delete("/v1/staff/{staff_id:str}/push-subscription")
 async def delete_staff_push_subscription(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
     service.require_staff_self(principal, staff_id)
     await outbox.unsubscribe(ctx, Addressee("staff", staff_id))
+
+
+@put("/v1/staff/{staff_id:str}/push-token", responses=errors(422))
+async def put_staff_push_token(
+    staff_id: PathId, data: JSONBody[PushTokenPut], principal: Caller, ctx: FromContext[NotifyContext]
+) -> PushToken:
+    """This staff member's app token for APNs or FCM (one device: it replaces the last push target)."""
+    service.require_staff_self(principal, staff_id)
+    return outbox.token_answer(await outbox.set_push_token(ctx, Addressee("staff", staff_id), data))
+
+
+@delete("/v1/staff/{staff_id:str}/push-token")
+async def delete_staff_push_token(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
+    service.require_staff_self(principal, staff_id)
+    await outbox.remove_push_token(ctx, Addressee("staff", staff_id))
 
 
 ROUTES = [
@@ -160,6 +177,8 @@ ROUTES = [
     remove_staff,
     put_staff_push_subscription,
     delete_staff_push_subscription,
+    put_staff_push_token,
+    delete_staff_push_token,
     list_alerts,
     ack_alert,
     stream_ticket,

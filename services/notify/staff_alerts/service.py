@@ -91,7 +91,7 @@ async def remove_staff(ctx: NotifyContext, staff_id: str) -> None:
     async with ctx.db.transaction() as conn:
         if not await repo.remove_staff(conn, staff_id):
             raise NotFound(f"unknown staff member {staff_id!r}", field="staff_id")
-        await outbox_repo.delete_subscription(conn, Addressee("staff", staff_id))
+        await outbox_repo.delete_target(conn, Addressee("staff", staff_id))
         await ctx.revocations.revoke(conn, staff_id)
     ctx.revocations.add(staff_id)  # this process refuses the tokens at once
 

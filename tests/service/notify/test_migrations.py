@@ -90,7 +90,9 @@ async def test_the_replica_starts_from_the_latest_stock_and_product_events_on_th
     assert delivery == published.id
 
 
-async def test_shoppers_and_staff_subscriptions_move_to_the_one_table(old_notify: asyncpg.Connection) -> None:
+async def test_shoppers_and_staff_subscriptions_move_to_the_one_table_of_push_targets(
+    old_notify: asyncpg.Connection,
+) -> None:
     db = old_notify
     await db.execute(
         "INSERT INTO notify.devices (device_id, platform, locale, timezone) VALUES ('d1', 'web', 'fr', 'UTC')"
@@ -109,23 +111,23 @@ async def test_shoppers_and_staff_subscriptions_move_to_the_one_table(old_notify
 
     await migrations.apply(db, SPEC.migration_sets)
     rows = await db.fetch(
-        "SELECT recipient_kind, recipient_id, device_id, staff_id, endpoint, p256dh, auth"
-        " FROM notify.push_subscriptions ORDER BY recipient_kind"
+        "SELECT recipient_kind, recipient_id, device_id, staff_id, provider, address, p256dh, auth"
+        " FROM notify.push_targets ORDER BY recipient_kind"
     )
     assert [tuple(r) for r in rows] == [
-        ("device", "d1", "d1", None, "https://push.example/d1", "pd", "ad"),
-        ("staff", "s1", None, "s1", "https://push.example/s1", "ps", "as"),
+        ("device", "d1", "d1", None, "webpush", "https://push.example/d1", "pd", "ad"),
+        ("staff", "s1", None, "s1", "webpush", "https://push.example/s1", "ps", "as"),
     ]
-    created = await db.fetchval("SELECT created_at FROM notify.push_subscriptions WHERE recipient_id = 'd1'")
+    created = await db.fetchval("SELECT created_at FROM notify.push_targets WHERE recipient_id = 'd1'")
     assert created.isoformat() == "2026-01-02T03:04:05+00:00"
     assert await db.fetchval("SELECT to_regclass('notify.staff_push_subscriptions')") is None
 
     # Deleting the owner still takes the subscription with it, whichever kind it is.
     await db.execute("DELETE FROM notify.devices WHERE device_id = 'd1'")
     await db.execute("DELETE FROM notify.staff WHERE staff_id = 's1'")
-    assert await db.fetchval("SELECT count(*) FROM notify.push_subscriptions") == 0
+    assert await db.fetchval("SELECT count(*) FROM notify.push_targets") == 0
     with pytest.raises(asyncpg.ForeignKeyViolationError):
         await db.execute(
-            "INSERT INTO notify.push_subscriptions (recipient_kind, recipient_id, endpoint, p256dh, auth)"
-            " VALUES ('staff', 'nobody', 'https://push.example/x', 'p', 'a')"
+            "INSERT INTO notify.push_targets (recipient_kind, recipient_id, provider, address, p256dh, auth)"
+            " VALUES ('staff', 'nobody', 'webpush', 'https://push.example/x', 'p', 'a')"
         )

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from services.notify.outbox import vapid
+from services.notify.push import vapid
 from services.notify.settings import NotifySettings
 from shared.db import Database, create_pool
 from shared.errors import ConfigError

@@ -14,15 +14,14 @@ from hypothesis import strategies as st
 from services.notify.app import DELIVERY_KINDS
 from services.notify.outbox.delivery import (
     MAX_ATTEMPTS,
-    MAX_PAYLOAD,
-    attempt_label,
     outcome_of,
     parse_retry_after,
-    payload_of,
     retry_delay,
     topic_of,
 )
 from services.notify.outbox.kinds import DeliveryKind, DeliveryKinds, Due
+from services.notify.push.webpush import MAX_PAYLOAD, payload_of
+from services.notify.push.webpush import label_of as attempt_label
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=15)
@@ -35,7 +34,12 @@ def test_2xx_is_sent() -> None:
 def test_404_and_410_fail_the_message_and_drop_the_subscription() -> None:
     for code in (404, 410):
         o = outcome_of(attempt_label(code), None, 1, NOW, LATER)
-        assert (o.status, o.reason, o.drop_subscription) == ("failed", "subscription_gone", True)
+        assert (o.status, o.reason, o.drop_target) == ("failed", "subscription_gone", True)
+
+
+def test_a_native_token_the_push_service_no_longer_knows_fails_the_message_and_drops_the_token() -> None:
+    o = outcome_of("unregistered", None, 1, NOW, LATER)
+    assert (o.status, o.reason, o.drop_target) == ("failed", "unregistered", True)
 
 
 def test_other_4xx_are_rejections_not_retried() -> None:

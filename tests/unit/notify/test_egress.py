@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.notify.outbox.push_urls import PushServices
-from services.notify.outbox.sender import push_session
+from services.notify.push.push_urls import PushServices
+from services.notify.push.webpush import push_session
 from shared.egress import PrivateAddress, PublicOnlyResolver, is_public
 from tests.support.resolver import StaticResolver
 

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.notify.outbox.push_urls import PushServices, auth_refusal, p256dh_refusal
+from services.notify.push.push_urls import PushServices, auth_refusal, p256dh_refusal
 from shared.errors import ConfigError
 
 DEFAULT = PushServices()

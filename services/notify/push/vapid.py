@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid, VapidException
 
-from services.notify.outbox import repository as repo
-from services.notify.outbox.push_urls import b64url_decode, b64url_encode
+from services.notify.push import repository as repo
+from services.notify.push.push_urls import b64url_decode, b64url_encode
 from services.notify.settings import NotifySettings
 from shared.db import Database
 from shared.errors import ConfigError
