@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-from collections.abc import Collection
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver
 
 from services.notify.push.http2 import Http2Origin
+from services.notify.push.push_urls import PushServices
 from shared.egress import PublicOnlyResolver, is_public
 from shared.errors import ConfigError
 
@@ -54,13 +54,16 @@ class PushEgress:
 
     def __init__(
         self,
-        listed: Collection[tuple[str, int]] = (),
+        services: PushServices = PushServices(),
         *,
         ca_file: str = "",
         resolver: AbstractResolver | None = None,
         connect_timeout_s: float = 10.0,
     ) -> None:
-        self._listed = frozenset((host.lower(), port) for host, port in listed)
+        """`services`: the hosts ACCUEIL_PUSH_HOSTS lists are exempt from the public-address rule.
+        `resolver`: the name resolution under the rules (the system's by default). Made inside the
+        event loop (the system resolver belongs to it)."""
+        self._listed = services.listed
         self._tls = tls_context(ca_file)
         self._resolver = PublicOnlyResolver(self._listed, resolver)
         self._connect_timeout_s = connect_timeout_s

@@ -37,6 +37,7 @@ from h2.errors import ErrorCodes
 from h2.events import (
     ConnectionTerminated,
     DataReceived,
+    Event,
     RemoteSettingsChanged,
     ResponseReceived,
     StreamEnded,
@@ -46,6 +47,7 @@ from h2.events import (
 from h2.exceptions import H2Error
 from h2.settings import SettingCodes, Settings
 from hpack import NeverIndexedHeaderTuple
+from hyperframe.frame import Frame, GoAwayFrame
 
 from shared.egress import PrivateAddress
 
@@ -108,12 +110,26 @@ class _Stream:
         """The part of the request body the peer's windows have not let out yet."""
 
 
+class _GracefulH2(H2Connection):
+    """h2 takes a GOAWAY for the end of the whole connection and refuses every frame after it; RFC
+    9113 (6.8) lets the streams up to its last_stream_id finish. So the GOAWAY is only reported
+    here, and `_Connection` opens no stream after it. (An override of h2's frame handler: the
+    GOAWAY test sees it keep working, and h2 is held below its next major version.)"""
+
+    def _receive_goaway_frame(self, frame: GoAwayFrame) -> tuple[list[Frame], list[Event]]:
+        event = ConnectionTerminated()
+        event.error_code = frame.error_code
+        event.last_stream_id = frame.last_stream_id
+        event.additional_data = frame.additional_data or None
+        return [], [event]
+
+
 class _Connection(asyncio.Protocol):
     """One HTTP/2 connection: its streams, the requests waiting for one, the bytes to write."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, max_streams: int) -> None:
         self._loop = loop
-        self._h2 = H2Connection(config=CONFIG)
+        self._h2 = _GracefulH2(config=CONFIG)
         # Set before the preface: values set on `local_settings` later wait for the peer's ACK.
         self._h2.local_settings = Settings(
             client=True, initial_values={SettingCodes.ENABLE_PUSH: 0, SettingCodes.INITIAL_WINDOW_SIZE: RECEIVE_WINDOW}

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from services.notify.push.apns import ApnsChannel, apns_channel
 from services.notify.push.egress import PushEgress, origin_of, tls_context
 from services.notify.push.fcm import FcmChannel, fcm_channel
+from services.notify.push.push_urls import PushServices
 from services.notify.settings import NotifySettings
 from shared.errors import ConfigError
 from shared.settings import load_env
@@ -184,7 +185,7 @@ def test_an_unreadable_ca_file_stops_the_start(tmp_path: Path) -> None:
 
 
 async def test_egress_refuses_plain_http_and_private_addresses_unless_listed() -> None:
-    egress = PushEgress({("127.0.0.1", 8443), ("apns.local", 443)})
+    egress = PushEgress(PushServices.from_hosts(["127.0.0.1:8443", "apns.local"]))
     assert egress.refusal("https://api.push.apple.com") is None  # a name: checked when connecting
     assert egress.refusal("https://127.0.0.1:8443") is None
     assert egress.refusal("https://apns.local") is None
