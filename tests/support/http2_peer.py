@@ -103,6 +103,8 @@ class Http2Peer:
             },
         )
         conn.initiate_connection()
+        if self.initial_window_size > 65_535:  # the connection's window too, as a big server would
+            conn.increment_flow_control_window(self.initial_window_size)
         writer.write(conn.data_to_send())
         streams: dict[int, Request] = {}
         unsent: dict[int, bytes] = {}

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
+from hpack import NeverIndexedHeaderTuple
 
 from services.notify.push.channel import Answer, Push
 from services.notify.push.payload import fitted
@@ -107,15 +108,16 @@ def payload(push: Push, url: str | None = None) -> bytes:
 
 
 def headers(push: Push, topic: str) -> list[Header]:
-    """The per-push headers (the authorization is the channel's). Topic and push type come first:
-    the same on every request, HPACK sends them as one index each."""
+    """The per-push headers (the authorization is the channel's). Those the same on every request go
+    into HPACK's table (one byte each on the wire after the first); those of one message do not, so
+    they never push the others out of it."""
     return [
         (b"apns-topic", topic.encode()),
         (b"apns-push-type", b"alert"),
         (b"apns-priority", b"10"),
-        (b"apns-expiration", str(int(push.expires_at.timestamp())).encode()),
-        (b"apns-collapse-id", push.topic.encode()),
-        (b"apns-id", apns_id(push.message_id).encode()),
+        NeverIndexedHeaderTuple(b"apns-expiration", str(int(push.expires_at.timestamp())).encode()),
+        NeverIndexedHeaderTuple(b"apns-collapse-id", push.topic.encode()),
+        NeverIndexedHeaderTuple(b"apns-id", apns_id(push.message_id).encode()),
     ]
 
 

@@ -61,15 +61,16 @@ def slow(seconds: float):  # type: ignore[no-untyped-def]
     return answer
 
 
+@pytest.mark.parametrize(("limit", "requests"), [(8, 200), (150, 1200)])
 async def test_many_requests_share_one_connection_within_the_peers_stream_limit(
-    pki: TestPki, clients: list[Http2Origin]
+    limit: int, requests: int, pki: TestPki, clients: list[Http2Origin]
 ) -> None:
-    async with Http2Peer(pki.server_context(), answer=slow(0.01), max_concurrent_streams=8) as peer:
+    async with Http2Peer(pki.server_context(), answer=slow(0.01), max_concurrent_streams=limit) as peer:
         client = await client_for(peer, pki, clients)
-        bodies = await asyncio.gather(*(post(client, f'{{"n":{n}}}'.encode()) for n in range(200)))
-    assert sorted(bodies) == sorted(f'{{"n":{n}}}'.encode() for n in range(200))
-    assert peer.connections == 1 and len(peer.requests) == 200
-    assert peer.most_in_flight == 8  # all it allowed, never more
+        bodies = await asyncio.gather(*(post(client, f'{{"n":{n}}}'.encode()) for n in range(requests)))
+    assert sorted(bodies) == sorted(f'{{"n":{n}}}'.encode() for n in range(requests))
+    assert peer.connections == 1 and len(peer.requests) == requests
+    assert peer.most_in_flight == limit  # all it allowed, never more
 
 
 async def test_a_body_larger_than_the_peers_windows_goes_through_in_turn(
@@ -110,9 +111,7 @@ async def test_a_lost_connection_fails_what_was_in_flight_and_the_next_request_r
     assert peer.connections == 2
 
 
-async def test_a_request_gives_up_at_its_timeout_and_frees_its_stream(
-    pki: TestPki, clients: list[Http2Origin]
-) -> None:
+async def test_a_request_gives_up_at_its_timeout_and_frees_its_stream(pki: TestPki, clients: list[Http2Origin]) -> None:
     async def answer(request: Request) -> Reply:
         await asyncio.sleep(5 if request.body == b"stuck" else 0)
         return 200, [], request.body
@@ -126,9 +125,7 @@ async def test_a_request_gives_up_at_its_timeout_and_frees_its_stream(
     assert peer.connections == 1
 
 
-async def test_a_host_resolving_to_a_private_address_is_refused_unless_listed(
-    peer: Http2Peer, pki: TestPki
-) -> None:
+async def test_a_host_resolving_to_a_private_address_is_refused_unless_listed(peer: Http2Peer, pki: TestPki) -> None:
     client = PushEgress(PushServices(), ca_file=str(pki.ca_file)).client(peer.url)
     with pytest.raises(Refused, match="no public address"):
         await client.request(b"GET", "/", [], b"", 5)
