@@ -258,8 +258,8 @@ class _Connection(asyncio.Protocol):
         try:
             await turn
         except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():  # handed a stream just as the caller gave up
-                self._release()
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                self._release()  # handed a stream just as the caller gave up: pass it on
             raise
 
     def _release(self) -> None:
