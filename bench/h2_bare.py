@@ -13,20 +13,12 @@ import ssl
 from collections.abc import Sequence
 from typing import cast
 
-from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.events import RemoteSettingsChanged, ResponseReceived, StreamEnded, StreamReset, WindowUpdated
 
-Header = tuple[bytes, bytes]
+from services.notify.push.http2 import CONFIG  # the same h2 settings: validation off
 
-CONFIG = H2Configuration(
-    client_side=True,
-    header_encoding=None,
-    validate_outbound_headers=False,
-    normalize_outbound_headers=False,
-    validate_inbound_headers=False,
-    normalize_inbound_headers=False,
-)
+Header = tuple[bytes, bytes]
 
 
 class BareH2(asyncio.Protocol):
