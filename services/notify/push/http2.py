@@ -12,8 +12,10 @@ What the connection keeps to:
 - GOAWAY: the streams the peer says it will process finish; the others, and every later request, go
   out on a new connection;
 - a lost connection fails its requests in flight (`NoAnswer`: the peer may have processed them) and
-  the next request connects again; a request that never left (still waiting for a stream, refused
-  with REFUSED_STREAM, above GOAWAY's last stream) is sent again on the new connection.
+  the next request connects again; so does a connection on which a request timed out without a
+  single frame from the peer since it was sent (a peer gone silent, a path cut without a word);
+- a request that never left (still waiting for a stream, refused with REFUSED_STREAM, above
+  GOAWAY's last stream) is sent again on the new connection.
 
 Egress: the host is resolved by the resolver it is given (PublicOnlyResolver: a public address only,
 unless the operator listed the host), and the connection goes to that address, so a name cannot be
@@ -164,6 +166,7 @@ class _Connection(asyncio.Protocol):
         self.usable = True
         """False once no new request may start here (GOAWAY, lost, broken)."""
         self.alpn: str | None = None
+        self._heard_at = loop.time()
 
     # -- asyncio.Protocol
 
@@ -177,6 +180,7 @@ class _Connection(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        self._heard_at = self._loop.time()
         try:
             events = self._h2.receive_data(data)
         except H2Error as exc:
@@ -239,10 +243,15 @@ class _Connection(asyncio.Protocol):
         if not self._flush_due:
             self._flush_due = True
             self._loop.call_soon(self._flush)
+        sent_at = self._loop.time()
         try:
             return await answer
-        except asyncio.CancelledError:  # the caller's timeout: free the stream for the others
-            if self._streams.pop(stream_id, None) is not None:
+        except asyncio.CancelledError:  # the caller's timeout
+            if self._heard_at < sent_at:
+                # Not a frame from the peer since this request left: the connection is presumed dead
+                # (no PING to tell), and the next request goes out on a new one.
+                self._break("no frame from the peer since the request timed out")
+            elif self._streams.pop(stream_id, None) is not None:  # a slow stream: free it for the others
                 self._blocked.pop(stream_id, None)
                 self._cancel(stream_id)
                 self._release()

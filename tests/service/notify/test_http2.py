@@ -111,18 +111,37 @@ async def test_a_lost_connection_fails_what_was_in_flight_and_the_next_request_r
     assert peer.connections == 2
 
 
-async def test_a_request_gives_up_at_its_timeout_and_frees_its_stream(pki: TestPki, clients: list[Http2Origin]) -> None:
+async def test_a_slow_stream_gives_up_at_its_timeout_and_frees_its_stream_on_a_live_connection(
+    pki: TestPki, clients: list[Http2Origin]
+) -> None:
+    async def answer(request: Request) -> Reply:
+        await asyncio.sleep({b"stuck": 5, b"slow": 0.05}.get(request.body, 0))
+        return 200, [], request.body
+
+    async with Http2Peer(pki.server_context(), answer=answer, max_concurrent_streams=2) as peer:
+        client = await client_for(peer, pki, clients)
+        stuck = asyncio.create_task(post(client, b"stuck", timeout_s=1))
+        assert await post(client, b"slow") == b"slow"  # the peer is heard while "stuck" waits
+        with pytest.raises(NoAnswer, match="within 1 s"):
+            await stuck
+        assert await asyncio.gather(post(client, b"a"), post(client, b"b")) == [b"a", b"b"]  # both streams back
+    assert peer.resets == 1  # the cancel went out before the next requests, on the same connection
+    assert peer.connections == 1
+
+
+async def test_a_connection_silent_since_a_request_timed_out_is_replaced(
+    pki: TestPki, clients: list[Http2Origin]
+) -> None:
     async def answer(request: Request) -> Reply:
         await asyncio.sleep(5 if request.body == b"stuck" else 0)
         return 200, [], request.body
 
-    async with Http2Peer(pki.server_context(), answer=answer, max_concurrent_streams=1) as peer:
+    async with Http2Peer(pki.server_context(), answer=answer) as peer:
         client = await client_for(peer, pki, clients)
         with pytest.raises(NoAnswer, match="within 0.2 s"):
             await post(client, b"stuck", timeout_s=0.2)
-        assert await post(client, b"next") == b"next"  # the one stream allowed was given back
-    assert peer.resets == 1  # the cancel went out before the next request, on the same connection
-    assert peer.connections == 1
+        assert await post(client, b"next") == b"next"
+    assert peer.connections == 2
 
 
 async def test_a_host_resolving_to_a_private_address_is_refused_unless_listed(peer: Http2Peer, pki: TestPki) -> None:
