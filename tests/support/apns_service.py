@@ -20,7 +20,6 @@ answered 400 `PayloadEmpty` when empty or without `aps`, and 400 `BadPayload` wh
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
@@ -29,7 +28,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import jwt
@@ -38,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.support.h2_server import H2Server, Request, Response
 from tests.support.push_pki import TestPki
+from tests.support.standin import PushLog, StandIn
 
 DEVICE_PATH = "/3/device/"
 TOKEN = re.compile(r"^(?:[0-9a-fA-F]{2}){32,100}$")  # 32 bytes today, up to 100 bytes announced
@@ -168,7 +167,7 @@ class _Tokens:
         self.last_iat = None
 
 
-class LocalApns:
+class LocalApns(StandIn[ApnsPush]):
     """`async with LocalApns(pki, key, topic="com.example.shop") as apns:` on 127.0.0.1, a free port."""
 
     def __init__(
@@ -177,46 +176,25 @@ class LocalApns:
         self.pki = pki
         self.key = key
         self.topic = topic
-        self.pushes: list[ApnsPush] = []
-        self.delivered: list[ApnsPush] = []
-        self.duplicates = 0  # a second delivered push with the same (token, apns-collapse-id)
-        self._collapse_ids: set[tuple[str, str]] = set()
+        # A duplicate: a second delivered push with the same token and apns-collapse-id.
+        log: PushLog[ApnsPush] = PushLog(
+            lambda p: p.status == 200, lambda p: p.collapse_id and (p.token, p.collapse_id)
+        )
         self._tokens = _Tokens(key, key.public_key())
         self._scripts: dict[str, list[tuple[int, str]]] = {}
         self._unregistered: dict[str, int] = {}  # token -> ms since the epoch
-        self._progress = asyncio.Event()
-        self.server = H2Server(self.handle, pki.server_context(("h2",)), host=bind, port=port)
+        server = H2Server(self.handle, pki.server_context(("h2",)), host=bind, port=port, http1=False)
+        super().__init__(server, log)
 
     @property
-    def port(self) -> int:
-        return self.server.port
-
-    @property
-    def url(self) -> str:
-        return f"https://localhost:{self.port}"
-
-    @property
-    def host(self) -> str:
-        """For ACCUEIL_PUSH_HOSTS."""
-        return f"localhost:{self.port}"
-
-    @property
-    def connections(self) -> int:
-        return self.server.connections
+    def pushes(self) -> list[ApnsPush]:
+        """Every request, whatever the answer."""
+        return self.log.received
 
     @property
     def provider_tokens(self) -> list[str]:
         """The distinct JWTs accepted, in the order first used."""
         return list(self._tokens.accepted)
-
-    async def __aenter__(self) -> LocalApns:
-        await self.server.start()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.server.close()
 
     # What a test arranges.
 
@@ -238,15 +216,7 @@ class LocalApns:
 
     async def wait_for(self, n: int, timeout: float = 10.0) -> list[ApnsPush]:
         """Once `n` pushes have been delivered: the delivered pushes."""
-        try:
-            async with asyncio.timeout(timeout):
-                while len(self.delivered) < n:
-                    self._progress.clear()
-                    await self._progress.wait()
-        except TimeoutError:
-            last = [(p.token[:8], p.status, p.reason) for p in self.pushes[-5:]]
-            raise AssertionError(f"{len(self.delivered)} of {n} pushes delivered; the last answers: {last}") from None
-        return list(self.delivered)
+        return await self.log.wait_for(n, timeout, lambda p: (p.token[:8], p.status, p.reason))
 
     # The service.
 
@@ -270,15 +240,12 @@ class LocalApns:
             status, reason = self._answer(token)
         except Refused as refused:
             status, reason = refused.status, refused.reason
-        push = ApnsPush(token, request.headers, payload, iat, status, reason, time.monotonic(), apns_id)
-        self.pushes.append(push)
+        self.log.add(ApnsPush(token, request.headers, payload, iat, status, reason, time.monotonic(), apns_id))
         if status == 200:
-            self._delivered(push)
             return Response(200, {"apns-id": apns_id})
         body: dict[str, Any] = {"reason": reason}
         if status == 410:
             body["timestamp"] = self._unregistered.get(token, int(time.time() * 1000))
-        self._progress.set()
         return Response(status, {"apns-id": apns_id, "content-type": "application/json"}, json.dumps(body).encode())
 
     def _check(self, request: Request) -> dict[str, Any]:
@@ -320,12 +287,3 @@ class LocalApns:
         if token in self._unregistered:
             return 410, "Unregistered"
         return 200, None
-
-    def _delivered(self, push: ApnsPush) -> None:
-        self.delivered.append(push)
-        if push.collapse_id is not None:
-            key = (push.token, push.collapse_id)
-            if key in self._collapse_ids:
-                self.duplicates += 1
-            self._collapse_ids.add(key)
-        self._progress.set()

@@ -4,8 +4,8 @@ Why not an ASGI server: hypercorn ends every answer with an empty DATA frame, wh
 reads each DATA frame as a JSON document (aioapns) takes for a broken connection; and a general server
 spends more per request than a stand-in that must keep up with a sender pushing thousands a second.
 
-What it does: ALPN `h2` (and HTTP/1.1 through h11 when the context also offers `http/1.1`, for
-clients such as `requests` that speak nothing else), up to 1000 concurrent streams per connection,
+What it does: ALPN `h2` (and HTTP/1.1 through h11, for clients such as `requests` that speak nothing
+else, unless told `http1=False`), up to 1000 concurrent streams per connection,
 flow control both ways (received data acknowledged; an answer larger than the client's window waits
 for its WINDOW_UPDATE), and one write per batch of frames read. A headers-only answer when the body is
 empty, as Apple's and Google's servers do. The handler is called once a request's body is complete; it
@@ -46,6 +46,7 @@ class Response:
 
 Handler = Callable[[Request], Response | Awaitable[Response]]
 
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 MAX_CONCURRENT_STREAMS = 1000
 # A receive window large enough that a client with many streams in flight is rarely held up waiting
 # for a WINDOW_UPDATE (bodies here are a few hundred bytes to 4 KB).
@@ -83,9 +84,12 @@ class _ServerConnection(H2Connection):
 class H2Server:
     """`async with H2Server(handler, context) as server:` serves on `server.port` until the block ends."""
 
-    def __init__(self, handler: Handler, context: ssl.SSLContext, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, handler: Handler, context: ssl.SSLContext, host: str = "127.0.0.1", port: int = 0, http1: bool = True
+    ) -> None:
         self.handler = handler
         self.context = context
+        self.http1 = http1  # False: a connection that does not speak HTTP/2 is closed
         self.bind_host = host
         self.bind_port = port
         self.connections = 0  # accepted since start
@@ -118,12 +122,14 @@ class H2Server:
 
 
 class _Connection(asyncio.Protocol):
-    """One accepted connection; ALPN picks how it is spoken."""
+    """One accepted connection. ALPN says how it is spoken; a client that offered none (aioapns's default
+    SSL context, which Apple serves all the same) is known by its first bytes: HTTP/2's preface or not."""
 
     def __init__(self, server: H2Server) -> None:
         self.server = server
         self.transport: asyncio.Transport | None = None
         self.speaker: _H2 | _H1 | None = None
+        self.first_bytes = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's TLS transport is not a subclass
@@ -131,11 +137,29 @@ class _Connection(asyncio.Protocol):
         self.server._open.add(self)
         ssl_object = transport.get_extra_info("ssl_object")
         alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
-        speaker = _H2 if alpn == "h2" else _H1
-        self.speaker = speaker(self.server.handler, self.transport)
+        if alpn is not None:
+            self.speak(alpn == "h2")
+
+    def speak(self, http2: bool) -> None:
+        assert self.transport is not None
+        if http2:
+            self.speaker = _H2(self.server.handler, self.transport)
+        elif self.server.http1:
+            self.speaker = _H1(self.server.handler, self.transport)
+        else:
+            self.transport.close()  # HTTP/2 only, as APNs
 
     def data_received(self, data: bytes) -> None:
-        assert self.speaker is not None
+        if self.speaker is None:
+            if self.transport is None or self.transport.is_closing():
+                return
+            self.first_bytes += data
+            if len(self.first_bytes) < len(H2_PREFACE) and H2_PREFACE.startswith(self.first_bytes):
+                return
+            data, self.first_bytes = self.first_bytes, b""
+            self.speak(data.startswith(H2_PREFACE))
+            if self.speaker is None:
+                return
         self.speaker.data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:

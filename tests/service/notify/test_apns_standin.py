@@ -1,7 +1,6 @@
-"""The APNs and FCM stand-ins are what the native push senders are tested against, so they are tested
-first with third-party clients: aioapns for APNs; google-auth and httpx (HTTP/2) for FCM. Real
-sockets, real TLS trusting only the test CA, real signatures. Then the strict checks: what Apple and
-Google refuse, the stand-ins refuse too."""
+"""The APNs stand-in is what the native push sender is tested against, so it is proved first with a
+third-party client, aioapns: real sockets, real TLS trusting only the test CA, real ES256 provider
+tokens. Then the strict checks: what Apple refuses, the stand-in refuses too."""
 
 from __future__ import annotations
 
@@ -22,6 +21,7 @@ from aioapns.connection import APNsProductionClientProtocol
 
 from tests.support.apns_service import ApnsKey, LocalApns, device_token, make_apns_key
 from tests.support.push_pki import TestPki, make_pki
+from tests.support.push_standins import StandInProcess
 
 TOPIC = "com.example.shop"
 
@@ -271,3 +271,34 @@ def test_the_key_file_is_the_p8_apple_hands_out(apns_key: ApnsKey, tmp_path: Pat
     path = apns_key.write(tmp_path / f"AuthKey_{apns_key.key_id}.p8")
     assert path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
     assert len(apns_key.key_id) == 10 and len(apns_key.team_id) == 10
+
+
+async def test_the_stand_in_in_a_process_of_its_own(tmp_path: Path) -> None:
+    """What the benchmarks run: the child makes the key and the PKI, the parent reads them."""
+    async with StandInProcess("apns", tmp_path) as child:
+        key = child.apns_key
+        client = APNs(
+            key=key.private_pem.decode(),
+            key_id=key.key_id,
+            team_id=key.team_id,
+            topic=TOPIC,
+            ssl_context=ssl.create_default_context(cafile=str(child.ca_file)),
+        )
+
+        class ToChild(APNsProductionClientProtocol):
+            APNS_SERVER = "localhost"
+            APNS_PORT = int(child.host.rpartition(":")[2])
+
+        client.pool.protocol_class = ToChild
+        token = device_token()
+        for collapse_key in ("m1", "m2", "m1"):
+            assert (await client.send_notification(alert(token, collapse_key=collapse_key))).is_successful
+        assert await child.stats() == {"received": 3, "delivered": 3, "duplicates": 1}
+    assert child.proc is not None and child.proc.returncode == 0
+
+
+async def test_http1_is_turned_away_as_apns_does(apns: LocalApns, pki: TestPki) -> None:
+    async with httpx.AsyncClient(verify=pki.client_context(("http/1.1",)), trust_env=False) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post(apns.url + f"/3/device/{device_token()}", content=b'{"aps": {}}')
+    assert apns.pushes == [] and apns.connections == 1
