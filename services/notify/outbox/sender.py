@@ -44,11 +44,12 @@ from shared.wake_loop import WakeLoop, until_due
 
 log = logging.getLogger("accueil.notify.sender")
 
-BATCH = 128
-"""Messages claimed in one transaction."""
+BATCH = 256
+"""Messages claimed in one transaction: a claim costs a few milliseconds whatever its size, then tens of
+microseconds per message."""
 WINDOW = 2 * BATCH
 """Sends in flight at most: a batch is claimed while the one before it is still out."""
-SETTLE_BATCH = 256
+SETTLE_BATCH = BATCH
 """Answers settled in one transaction, at most."""
 
 PUSH_ATTEMPTS = Counter(
@@ -148,13 +149,9 @@ class Sender:
         return until_due(due, datetime.now(UTC), self._poll_s)
 
     async def run_once(self) -> int:
-        """Recover dead senders' messages, then, once the window has room for a batch, take one: start
-        sending those that may be sent, fail or withdraw the others. Return how many were taken. The
-        sends go on after this returns (`stop` waits for them)."""
-        async with self._db.transaction() as conn:
-            recovered = await repo.recover_expired_leases(conn)
-        for row in recovered:
-            log.warning("message %s was cut short mid-send: now %s", row["id"], row["status"])
+        """Once the window has room for a batch: recover dead senders' messages and take a batch, in one
+        transaction; start sending those that may be sent, fail or withdraw the others. Return how many
+        were taken. The sends go on after this returns (`stop` waits for them)."""
         await self._in_flight.room_for(BATCH)
         taken, claimed = await self._claim()
         for c in claimed:
@@ -167,6 +164,7 @@ class Sender:
             return 0, []
         now = datetime.now(UTC)
         async with self._db.transaction() as conn:
+            recovered = await repo.recover_expired_leases(conn)  # due again at once: this batch may take them
             rows = await repo.due_messages(conn, BATCH)
             gone = await self._kinds.withdrawn(
                 conn, [Due(r["id"], r["purpose"], r["device_id"], r["request_id"]) for r in rows]
@@ -193,14 +191,18 @@ class Sender:
                 await repo.fail_messages(conn, list(failed), list(failed.values()))
             if withdrawn:
                 await repo.suppress_messages(conn, withdrawn, ["no_consent"] * len(withdrawn))
-            if not ready:
-                return len(rows), []
-            opened = await repo.start_sending(
-                conn,
-                [row["id"] for row, _, _ in ready],
-                [channel.origin(target) for _, channel, target in ready],
-                self._config.lease_s,
+            opened = (
+                await repo.start_sending(
+                    conn,
+                    [row["id"] for row, _, _ in ready],
+                    [channel.origin(target) for _, channel, target in ready],
+                    self._config.lease_s,
+                )
+                if ready
+                else {}
             )
+        for row in recovered:
+            log.warning("message %s was cut short mid-send: now %s", row["id"], row["status"])
         return len(rows), [
             Claimed(row, channel, target, opened[row["id"]]["id"], opened[row["id"]]["attempt"])
             for row, channel, target in ready
