@@ -19,7 +19,8 @@
     say 0).
 (c) the same messages through the sender with a channel that answers at once: what the sender loop
     itself (claims, settles, the window) costs per message, whatever the push protocol.
-(d) APNs and FCM through the sender: to come with their channels (their stand-ins are in tests/support).
+(d) APNs and FCM through the sender: to come with their channels, read against the bare HTTP/2 client
+    of bench/push_standins.py on the same stand-ins.
 """
 
 from __future__ import annotations
@@ -398,9 +399,10 @@ async def bench_deliver(n: int = DELIVER) -> None:
 
 def bench_native() -> None:
     """APNs and FCM messages/s per notify process through the sender with the real channels, against
-    the stand-ins in a process of their own, beside a bare HTTP/2 client sending the same requests to
-    the same stand-in: to be written with the channels (the stand-ins: tests/support/push_standins.py)."""
-    print("(d) APNs and FCM: skipped: their stand-ins are here, their channels not yet")
+    the stand-ins in a process of their own (tests/support/push_standins.py), beside the bare HTTP/2
+    client (bench/h2_client.py) sending the same requests to the same stand-in: to be written with the
+    channels."""
+    print("(d) APNs and FCM: skipped: the stand-ins and the bare HTTP/2 client are here, the channels not yet")
 
 
 if __name__ == "__main__":
