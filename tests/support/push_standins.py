@@ -1,14 +1,17 @@
-"""The APNs and FCM stand-ins in a process of their own, for the benchmarks: the sender measured and
-the stand-in then do not share a core's event loop.
+"""The APNs and FCM stand-ins in a process of their own: for the benchmarks (the sender measured and
+the stand-in then do not share a core's event loop) and for `accueil run --push-standins`.
 
     python -m tests.support.push_standins serve apns|fcm --dir DIR [--port N]
 
 The keys and the test PKI are read from DIR, or made there the first time: `push-ca.pem` (the CA to
 trust), `apns-key.json` + `AuthKey_<key id>.p8`, `service-account.json` (its token_uri is rewritten to
-this process's). When it serves, the process prints its URL as one line on stdout. Beside the service,
-`GET /_stats` answers `{"received", "delivered", "duplicates"}` (a duplicate: a second delivered push
-of one message to one device: the same apns-collapse-id, or the same data.message_id). SIGTERM or
-SIGINT stop it.
+this process's). When it serves, the process writes `standin.json` in DIR (its URL, CA and keys:
+what notify is configured with, shared/local_push.py) and prints its URL as one line on stdout.
+Beside the service, `GET /_stats` answers `{"received", "delivered", "duplicates"}` (a duplicate: a
+second delivered push of one message to one device: the same apns-collapse-id, or the same
+data.message_id), and `GET /_received?token=T` what was delivered to device token T, as the phone
+shows it: `{"token", "received": [{"title", "body", "message_id", "purpose", "received_at"}]}`
+(`received_at` in seconds since the epoch). SIGTERM or SIGINT stop it, and remove `standin.json`.
 
 From Python: `async with StandInProcess("apns", directory) as standin:` gives `url`, `host`,
 `ca_file`, `apns_key` or `service_account` and `service_account_file`, and `await standin.stats()`.
@@ -22,21 +25,25 @@ import json
 import os
 import signal
 import sys
+import time
 from asyncio.subprocess import PIPE
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 
-from tests.support.apns_service import ApnsKey, LocalApns, make_apns_key
-from tests.support.fcm_service import LocalFcm, ServiceAccount, make_service_account
+from shared.local_push import DESCRIPTION
+from tests.support.apns_service import ApnsKey, ApnsPush, LocalApns, make_apns_key
+from tests.support.fcm_service import FcmSend, LocalFcm, ServiceAccount, make_service_account
 from tests.support.h2_server import Request, Response
 from tests.support.push_pki import TestPki, load_pki, make_pki
 from tests.support.standin import StandIn
 
 KINDS = ("apns", "fcm")
 STATS_PATH = "/_stats"
+RECEIVED_PATH = "/_received"
 APNS_KEY_FILE = "apns-key.json"
 SERVICE_ACCOUNT_FILE = "service-account.json"
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,17 +77,68 @@ def service_account_in(directory: Path) -> ServiceAccount:
     )
 
 
-def with_stats(standin: StandIn[Any]) -> None:
-    """`GET /_stats` beside the service's own paths."""
+def shown(push: ApnsPush | FcmSend) -> dict[str, Any]:
+    """A delivered push as the phone shows it: its title and body, what notify put in it for the app
+    (the message id, the purpose), and when it arrived, in seconds since the epoch (a time another
+    process can compare with its own)."""
+    if isinstance(push, ApnsPush):
+        alert = push.payload["aps"].get("alert")
+        notification = alert if isinstance(alert, dict) else {"body": alert}
+        extra = push.payload.get("accueil")
+    else:
+        notification = push.message.get("notification") or {}
+        extra = push.message.get("data")
+    extra = extra if isinstance(extra, dict) else {}
+    return {
+        "title": notification.get("title"),
+        "body": notification.get("body"),
+        "message_id": None if extra.get("message_id") is None else str(extra["message_id"]),
+        "purpose": extra.get("purpose"),
+        "received_at": time.time() - (time.monotonic() - push.received_at),
+    }
+
+
+def with_reads(standin: StandIn[Any]) -> None:
+    """`GET /_stats` and `GET /_received?token=` beside the service's own paths."""
     serve = standin.server.handler
 
     def handler(request: Request) -> Any:
-        if request.path == STATS_PATH and request.method == "GET":
-            body = json.dumps(standin.log.stats()).encode()
-            return Response(200, {"content-type": "application/json"}, body)
-        return serve(request)
+        path, _, query = request.path.partition("?")
+        if request.method != "GET" or path not in (STATS_PATH, RECEIVED_PATH):
+            return serve(request)
+        if path == STATS_PATH:
+            answer: dict[str, Any] = standin.log.stats()
+        else:
+            token = parse_qs(query).get("token", [""])[0]
+            if not token:
+                return Response(400, {"content-type": "application/json"}, b'{"error": "token is required"}')
+            answer = {"token": token, "received": [shown(p) for p in standin.delivered if p.token == token]}
+        return Response(200, {"content-type": "application/json"}, json.dumps(answer).encode())
 
     standin.server.handler = handler
+
+
+def describe(standin: StandIn[Any], directory: Path) -> dict[str, str]:
+    """What `accueil run --push-standins` points notify at, and where `accueil demo --native` reads a
+    phone's pushes: the URL, the CA to trust, and the APNs key or the service-account file."""
+    if isinstance(standin, LocalApns):
+        meta = json.loads((directory / APNS_KEY_FILE).read_text())
+        return {
+            "kind": "apns",
+            "url": standin.url,
+            "ca_file": str(standin.pki.ca_file),
+            "key_file": str(directory / meta["key_file"]),
+            "key_id": meta["key_id"],
+            "team_id": meta["team_id"],
+            "topic": standin.topic,
+        }
+    assert isinstance(standin, LocalFcm)
+    return {
+        "kind": "fcm",
+        "url": standin.url,
+        "ca_file": str(standin.pki.ca_file),
+        "service_account_file": str(directory / SERVICE_ACCOUNT_FILE),
+    }
 
 
 async def serve(kind: str, directory: Path, port: int) -> None:
@@ -91,16 +149,24 @@ async def serve(kind: str, directory: Path, port: int) -> None:
     else:
         account = service_account_in(directory)
         standin = LocalFcm(pki, account, port=port)
-    with_stats(standin)
+    with_reads(standin)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    described = directory / DESCRIPTION
     async with standin:
         if isinstance(standin, LocalFcm):
             standin.account.write(directory / SERVICE_ACCOUNT_FILE, standin.token_uri)
+        # Written whole, then renamed: a reader never sees half of it.
+        partial = described.with_suffix(".partial")
+        partial.write_text(json.dumps(describe(standin, directory), indent=2))
+        partial.replace(described)
         print(standin.url, flush=True)
-        await stop.wait()
+        try:
+            await stop.wait()
+        finally:
+            described.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,13 +177,14 @@ def main(argv: list[str] | None = None) -> None:
     serve_command.add_argument("--dir", type=Path, required=True, help="where the keys and the PKI are")
     serve_command.add_argument("--port", type=int, default=0, help="default: a free port")
     args = parser.parse_args(argv)
-    args.dir.mkdir(parents=True, exist_ok=True)
+    directory = args.dir.resolve()  # the paths it writes in standin.json hold from any directory
+    directory.mkdir(parents=True, exist_ok=True)
     try:
         import uvloop
     except ImportError:  # the stand-in works on asyncio's own loop, only slower
-        asyncio.run(serve(args.kind, args.dir, args.port))
+        asyncio.run(serve(args.kind, directory, args.port))
     else:
-        uvloop.run(serve(args.kind, args.dir, args.port))
+        uvloop.run(serve(args.kind, directory, args.port))
 
 
 class StandInProcess:
