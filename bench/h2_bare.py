@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from h2.connection import H2Connection
-from h2.events import RemoteSettingsChanged, ResponseReceived, StreamEnded, StreamReset, WindowUpdated
+from h2.events import DataReceived, RemoteSettingsChanged, ResponseReceived, StreamEnded, StreamReset, WindowUpdated
 
 from services.notify.push.http2 import CONFIG  # the same h2 settings: validation off
 
@@ -40,6 +40,8 @@ class BareH2(asyncio.Protocol):
         for event in self.h2.receive_data(data):
             if isinstance(event, ResponseReceived):
                 self.statuses[event.stream_id or 0] = int(dict(event.headers or ())[b":status"])  # type: ignore[arg-type]
+            elif isinstance(event, DataReceived):  # read and done with: the peer may send more
+                self.h2.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id or 0)
             elif isinstance(event, StreamEnded | StreamReset):
                 stream_id = event.stream_id or 0
                 self.answers.pop(stream_id).set_result(self.statuses.pop(stream_id, 0))
