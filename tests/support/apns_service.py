@@ -2,9 +2,10 @@
 
 It answers as api.push.apple.com does, and refuses what Apple refuses: `POST /3/device/<hex token>`
 only; a provider JWT (ES256, `kid` = the key id, `iss` = the team id, `iat` at most an hour old)
-verified with the PUBLIC half of the signing key; a fresh JWT sooner than 20 minutes after the last
-one refused with TooManyProviderTokenUpdates; `apns-topic`, `apns-push-type`, `apns-priority`,
-`apns-expiration`, `apns-collapse-id` and the payload (a JSON object with `aps`, at most 4 KB) checked.
+verified with the PUBLIC half of the signing key; a connection switching to a new JWT sooner than 20
+minutes after its last one refused with TooManyProviderTokenUpdates; `apns-topic`, `apns-push-type`,
+`apns-priority`, `apns-expiration`, `apns-collapse-id`, `apns-id` and the payload (a JSON object with
+`aps`, at most 4 KB) checked; device tokens are 32 to 100 bytes in hex; HTTP/2 only.
 Every answer carries `apns-id` (the request's, or a fresh UUID) and, unless it is 200, a JSON body
 `{"reason": ...}` in one DATA frame (aioapns parses each DATA frame as a whole JSON document).
 
@@ -108,22 +109,29 @@ class Refused(Exception):
 
 @dataclass
 class _Tokens:
-    """What the service knows of the provider tokens of one key: checked once, then remembered."""
+    """What the service knows of the provider tokens of one key: each checked once, then remembered.
+
+    Apple counts token updates per connection: a connection that switches to a new JWT less than 20
+    minutes after the one it used before gets TooManyProviderTokenUpdates (clients such as aioapns
+    sign one JWT per connection they open, and Apple serves them)."""
 
     key: ApnsKey
     public: ec.EllipticCurvePublicKey
     verified: dict[str, int | str] = field(default_factory=dict)  # JWT -> its iat, or why it is invalid
-    accepted: dict[str, int] = field(default_factory=dict)  # JWT -> iat, in the order first used
+    seen: dict[str, None] = field(default_factory=dict)  # every distinct JWT, in the order first seen
+    accepted: dict[str, int] = field(default_factory=dict)  # JWT -> iat, in the order first accepted
     expired: set[str] = field(default_factory=set)
     issued_before_expiry: int = 0  # a JWT with an earlier iat counts as more than an hour old
-    last_iat: int | None = None  # of the newest accepted JWT; None: the next new one is welcome at once
+    in_use: dict[int, tuple[str, int]] = field(default_factory=dict)  # connection -> its JWT and iat
 
-    def check(self, authorization: str | None) -> tuple[str, int]:
+    def check(self, authorization: str | None, connection: int) -> int:
+        """The iat of the request's JWT if APNs takes it on this connection, else Refused."""
         if not authorization:
             raise Refused(403, "MissingProviderToken")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Refused(403, "MissingProviderToken")
+        self.seen[token] = None
         iat = self.verified.get(token)
         if iat is None:
             iat = self.verified[token] = self._verify(token)
@@ -134,12 +142,13 @@ class _Tokens:
             raise Refused(403, "InvalidProviderToken")
         if token in self.expired or iat < self.issued_before_expiry or now - iat > TOKEN_MAX_AGE_S:
             raise Refused(403, "ExpiredProviderToken")
-        if token not in self.accepted:
-            if self.last_iat is not None and iat - self.last_iat < TOKEN_MIN_INTERVAL_S:
+        previous = self.in_use.get(connection)
+        if previous is None or previous[0] != token:
+            if previous is not None and iat - previous[1] < TOKEN_MIN_INTERVAL_S:
                 raise Refused(429, "TooManyProviderTokenUpdates")
-            self.accepted[token] = iat
-            self.last_iat = iat
-        return token, iat
+            self.in_use[connection] = (token, iat)
+            self.accepted.setdefault(token, iat)
+        return iat
 
     def _verify(self, token: str) -> int | str:
         """The JWT's iat if Apple would take it (signature, alg, kid, iss), else the reason it would not."""
@@ -161,10 +170,10 @@ class _Tokens:
         return iat
 
     def expire_current(self) -> None:
-        if self.accepted:
-            self.expired.add(next(reversed(self.accepted)))
+        """The JWTs in use are now more than an hour old; each connection may switch to a new one at once."""
+        self.expired.update(token for token, _ in self.in_use.values())
         self.issued_before_expiry = int(time.time())
-        self.last_iat = None
+        self.in_use.clear()
 
 
 class LocalApns(StandIn[ApnsPush]):
@@ -193,7 +202,12 @@ class LocalApns(StandIn[ApnsPush]):
 
     @property
     def provider_tokens(self) -> list[str]:
-        """The distinct JWTs accepted, in the order first used."""
+        """Every distinct JWT sent, accepted or not, in the order first seen."""
+        return list(self._tokens.seen)
+
+    @property
+    def accepted_provider_tokens(self) -> list[str]:
+        """The distinct JWTs accepted, in the order first accepted."""
         return list(self._tokens.accepted)
 
     # What a test arranges.
@@ -210,8 +224,8 @@ class LocalApns(StandIn[ApnsPush]):
         self._unregistered.pop(token, None)
 
     def expire_provider_token(self) -> None:
-        """The JWT in use now is answered 403 ExpiredProviderToken from now on (as if an hour had gone
-        by); the next new JWT is accepted whenever it comes."""
+        """The JWT in use now (on each connection) is answered 403 ExpiredProviderToken from now on, as
+        if an hour had gone by; a new JWT is then accepted at once."""
         self._tokens.expire_current()
 
     async def wait_for(self, n: int, timeout: float = 10.0) -> list[ApnsPush]:
@@ -235,7 +249,7 @@ class LocalApns(StandIn[ApnsPush]):
                 raise Refused(400, "BadDeviceToken")
             if not UUID.match(apns_id):
                 raise Refused(400, "BadMessageId")
-            _, iat = self._tokens.check(request.headers.get("authorization"))
+            iat = self._tokens.check(request.headers.get("authorization"), request.connection)
             payload = self._check(request)
             status, reason = self._answer(token)
         except Refused as refused:

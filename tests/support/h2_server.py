@@ -5,27 +5,35 @@ reads each DATA frame as a JSON document (aioapns) takes for a broken connection
 spends more per request than a stand-in that must keep up with a sender pushing thousands a second.
 
 What it does: ALPN `h2` (and HTTP/1.1 through h11, for clients such as `requests` that speak nothing
-else, unless told `http1=False`), up to 1000 concurrent streams per connection,
-flow control both ways (received data acknowledged; an answer larger than the client's window waits
-for its WINDOW_UPDATE), and one write per batch of frames read. A headers-only answer when the body is
-empty, as Apple's and Google's servers do. The handler is called once a request's body is complete; it
-may answer at once (a plain function) or later (a coroutine function).
+else, unless told `http1=False`; a client offering no ALPN is known by HTTP/2's preface), up to 1000
+concurrent streams per connection, flow control both ways (received data acknowledged; an answer
+larger than the client's window waits for its WINDOW_UPDATE), and a write every few dozen answers
+rather than one per answer. A headers-only answer when the body is empty, as Apple's and Google's
+servers do. The handler is called once a request's body is complete; it may answer at once (a plain
+function, the fast path) or later (a coroutine function).
+
+Its CPU per request is a third of h2 used plainly (see LeanConnection, send_answer_headers and
+tests/support/h2_hpack.py): a stand-in shares the machine's two cores with the sender measured.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
 import h11
 from h2.config import H2Configuration
-from h2.connection import H2Connection
+from h2.connection import ConnectionInputs, H2Connection
 from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset, WindowUpdated
 from h2.exceptions import H2Error
 from h2.settings import SettingCodes, Settings
+from h2.stream import StreamInputs
+
+from tests.support.h2_hpack import LeanDecoder, PlainEncoder
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,7 @@ class Request:
     headers: dict[str, str]  # lower-case names; pseudo-headers (":authority", ":scheme") included over HTTP/2
     body: bytes
     http_version: str = "2"  # "2" or "1.1"
+    connection: int = 0  # which connection it came on: 1 for the server's first, and so on
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,28 +66,59 @@ RECEIVE_WINDOW = 1 << 20
 # requests, instead of each waiting for the other.
 FLUSH_EVERY = 32
 
-_CONFIG = H2Configuration(
-    client_side=False,
-    header_encoding=None,
-    # Validation and normalisation cost a large share of h2's time per request; a stand-in reads only
-    # the headers it checks, and writes only well-formed ones.
-    validate_inbound_headers=False,
-    normalize_inbound_headers=False,
-    validate_outbound_headers=False,
-    normalize_outbound_headers=False,
-)
+
+def lean_config(client_side: bool) -> H2Configuration:
+    """Validation and normalisation cost a large share of h2's time per request; a stand-in reads only
+    the headers it checks, and writes only well-formed ones (and so does the bench's bare client)."""
+    return H2Configuration(
+        client_side=client_side,
+        header_encoding=None,
+        validate_inbound_headers=False,
+        normalize_inbound_headers=False,
+        validate_outbound_headers=False,
+        normalize_outbound_headers=False,
+    )
 
 
-class _ServerConnection(H2Connection):
+class LeanConnection(H2Connection):
+    """An H2Connection that counts its open streams cheaply (the bench's bare client uses it too)."""
+
     def _open_streams(self, remainder: int) -> int:
         """h2 counts open streams by walking every stream it holds, closed ones included, each time a
         stream opens: with hundreds in flight that walk was a third of the work per request. The size
-        of that table is an upper bound of the count; below the limit it decides the same, and the walk
-        (which also drops closed streams) runs only once the table reaches the limit."""
+        of that table is an upper bound of the count; below the limit (the peer's for the streams this
+        side opens, ours for the peer's) it decides the same, and the walk (which also drops closed
+        streams) runs only once the table reaches it."""
+        outbound = remainder == int(self.config.client_side)
+        limit = (self.remote_settings if outbound else self.local_settings).max_concurrent_streams
         held = len(self.streams)
-        if held < self.local_settings.max_concurrent_streams:
-            return held
-        return super()._open_streams(remainder)
+        return held if held < limit else super()._open_streams(remainder)
+
+
+class _ServerConnection(LeanConnection):
+    def send_answer_headers(self, stream_id: int, fields: list[tuple[bytes, bytes]], end_stream: bool) -> None:
+        """send_headers for an answer, at a third of its cost: the same state transitions (the
+        connection's, then the stream's, which raise as h2's would), then one HEADERS frame written
+        as bytes rather than built from frame objects after three passes over the fields. The encoder
+        is the stateless PlainEncoder, so encoding first changes nothing if a transition refuses."""
+        block = self.encoder.encode(fields)
+        stream = self.streams.get(stream_id)
+        if stream is None or len(block) > self.max_outbound_frame_size:  # gone, or CONTINUATION frames
+            self.send_headers(stream_id, fields, end_stream=end_stream)
+            return
+        self.state_machine.process_input(ConnectionInputs.SEND_HEADERS)
+        stream.state_machine.process_input(StreamInputs.SEND_HEADERS)
+        flags = END_HEADERS
+        if end_stream:
+            stream.state_machine.process_input(StreamInputs.SEND_END_STREAM)
+            flags |= END_STREAM
+        self._data_to_send += len(block).to_bytes(3) + HEADERS_TYPE + bytes((flags,)) + stream_id.to_bytes(4) + block
+
+
+# HTTP/2 frame header fields (RFC 9113 6.2) of the HEADERS frames written by send_answer_headers.
+HEADERS_TYPE = b"\x01"
+END_STREAM = 0x1
+END_HEADERS = 0x4
 
 
 class H2Server:
@@ -130,10 +170,12 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.speaker: _H2 | _H1 | None = None
         self.first_bytes = b""
+        self.number = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's TLS transport is not a subclass
         self.server.connections += 1
+        self.number = self.server.connections
         self.server._open.add(self)
         ssl_object = transport.get_extra_info("ssl_object")
         alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
@@ -143,9 +185,9 @@ class _Connection(asyncio.Protocol):
     def speak(self, http2: bool) -> None:
         assert self.transport is not None
         if http2:
-            self.speaker = _H2(self.server.handler, self.transport)
+            self.speaker = _H2(self.server.handler, self.transport, self.number)
         elif self.server.http1:
-            self.speaker = _H1(self.server.handler, self.transport)
+            self.speaker = _H1(self.server.handler, self.transport, self.number)
         else:
             self.transport.close()  # HTTP/2 only, as APNs
 
@@ -175,10 +217,13 @@ class _Connection(asyncio.Protocol):
 
 
 class _H2:
-    def __init__(self, handler: Handler, transport: asyncio.Transport) -> None:
+    def __init__(self, handler: Handler, transport: asyncio.Transport, number: int) -> None:
         self.handler = handler
         self.transport = transport
-        self.conn = _ServerConnection(config=_CONFIG)
+        self.number = number
+        self.conn = _ServerConnection(config=lean_config(client_side=False))
+        self.conn.encoder = PlainEncoder()
+        self.conn.decoder = LeanDecoder(self.conn.decoder)
         # In force from the first frame: they are what the first SETTINGS frame announces.
         self.conn.local_settings = Settings(
             client=False,
@@ -236,8 +281,9 @@ class _H2:
     def dispatch(self, stream_id: int) -> None:
         raw_headers, chunks = self.requests.pop(stream_id)
         headers = {name.decode(): value.decode() for name, value in raw_headers}
-        request = Request(headers.get(":method", ""), headers.get(":path", ""), headers, b"".join(chunks))
-        answer = self.handler(request)
+        method, path = headers.get(":method", ""), headers.get(":path", "")
+        request = Request(method, path, headers, b"".join(chunks), "2", self.number)
+        answer = _call(self.handler, request)
         if isinstance(answer, Response):
             self.respond(stream_id, answer)
             return
@@ -259,7 +305,7 @@ class _H2:
         if answer.body:
             head.append((b"content-length", str(len(answer.body)).encode()))
         try:
-            self.conn.send_headers(stream_id, head, end_stream=not answer.body)
+            self.conn.send_answer_headers(stream_id, head, end_stream=not answer.body)
         except H2Error:
             return  # the client reset the stream meanwhile
         if answer.body:
@@ -294,16 +340,30 @@ class _H2:
             task.cancel()
 
 
+def _call(handler: Handler, request: Request) -> Response | Awaitable[Response]:
+    """The handler's answer. A stand-in's own failure is printed, for the test's output, and answered 500."""
+    try:
+        return handler(request)
+    except Exception:
+        traceback.print_exc()
+        return Response(500)
+
+
 async def _settle(answer: Awaitable[Response]) -> Response:
-    return await answer
+    try:
+        return await answer
+    except Exception:
+        traceback.print_exc()
+        return Response(500)
 
 
 class _H1:
     """HTTP/1.1 with keep-alive, one request at a time, for clients that offer no h2."""
 
-    def __init__(self, handler: Handler, transport: asyncio.Transport) -> None:
+    def __init__(self, handler: Handler, transport: asyncio.Transport, number: int) -> None:
         self.handler = handler
         self.transport = transport
+        self.number = number
         self.conn = h11.Connection(h11.SERVER)
         self.request: h11.Request | None = None
         self.chunks: list[bytes] = []
@@ -340,9 +400,14 @@ class _H1:
         assert self.request is not None
         headers = {name.decode(): value.decode() for name, value in self.request.headers}
         request = Request(
-            self.request.method.decode(), self.request.target.decode(), headers, b"".join(self.chunks), "1.1"
+            self.request.method.decode(),
+            self.request.target.decode(),
+            headers,
+            b"".join(self.chunks),
+            "1.1",
+            self.number,
         )
-        answer = self.handler(request)
+        answer = _call(self.handler, request)
         if isinstance(answer, Response):
             self.finish(answer)
             return

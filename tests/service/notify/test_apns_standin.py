@@ -204,17 +204,24 @@ async def test_a_jwt_signed_with_another_key_is_refused(
     assert await post(h2, apns, apns_key, jwt_=provider_jwt(apns_key, iat=hour_ago)) == (403, "ExpiredProviderToken")
     tomorrow = int(time.time()) + 86400
     assert await post(h2, apns, apns_key, jwt_=provider_jwt(apns_key, iat=tomorrow)) == (403, "InvalidProviderToken")
-    assert apns.delivered == [] and apns.provider_tokens == []
+    assert apns.delivered == [] and apns.accepted_provider_tokens == [] and len(apns.provider_tokens) == 5
 
 
 async def test_a_new_jwt_within_20_minutes_is_too_many_updates(
-    apns: LocalApns, apns_key: ApnsKey, h2: httpx.AsyncClient
+    apns: LocalApns, apns_key: ApnsKey, h2: httpx.AsyncClient, pki: TestPki
 ) -> None:
     old = provider_jwt(apns_key, iat=int(time.time()) - 600)
     assert await post(h2, apns, apns_key, jwt_=old) == (200, None)
-    assert await post(h2, apns, apns_key) == (429, "TooManyProviderTokenUpdates")
+    new = provider_jwt(apns_key)
+    assert await post(h2, apns, apns_key, jwt_=new) == (429, "TooManyProviderTokenUpdates")
     assert await post(h2, apns, apns_key, jwt_=old) == (200, None)  # the one in use still goes
-    assert apns.provider_tokens == [old]
+    assert apns.provider_tokens == [old, new] and apns.accepted_provider_tokens == [old]
+
+    # Apple counts per connection: another connection (another process's, or aioapns's next one)
+    # signs its own JWT, and may.
+    async with httpx.AsyncClient(http2=True, verify=pki.client_context(), trust_env=False) as other:
+        assert await post(other, apns, apns_key, jwt_=new) == (200, None)
+    assert apns.accepted_provider_tokens == [old, new] and apns.connections == 2
 
 
 async def test_headers_and_payload_are_checked(apns: LocalApns, apns_key: ApnsKey, h2: httpx.AsyncClient) -> None:
@@ -302,3 +309,20 @@ async def test_http1_is_turned_away_as_apns_does(apns: LocalApns, pki: TestPki) 
         with pytest.raises(httpx.RemoteProtocolError):
             await client.post(apns.url + f"/3/device/{device_token()}", content=b'{"aps": {}}')
     assert apns.pushes == [] and apns.connections == 1
+
+
+async def test_after_an_expired_token_the_same_connection_may_switch_once(
+    apns: LocalApns, apns_key: ApnsKey, h2: httpx.AsyncClient
+) -> None:
+    """What a sender does on 403 ExpiredProviderToken: sign a new JWT, send again on its connection."""
+    first = provider_jwt(apns_key, iat=int(time.time()) - 1200)
+    assert await post(h2, apns, apns_key, jwt_=first) == (200, None)
+    apns.expire_provider_token()
+    assert await post(h2, apns, apns_key, jwt_=first) == (403, "ExpiredProviderToken")
+    second = provider_jwt(apns_key)
+    assert await post(h2, apns, apns_key, jwt_=second) == (200, None)
+    assert await post(h2, apns, apns_key, jwt_=provider_jwt(apns_key, iat=int(time.time()) + 1)) == (
+        429,
+        "TooManyProviderTokenUpdates",
+    )
+    assert apns.accepted_provider_tokens == [first, second] and apns.connections == 1
