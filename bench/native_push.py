@@ -5,8 +5,8 @@
 One channel (ApnsChannel, FcmChannel), made from the settings as notify makes it, sends `messages`
 notifications with `in_flight` sends at a time to its stand-in (tests/support/push_standins.py) in a
 process of its own, over TLS and HTTP/2 with the stand-in's checks (JWT signatures, access tokens);
-then a bare h2 client (bench/h2_bare.py) sends the very same requests (same credential, headers and
-body) to the same stand-in. Three rounds each, alternating; the best of each is kept. The two
+then the bare HTTP/2 load client (bench/h2_client.py) sends the very same requests (same credential,
+headers and body) to the same stand-in. Three rounds each, alternating; the best of each is kept. The two
 processes share this machine's cores: the CPU each side spends per message is printed beside the
 rate, and when the stand-in's is the larger, it sets the pace for both clients.
 """
@@ -27,7 +27,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.h2_bare import BareH2, Header, connect  # noqa: E402
+from bench.h2_client import load  # noqa: E402
 from bench.report import figure  # noqa: E402
 from services.notify.push import apns_protocol, fcm_protocol  # noqa: E402
 from services.notify.push.apns import ApnsChannel  # noqa: E402
@@ -43,7 +43,7 @@ from tests.support.push_standins import StandInProcess  # noqa: E402
 
 TOPIC = "com.example.shop"  # the APNs stand-in's bundle id
 ROUNDS = 3
-Prepared = tuple[bytes, list[Header], bytes]
+Prepared = tuple[str, list[tuple[bytes, bytes]], bytes]
 
 
 def pushes(kind: str, n: int) -> list[Push]:
@@ -74,7 +74,7 @@ async def prepared(channel: Channel, batch: list[Push]) -> list[Prepared]:
         authorization = (b"authorization", b"bearer " + jwt.encode())
         return [
             (
-                f"/3/device/{p.target.address}".encode(),
+                f"/3/device/{p.target.address}",
                 [authorization, *apns_protocol.headers(p, TOPIC)],
                 apns_protocol.payload(p),
             )
@@ -84,7 +84,7 @@ async def prepared(channel: Channel, batch: list[Push]) -> list[Prepared]:
     access = await channel.access_tokens.current()
     headers = [(b"authorization", b"Bearer " + access.encode()), (b"content-type", b"application/json")]
     now = datetime.now(UTC)
-    path = channel.send_path.encode()
+    path = channel.send_path
     return [(path, headers, fcm_protocol.message(p, now)) for p in batch]
 
 
@@ -130,24 +130,22 @@ async def bench(kind: str, directory: Path, n: int, in_flight: int) -> None:
         batch = pushes(kind, n)
         assert (await channel.send(batch[0])).label == "accepted"  # connected, credential in hand
         requests = await prepared(channel, batch)
-        bare: BareH2 = await connect(
-            "localhost", int(standin.host.rsplit(":", 1)[1]), tls_context(str(standin.ca_file))
-        )
-        authority = standin.host.encode()
+        context = tls_context(str(standin.ca_file))
 
         async def by_channel(i: int) -> bool:
             return (await channel.send(batch[i])).label == "accepted"
 
-        async def by_bare_client(i: int) -> bool:
-            path, headers, body = requests[i]
-            return await bare.post(authority, path, headers, body) == 200
+        async def by_bare_client() -> tuple[float, float, int]:
+            cpu = time.process_time()
+            outcome = await load(standin.url, context, requests.__getitem__, n, in_flight)
+            return outcome.per_second, (time.process_time() - cpu) / n * 1e6, n - outcome.statuses[200]
 
         served_by = psutil.Process(standin.pid)
         best: dict[str, tuple[float, float, float, int]] = {}
         for _ in range(ROUNDS):
-            for name, send in (("channel", by_channel), ("bare", by_bare_client)):
+            for name in ("channel", "bare"):
                 before = cpu_s(served_by)
-                rate, cpu, failed = await run(in_flight, n, send)
+                rate, cpu, failed = await (run(in_flight, n, by_channel) if name == "channel" else by_bare_client())
                 served = (cpu_s(served_by) - before) / n * 1e6
                 if rate > best.get(name, (0.0, 0.0, 0.0, 0))[0]:
                     best[name] = (rate, cpu, served, failed)
