@@ -1,20 +1,20 @@
 """Native push throughput: prints figures, asserts nothing.
 
-    python bench/native_push.py [messages] [in_flight]      # default 20000 500
+    python bench/native_push.py [apns|fcm ...] [--messages N] [--in-flight N]     # default: both, 20000, 500
 
-One ApnsChannel, made from the settings as notify makes it, pushes `messages` alerts with `in_flight`
-sends at a time to the APNs stand-in (tests/support/apns_service.py) running in another process, over
-TLS and HTTP/2 with its JWT checks; then a bare h2 client (bench/h2_bare.py) sends the very same
-requests (same JWT, headers and body) to the same stand-in. Three rounds each, alternating; the best
-of each is kept. Both sides share this machine's cores, so compare the ratio and the CPU each side
-spends per message: when the stand-in's is the larger, it sets the pace for both clients.
+One channel (ApnsChannel, FcmChannel), made from the settings as notify makes it, sends `messages`
+notifications with `in_flight` sends at a time to its stand-in (tests/support/push_standins.py) in a
+process of its own, over TLS and HTTP/2 with the stand-in's checks (JWT signatures, access tokens);
+then the bare HTTP/2 load client (bench/h2_client.py) sends the very same requests (same credential,
+headers and body) to the same stand-in. Three rounds each, alternating; the best of each is kept. The two
+processes share this machine's cores: the CPU each side spends per message is printed beside the
+rate, and when the stand-in's is the larger, it sets the pace for both clients.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,70 +27,34 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.h2_bare import connect  # noqa: E402
+from bench.h2_client import load  # noqa: E402
 from bench.report import figure  # noqa: E402
-from services.notify.push import apns_protocol  # noqa: E402
+from services.notify.push import apns_protocol, fcm_protocol  # noqa: E402
 from services.notify.push.apns import ApnsChannel  # noqa: E402
-from services.notify.push.channel import Push, Target  # noqa: E402
+from services.notify.push.channel import Channel, Push, Target  # noqa: E402
 from services.notify.push.egress import tls_context  # noqa: E402
+from services.notify.push.fcm import FcmChannel  # noqa: E402
 from services.notify.push.native import native_channels  # noqa: E402
 from services.notify.push.push_urls import PushServices  # noqa: E402
 from services.notify.settings import NotifySettings  # noqa: E402
-from tests.support.apns_service import LocalApns, device_token, make_apns_key  # noqa: E402
-from tests.support.push_pki import load_pki, make_pki  # noqa: E402
+from tests.support.apns_service import device_token  # noqa: E402
+from tests.support.fcm_service import registration_token  # noqa: E402
+from tests.support.push_standins import StandInProcess  # noqa: E402
 
-TOPIC = "com.example.shop"
+TOPIC = "com.example.shop"  # the APNs stand-in's bundle id
 ROUNDS = 3
+Prepared = tuple[str, list[tuple[bytes, bytes]], bytes]
 
 
-async def serve_apns(directory: Path) -> None:
-    """The stand-in's process: its PKI and key in `directory`, its port on stdout, then serve."""
-    pki = make_pki(directory)
-    key = make_apns_key()
-    key.write(directory / "AuthKey.p8")
-    (directory / "key.json").write_text(json.dumps({"key_id": key.key_id, "team_id": key.team_id}))
-    async with LocalApns(pki, key, topic=TOPIC) as apns:
-        print(apns.port, flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent goes
-
-
-async def run(workers: int, n: int, send: Callable[[int], Awaitable[None]]) -> tuple[float, float]:
-    """(messages per second, client CPU microseconds per message) of `n` sends, `workers` at a time."""
-    next_index = iter(range(n))
-
-    async def worker() -> None:
-        for i in next_index:
-            await send(i)
-
-    wall, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(worker() for _ in range(workers)))
-    return n / (time.perf_counter() - wall), (time.process_time() - cpu) / n * 1e6
-
-
-def cpu_s(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
-
-
-async def measure(directory: Path, port: int, stand_in: psutil.Process, n: int, in_flight: int) -> None:
-    ids = json.loads((directory / "key.json").read_text())
-    pki = load_pki(directory)
-    config = NotifySettings(
-        apns_key_file=str(directory / "AuthKey.p8"),
-        apns_key_id=ids["key_id"],
-        apns_team_id=ids["team_id"],
-        apns_topic=TOPIC,
-        apns_url=f"https://localhost:{port}",
-        push_ca_file=str(pki.ca_file),
-    )
-    (channel,) = native_channels(config, PushServices.from_hosts([f"localhost:{port}"]))
-    assert isinstance(channel, ApnsChannel)
+def pushes(kind: str, n: int) -> list[Push]:
     expires = datetime.now(UTC) + timedelta(hours=1)
-    pushes = [
+    return [
         Push(
             message_id=i,
             purpose="offers",
-            target=Target("apns", device_token(), environment="production"),
+            target=Target("apns", device_token(), environment="production")
+            if kind == "apns"
+            else Target("fcm", registration_token()),
             title="Au jardin",
             body="Le compost 40 L est en stock au rayon jardin, à -20 % jusqu'à ce soir",
             locale="fr",
@@ -100,73 +64,116 @@ async def measure(directory: Path, port: int, stand_in: psutil.Process, n: int, 
         )
         for i in range(n)
     ]
+
+
+async def prepared(channel: Channel, batch: list[Push]) -> list[Prepared]:
+    """What the channel sends for each push, for the bare client to send as is: its credential (the
+    APNs stand-in refuses a second JWT within 20 minutes, as Apple does), headers and body."""
+    if isinstance(channel, ApnsChannel):
+        jwt = channel.provider_tokens.current("production")
+        authorization = (b"authorization", b"bearer " + jwt.encode())
+        return [
+            (
+                f"/3/device/{p.target.address}",
+                [authorization, *apns_protocol.headers(p, TOPIC)],
+                apns_protocol.payload(p),
+            )
+            for p in batch
+        ]
+    assert isinstance(channel, FcmChannel)
+    access = await channel.access_tokens.current()
+    headers = [(b"authorization", b"Bearer " + access.encode()), (b"content-type", b"application/json")]
+    now = datetime.now(UTC)
+    path = channel.send_path
+    return [(path, headers, fcm_protocol.message(p, now)) for p in batch]
+
+
+async def run(workers: int, n: int, send: Callable[[int], Awaitable[bool]]) -> tuple[float, float, int]:
+    """(messages per second, this process's CPU microseconds per message, failures) of `n` sends."""
+    next_index = iter(range(n))
     failed = 0
 
-    async def by_channel(i: int) -> None:
+    async def worker() -> None:
         nonlocal failed
-        if (await channel.send(pushes[i])).label != "accepted":
-            failed += 1
+        for i in next_index:
+            failed += not await send(i)
 
-    # The bare client sends what the channel sends: its JWT (the stand-in refuses a second one
-    # within 20 minutes, as Apple does), its headers and its payload.
-    await channel.send(pushes[0])
-    authorization = (b"authorization", b"bearer " + channel.provider_tokens.current("production").encode())
-    requests = [
-        (
-            f"/3/device/{p.target.address}".encode(),
-            [authorization, *apns_protocol.headers(p, TOPIC)],
-            apns_protocol.payload(p),
+    wall, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return n / (time.perf_counter() - wall), (time.process_time() - cpu) / n * 1e6, failed
+
+
+def cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def bench(kind: str, directory: Path, n: int, in_flight: int) -> None:
+    async with StandInProcess(kind, directory) as standin:
+        if kind == "apns":
+            key = standin.apns_key
+            config = NotifySettings(
+                apns_key_file=str(directory / f"AuthKey_{key.key_id}.p8"),
+                apns_key_id=key.key_id,
+                apns_team_id=key.team_id,
+                apns_topic=TOPIC,
+                apns_url=standin.url,
+                push_ca_file=str(standin.ca_file),
+            )
+        else:
+            config = NotifySettings(
+                fcm_service_account_file=str(standin.service_account_file),
+                fcm_url=standin.url,
+                push_ca_file=str(standin.ca_file),
+            )
+        (channel,) = native_channels(config, PushServices.from_hosts([standin.host]))
+        batch = pushes(kind, n)
+        assert (await channel.send(batch[0])).label == "accepted"  # connected, credential in hand
+        requests = await prepared(channel, batch)
+        context = tls_context(str(standin.ca_file))
+
+        async def by_channel(i: int) -> bool:
+            return (await channel.send(batch[i])).label == "accepted"
+
+        async def by_bare_client() -> tuple[float, float, int]:
+            cpu = time.process_time()
+            outcome = await load(standin.url, context, requests.__getitem__, n, in_flight)
+            return outcome.per_second, (time.process_time() - cpu) / n * 1e6, n - outcome.statuses[200]
+
+        served_by = psutil.Process(standin.pid)
+        best: dict[str, tuple[float, float, float, int]] = {}
+        for _ in range(ROUNDS):
+            for name in ("channel", "bare"):
+                before = cpu_s(served_by)
+                rate, cpu, failed = await (run(in_flight, n, by_channel) if name == "channel" else by_bare_client())
+                served = (cpu_s(served_by) - before) / n * 1e6
+                if rate > best.get(name, (0.0, 0.0, 0.0, 0))[0]:
+                    best[name] = (rate, cpu, served, failed)
+        await channel.close()
+    label = {"apns": "ApnsChannel", "fcm": "FcmChannel"}[kind]
+    print(f"{kind.upper()}: {n} notifications, {in_flight} in flight, to the stand-in in another process:")
+    for name, shown in (("channel", label), ("bare", "bare h2 client")):
+        rate, cpu, served, failed = best[name]
+        rate = figure(f"native_push.{kind}.{name}.msgs_per_s", rate, "msg/s")
+        cpu = figure(f"native_push.{kind}.{name}.cpu_us_per_msg", cpu, "us")
+        print(
+            f"  {shown:<15} {rate:8,.0f} msg/s   its CPU {cpu:4.0f} us/msg   the stand-in's {served:4.0f} us/msg",
+            end="",
         )
-        for p in pushes
-    ]
-    bare = await connect("localhost", port, tls_context(str(pki.ca_file)))
-    authority = f"localhost:{port}".encode()
-
-    async def by_bare_client(i: int) -> None:
-        nonlocal failed
-        path, headers, body = requests[i]
-        if await bare.post(authority, path, headers, body) != 200:
-            failed += 1
-
-    best: dict[str, tuple[float, float, float]] = {}
-    for _ in range(ROUNDS):
-        for name, send in (("channel", by_channel), ("bare", by_bare_client)):
-            before = cpu_s(stand_in)
-            rate, cpu = await run(in_flight, n, send)
-            served = (cpu_s(stand_in) - before) / n * 1e6
-            if rate > best.get(name, (0.0, 0.0, 0.0))[0]:
-                best[name] = (rate, cpu, served)
-    await channel.close()
-    ours, floor = best["channel"], best["bare"]
-    print(f"APNs, {n} alerts, {in_flight} in flight, to the stand-in in another process (best of {ROUNDS}):")
-    print(f"  ApnsChannel        {figure('native_push.apns.channel.msgs_per_s', ours[0], 'msg/s'):9,.0f} msg/s", end="")
-    print(f"   client CPU {figure('native_push.apns.channel.cpu_us_per_msg', ours[1], 'us'):5.0f} us/msg", end="")
-    print(f"   stand-in CPU {ours[2]:5.0f} us/msg")
-    print(f"  bare h2 client     {figure('native_push.apns.bare.msgs_per_s', floor[0], 'msg/s'):9,.0f} msg/s", end="")
-    print(f"   client CPU {figure('native_push.apns.bare.cpu_us_per_msg', floor[1], 'us'):5.0f} us/msg", end="")
-    print(f"   stand-in CPU {floor[2]:5.0f} us/msg")
-    print(f"  ratio              {figure('native_push.apns.ratio_to_bare', ours[0] / floor[0], 'x'):9.2f}")
-    print(f"  not accepted: {failed}; connections the channel made: {channel.connections_made}")
+        print(f"   not accepted: {failed}" if failed else "")
+    ratio = figure(f"native_push.{kind}.ratio_to_bare", best["channel"][0] / best["bare"][0], "x")
+    print(f"  ratio {ratio:.2f}; connections the channel made: {channel.connections_made}")
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] == "serve-apns":
-        uvloop.run(serve_apns(Path(sys.argv[2])))
-        return
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    in_flight = int(sys.argv[2]) if len(sys.argv) > 2 else 500
-    with tempfile.TemporaryDirectory(prefix="accueil-bench-") as directory:
-        stand_in = subprocess.Popen(
-            [sys.executable, __file__, "serve-apns", directory], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        try:
-            assert stand_in.stdout is not None
-            port = int(stand_in.stdout.readline())
-            uvloop.run(measure(Path(directory), port, psutil.Process(stand_in.pid), n, in_flight))
-        finally:
-            assert stand_in.stdin is not None
-            stand_in.stdin.close()
-            stand_in.wait(10)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kinds", nargs="*", choices=["apns", "fcm", []], default=[])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--in-flight", type=int, default=500)
+    args = parser.parse_args()
+    for kind in args.kinds or ["apns", "fcm"]:
+        with tempfile.TemporaryDirectory(prefix=f"accueil-bench-{kind}-") as directory:
+            uvloop.run(bench(kind, Path(directory), args.messages, args.in_flight))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,9 +29,6 @@ MAX_PAYLOAD = 4096
 RENEW_AFTER_S = 50 * 60
 """A provider JWT is used for 50 minutes: well past Apple's 20-minute floor, safely before its hour."""
 DEVICE_TOKEN = re.compile(r"^[0-9A-Fa-f]{1,512}$")
-# Any UUID will do as apns-id; derived from the message id, a retry of a message carries the same one,
-# and Apple's answers and our attempts log name the same notification.
-APNS_ID_NAMESPACE = uuid.UUID("6f1d3c1e-3a55-4d0c-9a44-5b8f2a7e0c11")
 GONE_REASONS = frozenset({"Unregistered", "ExpiredToken", "BadDeviceToken", "DeviceTokenNotForTopic"})
 STALE_PROVIDER_TOKEN = "ExpiredProviderToken"
 
@@ -91,10 +87,6 @@ class ProviderTokens:
         return token
 
 
-def apns_id(message_id: int) -> str:
-    return str(uuid.uuid5(APNS_ID_NAMESPACE, str(message_id)))
-
-
 def payload(push: Push, url: str | None = None) -> bytes:
     """The notification's JSON, its body shortened with "…" if the whole would pass 4096 bytes."""
 
@@ -117,7 +109,6 @@ def headers(push: Push, topic: str) -> list[Header]:
         (b"apns-priority", b"10"),
         NeverIndexedHeaderTuple(b"apns-expiration", str(int(push.expires_at.timestamp())).encode()),
         NeverIndexedHeaderTuple(b"apns-collapse-id", push.topic.encode()),
-        NeverIndexedHeaderTuple(b"apns-id", apns_id(push.message_id).encode()),
     ]
 
 

@@ -106,7 +106,7 @@ class FcmChannel:
         self._token_refusal = egress.refusal(token_origin)
         # The stand-in of a test, or a gateway, may serve both on one origin: one connection then.
         self._token_client = self._client if token_origin == self._origin else egress.client(token_origin)
-        self._path = f"/v1/projects/{account.project_id}/messages:send"
+        self.send_path = f"/v1/projects/{account.project_id}/messages:send"
         self._timeout_s = timeout_s
         self._clock = clock
         self.access_tokens = AccessTokens(account, self._token_client, timeout_s, clock)
@@ -131,7 +131,9 @@ class FcmChannel:
                 return Answer("unavailable", error=f"access token: {exc}")
             authorization = (b"authorization", b"Bearer " + token.encode())
             try:
-                response = await self._client.request(b"POST", self._path, [authorization, JSON], body, self._timeout_s)
+                response = await self._client.request(
+                    b"POST", self.send_path, [authorization, JSON], body, self._timeout_s
+                )
             except Refused as exc:
                 return Answer("refused", error=str(exc))
             except NoAnswer as exc:

@@ -52,6 +52,7 @@ from h2.settings import SettingCodes, Settings
 from hpack import NeverIndexedHeaderTuple
 from hyperframe.frame import Frame, GoAwayFrame
 
+from services.notify.push.hpack_encoder import PushEncoder
 from shared.egress import PrivateAddress
 
 Header = tuple[bytes, bytes]
@@ -120,6 +121,9 @@ class _GracefulH2(H2Connection):
     version.)"""
 
     _openings = 0
+    peer_limit = 2**32 + 1
+    """The peer's SETTINGS_MAX_CONCURRENT_STREAMS, copied here when it changes: h2's own accessor is
+    slow for something read twice per request. (No limit until the peer sets one, as in RFC 9113.)"""
 
     @property
     def open_outbound_streams(self) -> int:
@@ -129,7 +133,7 @@ class _GracefulH2(H2Connection):
         bound; the real count is made only near the limit, and every PRUNE_EVERY openings to prune."""
         self._openings += 1
         held = len(self.streams)
-        if self._openings % PRUNE_EVERY == 0 or held >= self.remote_settings.max_concurrent_streams:
+        if self._openings % PRUNE_EVERY == 0 or held >= self.peer_limit:
             return super().open_outbound_streams
         return held
 
@@ -150,6 +154,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop, max_streams: int) -> None:
         self._loop = loop
         self._h2 = _GracefulH2(config=CONFIG)
+        self._h2.encoder = PushEncoder()
         # Set before the preface: values set on `local_settings` later wait for the peer's ACK.
         self._h2.local_settings = Settings(
             client=True, initial_values={SettingCodes.ENABLE_PUSH: 0, SettingCodes.INITIAL_WINDOW_SIZE: RECEIVE_WINDOW}
@@ -204,6 +209,7 @@ class _Connection(asyncio.Protocol):
             elif isinstance(event, WindowUpdated):
                 self._unblock()
             elif isinstance(event, RemoteSettingsChanged):
+                self._h2.peer_limit = self._h2.remote_settings.max_concurrent_streams
                 if not self.ready.done():
                     self.ready.set_result(None)
                 self._admit()
@@ -258,7 +264,7 @@ class _Connection(asyncio.Protocol):
             raise
 
     def _limit(self) -> int:
-        return min(self._cap, self._h2.remote_settings.max_concurrent_streams)
+        return min(self._cap, self._h2.peer_limit)
 
     async def _wait_turn(self) -> None:
         """Wait until a stream is handed over by `_release` (or this connection is done for)."""

@@ -17,7 +17,6 @@ from services.notify.push.apns_protocol import (
     ApnsKey,
     ProviderTokens,
     answer_of,
-    apns_id,
     device_path,
     headers,
     payload,
@@ -147,13 +146,11 @@ def test_the_headers_say_who_what_how_urgent_until_when_and_which_message() -> N
         b"apns-priority": b"10",
         b"apns-expiration": str(int(EXPIRES.timestamp())).encode(),
         b"apns-collapse-id": b"Zm9vYmFyYmF6",
-        b"apns-id": apns_id(42).encode(),
     }
 
 
-def test_a_retried_message_carries_the_same_ids() -> None:
+def test_a_retried_message_carries_the_same_collapse_id() -> None:
     assert headers(push_of(), "t") == headers(push_of(), "t")
-    assert apns_id(42) != apns_id(43)
 
 
 def test_only_a_hexadecimal_token_enters_the_path() -> None:
