@@ -3,6 +3,7 @@
     python bench/notify.py              # both parts
     python bench/notify.py decide       # (a) the pure offer decision
     python bench/notify.py deliver      # (b) Web Push delivery through the sender
+    python bench/notify.py latency      # (c) ping to push, alone and under 10,000 pings/s (bench/latency.py)
 
 (a) decides 100,000 offers for shoppers with 20 recent messages each (duplicates, caps and quiet
     hours all evaluated), in-process.
@@ -12,6 +13,9 @@
     VAPID-signed and aes128gcm-encrypted by the sender, and verified and decrypted by the push
     service, in this same process: the figures include the stand-in's cost, so they are a floor.
     Pushes received more than once per message are counted (it should say 0).
+(c) the wait a shopper feels, from geo's answer to the ping that enters a store zone to the push
+    service receiving the offer, with the services as separate processes: see bench/latency.py
+    (`python bench/notify.py latency --help`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import latency  # noqa: E402
 from bench.report import figure  # noqa: E402
 from services.notify.app import DELIVERY_KINDS  # noqa: E402
 from services.notify.offers.decide import Offer, decide_offer  # noqa: E402
@@ -184,8 +189,13 @@ async def bench_deliver(n: int = 1000) -> None:
 
 
 if __name__ == "__main__":
-    parts = sys.argv[1:] or ["decide", "deliver"]
-    if "decide" in parts:
-        bench_decide()
-    if "deliver" in parts:
-        asyncio.run(bench_deliver())
+    parts = sys.argv[1:] or ["decide", "deliver", "latency"]
+    if parts[0] == "latency":
+        latency.main(parts[1:])
+    else:
+        if "decide" in parts:
+            bench_decide()
+        if "deliver" in parts:
+            asyncio.run(bench_deliver())
+        if "latency" in parts:
+            latency.main([])
