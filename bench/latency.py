@@ -410,16 +410,17 @@ async def phase(
     await push.wait_for([p.endpoint for p in measured], 15)
     cores = meter.cores()
     print(f"({name}) {len(measured)} shoppers walk in, {WALK_INS_PER_S} a second")
+    print_cpu(cores)
     if load is not None and before is not None:
         after = await load.mark()
         rate = (after["pings"] - before["pings"]) / (after["mono"] - before["mono"])
         figure(f"latency.{name}.load_pings_per_s", rate, "pings/s")
         print(
-            f"    other phones' load achieved: {rate:,.0f} pings/s ({LOAD_PHONES} phones, batches of 50;"
+            f"    other phones' load achieved: {rate:,.0f} pings/s accepted ({LOAD_PHONES} phones, batches of 50;"
             f" {after['errors'] - before['errors']} answers other than 200); geo answered them in"
-            f" p50 {after['p50_ms']:.1f} ms, p99 {after['p99_ms']:.1f} ms"
+            f" p50 {after['p50_ms']:.1f} ms, p99 {after['p99_ms']:.1f} ms; CPU per ping:"
+            f" geo {cores['geo'] / rate * 1e6:.0f} us, PostgreSQL {cores['postgres'] / rate * 1e6:.0f} us"
         )
-    print_cpu(cores)
     return report(name, push, measured, await path_of(cluster.dsn, measured))
 
 
