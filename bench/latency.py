@@ -376,7 +376,8 @@ def report(name: str, push: PushReceiver, people: list[Shopper], path: dict[str,
             ("-> push received", at["claimed"], received),
             ("(push received -> settled as sent)", received, at["settled"]),
         ):
-            legs.setdefault(leg, []).append((end - start) * 1000)
+            if end is not None:  # a message is settled just after its push arrived: maybe not yet
+                legs.setdefault(leg, []).append((end - start) * 1000)
     print(
         "    where the time goes (p50 and p99 of each leg, ms; wall clocks; PostgreSQL's now() is when a"
         " transaction began):"
