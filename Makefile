@@ -7,7 +7,7 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast lint install browser clean
+.PHONY: run run-native test test-fast lint install browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/accueil run
+
+# `make run` plus a local APNs and FCM (the test suite's stand-ins) that notify pushes native apps to:
+# what `accueil demo --native ios|android` plays against.
+run-native: $(STAMP)
+	$(BIN)/accueil run --push-standins
 
 # Four pytest-xdist workers keep two cores busy while tests wait (on PostgreSQL, on processes, on timers).
 # Each worker has its own embedded PostgreSQL; the tests that keep to one worker are listed in

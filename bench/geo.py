@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import os
 import random
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ import shapely  # noqa: E402
 from shapely import STRtree  # noqa: E402
 
 from bench.http_client import Connection  # noqa: E402
+from bench.measure import best_of, cpu_s  # noqa: E402
 from bench.report import figure  # noqa: E402
 from services.geo.zones import geometry  # noqa: E402
 from services.geo.zones.zone_index import RESOLUTION, Zone, ZoneIndex, latlng_to_cell  # noqa: E402
@@ -71,16 +72,6 @@ def make_pings(zones: list[Zone], n: int, rng: random.Random) -> list[tuple[floa
         else:
             pings.append(destination(*CITY, rng.uniform(0, 360), 20_000 * math.sqrt(rng.random())))
     return pings
-
-
-def best_of(runs: int, work: Callable[[], object]) -> float:
-    """The shortest of a few timings, in seconds: what else runs on the machine only ever adds time."""
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        timings.append(time.perf_counter() - started)
-    return min(timings)
 
 
 def resolve(n_zones: int = 5_000, n_pings: int = 1_000_000) -> None:
@@ -152,8 +143,6 @@ def resolve(n_zones: int = 5_000, n_pings: int = 1_000_000) -> None:
 def postgis(zones: list[Zone], pings: list[tuple[float, float]], index_rate: float) -> None:
     """One ST_Contains query per ping, as a service asking PostGIS would (set ACCUEIL_BENCH_POSTGIS_URL
     to a PostgreSQL where CREATE EXTENSION postgis works)."""
-    import os
-
     url = os.environ.get("ACCUEIL_BENCH_POSTGIS_URL")
     if not url:
         print("    PostGIS ST_Contains per ping: skipped: no PostGIS (set ACCUEIL_BENCH_POSTGIS_URL)")
@@ -203,22 +192,11 @@ def percentile(values: list[float], p: float) -> float:
 
 def cpu_seconds(geo_pids: list[int], postmaster_pid: int | None) -> dict[str, float]:
     """CPU time used so far by the geo processes, by PostgreSQL, and by this script."""
-    import psutil
-
-    totals = {"geo": 0.0, "postgres": 0.0, "client": sum(psutil.Process().cpu_times()[:2])}
-    for pid in geo_pids:
-        try:
-            totals["geo"] += sum(psutil.Process(pid).cpu_times()[:2])
-        except psutil.NoSuchProcess:
-            pass
-    if postmaster_pid:
-        pm = psutil.Process(postmaster_pid)
-        for proc in [pm, *pm.children(recursive=True)]:
-            try:
-                totals["postgres"] += sum(proc.cpu_times()[:2])
-            except psutil.NoSuchProcess:
-                pass
-    return totals
+    return {
+        "geo": cpu_s(geo_pids),
+        "postgres": cpu_s([postmaster_pid] if postmaster_pid else [], children=True),
+        "client": cpu_s([os.getpid()]),
+    }
 
 
 async def post_load(

@@ -4,8 +4,8 @@ to the push service receiving their offer. Prints figures, asserts nothing.
     python bench/notify.py latency [SHOPPERS] [--pings-per-s N]
 
 Starts the three services as separate `accueil serve` processes on an embedded PostgreSQL in a
-temporary folder (bench/cluster.py), and the tests' local push service in a process of its own
-(bench/push_receiver.py), which notes when each push reaches it. Seeds a store with a zone, a product
+temporary folder (bench/cluster.py), and the tests' Web Push stand-in in a process of its own
+(bench/push_standin.py), which notes when each push reaches it. Seeds a store with a zone, a product
 in stock and a campaign on entering the zone; shoppers have the location and offers consents, a Web
 Push subscription to that push service, and a time zone where it is midday (outside quiet hours).
 
@@ -44,6 +44,8 @@ import psutil  # noqa: E402
 
 from bench.cluster import ADMIN, Cluster  # noqa: E402
 from bench.http_client import Connection  # noqa: E402
+from bench.measure import cpu_s  # noqa: E402
+from bench.push_standin import StandIn  # noqa: E402
 from bench.report import figure  # noqa: E402
 from shared.db import connect  # noqa: E402
 from tests.support.builders import STORE, TEXTS, timezone_at, walk_in  # noqa: E402
@@ -64,67 +66,6 @@ def percentile(values: list[float], p: float) -> float:
 
 
 # ------------------------------------------------------------------------------- other processes
-
-
-class PushReceiver:
-    """bench/push_receiver.py, driven through its standard input and output."""
-
-    def __init__(self) -> None:
-        self.host = ""
-        self.arrivals: dict[str, dict[str, Any]] = {}  # by endpoint
-        self._subscriptions: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._arrived = asyncio.Event()
-        self._proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self._proc is not None
-        return self._proc.pid
-
-    async def __aenter__(self) -> PushReceiver:
-        self._proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(HERE / "push_receiver.py"),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert self._proc.stdout is not None
-        self.host = msgspec.json.decode(await self._proc.stdout.readline())["host"]
-        self._reader = asyncio.create_task(self._read())
-        return self
-
-    async def _read(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        while line := await self._proc.stdout.readline():
-            said = msgspec.json.decode(line)
-            if said["kind"] == "subscription":
-                self._subscriptions.put_nowait(said["subscription"])
-            elif said["kind"] == "push":
-                self.arrivals.setdefault(said["endpoint"], said)
-                self._arrived.set()
-
-    async def wait_for(self, endpoints: list[str], timeout_s: float) -> None:
-        """Until a push reached each endpoint, or the time is up."""
-        deadline = time.monotonic() + timeout_s
-        while any(e not in self.arrivals for e in endpoints) and (left := deadline - time.monotonic()) > 0:
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), left)
-            except TimeoutError:
-                return
-
-    async def subscriptions(self, server_key: str, count: int) -> list[dict[str, Any]]:
-        assert self._proc is not None and self._proc.stdin is not None
-        self._proc.stdin.write(msgspec.json.encode({"subscribe": server_key, "count": count}) + b"\n")
-        return [await self._subscriptions.get() for _ in range(count)]
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._proc is not None and self._proc.stdin is not None
-        self._proc.stdin.close()
-        await self._proc.wait()
-        if self._reader is not None:
-            await self._reader
 
 
 class PingLoad:
@@ -166,26 +107,16 @@ class PingLoad:
 
 
 class CpuMeter:
-    """CPU seconds used by named groups of processes since `start`; a group named in `with_children`
-    counts its processes' children too (PostgreSQL's backends)."""
+    """CPU seconds used by named groups of processes since `start` (PostgreSQL's with its backends),
+    and by everything else on the machine."""
 
-    def __init__(self, groups: dict[str, list[int]], with_children: frozenset[str] = frozenset({"postgres"})) -> None:
+    def __init__(self, groups: dict[str, list[int]]) -> None:
         self._groups = groups
-        self._with_children = with_children
         self._start: dict[str, float] = {}
         self._start_machine = self._t = 0.0
 
     def _used(self, name: str) -> float:
-        total = 0.0
-        for pid in self._groups[name]:
-            try:
-                proc = psutil.Process(pid)
-                family = [proc, *proc.children(recursive=True)] if name in self._with_children else [proc]
-                for p in family:
-                    total += sum(p.cpu_times()[:2])
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return cpu_s(self._groups[name], children=name == "postgres")
 
     @staticmethod
     def _machine() -> float:
@@ -272,7 +203,7 @@ async def register(
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
-async def shoppers(http: httpx.AsyncClient, notify: str, push: PushReceiver, count: int) -> list[Shopper]:
+async def shoppers(http: httpx.AsyncClient, notify: str, push: StandIn, count: int) -> list[Shopper]:
     """Shoppers with the location and offers consents, each subscribed to the push receiver."""
     devices = await register(http, notify, count, {"location": True, "offers": True}, "web")
     key = (await http.get(f"{notify}/v1/vapid-public-key")).json()["public_key"]
@@ -348,10 +279,22 @@ async def path_of(dsn: str, people: list[Shopper]) -> dict[str, dict[str, float]
     return {r["device_id"]: dict(r) for r in rows}
 
 
-def report(name: str, push: PushReceiver, people: list[Shopper], path: dict[str, dict[str, float]]) -> dict[str, float]:
+async def arrivals_of(push: StandIn, people: list[Shopper], timeout_s: float = 15) -> dict[str, dict[str, float]]:
+    """When each shopper's push reached the push service, by endpoint, once all have (or the time is up)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        arrivals = await push.arrivals()
+        if all(p.endpoint in arrivals for p in people) or time.monotonic() > deadline:
+            return arrivals
+        await asyncio.sleep(0.2)
+
+
+def report(
+    name: str, arrivals: dict[str, dict[str, float]], people: list[Shopper], path: dict[str, dict[str, float]]
+) -> dict[str, float]:
     entered = sum(1 for p in people if p.entered)
-    arrived = [p for p in people if p.endpoint in push.arrivals]
-    ms = [(push.arrivals[p.endpoint]["mono"] - p.answered) * 1000 for p in arrived]
+    arrived = [p for p in people if p.endpoint in arrivals]
+    ms = [(arrivals[p.endpoint]["mono"] - p.answered) * 1000 for p in arrived]
     p50, p99 = percentile(ms, 50), percentile(ms, 99)
     figure(f"latency.{name}.ping_to_push_p50", p50, "ms")
     figure(f"latency.{name}.ping_to_push_p99", p99, "ms")
@@ -368,7 +311,7 @@ def report(name: str, push: PushReceiver, people: list[Shopper], path: dict[str,
         at = path.get(p.device_id)
         if at is None:
             continue
-        received = push.arrivals[p.endpoint]["wall"]
+        received = arrivals[p.endpoint]["wall"]
         for leg, start, end in (
             ("geo's transaction began -> answer read", at["created"], p.answered_wall),
             ("answer -> bus worker claims the event", p.answered_wall, at["decided"]),
@@ -400,15 +343,15 @@ def print_cpu(cores: dict[str, float]) -> None:
 
 
 async def phase(
-    name: str, cluster: Cluster, push: PushReceiver, people: list[Shopper], meter: CpuMeter, load: PingLoad | None
+    name: str, cluster: Cluster, push: StandIn, people: list[Shopper], meter: CpuMeter, load: PingLoad | None
 ) -> dict[str, float]:
     warm, measured = people[:WARM_UP], people[WARM_UP:]
     await walk_in_all(cluster.geo[0], warm, WALK_INS_PER_S)
-    await push.wait_for([p.endpoint for p in warm], 15)
+    await arrivals_of(push, warm)
     before = await load.mark() if load else None
     meter.start()
     await walk_in_all(cluster.geo[0], measured, WALK_INS_PER_S)
-    await push.wait_for([p.endpoint for p in measured], 15)
+    arrivals = await arrivals_of(push, measured)
     cores = meter.cores()
     print(f"({name}) {len(measured)} shoppers walk in, {WALK_INS_PER_S} a second")
     print_cpu(cores)
@@ -422,11 +365,12 @@ async def phase(
             f" p50 {after['p50_ms']:.1f} ms, p99 {after['p99_ms']:.1f} ms; CPU per ping:"
             f" geo {cores['geo'] / rate * 1e6:.0f} us, PostgreSQL {cores['postgres'] / rate * 1e6:.0f} us"
         )
-    return report(name, push, measured, await path_of(cluster.dsn, measured))
+    return report(name, arrivals, measured, await path_of(cluster.dsn, measured))
 
 
 async def bench(count: int, pings_per_s: float) -> None:
-    async with PushReceiver() as push:
+    push = StandIn()
+    try:
         env = {"ACCUEIL_PUSH_HOSTS": push.host, "ACCUEIL_REGISTRATIONS_PER_HOUR": "1000"}
         with Cluster(**env) as cluster:
             async with httpx.AsyncClient(timeout=30) as http:
@@ -437,7 +381,7 @@ async def bench(count: int, pings_per_s: float) -> None:
             groups: dict[str, list[int]] = {
                 **cluster.service_pids(),
                 "postgres": [cluster.postmaster_pid() or 0],
-                "push service": [push.pid],
+                "push service": [push.proc.pid],
                 "this script": [psutil.Process().pid],
             }
             await asyncio.sleep(2)  # geo has had the consents through the bus
@@ -447,6 +391,8 @@ async def bench(count: int, pings_per_s: float) -> None:
                 meter = CpuMeter({**groups, "load generator": [load.pid]})
                 await asyncio.sleep(3)  # the load reaches its pace
                 results["under_load"] = await phase("under_load", cluster, push, loaded, meter, load)
+    finally:
+        await push.close()
     print(
         f"ping -> push: alone p50 {results['alone']['p50']:.1f} ms, p99 {results['alone']['p99']:.1f} ms;"
         f" under load p50 {results['under_load']['p50']:.1f} ms, p99 {results['under_load']['p99']:.1f} ms"

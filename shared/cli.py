@@ -15,10 +15,11 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
-from shared import local_secrets
+from shared import local_push, local_secrets
 from shared.app import ServiceSpec, build_app, migrate
 from shared.db import connect
 from shared.embedded_pg import EmbeddedPostgres
@@ -176,7 +177,7 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
-def cmd_run(env: Environment) -> int:
+def cmd_run(env: Environment, push_standins: bool = False) -> int:
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -187,12 +188,19 @@ def cmd_run(env: Environment) -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     children: dict[str, subprocess.Popen[bytes]] = {}
+    standins: dict[str, subprocess.Popen[bytes]] = {}
     code = 0
     try:
         env.claim_data_dir()
+        if push_standins:  # they make their keys while PostgreSQL starts
+            standins = local_push.start(env.data_dir, _die_with_parent)
         settings = env.prepare()
         asyncio.run(_migrate_all(settings.database_url, SERVICES))
         child_env = {**env.env, "ACCUEIL_MIGRATE_ON_START": "false"}
+        described = local_push.wait_ready(env.data_dir, standins) if standins else {}
+        if described:
+            hosts = env.env.get("ACCUEIL_PUSH_HOSTS", "")
+            child_env.update(local_push.notify_env(env.data_dir, described, hosts))
         # The shopper page (/shop, served by notify) calls geo and inventory on their own ports.
         shop = ",".join(f"http://{host}:{settings.notify_port}" for host in ("127.0.0.1", "localhost"))
         child_env["ACCUEIL_CORS_ORIGINS"] = env.env.get("ACCUEIL_CORS_ORIGINS") or shop
@@ -210,10 +218,12 @@ def cmd_run(env: Environment) -> int:
             print(f"  {name:<10} http://127.0.0.1:{settings.port_of(name)}")
         print(f"  staff page http://127.0.0.1:{settings.notify_port}/staff")
         print(f"  shop page  http://127.0.0.1:{settings.notify_port}/shop")
+        for kind, standin in described.items():
+            print(f"  {kind} stand-in {standin['url']} (notify pushes native apps' messages here)")
         print(f"  admin token: {settings.admin_token}")
         print("Ctrl-C or SIGTERM stops everything.", flush=True)
         while not stopping:
-            for name, child in children.items():
+            for name, child in {**children, **standins}.items():
                 if child.poll() is not None:
                     print(f"{name} stopped unexpectedly (code {child.returncode}); stopping", file=sys.stderr)
                     stopping, code = True, 1
@@ -226,21 +236,27 @@ def cmd_run(env: Environment) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _stop_children(children)
+        _stop_children(standins)  # after notify: nothing is left to push to them
         env.release()
         print("accueil stopped", flush=True)
 
 
-def cmd_demo(speed: float, wait_ack_s: float) -> int:
+def cmd_demo(speed: float, wait_ack_s: float, native: Literal["ios", "android"] | None) -> int:
     """A contactless pickup against a running `accueil run` (same variables, same data dir)."""
     from shared import demo
 
-    return asyncio.run(demo.run(os.environ, speed, wait_ack_s))
+    return asyncio.run(demo.run(os.environ, speed, wait_ack_s, native))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="accueil", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="all three services, on an embedded PostgreSQL unless DATABASE_URL is set")
+    run = sub.add_parser("run", help="all three services, on an embedded PostgreSQL unless DATABASE_URL is set")
+    run.add_argument(
+        "--push-standins",
+        action="store_true",
+        help="also a local APNs and FCM (from a source checkout), notify pushing native apps' messages there",
+    )
     serve = sub.add_parser("serve", help="one service (what a container runs)")
     serve.add_argument("service", choices=SERVICES)
     sub.add_parser("migrate", help="apply every service's migrations and exit")
@@ -252,17 +268,22 @@ def main(argv: list[str] | None = None) -> int:
         default=30.0,
         help="seconds left to press 'On my way out' on /staff before the demo does",
     )
+    demo.add_argument(
+        "--native",
+        choices=("ios", "android"),
+        help="the shopper is a native app, pushed to through APNs or FCM (`accueil run --push-standins`)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     env = Environment(os.environ)
     try:
         if args.command == "run":
-            return cmd_run(env)
+            return cmd_run(env, args.push_standins)
         if args.command == "serve":
             return cmd_serve(env, args.service)
         if args.command == "demo":
-            return cmd_demo(args.speed, args.wait_ack)
+            return cmd_demo(args.speed, args.wait_ack, args.native)
         return cmd_migrate(env)
     except ConfigError as exc:
         print(exc, file=sys.stderr)

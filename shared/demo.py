@@ -5,6 +5,12 @@ bay), prints the staff page's address and the staff token to sign in with, and t
 plays a shopper who orders, taps "I'm on my way" and drives in, and prints the timeline as the
 services see it: the staff alerts come from the store's live stream, exactly what the staff page
 shows. Everything goes through the public HTTP API.
+
+The shopper is a web page without a push subscription, or with `--native ios|android` a native app
+that registers an APNs or FCM token and consents to offers too: notify then pushes to the stand-in
+that `accueil run --push-standins` started, and the demo ends with what the phone was shown, each
+notification with the time from the answer to the request that caused it (the staff's "ready", the
+ping that put the car in the bay) to the push service receiving it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from typing import Any
 
 import httpx
 
-from shared import local_secrets
+from shared import local_push, local_secrets
+from shared.demo_phone import PROVIDER_NAMES, NativePhone, Notification, Platform
 from shared.geodesy import destination
 from shared.settings import DEFAULT_PORTS, SERVICES, env_name
 from shared.sse import sse_messages
@@ -51,11 +58,15 @@ def peer_urls(env: Mapping[str, str]) -> dict[str, str]:
     return urls
 
 
+def data_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("ACCUEIL_DATA_DIR") or ".accueil").resolve()
+
+
 def admin_token(env: Mapping[str, str]) -> str | None:
     """ACCUEIL_ADMIN_TOKEN, else the one `accueil run` generated into the data dir (never created here)."""
     if env.get("ACCUEIL_ADMIN_TOKEN"):
         return env["ACCUEIL_ADMIN_TOKEN"]
-    stored = Path(env.get("ACCUEIL_DATA_DIR") or ".accueil").resolve() / local_secrets.FILE
+    stored = data_dir(env) / local_secrets.FILE
     if not stored.exists():
         return None
     token: str | None = json.loads(stored.read_text()).get("admin_token")
@@ -77,6 +88,22 @@ def drive(now: datetime, rng: random.Random) -> list[dict[str, Any]]:
 
 
 @dataclass
+class Shopper:
+    device_id: str
+    token: str
+    standin: dict[str, str] | None = None
+    """Native: the stand-in her phone's pushes go to (its description, shared/local_push.py)."""
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A request of the demo's that made an event: when its answer came (time.time()), and the event."""
+
+    at: float
+    event: str
+
+
+@dataclass
 class Demo:
     urls: dict[str, str]
     admin: str
@@ -84,9 +111,16 @@ class Demo:
     """How much faster than real time the car drives (the fixes keep their own, real spacing)."""
     wait_ack_s: float = 30.0
     """How long to leave for someone to press "On my way out" on /staff before the demo does."""
+    phone: NativePhone | None = None
+    """The shopper's native app; None: a web page."""
+    data_dir: Path = field(default_factory=lambda: Path(".accueil").resolve())
     say: Callable[[str], None] = print
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     started: float = field(default_factory=time.monotonic)
+    wall_started: float = field(default_factory=time.time)
+    triggers: dict[int, Trigger] = field(default_factory=dict)
+    """The events the car's pings made, by event id."""
+    ready: Trigger | None = None
 
     def log(self, text: str) -> None:
         self.say(f"{time.monotonic() - self.started:6.1f}s  {text}")
@@ -191,32 +225,68 @@ class Demo:
 
     async def run(self) -> None:
         await self.check_running()
+        camille = await self.register()  # first: a native demo that cannot be played stops before seeding
         staff = await self.seed()
         alerts: dict[int, dict[str, Any]] = {}
         changed = asyncio.Event()
         watcher = asyncio.create_task(self.watch(staff, alerts, changed))
         try:
-            await self.pickup(staff, alerts, changed)
+            await self.pickup(camille, staff, alerts, changed)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
 
-    async def pickup(self, staff: dict[str, Any], alerts: dict[int, dict[str, Any]], changed: asyncio.Event) -> None:
+    async def register(self) -> Shopper:
+        """Camille's device, its push target if it is a native app, her consents. The web shopper
+        consents to pickup updates only; the native app, as an app that sees the store's beacons
+        would be, to location and offers too."""
+        platform = self.phone.platform if self.phone else "web"
         device = (
             await self.http.post(
                 f"{self.urls['notify']}/v1/devices",
-                json={"platform": "web", "locale": "en-GB", "timezone": "Europe/Paris"},
+                json={"platform": platform, "locale": "en-GB", "timezone": "Europe/Paris"},
             )
         ).json()
-        shopper = device["token"]
-        purposes = {"location": False, "pickup_updates": True, "offers": False}
+        camille = Shopper(device["device_id"], device["token"])
+        if self.phone:
+            camille.standin = await self.push_to(self.phone, camille)
+        purposes = {"location": bool(self.phone), "pickup_updates": True, "offers": bool(self.phone)}
         await self.call(
             "PUT",
             "notify",
-            f"/v1/devices/{device['device_id']}/consents",
-            shopper,
+            f"/v1/devices/{camille.device_id}/consents",
+            camille.token,
             json={"policy_version": "demo", "purposes": purposes},
         )
+        return camille
+
+    async def push_to(self, phone: NativePhone, camille: Shopper) -> dict[str, str]:
+        """The app's token for APNs or FCM, and the stand-in that will be sent its pushes."""
+        response = await self.http.put(
+            f"{self.urls['notify']}/v1/devices/{camille.device_id}/push-token",
+            json={"provider": phone.provider, "token": phone.token},
+            headers={"Authorization": f"Bearer {camille.token}"},
+        )
+        provider = PROVIDER_NAMES[phone.provider]
+        if response.status_code == 422 and response.json().get("field") == "provider":
+            raise DemoError(
+                f"notify has no {provider} configured: start `accueil run --push-standins` (local APNs and FCM "
+                f'stand-ins), or give notify the real {provider} (README, "Native apps: APNs and FCM")'
+            )
+        if response.status_code >= 400:
+            raise DemoError(f"PUT notify/v1/devices/.../push-token answered {response.status_code}: {response.text}")
+        standin = local_push.description(self.data_dir, phone.provider)
+        if standin is None:
+            raise DemoError(
+                f"notify pushes to {provider}, but no {provider} stand-in serves from {self.data_dir}: the native "
+                "demo reads what the phone was shown there; start `accueil run --push-standins`"
+            )
+        return standin
+
+    async def pickup(
+        self, camille: Shopper, staff: dict[str, Any], alerts: dict[int, dict[str, Any]], changed: asyncio.Event
+    ) -> None:
+        shopper = camille.token
         order = await self.call(
             "POST",
             "inventory",
@@ -228,6 +298,7 @@ class Demo:
         order_id = order["order_id"]
         self.log(f"Camille orders a vegetable box for pickup: {order_id} ({order['status']})")
         await self.call("POST", "inventory", f"/v1/orders/{order_id}/ready", staff["token"])
+        self.ready = Trigger(time.time(), "order.ready")
         self.log("Alex has prepared it: the order is ready")
         trip = await self.call(
             "POST", "geo", "/v1/trips", shopper, json={"order_id": order_id, "store_id": STORE_ID, "mode": "car"}
@@ -242,7 +313,9 @@ class Demo:
         while sent < len(fixes):
             due = min(len(fixes), 1 + int((time.monotonic() - started) * self.speed / STEP_S))
             if due > sent:
-                await self.call("POST", "geo", "/v1/pings", shopper, json={"pings": fixes[sent:due]})
+                answer = await self.call("POST", "geo", "/v1/pings", shopper, json={"pings": fixes[sent:due]})
+                at = time.time()
+                self.triggers.update({e["id"]: Trigger(at, e["type"]) for e in answer["events"]})
                 sent = due
                 if time.monotonic() >= next_note and sent < len(fixes):
                     status = await self.call("GET", "geo", f"/v1/trips/{trip['trip_id']}", shopper)
@@ -277,25 +350,72 @@ class Demo:
         await self.until(changed, closed, 15)
         trip_now = await self.call("GET", "geo", f"/v1/trips/{trip['trip_id']}", shopper)
         self.log(f"trip {trip_now['status']}")
-        messages = await self.call("GET", "notify", f"/v1/devices/{device['device_id']}/messages", shopper)
-        for m in reversed(messages["messages"]):
+        messages = await self.settled(camille)
+        shown = await self.shown_on_phone(camille, messages) if self.phone else set()
+        for m in messages:
+            if m["id"] in shown:
+                continue
             if m.get("body"):
                 self.log(f"Camille's phone: “{m['title']}: {m['body']}” ({m['status']})")
             else:  # nothing is said, so nothing is kept but the decision and its reason
                 what = "an offer" if m["purpose"] == "offers" else "a pickup update"
                 self.log(f"Camille's phone: {what}, {m['status']} ({m.get('reason')})")
-        if any(m.get("reason") == "no_subscription" for m in messages["messages"]):
+        if not self.phone and any(m.get("reason") == "no_subscription" for m in messages):
             self.log("(the demo shopper has no browser to subscribe to Web Push: nothing could reach her phone)")
         if not closed():
             raise DemoError("the staff alerts were not closed after the handover")
 
+    async def settled(self, camille: Shopper) -> list[dict[str, Any]]:
+        """Camille's messages, oldest first, once none is still on its way (a moment after the story)."""
+        deadline = time.monotonic() + 15
+        while True:
+            answer = await self.call("GET", "notify", f"/v1/devices/{camille.device_id}/messages", camille.token)
+            messages: list[dict[str, Any]] = list(reversed(answer["messages"]))
+            if time.monotonic() > deadline or not any(m["status"] in ("pending", "sending") for m in messages):
+                return messages
+            await asyncio.sleep(0.2)
 
-async def run(env: Mapping[str, str], speed: float, wait_ack_s: float) -> int:
+    async def shown_on_phone(self, camille: Shopper, messages: list[dict[str, Any]]) -> set[int]:
+        """What the native app's phone showed, as the stand-in received it, each with the time since
+        the request that caused it; each reported `shown` to notify, as the app does. The ids shown."""
+        assert self.phone is not None and camille.standin is not None
+        provider = PROVIDER_NAMES[self.phone.provider]
+        try:
+            received = await self.phone.received(camille.standin)
+        except httpx.HTTPError as exc:
+            raise DemoError(
+                f"the {provider} stand-in at {camille.standin['url']} did not answer ({type(exc).__name__}):"
+                " is `accueil run --push-standins` still running?"
+            ) from exc
+        by_id = {m["id"]: m for m in messages}
+        self.log(f"Camille's {self.phone.name} showed (as the {provider} stand-in received them):")
+        for shown in received:
+            message = by_id.get(shown.message_id)
+            self.say(f"{shown.received_at - self.wall_started:6.1f}s    {self.as_shown(shown, message)}")
+            if message is not None:  # shown now, as the demo looks at the phone
+                events = f"/v1/messages/{message['id']}/events"
+                body = {"type": "shown", "ts": datetime.now(UTC).isoformat()}
+                await self.call("POST", "notify", events, camille.token, json=body)
+        return {shown.message_id for shown in received if shown.message_id is not None}
+
+    def as_shown(self, shown: Notification, message: dict[str, Any] | None) -> str:
+        """“Title” body (0.05 s after trip.arrived)."""
+        trigger = None
+        if message is not None:
+            # A pickup update not made by a ping is the order's "ready".
+            trigger = self.triggers.get(message["event_id"])
+            trigger = trigger or (self.ready if message["purpose"] == "pickup_updates" else None)
+        after = f"  ({shown.received_at - trigger.at:.2f} s after {trigger.event})" if trigger else ""
+        return f"“{shown.title}” {shown.body}{after}"
+
+
+async def run(env: Mapping[str, str], speed: float, wait_ack_s: float, native: Platform | None = None) -> int:
     token = admin_token(env)
     if token is None:
         print("No admin token: set ACCUEIL_ADMIN_TOKEN, or run `accueil run` first (it keeps one in ACCUEIL_DATA_DIR).")
         return 2
-    demo = Demo(peer_urls(env), token, speed=speed, wait_ack_s=wait_ack_s)
+    phone = NativePhone(native) if native else None
+    demo = Demo(peer_urls(env), token, speed=speed, wait_ack_s=wait_ack_s, phone=phone, data_dir=data_dir(env))
     try:
         async with demo.http:
             await demo.run()

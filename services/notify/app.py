@@ -27,6 +27,7 @@ from services.notify.privacy.consumers import CONFIRMATIONS
 from services.notify.privacy.jobs import RETENTION
 from services.notify.push import vapid
 from services.notify.push.channels import Channels
+from services.notify.push.native import native_channels
 from services.notify.push.push_urls import PushServices
 from services.notify.push.webpush import WebPushChannel, push_session
 from services.notify.replicas.consumers import REPLICA, STORES
@@ -56,7 +57,8 @@ from shared.settings import Settings
 @asynccontextmanager
 async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator[NotifyContext]:
     """Keys, the allowed push services and the decision policy, checked before anything is decided;
-    the push channels (one aiohttp session for every Web Push), this replica's push and webhook
+    the push channels (one aiohttp session for every Web Push; APNs and FCM when configured, each on one
+    HTTP/2 connection per push service), this replica's push and webhook
     senders, and its one listening connection, which wakes the senders and feeds the open alert streams."""
     push_services = PushServices.from_hosts(base.settings.push_hosts)
     policy = config.policy()
@@ -64,7 +66,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     web_push = WebPushChannel(
         push_services, keys, push_session(push_services, config.push_timeout_s), config.push_timeout_s
     )
-    channels = Channels([web_push])
+    channels = Channels([web_push, *native_channels(config, push_services)])
     kinds = DeliveryKinds(DELIVERY_KINDS)
     sender = Sender(base.db, config, channels, base.settings.bus_poll_s, kinds)
     webhook_hosts = WebhookHosts.from_hosts(config.webhook_hosts)

@@ -10,6 +10,7 @@ import msgspec
 from services.notify.policy.decide import Policy
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=1000)]
+HttpsUrl = Annotated[str, msgspec.Meta(pattern=r"^https://[^\s/?#@]+/?$", description="https://host[:port]")]
 ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24 h")]
 
 
@@ -56,6 +57,31 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
 
     push_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one request to a push service may take, connection included."""
+
+    apns_key_file: str = ""
+    """APNs' token signing key (the `.p8` file Apple hands out, PEM): unset, no APNs. Mounted from a
+    Secret; never logged."""
+
+    apns_key_id: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    apns_team_id: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    """The key's id and the Apple developer team's id (the provider JWT's `kid` and `iss`)."""
+
+    apns_topic: Annotated[str, msgspec.Meta(max_length=255)] = ""
+    """The iOS app's bundle id (`apns-topic`)."""
+
+    apns_url: HttpsUrl = "https://api.push.apple.com"
+    apns_sandbox_url: HttpsUrl = "https://api.sandbox.push.apple.com"
+    """Where production and sandbox device tokens are pushed to."""
+
+    fcm_service_account_file: str = ""
+    """The Firebase project's service account key (JSON: project_id, client_email, private_key,
+    token_uri): unset, no FCM. Mounted from a Secret; never logged."""
+
+    fcm_url: HttpsUrl = "https://fcm.googleapis.com"
+
+    push_ca_file: str = ""
+    """CA certificates (PEM) trusted for APNs, FCM and the token endpoint beside the system's own
+    (a private gateway, a test's stand-ins); never instead of them."""
 
     webhook_hosts: tuple[str, ...] = ()
     """Loopback `host:port` entries a webhook may be registered on (plain http allowed there); any

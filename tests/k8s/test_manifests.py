@@ -29,6 +29,12 @@ APP_SECRETS = {
     ("accueil-vapid", "private-key"),
     ("accueil-vapid", "public-key"),
     ("accueil-vapid", "subject"),
+    # Optional: native push (APNs, FCM); a missing one turns that channel off.
+    ("accueil-apns", "key.p8"),
+    ("accueil-apns", "key-id"),
+    ("accueil-apns", "team-id"),
+    ("accueil-apns", "topic"),
+    ("accueil-fcm", "service-account.json"),
 }
 SECRETS = {
     "dev": APP_SECRETS | {("accueil-db-app", "password")},
@@ -197,7 +203,10 @@ def secret_refs(objects: tuple) -> set[tuple[str, str]]:
                 if ref := var.get("valueFrom", {}).get("secretKeyRef"):
                     refs.add((ref["name"], ref["key"]))
             assert not any("secretRef" in source for source in c.get("envFrom", [])), "name each key"
-        assert not any("secret" in v for v in pod["spec"].get("volumes", [])), "no secret volumes expected"
+        for volume in pod["spec"].get("volumes", []):
+            if secret := volume.get("secret"):
+                assert secret.get("items"), "a Secret volume names each key it mounts"
+                refs |= {(secret["secretName"], item["key"]) for item in secret["items"]}
     for ingress in of_kind(objects, "Ingress"):
         refs |= {(tls["secretName"], key) for tls in ingress["spec"].get("tls", []) for key in ("tls.crt", "tls.key")}
     return refs
@@ -208,6 +217,18 @@ def test_the_secrets_referenced_are_the_ones_documented(overlay: str, objects: t
     guide = (ROOT / "docs" / "kubernetes.md").read_text()
     for name, key in SECRETS[overlay]:
         assert f"`{name}`" in guide and f"`{key}`" in guide, f"docs/kubernetes.md should name {name}/{key}"
+
+
+def test_secret_files_are_mounted_read_only_and_readable_by_the_pod_alone(objects: tuple) -> None:
+    for obj, pod in workloads(objects):
+        secret_volumes = {v["name"]: v["secret"] for v in pod["spec"].get("volumes", []) if "secret" in v}
+        for c in containers(pod):
+            for mount in c.get("volumeMounts", []):
+                if mount["name"] in secret_volumes:
+                    assert mount.get("readOnly") is True, where(obj)
+        for secret in secret_volumes.values():
+            assert secret["defaultMode"] & 0o007 == 0, where(obj)  # nothing for "others"
+            assert pod["spec"]["securityContext"].get("fsGroup") == pod["spec"]["securityContext"]["runAsGroup"]
 
 
 def test_no_secret_is_committed_with_data() -> None:

@@ -102,11 +102,18 @@ class ServiceProcess:
         self.kill()  # never leave one behind, even when the test fails
 
 
-def launch(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
-    """`accueil run` as a newcomer runs it: no DATABASE_URL (an embedded PostgreSQL in `data_dir`)."""
+def launch(data_dir: Path, ports: dict[str, int], *options: str, **settings: str) -> subprocess.Popen[str]:
+    """`accueil run` as a newcomer runs it: no DATABASE_URL (an embedded PostgreSQL in `data_dir`);
+    `options` on its command line, `settings` (ACCUEIL_* variables) in its environment."""
+    env = {**launched_env(data_dir, ports), **settings}
+    return accueil("run", *options, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def launched_env(data_dir: Path, ports: dict[str, int]) -> dict[str, str]:
+    """What `launch` gives `accueil run`, and `accueil demo` needs to find it."""
     env = {"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_ADMIN_TOKEN": ADMIN_TOKEN}
     env.update({f"ACCUEIL_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    return accueil("run", env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return env
 
 
 def wait_until_running(proc: subprocess.Popen[str]) -> str:

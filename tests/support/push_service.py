@@ -97,6 +97,7 @@ class LocalPushService:
         self._subscribers: dict[str, Subscriber] = {}
         self._answers: dict[str, list[Any]] = {}
         self._release = asyncio.Event()
+        self._verified: dict[str, dict[str, Any]] = {}  # a JWT already verified: its claims
         self._runner: web.AppRunner | None = None
         self.host = ""
 
@@ -104,10 +105,13 @@ class LocalPushService:
     def origin(self) -> str:
         return f"http://{self.host}"
 
-    async def __aenter__(self) -> LocalPushService:
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/push/{token}", self._receive)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
+        return app
+
+    async def __aenter__(self) -> LocalPushService:
+        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -151,17 +155,31 @@ class LocalPushService:
             raise Refused("vapid authorization without t= and k=")
         if unb64url(parts["k"]) != unb64url(sub.server_key):
             raise Refused("signed with a key other than the subscription's applicationServerKey")
-        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(parts["k"]))
-        try:
-            claims = jwt.decode(
-                parts["t"], key, algorithms=["ES256"], audience=self.origin, options={"require": ["aud", "exp", "sub"]}
-            )
-        except jwt.PyJWTError as exc:
-            raise Refused(f"bad vapid token: {exc}") from exc
+        claims = self._verified.get(params)
+        if claims is None:
+            key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(parts["k"]))
+            try:
+                required = {"require": ["aud", "exp", "sub"]}
+                claims = jwt.decode(parts["t"], key, algorithms=["ES256"], audience=self.origin, options=required)
+            except jwt.PyJWTError as exc:
+                raise Refused(f"bad vapid token: {exc}") from exc
+            # A sender reuses its JWT for hours: its signature is checked once, its exp on every push.
+            self._verified[params] = claims
+        elif claims["exp"] <= time.time():
+            raise Refused("bad vapid token: Signature has expired")
         if claims["exp"] > time.time() + 24 * 3600:
             raise Refused("vapid exp more than 24 h ahead")
         if not re.match(r"^(mailto:[^@]+@.+|https://.+)$", str(claims["sub"])):
             raise Refused(f"vapid sub is not a mailto: or https: URL: {claims['sub']!r}")
+
+    def opened(self, sub: Subscriber, body: bytes) -> dict[str, Any]:
+        """What the browser does with a push: decrypt it with the subscription's keys."""
+        try:
+            plain = http_ece.decrypt(body, private_key=sub.private_key, auth_secret=sub.auth, version="aes128gcm")
+        except Exception as exc:
+            raise Refused(f"cannot decrypt: {exc!r}") from exc
+        payload: dict[str, Any] = json.loads(plain)
+        return payload
 
     async def _receive(self, request: web.Request) -> web.StreamResponse:
         sub = self._subscribers.get(request.match_info["token"])
@@ -175,17 +193,14 @@ class LocalPushService:
                 raise Refused("no TTL header")
             if headers.get("content-encoding") != "aes128gcm":
                 raise Refused(f"content-encoding {headers.get('content-encoding')!r}, not aes128gcm")
-            try:
-                plain = http_ece.decrypt(body, private_key=sub.private_key, auth_secret=sub.auth, version="aes128gcm")
-            except Exception as exc:
-                raise Refused(f"cannot decrypt: {exc!r}") from exc
+            payload = self.opened(sub, body)
         except Refused as exc:
             self.refused.append(str(exc))
             return web.Response(status=401, text=str(exc))
         script = self._answers.get(sub.token) or []
         answer = script.pop(0) if script else 201
         code = answer.status if isinstance(answer, Later) else answer[0] if isinstance(answer, tuple) else answer
-        self.pushes.append(Push(sub.token, json.loads(plain), headers, code, time.time()))
+        self.pushes.append(Push(sub.token, payload, headers, code, time.time()))
         if answer == HANG:
             await self._release.wait()
             return web.Response(status=201)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -15,7 +16,7 @@ import psutil
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
-from tests.support.processes import free_ports, launch, wait_until_running
+from tests.support.processes import accueil, free_ports, launch, launched_env, wait_until_running
 
 
 def processes_using(data_dir: Path) -> list[psutil.Process]:
@@ -87,9 +88,46 @@ def test_after_the_launcher_is_killed_the_next_run_starts_and_stops_cleanly(
     assert processes_using(data_dir) == []
 
 
-def test_migrating_needs_the_database_and_no_secret(db_url: str, tmp_path: Path) -> None:
-    from tests.support.processes import accueil
+def test_with_push_standins_the_native_demo_shows_what_the_phone_was_pushed(
+    data_dir: Path, ports: dict[str, int]
+) -> None:
+    # No quiet hours: the offer in the bay is sent at whatever hour the test runs.
+    quiet = {"ACCUEIL_QUIET_HOURS_START": "00:00", "ACCUEIL_QUIET_HOURS_END": "00:00"}
+    proc = launch(data_dir, ports, "--push-standins", **quiet)
+    printed = wait_until_running(proc)
+    for kind in ("apns", "fcm"):
+        assert re.search(rf"{kind} stand-in https://localhost:\d+ ", printed), printed
 
+    demo = accueil(
+        "demo", "--native", "android", "--speed", "40", "--wait-ack", "0",
+        env=launched_env(data_dir, ports), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    shown, _ = demo.communicate(timeout=90)
+    assert demo.returncode == 0, shown
+    assert "Camille's Android phone showed (as the FCM stand-in received them):" in shown
+    # Each as the phone shows it, with the time since what caused it (the offer and "we see you" come
+    # from one ping, in either order).
+    phone = [line.split("s    ", 1)[1] for line in shown.splitlines() if "s    “" in line]
+    expected = [
+        r"“Your order is ready” Order \w{4} is ready to collect\. .*\(\d+\.\d\d s after order\.ready\)",
+        r"“While you wait” Vegetable box: one more for the road\?  \(\d+\.\d\d s after zone\.entered\)",
+        r"“We see you” We see you — a colleague is coming to bay 2  \(\d+\.\d\d s after trip\.arrived\)",
+    ]
+    assert len(phone) == len(expected), shown
+    assert all(sum(bool(re.fullmatch(e, line)) for line in phone) == 1 for e in expected), shown
+    assert "done: that is a contactless pickup" in shown
+    # The app reported the offer shown, as a native app does: the campaign's funnel counts it.
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    results = httpx.get(f"http://127.0.0.1:{ports['notify']}/v1/campaigns/demo-bay/results", headers=admin).json()
+    assert (results["decided"], results["sent"], results["shown"]) == (1, 1, 1), results
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    time.sleep(0.5)
+    assert processes_using(data_dir) == []  # the stand-ins too
+
+
+def test_migrating_needs_the_database_and_no_secret(db_url: str, tmp_path: Path) -> None:
     proc = accueil("migrate", env={"DATABASE_URL": db_url, "ACCUEIL_DATA_DIR": str(tmp_path / "data")},
                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     out, _ = proc.communicate(timeout=60)

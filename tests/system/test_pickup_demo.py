@@ -61,3 +61,14 @@ async def test_the_demo_says_what_to_do_when_nothing_is_running() -> None:
     out, _ = await asyncio.to_thread(proc.communicate, timeout=60)
     assert proc.returncode == 1
     assert "start `accueil run` first" in out
+
+
+async def test_a_native_demo_against_a_notify_without_apns_says_how_to_get_one(system: System) -> None:
+    env = {"ACCUEIL_ADMIN_TOKEN": ADMIN_TOKEN}
+    for name in ("geo", "inventory", "notify"):
+        env[f"ACCUEIL_{name.upper()}_PORT"] = str(system.settings.port_of(name))
+    proc = accueil("demo", "--native", "ios", env=env, stdout=PIPE, stderr=STDOUT)
+    printed, _ = await asyncio.to_thread(proc.communicate, timeout=60)
+    assert proc.returncode == 1, printed
+    assert "notify has no APNs configured: start `accueil run --push-standins`" in printed
+    assert "Traceback" not in printed and "demo store" not in printed  # stopped before seeding anything

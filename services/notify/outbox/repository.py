@@ -4,6 +4,7 @@ native app's device token)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -114,26 +115,40 @@ async def delete_old_messages(conn: asyncpg.Connection, before: datetime) -> int
 
 
 async def due_messages(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    """Pending messages that are due, with their recipient's push target, locked for this sender only.
-    Whether each may still be said is asked of its kind next (kinds.py), in the same transaction."""
-    return await conn.fetch(
+    """Pending messages that are due, oldest first, with their recipient's push target, locked for this
+    sender only. Whether each may still be said is asked of its kind next (kinds.py), in the same
+    transaction.
+
+    A batch is read off the messages_due index in its order, whatever the backlog. Statistics taken
+    when few messages were pending (before a campaign started, say) make the planner expect a handful
+    and choose to sort every due message instead, once per batch: sorting is switched off for this
+    one statement."""
+    await conn.execute("SET LOCAL enable_sort = off")
+    rows = await conn.fetch(
         """
+        WITH m AS (
+            SELECT id, device_id, staff_id, request_id, purpose, locale, title, body, store_id, sku, order_id, topic,
+                   expires_at, attempts
+            FROM notify.messages
+            WHERE status = 'pending' AND next_attempt_at <= now()
+            ORDER BY next_attempt_at, id
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        )
         SELECT m.id, r.kind AS recipient_kind, r.id AS recipient_id, m.device_id, m.request_id, m.purpose, m.locale,
                m.title, m.body, m.store_id, m.sku, m.order_id, m.topic, m.expires_at, m.attempts,
                t.provider, t.address, t.p256dh, t.auth, t.environment
-        FROM notify.messages m
+        FROM m
         CROSS JOIN LATERAL (
             SELECT CASE WHEN m.device_id IS NOT NULL THEN 'device' ELSE 'staff' END AS kind,
                    coalesce(m.device_id, m.staff_id) AS id
         ) r
         LEFT JOIN notify.push_targets t ON t.recipient_kind = r.kind AND t.recipient_id = r.id
-        WHERE m.status = 'pending' AND m.next_attempt_at <= now()
-        ORDER BY m.next_attempt_at, m.id
-        LIMIT $1
-        FOR UPDATE OF m SKIP LOCKED
         """,
         limit,
     )
+    await conn.execute("RESET enable_sort")
+    return rows
 
 
 async def start_sending(
@@ -172,57 +187,70 @@ async def fail_messages(conn: asyncpg.Connection, ids: list[int], reasons: list[
     )
 
 
-async def finish_attempt(
-    conn: asyncpg.Connection,
-    attempt_id: int,
-    outcome: str,
-    status_code: int | None,
-    retry_after_s: float | None,
-    error: str | None,
-    answered_at: datetime,
-) -> None:
-    """What the push service answered, and when: the same instant the next attempt's wait is counted
-    from. Written even if the attempt was presumed interrupted meanwhile: the real outcome is better
-    knowledge."""
-    await conn.execute(
-        """
-        UPDATE notify.delivery_attempts
-        SET finished_at = $6, outcome = $2, status_code = $3, retry_after_s = $4, error = $5
-        WHERE id = $1
-        """,
-        attempt_id,
-        outcome,
-        status_code,
-        retry_after_s,
-        error,
-        answered_at,
-    )
+@dataclass(frozen=True)
+class Answered:
+    """What one attempt came to, as it is recorded: on its attempt row, and on its message."""
+
+    attempt_id: int
+    message_id: int
+    attempt: int
+    """The message's attempt count when it was claimed: its lease, as the message row knows it."""
+    outcome: str
+    status_code: int | None
+    retry_after_s: float | None
+    error: str | None
+    answered_at: datetime
+    """When the push service answered: the same instant the next attempt's wait is counted from."""
+    status: str
+    """The message's next status: sent, pending (a retry at next_attempt_at) or failed."""
+    reason: str | None
+    next_attempt_at: datetime | None
 
 
-async def settle_message(
-    conn: asyncpg.Connection,
-    message_id: int,
-    attempt: int,
-    status: str,
-    reason: str | None,
-    next_attempt_at: datetime | None,
-) -> bool:
-    """Record the attempt's result on the message, unless the lease was lost (another sender then owns it)."""
-    updated = await conn.fetchval(
+async def record_answers(conn: asyncpg.Connection, answers: Sequence[Answered]) -> set[int]:
+    """Record what the push services answered, in one statement; return the ids of the messages settled.
+
+    A message is settled only if it is still `sending` under the lease its attempt was claimed with:
+    a sender that lost its lease (presumed dead, the message resent by another) leaves the other's
+    result alone. The attempt row is written even then: the real outcome is better knowledge than
+    `interrupted`."""
+    rows = await conn.fetch(
         """
-        UPDATE notify.messages
-        SET status = $3, reason = $4, next_attempt_at = $5, lease_until = NULL,
-            sent_at = CASE WHEN $3 = 'sent' THEN now() END
-        WHERE id = $1 AND status = 'sending' AND attempts = $2
-        RETURNING true
+        WITH answer AS (
+            SELECT *
+            FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::float8[], $7::text[],
+                        $8::timestamptz[], $9::text[], $10::text[], $11::timestamptz[])
+                 AS a (attempt_id, message_id, attempt, outcome, status_code, retry_after_s, error, answered_at,
+                       status, reason, next_attempt_at)
+        ), settled AS (
+            UPDATE notify.messages m
+            SET status = a.status, reason = a.reason, next_attempt_at = a.next_attempt_at, lease_until = NULL,
+                sent_at = CASE WHEN a.status = 'sent' THEN now() END
+            FROM answer a
+            WHERE m.id = a.message_id AND m.status = 'sending' AND m.attempts = a.attempt
+            RETURNING m.id
+        ), finished AS (
+            UPDATE notify.delivery_attempts d
+            SET finished_at = a.answered_at, outcome = a.outcome, status_code = a.status_code,
+                retry_after_s = a.retry_after_s, error = a.error
+            FROM answer a
+            WHERE d.id = a.attempt_id
+        )
+        SELECT id FROM settled
         """,
-        message_id,
-        attempt,
-        status,
-        reason,
-        next_attempt_at,
+        [a.attempt_id for a in answers],
+        [a.message_id for a in answers],
+        [a.attempt for a in answers],
+        [a.outcome for a in answers],
+        [a.status_code for a in answers],
+        [a.retry_after_s for a in answers],
+        [a.error for a in answers],
+        [a.answered_at for a in answers],
+        [a.status for a in answers],
+        [a.reason for a in answers],
+        [a.next_attempt_at for a in answers],
     )
-    return bool(updated)
+    return {r["id"] for r in rows}
 
 
 async def recover_expired_leases(conn: asyncpg.Connection) -> list[asyncpg.Record]:
@@ -403,24 +431,32 @@ async def delete_target(conn: asyncpg.Connection, to: Addressee, providers: Sequ
     return bool(deleted)
 
 
-async def delete_dead_target(
-    conn: asyncpg.Connection, to: Addressee, address: str, gone_since: datetime | None
-) -> bool:
-    """The push service said this target is gone: forget it if it is still the recipient's, unless it
-    was set again after the push service saw it go (APNs' 410 timestamp: the app registered anew)."""
-    deleted = await conn.fetchval(
+@dataclass(frozen=True)
+class DeadTarget:
+    """A target its push service said is gone (404/410, an unregistered token)."""
+
+    to: Addressee
+    address: str
+    gone_since: datetime | None
+    """APNs' 410 timestamp: when the token stopped being valid."""
+
+
+async def delete_dead_targets(conn: asyncpg.Connection, dead: Sequence[DeadTarget]) -> None:
+    """Forget each target if it is still its recipient's, unless it was set again after the push
+    service saw it go (APNs' 410 timestamp: the app registered anew)."""
+    await conn.execute(
         """
-        DELETE FROM notify.push_targets
-        WHERE recipient_kind = $1 AND recipient_id = $2 AND address = $3
-          AND ($4::timestamptz IS NULL OR updated_at <= $4)
-        RETURNING true
+        DELETE FROM notify.push_targets t
+        USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+              AS d (recipient_kind, recipient_id, address, gone_since)
+        WHERE t.recipient_kind = d.recipient_kind AND t.recipient_id = d.recipient_id AND t.address = d.address
+          AND (d.gone_since IS NULL OR t.updated_at <= d.gone_since)
         """,
-        to.kind,
-        to.id,
-        address,
-        gone_since,
+        [d.to.kind for d in dead],
+        [d.to.id for d in dead],
+        [d.address for d in dead],
+        [d.gone_since for d in dead],
     )
-    return bool(deleted)
 
 
 # --- engagement: what the device reports about a message it was shown ---

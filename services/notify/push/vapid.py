@@ -26,11 +26,6 @@ class VapidKeys:
     public_key: str  # base64url of the uncompressed point: the browsers' applicationServerKey
     subject: str
 
-    def claims(self) -> dict[str, str | int]:
-        """A fresh claims dict for each push: pywebpush fills in `aud` and `exp` in place, and an `aud`
-        left from another push service's origin would be refused."""
-        return {"sub": self.subject}
-
 
 def public_of(key: ec.EllipticCurvePrivateKey) -> str:
     raw = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
