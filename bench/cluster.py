@@ -96,6 +96,10 @@ class Cluster:
     def geo_pids(self) -> list[int]:
         return [p.pid for p in self.procs[2:]]
 
+    def service_pids(self) -> dict[str, list[int]]:
+        """Each service's processes, by name."""
+        return {"geo": self.geo_pids(), "notify": [self.procs[1].pid], "inventory": [self.procs[0].pid]}
+
     def __exit__(self, *_: object) -> None:
         for proc in self.procs:
             proc.terminate()

@@ -4,6 +4,7 @@
     python bench/notify.py decide       # (a) the pure offer decision
     python bench/notify.py deliver      # (b) Web Push delivery through the sender, (c) the sender loop alone
     python bench/notify.py native       # (d) APNs and FCM through the sender
+    python bench/notify.py latency      # (e) ping to push, alone and under 10,000 pings/s (bench/latency.py)
 
 (a) decides 100,000 offers for shoppers with 20 recent messages each (duplicates, caps and quiet
     hours all evaluated), in-process.
@@ -21,6 +22,9 @@
     itself (claims, settles, the window) costs per message, whatever the push protocol.
 (d) APNs and FCM through the sender: to come with their channels, read against the bare HTTP/2 client
     of bench/push_standins.py on the same stand-ins.
+(e) the wait a shopper feels, from geo's answer to the ping that enters a store zone to the push
+    service receiving the offer, with the services as separate processes, alone and while other phones
+    post 10,000 pings/s: bench/latency.py (`python bench/notify.py latency --help`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ import gc
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,12 +47,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import http_ece  # noqa: E402
-import httpx  # noqa: E402
 import uvloop  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
+from bench import latency  # noqa: E402
 from bench.measure import best_of, cpu_s  # noqa: E402
+from bench.push_standin import StandIn  # noqa: E402
 from bench.report import figure  # noqa: E402
 from services.notify.app import DELIVERY_KINDS  # noqa: E402
 from services.notify.offers.decide import Offer, decide_offer  # noqa: E402
@@ -112,35 +116,6 @@ def bench_decide(n: int = 100_000) -> None:
 
 
 # --- (b) and (c): delivery through the sender ---
-
-
-class StandIn:
-    """bench/push_standin.py, started in a process of its own, and the bench's calls to it."""
-
-    def __init__(self) -> None:
-        script = Path(__file__).resolve().parent / "push_standin.py"
-        self.proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.host = self.proc.stdout.readline().strip()
-        self.http = httpx.AsyncClient(base_url=f"http://{self.host}", timeout=60)
-
-    async def subscriptions(self, server_key: str, count: int) -> list[dict[str, Any]]:
-        r = await self.http.post("/bench/subscribers", json={"server_key": server_key, "count": count})
-        r.raise_for_status()
-        return r.json()
-
-    async def received(self) -> dict[str, Any]:
-        r = await self.http.get("/bench/received")
-        r.raise_for_status()
-        return r.json()
-
-    async def clear(self) -> None:
-        (await self.http.post("/bench/clear")).raise_for_status()
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        self.proc.terminate()
-        self.proc.wait()
 
 
 class AtOnce:
@@ -406,7 +381,10 @@ def bench_native() -> None:
 
 
 if __name__ == "__main__":
-    parts = sys.argv[1:] or ["decide", "deliver", "native"]
+    parts = sys.argv[1:] or ["decide", "deliver", "native", "latency"]
+    if parts[0] == "latency":  # its own arguments follow
+        latency.main(parts[1:])
+        sys.exit()
     if "decide" in parts:
         bench_decide()
     if "deliver" in parts:
@@ -414,3 +392,5 @@ if __name__ == "__main__":
             runner.run(bench_deliver())
     if "native" in parts:
         bench_native()
+    if "latency" in parts:
+        latency.main([])

@@ -11,20 +11,28 @@ Beside the push service's own route, it answers the bench:
 
     POST /bench/subscribers {"server_key": ..., "count": n}   n new subscriptions (what browsers hand over)
     GET  /bench/received                                      what it took: pushes, messages, twice, refused
+    GET  /bench/arrivals                                      when each endpoint's first push taken arrived
     POST /bench/clear                                         forget the pushes taken so far
+
+An arrival is time.monotonic() and time.time() as the request reached the handler, before it was
+checked: CLOCK_MONOTONIC is one clock for every process on the machine, so it compares with a time
+another process took. `StandIn` starts it and makes those calls.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import httpx  # noqa: E402
 import uvloop  # noqa: E402
 from aiohttp import web  # noqa: E402
 
@@ -35,6 +43,7 @@ class BenchPushService(LocalPushService):
     def __init__(self) -> None:
         super().__init__()
         self._sealed: list[tuple[Subscriber, bytes]] = []
+        self._arrivals: dict[str, dict[str, float]] = {}  # by endpoint: the first push taken
 
     def opened(self, sub: Subscriber, body: bytes) -> dict[str, Any]:
         """Kept sealed until the bench asks: a placeholder naming it stands for the payload."""
@@ -56,8 +65,19 @@ class BenchPushService(LocalPushService):
         app = super().application()
         app.router.add_post("/bench/subscribers", self._new_subscribers)
         app.router.add_get("/bench/received", self._what_was_received)
+        app.router.add_get("/bench/arrivals", self._when_they_arrived)
         app.router.add_post("/bench/clear", self._forget_pushes)
         return app
+
+    async def _receive(self, request: web.Request) -> web.StreamResponse:
+        mono, wall = time.monotonic(), time.time()
+        answer = await super()._receive(request)
+        if answer.status == 201:
+            self._arrivals.setdefault(f"{self.origin}/push/{request.match_info['token']}", {"mono": mono, "wall": wall})
+        return answer
+
+    async def _when_they_arrived(self, _: web.Request) -> web.Response:
+        return web.json_response(self._arrivals)
 
     async def _new_subscribers(self, request: web.Request) -> web.Response:
         asked = await request.json()
@@ -81,7 +101,42 @@ class BenchPushService(LocalPushService):
         self.pushes.clear()
         self.refused.clear()
         self._sealed.clear()
+        self._arrivals.clear()
         return web.Response(status=204)
+
+
+class StandIn:
+    """This stand-in, started in a process of its own, and the bench's calls to it."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, __file__], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.host = self.proc.stdout.readline().strip()
+        self.http = httpx.AsyncClient(base_url=f"http://{self.host}", timeout=60)
+
+    async def subscriptions(self, server_key: str, count: int) -> list[dict[str, Any]]:
+        r = await self.http.post("/bench/subscribers", json={"server_key": server_key, "count": count})
+        r.raise_for_status()
+        return r.json()
+
+    async def received(self) -> dict[str, Any]:
+        r = await self.http.get("/bench/received")
+        r.raise_for_status()
+        return r.json()
+
+    async def arrivals(self) -> dict[str, dict[str, float]]:
+        """By endpoint, when its first push taken arrived: {"mono", "wall"}."""
+        r = await self.http.get("/bench/arrivals")
+        r.raise_for_status()
+        return r.json()
+
+    async def clear(self) -> None:
+        (await self.http.post("/bench/clear")).raise_for_status()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        self.proc.terminate()
+        self.proc.wait()
 
 
 async def serve() -> None:

@@ -35,7 +35,7 @@ RUNS = [
     ("arrival ping to staff alert", ["pickup.py"]),
     ("arrival ping to staff alert, under ping load", ["pickup.py", "100", "--under-load"]),
     ("inventory: bulk import and reservations", ["inventory.py"]),
-    ("notify: decisions and Web Push delivery", ["notify.py"]),
+    ("notify: decisions, Web Push delivery, ping to push alone and under 10,000 pings/s", ["notify.py"]),
     ("notify: a campaign's results over 100,000 messages", ["campaign_results.py"]),
 ]
 
