@@ -66,6 +66,32 @@ def pushes(kind: str, n: int) -> list[Push]:
     ]
 
 
+def settings_for(standin: StandInProcess) -> NotifySettings:
+    """notify's configuration for the one channel of this stand-in's kind, as an operator would set it."""
+    if standin.kind == "apns":
+        key = standin.apns_key
+        return NotifySettings(
+            apns_key_file=str(standin.directory / f"AuthKey_{key.key_id}.p8"),
+            apns_key_id=key.key_id,
+            apns_team_id=key.team_id,
+            apns_topic=TOPIC,
+            apns_url=standin.url,
+            push_ca_file=str(standin.ca_file),
+        )
+    return NotifySettings(
+        fcm_service_account_file=str(standin.service_account_file),
+        fcm_url=standin.url,
+        push_ca_file=str(standin.ca_file),
+    )
+
+
+def channel_to(standin: StandInProcess) -> Channel:
+    """The channel notify makes from that configuration, allowed to push to the stand-in. Called inside
+    the event loop."""
+    (channel,) = native_channels(settings_for(standin), PushServices.from_hosts([standin.host]))
+    return channel
+
+
 async def prepared(channel: Channel, batch: list[Push]) -> list[Prepared]:
     """What the channel sends for each push, for the bare client to send as is: its credential (the
     APNs stand-in refuses a second JWT within 20 minutes, as Apple does), headers and body."""
@@ -110,23 +136,7 @@ def cpu_s(process: psutil.Process) -> float:
 
 async def bench(kind: str, directory: Path, n: int, in_flight: int) -> None:
     async with StandInProcess(kind, directory) as standin:
-        if kind == "apns":
-            key = standin.apns_key
-            config = NotifySettings(
-                apns_key_file=str(directory / f"AuthKey_{key.key_id}.p8"),
-                apns_key_id=key.key_id,
-                apns_team_id=key.team_id,
-                apns_topic=TOPIC,
-                apns_url=standin.url,
-                push_ca_file=str(standin.ca_file),
-            )
-        else:
-            config = NotifySettings(
-                fcm_service_account_file=str(standin.service_account_file),
-                fcm_url=standin.url,
-                push_ca_file=str(standin.ca_file),
-            )
-        (channel,) = native_channels(config, PushServices.from_hosts([standin.host]))
+        channel = channel_to(standin)
         batch = pushes(kind, n)
         assert (await channel.send(batch[0])).label == "accepted"  # connected, credential in hand
         requests = await prepared(channel, batch)

@@ -36,6 +36,7 @@ import httpx  # noqa: E402
 import uvloop  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from services.notify.push.channel import Target  # noqa: E402
 from tests.support.push_service import LocalPushService, Refused, Subscriber  # noqa: E402
 
 
@@ -114,10 +115,21 @@ class StandIn:
         self.host = self.proc.stdout.readline().strip()
         self.http = httpx.AsyncClient(base_url=f"http://{self.host}", timeout=60)
 
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
     async def subscriptions(self, server_key: str, count: int) -> list[dict[str, Any]]:
         r = await self.http.post("/bench/subscribers", json={"server_key": server_key, "count": count})
         r.raise_for_status()
         return r.json()
+
+    async def targets(self, server_key: str, count: int) -> list[Target]:
+        """Push targets of `count` new subscribers, for the VAPID key `server_key`."""
+        return [
+            Target("webpush", s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"])
+            for s in await self.subscriptions(server_key, count)
+        ]
 
     async def received(self) -> dict[str, Any]:
         r = await self.http.get("/bench/received")
