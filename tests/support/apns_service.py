@@ -11,9 +11,9 @@ Every answer carries `apns-id` (the request's, or a fresh UUID) and, unless it i
 
 A test scripts the answers to come: `fail(token, (429, "TooManyRequests"), ...)`, `unregister(token,
 at)` (410 with Apple's `timestamp`), `expire_provider_token()` (the JWT in use is refused as expired, a
-new one is then welcome at once). Every request is kept in `pushes`, what was answered 200 in
-`delivered`. A given JWT is verified once and remembered, as APNs does: the stand-in must keep up
-with a sender pushing thousands a second.
+new one is then welcome at once), `hang(token)` (taken in, never answered). Every request is kept in
+`pushes`, what was answered 200 in `delivered`. A given JWT is verified once and remembered, as APNs
+does: the stand-in must keep up with a sender pushing thousands a second.
 
 Reasons for which Apple documents no name: a body that is not a JSON object with an `aps` object is
 answered 400 `PayloadEmpty` when empty or without `aps`, and 400 `BadPayload` when it is not JSON.
@@ -26,6 +26,7 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.support.h2_server import H2Server, Request, Response
 from tests.support.push_pki import TestPki
-from tests.support.standin import PushLog, StandIn
+from tests.support.standin import PushLog, StandIn, never_answered
 
 DEVICE_PATH = "/3/device/"
 TOKEN = re.compile(r"^(?:[0-9a-fA-F]{2}){32,100}$")  # 32 bytes today, up to 100 bytes announced
@@ -90,7 +91,7 @@ class ApnsPush:
     headers: dict[str, str]
     payload: dict[str, Any]
     jwt_iat: int | None  # the provider token's iat, when it could be read
-    status: int
+    status: int | None  # None: taken in, never answered (`hang`)
     reason: str | None
     received_at: float  # time.monotonic()
     apns_id: str = ""
@@ -234,9 +235,10 @@ class LocalApns(StandIn[ApnsPush]):
 
     # The service.
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Response | Awaitable[Response]:
         apns_id = request.headers.get("apns-id") or str(uuid.uuid4())
         token, payload, iat = "", {}, None
+        status: int | None
         try:
             if request.method != "POST":
                 raise Refused(405, "MethodNotAllowed")
@@ -251,10 +253,12 @@ class LocalApns(StandIn[ApnsPush]):
                 raise Refused(400, "BadMessageId")
             iat = self._tokens.check(request.headers.get("authorization"), request.connection)
             payload = self._check(request)
-            status, reason = self._answer(token)
+            status, reason = (None, None) if self._hung(token) else self._answer(token)
         except Refused as refused:
             status, reason = refused.status, refused.reason
         self.log.add(ApnsPush(token, request.headers, payload, iat, status, reason, time.monotonic(), apns_id))
+        if status is None:
+            return never_answered()
         if status == 200:
             return Response(200, {"apns-id": apns_id})
         body: dict[str, Any] = {"reason": reason}

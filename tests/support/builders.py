@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 
 from shared.db import connect
@@ -142,12 +143,13 @@ async def shopper(
     *,
     locale: str = "fr-FR",
     hour: int = DAYTIME,
+    platform: str = "web",
     **consents: bool,
 ) -> Shopper:
     """A registered device where it is `hour` o'clock (by default midday, outside any quiet hours),
     with the consents given (none given: the device has not answered yet), subscribed to `push` if given."""
     r = await system.notify.post(
-        "/v1/devices", json={"platform": "web", "locale": locale, "timezone": timezone_at(hour)}
+        "/v1/devices", json={"platform": platform, "locale": locale, "timezone": timezone_at(hour)}
     )
     assert r.status_code == 201, r.text
     device_id, auth = r.json()["device_id"], System.bearer(r.json()["token"])
@@ -184,6 +186,17 @@ async def settled(system: System, who: Shopper, count: int = 1) -> list[dict[str
         return found if done else None
 
     return await eventually(probe)
+
+
+async def attempts(db: asyncpg.Connection, message_id: int) -> list[asyncpg.Record]:
+    """Every request notify made for the message, as it recorded them, first first."""
+    return await db.fetch(
+        """
+        SELECT attempt, push_origin, outcome, status_code, retry_after_s, error, started_at, finished_at
+        FROM notify.delivery_attempts WHERE message_id = $1 ORDER BY attempt
+        """,
+        message_id,
+    )
 
 
 # -------------------------------------------------------------------------------- moving about

@@ -14,7 +14,8 @@ answers `{"name": "projects/<p>/messages/<id>"}`, or an error in Google's shape:
 
 A test scripts the answers to come: `fail(token, (429, "QUOTA_EXCEEDED", 2), (503, "UNAVAILABLE"))`,
 `unregister(token)` (404 UNREGISTERED), `invalid_token(token)` (400 INVALID_ARGUMENT naming
-`message.token`), `revoke_access_tokens()` (401 for every token issued so far).
+`message.token`), `revoke_access_tokens()` (401 for every token issued so far), `hang(token)` (taken
+in, never answered).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.h2_server import H2Server, Request, Response
 from tests.support.push_pki import TestPki
-from tests.support.standin import PushLog, StandIn
+from tests.support.standin import PushLog, StandIn, never_answered
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -141,7 +143,7 @@ class FcmSend:
     token: str
     message: dict[str, Any]
     access_token: str | None
-    status: int
+    status: int | None  # None: taken in, never answered (`hang`)
     error_code: str | None  # the FcmError errorCode, or the google.rpc status when there is none (401)
     received_at: float  # time.monotonic()
     http_version: str = "2"
@@ -224,7 +226,7 @@ class LocalFcm(StandIn[FcmSend]):
 
     # The services.
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Response | Awaitable[Response]:
         if request.path == TOKEN_PATH:
             return self.grant(request)
         return self.send(request)
@@ -294,7 +296,7 @@ class LocalFcm(StandIn[FcmSend]):
             raise _GrantRefused("invalid_scope", f"The scope does not include {FCM_SCOPE}")
         return scope
 
-    def send(self, request: Request) -> Response:
+    def send(self, request: Request) -> Response | Awaitable[Response]:
         token, message, access_token, name = "", {}, None, None
         retry_after: int | None = None
         try:
@@ -304,8 +306,11 @@ class LocalFcm(StandIn[FcmSend]):
             access_token = self._check_access(request.headers.get("authorization"))
             if match.group(1) != self.account.project_id:
                 raise Refused(403, "PERMISSION_DENIED", "Permission 'cloudmessaging.messages.create' denied")
+            message, token = _as_sent(request.body)  # for the log, even if the message is refused
             message = self._message(request.body)
-            token = message["token"]
+            if self._hung(token):
+                self.log.add(FcmSend(token, message, access_token, None, None, time.monotonic(), request.http_version))
+                return never_answered()
             status, error_code, retry_after = self._answer(token)
             if status != 200:
                 raise Refused(status, error_code or "UNSPECIFIED_ERROR")
@@ -405,6 +410,19 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return Response(
         status, {"content-type": "application/json; charset=UTF-8", **(headers or {})}, json.dumps(body).encode()
     )
+
+
+def _as_sent(body: bytes) -> tuple[dict[str, Any], str]:
+    """The message and its token as far as they can be read, whether FCM would take them or not."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return {}, ""
+    message = document.get("message") if isinstance(document, dict) else None
+    if not isinstance(message, dict):
+        return {}, ""
+    token = message.get("token")
+    return message, token if isinstance(token, str) else ""
 
 
 def _known(obj: dict[str, Any], fields: set[str], prefix: str) -> None:

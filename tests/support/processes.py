@@ -13,14 +13,26 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from services.notify.settings import NotifySettings
 from shared.settings import SERVICES
-from tests.conftest import ADMIN_TOKEN, TLS, TOKEN_KEY, eventually, free_socket
+from tests.conftest import (
+    ADMIN_TOKEN,
+    KEEP_ALIVE,
+    TLS,
+    TOKEN_KEY,
+    RunningServices,
+    System,
+    eventually,
+    free_socket,
+    settings_for,
+)
 
 
 def accueil(*args: str, env: Mapping[str, str], **popen: Any) -> subprocess.Popen[str]:
@@ -100,6 +112,73 @@ class ServiceProcess:
 
     def __exit__(self, *_: object) -> None:
         self.kill()  # never leave one behind, even when the test fails
+
+
+class NotifyApart:
+    """geo and inventory served in this process, notify in processes of its own that a test kills
+    (SIGKILL) and starts again on the same port, and at last, if the test wants, in this process."""
+
+    def __init__(
+        self, db_url: str, workdir: Path, push_hosts: tuple[str, ...], config: NotifySettings, env: Mapping[str, str]
+    ) -> None:
+        """`config`: notify's settings when it runs in this process; `env`: the same as ACCUEIL_*
+        variables for its processes (besides the ports, the push hosts and the bus poll, set here)."""
+        self.db_url = db_url
+        self.workdir = workdir
+        sockets = {name: free_socket() for name in SERVICES}
+        self.ports = {name: s.getsockname()[1] for name, s in sockets.items()}
+        sockets["notify"].close()  # notify's processes bind it themselves
+        self.settings = settings_for(db_url, self.ports, push_hosts=push_hosts)
+        self.run = RunningServices(self.settings, SERVICES, sockets, {"notify": config})
+        clients = {
+            name: httpx.AsyncClient(base_url=self.settings.url_of(name), timeout=10, verify=TLS, limits=KEEP_ALIVE)
+            for name in SERVICES
+        }
+        self.system = System(self.settings, clients, self.run)
+        self.env = {
+            "ACCUEIL_GEO_PORT": str(self.ports["geo"]),
+            "ACCUEIL_INVENTORY_PORT": str(self.ports["inventory"]),
+            "ACCUEIL_PUSH_HOSTS": ",".join(push_hosts),
+            "ACCUEIL_BUS_POLL_S": str(self.settings.bus_poll_s),
+            **env,
+        }
+        self.processes: list[ServiceProcess] = []
+
+    async def start_process(self) -> ServiceProcess:
+        """A notify process on notify's port, once it is ready (the last one must have been killed)."""
+        workdir = self.workdir / f"notify-{len(self.processes)}"
+        process = ServiceProcess("notify", self.db_url, workdir, port=self.ports["notify"], **self.env)
+        self.processes.append(process)
+        await process.ready()
+        return process
+
+    async def start_here(self) -> None:
+        """notify in this process from now on, on the same port."""
+        self.run.sockets["notify"] = free_socket(self.ports["notify"])
+        await self.run.start("notify")
+
+    async def close(self) -> None:
+        for process in self.processes:
+            process.kill()
+        await asyncio.gather(*(self.run.stop(name) for name in list(self.run.servers)))
+        for s in self.run.sockets.values():
+            s.close()
+        for client in (self.system.geo, self.system.inventory, self.system.notify):
+            await client.aclose()
+
+
+@asynccontextmanager
+async def notify_apart(
+    db_url: str, workdir: Path, push_hosts: tuple[str, ...], config: NotifySettings, env: Mapping[str, str]
+) -> AsyncIterator[NotifyApart]:
+    """NotifyApart with geo and inventory started; no notify yet (`start_process`)."""
+    apart = NotifyApart(db_url, workdir, push_hosts, config, env)
+    try:
+        await apart.run.start("geo")
+        await apart.run.start("inventory")
+        yield apart
+    finally:
+        await apart.close()
 
 
 def launch(data_dir: Path, ports: dict[str, int], *options: str, **settings: str) -> subprocess.Popen[str]:

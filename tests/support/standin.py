@@ -1,5 +1,6 @@
-"""What the push stand-ins share: an HTTP/2 server on a loopback port, and the log of what they were
-sent (every request, those delivered, how many were delivered twice)."""
+"""What the push stand-ins share: an HTTP/2 server on a loopback port, the log of what they were
+sent (every request, those delivered, how many were delivered twice), and requests a test wants taken
+in and never answered."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable, Hashable
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
-from tests.support.h2_server import H2Server
+from tests.support.h2_server import H2Server, Response
 
 T = TypeVar("T")
 
@@ -56,6 +57,21 @@ class StandIn(Generic[T]):
     def __init__(self, server: H2Server, log: PushLog[T]) -> None:
         self.server = server
         self.log = log
+        self._hangs: dict[str, int] = {}  # device token -> how many of its next requests go unanswered
+
+    def hang(self, token: str, times: int = 1) -> None:
+        """The next `times` requests for `token` that pass the checks are taken in and never answered:
+        the sender is left waiting, as one that dies before the answer comes. Logged with status None,
+        never delivered."""
+        self._hangs[token] = self._hangs.get(token, 0) + times
+
+    def _hung(self, token: str) -> bool:
+        """Whether this request for `token` is one to leave unanswered (the stand-in then logs it and
+        answers `never_answered()`)."""
+        left = self._hangs.get(token, 0)
+        if left:
+            self._hangs[token] = left - 1
+        return bool(left)
 
     @property
     def port(self) -> int:
@@ -96,3 +112,10 @@ class StandIn(Generic[T]):
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         await self.server.close()
+
+
+async def never_answered() -> Response:
+    """An answer that never comes: the wait ends only when the connection is lost or the server closes
+    (the server then cancels it)."""
+    await asyncio.Future()
+    raise AssertionError("unreachable")

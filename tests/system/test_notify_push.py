@@ -10,20 +10,10 @@ import asyncpg
 import pytest
 
 from tests.conftest import System, eventually
-from tests.support.builders import EVERY_PURPOSE, campaign, enter, messages, settled, shop, shopper
+from tests.support.builders import EVERY_PURPOSE, attempts, campaign, enter, messages, settled, shop, shopper
 from tests.support.push_service import Later, LocalPushService, subscribe
 
 FCM = "https://fcm.googleapis.com/fcm/send/cKx1:APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx"
-
-
-async def attempts(db: asyncpg.Connection, message_id: int) -> list[asyncpg.Record]:
-    return await db.fetch(
-        """
-        SELECT attempt, push_origin, outcome, status_code, retry_after_s, started_at, finished_at
-        FROM notify.delivery_attempts WHERE message_id = $1 ORDER BY attempt
-        """,
-        message_id,
-    )
 
 
 async def offer_for(system: System, push: LocalPushService, **kw) -> tuple:
