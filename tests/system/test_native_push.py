@@ -333,9 +333,12 @@ async def test_staff_alerts_reach_the_staff_app_through_fcm(
         texts["arrived"],
     ]
     assert texts["arrived"] == "Camille has arrived — bay 2"
-    staff_messages = await db.fetch(
-        "SELECT id, status FROM notify.messages WHERE staff_id = $1 ORDER BY id", alex.staff_id
-    )
+
+    async def alex_messages() -> list[asyncpg.Record] | None:  # settled: the answers are recorded
+        found = await db.fetch("SELECT id, status FROM notify.messages WHERE staff_id = $1 ORDER BY id", alex.staff_id)
+        return found if all(m["status"] not in ("pending", "sending") for m in found) else None
+
+    staff_messages = await eventually(alex_messages)
     assert [m["status"] for m in staff_messages] == ["sent", "sent"]
     for send, message in zip((approaching, arrived), staff_messages, strict=True):
         assert send.message["data"] == {"message_id": str(message["id"]), "purpose": "staff_alerts"}
