@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import msgspec
 
-from shared.db import UNAVAILABLE, Database
+from shared.db import UNAVAILABLE, Database, affected_rows
 from shared.events import AnyEvent, Event, type_of
 from shared.jobs import Job
 from shared.listener import Listener
@@ -370,4 +370,4 @@ async def forget_device(conn: asyncpg.Connection, device_id: str) -> int:
     """Erasure: the event log holds where a device went, so its events go too (with any delivery
     still waiting for them)."""
     status = await conn.execute("DELETE FROM bus.events WHERE device_id = $1", device_id)
-    return int(status.split()[-1])
+    return affected_rows(status)

@@ -88,6 +88,12 @@ def as_connection(pooled: PoolConnectionProxy) -> asyncpg.Connection:
     return cast(asyncpg.Connection, pooled)
 
 
+def affected_rows(status: str) -> int:
+    """How many rows a statement touched, from the command tag `execute` returns ("DELETE 3",
+    "UPDATE 0", "INSERT 0 5": the count is always last)."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
 async def fetch_one(conn: asyncpg.Connection, query: str, *args: object) -> asyncpg.Record:
     """The row of a statement that always returns one (an upsert's RETURNING, a row of aggregates).
     asyncpg's fetchrow allows for none; here none would be a bug, and is raised as one."""

@@ -20,7 +20,7 @@ import msgspec
 
 from services.geo.devices.presence import Fix, Via
 from services.geo.devices.schemas import PingIn
-from shared.db import fetch_value
+from shared.db import affected_rows, fetch_value
 
 CONSENT_CONSUMER = "geo.consents"  # the bus consumer keeping geo.device_consents
 
@@ -568,43 +568,39 @@ async def position_of(conn: asyncpg.Connection, device_id: str) -> asyncpg.Recor
 async def forget_idle_positions(conn: asyncpg.Connection, idle_before: datetime) -> int:
     """The last known positions of a device that has gone quiet are raw location too, the recent fixes
     of its evidence included: same retention."""
-    return int(
-        (
-            await conn.execute(
-                """
-                UPDATE geo.devices SET last_fix = NULL, outlier = NULL, evidence = NULL
-                WHERE last_ts < $1 AND (last_fix IS NOT NULL OR outlier IS NOT NULL OR evidence IS NOT NULL)
-                """,
-                idle_before,
-            )
-        ).split()[-1]
+    return affected_rows(
+        await conn.execute(
+            """
+            UPDATE geo.devices SET last_fix = NULL, outlier = NULL, evidence = NULL
+            WHERE last_ts < $1 AND (last_fix IS NOT NULL OR outlier IS NOT NULL OR evidence IS NOT NULL)
+            """,
+            idle_before,
+        )
     )
 
 
 async def coarsen_trips(conn: asyncpg.Connection, ended_before: datetime) -> int:
     """An ended trip keeps its statuses and times, not how far the shopper was when."""
-    return int(
-        (
-            await conn.execute(
-                """
-                UPDATE geo.trips SET distance_m = NULL, eta_s = NULL, display_name = NULL
-                WHERE ended_at < $1 AND (distance_m IS NOT NULL OR eta_s IS NOT NULL OR display_name IS NOT NULL)
-                """,
-                ended_before,
-            )
-        ).split()[-1]
+    return affected_rows(
+        await conn.execute(
+            """
+            UPDATE geo.trips SET distance_m = NULL, eta_s = NULL, display_name = NULL
+            WHERE ended_at < $1 AND (distance_m IS NOT NULL OR eta_s IS NOT NULL OR display_name IS NOT NULL)
+            """,
+            ended_before,
+        )
     )
 
 
 async def forget_upload_answers(conn: asyncpg.Connection, before: datetime) -> int:
     """What old uploads caused: a retry comes within moments, never after the pings are gone."""
-    return int((await conn.execute("DELETE FROM geo.upload_answers WHERE created_at < $1", before)).split()[-1])
+    return affected_rows(await conn.execute("DELETE FROM geo.upload_answers WHERE created_at < $1", before))
 
 
 async def delete_history(conn: asyncpg.Connection, before: datetime) -> int:
     visits = await conn.execute("DELETE FROM geo.visit_log WHERE exited_at < $1", before)
     trips = await conn.execute("DELETE FROM geo.trips WHERE ended_at < $1", before)
-    return int(visits.split()[-1]) + int(trips.split()[-1])
+    return affected_rows(visits) + affected_rows(trips)
 
 
 async def erase_device(conn: asyncpg.Connection, device_id: str) -> int:
@@ -616,5 +612,5 @@ async def erase_device(conn: asyncpg.Connection, device_id: str) -> int:
     removed = 0
     for table in ("pings", "upload_answers", "visit_log", "trips", "visits", "devices", "device_consents"):
         status = await conn.execute(f"DELETE FROM geo.{table} WHERE device_id = $1", device_id)
-        removed += int(status.split()[-1])
+        removed += affected_rows(status)
     return removed

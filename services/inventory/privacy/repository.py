@@ -7,6 +7,7 @@ from datetime import datetime
 import asyncpg
 
 from services.inventory.orders.repository import ORDER_COLUMNS
+from shared.db import affected_rows
 
 
 async def pseudonymize_orders(conn: asyncpg.Connection, device_id: str, pseudonym: str) -> int:
@@ -22,7 +23,7 @@ async def pseudonymize_orders(conn: asyncpg.Connection, device_id: str, pseudony
         device_id,
         pseudonym,
     )
-    return int(status.split()[-1])
+    return affected_rows(status)
 
 
 async def cancel_orders_of_device(conn: asyncpg.Connection, device_id: str, now: datetime) -> list[asyncpg.Record]:
@@ -51,4 +52,4 @@ async def forget_display_names(conn: asyncpg.Connection, ended_before: datetime)
         """,
         ended_before,
     )
-    return int(status.split()[-1])
+    return affected_rows(status)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.db import fetch_one
+from shared.db import affected_rows, fetch_one
 
 COLUMNS = """request_id, device_id, store_id, sku, status, requested_at, lapses_at, ended_at, shown, policy_version,
     user_agent"""
@@ -191,7 +191,7 @@ async def lapse(conn: asyncpg.Connection, now: datetime) -> int:
         """,
         now,
     )
-    return int(status.split()[-1])
+    return affected_rows(status)
 
 
 async def delete_ended(conn: asyncpg.Connection, before: datetime) -> int:
@@ -199,4 +199,4 @@ async def delete_ended(conn: asyncpg.Connection, before: datetime) -> int:
     status = await conn.execute(
         "DELETE FROM notify.back_in_stock_requests WHERE status <> 'open' AND ended_at < $1", before
     )
-    return int(status.split()[-1])
+    return affected_rows(status)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.db import fetch_one
+from shared.db import affected_rows, fetch_one
 from shared.events import Purpose
 
 
@@ -40,7 +40,7 @@ async def spend_registration(conn: asyncpg.Connection, address_key: bytes) -> tu
 
 async def forget_registration_budgets(conn: asyncpg.Connection, before: datetime) -> int:
     status = await conn.execute("DELETE FROM notify.registration_budgets WHERE window_start < $1", before)
-    return int(status.split()[-1])
+    return affected_rows(status)
 
 
 async def get_device(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:

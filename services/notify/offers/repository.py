@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.db import fetch_one
+from shared.db import affected_rows, fetch_one
 
 
 async def upsert_campaign(
@@ -207,4 +207,4 @@ async def forget_orders_of(conn: asyncpg.Connection, device_id: str) -> None:
 async def delete_old_orders(conn: asyncpg.Connection, before: datetime) -> int:
     """Order records past the message retention: no offer they could be attributed to is left."""
     status = await conn.execute("DELETE FROM notify.orders WHERE placed_at < $1", before)
-    return int(status.split()[-1])
+    return affected_rows(status)

@@ -11,7 +11,7 @@ import asyncpg
 
 from services.notify.outbox.messages import Addressee, Outgoing
 from services.notify.push.channel import Target
-from shared.db import fetch_one, fetch_value
+from shared.db import affected_rows, fetch_one, fetch_value
 
 SEND_CHANNEL = "accueil_notify_send"
 """NOTIFY channel: a message became due (the senders also poll, in case a wake-up is missed)."""
@@ -108,7 +108,7 @@ async def delete_old_messages(conn: asyncpg.Connection, before: datetime) -> int
     status = await conn.execute(
         "DELETE FROM notify.messages WHERE decided_at < $1 AND status NOT IN ('pending', 'sending', 'held')", before
     )
-    return int(status.split()[-1])
+    return affected_rows(status)
 
 
 # --- delivery ---

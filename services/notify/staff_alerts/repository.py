@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.db import fetch_one
+from shared.db import affected_rows, fetch_one
 
 # --- staff ---
 
@@ -64,7 +64,7 @@ async def use_ticket(conn: asyncpg.Connection, jti: str, expires_at: datetime) -
 async def delete_expired_tickets(conn: asyncpg.Connection, now: datetime) -> int:
     """An expired ticket is refused anyway: no need to remember it was used."""
     status = await conn.execute("DELETE FROM notify.used_stream_tickets WHERE expires_at < $1", now)
-    return int(status.split()[-1])
+    return affected_rows(status)
 
 
 async def staff_to_push(conn: asyncpg.Connection, store_id: str) -> list[asyncpg.Record]:
@@ -284,4 +284,4 @@ async def forget_shopper(conn: asyncpg.Connection, device_id: str) -> None:
 
 async def delete_old_alerts(conn: asyncpg.Connection, before: datetime) -> int:
     status = await conn.execute("DELETE FROM notify.alerts WHERE created_at < $1", before)
-    return int(status.split()[-1])
+    return affected_rows(status)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.db import fetch_one, fetch_value
+from shared.db import affected_rows, fetch_one, fetch_value
 
 WEBHOOK_CHANNEL = "accueil_notify_webhooks"
 """NOTIFY channel: deliveries were queued (the senders also poll, in case a wake-up is missed)."""
@@ -70,7 +70,7 @@ async def queue_deliveries(
         device_id,
         payload,
     )
-    return int(status.split()[-1])
+    return affected_rows(status)
 
 
 async def wake_senders(conn: asyncpg.Connection) -> None:
@@ -88,7 +88,7 @@ async def recover_expired_leases(conn: asyncpg.Connection) -> int:
         WHERE status = 'sending' AND lease_until < now()
         """
     )
-    return int(status.split()[-1])
+    return affected_rows(status)
 
 
 async def claim_due(conn: asyncpg.Connection, limit: int, lease_s: float) -> list[asyncpg.Record]:
@@ -189,7 +189,7 @@ async def delete_old(conn: asyncpg.Connection, before: datetime) -> int:
         "DELETE FROM notify.webhook_deliveries WHERE event_ts < $1 AND status IN ('delivered', 'failed')", before
     )
     attempts = await conn.execute("DELETE FROM notify.webhook_attempts WHERE at < $1", before)
-    return int(deliveries.split()[-1]) + int(attempts.split()[-1])
+    return affected_rows(deliveries) + affected_rows(attempts)
 
 
 async def delete_of_device(conn: asyncpg.Connection, device_id: str) -> None:
