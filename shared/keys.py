@@ -18,6 +18,7 @@ STREAM_TICKETS = "stream tickets"
 PSEUDONYMS = "erasure pseudonyms"
 ADDRESSES = "client address hashes"
 REVOCATIONS = "revoked token subjects"
+JOURNEY_ARMS = "journey arms"
 
 
 @lru_cache(maxsize=64)

@@ -15,6 +15,12 @@ from services.notify.consent import jobs as consent_jobs
 from services.notify.consent import routes as consent
 from services.notify.console import routes as console
 from services.notify.context import NotifyContext
+from services.notify.journeys import jobs as journey_jobs
+from services.notify.journeys import routes as journeys
+from services.notify.journeys.consumers import JOURNEY_EVENTS
+from services.notify.journeys.flows import Flows
+from services.notify.journeys.repository import WAKE_CHANNEL
+from services.notify.journeys.runner import TIP_DELIVERY, JourneyRunner
 from services.notify.offers import jobs as offer_jobs
 from services.notify.offers import routes as offers
 from services.notify.offers.consumers import OFFER_DELIVERY, OFFER_EVENTS, ORDERS
@@ -73,32 +79,44 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     webhook_sender = WebhookSender(base.db, config, webhook_hosts)
     hub = AlertHub(per_subject=config.streams_per_staff, per_store=config.streams_per_store)
     base.revocations.on_revoke(hub.revoke)
+    runner = JourneyRunner(min(base.settings.bus_poll_s, JOURNEY_POLL_S))
     listener = Listener(
         base.db.dsn,
-        {SEND_CHANNEL: sender.wake, WEBHOOK_CHANNEL: webhook_sender.wake, ALERT_CHANNEL: hub.on_notify},
-        on_connect=[sender.wake, hub.catch_up, webhook_sender.wake],
+        {
+            SEND_CHANNEL: sender.wake,
+            WEBHOOK_CHANNEL: webhook_sender.wake,
+            ALERT_CHANNEL: hub.on_notify,
+            WAKE_CHANNEL: runner.wake,
+        },
+        on_connect=[sender.wake, hub.catch_up, webhook_sender.wake, runner.wake],
         name="notify-listen",
+    )
+    ctx = NotifyContext(
+        **base.parts(),
+        config=config,
+        policy=policy,
+        started=(push_services, keys, channels, hub, webhook_hosts, Flows()),
     )
     sender.start()
     webhook_sender.start()
+    runner.start(ctx)
     try:
         listener.start()
         close_on_signals(hub)
-        yield NotifyContext(
-            **base.parts(),
-            config=config,
-            policy=policy,
-            started=(push_services, keys, channels, hub, webhook_hosts),
-        )
+        yield ctx
     finally:
         hub.close()
         await listener.stop()
+        await runner.stop()
         await sender.stop()
         await webhook_sender.stop()
         await channels.close()
 
 
-DELIVERY_KINDS = (OFFER_DELIVERY, PICKUP_DELIVERY, STAFF_ALERT_DELIVERY, BACK_IN_STOCK_DELIVERY)
+JOURNEY_POLL_S = 1.0
+"""A journey's wait falls due at most this late (a step reached at once wakes the runners at once)."""
+
+DELIVERY_KINDS = (OFFER_DELIVERY, PICKUP_DELIVERY, STAFF_ALERT_DELIVERY, BACK_IN_STOCK_DELIVERY, TIP_DELIVERY)
 """What each feature told the outbox about delivering its messages (outbox/kinds.py)."""
 
 SPEC = ServiceSpec(
@@ -111,6 +129,7 @@ SPEC = ServiceSpec(
         *privacy.ROUTES,
         *webhooks.ROUTES,
         *back_in_stock.ROUTES,
+        *journeys.ROUTES,
         *console.ROUTES,
         *shop.ROUTES,
     ],
@@ -127,8 +146,9 @@ SPEC = ServiceSpec(
         CONFIRMATIONS,
         WEBHOOK_EVENTS,
         BACK_IN_STOCK_EVENTS,
+        JOURNEY_EVENTS,
     ],
-    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION, *back_in_stock_jobs.JOBS],
+    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION, *back_in_stock_jobs.JOBS, *journey_jobs.JOBS],
     settings_type=NotifySettings,
     context=notify_context,
     description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",

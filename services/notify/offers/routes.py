@@ -48,7 +48,7 @@ async def delete_campaign(campaign_id: PathId, principal: Caller, ctx: FromConte
 INSTANT = {"format": "date-time"}
 
 
-def _instant(value: str | None, field: str) -> datetime | None:
+def instant(value: str | None, field: str) -> datetime | None:
     if value is None:
         return None
     try:
@@ -70,7 +70,7 @@ async def get_results(
 ) -> CampaignResults:
     """What came of the offers decided between from and to (RFC 3339; all time by default)."""
     principal.require_admin()
-    return await service.results(ctx, campaign_id, _instant(from_, "from"), _instant(to, "to"))
+    return await service.results(ctx, campaign_id, instant(from_, "from"), instant(to, "to"))
 
 
 ROUTES = [put_campaign, list_campaigns, get_campaign, delete_campaign, get_results]

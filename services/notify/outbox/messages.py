@@ -50,3 +50,7 @@ class Outgoing:
     send_after: datetime | None = None
     request_id: int | None = None
     """The back-in-stock request the message answers."""
+    journey_id: str | None = None
+    journey_step: str | None = None
+    enrollment_id: int | None = None
+    """A journey's message: decided once per enrollment and step."""

@@ -21,26 +21,29 @@ SEND_CHANNEL = "accueil_notify_send"
 
 
 async def insert_messages(conn: asyncpg.Connection, messages: Sequence[Outgoing]) -> list[str]:
-    """Record decisions, each once: one already recorded for its (event, device, campaign) or (event,
-    staff member), or a second live answer to one back-in-stock request, is left as it is. Returns the
-    statuses of those inserted."""
+    """Record decisions, each once: one already recorded for its (event, device, campaign), its (event,
+    staff member) or its (journey enrollment, step), or a second live answer to one back-in-stock
+    request, is left as it is. Returns the statuses of those inserted."""
     if not messages:
         return []
     rows = await conn.fetch(
         """
         INSERT INTO notify.messages
             (device_id, staff_id, event_id, campaign_id, purpose, status, reason, store_id, zone_id, sku, order_id,
-             locale, title, body, topic, send_after, next_attempt_at, expires_at, request_id)
+             locale, title, body, topic, send_after, next_attempt_at, expires_at, request_id, journey_id,
+             journey_step, enrollment_id)
         SELECT CASE WHEN m.kind = 'device' THEN m.recipient END, CASE WHEN m.kind = 'staff' THEN m.recipient END,
                m.event_id, m.campaign_id, m.purpose, m.status, m.reason, m.store_id, m.zone_id, m.sku, m.order_id,
                m.locale, m.title, m.body, m.topic, m.send_after,
                CASE WHEN m.status = 'pending' THEN now() END,
-               CASE WHEN m.status = 'pending' THEN now() + make_interval(secs => m.ttl_s) END, m.request_id
+               CASE WHEN m.status = 'pending' THEN now() + make_interval(secs => m.ttl_s) END, m.request_id,
+               m.journey_id, m.journey_step, m.enrollment_id
         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-                    $16::timestamptz[], $17::int[], $18::bigint[])
+                    $16::timestamptz[], $17::int[], $18::bigint[], $19::text[], $20::text[], $21::bigint[])
              WITH ORDINALITY AS m (kind, recipient, event_id, campaign_id, purpose, status, reason, store_id, zone_id,
-                                   sku, order_id, locale, title, body, topic, send_after, ttl_s, request_id, ord)
+                                   sku, order_id, locale, title, body, topic, send_after, ttl_s, request_id,
+                                   journey_id, journey_step, enrollment_id, ord)
         ORDER BY m.ord
         ON CONFLICT DO NOTHING
         RETURNING status
@@ -63,6 +66,9 @@ async def insert_messages(conn: asyncpg.Connection, messages: Sequence[Outgoing]
         [m.send_after for m in messages],
         [m.kind.ttl_s for m in messages],
         [m.request_id for m in messages],
+        [m.journey_id for m in messages],
+        [m.journey_step for m in messages],
+        [m.enrollment_id for m in messages],
     )
     return [r["status"] for r in rows]
 
@@ -89,8 +95,8 @@ async def recent_messages(conn: asyncpg.Connection, device_id: str, days: int) -
 async def messages_of(conn: asyncpg.Connection, device_id: str, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        SELECT id, event_id, campaign_id, request_id, purpose, status, reason, store_id, zone_id, sku, order_id,
-               locale, title, body, decided_at, send_after, sent_at, attempts
+        SELECT id, event_id, campaign_id, request_id, journey_id, journey_step AS step, purpose, status, reason,
+               store_id, zone_id, sku, order_id, locale, title, body, decided_at, send_after, sent_at, attempts
         FROM notify.messages WHERE device_id = $1 ORDER BY id DESC LIMIT $2
         """,
         device_id,

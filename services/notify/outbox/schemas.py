@@ -21,6 +21,9 @@ class Message(Answer):
     campaign_id: str | None = None
     request_id: int | None = None
     """The back-in-stock request it answers."""
+    journey_id: str | None = None
+    step: str | None = None
+    """The journey step that decided it."""
     store_id: str | None = None
     zone_id: str | None = None
     sku: str | None = None

@@ -34,6 +34,8 @@ class NotifyPart(Answer):
     staff_alerts: list[dict[str, Any]]
     back_in_stock: list[dict[str, Any]]
     """The back-in-stock requests still kept, open or ended, with their proof."""
+    journeys: list[dict[str, Any]] = []
+    """The device's journey enrollments: which journey and arm, the step, when it entered and left."""
 
 
 class Export(Answer):

@@ -14,6 +14,7 @@ from services.notify.back_in_stock import repository as back_in_stock_repo
 from services.notify.consent import repository as consent_repo
 from services.notify.consent.service import known_device
 from services.notify.context import NotifyContext
+from services.notify.journeys import repository as journeys_repo
 from services.notify.offers import repository as offers_repo
 from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox.messages import Addressee
@@ -63,6 +64,7 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
         await webhook_repo.delete_of_device(conn, device_id)
         await staff_repo.forget_shopper(conn, device_id)
         await back_in_stock_repo.delete_of_device(conn, device_id)  # with their proof: they answer nothing now
+        await journeys_repo.forget_device(conn, device_id, datetime.now(UTC))  # results keep an anonymous count
         await consent_repo.erase_device(conn, device_id, subject)
         row = await repo.create_erasure(conn, erasure_id, subject, device_id, ERASED_ELSEWHERE)
         requested = ErasureRequested(
@@ -136,6 +138,7 @@ async def export(ctx: NotifyContext, device_id: str) -> Export:
             messages=[dict(r) for r in await outbox_repo.messages_of(conn, device_id, 100_000)],
             staff_alerts=[dict(r) for r in await staff_repo.alerts_about(conn, device_id)],
             back_in_stock=[dict(r) for r in await back_in_stock_repo.requests_of(conn, device_id)],
+            journeys=[dict(r) for r in await journeys_repo.device_enrollments(conn, device_id)],
         )
         events = [msgspec.convert(dict(r), AnyEvent) for r in await repo.events_about(conn, device_id)]
     return Export(

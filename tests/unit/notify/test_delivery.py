@@ -86,14 +86,26 @@ def test_backoff_grows_is_capped_and_never_undercuts_retry_after(attempts, retry
     assert delay <= max(600, float(retry_after or 0))
 
 
-def test_offers_are_low_urgency_back_in_stock_normal_and_pickup_updates_and_staff_alerts_high() -> None:
+def test_offers_and_tips_are_low_urgency_back_in_stock_normal_and_pickup_updates_and_staff_alerts_high() -> None:
     urgency = {k.purpose: k.urgency for k in DELIVERY_KINDS}
-    assert urgency == {"offers": "low", "pickup_updates": "high", "staff_alerts": "high", "back_in_stock": "normal"}
+    assert urgency == {
+        "offers": "low",
+        "pickup_updates": "high",
+        "staff_alerts": "high",
+        "back_in_stock": "normal",
+        "product_tips": "low",
+    }
 
 
-def test_an_offer_or_a_staff_alert_is_worth_15_minutes_a_pickup_update_or_back_in_stock_an_hour() -> None:
+def test_an_offer_or_a_staff_alert_is_worth_15_minutes_a_pickup_update_or_back_in_stock_an_hour_a_tip_12() -> None:
     ttl = {k.purpose: k.ttl_s for k in DELIVERY_KINDS}
-    assert ttl == {"offers": 900, "pickup_updates": 3600, "staff_alerts": 900, "back_in_stock": 3600}
+    assert ttl == {
+        "offers": 900,
+        "pickup_updates": 3600,
+        "staff_alerts": 900,
+        "back_in_stock": 3600,
+        "product_tips": 12 * 3600,
+    }
 
 
 def test_one_purpose_has_one_delivery_kind() -> None:

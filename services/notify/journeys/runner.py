@@ -1,0 +1,250 @@
+"""Runs the journey steps that are due: each replica's runner takes a batch of due enrollments (a step
+just reached, a wait over, a timeout) with `FOR UPDATE SKIP LOCKED`, so replicas share them and none
+runs one twice; a crash rolls its batch back and another runner takes it.
+
+One round: the due enrollments are read; geo is asked, with no transaction open, where the devices
+are whose next steps branch on it; then, in one transaction, each is locked again (still due, its
+device free), walked (flow.py), and its steps reached, its messages decided and queued, and its new
+place are written together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from services.notify.back_in_stock import repository as back_in_stock_repo
+from services.notify.back_in_stock.consumers import BACK_IN_STOCK_DELIVERY
+from services.notify.consent import repository as consent_repo
+from services.notify.consent.service import purposes_of
+from services.notify.context import NotifyContext
+from services.notify.journeys import repository as repo
+from services.notify.journeys.decide import PRODUCT_TIPS, StepMessage, decide_step, moment_of
+from services.notify.journeys.flow import Facts, Flow, walk
+from services.notify.journeys.flows import Flows
+from services.notify.journeys.repository import Move
+from services.notify.journeys.schemas import DeviceZones, MessageStep
+from services.notify.offers.consumers import OFFER_DELIVERY
+from services.notify.outbox import service as outbox
+from services.notify.outbox.delivery import topic_of
+from services.notify.outbox.kinds import DeliveryKind
+from services.notify.outbox.messages import Addressee, Outgoing
+from services.notify.policy.decide import Past, Recipient
+from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES
+from services.notify.replicas import service as replicas
+from services.notify.staff_alerts.consumers import PICKUP_DELIVERY
+from shared import peers
+from shared.wake_loop import WakeLoop, until_due
+
+log = logging.getLogger("accueil.notify.journeys")
+
+BATCH = 200
+GEO_AT_ONCE = 16
+
+TIP_DELIVERY = DeliveryKind(
+    purpose=PRODUCT_TIPS,
+    ttl=timedelta(hours=12),
+    urgency="low",
+    still_wanted=outbox.while_consented(PRODUCT_TIPS),  # type: ignore[arg-type]
+)
+"""Advice about a product collected: worth saying that day, never urgent."""
+
+DELIVERY = {
+    OFFERS: OFFER_DELIVERY,
+    PICKUP_UPDATES: PICKUP_DELIVERY,
+    BACK_IN_STOCK: BACK_IN_STOCK_DELIVERY,
+    PRODUCT_TIPS: TIP_DELIVERY,
+}
+
+Zones = frozenset[tuple[str, str, str]]
+"""(store_id, kind, zone_id) of the zones a device is in."""
+
+
+async def zones_where(ctx: NotifyContext, device_id: str) -> Zones | None:
+    """The zones geo sees the device in now (none if geo does not know it), or None if geo cannot say."""
+    try:
+        here = await peers.get_answer(ctx, "geo", f"/v1/devices/{device_id}/context", DeviceZones)
+    except peers.PeerError as exc:
+        log.warning("cannot tell where a device is, its journey's branch waits (%s)", exc)
+        return None
+    return frozenset() if here is None else frozenset((z.store_id, z.kind, z.zone_id) for z in here.zones)
+
+
+def _start(flow: Flow, e: asyncpg.Record) -> str | None:
+    """Where a due enrollment's walk starts: its step, or after the wait it parked at."""
+    return flow.after_parking(e["step"]) if e["ran"] else e["step"]
+
+
+async def run_due(ctx: NotifyContext, now: datetime | None = None, limit: int = BATCH) -> int:
+    """One round; returns how many enrollments were moved."""
+    now = now or datetime.now(UTC)
+    flows = ctx.part(Flows)
+    async with ctx.db.transaction(readonly=True) as conn:
+        due = await repo.due(conn, now, limit)
+        flow_of = await flows.of(conn, {(e["journey_id"], e["version"]) for e in due})
+    if not due:
+        return 0
+    asking = sorted(
+        {
+            e["device_id"]
+            for e in due
+            if (start := _start(flow_of[(e["journey_id"], e["version"])], e)) is not None
+            and start in flow_of[(e["journey_id"], e["version"])].asks_where
+        }
+    )
+    where = await _ask_geo(ctx, asking)
+    async with ctx.db.transaction() as conn:
+        locked = await repo.lock_due(conn, [e["enrollment_id"] for e in due], now)
+        states = await repo.journey_states(conn, list({e["journey_id"] for e in locked}))
+        for e in locked:
+            flow = flow_of[(e["journey_id"], e["version"])]
+            asked = e["device_id"] in where
+            await advance(conn, ctx, e, flow, where.get(e["device_id"]), asked, states[e["journey_id"]]["active"], now)
+    return len(locked)
+
+
+async def _ask_geo(ctx: NotifyContext, devices: list[str]) -> dict[str, Zones | None]:
+    gate = asyncio.Semaphore(GEO_AT_ONCE)
+
+    async def one(device_id: str) -> Zones | None:
+        async with gate:
+            return await zones_where(ctx, device_id)
+
+    answers = await asyncio.gather(*(one(d) for d in devices))
+    return dict(zip(devices, answers, strict=True))
+
+
+async def advance(
+    conn: asyncpg.Connection,
+    ctx: NotifyContext,
+    e: asyncpg.Record,
+    flow: Flow,
+    zones: Zones | None,
+    asked: bool,
+    active: bool,
+    now: datetime,
+) -> None:
+    """Walk one locked enrollment from where it is, and write where it got to with what it did."""
+    store_id = e["store_id"]
+    stock = {}
+    if flow.skus_in_conditions and store_id is not None:
+        skus = sorted(flow.skus_in_conditions)
+        levels = await replicas.availability(conn, [store_id] * len(skus), skus)
+        stock = {sku: levels.get((store_id, sku), 0) for sku in skus}
+    consents = purposes_of(await consent_repo.get_consents(conn, e["device_id"]))
+    facts = Facts(
+        zones_here=None
+        if zones is None
+        else frozenset((kind, zone) for store, kind, zone in zones if store == store_id),
+        stock=stock,
+        consents=consents,  # type: ignore[arg-type]
+        seen=frozenset(e["seen"]),
+    )
+    walked = walk(flow, _start(flow, e), e["step"], facts)
+    await repo.record_steps(conn, [(e["enrollment_id"], s) for s in walked.reached], now)
+    if walked.messages:
+        who = await outbox.recipient_of(conn, e)
+        for step_id in walked.messages:
+            step = flow.steps[step_id]
+            assert isinstance(step, MessageStep)
+            who = await _say(conn, ctx, e, step, who, active, now)
+    if walked.exit is not None:
+        await repo.leave(conn, [e["enrollment_id"]], [walked.step], walked.exit, now)
+        return
+    wake_after = walked.wake_after
+    if not walked.ran and not asked:
+        wake_after = timedelta(0)  # its branch needs geo, not asked this round (an event moved it meanwhile)
+    wake_at = now + wake_after if wake_after is not None else None
+    await repo.move(conn, [Move(e["enrollment_id"], walked.step, walked.ran, wake_at, walked.awaiting)])
+
+
+async def _say(
+    conn: asyncpg.Connection,
+    ctx: NotifyContext,
+    e: asyncpg.Record,
+    step: MessageStep,
+    who: Recipient,
+    active: bool,
+    now: datetime,
+) -> Recipient:
+    """Decide and queue one message step, once per enrollment; the recipient as the next decision sees it."""
+    store_id, device_id = e["store_id"], e["device_id"]
+    product = alternative = request = None
+    if step.sku is not None and store_id is not None:
+        product = await replicas.product_at(conn, store_id, step.sku)
+        if step.purpose == OFFERS and (product is None or product.available <= 0):
+            alternative = await replicas.best_alternative(conn, store_id, step.sku)
+        if step.purpose == BACK_IN_STOCK:
+            request = await back_in_stock_repo.open_request(conn, device_id, store_id, step.sku)
+    said = StepMessage(
+        purpose=step.purpose,
+        texts={locale: (m.title, m.body) for locale, m in step.message.items()},
+        sku=step.sku,
+        product=product,
+        alternative=alternative,
+        requested=request is not None,
+        arm=e["arm"],
+        paused=not active,
+    )
+    moment = moment_of(e["entry_event_id"], store_id, now, await replicas.timezone_of(conn, store_id))
+    decision = decide_step(said, who, moment, ctx.policy)
+    request_id = request["request_id"] if request is not None and decision.status != "suppressed" else None
+    recorded = await outbox.queue(
+        conn,
+        [
+            Outgoing(
+                to=Addressee("device", device_id),
+                event_id=e["entry_event_id"],
+                kind=DELIVERY[step.purpose],
+                status=decision.status,
+                reason=decision.reason,
+                store_id=store_id,
+                sku=decision.sku,
+                locale=decision.locale,
+                title=decision.title,
+                body=decision.body,
+                topic=topic_of("journey", e["journey_id"], str(e["enrollment_id"]), step.id),
+                send_after=decision.send_after,
+                request_id=request_id,
+                journey_id=e["journey_id"],
+                journey_step=step.id,
+                enrollment_id=e["enrollment_id"],
+            )
+        ],
+    )
+    if recorded and request_id is not None:
+        await back_in_stock_repo.mark_answered(conn, [request_id])
+    if recorded and decision.status != "suppressed":
+        who = who.remember(Past(e["entry_event_id"], step.purpose, store_id, decision.sku, now))
+    return who
+
+
+class JourneyRunner:
+    """This replica's runner: woken when an enrollment is due at once (NOTIFY), otherwise polling for
+    waits and timeouts falling due (at most `poll_s` late)."""
+
+    def __init__(self, poll_s: float) -> None:
+        self._ctx: NotifyContext | None = None
+        self._poll_s = poll_s
+        self._loop = WakeLoop(self._round, name="notify-journeys", log=log, what="journey runner")
+
+    def start(self, ctx: NotifyContext) -> None:
+        self._ctx = ctx
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop(10)
+
+    def wake(self, *_: object) -> None:
+        self._loop.wake()
+
+    async def _round(self) -> float | None:
+        assert self._ctx is not None
+        if await run_due(self._ctx):
+            return None
+        async with self._ctx.db.transaction(readonly=True) as conn:
+            due = await repo.next_wake(conn)
+        return until_due(due, datetime.now(UTC), self._poll_s)
