@@ -6,6 +6,15 @@ One round: the due enrollments are read; geo is asked, with no transaction open,
 are whose next steps branch on it; then, in one transaction, each is locked again (still due, its
 device free), walked (flow.py), and its steps reached, its messages decided and queued, and its new
 place are written together.
+
+Why not a durable-workflow or job library (DBOS, procrastinate and pgqueuer were weighed): a step's
+effect is a row in notify's own tables (a message in the outbox, the enrollment's move), and it must
+commit in the same transaction as the claim, on notify's asyncpg connection. DBOS runs workflows on
+its own system database and connections (psycopg, SQLAlchemy) and checkpoints a step apart from its
+effect; procrastinate speaks psycopg, not asyncpg; pgqueuer acknowledges a job on its own connection
+and deletes it. Each would still need the enrollment table beside it, plus a second record of the
+same state. An enrollment's `wake_at`, an index on it, and the bus that already wakes notify are the
+whole timer.
 """
 
 from __future__ import annotations
