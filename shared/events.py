@@ -15,8 +15,8 @@ from typing import Literal
 
 import msgspec
 
-Purpose = Literal["location", "pickup_updates", "offers"]
-PURPOSES: tuple[Purpose, ...] = ("location", "pickup_updates", "offers")
+Purpose = Literal["location", "pickup_updates", "offers", "product_tips"]
+PURPOSES: tuple[Purpose, ...] = ("location", "pickup_updates", "offers", "product_tips")
 """What a device consents to, each on its own (notify keeps the proof; geo and notify act on it)."""
 
 ZoneKind = Literal["store", "pickup", "department", "approach"]

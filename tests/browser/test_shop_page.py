@@ -11,6 +11,7 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from shared.db import connect
+from shared.events import PURPOSES
 from shared.geodesy import destination
 from tests.conftest import System, eventually
 from tests.support.builders import BAY, SKU, pickup_store, staff_member
@@ -32,7 +33,7 @@ async def open_shop(system: System, context: BrowserContext, errors: list[str]) 
 
 
 async def consent(page: Page, *purposes: str) -> None:
-    await expect(page.locator("#purposes input[type=checkbox]")).to_have_count(3)
+    await expect(page.locator("#purposes input[type=checkbox]")).to_have_count(len(PURPOSES))
     for purpose in purposes:
         await page.check(f"#purposes input[name={purpose}]")
     await page.click("#save-consent")
@@ -64,7 +65,12 @@ async def test_a_shopper_consents_orders_and_drives_in_from_the_page(system: Sys
     await consent(page, "location", "pickup_updates")
     r = await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)
     recorded = r.json()
-    assert recorded["purposes"] == {"location": True, "pickup_updates": True, "offers": False}, r.text
+    assert recorded["purposes"] == {
+        "location": True,
+        "pickup_updates": True,
+        "offers": False,
+        "product_tips": False,
+    }, r.text
     assert "savoir quand vous êtes" in recorded["history"][-1]["shown"]
     assert recorded["policy_version"].startswith("notice-")
 
@@ -105,6 +111,37 @@ async def test_a_shopper_consents_orders_and_drives_in_from_the_page(system: Sys
     data = (await system.geo.get(f"/v1/devices/{device_id}/data", headers=auth)).json()
     assert accepted >= 20 and len(data["pings"]) == accepted, (accepted, len(data["pings"]))
     assert {"approach", "bay-2"} <= {v["zone_id"] for v in data["current_visits"]}, data["current_visits"]
+    assert errors == []
+    await context.close()
+
+
+async def test_product_tips_are_offered_unticked_and_granted_only_when_ticked(
+    system: System,
+    browser: Browser,  # noqa: F811
+) -> None:
+    await pickup_store(system)
+    context = await browser.new_context(locale="fr-FR")
+    errors: list[str] = []
+    page, device_id, auth = await open_shop(system, context, errors)
+
+    # Shown in the device's language with what it is for, and left unticked: nobody has said yes yet.
+    tips = page.locator("#purposes input[name=product_tips]")
+    choice = page.locator("#purposes li").filter(has=page.locator("input[name=product_tips]"))
+    await expect(choice).to_contain_text("Conseils produit")
+    await expect(choice).to_contain_text("aucun conseil n'est envoyé")
+    await expect(tips).not_to_be_checked()
+
+    # Ticked and saved through the SDK: the server records the yes, with the text that was shown.
+    await consent(page, "product_tips")
+    r = await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)
+    recorded = r.json()
+    assert recorded["purposes"] == {**dict.fromkeys(PURPOSES, False), "product_tips": True}, r.text
+    assert "product_tips: " in recorded["history"][-1]["shown"]
+
+    # Opened again, the page shows the answer on record.
+    await page.reload()
+    await expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    await expect(page.locator("#purposes input[name=product_tips]")).to_be_checked()
     assert errors == []
     await context.close()
 

@@ -25,7 +25,7 @@ CENTRE = (STORE["lat"], STORE["lng"])
 BAY = destination(*CENTRE, 90, 40)  # the pickup bay, 40 m east of the shop
 SKU = "BOX-1"  # what pickup customers order
 
-EVERY_PURPOSE = {"location": True, "offers": True, "pickup_updates": True}
+EVERY_PURPOSE = {"location": True, "offers": True, "pickup_updates": True, "product_tips": True}
 DAYTIME = 12
 NIGHT = 2
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from services.notify.policy.decide import Moment, Past, Recipient
 from services.notify.policy.purposes import OFFERS
 
-ALL_CONSENTS = {"offers": True, "pickup_updates": True, "location": True}
+ALL_CONSENTS = {"offers": True, "pickup_updates": True, "location": True, "product_tips": True}
 
 
 def shopper(**kw) -> Recipient:

@@ -66,7 +66,12 @@ async def test_the_export_holds_what_the_three_services_keep(system: System) -> 
     assert [e["type"] for e in events] == ["consent.changed", "zone.entered", "order.reserved"]
     assert [e["id"] for e in events] == sorted(e["id"] for e in events)
     assert all(e["device_id"] == device_id for e in events)
-    assert events[0]["data"]["purposes"] == {"location": True, "pickup_updates": True, "offers": False}
+    assert events[0]["data"]["purposes"] == {
+        "location": True,
+        "pickup_updates": True,
+        "offers": False,
+        "product_tips": False,
+    }
     assert (events[1]["store_id"], events[1]["zone_id"], events[1]["data"]["kind"]) == ("rivoli", "main", "store")
     assert (events[2]["order_id"], events[2]["data"]["lines"]) == (order_id, [{"sku": "TEA-1", "qty": 1}])
     other = (await shopper(system)).auth
@@ -152,7 +157,7 @@ async def test_the_privacy_notice_states_the_running_retention_in_both_languages
     assert geo["visits"]["kept"] == {"unit": "days", "value": 30}
     fr = (await system.notify.get("/v1/privacy", params={"lang": "fr"})).json()
     assert "magasin" in fr["purposes"]["location"]
-    assert set(r.json()["purposes"]) == {"location", "pickup_updates", "offers"}
+    assert set(r.json()["purposes"]) == {"location", "pickup_updates", "offers", "product_tips"}
 
 
 async def test_retention_coarsens_then_deletes_history_as_time_passes(system: System, db) -> None:

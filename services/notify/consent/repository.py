@@ -66,7 +66,7 @@ async def lock_device(conn: asyncpg.Connection, device_id: str) -> asyncpg.Recor
 async def lock_consents(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
-        SELECT location, pickup_updates, offers, policy_version, updated_at
+        SELECT location, pickup_updates, offers, product_tips, policy_version, updated_at
         FROM notify.consents WHERE device_id = $1 FOR UPDATE
         """,
         device_id,
@@ -83,6 +83,7 @@ async def consenting(conn: asyncpg.Connection, purpose: Purpose, device_ids: lis
                   WHEN 'location' THEN location
                   WHEN 'pickup_updates' THEN pickup_updates
                   WHEN 'offers' THEN offers
+                  WHEN 'product_tips' THEN product_tips
               END
         """,
         purpose,
@@ -94,7 +95,7 @@ async def consenting(conn: asyncpg.Connection, purpose: Purpose, device_ids: lis
 async def get_consents(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
-        SELECT location, pickup_updates, offers, policy_version, updated_at
+        SELECT location, pickup_updates, offers, product_tips, policy_version, updated_at
         FROM notify.consents WHERE device_id = $1
         """,
         device_id,
@@ -111,16 +112,17 @@ async def save_consents(
 ) -> None:
     await conn.execute(
         """
-        INSERT INTO notify.consents (device_id, location, pickup_updates, offers, policy_version)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO notify.consents (device_id, location, pickup_updates, offers, product_tips, policy_version)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (device_id) DO UPDATE
         SET location = excluded.location, pickup_updates = excluded.pickup_updates, offers = excluded.offers,
-            policy_version = excluded.policy_version, updated_at = now()
+            product_tips = excluded.product_tips, policy_version = excluded.policy_version, updated_at = now()
         """,
         device_id,
         purposes["location"],
         purposes["pickup_updates"],
         purposes["offers"],
+        purposes["product_tips"],
         policy_version,
     )
     await conn.execute(

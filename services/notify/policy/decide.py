@@ -7,8 +7,11 @@ recorded:
 2. a push subscription to reach the device ....................... `no_subscription`
    (the feature's own rules: an offer's product in stock, its campaign's hours...; see offers/decide.py)
 3. the device was already told this, at this store, today ........ `duplicate`
-4. for throttled purposes (offers), frequency caps, counted in the device's time zone ... `frequency_cap`
-5. for throttled purposes, quiet hours: held until they end ....... `held`, reason `quiet_hours`
+4. for capped purposes (offers), frequency caps, counted in the device's time zone ... `frequency_cap`
+5. for offers and product tips, quiet hours: held until they end ... `held`, reason `quiet_hours`
+
+Which purposes 4 and 5 apply to is said in policy/purposes.py: caps are for promotions; a product
+tip is not one, so it is neither capped nor counted, but it is not said at night either.
 
 Pickup updates (`decide_pickup`) need only 1 and 2: a shopper waiting at the pickup bay must hear
 at once, whatever the hour, and each update answers one step of one order, so it is decided once per
@@ -23,7 +26,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from services.notify.policy.purposes import OFFERS, PICKUP_UPDATES, THROTTLED
+from services.notify.policy.purposes import FREQUENCY_CAPPED, HELD_IN_QUIET_HOURS, PICKUP_UPDATES
 from shared.events import Purpose
 
 FALLBACK_LOCALE = "en"
@@ -126,8 +129,9 @@ def decide_pickup(texts: dict[str, tuple[str, str]], who: Recipient) -> Decision
 
 
 def settle(purpose: str, draft: Decision, who: Recipient, moment: Moment, policy: Policy) -> Decision:
-    """A message that may be said (admitted, its text written): is it new, within the caps, outside
-    quiet hours? `draft.sku` is what the message is about."""
+    """A message that may be said (admitted, its text written): is it new and, as its purpose asks,
+    within the caps (FREQUENCY_CAPPED) and outside quiet hours (HELD_IN_QUIET_HOURS)? `draft.sku` is
+    what the message is about."""
     tz = ZoneInfo(who.timezone)
     local_now = moment.now.astimezone(tz)
     if any(
@@ -138,20 +142,20 @@ def settle(purpose: str, draft: Decision, who: Recipient, moment: Moment, policy
         for p in who.recent
     ):
         return draft.suppressed("duplicate")
-    if purpose not in THROTTLED:
-        return draft
-    if over_cap(who.recent, moment.store_id, local_now, policy):
+    if purpose in FREQUENCY_CAPPED and over_cap(who.recent, moment.store_id, local_now, policy):
         return draft.suppressed("frequency_cap")
-    quiet_end = quiet_until(local_now, policy.quiet_start, policy.quiet_end)
-    if quiet_end is not None:
-        return replace(draft, status="held", reason="quiet_hours", send_after=quiet_end.astimezone(UTC))
+    if purpose in HELD_IN_QUIET_HOURS:
+        quiet_end = quiet_until(local_now, policy.quiet_start, policy.quiet_end)
+        if quiet_end is not None:
+            return replace(draft, status="held", reason="quiet_hours", send_after=quiet_end.astimezone(UTC))
     return draft
 
 
 def over_cap(recent: tuple[Past, ...], store_id: str | None, local_now: datetime, policy: Policy) -> bool:
-    """One more offer would exceed the per-store daily cap or the weekly cap (local day and ISO week)."""
+    """One more offer would exceed the per-store daily cap or the weekly cap (local day and ISO week).
+    Only messages of a capped purpose count: a pickup update or a product tip uses up no offer."""
     tz = local_now.tzinfo
-    offers = [(p.store_id, p.at.astimezone(tz)) for p in recent if p.purpose == OFFERS]
+    offers = [(p.store_id, p.at.astimezone(tz)) for p in recent if p.purpose in FREQUENCY_CAPPED]
     today_here = sum(1 for store, at in offers if store == store_id and at.date() == local_now.date())
     this_week = sum(1 for _, at in offers if at.isocalendar()[:2] == local_now.isocalendar()[:2])
     return today_here >= policy.offers_per_store_day or this_week >= policy.offers_per_week

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES
+from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES, PRODUCT_TIPS
 from services.notify.settings import NotifySettings
 from shared.events import PURPOSES, Purpose
 
@@ -33,7 +33,7 @@ def collection(config: NotifySettings) -> list[dict[str, Any]]:
         },
         {
             "data": "push_subscription",
-            "purpose": f"{OFFERS}, {PICKUP_UPDATES}, {BACK_IN_STOCK}",
+            "purpose": f"{OFFERS}, {PICKUP_UPDATES}, {PRODUCT_TIPS}, {BACK_IN_STOCK}",
             "what": {
                 "en": "the address your browser gave for notifications",
                 "fr": "l'adresse donnée par votre navigateur pour les notifications",
@@ -68,7 +68,7 @@ def collection(config: NotifySettings) -> list[dict[str, Any]]:
         },
         {
             "data": "message_log",
-            "purpose": f"{OFFERS}, {PICKUP_UPDATES}, {BACK_IN_STOCK}",
+            "purpose": f"{OFFERS}, {PICKUP_UPDATES}, {PRODUCT_TIPS}, {BACK_IN_STOCK}",
             "what": {
                 "en": "every message decided for you, sent or not, and why",
                 "fr": "chaque message décidé pour vous, envoyé ou non, et pourquoi",
@@ -90,6 +90,16 @@ _PURPOSE_TEXTS: dict[Purpose, dict[str, str]] = {
     "offers": {
         "en": "to send you offers for products in stock in the store you are in",
         "fr": "vous envoyer des offres sur des produits en stock dans le magasin où vous êtes",
+    },
+    "product_tips": {
+        "en": (
+            "to send you advice on a product you collected (how to use it, what goes with it); only if you"
+            " choose it: without this choice, no tip is sent"
+        ),
+        "fr": (
+            "vous envoyer des conseils sur un produit que vous avez retiré (comment l'utiliser, ce qui va avec) ;"
+            " seulement si vous le choisissez : sans ce choix, aucun conseil n'est envoyé"
+        ),
     },
 }
 

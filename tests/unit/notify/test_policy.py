@@ -1,10 +1,11 @@
 """The policy every message follows: the device's language, consent and a way to reach it, nothing
-twice, and for offers only, caps and quiet hours; pickup updates are said at any hour."""
+twice; caps for offers only, quiet hours for offers and product tips; pickup updates are said at any
+hour."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
@@ -14,11 +15,12 @@ from services.notify.policy.decide import (
     Decision,
     Policy,
     decide_pickup,
+    over_cap,
     pick_locale,
     quiet_until,
     settle,
 )
-from services.notify.policy.purposes import OFFERS, PICKUP_UPDATES
+from services.notify.policy.purposes import OFFERS, PICKUP_UPDATES, PRODUCT_TIPS
 from tests.support.recipients import at, moments, recipients, said, shopper
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -96,3 +98,59 @@ def test_a_pickup_update_is_said_at_any_hour_whatever_was_said_before(consented,
     )
     d = decide_pickup(PICKUP_TEXTS, who)
     assert d.status == ("pending" if consented and subscribed else "suppressed")
+
+
+NOON = datetime(2026, 11, 24, 12, 0, tzinfo=PARIS)
+TIP = Decision("pending", sku="COMPOST-40L", locale="fr", title="Votre compost", body="Étalez-le en fine couche")
+
+
+def test_a_product_tip_at_night_is_held_until_quiet_hours_end() -> None:
+    night = datetime(2026, 11, 24, 22, 30, tzinfo=PARIS)
+    d = settle(PRODUCT_TIPS, TIP, shopper(), at(night), POLICY)
+    assert (d.status, d.reason, d.body) == ("held", "quiet_hours", TIP.body)
+    assert d.send_after == datetime(2026, 11, 25, 8, 0, tzinfo=PARIS).astimezone(UTC)
+
+
+def test_a_product_tip_is_not_capped_by_the_offers_said_before() -> None:
+    # The day's and the week's offers all used up at this store: an offer would be capped, a tip is not.
+    busy = shopper(recent=tuple(said(f"P{i}", NOON - timedelta(minutes=i), event_id=i) for i in range(5)))
+    assert settle(OFFERS, replace(TIP, sku="YOG-1"), busy, at(NOON), POLICY).reason == "frequency_cap"
+    assert settle(PRODUCT_TIPS, TIP, busy, at(NOON), POLICY) == TIP
+
+
+def test_product_tips_use_up_no_offer() -> None:
+    tips = tuple(said(f"P{i}", NOON - timedelta(minutes=i), purpose=PRODUCT_TIPS, event_id=i) for i in range(5))
+    assert not over_cap(tips, "rivoli", NOON, POLICY)
+    d = settle(OFFERS, replace(TIP, sku="YOG-1"), shopper(recent=tips), at(NOON), POLICY)
+    assert d.status == "pending"
+
+
+def test_the_same_tip_at_the_same_store_the_same_day_is_a_duplicate() -> None:
+    told = said(TIP.sku, NOON - timedelta(hours=3), purpose=PRODUCT_TIPS)
+    d = settle(PRODUCT_TIPS, TIP, shopper(recent=(told,)), at(NOON), POLICY)
+    assert (d.status, d.reason, d.sku, d.body) == ("suppressed", "duplicate", TIP.sku, None)
+    # Another product, another store, the next day, or an offer of the same product: not the same tip.
+    seeds = replace(TIP, sku="SEEDS-1")
+    assert settle(PRODUCT_TIPS, seeds, shopper(recent=(told,)), at(NOON), POLICY) == seeds
+    assert settle(PRODUCT_TIPS, TIP, shopper(recent=(told,)), at(NOON, store="opera"), POLICY) == TIP
+    tomorrow = at(NOON + timedelta(days=1))
+    assert settle(PRODUCT_TIPS, TIP, shopper(recent=(told,)), tomorrow, POLICY) == TIP
+    offered = said(TIP.sku, NOON - timedelta(hours=3), purpose=OFFERS)
+    assert settle(PRODUCT_TIPS, TIP, shopper(recent=(offered,)), at(NOON), POLICY) == TIP
+
+
+@given(
+    who=recipients,
+    moment=moments,
+    recent=st.lists(st.tuples(st.sampled_from([OFFERS, PRODUCT_TIPS]), st.sampled_from(["A", "B", "C"]))),
+)
+def test_a_product_tip_is_never_capped_and_never_said_in_quiet_hours(who, moment, recent):
+    pasts = (said(s, moment.now, purpose=p, event_id=i) for i, (p, s) in enumerate(recent))
+    who = replace(who, recent=tuple(pasts))
+    d = settle(PRODUCT_TIPS, replace(TIP, sku="A"), who, moment, POLICY)
+    assert d.reason != "frequency_cap"
+    quiet = quiet_until(moment.now.astimezone(ZoneInfo(who.timezone)), POLICY.quiet_start, POLICY.quiet_end)
+    if d.status == "pending":
+        assert quiet is None
+    if quiet is not None:
+        assert d.status in ("held", "suppressed")

@@ -300,7 +300,8 @@ export class Accueil {
   }
 
   /**
-   * Record the person's answers ({ location, pickup_updates, offers }: booleans) with what they were
+   * Record the person's answers ({ location, pickup_updates, offers, product_tips }: booleans, each
+   * optional: one left out keeps its current answer, and one never given is no) with what they were
    * shown. Without a policyVersion, the version is a digest of that text: a changed notice is a new one.
    */
   async setConsents(purposes, { shown, policyVersion } = {}) {

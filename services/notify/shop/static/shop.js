@@ -17,7 +17,9 @@ const WORDS = {
     trip: { started: "On your way", approaching: "Almost there", arrived: "You have arrived: a colleague is coming out",
       completed: "Collected, thank you", canceled: "Canceled", expired: "Expired" },
     eta: "{m} min, {d} m",
-    purposes: { location: "Location", pickup_updates: "Pickup updates", offers: "Offers" },
+    purposes: {
+      location: "Location", pickup_updates: "Pickup updates", offers: "Offers", product_tips: "Product tips",
+    },
     order_statuses: { reserved: "reserved", ready: "ready to collect", collected: "collected", canceled: "canceled" },
   },
   fr: {
@@ -31,7 +33,9 @@ const WORDS = {
     trip: { started: "En route", approaching: "Bientôt là", arrived: "Vous êtes arrivé : un équipier arrive",
       completed: "Retiré, merci", canceled: "Annulé", expired: "Expiré" },
     eta: "{m} min, {d} m",
-    purposes: { location: "Localisation", pickup_updates: "Suivi du retrait", offers: "Offres" },
+    purposes: {
+      location: "Localisation", pickup_updates: "Suivi du retrait", offers: "Offres", product_tips: "Conseils produit",
+    },
     order_statuses: { reserved: "réservée", ready: "prête à retirer", collected: "retirée", canceled: "annulée" },
   },
 };
