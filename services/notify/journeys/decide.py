@@ -23,10 +23,9 @@ from services.notify.back_in_stock.answer import answer
 from services.notify.journeys.arms import Arm
 from services.notify.offers.decide import Offer, decide_offer
 from services.notify.policy.decide import Decision, Moment, Policy, Recipient, admit, decide_pickup, pick_locale, settle
-from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES
+from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES, PRODUCT_TIPS
 from services.notify.replicas.products import ProductInfo
 
-PRODUCT_TIPS = "product_tips"
 NEVER_HELD_OUT = frozenset({PICKUP_UPDATES})
 """A pickup update tells a shopper about their own order: withholding it would harm, not measure."""
 
@@ -69,7 +68,8 @@ def _said(step: StepMessage, who: Recipient, moment: Moment, policy: Policy) -> 
         locale = pick_locale(who.locale, step.texts)
         decision = decide_pickup({locale: _named(step.texts, locale, step.product)}, who)
         return Decision(decision.status, decision.reason, step.sku, decision.locale, decision.title, decision.body)
-    refused = admit(step.purpose, who)  # type: ignore[arg-type]
+    assert step.purpose == PRODUCT_TIPS
+    refused = admit(PRODUCT_TIPS, who)
     if refused:
         return Decision("suppressed", refused, sku=step.sku)
     locale = pick_locale(who.locale, step.texts)

@@ -31,7 +31,7 @@ from services.notify.consent import repository as consent_repo
 from services.notify.consent.service import purposes_of
 from services.notify.context import NotifyContext
 from services.notify.journeys import repository as repo
-from services.notify.journeys.decide import PRODUCT_TIPS, StepMessage, decide_step, moment_of
+from services.notify.journeys.decide import StepMessage, decide_step, moment_of
 from services.notify.journeys.flow import Facts, Flow, walk
 from services.notify.journeys.flows import Flows
 from services.notify.journeys.repository import Move
@@ -42,7 +42,7 @@ from services.notify.outbox.delivery import topic_of
 from services.notify.outbox.kinds import DeliveryKind
 from services.notify.outbox.messages import Addressee, Outgoing
 from services.notify.policy.decide import Past, Recipient
-from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES
+from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES, PRODUCT_TIPS
 from services.notify.replicas import service as replicas
 from services.notify.staff_alerts.consumers import PICKUP_DELIVERY
 from shared import peers
@@ -57,7 +57,7 @@ TIP_DELIVERY = DeliveryKind(
     purpose=PRODUCT_TIPS,
     ttl=timedelta(hours=12),
     urgency="low",
-    still_wanted=outbox.while_consented(PRODUCT_TIPS),  # type: ignore[arg-type]
+    still_wanted=outbox.while_consented(PRODUCT_TIPS),
 )
 """Advice about a product collected: worth saying that day, never urgent."""
 

@@ -26,7 +26,6 @@ JourneyEvent = Literal[
     "order.collected",
 ]
 """The device's events a journey reacts to: to enter, to wait for, to branch on, to leave, to convert."""
-JOURNEY_EVENTS: tuple[str, ...] = JourneyEvent.__args__  # type: ignore[attr-defined]
 
 MessagePurpose = Literal["offers", "pickup_updates", "back_in_stock", "product_tips"]
 

@@ -16,6 +16,7 @@ from services.notify.journeys import repository as repo
 from services.notify.journeys import uplift
 from services.notify.journeys.schemas import (
     ArmGoal,
+    BranchStep,
     Enrollment,
     Enrollments,
     GoalResults,
@@ -72,8 +73,8 @@ async def _check_products(conn: asyncpg.Connection, doc: JourneyDocument) -> Non
     for i, step in enumerate(doc.steps):
         if isinstance(step, MessageStep) and step.sku is not None:
             named.append((f"steps[{i}].sku", step.sku))
-        elif getattr(step, "if_", None) is not None and step.if_.in_stock is not None:  # type: ignore[union-attr]
-            named.append((f"steps[{i}].if.in_stock", step.if_.in_stock))  # type: ignore[union-attr]
+        elif isinstance(step, BranchStep) and step.if_.in_stock is not None:
+            named.append((f"steps[{i}].if.in_stock", step.if_.in_stock))
     for field, sku in named:
         if not await replicas.product_known(conn, sku):
             raise Invalid(f"unknown product {sku!r}: create it in inventory first", field=field)
