@@ -67,6 +67,24 @@ def collection(config: NotifySettings) -> list[dict[str, Any]]:
             "kept": {"unit": "days", "value": config.back_in_stock_days + config.message_retention_days},
         },
         {
+            "data": "journey_enrollments",
+            "purpose": f"{OFFERS}, {PICKUP_UPDATES}, {PRODUCT_TIPS}, {BACK_IN_STOCK}",
+            "what": {
+                "en": (
+                    "the message journeys you entered (a short series of messages, such as a reminder if an order"
+                    " waits): which one, the step you are at, when you entered and left, and whether you are in"
+                    " the comparison group that is sent no promotion; never where you were, only the store"
+                ),
+                "fr": (
+                    "les parcours de messages où vous êtes entré (une courte suite de messages, comme un rappel si"
+                    " une commande attend) : lequel, l'étape où vous êtes, quand vous y êtes entré et sorti, et si"
+                    " vous êtes dans le groupe de comparaison qui ne reçoit aucune promotion ; jamais où vous étiez,"
+                    " seulement le magasin"
+                ),
+            },
+            "kept": {"unit": "days", "value": config.message_retention_days},
+        },
+        {
             "data": "message_log",
             "purpose": f"{OFFERS}, {PICKUP_UPDATES}, {PRODUCT_TIPS}, {BACK_IN_STOCK}",
             "what": {
