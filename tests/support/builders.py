@@ -272,10 +272,10 @@ async def staff_member(system: System, store_id: str = "rivoli", name: str = "Al
     return StaffMember(body["staff_id"], store_id, body["token"])
 
 
-async def place_order(system: System, who: Shopper, name: str = "Camille", qty: int = 1) -> str:
+async def place_order(system: System, who: Shopper, name: str = "Camille", qty: int = 1, sku: str = SKU) -> str:
     r = await system.inventory.post(
         "/v1/orders",
-        json={"store_id": "rivoli", "lines": [{"sku": SKU, "qty": qty}], "display_name": name},
+        json={"store_id": "rivoli", "lines": [{"sku": sku, "qty": qty}], "display_name": name},
         headers={**who.auth, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert r.status_code == 201, r.text

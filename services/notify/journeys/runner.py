@@ -109,9 +109,15 @@ async def run_due(ctx: NotifyContext, now: datetime | None = None, limit: int = 
         locked = await repo.lock_due(conn, [e["enrollment_id"] for e in due], now)
         states = await repo.journey_states(conn, list({e["journey_id"] for e in locked}))
         for e in locked:
+            state = states[e["journey_id"]]
+            if state["ended_at"] is not None:
+                # Entered as the journey ended: the entry read it before the end committed, and the end
+                # let out everyone it saw, which was not yet this device.
+                await repo.leave(conn, [e["enrollment_id"]], [e["step"]], "journey_ended", now)
+                continue
             flow = flow_of[(e["journey_id"], e["version"])]
             asked = e["device_id"] in where
-            await advance(conn, ctx, e, flow, where.get(e["device_id"]), asked, states[e["journey_id"]]["active"], now)
+            await advance(conn, ctx, e, flow, where.get(e["device_id"]), asked, state["active"], now)
     return len(locked)
 
 
