@@ -1,10 +1,11 @@
 """`accueil demo`: a contactless pickup from start to finish, against a running `accueil run`.
 
-It seeds a demo store (its zones, a pickup bay, stock, a staff member, an offer for shoppers in the
-bay), prints the staff page's address and the staff token to sign in with, and the console's, then
-plays a shopper who orders, taps "I'm on my way" and drives in, and prints the timeline as the
-services see it: the staff alerts come from the store's live stream, exactly what the staff page
-shows. Everything goes through the public HTTP API.
+It seeds a demo store (its zones, a pickup bay, a garden department, stock, a staff member, an offer
+for shoppers in the bay, three journeys: shared/demo_journeys.py), prints the staff page's address and
+the staff token to sign in with, and the console's, then plays a shopper who orders, taps "I'm on my
+way" and drives in, and prints the timeline as the services see it: the staff alerts come from the
+store's live stream, exactly what the staff page shows. After the handover she is in the next-day tip's
+journey. Everything goes through the public HTTP API.
 
 The shopper is a web page without a push subscription, or with `--native ios|android` a native app
 that registers an APNs or FCM token and consents to offers too: notify then pushes to the stand-in
@@ -28,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from shared import local_push, local_secrets
+from shared import demo_journeys, local_push, local_secrets
 from shared.demo_phone import PROVIDER_NAMES, NativePhone, Notification, Platform
 from shared.geodesy import destination
 from shared.settings import DEFAULT_PORTS, SERVICES, env_name
@@ -37,7 +38,9 @@ from shared.sse import sse_messages
 STORE_ID = "demo-rivoli"
 CENTRE = (48.8600, 2.3470)
 BAY = destination(*CENTRE, 90, 40)  # the pickup bay, 40 m east of the shop's door
+GARDEN = destination(*CENTRE, 270, 15)  # the garden department, inside the shop, away from the bay
 SKU = "DEMO-BOX"
+GARDEN_SKU = "DEMO-COMPOST"
 CAMPAIGN_ID = "demo-bay"  # an offer to shoppers waiting in the bay: the console shows its funnel
 START_M = 1200.0  # the shopper sets off this far east of the bay...
 SPEED_MPS = 12.0  # ...driving at 43 km/h: about 100 s away
@@ -151,21 +154,37 @@ class Demo:
             admin,
             json={"name": "Rivoli (demo)", "lat": CENTRE[0], "lng": CENTRE[1]},
         )
+        garden = {"lat": GARDEN[0], "lng": GARDEN[1], "radius_m": 10}
         zones = {
             "shop": {"kind": "store", "circle": {"lat": CENTRE[0], "lng": CENTRE[1], "radius_m": 30}},
             "bay-2": {"kind": "pickup", "name": "bay 2", "circle": {"lat": BAY[0], "lng": BAY[1], "radius_m": 15}},
             "approach": {"kind": "approach", "circle": {"lat": CENTRE[0], "lng": CENTRE[1], "radius_m": 600}},
+            demo_journeys.GARDEN_ZONE: {
+                "kind": "department",
+                "name": "garden",
+                "dwell_s": demo_journeys.GARDEN_DWELL_S,
+                "circle": garden,
+            },
         }
         for zone_id, zone in zones.items():
             await self.call("PUT", "geo", f"/v1/stores/{STORE_ID}/zones/{zone_id}", admin, json=zone)
-        product = {"name": "Vegetable box", "category": "fresh", "names": {"fr": "Panier de légumes"}}
-        await self.call("PUT", "inventory", f"/v1/products/{SKU}", admin, json=product)
-        await self.call("PUT", "inventory", f"/v1/stores/{STORE_ID}/stock/{SKU}", admin, json={"on_hand": 20})
+        products = {
+            SKU: ({"name": "Vegetable box", "category": "fresh", "names": {"fr": "Panier de légumes"}}, 20),
+            GARDEN_SKU: ({"name": "Potting compost 40 L", "category": "garden", "names": {"fr": "Terreau 40 L"}}, 12),
+        }
+        for sku, (product, on_hand) in products.items():
+            await self.call("PUT", "inventory", f"/v1/products/{sku}", admin, json=product)
+            await self.call("PUT", "inventory", f"/v1/stores/{STORE_ID}/stock/{sku}", admin, json={"on_hand": on_hand})
         await self.seed_campaign()
+        await self.seed_journeys()
         staff: dict[str, Any] = await self.call(
             "POST", "notify", f"/v1/stores/{STORE_ID}/staff", admin, json={"name": "Alex"}
         )
-        self.log(f"demo store {STORE_ID!r} ready: shop, pickup zone 'bay 2', approach zone, 20 vegetable boxes")
+        self.log(
+            f"demo store {STORE_ID!r} ready: shop, pickup zone 'bay 2', garden department, approach zone, "
+            "20 vegetable boxes, 12 bags of compost"
+        )
+        self.log(f"journeys: {', '.join(demo_journeys.journeys(STORE_ID, GARDEN_SKU, SKU))} (on the console)")
         self.say("")
         self.say(f"  Staff page: {self.urls['notify']}/staff")
         self.say(f"  Sign in as Alex with this token: {staff['token']}")
@@ -175,17 +194,24 @@ class Demo:
         return staff
 
     async def seed_campaign(self) -> None:
-        """notify knows a product from inventory's events, a moment after inventory has it: until then
-        the campaign is refused (422 naming sku), so it is asked again for a few seconds."""
         body = {
             "trigger": {"type": "zone.entered", "store_id": STORE_ID, "zone_kind": "pickup"},
             "sku": SKU,
             "message": {"en": {"title": "While you wait", "body": "{product}: one more for the road?"}},
         }
+        await self.put_once_notify_knows(f"/v1/campaigns/{CAMPAIGN_ID}", body)
+
+    async def seed_journeys(self) -> None:
+        for journey_id, body in demo_journeys.journeys(STORE_ID, GARDEN_SKU, SKU).items():
+            await self.put_once_notify_knows(f"/v1/journeys/{journey_id}", body)
+
+    async def put_once_notify_knows(self, path: str, body: dict[str, Any]) -> None:
+        """notify knows a product from inventory's events, a moment after inventory has it: until then
+        what names it is refused (422 naming the sku), so it is asked again for a few seconds."""
         deadline = time.monotonic() + 15
         while True:
             try:
-                await self.call("PUT", "notify", f"/v1/campaigns/{CAMPAIGN_ID}", self.admin, json=body)
+                await self.call("PUT", "notify", path, self.admin, json=body)
                 return
             except DemoError:
                 if time.monotonic() > deadline:
@@ -232,6 +258,7 @@ class Demo:
         watcher = asyncio.create_task(self.watch(staff, alerts, changed))
         try:
             await self.pickup(camille, staff, alerts, changed)
+            await self.journeys_of(camille)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
@@ -364,6 +391,20 @@ class Demo:
             self.log("(the demo shopper has no browser to subscribe to Web Push: nothing could reach her phone)")
         if not closed():
             raise DemoError("the staff alerts were not closed after the handover")
+
+    async def journeys_of(self, camille: Shopper) -> None:
+        """Where Camille stands in the store's journeys, once her collection has entered her in the
+        next-day tip's (a moment after the handover)."""
+        deadline = time.monotonic() + 10
+        while True:
+            answer = await self.call("GET", "notify", f"/v1/devices/{camille.device_id}/journeys", camille.token)
+            enrollments: list[dict[str, Any]] = answer["enrollments"]
+            if any(e["journey_id"] == demo_journeys.NEXT_DAY_TIP for e in enrollments) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        for e in enrollments:
+            where = f"at step {e['step']}" if e["exited_at"] is None else f"left at {e['step']} ({e['exit_reason']})"
+            self.log(f"Camille's journey {e['journey_id']}: {where}")
 
     async def settled(self, camille: Shopper) -> list[dict[str, Any]]:
         """Camille's messages, oldest first, once none is still on its way (a moment after the story)."""

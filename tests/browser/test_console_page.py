@@ -1,17 +1,22 @@
 """The operator's console in a real browser (Debian's Chromium, headless, driven by Playwright),
 against the three running services: sign-in, the store's zones as SVG shapes, a count that changes as
-a real shopper walks in, and a campaign paused and resumed from the page."""
+a real shopper walks in, a campaign paused and resumed from the page, and a journey's steps with the
+devices at each step now, its arms and uplift, paused and resumed without a new version."""
 
 from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import ADMIN_TOKEN, System
-from tests.support.builders import leave, shopper
+from services.notify.journeys import arms
+from shared import keys
+from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System, eventually
+from tests.support.builders import SKU, TEXTS, Shopper, leave, pickup_store, place_order, shopper
 from tests.support.console import console_store, walk_into_the_shop
+from tests.support.push_service import LocalPushService
 
 LIVE = 10_000  # ms: the page polls every 3 s; a change shows within one or two polls
 
@@ -134,3 +139,120 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
         assert r.status_code == 200 and r.headers["content-type"].startswith(media)
         assert "http" not in r.text.replace("http://www.w3.org/2000/svg", "")  # nothing from elsewhere
     assert (await system.notify.get("/console/other.js")).status_code == 404
+
+
+WELCOME_IN = {
+    "name": "Welcome in",
+    "entry": {"event": "zone.entered", "zone_kind": "store"},
+    "holdout_percent": 50,
+    "goal": {"event": "order.reserved", "within": "PT2H", "sku": SKU},
+    "steps": [
+        {"id": "hello", "type": "message", "purpose": "offers", "sku": SKU, "message": TEXTS, "next": "linger"},
+        {"id": "linger", "type": "wait", "for": "PT1H"},
+    ],
+}
+
+
+async def shoppers_by_arm(
+    system: System, push: LocalPushService, journey_id: str, treated: int, held_out: int
+) -> tuple[list[Shopper], list[Shopper]]:
+    """Subscribed shoppers consenting to offers, `treated` of them in the journey's treatment arm and
+    `held_out` in its control arm: the arm is a keyed hash of the journey and the device, drawn here
+    with the services' own key, so the counts on the page are known before anyone walks in."""
+    key = keys.derive(TOKEN_KEY, keys.JOURNEY_ARMS)
+    found: dict[str, list[Shopper]] = {"treatment": [], "control": []}
+    wanted = {"treatment": treated, "control": held_out}
+    while any(len(found[arm]) < n for arm, n in wanted.items()):
+        who = await shopper(system, push, location=True, offers=True)
+        arm = arms.draw(key, journey_id, who.device_id, WELCOME_IN["holdout_percent"])
+        if len(found[arm]) < wanted[arm]:
+            found[arm].append(who)
+    return found["treatment"], found["control"]
+
+
+async def journey(system: System, journey_id: str) -> dict[str, Any]:
+    r = await system.notify.get(f"/v1/journeys/{journey_id}", headers=system.admin)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_the_operator_sees_a_journeys_steps_live_with_its_uplift_and_pauses_it_without_a_new_version(
+    system: System, browser: Browser, push: LocalPushService
+) -> None:
+    await pickup_store(system)
+    r = await system.notify.put("/v1/journeys/welcome-in", json=WELCOME_IN, headers=system.admin)
+    assert r.status_code == 200, r.text
+    old = {**WELCOME_IN, "name": "Old welcome"}
+    assert (await system.notify.put("/v1/journeys/old", json=old, headers=system.admin)).status_code == 200
+    assert (await system.notify.delete("/v1/journeys/old", headers=system.admin)).status_code == 204
+    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await sign_in(page, system.settings.notify_url, ADMIN_TOKEN)
+
+    # The journey's steps in order, each with its gist; nobody in it yet.
+    card = page.locator('article.journey[data-journey="welcome-in"]')
+    await expect(card.locator("h3")).to_contain_text("Welcome in")
+    await expect(card.locator(".status")).to_have_text("active")
+    await expect(card.locator("tbody tr[data-step]")).to_have_count(2)
+    assert await card.locator("tbody tr[data-step]").evaluate_all("rows => rows.map(r => r.dataset.step)") == [
+        "hello",
+        "linger",
+    ]
+    await expect(card.locator('tr[data-step="hello"] .gist')).to_have_text(
+        "message · offers · BOX-1 · “Welcome” → linger"
+    )
+    await expect(card.locator('tr[data-step="linger"] .gist')).to_have_text("wait 1 h → done")
+    await expect(card.locator(".entry")).to_have_text(
+        "enters on zone.entered · a store zone · control arm 50% · goal: order.reserved with BOX-1 within 2 h"
+    )
+    await expect(card.locator('tr[data-step="linger"] .now')).to_have_text("0")
+    await expect(card.locator(".uplift")).to_have_text("uplift: not enough data (an arm nobody entered yet)")
+    ended = page.locator('article.journey[data-journey="old"]')
+    await expect(ended.locator(".status")).to_have_text("ended")
+    await expect(ended.locator("button")).to_have_count(0)
+
+    # Two shoppers of the treatment arm and one of the control arm walk in, and one of the first two
+    # orders the product: the page shows them at the wait now, the offer sent to two and held out from
+    # one, the goal per arm and the uplift, without a reload.
+    treated, held_out = await shoppers_by_arm(system, push, "welcome-in", treated=2, held_out=1)
+    for who in [*treated, *held_out]:
+        await walk_into_the_shop(system, who)
+
+    async def all_decided() -> dict[str, Any] | None:
+        r = await system.notify.get("/v1/journeys/welcome-in/results", headers=system.admin)
+        hello = r.json()["steps"]["hello"]
+        return r.json() if hello.get("sent") == 2 and hello.get("suppressed") == {"holdout": 1} else None
+
+    await eventually(all_decided)
+    await place_order(system, treated[0])
+    await expect(card.locator('tr[data-step="linger"] .now')).to_have_text("3", timeout=LIVE)
+    await expect(card.locator('tr[data-step="hello"] .now')).to_have_text("0")
+    await expect(card.locator('tr[data-step="hello"] .reached')).to_have_text("3")
+    await expect(card.locator('tr[data-step="hello"] .sent')).to_have_text("2")
+    await expect(card.locator('tr[data-step="hello"] .suppressed')).to_have_text("holdout 1")
+    await expect(card.locator('tr[data-step="linger"] .reached')).to_have_text("3")
+    for arm, (entered, converted, rate) in {"treatment": ("2", "1", "50.0%"), "control": ("1", "0", "0.0%")}.items():
+        row = card.locator(f'.arm[data-arm="{arm}"]')
+        await expect(row.locator(".converted")).to_have_text(converted, timeout=LIVE)
+        await expect(row.locator(".entered")).to_have_text(entered)
+        await expect(row.locator(".rate")).to_have_text(rate)
+    # Newcombe's interval for 1 of 2 against 0 of 1: wide, as three devices deserve.
+    await expect(card.locator(".uplift")).to_have_text("uplift +50.0 points (95% interval −39.1 to +90.5)")
+    page_text = await page.locator("body").inner_text()
+    assert all(who.device_id not in page_text for who in [*treated, *held_out])
+
+    # Paused from the page, then resumed: the API says so each time, and it is still version 1 (the
+    # document went back exactly as it was read). The devices in it stay where they are.
+    await card.locator("button.pause").click()
+    await expect(card.locator(".status")).to_have_text("paused")
+    paused = await journey(system, "welcome-in")
+    assert (paused["active"], paused["version"]) == (False, 1)
+    await card.locator("button.resume").click()
+    await expect(card.locator(".status")).to_have_text("active")
+    resumed = await journey(system, "welcome-in")
+    assert (resumed["active"], resumed["version"]) == (True, 1)
+    await expect(card.locator('tr[data-step="linger"] .now')).to_have_text("3")
+    await expect(page.locator("#journey-error")).to_have_text("")
+    assert errors == []
+    await page.close()

@@ -1,4 +1,5 @@
-"""`accueil demo` against running services: it seeds the demo store and plays a drive-in to the end."""
+"""`accueil demo` against running services: it seeds the demo store with its journeys and plays a
+drive-in to the end."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ async def test_the_demo_runs_a_pickup_to_completion_and_prints_its_timeline(syst
         "staff alert closed: trip completed",
         "trip completed",
         "Camille's phone: a pickup update, suppressed (no_subscription)",
+        "Camille's journey demo-next-day-tip: at step next-day",
         "done",
     ]
     positions = [printed.find(step) for step in steps]
@@ -52,7 +54,48 @@ async def test_the_demo_runs_a_pickup_to_completion_and_prints_its_timeline(syst
         ("pickup_updates", "no_subscription"),
     }
     [store] = [s for s in console["stores"] if s["store_id"] == "demo-rivoli"]
-    assert {z["zone_id"] for z in store["zones"]} == {"shop", "bay-2", "approach"}
+    assert {(z["zone_id"], z["kind"]) for z in store["zones"]} == {
+        ("shop", "store"),
+        ("bay-2", "pickup"),
+        ("approach", "approach"),
+        ("garden", "department"),
+    }
+
+    # Its three journeys, each as the operator would write it, and the console shows them: Camille's
+    # collection entered her in the next-day tip's, where she waits for tomorrow.
+    r = await system.notify.get("/v1/journeys", headers=system.admin)
+    journeys = {j["journey_id"]: j for j in r.json()}
+    assert {i: (j["entry"]["event"], j["holdout_percent"], j["active"]) for i, j in journeys.items()} == {
+        "demo-garden": ("zone.dwelled", 10, True),
+        "demo-pickup-reminder": ("order.ready", 0, True),
+        "demo-next-day-tip": ("order.collected", 0, True),
+    }
+    garden = journeys["demo-garden"]
+    assert [s["type"] for s in garden["steps"]] == ["wait", "branch", "wait_for", "message", "exit"]
+    assert garden["entry"]["zone_id"] == "garden"
+    assert garden["goal"] == {"event": "order.reserved", "within": "PT2H", "sku": "DEMO-COMPOST"}
+    [offer] = [s for s in garden["steps"] if s["type"] == "message"]
+    assert (offer["purpose"], offer["sku"]) == ("offers", "DEMO-COMPOST")
+    reminder = journeys["demo-pickup-reminder"]
+    assert [(s["type"], s.get("event")) for s in reminder["steps"]] == [
+        ("wait_for", "order.collected"),
+        ("message", None),
+        ("exit", None),
+    ]
+    assert reminder["steps"][1]["purpose"] == "pickup_updates"
+    tip = journeys["demo-next-day-tip"]
+    assert tip["entry"]["sku"] == "DEMO-BOX"
+    assert [(s["type"], s.get("for"), s.get("purpose")) for s in tip["steps"]] == [
+        ("wait", "P1D", None),
+        ("message", None, "product_tips"),
+    ]
+    for journey in journeys.values():  # French and English
+        for step in journey["steps"]:
+            if step["type"] == "message":
+                assert set(step["message"]) == {"fr", "en"}, step
+    [shown] = [j for j in console["journeys"] if j["journey_id"] == "demo-next-day-tip"]
+    assert shown["results"]["now"] == {"next-day": 1} and shown["results"]["entered"]["treatment"] == 1
+    assert {j["journey_id"] for j in console["journeys"]} == set(journeys)
 
 
 async def test_the_demo_says_what_to_do_when_nothing_is_running() -> None:

@@ -22,8 +22,9 @@ async def console_overview(
     decisions: Annotated[int, Parameter(ge=1, le=100)] = 20,
 ) -> Overview:
     """Stores with their zones, beacons and how many devices are in each zone now (from geo), campaigns
-    with their status and funnel (product names from inventory), and the latest `decisions` with
-    their reasons. A peer that cannot answer is named in `unavailable`; the rest is whole."""
+    with their status and funnel (product names from inventory), journeys with their steps and results
+    (devices at each step now, the goal per arm and its uplift), and the latest `decisions` with their
+    reasons. A peer that cannot answer is named in `unavailable`; the rest is whole."""
     principal.require_admin()
     return await service.overview(ctx, decisions)
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from services.notify.journeys.schemas import JourneyEntry, JourneyGoal, JourneyResults, Step
 from services.notify.offers.schemas import CampaignResults, CampaignSchedule, CampaignTrigger
 from shared.wire import Answer
 
@@ -51,6 +52,21 @@ class CampaignView(Answer):
     schedule: CampaignSchedule | None = None
 
 
+class JourneyView(Answer):
+    journey_id: str
+    name: str
+    version: int
+    status: Literal["active", "paused", "ended"]
+    entry: JourneyEntry
+    steps: list[Step]
+    """in the order they were written, the first run on entry"""
+    holdout_percent: int
+    exit_on: list[str]
+    results: JourneyResults
+    """all time: entered per arm, per step reached / sent / suppressed, devices at each step now, the goal"""
+    goal: JourneyGoal | None = None
+
+
 class Decision(Answer):
     message_id: int
     decided_at: datetime
@@ -58,6 +74,8 @@ class Decision(Answer):
     status: str
     reason: str | None = None
     campaign_id: str | None = None
+    journey_id: str | None = None
+    journey_step: str | None = None
     store_id: str | None = None
     zone_id: str | None = None
     sku: str | None = None
@@ -72,6 +90,7 @@ class Overview(Answer):
     at: datetime
     stores: list[StoreView]
     campaigns: list[CampaignView]
+    journeys: list[JourneyView]
     decisions: list[Decision]
     """the latest decisions, newest first"""
     unavailable: list[Unavailable]

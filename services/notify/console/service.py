@@ -1,6 +1,6 @@
 """The console's overview: geo's stores, zones, beacons and zone counts and inventory's product names,
-asked over their HTTP APIs first, then notify's latest decisions, campaigns and funnels. A peer that
-cannot answer leaves out what it holds and is named in `unavailable`."""
+asked over their HTTP APIs first, then notify's latest decisions, campaigns and funnels, journeys and
+their results. A peer that cannot answer leaves out what it holds and is named in `unavailable`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from services.notify.console.schemas import (
     BeaconView,
     CampaignView,
     Decision,
+    JourneyView,
     Overview,
     PeerBeacon,
     PeerOccupancy,
@@ -27,8 +28,8 @@ from services.notify.console.schemas import (
     ZoneView,
 )
 from services.notify.context import NotifyContext
+from services.notify.journeys import service as journeys
 from services.notify.offers import service as offers
-from services.notify.offers.schemas import Campaign
 from shared import peers
 
 STORES_AT_ONCE = 8
@@ -57,7 +58,7 @@ async def overview(ctx: NotifyContext, decisions: int) -> Overview:
     views = [
         CampaignView(
             campaign_id=c.campaign_id,
-            status=_status(c),
+            status=_status(c.active, c.ended_at),
             trigger=c.trigger,
             sku=c.sku,
             product=products.get(c.sku),
@@ -70,15 +71,35 @@ async def overview(ctx: NotifyContext, decisions: int) -> Overview:
         at=datetime.now(UTC),
         stores=stores,
         campaigns=views,
+        journeys=await _journeys(ctx),
         decisions=[_decision(r) for r in latest],
         unavailable=unavailable,
     )
 
 
-def _status(campaign: Campaign) -> Literal["active", "paused", "ended"]:
-    if campaign.ended_at is not None:
+def _status(active: bool, ended_at: datetime | None) -> Literal["active", "paused", "ended"]:
+    if ended_at is not None:
         return "ended"
-    return "active" if campaign.active else "paused"
+    return "active" if active else "paused"
+
+
+async def _journeys(ctx: NotifyContext) -> list[JourneyView]:
+    """Every journey, ended ones too, with its results of all time and the devices at each step now."""
+    return [
+        JourneyView(
+            journey_id=j.journey_id,
+            name=j.name,
+            version=j.version,
+            status=_status(j.active, j.ended_at),
+            entry=j.entry,
+            steps=j.steps,
+            holdout_percent=j.holdout_percent,
+            exit_on=j.exit_on,
+            goal=j.goal,
+            results=await journeys.results(ctx, j.journey_id, None, None),
+        )
+        for j in await journeys.list_journeys(ctx)
+    ]
 
 
 def _decision(row: asyncpg.Record) -> Decision:
@@ -89,6 +110,8 @@ def _decision(row: asyncpg.Record) -> Decision:
         status=row["status"],
         reason=row["reason"],
         campaign_id=row["campaign_id"] or None,
+        journey_id=row["journey_id"],
+        journey_step=row["journey_step"],
         store_id=row["store_id"],
         zone_id=row["zone_id"],
         sku=row["sku"],

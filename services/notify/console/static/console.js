@@ -1,5 +1,6 @@
 // The operator's console: stores and zones drawn to scale, devices per zone now, campaigns with
-// their funnels (pause / resume), the latest decisions. No framework and no build step: it is served
+// their funnels (pause / resume), journeys with their steps, live counts and uplift (pause / resume),
+// the latest decisions. No framework and no build step: it is served
 // by notify and talks to notify only, which gathers what geo and inventory hold.
 "use strict";
 
@@ -10,6 +11,8 @@
   const SVG = "http://www.w3.org/2000/svg";
   const DRAW_ORDER = { approach: 0, store: 1, department: 2, pickup: 3 }; // small zones drawn on top
   const FUNNEL = ["decided", "sent", "shown", "clicked", "orders"];
+  const ARMS = ["treatment", "control"];
+  const DURATION_UNITS = ["wk", "d", "h", "min", "s"]; // in the order ISO 8601 writes them: W D T H M S
 
   const $ = (id) => document.getElementById(id);
   const drawn = new Map(); // store_id -> the shapes it was drawn from (redrawn only when they change)
@@ -250,22 +253,31 @@
     return holder;
   }
 
-  async function setActive(campaignId, active, button) {
+  // A button's change: the button off while it runs, the page refreshed after it, and a failure (or
+  // what `work` returns to warn of) said in `errorId`.
+  async function change(button, errorId, what, work) {
     button.disabled = true;
-    $("campaign-error").textContent = "";
+    $(errorId).textContent = "";
     try {
+      const warning = await work();
+      await refresh();
+      if (warning) $(errorId).textContent = warning;
+    } catch (error) {
+      if (error.status === 401) return signOut("The admin token is no longer accepted: sign in again.");
+      $(errorId).textContent = `Could not change ${what}: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function setActive(campaignId, active, button) {
+    return change(button, "campaign-error", campaignId, async () => {
       // Read it afresh and write it back whole with only `active` changed: the contract's PUT.
       const campaign = await api("GET", `/v1/campaigns/${encodeURIComponent(campaignId)}`);
       const body = { trigger: campaign.trigger, sku: campaign.sku, message: campaign.message, active };
       if (campaign.schedule) body.schedule = campaign.schedule;
       await api("PUT", `/v1/campaigns/${encodeURIComponent(campaignId)}`, body);
-      await refresh();
-    } catch (error) {
-      if (error.status === 401) return signOut("The admin token is no longer accepted: sign in again.");
-      $("campaign-error").textContent = `Could not change ${campaignId}: ${error.message}`;
-    } finally {
-      button.disabled = false;
-    }
+    });
   }
 
   function showCampaigns(campaigns) {
@@ -297,6 +309,151 @@
     $("no-campaigns").hidden = campaigns.length > 0;
   }
 
+  // --- journeys ---
+
+  // PT1H30M -> "1 h 30 min", P1D -> "1 d": a journey's durations as an operator reads them.
+  function durationText(iso) {
+    const match = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(iso || "");
+    if (!match) return iso;
+    const parts = DURATION_UNITS.map((unit, i) => match[i + 1] && `${Number(match[i + 1])} ${unit}`);
+    return parts.filter(Boolean).join(" ") || iso;
+  }
+
+  function zoneText(z) {
+    if (z.zone_id && z.zone_kind) return `zone ${z.zone_id} (${z.zone_kind})`;
+    return z.zone_id ? `zone ${z.zone_id}` : z.zone_kind ? `a ${z.zone_kind} zone` : "any zone";
+  }
+
+  function entryText(j) {
+    const e = j.entry;
+    const where = [e.store_id && `store ${e.store_id}`, (e.zone_id || e.zone_kind) && zoneText(e), e.sku && `an order with ${e.sku}`];
+    const parts = [`enters on ${e.event}${where.some(Boolean) ? ` · ${where.filter(Boolean).join(", ")}` : ""}`];
+    parts.push(`control arm ${j.holdout_percent}%`);
+    if (j.goal) parts.push(`goal: ${j.goal.event}${j.goal.sku ? ` with ${j.goal.sku}` : ""} within ${durationText(j.goal.within)}`);
+    if (j.exit_on.length) parts.push(`leaves on ${j.exit_on.join(", ")}`);
+    return parts.join(" · ");
+  }
+
+  function conditionText(c) {
+    if (c.in_zone) return `in ${zoneText(c.in_zone)} now`;
+    if (c.in_stock) return `${c.in_stock} in stock there now`;
+    if (c.consent) return `consents to ${c.consent}`;
+    if (c.had_event) return `had ${c.had_event} since entering`;
+    return JSON.stringify(c);
+  }
+
+  const then = (next) => `→ ${next || "done"}`; // a step with no next ends the journey, completed
+
+  // What a step does, in one line: its type's gist and where it leads.
+  function stepText(s) {
+    switch (s.type) {
+      case "wait":
+        return `wait ${durationText(s.for)} ${then(s.next)}`;
+      case "wait_for":
+        return `wait up to ${durationText(s.timeout)} for ${s.event} ${then(s.next)}; if it does not come ${then(s.timeout_next)}`;
+      case "branch":
+        return `if ${conditionText(s.if)} ${then(s.then)}; else ${then(s.else)}`;
+      case "message": {
+        const texts = s.message.en || Object.values(s.message)[0];
+        return `message · ${s.purpose}${s.sku ? ` · ${s.sku}` : ""} · “${texts.title}” ${then(s.next)}`;
+      }
+      case "exit":
+        return "exit";
+      default:
+        return s.type;
+    }
+  }
+
+  const percent = (rate) => (rate == null ? "–" : `${(100 * rate).toFixed(1)}%`);
+  const signed = (x, digits) => `${x < 0 ? "−" : "+"}${Math.abs(x).toFixed(digits)}`;
+  const points = (x) => signed(100 * x, 1); // a difference of rates, in percentage points
+
+  function stepsTable(j) {
+    const table = el("table", { class: "steps" });
+    const head = table.createTHead().insertRow();
+    for (const title of ["Step", "What it does", "Now", "Reached", "Sent", "Suppressed"]) head.append(el("th", { scope: "col" }, title));
+    const body = table.createTBody();
+    const r = j.results;
+    for (const step of j.steps) {
+      const counts = r.steps[step.id] || { reached: 0 };
+      const suppressed = Object.entries(counts.suppressed || {}).map(([reason, n]) => `${reason} ${n}`);
+      const row = el("tr", { "data-step": step.id });
+      row.append(
+        el("td", { class: "step-id" }, step.id),
+        el("td", { class: "gist" }, stepText(step)),
+        el("td", { class: "now" }, String(r.now[step.id] || 0)),
+        el("td", { class: "reached" }, String(counts.reached)),
+        el("td", { class: "sent" }, counts.sent == null ? "" : String(counts.sent)),
+        el("td", { class: "suppressed" }, suppressed.join(", ")),
+      );
+      body.append(row);
+    }
+    return table;
+  }
+
+  // Entered per arm, and with a goal its conversion per arm and the uplift with its 95% interval
+  // (Newcombe's hybrid score interval, computed by notify).
+  function armsTable(j) {
+    const goal = j.results.goal;
+    const table = el("table", { class: "arms" });
+    const head = table.createTHead().insertRow();
+    const columns = goal ? ["Arm", "Entered", "Converted", "Rate"] : ["Arm", "Entered"];
+    for (const title of columns) head.append(el("th", { scope: "col" }, title));
+    const body = table.createTBody();
+    for (const arm of ARMS) {
+      const row = el("tr", { class: "arm", "data-arm": arm });
+      row.append(el("th", { scope: "row" }, arm), el("td", { class: "entered" }, String(j.results.entered[arm] || 0)));
+      if (goal) row.append(el("td", { class: "converted" }, String(goal[arm].converted)), el("td", { class: "rate" }, percent(goal[arm].rate)));
+      body.append(row);
+    }
+    const holder = el("div", { class: "outcome-of" });
+    holder.append(table);
+    if (goal) {
+      const u = goal.uplift;
+      let text = "uplift: not enough data (an arm nobody entered yet)";
+      if (u) {
+        const relative = u.relative == null ? "" : `, ${signed(100 * u.relative, 0)}% relative`;
+        text = `uplift ${points(u.absolute)} points (95% interval ${points(u.ci95[0])} to ${points(u.ci95[1])}${relative})`;
+      }
+      holder.append(el("p", { class: "uplift" }, text));
+    }
+    const exits = Object.entries(j.results.exits).map(([reason, n]) => `${reason} ${n}`);
+    holder.append(el("p", { class: "exits" }, `left: ${exits.join(", ") || "nobody yet"}`));
+    return holder;
+  }
+
+  function setJourneyActive(journeyId, active, button) {
+    const path = `/v1/journeys/${encodeURIComponent(journeyId)}`;
+    return change(button, "journey-error", journeyId, async () => {
+      // Read it afresh and write it back whole with only `active` changed: the document is the same, so
+      // notify makes no new version and the devices in it walk on as they were.
+      const journey = await api("GET", path);
+      const { journey_id, version, created_at, updated_at, ended_at, ...document } = journey;
+      const saved = await api("PUT", path, { ...document, active });
+      return saved.version === version ? null : `${journeyId} became version ${saved.version} (it was ${version})`;
+    });
+  }
+
+  function journeyCard(j) {
+    const card = el("article", { class: "journey", "data-journey": j.journey_id });
+    const title = el("h3", {}, j.name);
+    title.append(" ", el("span", { class: "where" }, `${j.journey_id} · version ${j.version}`), " ", el("span", { class: `status ${j.status}` }, j.status));
+    card.append(title);
+    if (j.status !== "ended") {
+      const pause = j.status === "active";
+      const button = el("button", { type: "button", class: pause ? "pause" : "resume", "aria-label": `${pause ? "Pause" : "Resume"} ${j.name}` }, pause ? "Pause" : "Resume");
+      button.addEventListener("click", () => setJourneyActive(j.journey_id, !pause, button));
+      card.append(button);
+    }
+    card.append(el("p", { class: "entry" }, entryText(j)), stepsTable(j), armsTable(j));
+    return card;
+  }
+
+  function showJourneys(journeys) {
+    $("journeys").replaceChildren(...journeys.map(journeyCard));
+    $("no-journeys").hidden = journeys.length > 0;
+  }
+
   // --- decisions ---
 
   function showDecisions(decisions) {
@@ -309,7 +466,7 @@
         el("td", {}, d.purpose),
         el("td", { class: `outcome ${d.status}` }, d.status),
         el("td", { class: "reason" }, d.reason || ""),
-        el("td", {}, d.campaign_id || ""),
+        el("td", {}, d.campaign_id || (d.journey_id ? `${d.journey_id} · ${d.journey_step}` : "")),
         el("td", {}, [d.store_id, d.zone_id].filter(Boolean).join(" / ")),
         el("td", {}, d.sku || ""),
       );
@@ -325,6 +482,7 @@
     $("unavailable").replaceChildren(...overview.unavailable.map((u) => el("li", { "data-service": u.service }, `${u.service} is not answering: ${u.detail}`)));
     showStores(overview.stores);
     showCampaigns(overview.campaigns);
+    showJourneys(overview.journeys);
     showDecisions(overview.decisions);
     polls += 1;
     document.body.dataset.polls = String(polls);
