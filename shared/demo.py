@@ -368,8 +368,9 @@ class Demo:
             arrival = max((a for a in alerts.values() if a["kind"] == "arrived"), key=lambda a: a["alert_id"])
             await self.call("POST", "notify", f"/v1/alerts/{arrival['alert_id']}/ack", staff["token"])
             await self.until(changed, acked, 10)
-        await self.call("POST", "inventory", f"/v1/orders/{order_id}/collected", staff["token"])
+        # Said before the call: the staff stream printing the alert closed may otherwise come first.
         self.log("Alex hands the box over: the order is collected")
+        await self.call("POST", "inventory", f"/v1/orders/{order_id}/collected", staff["token"])
 
         def closed() -> bool:
             return all(a.get("closed_at") for a in alerts.values())
