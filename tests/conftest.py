@@ -306,6 +306,22 @@ class RunningServices:
         await self.tasks.pop(name)
 
 
+@asynccontextmanager
+async def one_service(db_url: str, name: str, config: Any = None) -> AsyncIterator[RunningServices]:
+    """One service alone on a socket of its own, against the test's database (`config`: its own
+    settings; default: from the environment)."""
+    sock = free_socket()
+    run = RunningServices(
+        settings_for(db_url, {name: sock.getsockname()[1]}), (name,), {name: sock}, {name: config} if config else None
+    )
+    try:
+        await run.start(name)
+        yield run
+    finally:
+        await run.stop(name)
+        sock.close()
+
+
 @pytest.fixture
 async def push() -> AsyncIterator[LocalPushService]:
     """The browsers' push service, stood in for by a local endpoint that checks VAPID and decrypts."""

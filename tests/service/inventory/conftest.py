@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from services.inventory.settings import InventorySettings
-from tests.conftest import RunningServices, free_socket, settings_for
+from tests.conftest import RunningServices, one_service
 from tests.support.inventory import Inventory
 
 ROOMY = InventorySettings(prepare_hold_s=7 * 86_400, max_open_orders=10_000, max_open_units=100_000,
@@ -25,19 +25,8 @@ def inventory_settings() -> InventorySettings:
 
 @pytest.fixture
 async def running_inventory(db_url: str, inventory_settings: InventorySettings) -> AsyncIterator[RunningServices]:
-    sock = free_socket()
-    run = RunningServices(
-        settings_for(db_url, {"inventory": sock.getsockname()[1]}),
-        ("inventory",),
-        {"inventory": sock},
-        {"inventory": inventory_settings},
-    )
-    try:
-        await run.start("inventory")
+    async with one_service(db_url, "inventory", inventory_settings) as run:
         yield run
-    finally:
-        await run.stop("inventory")
-        sock.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ is still held when the decision is written is released."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -11,18 +10,9 @@ import asyncpg
 import pytest
 
 from services.notify.offers import jobs
-from shared.db import Database, create_pool
+from shared.db import Database
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-async def notify_db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(await create_pool(db_url, min_size=1, max_size=2, timeout_s=10), db_url)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def held(db: asyncpg.Connection, event_id: int, sku: str) -> int:
