@@ -33,12 +33,12 @@ def shopper(**kw: object) -> Recipient:
         "timezone": "Europe/Paris",
         "subscribed": True,
     }
-    return Recipient(**{**base, **kw})  # type: ignore[arg-type]
+    return Recipient(**{**base, **kw})
 
 
 def step(purpose: str = "offers", **kw: object) -> StepMessage:
     base: dict[str, object] = {"purpose": purpose, "texts": TEXTS, "sku": "COMPOST-40L", "product": COMPOST}
-    return StepMessage(**{**base, **kw})  # type: ignore[arg-type]
+    return StepMessage(**{**base, **kw})
 
 
 def decide(s: StepMessage, who: Recipient | None = None, when: datetime = NOON):

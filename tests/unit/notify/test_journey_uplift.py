@@ -96,7 +96,7 @@ def journey(**changes: Any) -> Any:
     at = datetime(2026, 5, 1, tzinfo=UTC)
     row = {"journey_id": "garden", "version": 2, "name": "Garden nudge", "active": True, "document": stored,
            "created_at": at, "updated_at": at, "ended_at": None}  # fmt: skip
-    return journey_of(row)  # type: ignore[arg-type]
+    return journey_of(row)
 
 
 def arm(arm: str, exit_reason: str | None, entered: int, converted: int) -> dict[str, Any]:
@@ -129,7 +129,7 @@ LIVE = [{"step": "look", "n": 2}, {"step": "order", "n": 1}]
 
 
 def test_results_add_up_the_counts_as_counted_by_hand() -> None:
-    r = tally(journey(), ARMS, REACHED, MESSAGES, LIVE)  # type: ignore[arg-type]
+    r = tally(journey(), ARMS, REACHED, MESSAGES, LIVE)
     assert r.journey_id == "garden"
     assert r.entered == {"treatment": 15, "control": 5}
     assert r.exits == {"completed": 14, "exit_event": 2, "journey_ended": 1}  # the 3 still in it: no exit
@@ -155,25 +155,25 @@ def test_results_add_up_the_counts_as_counted_by_hand() -> None:
 
 
 def test_a_message_step_nobody_reached_still_shows_its_zeros() -> None:
-    r = tally(journey(), [arm("treatment", "completed", 1, 0)], [{"step": "look", "reached": 1}], [], [])  # type: ignore[arg-type]
+    r = tally(journey(), [arm("treatment", "completed", 1, 0)], [{"step": "look", "reached": 1}], [], [])
     assert r.steps["offer"] == StepResults(reached=0, sent=0, pending=0, failed=0, suppressed={})
     assert r.steps["still"] == StepResults(reached=0)
     assert r.now == {}
 
 
 def test_an_empty_control_arm_has_no_rate_and_no_uplift() -> None:
-    r = tally(journey(), [arm("treatment", "completed", 4, 2)], [], [], [])  # type: ignore[arg-type]
+    r = tally(journey(), [arm("treatment", "completed", 4, 2)], [], [], [])
     assert r.goal is not None
     assert r.goal.control.rate is None and r.goal.treatment.rate == 0.5
     assert r.goal.uplift is None
 
 
 def test_a_control_arm_converting_nobody_has_no_relative_uplift() -> None:
-    r = tally(journey(), [arm("treatment", "completed", 4, 2), arm("control", "completed", 3, 0)], [], [], [])  # type: ignore[arg-type]
+    r = tally(journey(), [arm("treatment", "completed", 4, 2), arm("control", "completed", 3, 0)], [], [], [])
     assert r.goal is not None and r.goal.uplift is not None
     assert r.goal.uplift.absolute == 0.5 and r.goal.uplift.relative is None
 
 
 def test_a_journey_without_a_goal_has_no_goal_results() -> None:
-    r = tally(journey(goal=None), ARMS, REACHED, MESSAGES, LIVE)  # type: ignore[arg-type]
+    r = tally(journey(goal=None), ARMS, REACHED, MESSAGES, LIVE)
     assert r.goal is None and r.entered == {"treatment": 15, "control": 5}
