@@ -273,6 +273,10 @@ async def lock_due(conn: asyncpg.Connection, ids: Sequence[int], now: datetime) 
     )
 
 
+async def postpone(conn: asyncpg.Connection, enrollment_id: int, until: datetime) -> None:
+    await conn.execute("UPDATE notify.enrollments SET wake_at = $2 WHERE enrollment_id = $1", enrollment_id, until)
+
+
 async def next_wake(conn: asyncpg.Connection) -> datetime | None:
     value: datetime | None = await conn.fetchval(
         "SELECT min(wake_at) FROM notify.enrollments WHERE exited_at IS NULL AND wake_at IS NOT NULL"

@@ -46,11 +46,13 @@ from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATE
 from services.notify.replicas import service as replicas
 from services.notify.staff_alerts.consumers import PICKUP_DELIVERY
 from shared import peers
+from shared.db import UNAVAILABLE
 from shared.wake_loop import WakeLoop, until_due
 
 log = logging.getLogger("accueil.notify.journeys")
 
 BATCH = 200
+FAILED_STEP_PAUSE = timedelta(minutes=1)
 GEO_AT_ONCE = 16
 
 TIP_DELIVERY = DeliveryKind(
@@ -117,7 +119,16 @@ async def run_due(ctx: NotifyContext, now: datetime | None = None, limit: int = 
                 continue
             flow = flow_of[(e["journey_id"], e["version"])]
             asked = e["device_id"] in where
-            await advance(conn, ctx, e, flow, where.get(e["device_id"]), asked, state["active"], now)
+            try:
+                async with conn.transaction():  # a savepoint: one failing step does not undo the others
+                    await advance(conn, ctx, e, flow, where.get(e["device_id"]), asked, state["active"], now)
+            except UNAVAILABLE:
+                raise
+            except Exception:
+                # A bug or a bad row: the enrollment waits and is tried again later, and the batch goes on
+                # (left due, it would come first in every batch and hold up every journey).
+                log.exception("journey %s: a step failed, tried again in %s", e["journey_id"], FAILED_STEP_PAUSE)
+                await repo.postpone(conn, e["enrollment_id"], now + FAILED_STEP_PAUSE)
     return len(locked)
 
 

@@ -487,3 +487,45 @@ async def test_any_journey_and_any_events_leave_a_trail_that_agrees_with_how_eac
                 assert total + sum((counted.suppressed or {}).values()) == sum(
                     said.get(i, {}).get(step_id, 0) for i in ids
                 )
+
+
+async def test_a_step_that_fails_waits_and_holds_up_no_other_device(engine: Engine, db: asyncpg.Connection) -> None:
+    ctx = engine.answering
+    journey_id = f"stall_{uuid.uuid4().hex[:8]}"
+    plan = {
+        "name": "Stall",
+        "entry": {"event": "zone.entered"},
+        "steps": [{"id": "look", "type": "wait", "for": "PT1S", "next": "end"}, {"id": "end", "type": "exit"}],
+    }
+    await journey_service.save_journey(ctx, journey_id, msgspec.convert(plan, JourneyPut))
+    now = datetime.now(UTC)
+    devices = []
+    for n in range(2):
+        created = await register_device(ctx, DeviceCreate(platform="web", locale="en", timezone="UTC"), "127.0.0.1")
+        devices.append(created.device_id)
+        await answer(ctx, db, created.device_id, {"location": True})
+        async with ctx.db.transaction() as conn:
+            [event] = await bus.publish(
+                conn, "geo", [device_event(f"{journey_id}_{n}", created.device_id, "zone.entered", "store", now)]
+            )
+        async with ctx.db.transaction() as conn:
+            await on_device_event(conn, event, ctx)
+    # A bad row (as a bug would leave it): the first device's enrollment is at a step its flow lacks.
+    await db.execute(
+        "UPDATE notify.enrollments SET step = 'gone', ran = false WHERE device_id = $1 AND journey_id = $2",
+        devices[0],
+        journey_id,
+    )
+
+    for seconds in (2, 4):  # the first round runs `look`, the second its end
+        await runner.run_due(ctx, now=now + timedelta(seconds=seconds))
+    rows = {
+        r["device_id"]: r
+        for r in await db.fetch(
+            "SELECT device_id, step, wake_at, exit_reason FROM notify.enrollments WHERE journey_id = $1", journey_id
+        )
+    }
+    assert rows[devices[1]]["exit_reason"] == "completed"
+    bad = rows[devices[0]]
+    assert bad["exit_reason"] is None and bad["step"] == "gone"
+    assert bad["wake_at"] == now + timedelta(seconds=2) + runner.FAILED_STEP_PAUSE  # not tried in the second round
