@@ -154,7 +154,7 @@ async def test_a_stream_catches_up_when_its_replicas_listener_reconnects(
         cut = await db.fetchval(
             """
             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%accueil_notify_alerts%'
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN %accueil_notify_%'
             """
         )
         assert cut == 1  # one listening connection for the whole replica, whatever the streams open
