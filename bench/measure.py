@@ -18,7 +18,9 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
 
 def cpu_s(pids: Iterable[int], *, children: bool = False) -> float:
     """CPU time (user and system) used so far by these processes, and their children's if asked
-    (PostgreSQL's backends are its postmaster's children); a process gone meanwhile counts nothing."""
+    (PostgreSQL's backends are its postmaster's children, and those that ended meanwhile count in
+    its reaped children's time: else a connection closed during a phase would count negative); a
+    process gone meanwhile counts nothing."""
     import psutil
 
     total = 0.0
@@ -26,6 +28,9 @@ def cpu_s(pids: Iterable[int], *, children: bool = False) -> float:
         try:
             process = psutil.Process(pid)
             family = [process, *process.children(recursive=True)] if children else [process]
+            if children:
+                reaped = process.cpu_times()
+                total += reaped.children_user + reaped.children_system
         except psutil.NoSuchProcess:
             continue
         for proc in family:

@@ -37,6 +37,7 @@ RUNS = [
     ("inventory: bulk import and reservations", ["inventory.py"]),
     ("notify: decisions, Web Push delivery, ping to push alone and under 10,000 pings/s", ["notify.py"]),
     ("notify: a campaign's results over 100,000 messages", ["campaign_results.py"]),
+    ("notify: journeys, enrollments moved per second and a journey's results at 100,000", ["journeys.py"]),
 ]
 
 
