@@ -65,6 +65,8 @@ class Flow:
     asks_where: frozenset[str]
     """Steps from which a walk may reach a branch on the device's zone before it parks."""
     skus_in_conditions: frozenset[str]
+    asks_consent: bool
+    """A branch reads the device's consents (a walk needs them read first)."""
 
     def enters_on(
         self, event_type: str, store_id: str | None, zone_kind: str | None, zone_id: str | None, skus: frozenset[str]
@@ -312,6 +314,7 @@ def check(doc: JourneyDocument) -> Flow:
         skus_in_conditions=frozenset(
             s.if_.in_stock for s in doc.steps if isinstance(s, BranchStep) and s.if_.in_stock is not None
         ),
+        asks_consent=any(isinstance(s, BranchStep) and s.if_.consent is not None for s in doc.steps),
     )
 
 

@@ -187,6 +187,8 @@ class Move:
 
 
 async def move(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
+    if not moves:  # an event or a round that moves nobody costs no statement
+        return
     await conn.execute(
         """
         UPDATE notify.enrollments e SET step = m.step, ran = m.ran, wake_at = m.wake_at, awaiting = m.awaiting
@@ -204,6 +206,8 @@ async def move(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
 
 async def leave(conn: asyncpg.Connection, ids: Sequence[int], steps: Sequence[str], reason: str, now: datetime) -> None:
     """These enrollments end, each at its step, for `reason`."""
+    if not ids:
+        return
     await conn.execute(
         """
         UPDATE notify.enrollments e
@@ -228,6 +232,8 @@ async def note(conn: asyncpg.Connection, enrollment_id: int, seen: list[str], gr
 
 
 async def convert(conn: asyncpg.Connection, ids: Sequence[int], at: datetime) -> None:
+    if not ids:
+        return
     await conn.execute(
         """
         UPDATE notify.enrollments SET converted_at = $2
@@ -285,6 +291,8 @@ async def next_wake(conn: asyncpg.Connection) -> datetime | None:
 
 
 async def record_steps(conn: asyncpg.Connection, reached: Sequence[tuple[int, str]], now: datetime) -> None:
+    if not reached:
+        return
     await conn.execute(
         """
         INSERT INTO notify.enrollment_steps (enrollment_id, step, reached_at)

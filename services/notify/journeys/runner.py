@@ -4,8 +4,10 @@ runs one twice; a crash rolls its batch back and another runner takes it.
 
 One round: the due enrollments are read; geo is asked, with no transaction open, where the devices
 are whose next steps branch on it; then, in one transaction, each is locked again (still due, its
-device free), walked (flow.py), and its steps reached, its messages decided and queued, and its new
-place are written together.
+device free) and walked (flow.py) in a savepoint of its own, its messages decided and queued as it
+goes; the steps every walk reached and the places they took it to are written once for the round.
+What the round's walks and messages read of the replicas (stock, products, stores' time zones) is read
+once for it too: a statement per enrollment for each cost more than the walk itself.
 
 Why not a durable-workflow or job library (DBOS, procrastinate and pgqueuer were weighed): a step's
 effect is a row in notify's own tables (a message in the outbox, the enrollment's move), and it must
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -44,6 +47,7 @@ from services.notify.outbox.messages import Addressee, Outgoing
 from services.notify.policy.decide import Past, Recipient
 from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES, PRODUCT_TIPS
 from services.notify.replicas import service as replicas
+from services.notify.replicas.products import ProductInfo
 from services.notify.staff_alerts.consumers import PICKUP_DELIVERY
 from shared import peers
 from shared.db import UNAVAILABLE
@@ -89,6 +93,70 @@ def _start(flow: Flow, e: asyncpg.Record) -> str | None:
     return flow.after_parking(e["step"]) if e["ran"] else e["step"]
 
 
+@dataclass(frozen=True)
+class Went:
+    """Where one enrollment's walk took it: the steps it reached, then its exit (the step it left at
+    and why) or its new place."""
+
+    enrollment_id: int
+    reached: tuple[str, ...]
+    exit: tuple[str, str] | None = None
+    move: Move | None = None
+
+
+@dataclass
+class Round:
+    """One round's shared reads, and what it writes once its enrollments are walked."""
+
+    now: datetime
+    stock: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(store, SKU) -> units the store can hand over, for the SKUs the round's branches ask about."""
+    products: dict[tuple[str, str], ProductInfo | None] = field(default_factory=dict)
+    timezones: dict[str | None, str] = field(default_factory=dict)
+    reached: list[tuple[int, str]] = field(default_factory=list)
+    exits: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    """reason -> (enrollment, the step it left at)"""
+    moves: list[Move] = field(default_factory=list)
+
+    async def read_stock(
+        self, conn: asyncpg.Connection, locked: list[asyncpg.Record], flow_of: dict[tuple[str, int], Flow]
+    ) -> None:
+        asked = sorted(
+            {
+                (e["store_id"], sku)
+                for e in locked
+                if e["store_id"] is not None
+                for sku in flow_of[(e["journey_id"], e["version"])].skus_in_conditions
+            }
+        )
+        levels = await replicas.availability(conn, [a[0] for a in asked], [a[1] for a in asked]) if asked else {}
+        self.stock = {a: levels.get(a, 0) for a in asked}
+
+    async def product_at(self, conn: asyncpg.Connection, store_id: str, sku: str) -> ProductInfo | None:
+        if (store_id, sku) not in self.products:
+            self.products[(store_id, sku)] = await replicas.product_at(conn, store_id, sku)
+        return self.products[(store_id, sku)]
+
+    async def timezone_of(self, conn: asyncpg.Connection, store_id: str | None) -> str:
+        if store_id not in self.timezones:
+            self.timezones[store_id] = await replicas.timezone_of(conn, store_id)
+        return self.timezones[store_id]
+
+    def take(self, went: Went) -> None:
+        self.reached.extend((went.enrollment_id, step) for step in went.reached)
+        if went.exit is not None:
+            step, reason = went.exit
+            self.exits.setdefault(reason, []).append((went.enrollment_id, step))
+        if went.move is not None:
+            self.moves.append(went.move)
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        await repo.record_steps(conn, self.reached, self.now)
+        for reason, left in self.exits.items():
+            await repo.leave(conn, [x[0] for x in left], [x[1] for x in left], reason, self.now)
+        await repo.move(conn, self.moves)
+
+
 async def run_due(ctx: NotifyContext, now: datetime | None = None, limit: int = BATCH) -> int:
     """One round; returns how many enrollments were moved."""
     now = now or datetime.now(UTC)
@@ -110,18 +178,22 @@ async def run_due(ctx: NotifyContext, now: datetime | None = None, limit: int = 
     async with ctx.db.transaction() as conn:
         locked = await repo.lock_due(conn, [e["enrollment_id"] for e in due], now)
         states = await repo.journey_states(conn, list({e["journey_id"] for e in locked}))
+        this_round = Round(now)
+        await this_round.read_stock(conn, locked, flow_of)
         for e in locked:
             state = states[e["journey_id"]]
             if state["ended_at"] is not None:
                 # Entered as the journey ended: the entry read it before the end committed, and the end
                 # let out everyone it saw, which was not yet this device.
-                await repo.leave(conn, [e["enrollment_id"]], [e["step"]], "journey_ended", now)
+                this_round.take(Went(e["enrollment_id"], (), exit=(e["step"], "journey_ended")))
                 continue
             flow = flow_of[(e["journey_id"], e["version"])]
             asked = e["device_id"] in where
             try:
                 async with conn.transaction():  # a savepoint: one failing step does not undo the others
-                    await advance(conn, ctx, e, flow, where.get(e["device_id"]), asked, state["active"], now)
+                    went = await advance(
+                        conn, ctx, e, flow, where.get(e["device_id"]), asked, state["active"], this_round
+                    )
             except UNAVAILABLE:
                 raise
             except Exception:
@@ -129,6 +201,9 @@ async def run_due(ctx: NotifyContext, now: datetime | None = None, limit: int = 
                 # (left due, it would come first in every batch and hold up every journey).
                 log.exception("journey %s: a step failed, tried again in %s", e["journey_id"], FAILED_STEP_PAUSE)
                 await repo.postpone(conn, e["enrollment_id"], now + FAILED_STEP_PAUSE)
+                continue
+            this_round.take(went)  # only a walk whose savepoint held: one that failed writes nothing
+        await this_round.write(conn)
     return len(locked)
 
 
@@ -151,16 +226,15 @@ async def advance(
     zones: Zones | None,
     asked: bool,
     active: bool,
-    now: datetime,
-) -> None:
-    """Walk one locked enrollment from where it is, and write where it got to with what it did."""
+    this_round: Round,
+) -> Went:
+    """Walk one locked enrollment from where it is and queue its messages; where it went is the
+    round's to write."""
     store_id = e["store_id"]
     stock = {}
-    if flow.skus_in_conditions and store_id is not None:
-        skus = sorted(flow.skus_in_conditions)
-        levels = await replicas.availability(conn, [store_id] * len(skus), skus)
-        stock = {sku: levels.get((store_id, sku), 0) for sku in skus}
-    consents = purposes_of(await consent_repo.get_consents(conn, e["device_id"]))
+    if store_id is not None:
+        stock = {sku: this_round.stock[(store_id, sku)] for sku in flow.skus_in_conditions}
+    consents = purposes_of(await consent_repo.get_consents(conn, e["device_id"])) if flow.asks_consent else {}
     facts = Facts(
         zones_here=None
         if zones is None
@@ -170,21 +244,23 @@ async def advance(
         seen=frozenset(e["seen"]),
     )
     walked = walk(flow, _start(flow, e), e["step"], facts)
-    await repo.record_steps(conn, [(e["enrollment_id"], s) for s in walked.reached], now)
     if walked.messages:
         who = await outbox.recipient_of(conn, e)
         for step_id in walked.messages:
             step = flow.steps[step_id]
             assert isinstance(step, MessageStep)
-            who = await _say(conn, ctx, e, step, who, active, now)
+            who = await _say(conn, ctx, e, step, who, active, this_round)
     if walked.exit is not None:
-        await repo.leave(conn, [e["enrollment_id"]], [walked.step], walked.exit, now)
-        return
+        return Went(e["enrollment_id"], walked.reached, exit=(walked.step, walked.exit))
     wake_after = walked.wake_after
     if not walked.ran and not asked:
         wake_after = timedelta(0)  # its branch needs geo, not asked this round (an event moved it meanwhile)
-    wake_at = now + wake_after if wake_after is not None else None
-    await repo.move(conn, [Move(e["enrollment_id"], walked.step, walked.ran, wake_at, walked.awaiting)])
+    wake_at = this_round.now + wake_after if wake_after is not None else None
+    return Went(
+        e["enrollment_id"],
+        walked.reached,
+        move=Move(e["enrollment_id"], walked.step, walked.ran, wake_at, walked.awaiting),
+    )
 
 
 async def _say(
@@ -194,13 +270,13 @@ async def _say(
     step: MessageStep,
     who: Recipient,
     active: bool,
-    now: datetime,
+    this_round: Round,
 ) -> Recipient:
     """Decide and queue one message step, once per enrollment; the recipient as the next decision sees it."""
-    store_id, device_id = e["store_id"], e["device_id"]
+    store_id, device_id, now = e["store_id"], e["device_id"], this_round.now
     product = alternative = request = None
     if step.sku is not None and store_id is not None:
-        product = await replicas.product_at(conn, store_id, step.sku)
+        product = await this_round.product_at(conn, store_id, step.sku)
         if step.purpose == OFFERS and (product is None or product.available <= 0):
             alternative = await replicas.best_alternative(conn, store_id, step.sku)
         if step.purpose == BACK_IN_STOCK:
@@ -215,7 +291,7 @@ async def _say(
         arm=e["arm"],
         paused=not active,
     )
-    moment = moment_of(e["entry_event_id"], store_id, now, await replicas.timezone_of(conn, store_id))
+    moment = moment_of(e["entry_event_id"], store_id, now, await this_round.timezone_of(conn, store_id))
     decision = decide_step(said, who, moment, ctx.policy)
     request_id = request["request_id"] if request is not None and decision.status != "suppressed" else None
     recorded = await outbox.queue(
