@@ -349,6 +349,14 @@ async def delete_old(conn: asyncpg.Connection, before: datetime) -> int:
 # --- results: a fixed number of statements, whatever the journey's size ---
 
 
+async def plan_for_the_window(conn: asyncpg.Connection) -> None:
+    """The counts below are planned for the window asked, each time, in this transaction: a plan made
+    once for any window guesses it narrow and visits the journey's enrollments one at a time, where
+    over a whole journey hashing them is quicker (bench/journeys.py, 100,000 enrollments: the messages'
+    counts 330 ms against 120, the steps' 260 against 200)."""
+    await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 async def arm_counts(
     conn: asyncpg.Connection, journey_id: str, since: datetime, until: datetime
 ) -> list[asyncpg.Record]:
@@ -390,7 +398,7 @@ async def message_counts(
         """
         SELECT m.journey_step AS step, m.status, m.reason, count(*) AS n
         FROM notify.messages m JOIN notify.enrollments e USING (enrollment_id)
-        WHERE m.journey_id = $1 AND e.entered_at >= $2 AND e.entered_at <= $3
+        WHERE m.journey_id = $1 AND e.journey_id = $1 AND e.entered_at >= $2 AND e.entered_at <= $3
         GROUP BY 1, 2, 3
         """,
         journey_id,

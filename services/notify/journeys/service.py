@@ -135,12 +135,13 @@ async def results(
     ctx: NotifyContext, journey_id: str, since: datetime | None, until: datetime | None
 ) -> JourneyResults:
     """What came of the devices that entered in [since, until] (all time by default): five statements
-    whatever the journey's size."""
+    whatever the journey's size, each planned for that window."""
     if since is not None and until is not None and until < since:
         raise Invalid("to must not be before from", field="to")
     since, until = since or ALL_TIME[0], until or ALL_TIME[1]
     async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
         row = await _journey_row(conn, journey_id)
+        await repo.plan_for_the_window(conn)
         arms = await repo.arm_counts(conn, journey_id, since, until)
         reached = await repo.step_counts(conn, journey_id, since, until)
         messages = await repo.message_counts(conn, journey_id, since, until)
