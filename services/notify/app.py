@@ -30,7 +30,7 @@ from services.notify.outbox.repository import SEND_CHANNEL
 from services.notify.outbox.sender import Sender
 from services.notify.privacy import routes as privacy
 from services.notify.privacy.consumers import CONFIRMATIONS
-from services.notify.privacy.jobs import RETENTION
+from services.notify.privacy.jobs import RETENTION, UNCONSENTED
 from services.notify.push import vapid
 from services.notify.push.channels import Channels
 from services.notify.push.native import native_channels
@@ -148,7 +148,7 @@ SPEC = ServiceSpec(
         BACK_IN_STOCK_EVENTS,
         JOURNEY_EVENTS,
     ],
-    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION, *back_in_stock_jobs.JOBS, *journey_jobs.JOBS],
+    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION, UNCONSENTED, *back_in_stock_jobs.JOBS, *journey_jobs.JOBS],
     settings_type=NotifySettings,
     context=notify_context,
     description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",

@@ -47,13 +47,28 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     back_in_stock_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
     """A back-in-stock request not answered this long after it was made lapses: nothing is said."""
 
-    registrations_per_hour: Count = 30
+    registrations_per_hour: Count = 300
     """Devices one client address may register in an hour (behind a proxy: see ACCUEIL_TRUSTED_PROXIES);
-    beyond, 429 with Retry-After."""
+    beyond, 429 with Retry-After. An IPv6 client's address counts as its /64, the block one household or
+    phone is given. The default is sized for carrier NAT: a mobile carrier puts hundreds to thousands of
+    phones behind one public IPv4 address, and a store's Wi-Fi puts a whole store behind one, so 300 an
+    hour lets a busy store's or a carrier's shoppers install the app at once, while one script is held
+    to 300 devices an hour from an address, each deleted if it never answers
+    (ACCUEIL_UNCONSENTED_DEVICE_HOURS)."""
+
+    unconsented_device_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 365)] = 24
+    """A device that never recorded any consent (not even "no" to everything) is deleted this long after
+    it registered, with all notify holds of it and its token: what a script registers does not stay."""
 
     consent_changes_per_hour: Count = 20
     """Answers that change a device's consents, at most, in any hour (beyond: 429 with Retry-After):
-    each is kept as proof, so a loop of them would grow the history without bound."""
+    each is kept as proof with the text shown (up to 5,000 characters), so this budget is also what
+    bounds the history's count over time."""
+
+    back_in_stock_requests_per_hour: Count = 30
+    """Back-in-stock requests one device may make, at most, in any hour (beyond: 429 with Retry-After):
+    each is kept with its proof (the text shown, up to 5,000 characters), so a PUT/DELETE loop would
+    grow the table without bound. Asking again for an open request, and withdrawing, are free."""
 
     push_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one request to a push service may take, connection included."""

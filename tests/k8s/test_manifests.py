@@ -5,6 +5,7 @@ committed, the CloudNativePG cluster, scaling, and wiring (Services, Ingress, co
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from services.notify.consent.service import budget_holder
 from shared.cli import service_spec
+from shared.clients import client_address, networks
 from shared.settings import SERVICES, Settings, env_name
 from tests.k8s.conftest import K8S, ROOT, Obj, containers, is_ours, named, of_kind, our_servers, render, workloads
 
@@ -428,3 +431,44 @@ def test_every_page_notify_serves_to_a_browser_is_routed_to_notify(objects: tupl
     assert "/staff" in pages and "/staff-sw.js" in pages
     for page in pages:
         assert ingress_routes(ingress, notify_host, page) == "notify", page
+
+
+def environment_of(objects: tuple, workload: str) -> dict[str, str]:
+    """The variables the workload's accueil container is given as plain values (ConfigMaps, then env)."""
+    [(_, _, c)] = [(obj, pod, c) for obj, pod, c in our_servers(objects) if obj["metadata"]["name"] == workload]
+    given: dict[str, str] = {}
+    for source in c.get("envFrom", []):
+        given |= named(objects, "ConfigMap", source["configMapRef"]["name"])["data"]
+    return given | {e["name"]: e["value"] for e in c.get("env", []) if "value" in e}
+
+
+def cluster_networks(objects: tuple) -> set[str]:
+    """The cluster's own addresses as the manifests define them: what the network policies' internet
+    egress excepts (pods, services, nodes, link-local)."""
+    return {
+        cidr
+        for policy in of_kind(objects, "NetworkPolicy")
+        for rule in policy["spec"].get("egress", [])
+        for peer in rule.get("to", [])
+        for cidr in peer.get("ipBlock", {}).get("except", [])
+    }
+
+
+def test_notify_believes_the_ingress_controller_so_each_shopper_has_a_budget_of_their_own(objects: tuple) -> None:
+    """Behind the Ingress every request comes from the controller's pod: unless its X-Forwarded-For is
+    believed, every shopper in the country shares one registration budget."""
+    trusted = environment_of(objects, "notify").get(env_name("trusted_proxies"), "")
+    proxies = tuple(v.strip() for v in trusted.split(",") if v.strip())
+    inside = cluster_networks(objects)
+    assert inside, "the network policies name no cluster addresses: nothing to check the proxies against"
+    for cidr in inside:  # wherever the controller's pod is given its address, it is believed
+        network = ipaddress.ip_network(cidr)
+        assert any(network.subnet_of(n) for n in networks(proxies) if n.version == network.version), cidr
+    for public in ("203.0.113.7", "8.8.8.8", "2a00:1450:4007::1", "64:ff9b::cb00:7107"):
+        assert not any(ipaddress.ip_address(public) in n for n in networks(proxies)), public
+
+    controller = str(next(ipaddress.ip_network(sorted(c for c in inside if ":" not in c)[0]).hosts()))
+    shoppers = [f"198.51.100.{i}" for i in range(1, 32)]
+    forwarded = [{"client": (controller, 40000), "headers": [(b"x-forwarded-for", s.encode())]} for s in shoppers]
+    seen = {budget_holder(client_address(scope, proxies)) for scope in forwarded}
+    assert seen == set(shoppers)  # 31 shoppers, 31 budgets: not one shared by all

@@ -231,6 +231,25 @@ async def test_delete_withdraws_the_request_and_nothing_is_said(
     assert withdrawn["status"] == "withdrawn"
 
 
+async def test_a_put_delete_loop_is_stopped_with_retry_after_and_writes_nothing_more(
+    system: System, db: asyncpg.Connection
+) -> None:
+    await sold_out(system)
+    who, other = await shopper(system), await shopper(system)
+    long_text = {"shown": "x" * 5000, "policy_version": "2026-01"}
+    for _ in range(30):
+        await ask(system, who, json=long_text)
+        r = await system.notify.delete(PATH.format(who.device_id), headers=who.auth)
+        assert r.status_code == 204, r.text
+    r = await system.notify.put(PATH.format(who.device_id), headers=who.auth, json=long_text)
+    assert r.status_code == 429 and "30 back-in-stock requests an hour" in r.json()["detail"], r.text
+    assert 0 < int(r.headers["retry-after"]) <= 3600
+    count = "SELECT count(*) FROM notify.back_in_stock_requests WHERE device_id = $1"
+    assert await db.fetchval(count, who.device_id) == 30  # the refused one left no row
+    assert all(r["status"] == "withdrawn" for r in await requests_of(system, who))
+    await ask(system, other, json=long_text)  # a budget per device: another is not held up
+
+
 async def test_delete_also_drops_an_answer_held_through_quiet_hours(system: System, push: LocalPushService) -> None:
     who, _, held = await held_answer(system, push)
     r = await system.notify.delete(PATH.format(who.device_id), headers=who.auth)

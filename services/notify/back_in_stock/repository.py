@@ -58,6 +58,28 @@ async def create_request(
     )
 
 
+async def requested_since(conn: asyncpg.Connection, device_id: str, since: datetime) -> list[datetime]:
+    """When the device made requests since then, oldest first (its budget)."""
+    rows = await conn.fetch(
+        """
+        SELECT requested_at FROM notify.back_in_stock_requests
+        WHERE device_id = $1 AND requested_at >= $2 ORDER BY requested_at
+        """,
+        device_id,
+        since,
+    )
+    return [r["requested_at"] for r in rows]
+
+
+async def has_requested(conn: asyncpg.Connection, device_id: str) -> bool:
+    """Whether the device ever made a request (kept with its proof, as a consent is)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM notify.back_in_stock_requests WHERE device_id = $1)", device_id
+        )
+    )
+
+
 async def withdraw(conn: asyncpg.Connection, device_id: str, store_id: str, sku: str) -> list[asyncpg.Record]:
     """End the device's request for this product at this store: the open one, and one answered by a
     message not said yet (held through quiet hours, or due). One row per request ended, with the

@@ -4,6 +4,7 @@ wants its answer said. What answers them is in consumers.py, what ends them unan
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -14,6 +15,7 @@ from services.notify.context import NotifyContext
 from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox.kinds import Due
 from services.notify.replicas import service as replicas
+from shared import budgets
 from shared.errors import Conflict, NotFound
 
 WITHDRAWN = "withdrawn"
@@ -43,6 +45,16 @@ async def _check_wanted(conn: asyncpg.Connection, store_id: str, sku: str) -> No
         raise Conflict(f"{sku} is in stock at {store_id} now ({stock.available} available)", field="sku")
 
 
+async def _spend_request(ctx: NotifyContext, conn: asyncpg.Connection, device_id: str) -> None:
+    """Each request is kept with its proof (a text of up to 5,000 characters): a device may make only so
+    many an hour (ACCUEIL_BACK_IN_STOCK_REQUESTS_PER_HOUR), or a PUT/DELETE loop would grow the table
+    without bound. Withdrawing is never refused: it adds no row, and a shopper's "stop" is always heard.
+    Called with the device locked, so two requests racing cannot both take the last one."""
+    now = datetime.now(UTC)
+    recent = await repo.requested_since(conn, device_id, now - timedelta(hours=1))
+    budgets.spend_hourly(recent, ctx.config.back_in_stock_requests_per_hour, now, "back-in-stock requests")
+
+
 async def ask(
     ctx: NotifyContext,
     device_id: str,
@@ -60,6 +72,7 @@ async def ask(
         if existing is not None:
             return request_of(existing)
         await _check_wanted(conn, store_id, sku)
+        await _spend_request(ctx, conn, device_id)
         row = await repo.create_request(
             conn, device_id, store_id, sku, ctx.config.back_in_stock_days, data.shown, data.policy_version, user_agent
         )

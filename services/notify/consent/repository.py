@@ -170,6 +170,38 @@ async def answers_since(conn: asyncpg.Connection, device_id: str, since: datetim
     return [r["at"] for r in rows]
 
 
+async def unconsented_devices(
+    conn: asyncpg.Connection, registered_before: datetime, after: tuple[datetime, str] | None, limit: int
+) -> list[asyncpg.Record]:
+    """Devices registered before then that never answered about consent (an answer, even all no, leaves
+    a row in notify.consents), oldest first, those after `after` (created_at, device_id)."""
+    return await conn.fetch(
+        """
+        SELECT d.created_at, d.device_id FROM notify.devices d
+        WHERE d.created_at < $1
+          AND ($2::timestamptz IS NULL OR (d.created_at, d.device_id) > ($2, $3))
+          AND NOT EXISTS (SELECT 1 FROM notify.consents c WHERE c.device_id = d.device_id)
+        ORDER BY d.created_at, d.device_id
+        LIMIT $4
+        """,
+        registered_before,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+
+
+async def lock_unconsented(conn: asyncpg.Connection, device_id: str, registered_before: datetime) -> bool:
+    """Lock the device if it registered before then and has still no consent. The lock comes first and
+    the consent is read after it, in a statement of its own: an answer being recorded holds the device
+    row (its foreign key) until it commits, so it is seen here, never deleted with the device."""
+    created = await conn.fetchval("SELECT created_at FROM notify.devices WHERE device_id = $1 FOR UPDATE", device_id)
+    if created is None or created >= registered_before:
+        return False
+    answered = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM notify.consents WHERE device_id = $1)", device_id)
+    return not answered
+
+
 async def erase_device(conn: asyncpg.Connection, device_id: str, pseudonym: str) -> None:
     """Delete the device (its consents and push subscription go with it, by cascade). The proof of
     consent is kept, as the law requires, under a pseudonym and without the client's user agent."""

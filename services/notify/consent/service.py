@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ import msgspec
 from services.notify.consent import repository as repo
 from services.notify.consent.schemas import ConsentChange, ConsentPut, Consents, DeviceCreate, DeviceCreated
 from services.notify.context import NotifyContext
-from shared import keys
+from shared import budgets, keys
 from shared.errors import Invalid, NotFound, TooManyRequests
 from shared.events import PURPOSES, ConsentChanged, ConsentData, Purpose
 
@@ -42,9 +43,23 @@ def purposes_of(row: asyncpg.Record | None) -> dict[Purpose, bool]:
     return {p: bool(row[p]) if row else False for p in PURPOSES}
 
 
+def budget_holder(address: str) -> str:
+    """Who a registration budget belongs to: an IPv4 address, or an IPv6 address's /64. One subscriber
+    (a home, a phone) is given a whole /64 and may use any address in it: a budget per /128 would give
+    one script 2^64 budgets."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def address_key(ctx: NotifyContext, address: str) -> bytes:
-    """The client's address as the registration budget keeps it: a keyed hash, useless without the key."""
-    return hmac.new(keys.derive(ctx.settings.token_key, keys.ADDRESSES), address.encode(), hashlib.sha256).digest()
+    """The client's budget holder as the registration budget keeps it: a keyed hash, useless without the key."""
+    holder = budget_holder(address).encode()
+    return hmac.new(keys.derive(ctx.settings.token_key, keys.ADDRESSES), holder, hashlib.sha256).digest()
 
 
 async def register_device(ctx: NotifyContext, data: DeviceCreate, address: str) -> DeviceCreated:
@@ -82,14 +97,7 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
             return await _consents(conn, device_id)  # the same answer again: nothing new to prove
         now = datetime.now(UTC)
         recent = await repo.answers_since(conn, device_id, now - timedelta(hours=1))
-        if len(recent) >= ctx.config.consent_changes_per_hour:
-            wait = max(
-                1, math.ceil((recent[-ctx.config.consent_changes_per_hour] + timedelta(hours=1) - now).total_seconds())
-            )
-            raise TooManyRequests(
-                f"at most {ctx.config.consent_changes_per_hour} consent changes an hour: retry in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
+        budgets.spend_hourly(recent, ctx.config.consent_changes_per_hour, now, "consent changes")
         await repo.save_consents(conn, device_id, purposes, data.policy_version, data.shown, user_agent)
         changed = ConsentChanged(
             ts=datetime.now(UTC),

@@ -55,24 +55,47 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
             if earlier is None:
                 raise NotFound(f"unknown device {device_id!r}", field="device_id")
             return erasure_answer(earlier), False
-        erasure_id = f"era_{secrets.token_urlsafe(16)}"
-        await ctx.revocations.revoke(conn, device_id)
-        closed = await staff_repo.close_alerts_of_device(conn, device_id)
-        await staff_repo.announce(conn, [payload_of(r) for r in closed])
-        await outbox_repo.delete_messages_of(conn, device_id)  # with what the device reported about them
-        await offers_repo.forget_orders_of(conn, device_id)
-        await webhook_repo.delete_of_device(conn, device_id)
-        await staff_repo.forget_shopper(conn, device_id)
-        await back_in_stock_repo.delete_of_device(conn, device_id)  # with their proof: they answer nothing now
-        await journeys_repo.forget_device(conn, device_id, datetime.now(UTC))  # results keep an anonymous count
-        await consent_repo.erase_device(conn, device_id, subject)
-        row = await repo.create_erasure(conn, erasure_id, subject, device_id, ERASED_ELSEWHERE)
-        requested = ErasureRequested(
-            ts=datetime.now(UTC), device_id=device_id, data=ErasureRequestedData(erasure_id=erasure_id)
-        )
-        await ctx.publish(conn, [requested])
+        row = await _erase_locked(ctx, conn, device_id, subject)
     ctx.revocations.add(device_id)  # this process refuses the token at once
     return erasure_answer(row), True
+
+
+async def erase_if_unconsented(ctx: NotifyContext, device_id: str, registered_before: datetime) -> bool:
+    """Erase, as the shopper could have, a device registered before then that never recorded a consent:
+    no answer about the purposes, and no back-in-stock request (one is kept with its proof, as a consent
+    is: the shopper asked for that message). False when it has one, made since it was found or not, or
+    is gone: the shopper's word wins."""
+    subject = erasure.pseudonym(ctx.settings.token_key, device_id)
+    async with ctx.db.transaction() as conn:
+        if not await consent_repo.lock_unconsented(conn, device_id, registered_before):
+            return False
+        if await back_in_stock_repo.has_requested(conn, device_id):  # read with the device locked, as above
+            return False
+        await _erase_locked(ctx, conn, device_id, subject)
+    ctx.revocations.add(device_id)
+    return True
+
+
+async def _erase_locked(ctx: NotifyContext, conn: asyncpg.Connection, device_id: str, subject: str) -> asyncpg.Record:
+    """notify's part of an erasure, the token's revocation and `erasure.requested`, in the caller's
+    transaction; the erasure request made."""
+    erasure_id = f"era_{secrets.token_urlsafe(16)}"
+    await ctx.revocations.revoke(conn, device_id)
+    closed = await staff_repo.close_alerts_of_device(conn, device_id)
+    await staff_repo.announce(conn, [payload_of(r) for r in closed])
+    await outbox_repo.delete_messages_of(conn, device_id)  # with what the device reported about them
+    await offers_repo.forget_orders_of(conn, device_id)
+    await webhook_repo.delete_of_device(conn, device_id)
+    await staff_repo.forget_shopper(conn, device_id)
+    await back_in_stock_repo.delete_of_device(conn, device_id)  # with their proof: they answer nothing now
+    await journeys_repo.forget_device(conn, device_id, datetime.now(UTC))  # results keep an anonymous count
+    await consent_repo.erase_device(conn, device_id, subject)
+    row = await repo.create_erasure(conn, erasure_id, subject, device_id, ERASED_ELSEWHERE)
+    requested = ErasureRequested(
+        ts=datetime.now(UTC), device_id=device_id, data=ErasureRequestedData(erasure_id=erasure_id)
+    )
+    await ctx.publish(conn, [requested])
+    return row
 
 
 async def erasure_status(ctx: NotifyContext, erasure_id: str) -> Erasure:
