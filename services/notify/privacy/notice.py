@@ -17,8 +17,15 @@ def collection(config: NotifySettings) -> list[dict[str, Any]]:
             "data": "device",
             "purpose": "service",
             "what": {
-                "en": "your device's platform, language and time zone",
-                "fr": "la plateforme, la langue et le fuseau horaire de votre appareil",
+                "en": (
+                    f"your device's platform, language and time zone; erased {config.unconsented_device_hours}"
+                    f" hours after it registered if you never answer about your choices nor ask back-in-stock"
+                ),
+                "fr": (
+                    f"la plateforme, la langue et le fuseau horaire de votre appareil ; effacés"
+                    f" {config.unconsented_device_hours} heures après son inscription si vous ne répondez jamais"
+                    f" sur vos choix et ne demandez aucun retour en stock"
+                ),
             },
             "kept": {"unit": "until_erased", "value": None},
         },
