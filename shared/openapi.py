@@ -15,6 +15,10 @@ it is asked for:
   the same service taking that id as a path parameter; when it carries a `token` too (a device
   registration, a new staff member), those calls are made with that token, so a stateful client goes
   on as that device or staff member.
+
+It serves that document alone, at `/schema/openapi.json`, and no documentation UI: Litestar's UIs load
+their scripts from CDNs, and on notify's origin the staff and shopper pages keep their tokens. Anything
+else under `/schema` is a 404.
 """
 
 from __future__ import annotations
@@ -27,15 +31,19 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from zoneinfo import available_timezones
 
 import msgspec
-from litestar.handlers import HTTPRouteHandler
+from litestar import Router
+from litestar.connection import ASGIConnection
+from litestar.constants import OPENAPI_JSON_HANDLER_NAME
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import OpenAPI
 from litestar.params import ParameterKwarg
 from litestar.response import Response
 from litestar.typing import FieldDefinition
 
 from shared.auth import Principal
-from shared.errors import ERRORS, ErrorBody
+from shared.errors import ERRORS, ErrorBody, NotFound
 from shared.wire import TIME_ZONE
 
 REF = "#/components/schemas/{name}"
@@ -86,9 +94,29 @@ class ExactOpenAPIConfig(OpenAPIConfig):
 
     handlers: Sequence[Any] = ()
 
+    def __post_init__(self) -> None:
+        self.render_plugins = [JsonRenderPlugin()]
+        self.openapi_router = Router(
+            self.path or "/schema",
+            route_handlers=[],
+            guards=[_the_document_only],
+            include_in_schema=False,
+            dto=None,
+            return_dto=None,
+        )
+        super().__post_init__()
+        self.default_plugin = None  # nothing at `/schema` itself
+
     def to_openapi_schema(self) -> OpenAPI:
         base = super().to_openapi_schema()
         return _FinishedOpenAPI(**{f.name: getattr(base, f.name) for f in fields(base)}, handlers=self.handlers)
+
+
+def _the_document_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Litestar answers any other path under `/schema` with an HTML page of its own: ours is the JSON
+    404 of every other unknown path."""
+    if handler.name != OPENAPI_JSON_HANDLER_NAME:
+        raise NotFound(f"no such document {connection.url.path!r}: the OpenAPI document is openapi.json")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from shared.cli import service_spec
 from shared.clients import client_address, networks
 from shared.settings import SERVICES, Settings, env_name
 from tests.k8s.conftest import K8S, ROOT, Obj, containers, is_ours, named, of_kind, our_servers, render, workloads
+from tests.support.pages import OPENAPI_DOCUMENT, SCHEMA_UIS
 
 # The oldest Kubernetes we support and the newest the validator knows.
 KUBERNETES_VERSIONS = ("1.30", "1.37")
@@ -44,7 +45,7 @@ SECRETS = {
     "prod": APP_SECRETS | {("accueil-tls", "tls.crt"), ("accueil-tls", "tls.key")},
 }
 
-PUBLIC_PATHS = {"/v1", "/schema", "/staff", "/staff-sw.js", "/console", "/shop", "/sdk"}
+PUBLIC_PATHS = {"/v1", "/schema/openapi.json", "/staff", "/staff-sw.js", "/console", "/shop", "/sdk"}
 # Connections a pod holds outside its pool (LISTEN needs a session of its own): every service's bus and
 # revocation listeners, plus geo's zone-index listener and notify's sender and stream listener. The
 # migrations Job holds one connection and no pool.
@@ -472,3 +473,12 @@ def test_notify_believes_the_ingress_controller_so_each_shopper_has_a_budget_of_
     forwarded = [{"client": (controller, 40000), "headers": [(b"x-forwarded-for", s.encode())]} for s in shoppers]
     seen = {budget_holder(client_address(scope, proxies)) for scope in forwarded}
     assert seen == set(shoppers)  # 31 shoppers, 31 budgets: not one shared by all
+
+
+def test_the_ingress_routes_each_services_openapi_document_and_no_documentation_ui(objects: tuple) -> None:
+    (ingress,) = of_kind(objects, "Ingress")
+    for rule in ingress["spec"]["rules"]:
+        host = rule["host"]
+        (service,) = {p["backend"]["service"]["name"] for p in rule["http"]["paths"] if p["path"] == "/v1"}
+        assert ingress_routes(ingress, host, OPENAPI_DOCUMENT) == service, host
+        assert [page for page in SCHEMA_UIS if ingress_routes(ingress, host, page) is not None] == [], host

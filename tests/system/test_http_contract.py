@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.conftest import System
 from tests.support.builders import create_store, feed_until, ping, shopper, walk_in
+from tests.support.pages import OPENAPI_DOCUMENT, SCHEMA_UIS
 
 
 async def test_every_service_serves_health_readiness_metrics_and_its_openapi(system: System) -> None:
@@ -16,6 +17,17 @@ async def test_every_service_serves_health_readiness_metrics_and_its_openapi(sys
         assert metrics.status_code == 200 and "litestar_requests_total" in metrics.text
         schema = await client.get("/schema/openapi.json")
         assert schema.status_code == 200 and schema.json()["paths"]
+
+
+async def test_every_service_serves_its_openapi_document_alone_and_no_documentation_ui(system: System) -> None:
+    for client in (system.geo, system.inventory, system.notify):
+        document = await client.get(OPENAPI_DOCUMENT)
+        assert document.status_code == 200 and document.headers["content-type"].endswith("json")
+        assert document.json()["openapi"].startswith("3.")
+        for path in (*SCHEMA_UIS, "/schema/openapi.yaml"):
+            r = await client.get(path)
+            assert (r.status_code, r.headers["content-type"]) == (404, "application/json"), (client.base_url, path)
+            assert r.json()["error"] == "not_found"
 
 
 async def test_a_latitude_out_of_range_is_422_naming_the_field(system: System) -> None:
