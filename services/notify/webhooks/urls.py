@@ -72,7 +72,7 @@ class WebhookHosts:
 
     def parse(self, url: str) -> Target | str:
         """The URL's host and port, or why notify must not send to it (no name resolution here)."""
-        if len(url) > MAX_URL or not _URL_CHARS.match(url):
+        if len(url) > MAX_URL or not _URL_CHARS.fullmatch(url):
             return "url is not a plain URL"
         try:
             parts = urlsplit(url)

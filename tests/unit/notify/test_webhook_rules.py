@@ -72,6 +72,7 @@ def test_public_https_urls_and_listed_loopback_hosts_are_allowed(url: str) -> No
         "ftp://example.com/x",
         "https:///x",
         "https://example.com/" + "x" * 2048,
+        "https://hooks.example.com/accueil\n",
     ],
 )
 def test_urls_into_our_network_or_malformed_are_refused_with_a_reason(url: str) -> None:
