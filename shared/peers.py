@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import msgspec
+
+from shared.errors import BadRequest
 
 if TYPE_CHECKING:
     from shared.context import Context
@@ -15,24 +18,32 @@ T = TypeVar("T")
 
 
 class PeerError(Exception):
-    """The other service could not give an answer (down, timed out, or failed)."""
+    """The other service could not give an answer (down, timed out, or failed). What it says names the
+    service and the status, not the path: it is logged, and a path holds ids (a device's) that must
+    not outlive an erasure in logs."""
 
 
 async def get_json(ctx: Context, service: str, path: str, **params: str) -> tuple[int, Any]:
     """GET a peer's resource: (status, body) for 2xx and 404; anything else raises PeerError.
+    A path no URL can hold (made from input no id rule let through) is the caller's input: BadRequest.
     Never call it inside a transaction: ask first, then open the transaction."""
     url = f"{ctx.settings.url_of(service).rstrip('/')}{path}"
     try:
         response = await ctx.http.get(
             url, params=params or None, headers={"Authorization": f"Bearer {ctx.service_tokens.current()}"}
         )
+    except httpx.InvalidURL as exc:
+        raise BadRequest(f"the request names something {service} cannot be asked about") from exc
     except httpx.HTTPError as exc:
         raise PeerError(f"{service} unreachable: {exc!r}") from exc
     if response.status_code == 404:
         return 404, None
     if not response.is_success:
-        raise PeerError(f"{service} answered {response.status_code} for {path}")
-    return response.status_code, response.json()
+        raise PeerError(f"{service} answered {response.status_code}")
+    try:
+        return response.status_code, response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a proxy's error page, a truncated body
+        raise PeerError(f"{service} answered {response.status_code} with no JSON document") from exc
 
 
 async def get_answer(ctx: Context, service: str, path: str, answer: type[T], **params: str) -> T | None:
@@ -45,4 +56,4 @@ async def get_answer(ctx: Context, service: str, path: str, answer: type[T], **p
     try:
         return msgspec.convert(body, answer)
     except msgspec.ValidationError as exc:
-        raise PeerError(f"{service} answered {path} in an unexpected shape: {exc}") from exc
+        raise PeerError(f"{service} answered in an unexpected shape: {exc}") from exc

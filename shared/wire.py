@@ -14,11 +14,13 @@ from litestar.params import Parameter
 from shared.errors import Invalid
 
 # One pattern for the documents and the checks: read as JSON Schema reads it (ECMA-262) and as Python
-# reads it, it means the same. `(?!\n)` is for Python, whose `$` also matches before a final newline.
+# reads it, it means the same. END is for Python, whose `$` also matches before a final newline: every
+# pattern a whole value must follow ends with it ("ord_x\n" is no id).
+END = r"(?!\n)$"
 ID = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}"
-ID_PATTERN = rf"^{ID}(?!\n)$"
+ID_PATTERN = rf"^{ID}{END}"
 ID_RULE = "1-64 characters: letters, digits and . _ : - (a letter or digit first)"
-_ID_RE = re.compile(ID_PATTERN)
+_ID_RE = re.compile(ID)
 MAX_ID = 2**63 - 1  # numeric ids are bigint
 
 Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN, min_length=1, max_length=64, description=ID_RULE)]
@@ -36,7 +38,8 @@ Timezone = Annotated[
         extra_json_schema={"format": TIME_ZONE},
     ),
 ]
-Locale = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
+LOCALE_PATTERN = rf"^[a-z]{{2,3}}(-[A-Za-z0-9]{{2,8}})*{END}"
+Locale = Annotated[str, msgspec.Meta(pattern=LOCALE_PATTERN, max_length=35)]
 
 
 class Body(msgspec.Struct, kw_only=True):
@@ -70,7 +73,7 @@ def one_of(values: Iterable[str]) -> str:
 
 def check_id(value: str, field: str) -> str:
     """Ids read from elsewhere than a parameter or a body field (an import row) get the same rule."""
-    if not _ID_RE.match(value):
+    if not _ID_RE.fullmatch(value):
         raise Invalid(f"{field} must be 1-64 characters of letters, digits, '.', '_', ':' or '-'", field=field)
     return value
 

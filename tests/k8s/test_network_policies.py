@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from shared.egress import EMBEDDING_IPV4
 from tests.k8s.conftest import OVERLAYS, Obj, of_kind, render, workloads
 
 INGRESS_CONTROLLER = "ingress-nginx"
@@ -129,6 +130,10 @@ class Cluster:
             ("notify sends no plain HTTP outside", pods["notify"], push_service, 80, "TCP", False),
             ("notify reaches no private address", pods["notify"], Peer(ip="10.0.0.7"), 443, "TCP", False),
             ("notify reaches no private IPv6 address", pods["notify"], Peer(ip="fd00::7"), 443, "TCP", False),
+            *(
+                (f"notify reaches no IPv4 address through {ip}", pods["notify"], Peer(ip=ip), 443, "TCP", False)
+                for ip in ("64:ff9b::a00:7", "64:ff9b:1::a00:7", "2002:a00:7::1", "2001:0:a00:7::1", "::ffff:a00:7")
+            ),
             ("the migrations Job calls no service", pods["accueil-migrate"], pods["geo"], 8001, "TCP", False),
             ("the database calls no service", db, pods["notify"], 8003, "TCP", False),
             ("another namespace cannot call a service", stranger, pods["inventory"], 8002, "TCP", False),
@@ -182,3 +187,19 @@ def test_the_cloudnativepg_instances_replicate_and_answer_the_operator() -> None
     assert can_connect(cluster.policies, db, db, 5432), "streaming replication"
     assert can_connect(cluster.policies, operator, db, 8000), "the operator asks each instance's status"
     assert can_connect(cluster.policies, db, Peer(ip="203.0.113.1"), 6443), "the instance manager uses the API"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_egress_to_the_internet_excepts_every_prefix_notify_refuses_for_carrying_an_ipv4_address(overlay: str) -> None:
+    """The NetworkPolicy and notify's own check refuse the same translated addresses (shared.egress)."""
+    blocks = [
+        peer["ipBlock"]
+        for policy in of_kind(render(overlay), "NetworkPolicy")
+        for rule in policy["spec"].get("egress", [])
+        for peer in rule.get("to", [])
+        if "ipBlock" in peer and ipaddress.ip_network(peer["ipBlock"]["cidr"]).version == 6
+    ]
+    assert blocks
+    for block in blocks:
+        excepted = {ipaddress.ip_network(e) for e in block.get("except", [])}
+        assert set(EMBEDDING_IPV4) <= excepted, block

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import System
-from tests.support.builders import create_store, feed_until, ping, shopper, walk_in
+from tests.support.builders import create_store, feed_until, pickup_store, ping, place_order, shopper, walk_in
 from tests.support.pages import OPENAPI_DOCUMENT, SCHEMA_UIS
 
 
@@ -222,3 +222,29 @@ async def test_a_consent_answer_about_no_known_purpose_is_422(system: System) ->
         assert r.status_code == 422 and r.json()["field"] == "purposes", r.text
     r = await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)
     assert not r.json().get("history"), r.text
+
+
+async def test_an_id_with_a_trailing_newline_in_a_body_is_a_4xx_naming_the_field(system: System) -> None:
+    await pickup_store(system)
+    who = await shopper(system)
+    order_id = await place_order(system, who)
+    for bad in (f"{order_id}\n", f"{order_id}\r\n", "ord_x\n"):
+        r = await system.geo.post("/v1/trips", json={"order_id": bad, "store_id": "rivoli"}, headers=who.auth)
+        assert r.status_code == 422 and r.json()["field"] == "order_id", (bad, r.text)
+
+
+async def test_a_path_id_with_a_trailing_newline_is_a_4xx_naming_the_parameter_on_each_service(system: System) -> None:
+    await pickup_store(system)
+    who = await shopper(system)
+    order_id = await place_order(system, who)
+    calls = [
+        (system.geo, "/v1/stores/rivoli%0A", "store_id", system.admin),
+        (system.geo, f"/v1/devices/{who.device_id}%0A/data", "device_id", who.auth),
+        (system.inventory, f"/v1/orders/{order_id}%0A", "order_id", system.admin),
+        (system.inventory, f"/v1/devices/{who.device_id}%0A/orders", "device_id", who.auth),
+        (system.notify, f"/v1/devices/{who.device_id}%0A/consents", "device_id", who.auth),
+        (system.notify, "/v1/devices/dev_x%0A/consents", "device_id", system.admin),
+    ]
+    for client, path, parameter, auth in calls:
+        r = await client.get(path, headers=auth)
+        assert r.status_code == 422 and r.json()["field"] == parameter, (path, r.text)

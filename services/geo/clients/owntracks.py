@@ -14,9 +14,9 @@ import msgspec
 from services.geo.clients.decoding import decode
 from services.geo.devices.schemas import PingIn, SightingIn
 from services.geo.zones.schemas import IBeacon
-from shared.wire import Lat, Lng
+from shared.wire import END, Lat, Lng
 
-IBEACON_UUID = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+IBEACON_UUID = rf"^[0-9A-Fa-f]{{8}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{12}}{END}"
 Epoch = Annotated[int, msgspec.Meta(ge=0, le=10**11)]
 Accuracy = Annotated[float, msgspec.Meta(ge=0, le=100_000)]
 KMH_TO_MPS = 1 / 3.6

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from services.geo.zones.geometry import MAX_RADIUS_M
-from shared.wire import Answer, Body, Id, Lat, Lng, Name, Timezone
+from shared.wire import END, Answer, Body, Id, Lat, Lng, Name, Timezone
 
 ZoneKind = Literal["store", "pickup", "department", "approach"]
 
@@ -88,15 +88,18 @@ class ZoneOut(Answer):
 
 class IBeacon(Body):
     uuid: Annotated[
-        str, msgspec.Meta(pattern=r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+        str,
+        msgspec.Meta(
+            pattern=rf"^[0-9A-Fa-f]{{8}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{12}}{END}"
+        ),
     ]
     major: Annotated[int, msgspec.Meta(ge=0, le=65535)]
     minor: Annotated[int, msgspec.Meta(ge=0, le=65535)]
 
 
 class Eddystone(Body):
-    namespace: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Fa-f]{20}$", description="10-byte namespace, hex")]
-    instance: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Fa-f]{12}$", description="6-byte instance, hex")]
+    namespace: Annotated[str, msgspec.Meta(pattern=rf"^[0-9A-Fa-f]{{20}}{END}", description="10-byte namespace, hex")]
+    instance: Annotated[str, msgspec.Meta(pattern=rf"^[0-9A-Fa-f]{{12}}{END}", description="6-byte instance, hex")]
 
 
 class BeaconPut(Body):

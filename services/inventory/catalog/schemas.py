@@ -6,13 +6,13 @@ from typing import Annotated
 
 import msgspec
 
-from shared.wire import Answer, Body, Name
+from shared.wire import LOCALE_PATTERN, Answer, Body, Name
 
 MAX_QUANTITY = 10_000_000
 Quantity = Annotated[int, msgspec.Meta(ge=0, le=MAX_QUANTITY)]
 """A count of a product's units: what a store has on hand, a low-stock threshold."""
 
-LocalizedNames = dict[Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")], Name]
+LocalizedNames = dict[Annotated[str, msgspec.Meta(pattern=LOCALE_PATTERN)], Name]
 
 
 class ProductPut(Body):

@@ -44,7 +44,7 @@ async def place_order(
     a 422. A line the store cannot cover is a 409 naming the SKU and what is available."""
     if principal.role != "device":
         raise Forbidden("orders are placed with a device token")
-    if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         raise Invalid("Idempotency-Key must be 1-200 visible ASCII characters", field="Idempotency-Key")
     order, created = await service.place(ctx, principal.subject, data, idempotency_key)
     return Response(order, status_code=201 if created else 200)

@@ -45,7 +45,7 @@ class ApnsChannel:
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`topic`: the app's bundle id. `clock`: the wall clock (epoch seconds) the JWTs are dated by."""
-        if not _BUNDLE_ID.match(topic):
+        if not _BUNDLE_ID.fullmatch(topic):
             raise ConfigError("ACCUEIL_APNS_TOPIC: the app's bundle id (letters, digits, '.' and '-')")
         self._topic = topic
         self._origins: dict[Environment, str] = {

@@ -114,7 +114,7 @@ def headers(push: Push, topic: str) -> list[Header]:
 
 def device_path(token: str) -> str | None:
     """`/3/device/<token>`, or None for a token that is not hex (nothing else may enter the path)."""
-    return f"/3/device/{token}" if DEVICE_TOKEN.match(token) else None
+    return f"/3/device/{token}" if DEVICE_TOKEN.fullmatch(token) else None
 
 
 def reason_of(body: bytes) -> tuple[str | None, int | None]:

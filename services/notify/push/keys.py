@@ -40,7 +40,7 @@ def apns_key(key_file: str, key_id: str, team_id: str) -> ApnsKey:
     for variable, value in (("ACCUEIL_APNS_KEY_ID", key_id), ("ACCUEIL_APNS_TEAM_ID", team_id)):
         if not value:
             raise ConfigError(f"{variable}: required with ACCUEIL_APNS_KEY_FILE")
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ConfigError(f"{variable}: letters, digits, '.', '_' or '-' only")
     key = _private_key(_read(key_file, "ACCUEIL_APNS_KEY_FILE"), "ACCUEIL_APNS_KEY_FILE")
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
@@ -62,7 +62,7 @@ def service_account(path: str) -> ServiceAccount:
     for field in ("project_id", "client_email", "private_key", "token_uri"):
         if not isinstance(doc.get(field), str) or not doc[field]:
             raise ConfigError(f"{variable}: no {field}")
-    if not _ID.match(doc["project_id"]):
+    if not _ID.fullmatch(doc["project_id"]):
         raise ConfigError(f"{variable}: project_id has characters a project id cannot have")
     key = _private_key(doc["private_key"].encode(), f"{variable} (private_key)")
     if not isinstance(key, rsa.RSAPrivateKey):

@@ -67,7 +67,7 @@ class PushServices:
 
     def refusal(self, url: str) -> str | None:
         """Why notify must not send to this URL, or None if it may."""
-        if len(url) > MAX_ENDPOINT or not _URL_CHARS.match(url):
+        if len(url) > MAX_ENDPOINT or not _URL_CHARS.fullmatch(url):
             return "endpoint is not a plain URL"
         try:
             parts = urlsplit(url)
@@ -98,7 +98,7 @@ class PushServices:
 
 def b64url_decode(value: str) -> bytes | None:
     """Decode base64url with or without padding; None if it is not base64url."""
-    if not _B64URL.match(value):
+    if not _B64URL.fullmatch(value):
         return None
     stripped = value.rstrip("=")
     try:

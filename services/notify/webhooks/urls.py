@@ -3,7 +3,8 @@
 A webhook URL is given by an operator, but a mistyped or malicious one must never make notify call
 into its own network: it must be https on a public address, or plain http on a loopback host the
 operator listed in ACCUEIL_WEBHOOK_HOSTS. A host name is resolved and every address it gives must be
-public (IPv4-mapped IPv6 unwrapped) — at registration and again on every connection (see sender.py).
+public (shared.egress.is_public, the rule push follows too) — at registration and again on every
+connection (see sender.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from shared.egress import is_public
 from shared.errors import ConfigError
 
 MAX_URL = 2048
@@ -26,7 +28,8 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def unwrapped(address: str) -> IpAddress | None:
-    """The address an IP literal means (an IPv4-mapped IPv6 one as its IPv4), None if not an IP."""
+    """The address an IP literal means (an IPv4-mapped IPv6 one as its IPv4), None if not an IP: an
+    operator may list ::ffff:127.0.0.1 as a loopback host."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
@@ -69,7 +72,7 @@ class WebhookHosts:
 
     def parse(self, url: str) -> Target | str:
         """The URL's host and port, or why notify must not send to it (no name resolution here)."""
-        if len(url) > MAX_URL or not _URL_CHARS.match(url):
+        if len(url) > MAX_URL or not _URL_CHARS.fullmatch(url):
             return "url is not a plain URL"
         try:
             parts = urlsplit(url)
@@ -84,14 +87,12 @@ class WebhookHosts:
         listed = self.is_listed(host, port)
         if parts.scheme == "http" and not listed:
             return "url must be https (plain http only for a loopback host of ACCUEIL_WEBHOOK_HOSTS)"
-        ip = unwrapped(host)
-        if ip is not None and not ip.is_global and not listed:
-            return f"url must not point at a private, loopback or link-local address ({ip})"
+        if unwrapped(host) is not None and not listed and not is_public(host):
+            return f"url must not point at a private, loopback, link-local or IPv4-carrying address ({host})"
         return Target(host, port, listed)
 
     def address_refusal(self, target: Target, address: str) -> str | None:
-        ip = unwrapped(address)
-        if target.listed or (ip is not None and ip.is_global):
+        if target.listed or is_public(address):
             return None
         return f"{target.host} resolves to {address}, which is not a public address"
 

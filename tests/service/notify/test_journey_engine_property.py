@@ -46,9 +46,7 @@ from services.notify.outbox import repository as outbox_repo
 from services.notify.outbox.messages import Addressee
 from services.notify.push.channel import Target
 from services.notify.replicas import repository as replicas_repo
-from shared import bus, keys
-from shared.auth import ServiceTokens, TokenSigner
-from shared.context import Context
+from shared import bus
 from shared.db import Database
 from shared.events import (
     PURPOSES,
@@ -66,8 +64,8 @@ from shared.events import (
     ZoneExitedData,
     ZoneRef,
 )
-from shared.revocation import RevocationWatcher
 from tests.conftest import TESTING_NOTIFY, RunningServices, free_socket, one_service, settings_for
+from tests.service.notify.conftest import notify_context
 from tests.support.journey_documents import document
 
 STORE = "rivoli"
@@ -251,17 +249,7 @@ async def engine(db_url: str, notify_db: Database, geo: RunningServices) -> Asyn
     async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0)) as http:
 
         def ctx(geo_port: int) -> NotifyContext:
-            settings = settings_for(db_url, {"geo": geo_port})
-            signer = TokenSigner(settings.token_key, settings.admin_token, settings.token_key_version)
-            base = Context(
-                service="notify",
-                settings=settings,
-                db=notify_db,
-                http=http,
-                signer=signer,
-                revocations=RevocationWatcher(keys.derive(settings.token_key, keys.REVOCATIONS)),
-                service_tokens=ServiceTokens(signer, "notify", settings.service_token_ttl_s),
-            )
+            base = notify_context(settings_for(db_url, {"geo": geo_port}), notify_db, http)
             return NotifyContext(**base.parts(), config=config, policy=config.policy(), started=(Flows(),))
 
         async with notify_db.transaction() as conn:

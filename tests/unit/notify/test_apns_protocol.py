@@ -155,7 +155,7 @@ def test_a_retried_message_carries_the_same_collapse_id() -> None:
 
 def test_only_a_hexadecimal_token_enters_the_path() -> None:
     assert device_path("00fF" * 16) == "/3/device/" + "00fF" * 16
-    for bad in ("", "../../3/device/x", "ab cd", "abc?x=1", "abc/def", "é"):
+    for bad in ("", "../../3/device/x", "ab cd", "abc?x=1", "abc/def", "é", "00fF\n"):
         assert device_path(bad) is None
 
 

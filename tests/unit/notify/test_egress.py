@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.notify.push.egress import PushEgress
 from services.notify.push.push_urls import PushServices
 from services.notify.push.webpush import push_session
 from shared.egress import PrivateAddress, PublicOnlyResolver, is_public
@@ -41,3 +42,35 @@ def test_only_global_addresses_are_public() -> None:
 
 def test_a_malformed_endpoint_is_refused_not_a_crash() -> None:
     assert PushServices().refusal("https://[::1/x") == "endpoint is not a plain URL"
+
+
+# Addresses that carry an IPv4 one inside: a NAT64 gateway, a 6to4 or Teredo relay, or the host's own
+# stack would take the connection to that IPv4 address, which the IPv6 one hides (here, loopback).
+EMBEDDING_IPV4 = [
+    "64:ff9b::7f00:1",  # NAT64, well-known prefix
+    "64:ff9b:1::7f00:1",  # NAT64, local-use prefix
+    "2002:7f00:1::1",  # 6to4
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "::ffff:127.0.0.1",  # IPv4-mapped
+    "64:ff9b::808:808",  # even when the IPv4 inside is public: the rule does not look inside
+    "::ffff:8.8.8.8",
+]
+
+
+@pytest.mark.parametrize("address", EMBEDDING_IPV4)
+async def test_an_address_embedding_an_ipv4_one_is_not_public(address: str) -> None:
+    assert not is_public(address)
+    assert PushEgress().refusal(f"https://[{address}]") is not None
+
+
+@pytest.mark.parametrize("address", EMBEDDING_IPV4)
+async def test_a_push_service_name_resolving_to_an_address_embedding_an_ipv4_one_is_refused(address: str) -> None:
+    resolver = PublicOnlyResolver((), StaticResolver({"fcm.googleapis.com": address}))
+    with pytest.raises(PrivateAddress):
+        await resolver.resolve("fcm.googleapis.com", 443)
+
+
+async def test_a_public_ipv6_address_is_allowed() -> None:
+    assert is_public("2001:4860:4860::8888")
+    resolver = PublicOnlyResolver((), StaticResolver({"fcm.googleapis.com": "2a00:1450:4007:80f::200a"}))
+    assert [r["host"] for r in await resolver.resolve("fcm.googleapis.com", 443)] == ["2a00:1450:4007:80f::200a"]

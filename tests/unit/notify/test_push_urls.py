@@ -54,6 +54,7 @@ def test_the_browsers_push_services_are_allowed(url: str) -> None:
         "https://fcm.googleapis.com:99999/x",
         "//fcm.googleapis.com/x",
         "https://fcm.googleapis.com/" + "a" * 2100,
+        "https://fcm.googleapis.com/fcm/send/abc\n",  # a trailing newline: the whole URL is checked
     ],
 )
 def test_anything_else_is_refused(url: str) -> None:
@@ -104,3 +105,4 @@ def test_an_auth_secret_is_16_bytes_in_base64url() -> None:
     assert auth_refusal(b64url(bytes(15))) is not None
     assert auth_refusal(b64url(bytes(32))) is not None
     assert auth_refusal("a b") is not None
+    assert auth_refusal(b64url(bytes(16)) + "\n") is not None

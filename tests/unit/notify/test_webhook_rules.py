@@ -56,7 +56,12 @@ def test_public_https_urls_and_listed_loopback_hosts_are_allowed(url: str) -> No
         "http://127.0.0.1:8098/x",
         "https://[::1]/x",
         "https://[::1/x",
-        "https://[::ffff:10.0.0.1]/x",  # IPv4-mapped: judged as the IPv4 it carries
+        "https://[::ffff:10.0.0.1]/x",
+        "https://[::ffff:93.184.216.34]/x",  # IPv4-mapped, NAT64, 6to4, Teredo: never, whatever they carry
+        "https://[64:ff9b::7f00:1]/x",
+        "https://[64:ff9b:1::5db8:d822]/x",
+        "https://[2002:7f00:1::1]/x",
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x",
         "https://169.254.169.254/x",
         "https://[fe80::1]/x",
         "https://100.64.0.1/x",
@@ -67,6 +72,7 @@ def test_public_https_urls_and_listed_loopback_hosts_are_allowed(url: str) -> No
         "ftp://example.com/x",
         "https:///x",
         "https://example.com/" + "x" * 2048,
+        "https://hooks.example.com/accueil\n",
     ],
 )
 def test_urls_into_our_network_or_malformed_are_refused_with_a_reason(url: str) -> None:
@@ -76,7 +82,9 @@ def test_urls_into_our_network_or_malformed_are_refused_with_a_reason(url: str) 
 def test_resolved_addresses_must_be_public_unless_the_host_is_listed() -> None:
     name = Target("hooks.example.com", 443, listed=False)
     assert HOSTS.address_refusal(name, "93.184.216.34") is None
-    for private in ("127.0.0.1", "10.1.2.3", "::1", "::ffff:192.168.0.1", "fe80::1%eth0"):
+    assert HOSTS.address_refusal(name, "2606:2800:220:1:248:1893:25c8:1946") is None
+    embedding_ipv4 = ("64:ff9b::7f00:1", "2002:7f00:1::1", "::ffff:127.0.0.1", "2001:0:4136:e378:8000:63bf:3fff:fdd2")
+    for private in ("127.0.0.1", "10.1.2.3", "::1", "::ffff:192.168.0.1", "fe80::1%eth0", *embedding_ipv4):
         assert HOSTS.address_refusal(name, private) is not None, private
     assert HOSTS.address_refusal(Target("localhost", 8100, listed=True), "127.0.0.1") is None
 
