@@ -16,6 +16,7 @@ import yaml
 from services.notify.consent.service import budget_holder
 from shared.cli import service_spec
 from shared.clients import client_address, networks
+from shared.egress import EMBEDDING_IPV4
 from shared.settings import SERVICES, Settings, env_name
 from tests.k8s.conftest import K8S, ROOT, Obj, containers, is_ours, named, of_kind, our_servers, render, workloads
 from tests.support.pages import OPENAPI_DOCUMENT, SCHEMA_UIS
@@ -445,13 +446,16 @@ def environment_of(objects: tuple, workload: str) -> dict[str, str]:
 
 def cluster_networks(objects: tuple) -> set[str]:
     """The cluster's own addresses as the manifests define them: what the network policies' internet
-    egress excepts (pods, services, nodes, link-local)."""
+    egress excepts (pods, services, nodes, link-local), less the IPv6 prefixes excepted because they
+    carry an IPv4 address (NAT64, 6to4...), which are nobody's own."""
+    embedding = {ipaddress.ip_network(p) for p in EMBEDDING_IPV4}
     return {
         cidr
         for policy in of_kind(objects, "NetworkPolicy")
         for rule in policy["spec"].get("egress", [])
         for peer in rule.get("to", [])
         for cidr in peer.get("ipBlock", {}).get("except", [])
+        if ipaddress.ip_network(cidr) not in embedding
     }
 
 
