@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -21,18 +23,37 @@ class PeerError(Exception):
 async def get_json(ctx: Context, service: str, path: str, **params: str) -> tuple[int, Any]:
     """GET a peer's resource: (status, body) for 2xx and 404; anything else raises PeerError.
     Never call it inside a transaction: ask first, then open the transaction."""
+    async with get_stream(ctx, service, path, **params) as response:
+        if response is None:
+            return 404, None
+        try:
+            await response.aread()
+        except httpx.HTTPError as exc:
+            raise PeerError(f"{service} broke off its answer to {path}: {exc!r}") from exc
+        return response.status_code, response.json()
+
+
+@asynccontextmanager
+async def get_stream(ctx: Context, service: str, path: str, **params: str) -> AsyncIterator[httpx.Response | None]:
+    """GET a peer's resource, its body left to read within the block (`aiter_bytes`): an answer too
+    big to hold is relayed as it comes. None for a 404; anything but a 2xx raises PeerError."""
     url = f"{ctx.settings.url_of(service).rstrip('/')}{path}"
+    request = ctx.http.build_request(
+        "GET", url, params=params or None, headers={"Authorization": f"Bearer {ctx.service_tokens.current()}"}
+    )
     try:
-        response = await ctx.http.get(
-            url, params=params or None, headers={"Authorization": f"Bearer {ctx.service_tokens.current()}"}
-        )
+        response = await ctx.http.send(request, stream=True)
     except httpx.HTTPError as exc:
         raise PeerError(f"{service} unreachable: {exc!r}") from exc
-    if response.status_code == 404:
-        return 404, None
-    if not response.is_success:
-        raise PeerError(f"{service} answered {response.status_code} for {path}")
-    return response.status_code, response.json()
+    try:
+        if response.status_code == 404:
+            yield None
+        elif not response.is_success:
+            raise PeerError(f"{service} answered {response.status_code} for {path}")
+        else:
+            yield response
+    finally:
+        await response.aclose()
 
 
 async def get_answer(ctx: Context, service: str, path: str, answer: type[T], **params: str) -> T | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from litestar import Response, delete, get
+from litestar import MediaType, Response, delete, get
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
+from litestar.response import Stream
 
 from services.notify.context import NotifyContext
 from services.notify.privacy import service
@@ -38,11 +39,15 @@ async def erasure_status(erasure_id: PathId, ctx: FromContext[NotifyContext]) ->
     return await service.erasure_status(ctx, erasure_id)
 
 
-@get("/v1/devices/{device_id:str}/export", responses=errors(502))
-async def export(device_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Export:
-    """All data held about the device, from the three services, in one document."""
+@get(
+    "/v1/devices/{device_id:str}/export",
+    responses={200: ResponseSpec(data_container=Export, description="All data held about the device")} | errors(502),
+)
+async def export(device_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Stream:
+    """All data held about the device, from the three services, in one document (written as it is
+    gathered: geo's part, a day of fixes, is never held whole)."""
     principal.require_device(device_id)
-    return await service.export(ctx, device_id)
+    return Stream(await service.export(ctx, device_id), media_type=MediaType.JSON)
 
 
 @get("/v1/privacy", exclude_from_auth=True)
