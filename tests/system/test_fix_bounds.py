@@ -107,3 +107,13 @@ async def test_a_day_of_fixes_is_exported_whole_in_bounded_memory(system: System
     assert len(pings) == day and pings == sorted(pings, key=lambda p: p["ts"])
     assert export["device_id"] == who.device_id and export["geo"]["trips"] == []
     assert set(pings[0]) == {"ts", "lat", "lng", "accuracy_m", "speed_mps", "heading", "received_at"}
+
+
+async def test_an_export_geo_cannot_give_is_refused_before_it_starts(system: System) -> None:
+    who = await shopper(system, location=True)
+    await system.running.stop("geo")
+    r = await system.notify.get(f"/v1/devices/{who.device_id}/export", headers=who.auth)
+    assert r.status_code == 502 and "geo" in r.json()["detail"]
+    await system.running.start("geo")
+    r = await system.notify.get(f"/v1/devices/{who.device_id}/export", headers=who.auth)
+    assert r.status_code == 200 and r.json()["geo"]["pings"] == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import MediaType, get
+from litestar import get
 from litestar.openapi import ResponseSpec
 from litestar.response import Stream
 
@@ -11,6 +11,7 @@ from services.geo.privacy import service
 from services.geo.privacy.schemas import DeviceData, PrivacyNotice
 from shared.auth import Caller
 from shared.context import FromContext
+from shared.json_stream import json_stream
 from shared.wire import PathId
 
 
@@ -22,7 +23,7 @@ async def device_data(device_id: PathId, principal: Caller, ctx: FromContext[Geo
     """Everything geo holds about the device (the shopper's export gathers it through notify). Written
     as it is read: a day of a device's pings is never in memory at once."""
     principal.require_device(device_id)
-    return Stream(service.device_data(ctx, device_id), media_type=MediaType.JSON)
+    return await json_stream(service.device_data(ctx, device_id))
 
 
 @get("/v1/privacy", exclude_from_auth=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from litestar import MediaType, Response, delete, get
+from litestar import Response, delete, get
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
 from litestar.response import Stream
@@ -15,6 +15,7 @@ from services.notify.privacy.schemas import Erasure, Export, PrivacyNotice
 from shared.auth import Caller
 from shared.context import FromContext
 from shared.errors import errors
+from shared.json_stream import json_stream
 from shared.wire import PathId
 
 
@@ -47,7 +48,7 @@ async def export(device_id: PathId, principal: Caller, ctx: FromContext[NotifyCo
     """All data held about the device, from the three services, in one document (written as it is
     gathered: geo's part, a day of fixes, is never held whole)."""
     principal.require_device(device_id)
-    return Stream(await service.export(ctx, device_id), media_type=MediaType.JSON)
+    return await json_stream(service.export(ctx, device_id))
 
 
 @get("/v1/privacy", exclude_from_auth=True)

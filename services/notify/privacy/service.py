@@ -126,20 +126,8 @@ async def export(ctx: NotifyContext, device_id: str) -> AsyncIterator[bytes]:
     """All data held about the device, from the three services and the event log, in one document:
     the JSON of Export, written as it comes. geo's part (a day of fixes) is relayed as geo writes it,
     never held whole. Everything that can refuse the export (an unknown device, a peer that cannot
-    answer) does so before the first byte: the answer is then an error, not a broken document."""
-    chunks = _export(ctx, device_id)
-    first = await anext(chunks)
-    return _resumed(first, chunks)
-
-
-async def _resumed(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    yield first
-    async for chunk in rest:
-        yield chunk
-
-
-async def _export(ctx: NotifyContext, device_id: str) -> AsyncIterator[bytes]:
-    """The other services are asked with no transaction open; notify's part is then read in one snapshot."""
+    answer) does so before the first chunk. The other services are asked with no transaction open;
+    notify's part is then read in one snapshot."""
     async with ctx.db.transaction(readonly=True) as conn:
         await known_device(conn, device_id)
     inventory = await _every_order(ctx, device_id)
