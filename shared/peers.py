@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -27,23 +29,43 @@ async def get_json(ctx: Context, service: str, path: str, **params: str) -> tupl
     """GET a peer's resource: (status, body) for 2xx and 404; anything else raises PeerError.
     A path no URL can hold (made from input no id rule let through) is the caller's input: BadRequest.
     Never call it inside a transaction: ask first, then open the transaction."""
+    async with get_stream(ctx, service, path, **params) as response:
+        if response is None:
+            return 404, None
+        try:
+            await response.aread()
+        except httpx.HTTPError as exc:
+            raise PeerError(f"{service} broke off its answer: {exc!r}") from exc
+        try:
+            return response.status_code, response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a proxy's error page, a truncated body
+            raise PeerError(f"{service} answered {response.status_code} with no JSON document") from exc
+
+
+@asynccontextmanager
+async def get_stream(ctx: Context, service: str, path: str, **params: str) -> AsyncIterator[httpx.Response | None]:
+    """GET a peer's resource, its body left to read within the block (`aiter_bytes`): an answer too
+    big to hold is relayed as it comes. None for a 404; anything but a 2xx raises PeerError. (Errors
+    name the service and the status, never the path: it holds ids that outlive an erasure in logs.)"""
     url = f"{ctx.settings.url_of(service).rstrip('/')}{path}"
     try:
-        response = await ctx.http.get(
-            url, params=params or None, headers={"Authorization": f"Bearer {ctx.service_tokens.current()}"}
+        request = ctx.http.build_request(
+            "GET", url, params=params or None, headers={"Authorization": f"Bearer {ctx.service_tokens.current()}"}
         )
+        response = await ctx.http.send(request, stream=True)
     except httpx.InvalidURL as exc:
         raise BadRequest(f"the request names something {service} cannot be asked about") from exc
     except httpx.HTTPError as exc:
         raise PeerError(f"{service} unreachable: {exc!r}") from exc
-    if response.status_code == 404:
-        return 404, None
-    if not response.is_success:
-        raise PeerError(f"{service} answered {response.status_code}")
     try:
-        return response.status_code, response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a proxy's error page, a truncated body
-        raise PeerError(f"{service} answered {response.status_code} with no JSON document") from exc
+        if response.status_code == 404:
+            yield None
+        elif not response.is_success:
+            raise PeerError(f"{service} answered {response.status_code}")
+        else:
+            yield response
+    finally:
+        await response.aclose()
 
 
 async def get_answer(ctx: Context, service: str, path: str, answer: type[T], **params: str) -> T | None:

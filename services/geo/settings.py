@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import msgspec
@@ -37,3 +38,11 @@ class GeoSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     request_burst: Positive = 30
     """How many uploads a device may make at once before the sustained rate applies."""
+
+    min_fix_interval_s: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    """A device's fixes are stored at most one per this many seconds of event time (a closer one still
+    moves presence): a day of one device is bounded however fast it uploads."""
+
+    @property
+    def min_fix_interval(self) -> timedelta:
+        return timedelta(seconds=self.min_fix_interval_s)

@@ -43,9 +43,13 @@ class DeviceState:
     """The presence as it was read: what changed since is what gets written."""
     bucket_spent: bool = False
     events: list[Event] = field(default_factory=list)
+    stored_ts: datetime | None = None
+    """The event time of the device's newest stored fix (the ingest decides which fixes are stored)."""
+    stored_ts_loaded: datetime | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaded = self.presence
+        self.stored_ts_loaded = self.stored_ts
 
     # --- what the writer needs to know ---
 
@@ -59,7 +63,7 @@ class DeviceState:
         p, q = self.presence, self.loaded
         mine = (p.last_ts, p.last_fix, p.outlier, p.suspicious_at, p.entries, p.trail, p.sighted_at)
         read = (q.last_ts, q.last_fix, q.outlier, q.suspicious_at, q.entries, q.trail, q.sighted_at)
-        return self.bucket_spent or mine != read
+        return self.bucket_spent or self.stored_ts != self.stored_ts_loaded or mine != read
 
     @property
     def visits_changed(self) -> bool:

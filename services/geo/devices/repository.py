@@ -11,8 +11,8 @@ back (cursors of quiet devices, ended trips, closed visits), row by row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import asyncpg
@@ -56,6 +56,7 @@ class Cursor(msgspec.Struct, gc=False):
 
     device_id: str
     last_ts: datetime | None
+    stored_ts: datetime | None
     last_fix: Fix | None
     outlier: Fix | None
     suspicious_at: datetime | None
@@ -132,7 +133,7 @@ async def forget_location_consent(conn: asyncpg.Connection, device_id: str) -> N
 
 _LOCK_DEVICES = """
     WITH device AS MATERIALIZED (
-        SELECT d.device_id, d.last_ts, d.last_fix, d.outlier, d.suspicious_at, d.rate_tokens, d.rate_at,
+        SELECT d.device_id, d.last_ts, d.stored_ts, d.last_fix, d.outlier, d.suspicious_at, d.rate_tokens, d.rate_at,
                d.evidence
         FROM geo.devices d
         WHERE d.device_id = ANY ($1::text[])
@@ -143,7 +144,7 @@ _LOCK_DEVICES = """
            EXISTS (SELECT 1 FROM bus.deliveries WHERE consumer = $2 AND device_id = w.device_id) AS consent_pending,
            coalesce((SELECT location FROM geo.device_consents c WHERE c.device_id = w.device_id), false) AS consented,
            device.device_id IS NOT NULL AS known,
-           device.last_ts, device.last_fix::text, device.outlier::text, device.suspicious_at,
+           device.last_ts, device.stored_ts, device.last_fix::text, device.outlier::text, device.suspicious_at,
            device.rate_tokens, device.rate_at, device.evidence::text,
            (SELECT json_agg(v)::text FROM geo.visits v WHERE v.device_id = w.device_id) AS visits,
            (SELECT json_agg(t) FROM geo.trips t
@@ -181,28 +182,37 @@ async def add_devices(conn: asyncpg.Connection, device_ids: Sequence[str]) -> No
     )
 
 
-_INSERT_PINGS = """
+_INSERT_PINGS_WHERE = """
     INSERT INTO geo.pings (device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
     SELECT p.device_id, p.ts, p.lat, p.lng, p.accuracy_m, p.speed_mps, p.heading
     FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float4[], $6::float4[], $7::float4[])
          AS p(device_id, ts, lat, lng, accuracy_m, speed_mps, heading)
+    {where}
     ORDER BY p.device_id, p.ts
 """
+_INSERT_PINGS = _INSERT_PINGS_WHERE.format(where="")
 
 
 _WRITE_PINGS_AND_CURSORS = f"""
     WITH stored AS ({_INSERT_PINGS})
     UPDATE geo.devices d
-    SET last_ts = c.last_ts, last_fix = c.last_fix, outlier = c.outlier, suspicious_at = c.suspicious_at,
-        rate_tokens = c.rate_tokens, rate_at = c.rate_at, evidence = c.evidence
+    SET last_ts = c.last_ts, stored_ts = c.stored_ts, last_fix = c.last_fix, outlier = c.outlier,
+        suspicious_at = c.suspicious_at, rate_tokens = c.rate_tokens, rate_at = c.rate_at, evidence = c.evidence
     FROM json_to_recordset($8::json)
-         AS c(device_id text, last_ts timestamptz, last_fix jsonb, outlier jsonb, suspicious_at timestamptz,
-              rate_tokens float4, rate_at timestamptz, evidence jsonb)
+         AS c(device_id text, last_ts timestamptz, stored_ts timestamptz, last_fix jsonb, outlier jsonb,
+              suspicious_at timestamptz, rate_tokens float4, rate_at timestamptz, evidence jsonb)
     WHERE d.device_id = c.device_id
 """
 
 
-_STORE_PINGS_AGAIN = f"{_INSERT_PINGS} ON CONFLICT (device_id, ts) DO NOTHING"
+_STORE_PINGS_AGAIN = (
+    _INSERT_PINGS_WHERE.format(
+        where="""WHERE NOT EXISTS (
+        SELECT FROM geo.pings q
+        WHERE q.device_id = p.device_id AND q.ts > p.ts - $8::interval AND q.ts < p.ts + $8::interval)"""
+    )
+    + "ON CONFLICT (device_id, ts) DO NOTHING"
+)
 
 
 async def write_pings(conn: asyncpg.Connection, pings: Sequence[DevicePing], cursors: Sequence[Cursor]) -> None:
@@ -224,10 +234,12 @@ async def write_pings(conn: asyncpg.Connection, pings: Sequence[DevicePing], cur
     )
 
 
-async def store_pings_again(conn: asyncpg.Connection, pings: Sequence[DevicePing]) -> None:
-    """Store raw pings that may be stored already (a retried upload, a late one, the same time twice):
-    an exact duplicate is stored once."""
-    await conn.execute(_STORE_PINGS_AGAIN, *_ping_columns(pings))
+async def store_pings_again(conn: asyncpg.Connection, pings: Sequence[DevicePing], min_interval: timedelta) -> None:
+    """Store raw pings that may be stored already (a retried upload, a late one, the same time twice),
+    each only if its device has no stored ping closer to it than `min_interval` in event time: an exact
+    duplicate is stored once, and late pings cannot fill a device's past more densely than live ones.
+    No two of `pings` of a device may be that close (the statement does not see its own rows)."""
+    await conn.execute(_STORE_PINGS_AGAIN, *_ping_columns(pings), min_interval)
 
 
 def _ping_columns(pings: Sequence[DevicePing]) -> list[list[object]]:
@@ -535,14 +547,18 @@ async def visit_log_of(conn: asyncpg.Connection, device_id: str) -> list[asyncpg
     )
 
 
-async def pings_of(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def pings_of(conn: asyncpg.Connection, device_id: str, chunk: int) -> AsyncIterator[list[asyncpg.Record]]:
+    """The device's pings, oldest first, `chunk` rows at a time through a cursor (in the caller's
+    transaction): a day of them is never in memory at once."""
+    rows = await conn.cursor(
         """
         SELECT ts, lat, lng, accuracy_m, speed_mps, heading, received_at
         FROM geo.pings WHERE device_id = $1 ORDER BY ts
         """,
         device_id,
     )
+    while page := await rows.fetch(chunk):
+        yield page
 
 
 async def location_consent_of(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:

@@ -133,6 +133,7 @@ async def _write_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestRes
                 if u.pings is not None:
                     usable, rejected = apply_pings(device, ctx, now, u.pings)
                     new, maybe_stored = split_new(usable, device.loaded.last_ts)
+                    new, maybe_stored = to_store(device, new, maybe_stored, ctx.config.min_fix_interval)
                     batch.pings.extend(repo.DevicePing(u.device_id, p) for p in new)
                     batch.pings_maybe_stored.extend(repo.DevicePing(u.device_id, p) for p in maybe_stored)
                     accepted = len(usable)
@@ -225,6 +226,33 @@ def split_new(pings: list[PingIn], last_ts: datetime | None) -> tuple[list[PingI
         else:
             maybe_stored.append(p)
     return new, maybe_stored
+
+
+def to_store(
+    device: DeviceState, new: list[PingIn], maybe_stored: list[PingIn], interval: timedelta
+) -> tuple[list[PingIn], list[PingIn]]:
+    """Of the pings just applied (split_new's parts), those to store, at most one per `interval` of
+    event time; the device's `stored_ts` moves to the newest. A late ping counts as stored (it is,
+    unless a stored one is already close to it): no live one then lands within the interval of it."""
+    new = spaced(new, device.stored_ts, interval)
+    maybe_stored = spaced(maybe_stored, None, interval)
+    newest = max((p.ts for p in new[-1:] + maybe_stored[-1:]), default=None)
+    if newest is not None and (device.stored_ts is None or newest > device.stored_ts):
+        device.stored_ts = newest
+    return new, maybe_stored
+
+
+def spaced(pings: list[PingIn], stored_ts: datetime | None, interval: timedelta) -> list[PingIn]:
+    """The pings (oldest first) to store: each at least `interval` of event time after the one stored
+    before it, the first after `stored_ts` (pure). A day of a device is so bounded by time, not by how
+    often it uploads; the others have moved presence all the same."""
+    kept: list[PingIn] = []
+    next_at = None if stored_ts is None else stored_ts + interval
+    for p in pings:
+        if next_at is None or p.ts >= next_at:
+            kept.append(p)
+            next_at = p.ts + interval
+    return kept
 
 
 async def replay_for_retry(

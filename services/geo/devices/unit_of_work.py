@@ -102,7 +102,7 @@ async def _save(ctx: GeoContext, conn: asyncpg.Connection, batch: LockedDevices)
     if cursors or batch.pings:
         await repo.write_pings(conn, batch.pings, cursors)
     if batch.pings_maybe_stored:
-        await repo.store_pings_again(conn, batch.pings_maybe_stored)
+        await repo.store_pings_again(conn, batch.pings_maybe_stored, ctx.config.min_fix_interval)
     if moved := [d for d in devices if d.visits_changed]:
         await repo.replace_visits(
             conn,
@@ -149,7 +149,9 @@ def _cursor(device: DeviceState) -> repo.Cursor:
         if p.entries or p.trail or p.sighted_at
         else None
     )
-    return repo.Cursor(device.device_id, p.last_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at, evidence)
+    return repo.Cursor(
+        device.device_id, p.last_ts, device.stored_ts, p.last_fix, p.outlier, p.suspicious_at, b.tokens, b.at, evidence
+    )
 
 
 def _closed(exited: ZoneExited) -> repo.ClosedVisit:
@@ -223,7 +225,9 @@ def device_of(device_id: str, row: asyncpg.Record) -> DeviceState:
     )
     active = [trip_state(t) for t in sorted(row["trips"] or (), key=lambda t: t["started_at"])]
     bucket = Bucket(row["rate_tokens"] or 0.0, row["rate_at"])
-    return DeviceState(device_id, presence, active, bucket, location_consented=row["consented"])
+    return DeviceState(
+        device_id, presence, active, bucket, location_consented=row["consented"], stored_ts=row["stored_ts"]
+    )
 
 
 def _decoded(decoder: msgspec.json.Decoder[T], text: str | None) -> T | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
+import msgspec
 
 from services.geo.context import GeoContext
 from services.geo.devices import repository as devices_repo
@@ -14,21 +16,37 @@ from shared import erasure
 from shared.bus import Consumer
 from shared.events import ErasureRequested
 
+PING_CHUNK = 1000
+"""Pings read and written at a time by a device's export: its memory is bounded by this, not by how
+many pings the device has."""
 
-async def device_data(ctx: GeoContext, device_id: str) -> DeviceData:
+
+async def device_data(ctx: GeoContext, device_id: str) -> AsyncIterator[bytes]:
     """Everything geo holds about the device (the shopper's export gathers it through notify), as of
-    one moment."""
+    one moment, as the JSON of DeviceData written piece by piece: the pings, a day of a device's
+    fixes, are read through a cursor and written a chunk at a time."""
     async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
         consent = await devices_repo.location_consent_of(conn, device_id)
         position = await devices_repo.position_of(conn, device_id)
-        return DeviceData(
+        head = DeviceData(
             location_consent=dict(consent) if consent else None,
             position=dict(position) if position else None,
-            pings=[dict(r) for r in await devices_repo.pings_of(conn, device_id)],
+            pings=[],
             current_visits=[dict(r) for r in await devices_repo.open_visits(conn, device_id)],
             visit_history=[dict(r) for r in await devices_repo.visit_log_of(conn, device_id)],
             trips=[dict(r) for r in await devices_repo.trips_of_device(conn, device_id)],
         )
+        before, after = msgspec.json.encode(head).split(_NO_PINGS, 1)
+        yield before + b'"pings":['
+        first = True
+        async for chunk in devices_repo.pings_of(conn, device_id, PING_CHUNK):
+            encoded = msgspec.json.encode([dict(r) for r in chunk])[1:-1]
+            yield encoded if first else b"," + encoded
+            first = False
+        yield b"]" + after
+
+
+_NO_PINGS = b'"pings":[]'  # where the pings go in the encoded DeviceData (no other field is named so)
 
 
 def notice(ctx: GeoContext) -> PrivacyNotice:

@@ -7,6 +7,7 @@ from typing import Literal
 from litestar import Response, delete, get
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
+from litestar.response import Stream
 
 from services.notify.context import NotifyContext
 from services.notify.privacy import service
@@ -14,6 +15,7 @@ from services.notify.privacy.schemas import Erasure, Export, PrivacyNotice
 from shared.auth import Caller
 from shared.context import FromContext
 from shared.errors import errors
+from shared.json_stream import json_stream
 from shared.wire import PathId
 
 
@@ -38,11 +40,15 @@ async def erasure_status(erasure_id: PathId, ctx: FromContext[NotifyContext]) ->
     return await service.erasure_status(ctx, erasure_id)
 
 
-@get("/v1/devices/{device_id:str}/export", responses=errors(502))
-async def export(device_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Export:
-    """All data held about the device, from the three services, in one document."""
+@get(
+    "/v1/devices/{device_id:str}/export",
+    responses={200: ResponseSpec(data_container=Export, description="All data held about the device")} | errors(502),
+)
+async def export(device_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Stream:
+    """All data held about the device, from the three services, in one document (written as it is
+    gathered: geo's part, a day of fixes, is never held whole)."""
     principal.require_device(device_id)
-    return await service.export(ctx, device_id)
+    return await json_stream(service.export(ctx, device_id))
 
 
 @get("/v1/privacy", exclude_from_auth=True)

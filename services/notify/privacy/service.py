@@ -4,10 +4,13 @@ why (the privacy notice, see notice.py)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
+import httpx
 import msgspec
 
 from services.notify.back_in_stock import repository as back_in_stock_repo
@@ -142,31 +145,60 @@ def _exported_target(row: asyncpg.Record | None) -> dict[str, Any] | None:
     }
 
 
-async def export(ctx: NotifyContext, device_id: str) -> Export:
-    """All data held about the device, from the three services and the event log, in one document.
-    The other services are asked with no transaction open; notify's part is then read in one snapshot."""
+async def export(ctx: NotifyContext, device_id: str) -> AsyncIterator[bytes]:
+    """All data held about the device, from the three services and the event log, in one document:
+    the JSON of Export, written as it comes. geo's part (a day of fixes) is relayed as geo writes it,
+    never held whole. Everything that can refuse the export (an unknown device, a peer that cannot
+    answer) does so before the first chunk. The other services are asked with no transaction open;
+    notify's part is then read in one snapshot."""
     async with ctx.db.transaction(readonly=True) as conn:
         await known_device(conn, device_id)
-    geo = await _from_peer(ctx, "geo", f"/v1/devices/{device_id}/data", dict[str, Any])
     inventory = await _every_order(ctx, device_id)
-    async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
-        device = await known_device(conn, device_id)
-        consents = await consent_repo.get_consents(conn, device_id)
-        target = await outbox_repo.target_of(conn, Addressee("device", device_id))
-        part = NotifyPart(
-            device=dict(device),
-            consents=dict(consents) if consents else None,
-            consent_history=[dict(r) for r in await consent_repo.consent_history(conn, device_id)],
-            push_subscription=_exported_target(target),
-            messages=[dict(r) for r in await outbox_repo.messages_of(conn, device_id, 100_000)],
-            staff_alerts=[dict(r) for r in await staff_repo.alerts_about(conn, device_id)],
-            back_in_stock=[dict(r) for r in await back_in_stock_repo.requests_of(conn, device_id)],
-            journeys=[dict(r) for r in await journeys_repo.device_enrollments(conn, device_id)],
+    async with _peer_stream(ctx, "geo", f"/v1/devices/{device_id}/data") as geo:
+        async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
+            device = await known_device(conn, device_id)
+            consents = await consent_repo.get_consents(conn, device_id)
+            target = await outbox_repo.target_of(conn, Addressee("device", device_id))
+            part = NotifyPart(
+                device=dict(device),
+                consents=dict(consents) if consents else None,
+                consent_history=[dict(r) for r in await consent_repo.consent_history(conn, device_id)],
+                push_subscription=_exported_target(target),
+                messages=[dict(r) for r in await outbox_repo.messages_of(conn, device_id, 100_000)],
+                staff_alerts=[dict(r) for r in await staff_repo.alerts_about(conn, device_id)],
+                back_in_stock=[dict(r) for r in await back_in_stock_repo.requests_of(conn, device_id)],
+                journeys=[dict(r) for r in await journeys_repo.device_enrollments(conn, device_id)],
+            )
+            events = [msgspec.convert(dict(r), AnyEvent) for r in await repo.events_about(conn, device_id)]
+        # geo's part goes where a marker no data can hold (a fresh random one) is written.
+        marker = None if geo is None else secrets.token_hex(16)
+        document = msgspec.json.encode(
+            Export(
+                device_id=device_id,
+                exported_at=datetime.now(UTC),
+                notify=part,
+                geo=marker,
+                inventory=inventory,
+                events=events,
+            )
         )
-        events = [msgspec.convert(dict(r), AnyEvent) for r in await repo.events_about(conn, device_id)]
-    return Export(
-        device_id=device_id, exported_at=datetime.now(UTC), notify=part, geo=geo, inventory=inventory, events=events
-    )
+        if geo is None:
+            yield document
+            return
+        before, after = document.split(msgspec.json.encode(marker), 1)
+        yield before
+        async for chunk in geo.aiter_bytes():
+            yield chunk
+        yield after
+
+
+@asynccontextmanager
+async def _peer_stream(ctx: NotifyContext, service: str, path: str) -> AsyncIterator[httpx.Response | None]:
+    try:
+        async with peers.get_stream(ctx, service, path) as response:
+            yield response
+    except peers.PeerError as exc:
+        raise BadGateway(f"{service} cannot give its part of the export right now; retry shortly") from exc
 
 
 async def privacy_notice(ctx: NotifyContext, lang: str | None) -> PrivacyNotice:

@@ -69,7 +69,8 @@ async def test_the_pings_of_the_unpartitioned_table_are_all_kept(server_dsn: str
                 rows,
             )
 
-            assert await migrations.apply(conn, [migrations.BUS, GEO]) == ["geo/0009_partition_pings_by_hour.sql"]
+            applied = await migrations.apply(conn, [migrations.BUS, GEO])
+            assert applied[0] == "geo/0009_partition_pings_by_hour.sql"
 
             assert await shape(conn) == ("p", 0)  # partitioned, no default partition
             assert await conn.fetchval("SELECT to_regclass('geo.pings_unpartitioned')") is None
@@ -90,7 +91,7 @@ async def test_the_pings_of_the_unpartitioned_table_are_all_kept(server_dsn: str
             # The insert of pings that may be stored already: a duplicate is still stored once.
             again = PingIn(lat=48.86, lng=2.347, accuracy_m=12.0, ts=rows[1][1])
             async with conn.transaction():
-                await devices_repo.store_pings_again(conn, [("dev-a", again)])
+                await devices_repo.store_pings_again(conn, [("dev-a", again)], timedelta(seconds=1))
             assert await conn.fetchval("SELECT count(*) FROM geo.pings") == len(rows)
         finally:
             await conn.close()

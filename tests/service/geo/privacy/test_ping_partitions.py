@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import msgspec
 import pytest
 
 from services.geo.devices import repository as devices_repo
@@ -176,8 +177,9 @@ async def test_erasure_removes_one_devices_pings_from_every_partition_and_no_one
     parts = [f"geo.{name_of(t)}" for t in times]
     assert await where(db, "dev-a") == list(zip(times, parts, strict=True)) and len(set(parts)) == 3
 
-    export = await privacy.device_data(ctx, "dev-a")  # the export reads them all, oldest first
-    assert [p["ts"] for p in export.pings] == times
+    export = b"".join([chunk async for chunk in privacy.device_data(ctx, "dev-a")])
+    pings = msgspec.json.decode(export)["pings"]  # the export reads them all, oldest first
+    assert [datetime.fromisoformat(p["ts"]) for p in pings] == times
 
     async with ctx.db.transaction() as conn:
         await devices_repo.erase_device(conn, "dev-a")
