@@ -40,10 +40,6 @@ from shared.events import (
     ZoneExited,
 )
 
-DeviceEvent = (
-    ZoneEntered | ZoneDwelled | ZoneExited | TripApproaching | TripArrived | OrderReserved | OrderReady | OrderCollected
-)
-
 
 def arm_key(ctx: NotifyContext) -> bytes:
     return keys.derive(ctx.settings.token_key, keys.JOURNEY_ARMS)

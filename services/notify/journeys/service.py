@@ -28,10 +28,10 @@ from services.notify.journeys.schemas import (
     StepResults,
     Uplift,
 )
+from services.notify.offers.service import window
 from services.notify.replicas import service as replicas
 from shared.errors import Conflict, Invalid, NotFound
 
-ALL_TIME = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 PENDING = frozenset({"pending", "sending", "held"})
 
 
@@ -136,9 +136,7 @@ async def results(
 ) -> JourneyResults:
     """What came of the devices that entered in [since, until] (all time by default): five statements
     whatever the journey's size, each planned for that window."""
-    if since is not None and until is not None and until < since:
-        raise Invalid("to must not be before from", field="to")
-    since, until = since or ALL_TIME[0], until or ALL_TIME[1]
+    since, until = window(since, until)
     async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
         row = await _journey_row(conn, journey_id)
         await repo.plan_for_the_window(conn)

@@ -106,13 +106,18 @@ async def end_campaign(ctx: NotifyContext, campaign_id: str) -> None:
             raise NotFound(f"campaign {campaign_id!r} has already ended", field="campaign_id")
 
 
+def window(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    """A results window as asked (`from`, `to`), all time where a bound is not given."""
+    if since is not None and until is not None and until < since:
+        raise Invalid("to must not be before from", field="to")
+    return since or ALL_TIME[0], until or ALL_TIME[1]
+
+
 async def results(
     ctx: NotifyContext, campaign_id: str, since: datetime | None, until: datetime | None
 ) -> CampaignResults:
     """What came of the offers decided in [since, until] (all time by default)."""
-    if since is not None and until is not None and until < since:
-        raise Invalid("to must not be before from", field="to")
-    since, until = since or ALL_TIME[0], until or ALL_TIME[1]
+    since, until = window(since, until)
     async with ctx.db.transaction(readonly=True) as conn:
         row = await _campaign_row(conn, campaign_id)
         counts = await repo.campaign_counts(conn, campaign_id, row["sku"], since, until)
