@@ -29,9 +29,9 @@ from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Response
 from litestar.types import Message, Scope
 
-from shared import bus, keys, migrations
+from shared import bus, migrations, revocation
 from shared.allow import with_options
-from shared.auth import CALLER, BearerAuth, Caller, Principal, ServiceTokens, TokenSigner
+from shared.auth import CALLER, BearerAuth, Caller, Issuers, Principal, ServiceTokens, TokenSigner
 from shared.context import Context, FromContext
 from shared.cors import cors_config
 from shared.db import UNAVAILABLE, Database, as_connection, create_pool
@@ -161,14 +161,25 @@ MAX_BODY_BYTES = 1_000_000
 """Any request body above this is 413; a route that takes more (a stock import) says so itself."""
 
 
+def signer_of(settings: Settings, service: str) -> TokenSigner:
+    """The service's own signer: its own key, the issuers' public keys, the admin token's digest."""
+    return TokenSigner(
+        settings.token_key,
+        version=settings.token_key_version,
+        issuer=service,
+        issuers=Issuers.parse(settings.token_issuers) if settings.token_issuers else None,
+        admin_sha256=settings.admin_digest,
+    )
+
+
 def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | None = None) -> Litestar:
     """`config` is the service's own settings; by default read from the environment (validated now,
     before anything starts)."""
     if config is None and spec.settings_type is not None:
         config = load_env(spec.settings_type)
 
-    signer = TokenSigner(settings.token_key, settings.admin_token, settings.token_key_version)
-    revocations = RevocationWatcher(keys.derive(settings.token_key, keys.REVOCATIONS))
+    signer = signer_of(settings, spec.name)
+    revocations = RevocationWatcher()
     state = State({"spec": spec, "signer": signer, "revocations": revocations})
 
     def provide_context(principal: NamedDependency[Principal | None]) -> Context:
@@ -213,7 +224,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             async with spec.context(base, config) as ctx:
                 app.state.ctx = ctx
                 worker = bus.BusWorker(ctx, spec.consumers, settings.bus_poll_s)
-                runner = JobRunner(ctx, [*spec.jobs, bus.RETENTION])
+                runner = JobRunner(ctx, [*spec.jobs, bus.RETENTION, revocation.EXPIRED])
                 worker.start()
                 runner.start()
                 # What startup built (libraries, routes, geo's zone index) lives as long as the process:

@@ -1,21 +1,28 @@
 """Bearer tokens shared by the three services.
 
-Device, staff and service tokens are HS256 JWTs signed with the common token key, so any service can
-check them without a database round trip. The admin token is the operator's configured secret.
-Every route needs a token unless its handler is marked `exclude_from_auth=True`.
+Tokens are JWTs signed with Ed25519 (EdDSA) by the service that issues them: notify signs device and
+staff tokens (and its own service tokens); geo and inventory sign only their own service tokens. Each
+service checks a token with the issuer's public key (ACCUEIL_TOKEN_ISSUERS), without a database round
+trip, and refuses a role its issuer may not grant: a geo pod can sign a token naming itself, and
+nothing else. The admin token is the operator's configured secret; a service holds only its SHA-256.
+Every route needs a token unless its handler is marked `exclude_from_auth=True`; a service token opens
+only the reads a route grants that service (`service_reads`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import math
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal, cast
 
 import jwt
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
@@ -25,8 +32,18 @@ from shared import keys
 from shared.errors import Forbidden, Unauthorized
 
 Role = Literal["admin", "device", "staff", "service"]
-_ALGORITHM = "HS256"
-_ISSUER = "accueil"
+_ALGORITHM = "EdDSA"
+_ISSUER_PREFIX = "accueil:"
+
+MAY_ISSUE: Mapping[str, frozenset[str]] = {
+    "notify": frozenset({"device", "staff", "service"}),
+    "geo": frozenset({"service"}),
+    "inventory": frozenset({"service"}),
+}
+"""What each issuer's signature is believed for. A service token must also name its issuer."""
+
+SERVICE_READS = "service_reads"
+"""A route's opt: the services whose tokens may call it (reads only). Any other route refuses them."""
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -37,6 +54,16 @@ class Principal(msgspec.Struct, frozen=True):
     store_id: str | None = None
     expires: float = math.inf
     """When the token it came from expires (epoch seconds): a stream it opens ends then."""
+    token_id: str | None = None
+    """The token's `jti`: revoking it refuses this one token (a rotated device token)."""
+    subject_mark: str | None = None
+    """The token's `rev`: a keyed hash of its subject, the same in all the subject's tokens, so that
+    revoking it refuses them all (an erased device, a removed staff member) without any service
+    holding the key, nor the revocation list holding the id."""
+
+    @property
+    def revocation_ids(self) -> tuple[str, ...]:
+        return tuple(i for i in (self.token_id, self.subject_mark) if i is not None)
 
     @property
     def is_admin(self) -> bool:
@@ -92,17 +119,75 @@ CALLER: ContextVar[Principal | None] = ContextVar("accueil_caller", default=None
 arguments on every request."""
 
 
+def kid_of(issuer: str, key: Ed25519PublicKey) -> str:
+    """A token's `kid`: its issuer and which of the issuer's keys signed it (during a rotation an
+    issuer has two; where all three share one key, the issuer still tells them apart)."""
+    return f"{issuer}:{keys.key_id(key)}"
+
+
+class Issuers:
+    """The public keys tokens are checked with, by key id: each issuer's current key, and during a
+    rotation its previous one too."""
+
+    def __init__(self, keys_of: Mapping[str, Sequence[Ed25519PublicKey]]) -> None:
+        self.by_kid: dict[str, tuple[str, Ed25519PublicKey]] = {}
+        for issuer, public_keys in keys_of.items():
+            if issuer not in MAY_ISSUE:
+                raise ValueError(f"unknown issuer {issuer!r} (one of {', '.join(MAY_ISSUE)})")
+            for key in public_keys:
+                self.by_kid[kid_of(issuer, key)] = (issuer, key)
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> Issuers:
+        """ACCUEIL_TOKEN_ISSUERS: `issuer:public key` entries (`notify:3q2-…,geo:…,inventory:…`)."""
+        keys_of: dict[str, list[Ed25519PublicKey]] = {}
+        for entry in entries:
+            issuer, sep, text = entry.partition(":")
+            if not sep:
+                raise ValueError(f"{entry!r} is not issuer:public-key")
+            keys_of.setdefault(issuer.strip(), []).append(keys.public_of_text(text.strip()))
+        return cls(keys_of)
+
+    @classmethod
+    def alike(cls, key: Ed25519PublicKey) -> Issuers:
+        """Every issuer with the one key: a deployment that gives all three services the same token key
+        (then any of them can sign anything: no least privilege)."""
+        return cls({issuer: [key] for issuer in MAY_ISSUE})
+
+
 class TokenSigner:
     _CACHE_SIZE = 10_000
 
-    def __init__(self, key: str, admin_token: str, version: int = 1) -> None:
-        self._master = key
-        self._version = version
-        self._key = keys.derive(key, keys.TOKENS, version)
-        self._admin_token = admin_token.encode()
+    def __init__(
+        self,
+        key: str,
+        admin_token: str = "",
+        version: int = 1,
+        *,
+        issuer: str = "notify",
+        issuers: Issuers | None = None,
+        admin_sha256: bytes | None = None,
+    ) -> None:
+        if issuer not in MAY_ISSUE:
+            raise ValueError(f"unknown issuer {issuer!r}")
+        self._issuer = issuer
+        self._private = keys.signing_key(key, version)
+        self._kid = kid_of(issuer, self._private.public_key())
+        self._issuers = issuers or Issuers.alike(self._private.public_key())
+        self._marks = keys.derive(key, keys.REVOCATIONS)
+        # Only the digest is held: a process's memory or environment gives no admin token away.
+        self._admin_sha256 = admin_sha256 or (hashlib.sha256(admin_token.encode()).digest() if admin_token else b"")
         # A phone sends the same token with every ping: remember tokens already verified
-        # (the HMAC check and claim parsing cost more than the rest of a small request's auth).
+        # (the signature check and claim parsing cost more than the rest of a small request's auth).
         self._verified: dict[str, tuple[Principal, float]] = {}
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self._private.public_key()
+
+    def subject_mark(self, subject: str) -> str:
+        """The `rev` claim of every device or staff token of `subject` (see Principal.subject_mark)."""
+        return keys.b64url(hmac.digest(self._marks, subject.encode(), "sha256"))
 
     def issue(
         self,
@@ -117,30 +202,32 @@ class TokenSigner:
         now: float | None = None,
     ) -> str:
         """A signed token. With an `audience`, it opens only what asks for that audience (a stream
-        ticket), and every bearer-token check refuses it. A `jti` names it, for a single-use token;
+        ticket), and every bearer-token check refuses it. Its `jti` names it (random unless given);
         `extra` claims are for whoever decodes it with `claims`."""
+        if role not in MAY_ISSUE[self._issuer] or (role == "service" and subject != self._issuer):
+            raise ValueError(f"{self._issuer} does not issue {role} tokens for {subject!r}")
         now = int(time.time() if now is None else now)
-        claims: dict[str, object] = {"iss": _ISSUER, "sub": subject, "role": role, "iat": now}
+        claims: dict[str, object] = {
+            "iss": _ISSUER_PREFIX + self._issuer,
+            "sub": subject,
+            "role": role,
+            "iat": now,
+            "jti": jti or secrets.token_urlsafe(16),
+        }
+        if role in ("device", "staff"):
+            claims["rev"] = self.subject_mark(subject)
         if store_id is not None:
             claims["store"] = store_id
         if ttl_s is not None:
             claims["exp"] = now + ttl_s
         if audience is not None:
             claims["aud"] = audience
-        if jti is not None:
-            claims["jti"] = jti
         claims.update(extra or {})
-        return jwt.encode(claims, self._key_for(audience), algorithm=_ALGORITHM)
-
-    def _key_for(self, audience: str | None) -> bytes:
-        """Bearer tokens have their key; tokens for an audience (stream tickets) a key of their own."""
-        if audience is None:
-            return self._key
-        return keys.derive(self._master, f"{keys.TOKENS} for {audience}", self._version)
+        return jwt.encode(claims, self._private, algorithm=_ALGORITHM, headers={"kid": self._kid})
 
     def verify(self, token: str) -> Principal:
         """The caller behind a bearer token (the admin token, or a signed one without audience)."""
-        if hmac.compare_digest(token.encode(), self._admin_token):
+        if self._admin_sha256 and hmac.compare_digest(hashlib.sha256(token.encode()).digest(), self._admin_sha256):
             return Principal(role="admin", subject="admin")
         cached = self._verified.get(token)
         if cached is not None and cached[1] > time.time():
@@ -159,27 +246,34 @@ class TokenSigner:
 
     def claims(self, token: str, audience: str | None = None, what: str = "token") -> tuple[Principal, dict[str, Any]]:
         """`decode`, with every claim of the token."""
-        required = ["sub", "role", "iat"] + (["exp"] if audience is not None else [])
+        required = ["iss", "sub", "role", "iat"] + (["exp"] if audience is not None else [])
         try:
+            issuer, public_key = self._issuers.by_kid[str(jwt.get_unverified_header(token).get("kid"))]
             claims = jwt.decode(
                 token,
-                self._key_for(audience),
+                public_key,
                 algorithms=[_ALGORITHM],
-                issuer=_ISSUER,
+                issuer=_ISSUER_PREFIX + issuer,
                 audience=audience,
                 options={"require": required},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized(f"{what} expired") from exc
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, KeyError) as exc:  # KeyError: no key we trust has that kid
             raise Unauthorized(f"invalid {what}") from exc
-        role = claims.get("role")
-        if role not in ("device", "staff", "service"):
-            raise Unauthorized(f"invalid {what}")
+        role, subject = claims.get("role"), str(claims["sub"])
+        if role not in MAY_ISSUE[issuer] or (role == "service" and subject != issuer):
+            raise Unauthorized(f"invalid {what}")  # signed by a service that may not grant it
         if role == "staff" and not claims.get("store"):
             raise Unauthorized(f"invalid {what}")
-        expires = float(claims.get("exp", math.inf))
-        principal = Principal(role=role, subject=str(claims["sub"]), store_id=claims.get("store"), expires=expires)
+        principal = Principal(
+            role=role,
+            subject=subject,
+            store_id=claims.get("store"),
+            expires=float(claims.get("exp", math.inf)),
+            token_id=claims.get("jti"),
+            subject_mark=claims.get("rev"),
+        )
         return principal, claims
 
 
@@ -195,12 +289,11 @@ def bearer_token(scope: Scope) -> str:
     raise Unauthorized("missing bearer token")
 
 
-def refuse_revoked(principal: Principal, is_revoked: Callable[[str], bool]) -> None:
-    """A removed staff member's or an erased device's tokens are refused (the admin token is the
-    operator's secret, changed by configuration, never revoked)."""
-    if not principal.is_admin and is_revoked(principal.subject):
-        what = "this device was erased" if principal.role == "device" else f"this {principal.role} was removed"
-        raise Unauthorized(f"token revoked: {what}")
+def refuse_revoked(principal: Principal, is_revoked: Callable[[Principal], bool]) -> None:
+    """A rotated token, a removed staff member's or an erased device's tokens are refused (the admin
+    token is the operator's secret, changed by configuration, never revoked)."""
+    if is_revoked(principal):
+        raise Unauthorized("token revoked")
 
 
 class BearerAuth(ASGIMiddleware):
@@ -217,10 +310,14 @@ class BearerAuth(ASGIMiddleware):
         state = scope["litestar_app"].state
         principal = state.signer.verify(bearer_token(scope))
         refuse_revoked(principal, state.revocations.is_revoked)
-        if principal.role == "service" and cast("HTTPScope", scope)["method"] not in READS:  # `scopes`: HTTP only
+        if principal.role == "service":
             # What a service asks another for is always a read (an order to check, a device's data for
-            # an export): a leaked service token changes nothing anywhere.
-            raise Forbidden("a service token may only read")
+            # an export), and only the reads it makes: a leaked service token changes nothing anywhere
+            # and reads no more than its service needs.
+            if cast("HTTPScope", scope)["method"] not in READS:  # `scopes`: HTTP only
+                raise Forbidden("a service token may only read")
+            if principal.subject not in scope["route_handler"].opt.get(SERVICE_READS, ()):
+                raise Forbidden(f"this call is not one {principal.subject} makes")
         scope["user"] = principal
         caller = CALLER.set(principal)
         try:
@@ -236,7 +333,7 @@ class ServiceTokens:
     """This service's own token for calling the others: short-lived, re-issued before it runs out."""
 
     def __init__(self, signer: TokenSigner, service: str, ttl_s: int) -> None:
-        self._signer, self._service, self._ttl_s = signer, service, ttl_s
+        self._signer, self._service, self._ttl_s = signer, service, ttl_s  # the signer is the service's own
         self._token, self._renew_at = "", 0.0
 
     def current(self) -> str:

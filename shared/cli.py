@@ -1,4 +1,4 @@
-"""`accueil run | serve <service> | migrate | demo`."""
+"""`accueil run | serve <service> | migrate | keys | demo`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import ctypes
 import fcntl
+import hashlib
 import importlib
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from typing import Literal
 
 import httpx
 
-from shared import local_push, local_secrets
+from shared import keys, local_push, local_secrets
 from shared.app import ServiceSpec, build_app, migrate
 from shared.db import connect
 from shared.embedded_pg import EmbeddedPostgres
@@ -45,19 +47,41 @@ class Environment:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = dict(env)
+        self.local_keys: dict[str, str] = {}  # each service's token key, when kept in the data dir
         self.data_dir = Path(self.env.get("ACCUEIL_DATA_DIR") or ".accueil").resolve()
         self.env["ACCUEIL_DATA_DIR"] = str(self.data_dir)
         self.embedded: EmbeddedPostgres | None = None
         self.owns_server = False
 
-    def prepare(self) -> Settings:
-        if not self.env.get("ACCUEIL_ADMIN_TOKEN") or not self.env.get("ACCUEIL_TOKEN_KEY"):
+    def prepare(self, service: str = "notify") -> Settings:
+        """The settings `service` runs with (for `run`, notify's: the launcher reads the ports, the
+        database and the admin token from them). Without keys set, a laptop's own from the data dir:
+        one token key per service, as a deployment has."""
+        has_admin = self.env.get("ACCUEIL_ADMIN_TOKEN") or self.env.get("ACCUEIL_ADMIN_TOKEN_SHA256")
+        if not has_admin or not self.env.get("ACCUEIL_TOKEN_KEY"):
             stored = local_secrets.load_or_create(self.data_dir)
-            for var, key in (("ACCUEIL_ADMIN_TOKEN", "admin_token"), ("ACCUEIL_TOKEN_KEY", "token_key")):
-                if not self.env.get(var):
-                    self.env[var] = stored[key]
+            if not has_admin:
+                self.env["ACCUEIL_ADMIN_TOKEN"] = stored["admin_token"]
+            if not self.env.get("ACCUEIL_TOKEN_KEY"):
+                self.local_keys = {name: stored[local_secrets.token_key_name(name)] for name in SERVICES}
+                version = int(self.env.get("ACCUEIL_TOKEN_KEY_VERSION") or 1)
+                self.env.setdefault(
+                    "ACCUEIL_TOKEN_ISSUERS",
+                    ",".join(keys.issuer_entry(name, key, version) for name, key in self.local_keys.items()),
+                )
+                self.env["ACCUEIL_TOKEN_KEY"] = self.local_keys[service]
         self.database_url()
         return load_settings(self.env)
+
+    def of_service(self, service: str) -> dict[str, str]:
+        """A service process's environment: its own token key only, and the admin token's digest
+        rather than the token (least privilege, as the manifests give a container)."""
+        env = dict(self.env)
+        if self.local_keys:
+            env["ACCUEIL_TOKEN_KEY"] = self.local_keys[service]
+        if admin_token := env.pop("ACCUEIL_ADMIN_TOKEN", ""):
+            env["ACCUEIL_ADMIN_TOKEN_SHA256"] = hashlib.sha256(admin_token.encode()).hexdigest()
+        return env
 
     def database_url(self) -> str:
         """DATABASE_URL, or the embedded server's (started here). All that migrating needs: the
@@ -108,7 +132,7 @@ def cmd_migrate(env: Environment) -> int:
 def cmd_serve(env: Environment, name: str) -> int:
     import uvicorn
 
-    settings = env.prepare()
+    settings = env.prepare(name)
     configure_logging(name, settings.log_level, settings.log_format)
     app = build_app(service_spec(name), settings)
     config = uvicorn.Config(
@@ -196,7 +220,7 @@ def cmd_run(env: Environment, push_standins: bool = False) -> int:
             standins = local_push.start(env.data_dir, _die_with_parent)
         settings = env.prepare()
         asyncio.run(_migrate_all(settings.database_url, SERVICES))
-        child_env = {**env.env, "ACCUEIL_MIGRATE_ON_START": "false"}
+        child_env = {"ACCUEIL_MIGRATE_ON_START": "false"}
         described = local_push.wait_ready(env.data_dir, standins) if standins else {}
         if described:
             hosts = env.env.get("ACCUEIL_PUSH_HOSTS", "")
@@ -207,7 +231,7 @@ def cmd_run(env: Environment, push_standins: bool = False) -> int:
         for name in SERVICES:
             children[name] = subprocess.Popen(
                 [sys.executable, "-m", "shared.cli", "serve", name],
-                env=child_env,
+                env={**env.of_service(name), **child_env},
                 preexec_fn=_die_with_parent,
             )
         if not _wait_ready(settings, children):
@@ -241,6 +265,27 @@ def cmd_run(env: Environment, push_standins: bool = False) -> int:
         print("accueil stopped", flush=True)
 
 
+def cmd_keys(action: str, service: str | None) -> int:
+    """`generate`: the secrets of a new deployment, as environment lines (docs/kubernetes.md puts them in
+    each Deployment's own Secret and the shared ConfigMap). `public <service>`: the issuer entry of the
+    token key and version in this environment (a rotation publishes it before the service uses it)."""
+    if action == "public":
+        if not service or len(os.environ.get("ACCUEIL_TOKEN_KEY", "")) < 32:
+            print("`accueil keys public <service>` reads ACCUEIL_TOKEN_KEY (32+ characters)", file=sys.stderr)
+            return 2
+        version = int(os.environ.get("ACCUEIL_TOKEN_KEY_VERSION") or 1)
+        print(keys.issuer_entry(service, os.environ["ACCUEIL_TOKEN_KEY"], version))
+        return 0
+    admin_token = secrets.token_urlsafe(32)
+    token_keys = {name: secrets.token_urlsafe(48) for name in SERVICES}
+    print(f"ACCUEIL_ADMIN_TOKEN={admin_token}")
+    print(f"ACCUEIL_ADMIN_TOKEN_SHA256={hashlib.sha256(admin_token.encode()).hexdigest()}")
+    for name, key in token_keys.items():
+        print(f"{name.upper()}_TOKEN_KEY={key}")
+    print("ACCUEIL_TOKEN_ISSUERS=" + ",".join(keys.issuer_entry(name, key, 1) for name, key in token_keys.items()))
+    return 0
+
+
 def cmd_demo(speed: float, wait_ack_s: float, native: Literal["ios", "android"] | None) -> int:
     """A contactless pickup against a running `accueil run` (same variables, same data dir)."""
     from shared import demo
@@ -260,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="one service (what a container runs)")
     serve.add_argument("service", choices=SERVICES)
     sub.add_parser("migrate", help="apply every service's migrations and exit")
+    keys_cmd = sub.add_parser("keys", help="a new deployment's secrets, or a token key's public half")
+    keys_cmd.add_argument("action", choices=("generate", "public"))
+    keys_cmd.add_argument("service", nargs="?", choices=SERVICES)
     demo = sub.add_parser("demo", help="seed a demo store and play a shopper's drive-in against `accueil run`")
     demo.add_argument("--speed", type=float, default=1.0, help="drive this many times faster than real time")
     demo.add_argument(
@@ -282,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(env, args.push_standins)
         if args.command == "serve":
             return cmd_serve(env, args.service)
+        if args.command == "keys":
+            return cmd_keys(args.action, args.service)
         if args.command == "demo":
             return cmd_demo(args.speed, args.wait_ack, args.native)
         return cmd_migrate(env)

@@ -1,7 +1,8 @@
 """Secrets for a local run, generated once and kept in ACCUEIL_DATA_DIR.
 
-A deployment sets ACCUEIL_ADMIN_TOKEN and ACCUEIL_TOKEN_KEY itself; a laptop gets stable ones here,
-so tokens handed out yesterday still work after a restart. `accueil run` prints the admin token.
+A deployment sets each service's keys itself (`accueil keys generate`); a laptop gets stable ones here,
+so tokens handed out yesterday still work after a restart: the admin token (`accueil run` prints it)
+and a token key per service (`token_key` is notify's, as it was when one key served all three).
 
 A new data directory is made private (0700); the file is written 0600, created exclusively and never
 through a symbolic link, so another user of the machine can neither read the secrets nor plant a link
@@ -30,13 +31,17 @@ def load_or_create(data_dir: Path) -> dict[str, str]:
     stored = _read(path)
     wanted: dict[str, Callable[[], str]] = {
         "admin_token": lambda: secrets.token_urlsafe(24),
-        "token_key": lambda: secrets.token_urlsafe(48),
+        **{token_key_name(service): lambda: secrets.token_urlsafe(48) for service in ("geo", "inventory", "notify")},
     }
     missing = {name: make() for name, make in wanted.items() if name not in stored}
     if missing:
         stored.update(missing)
         _write(path, stored)
     return stored
+
+
+def token_key_name(service: str) -> str:
+    return "token_key" if service == "notify" else f"{service}_token_key"
 
 
 def _read(path: Path) -> dict[str, str]:

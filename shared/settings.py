@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from hashlib import sha256
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
@@ -11,6 +12,7 @@ import msgspec
 from shared.clients import networks
 from shared.cors import check_origin
 from shared.errors import ConfigError
+from shared.keys import public_of_text
 
 SERVICES = ("geo", "inventory", "notify")
 DEFAULT_PORTS = {"geo": 8001, "inventory": 8002, "notify": 8003}
@@ -23,20 +25,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     """Any PostgreSQL >= 14; `accueil run` fills it in with the embedded server's address."""
 
-    admin_token: Annotated[str, msgspec.Meta(min_length=16)]
-    """The operator's bearer token."""
+    admin_token: str = ""
+    """The operator's bearer token. A service needs only its digest (below): the manifests and
+    `accueil run` give it that, so no service process holds the token itself."""
+
+    admin_token_sha256: str = ""
+    """The SHA-256 of the admin token, in hex: what a service recognises the token by."""
 
     token_key: Annotated[str, msgspec.Meta(min_length=32)]
-    """The secret every key is derived from (shared.keys): the keys signing device, staff and service
-    tokens and stream tickets, and those of erasure pseudonyms; the same in every service so a token
-    works everywhere."""
+    """This service's own secret (each Deployment has its own): the key signing its tokens (Ed25519,
+    notify's device and staff tokens, each service's own service tokens) and its other keys are derived
+    from it (shared.keys)."""
+
+    token_issuers: tuple[str, ...] = ()
+    """The public keys tokens are checked with: `issuer:key` for notify, geo and inventory, as
+    `accueil keys` prints them (a rotation lists an issuer's old and new key for a while). Empty: the
+    three share this process's own token key, as in a single-process test (no least privilege)."""
 
     service_token_ttl_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 900
-    """How long a token one service calls another with lasts (renewed halfway): read-only, so a leaked
-    one reads for minutes and changes nothing."""
+    """How long a token one service calls another with lasts (renewed halfway): it reads only what its
+    service reads, so a leaked one reads that for minutes and changes nothing."""
 
     token_key_version: Annotated[int, msgspec.Meta(ge=1)] = 1
-    """Raise it to rotate the token keys: every token issued before is refused, pseudonyms stay."""
+    """Raise it to rotate this service's keys: a new signing key (publish its public key first),
+    pseudonyms stay."""
 
     data_dir: str = ".accueil"
     """Embedded database files and generated keys."""
@@ -91,6 +103,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Literal["auto", "json", "text"] = "auto"
     """`auto`: plain lines when stderr is a terminal (`accueil run` in a shell), JSON lines otherwise."""
 
+    @property
+    def admin_digest(self) -> bytes:
+        if self.admin_token_sha256:
+            return bytes.fromhex(self.admin_token_sha256)
+        return sha256(self.admin_token.encode()).digest()
+
     def port_of(self, service: str) -> int:
         port: int = getattr(self, f"{service}_port")
         return port
@@ -141,8 +159,35 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
             check_origin(origin)
     except ValueError as exc:
         raise ConfigError(f"invalid configuration: ACCUEIL_CORS_ORIGINS: {exc}") from exc
+    _check_admin_token(settings)
+    for entry in settings.token_issuers:
+        issuer, _, text = entry.partition(":")
+        try:
+            if issuer.strip() not in SERVICES:
+                raise ValueError(f"{issuer!r} is none of {', '.join(SERVICES)}")
+            public_of_text(text.strip())
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: ACCUEIL_TOKEN_ISSUERS: {entry!r}: {exc}") from exc
     urls = {f"{s}_url": f"http://127.0.0.1:{settings.port_of(s)}" for s in SERVICES if not settings.url_of(s)}
     return msgspec.structs.replace(settings, **urls) if urls else settings
+
+
+def _check_admin_token(settings: Settings) -> None:
+    token, digest = settings.admin_token, settings.admin_token_sha256
+    if not token and not digest:
+        raise ConfigError(
+            "invalid configuration: missing required setting ACCUEIL_ADMIN_TOKEN_SHA256 (or ACCUEIL_ADMIN_TOKEN)"
+        )
+    if token and len(token) < 16:
+        raise ConfigError("invalid configuration: ACCUEIL_ADMIN_TOKEN: at least 16 characters")
+    if digest:
+        try:
+            if len(bytes.fromhex(digest)) != 32:
+                raise ValueError
+        except ValueError as exc:
+            raise ConfigError("invalid configuration: ACCUEIL_ADMIN_TOKEN_SHA256: 64 hexadecimal digits") from exc
+        if token and sha256(token.encode()).hexdigest() != digest.lower():
+            raise ConfigError("invalid configuration: ACCUEIL_ADMIN_TOKEN_SHA256 is not ACCUEIL_ADMIN_TOKEN's digest")
 
 
 def _explain(exc: msgspec.ValidationError, cls: type[msgspec.Struct]) -> str:

@@ -109,6 +109,10 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one webhook request may take, connection included."""
 
+    device_token_ttl_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
+    """A device token lasts this long; the app trades it for a fresh one (POST /v1/devices/{id}/token)
+    before then, so a token copied off a phone stops working on its own."""
+
     staff_token_ttl_s: Annotated[int, msgspec.Meta(ge=1, le=30 * 86400)] = 12 * 3600
     """A staff token lasts a shift; the staff page renews it (POST /v1/staff/{id}/token) while it is open."""
 

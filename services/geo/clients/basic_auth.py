@@ -39,6 +39,6 @@ def device_of_basic(ctx: Context, header: str) -> str:
         raise refuse(exc.detail) from exc
     if principal.role != "device" or principal.subject != device_id:
         raise refuse("the token is not this device's")
-    if ctx.revocations.is_revoked(device_id):
-        raise refuse("token revoked: this device was erased")
+    if ctx.revocations.is_revoked(principal):
+        raise refuse("token revoked")
     return device_id

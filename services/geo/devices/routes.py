@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 from services.geo.context import GeoContext
 from services.geo.devices import service
 from services.geo.devices.schemas import DeviceContext, IngestResult, PingBatch, SightingBatch
-from shared.auth import Caller, Principal
+from shared.auth import SERVICE_READS, Caller, Principal
 from shared.context import FromContext, context_of
 from shared.errors import Forbidden, Invalid, TooLarge, errors
 from shared.openapi import exactly_one_of
@@ -56,7 +56,7 @@ async def post_sightings(data: JSONBody[SightingBatch], request: Request[Princip
     return await service.ingest(context_of(request), service.Upload(device_id, sightings=data.sightings))
 
 
-@get("/v1/devices/{device_id:str}/context")
+@get("/v1/devices/{device_id:str}/context", opt={SERVICE_READS: ("notify",)})
 async def device_context(device_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> DeviceContext:
     """Where the device is now: its stores and zones, dwell so far, its active trip."""
     principal.require_device(device_id)

@@ -9,7 +9,7 @@ from litestar.response import Stream
 from services.geo.context import GeoContext
 from services.geo.privacy import service
 from services.geo.privacy.schemas import DeviceData, PrivacyNotice
-from shared.auth import Caller
+from shared.auth import SERVICE_READS, Caller
 from shared.context import FromContext
 from shared.json_stream import json_stream
 from shared.wire import PathId
@@ -17,6 +17,7 @@ from shared.wire import PathId
 
 @get(
     "/v1/devices/{device_id:str}/data",
+    opt={SERVICE_READS: ("notify",)},  # the shopper's export, gathered by notify
     responses={200: ResponseSpec(data_container=DeviceData, description="Everything geo holds about the device")},
 )
 async def device_data(device_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> Stream:

@@ -20,14 +20,14 @@ from services.geo.zones.schemas import (
     ZoneOut,
     ZonePut,
 )
-from shared.auth import Caller
+from shared.auth import SERVICE_READS, Caller
 from shared.context import FromContext
 from shared.errors import Invalid, errors
 from shared.openapi import exactly_one_of
 from shared.wire import PathId, QueryId
 
 
-@get("/v1/stores")
+@get("/v1/stores", opt={SERVICE_READS: ("notify",)})
 async def list_stores(
     principal: Caller,
     ctx: FromContext[GeoContext],
@@ -49,7 +49,7 @@ async def put_store(
     return await service.put_store(ctx, store_id, data)
 
 
-@get("/v1/stores/{store_id:str}")
+@get("/v1/stores/{store_id:str}", opt={SERVICE_READS: ("notify",)})
 async def get_store(store_id: PathId, ctx: FromContext[GeoContext]) -> Store:
     return await service.get_store(ctx, store_id)
 
@@ -70,12 +70,12 @@ async def put_zone(
     return await service.put_zone(ctx, store_id, zone_id, data)
 
 
-@get("/v1/stores/{store_id:str}/zones")
+@get("/v1/stores/{store_id:str}/zones", opt={SERVICE_READS: ("notify",)})
 async def list_zones(store_id: PathId, ctx: FromContext[GeoContext]) -> list[ZoneOut]:
     return await service.list_zones(ctx, store_id)
 
 
-@get("/v1/stores/{store_id:str}/occupancy")
+@get("/v1/stores/{store_id:str}/occupancy", opt={SERVICE_READS: ("notify",)})
 async def store_occupancy(store_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> StoreOccupancy:
     """How many devices are in each zone of the store now (its open visits): counts, never a device or
     a position. For the operator, and notify's console."""
@@ -108,7 +108,7 @@ async def put_beacon(
     return await service.put_beacon(ctx, store_id, beacon_id, data)
 
 
-@get("/v1/stores/{store_id:str}/beacons")
+@get("/v1/stores/{store_id:str}/beacons", opt={SERVICE_READS: ("notify",)})
 async def list_beacons(store_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> list[BeaconOut]:
     """The store's beacons by id, each with the zone it marks."""
     principal.require_trusted()

@@ -8,7 +8,7 @@ from litestar.params import JSONBody
 from services.inventory.catalog import service
 from services.inventory.catalog.schemas import Product, ProductPut
 from services.inventory.context import InventoryContext
-from shared.auth import Caller
+from shared.auth import SERVICE_READS, Caller
 from shared.context import FromContext
 from shared.wire import PathId
 
@@ -21,7 +21,7 @@ async def put_product(
     return await service.put_product(ctx, sku, data)
 
 
-@get("/v1/products/{sku:str}")
+@get("/v1/products/{sku:str}", opt={SERVICE_READS: ("notify",)})
 async def get_product(sku: PathId, ctx: FromContext[InventoryContext]) -> Product:
     return await service.get_product(ctx, sku)
 

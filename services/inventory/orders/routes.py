@@ -13,7 +13,7 @@ from services.inventory.context import InventoryContext
 from services.inventory.orders import service
 from services.inventory.orders.reservations import STATUSES
 from services.inventory.orders.schemas import Order, OrderCancel, OrderCreate, OrderList
-from shared.auth import Caller
+from shared.auth import SERVICE_READS, Caller
 from shared.context import FromContext
 from shared.errors import Forbidden, Invalid, errors
 from shared.wire import PathId, QueryId, comma_separated, one_of
@@ -50,7 +50,7 @@ async def place_order(
     return Response(order, status_code=201 if created else 200)
 
 
-@get("/v1/orders/{order_id:str}")
+@get("/v1/orders/{order_id:str}", opt={SERVICE_READS: ("geo",)})
 async def get_order(order_id: PathId, principal: Caller, ctx: FromContext[InventoryContext]) -> Order:
     return await service.get_order(ctx, order_id, principal)
 
@@ -95,7 +95,7 @@ async def store_orders(
     return await service.orders_of_store(ctx, store_id, statuses, limit)
 
 
-@get("/v1/devices/{device_id:str}/orders")
+@get("/v1/devices/{device_id:str}/orders", opt={SERVICE_READS: ("notify",)})
 async def device_orders(
     device_id: PathId,
     principal: Caller,

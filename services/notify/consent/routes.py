@@ -27,6 +27,13 @@ async def register_device(
     return await service.register_device(ctx, data, address)
 
 
+@post("/v1/devices/{device_id:str}/token", status_code=200, responses=errors(401, 403, 404))
+async def rotate_token(device_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> DeviceCreated:
+    """A fresh token for the device, with its expiry; the token the call was made with is refused by
+    every service within seconds. A token is traded once: a second rotation with it is 401."""
+    return await service.rotate_token(ctx, principal, device_id)
+
+
 @put("/v1/devices/{device_id:str}/consents", responses=errors(429))
 async def put_consents(
     device_id: PathId,
@@ -54,4 +61,4 @@ async def get_consents(
     return await service.consents_of(ctx, device_id, after)
 
 
-ROUTES = [register_device, put_consents, get_consents]
+ROUTES = [register_device, rotate_token, put_consents, get_consents]

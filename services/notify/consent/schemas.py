@@ -20,6 +20,8 @@ class DeviceCreate(Body):
 class DeviceCreated(Answer):
     device_id: str
     token: str
+    expires_at: datetime
+    """When the token stops working: the app rotates it before (POST /v1/devices/{id}/token)."""
 
 
 # One optional answer per purpose of the catalogue: a purpose added there is asked here too.

@@ -8,6 +8,7 @@ import hmac
 import ipaddress
 import math
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,8 @@ from services.notify.consent import repository as repo
 from services.notify.consent.schemas import ConsentChange, ConsentPut, Consents, DeviceCreate, DeviceCreated
 from services.notify.context import NotifyContext
 from shared import budgets, keys
-from shared.errors import Invalid, NotFound, TooManyRequests
+from shared.auth import Principal
+from shared.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from shared.events import PURPOSES, ConsentChanged, ConsentData, Purpose
 
 
@@ -76,7 +78,37 @@ async def register_device(ctx: NotifyContext, data: DeviceCreate, address: str) 
                 headers={"Retry-After": str(wait)},
             )
         await repo.create_device(conn, device_id, data.platform, data.locale, tz)
-    return DeviceCreated(device_id=device_id, token=ctx.signer.issue("device", device_id))
+    return device_token(ctx, device_id)
+
+
+def device_token(ctx: NotifyContext, device_id: str) -> DeviceCreated:
+    now = int(time.time())
+    ttl_s = ctx.config.device_token_ttl_days * 86_400
+    token = ctx.signer.issue("device", device_id, ttl_s=ttl_s, now=now)
+    return DeviceCreated(device_id=device_id, token=token, expires_at=datetime.fromtimestamp(now + ttl_s, UTC))
+
+
+def revocation_until(principal: Principal) -> datetime:
+    """How long revoking the caller's token must last: until it would have expired."""
+    if math.isinf(principal.expires):  # a token made without expiry: revoked for good
+        return datetime.now(UTC) + timedelta(days=365 * 100)
+    return datetime.fromtimestamp(principal.expires, UTC)
+
+
+async def rotate_token(ctx: NotifyContext, principal: Principal, device_id: str) -> DeviceCreated:
+    """The device trades its token for a fresh one: the old one is revoked in the same transaction, and
+    a token can be traded once (two rotations at once: the second is refused)."""
+    if principal.role != "device" or principal.subject != device_id:
+        raise Forbidden("a device rotates its own token only")
+    if principal.token_id is None:
+        raise Unauthorized("this token cannot be rotated: register the device again")
+    until = revocation_until(principal)
+    async with ctx.db.transaction() as conn:
+        await known_device(conn, device_id)
+        if not await ctx.revocations.revoke(conn, principal.token_id, until):
+            raise Unauthorized("token revoked")
+    ctx.revocations.add(principal.token_id, until)  # this process refuses it at once
+    return device_token(ctx, device_id)
 
 
 async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, user_agent: str | None) -> Consents:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -59,7 +59,7 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
                 raise NotFound(f"unknown device {device_id!r}", field="device_id")
             return erasure_answer(earlier), False
         row = await _erase_locked(ctx, conn, device_id, subject)
-    ctx.revocations.add(device_id)  # this process refuses the token at once
+    _refuse_tokens_here(ctx, device_id)
     return erasure_answer(row), True
 
 
@@ -75,15 +75,25 @@ async def erase_if_unconsented(ctx: NotifyContext, device_id: str, registered_be
         if await back_in_stock_repo.has_requested(conn, device_id):  # read with the device locked, as above
             return False
         await _erase_locked(ctx, conn, device_id, subject)
-    ctx.revocations.add(device_id)
+    _refuse_tokens_here(ctx, device_id)
     return True
+
+
+def _tokens_until(ctx: NotifyContext) -> datetime:
+    """Every token of a device erased now has expired by then: its revocation can go then."""
+    return datetime.now(UTC) + timedelta(days=ctx.config.device_token_ttl_days, minutes=5)
+
+
+def _refuse_tokens_here(ctx: NotifyContext, device_id: str) -> None:
+    """This process refuses the device's tokens at once (the others learn it from the commit)."""
+    ctx.revocations.add(ctx.signer.subject_mark(device_id), _tokens_until(ctx))
 
 
 async def _erase_locked(ctx: NotifyContext, conn: asyncpg.Connection, device_id: str, subject: str) -> asyncpg.Record:
     """notify's part of an erasure, the token's revocation and `erasure.requested`, in the caller's
     transaction; the erasure request made."""
     erasure_id = f"era_{secrets.token_urlsafe(16)}"
-    await ctx.revocations.revoke(conn, device_id)
+    await ctx.revocations.revoke(conn, ctx.signer.subject_mark(device_id), _tokens_until(ctx))
     closed = await staff_repo.close_alerts_of_device(conn, device_id)
     await staff_repo.announce(conn, [payload_of(r) for r in closed])
     await outbox_repo.delete_messages_of(conn, device_id)  # with what the device reported about them

@@ -88,12 +88,15 @@ async def remove_staff(ctx: NotifyContext, staff_id: str) -> None:
     their push subscription deleted and their tokens revoked, in one transaction; every process of every
     service refuses the tokens once it commits (shared/revocation.py), and their open streams end."""
     check_id(staff_id, "staff_id")
+    # Every shift token of theirs expires within a shift: the revocation can go then.
+    mark = ctx.signer.subject_mark(staff_id)
+    until = datetime.now(UTC) + timedelta(seconds=ctx.config.staff_token_ttl_s + 300)
     async with ctx.db.transaction() as conn:
         if not await repo.remove_staff(conn, staff_id):
             raise NotFound(f"unknown staff member {staff_id!r}", field="staff_id")
         await outbox_repo.delete_target(conn, Addressee("staff", staff_id))
-        await ctx.revocations.revoke(conn, staff_id)
-    ctx.revocations.add(staff_id)  # this process refuses the tokens at once
+        await ctx.revocations.revoke(conn, mark, until)
+    ctx.revocations.add(mark, until)  # this process refuses the tokens at once
 
 
 async def staff_of(ctx: NotifyContext, staff_id: str) -> Staff:

@@ -92,7 +92,7 @@ def read_ticket(signer: TokenSigner, ticket: str) -> Ticket:
     jti, until = claims.get("jti"), claims.get("until", math.inf)
     if not isinstance(jti, str) or not isinstance(until, int | float):
         raise Unauthorized("invalid stream ticket")
-    caller = Principal(role=principal.role, subject=principal.subject, store_id=principal.store_id, expires=until)
+    caller = msgspec.structs.replace(principal, expires=until, token_id=None)  # the ticket's own jti is not the token's
     return Ticket(caller=caller, jti=jti, expires_at=datetime.fromtimestamp(principal.expires, UTC))
 
 
@@ -107,10 +107,11 @@ def payload_of(record: asyncpg.Record) -> str:
 class Feed:
     """What one open stream has yet to send."""
 
-    def __init__(self, store_id: str, subject: str, until: float) -> None:
+    def __init__(self, store_id: str, caller: Principal) -> None:
         self.store_id = store_id
-        self.subject = subject
-        self.until = until
+        self.caller = caller
+        self.subject = caller.subject
+        self.until = caller.expires
         """Epoch seconds: the opening token's expiry."""
         self.ended = False
         self._rows: deque[AlertRow] = deque()
@@ -175,7 +176,7 @@ class AlertHub:
             raise TooManyRequests(f"at most {self._per_subject} open alert streams per staff member")
         if len(self._feeds.get(store_id, ())) >= self._per_store:
             raise TooManyRequests(f"at most {self._per_store} open alert streams per store")
-        feed = Feed(store_id, caller.subject, caller.expires)
+        feed = Feed(store_id, caller)
         if self.closed:
             feed.end()
         self._feeds.setdefault(store_id, set()).add(feed)
@@ -190,12 +191,12 @@ class AlertHub:
                 if not feeds:
                     del index[key]
 
-    def revoke(self, is_revoked: Callable[[str], bool]) -> None:
-        """Tokens were revoked (the list keeps only keyed hashes, so it is asked of each subject holding a
-        stream, a few per store): the streams of those revoked end now."""
-        for subject, feeds in self._of_subject.items():
-            if is_revoked(subject):
-                for feed in feeds:
+    def revoke(self, is_revoked: Callable[[Principal], bool]) -> None:
+        """Tokens were revoked (asked of each stream's caller, a few per store): the streams opened with
+        tokens now revoked end now."""
+        for feeds in self._of_subject.values():
+            for feed in feeds:
+                if is_revoked(feed.caller):
                     feed.end()
 
     def on_notify(self, payload: str) -> None:

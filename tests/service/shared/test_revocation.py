@@ -1,54 +1,90 @@
-"""The revocation list on PostgreSQL: keyed hashes only, heard by another process, and the subjects kept
-in clear by earlier versions hashed when a service starts."""
+"""The revocation list on PostgreSQL: ids that name no one, heard by another process, bounded by the
+tokens still alive, and loaded again after a reconnection from where a process left off."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
 import asyncpg
 
-from shared import keys
-from shared.revocation import RevocationWatcher, subject_digest
-from tests.conftest import TOKEN_KEY, eventually
+from shared.auth import Principal
+from shared.db import Database
+from shared.revocation import RevocationWatcher, forget_expired
+from tests.conftest import eventually
 
-KEY = keys.derive(TOKEN_KEY, keys.REVOCATIONS)
+
+def holder(token_id: str) -> Principal:
+    return Principal(role="device", subject="dev_1", token_id=token_id)
 
 
-async def test_a_revocation_reaches_another_process_and_stores_no_subject(db_url: str, db: asyncpg.Connection) -> None:
+async def test_a_revocation_reaches_another_process_and_expires_with_its_tokens(
+    db_url: str, db: asyncpg.Connection
+) -> None:
     pool = await asyncpg.create_pool(db_url, min_size=1, max_size=2)
-    here, there = RevocationWatcher(KEY), RevocationWatcher(KEY)
+    here, there = RevocationWatcher(), RevocationWatcher()
+    until = datetime.now(UTC) + timedelta(hours=1)
     try:
         await here.start(pool, db_url)
         await there.start(pool, db_url)
         async with pool.acquire() as conn, conn.transaction():
-            await here.revoke(conn, "dev_erased")
-        here.add("dev_erased")
+            assert await here.revoke(conn, "tok_rotated", until)
+        async with pool.acquire() as conn, conn.transaction():
+            assert not await here.revoke(conn, "tok_rotated", until)  # a token is revoked once
 
         async def heard() -> bool:
-            return there.is_revoked("dev_erased")
+            return there.is_revoked(holder("tok_rotated"))
 
         assert await eventually(heard)
-        assert not there.is_revoked("dev_other")
-        rows = await db.fetch("SELECT digest FROM bus.revoked_digests")
-        assert [bytes(r["digest"]) for r in rows] == [subject_digest(KEY, "dev_erased")]
-        assert await db.fetchval("SELECT count(*) FROM bus.revoked_subjects") == 0
+        assert not there.is_revoked(holder("tok_other"))
+        rows = await db.fetch("SELECT revocation_id, expires_at FROM bus.revoked_tokens")
+        assert [(r["revocation_id"], r["expires_at"]) for r in rows] == [("tok_rotated", until)]
     finally:
         await here.stop()
         await there.stop()
         await pool.close()
 
 
-async def test_subjects_kept_in_clear_are_hashed_at_start_and_stay_revoked(db_url: str, db: asyncpg.Connection) -> None:
-    await db.execute(
-        "INSERT INTO bus.revoked_subjects (subject, revoked_at) VALUES ('stf_gone', '2026-11-01T08:00:00Z')"
-    )
+async def test_a_reconnected_process_loads_what_it_missed_and_only_that(db_url: str, db: asyncpg.Connection) -> None:
+    """A notice lost with the LISTEN connection is made good on reconnection, from the latest entry
+    the process knew (less a margin), not by reading the whole list again."""
     pool = await asyncpg.create_pool(db_url, min_size=1, max_size=2)
-    watcher = RevocationWatcher(KEY)
+    watcher = RevocationWatcher()
+    until = datetime.now(UTC) + timedelta(hours=1)
     try:
         await watcher.start(pool, db_url)
-        assert watcher.is_revoked("stf_gone")
+        await db.execute(  # written without a notice, as if it came while the connection was down
+            """
+            INSERT INTO bus.revoked_tokens (revocation_id, recorded_at, expires_at)
+            VALUES ('missed', clock_timestamp(), $1), ('long_known', now() - interval '1 day', $1)
+            """,
+            until,
+        )
+        await db.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+
+        async def reloaded() -> bool:
+            return watcher.is_revoked(holder("missed"))
+
+        assert await eventually(reloaded, timeout=10)
+        assert not watcher.is_revoked(holder("long_known"))  # older than what it had loaded: not read again
     finally:
         await watcher.stop()
         await pool.close()
-    assert await db.fetchval("SELECT count(*) FROM bus.revoked_subjects") == 0
-    row = await db.fetchrow("SELECT digest, revoked_at::text AS at FROM bus.revoked_digests")
-    assert bytes(row["digest"]) == subject_digest(KEY, "stf_gone")
-    assert row["at"].startswith("2026-11-01 08:00:00")  # the date of the revocation is kept
+
+
+async def test_expired_revocations_leave_the_table(db_url: str, db: asyncpg.Connection) -> None:
+    now = datetime.now(UTC)
+    await db.execute(
+        "INSERT INTO bus.revoked_tokens (revocation_id, expires_at) VALUES ('old', $1), ('alive', $2)",
+        now - timedelta(seconds=1),
+        now + timedelta(days=1),
+    )
+    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=1)
+    try:
+        assert await forget_expired(SimpleNamespace(db=Database(pool, db_url)), now) == 1
+    finally:
+        await pool.close()
+    assert await db.fetchval("SELECT array_agg(revocation_id) FROM bus.revoked_tokens") == ["alive"]

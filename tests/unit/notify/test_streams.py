@@ -20,7 +20,8 @@ ALEX = Principal(role="staff", subject="stf_1", store_id="rivoli")
 
 
 def staff(n: int, store_id: str = "rivoli", expires: float = float("inf")) -> Principal:
-    return Principal(role="staff", subject=f"stf_{n}", store_id=store_id, expires=expires)
+    subject = f"stf_{n}"
+    return Principal(role="staff", subject=subject, store_id=store_id, expires=expires, subject_mark=SIGNER.subject_mark(subject))
 
 
 def ticket_caller(signer: TokenSigner, ticket: str) -> Principal:
@@ -114,9 +115,9 @@ def test_an_expired_or_forged_ticket_is_refused() -> None:
 async def test_a_revoked_staff_members_streams_end_and_no_one_elses() -> None:
     hub = AlertHub(per_subject=3, per_store=50)
     theirs, other = hub.open(staff(1), "rivoli"), hub.open(staff(2), "rivoli")
-    watcher = RevocationWatcher(b"k" * 32)
+    watcher = RevocationWatcher()
     watcher.on_revoke(hub.revoke)
-    watcher.add("stf_1")
+    watcher.add(SIGNER.subject_mark("stf_1"), datetime.now(UTC) + timedelta(hours=1))
     assert await theirs.wait(0.01) and theirs.ended
     assert not other.ended
 

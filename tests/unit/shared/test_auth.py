@@ -3,16 +3,18 @@ tests/system/test_auth.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
 from shared import keys
-from shared.auth import Principal, TokenSigner, refuse_revoked
+from shared.auth import Issuers, TokenSigner, kid_of, refuse_revoked
 from shared.errors import Forbidden, Unauthorized
-from shared.revocation import RevocationWatcher, subject_digest
+from shared.revocation import RevocationWatcher
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
 
 signer = TokenSigner(TOKEN_KEY, ADMIN_TOKEN)
@@ -35,9 +37,10 @@ def test_an_expired_token_is_refused() -> None:
 
 
 def test_a_token_with_an_admin_role_claim_is_not_admin() -> None:
-    claims = {"iss": "accueil", "sub": "me", "role": "admin", "iat": 0}
+    claims = {"iss": "accueil:notify", "sub": "me", "role": "admin", "iat": 0}
+    key = keys.signing_key(TOKEN_KEY, 1)
     with pytest.raises(Unauthorized):
-        signer.verify(jwt.encode(claims, keys.derive(TOKEN_KEY, keys.TOKENS, 1), algorithm="HS256"))
+        signer.verify(jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid_of("notify", key.public_key())}))
 
 
 def test_a_device_may_act_on_itself_only() -> None:
@@ -58,29 +61,39 @@ def test_staff_may_act_on_their_own_store_only() -> None:
 
 
 def test_a_revoked_subject_is_refused_whatever_its_role_and_the_admin_never() -> None:
-    watcher = RevocationWatcher(keys.derive(TOKEN_KEY, keys.REVOCATIONS))
-    for subject in ("stf_1", "dev_1", "admin"):
-        watcher.add(subject)
-    for role, subject in (("staff", "stf_1"), ("device", "dev_1")):
+    watcher = RevocationWatcher()
+    until = datetime.now(UTC) + timedelta(hours=1)
+    for subject in ("stf_1", "dev_1"):
+        watcher.add(signer.subject_mark(subject), until)
+    staff, device = signer.verify(signer.issue("staff", "stf_1", store_id="rivoli")), signer.verify(signer.issue("device", "dev_1"))
+    for principal in (staff, device):
         with pytest.raises(Unauthorized, match="token revoked"):
-            refuse_revoked(Principal(role=role, subject=subject, store_id="rivoli"), watcher.is_revoked)
-    refuse_revoked(Principal(role="staff", subject="stf_2", store_id="rivoli"), watcher.is_revoked)
-    refuse_revoked(Principal(role="admin", subject="admin"), watcher.is_revoked)
+            refuse_revoked(principal, watcher.is_revoked)
+    refuse_revoked(signer.verify(signer.issue("staff", "stf_2", store_id="rivoli")), watcher.is_revoked)
+    refuse_revoked(signer.verify(ADMIN_TOKEN), watcher.is_revoked)
 
 
-def test_a_subject_asked_about_before_its_revocation_is_refused_after_it() -> None:
-    watcher = RevocationWatcher(keys.derive(TOKEN_KEY, keys.REVOCATIONS))
-    assert not watcher.is_revoked("dev_1")  # its digest is now kept for the next request
-    watcher.add("dev_1")
-    assert watcher.is_revoked("dev_1") and not watcher.is_revoked("dev_2")
+def test_a_rotated_token_is_refused_and_the_devices_next_token_is_not() -> None:
+    watcher = RevocationWatcher()
+    old = signer.verify(signer.issue("device", "dev_1", ttl_s=600))
+    assert old.token_id is not None
+    watcher.add(old.token_id, datetime.fromtimestamp(old.expires, UTC))
+    assert watcher.is_revoked(old)
+    assert not watcher.is_revoked(signer.verify(signer.issue("device", "dev_1", ttl_s=600)))
 
 
-def test_the_revocation_list_keeps_a_keyed_hash_never_the_subject() -> None:
-    key = keys.derive(TOKEN_KEY, keys.REVOCATIONS)
-    digest = subject_digest(key, "dev_1")
-    assert b"dev_1" not in digest and len(digest) == 32
-    assert digest != subject_digest(keys.derive(TOKEN_KEY, keys.PSEUDONYMS), "dev_1")  # a key for this use alone
-    assert subject_digest(key, "dev_1") == digest  # every process of every service finds the same
+def test_revocations_of_expired_tokens_are_forgotten() -> None:
+    watcher = RevocationWatcher()
+    watcher.add("gone", datetime.now(UTC) - timedelta(seconds=1))
+    watcher.add("kept", datetime.now(UTC) + timedelta(hours=1))
+    assert watcher.size == 1  # the first learning sweeps at once
+
+
+def test_the_subject_mark_names_no_one_and_needs_notifys_key() -> None:
+    mark = signer.subject_mark("dev_1")
+    assert "dev_1" not in mark and len(mark) == 43  # 32 bytes, base64url
+    assert mark == TokenSigner(TOKEN_KEY, ADMIN_TOKEN).subject_mark("dev_1")  # every token of the device
+    assert mark != TokenSigner("another-key-" + "x" * 40, ADMIN_TOKEN).subject_mark("dev_1")
 
 
 def test_a_token_carries_its_expiry_and_its_name_when_it_has_one() -> None:
@@ -95,17 +108,44 @@ def test_each_use_has_its_own_key_and_rotating_the_token_keys_keeps_the_pseudony
     from shared.erasure import pseudonym
 
     token = signer.issue("device", "dev_1")
-    with pytest.raises(Unauthorized):  # signed with the secret itself, a token is not one of ours
-        signer.verify(jwt.encode({"iss": "accueil", "sub": "d", "role": "device", "iat": 0}, TOKEN_KEY))
+    with pytest.raises(Unauthorized):  # signed with the secret itself (HS256, as before), a token is not ours
+        signer.verify(jwt.encode({"iss": "accueil:notify", "sub": "d", "role": "device", "iat": 0}, TOKEN_KEY))
     rotated = TokenSigner(TOKEN_KEY, ADMIN_TOKEN, version=2)
     with pytest.raises(Unauthorized):
         rotated.verify(token)
     assert rotated.verify(rotated.issue("device", "dev_1")).subject == "dev_1"
-    import hashlib
     import hmac
 
     by_its_key = hmac.new(keys.derive(TOKEN_KEY, keys.PSEUDONYMS), b"dev_1", hashlib.sha256).hexdigest()[:32]
     assert pseudonym(TOKEN_KEY, "dev_1") == f"erased:{by_its_key}"  # no token key version in it
-    assert keys.derive(TOKEN_KEY, keys.PSEUDONYMS) not in {keys.derive(TOKEN_KEY, keys.TOKENS, v) for v in (1, 2)}
-    assert len({keys.derive(TOKEN_KEY, purpose) for purpose in (keys.TOKENS, keys.STREAM_TICKETS, keys.PSEUDONYMS,
+    assert keys.derive(TOKEN_KEY, keys.PSEUDONYMS) not in {keys.derive(TOKEN_KEY, keys.SIGNING, v) for v in (1, 2)}
+    assert len({keys.derive(TOKEN_KEY, purpose) for purpose in (keys.SIGNING, keys.REVOCATIONS, keys.PSEUDONYMS,
                                                                   keys.ADDRESSES)}) == 4  # fmt: skip
+
+
+GEO_KEY, INVENTORY_KEY = "geo-token-key-" + "g" * 40, "inventory-token-key-" + "i" * 40
+ISSUERS = Issuers.parse([keys.issuer_entry("notify", TOKEN_KEY, 1), keys.issuer_entry("geo", GEO_KEY, 1),
+                         keys.issuer_entry("inventory", INVENTORY_KEY, 1)])  # fmt: skip
+
+
+def test_each_issuer_grants_only_what_it_may() -> None:
+    notify = TokenSigner(TOKEN_KEY, ADMIN_TOKEN, issuer="notify", issuers=ISSUERS)
+    geo = TokenSigner(GEO_KEY, issuer="geo", issuers=ISSUERS, admin_sha256=hashlib.sha256(ADMIN_TOKEN.encode()).digest())
+    assert geo.verify(notify.issue("device", "dev_1")).role == "device"  # notify's tokens work everywhere
+    assert notify.verify(geo.issue("service", "geo")).subject == "geo"
+    for role, subject in (("device", "dev_1"), ("staff", "stf_1"), ("service", "notify")):
+        with pytest.raises(ValueError):
+            geo.issue(role, subject, store_id="rivoli")  # type: ignore[arg-type]
+    assert geo.verify(ADMIN_TOKEN).is_admin  # geo recognises the admin token by its digest alone
+
+
+def test_a_token_forged_with_geos_key_for_any_other_role_is_refused() -> None:
+    """What a compromised geo pod could sign, bypassing the signer's own checks."""
+    notify = TokenSigner(TOKEN_KEY, ADMIN_TOKEN, issuer="notify", issuers=ISSUERS)
+    key = keys.signing_key(GEO_KEY, 1)
+    for iss, role, subject in (("geo", "device", "dev_1"), ("notify", "device", "dev_1"), ("geo", "staff", "stf_1"),
+                               ("geo", "service", "notify"), ("geo", "admin", "admin")):  # fmt: skip
+        claims = {"iss": f"accueil:{iss}", "sub": subject, "role": role, "iat": int(time.time()), "store": "rivoli"}
+        for kid in (kid_of("geo", key.public_key()), kid_of("notify", key.public_key())):
+            with pytest.raises(Unauthorized):
+                notify.verify(jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid}))
