@@ -29,8 +29,9 @@ CUSTOM_RESOURCES = {("postgresql.cnpg.io/v1", "Cluster")}
 # The secrets an operator creates (docs/kubernetes.md, "Secrets"), by overlay: (name, key).
 APP_SECRETS = {
     ("accueil-db-app", "uri"),
-    ("accueil-secrets", "admin-token"),
-    ("accueil-secrets", "token-key"),
+    ("accueil-geo", "token-key"),
+    ("accueil-inventory", "token-key"),
+    ("accueil-notify", "token-key"),
     ("accueil-vapid", "private-key"),
     ("accueil-vapid", "public-key"),
     ("accueil-vapid", "subject"),
@@ -222,6 +223,23 @@ def test_the_secrets_referenced_are_the_ones_documented(overlay: str, objects: t
     guide = (ROOT / "docs" / "kubernetes.md").read_text()
     for name, key in SECRETS[overlay]:
         assert f"`{name}`" in guide and f"`{key}`" in guide, f"docs/kubernetes.md should name {name}/{key}"
+
+
+# Secrets every pod of ours may hold: the database's URL and the Ingress's certificate.
+SHARED_SECRETS = {"accueil-db-app", "accueil-tls"}
+NOTIFYS_OWN = {"accueil-vapid", "accueil-apns", "accueil-fcm"}
+
+
+def test_each_deployment_holds_only_its_own_secret(objects: tuple) -> None:
+    """A compromised geo pod holds geo's key alone: it cannot sign for notify, nor read its push keys."""
+    for obj, pod in workloads(objects):
+        name = obj["metadata"]["name"]
+        own = {f"accueil-{name}"} | (NOTIFYS_OWN if name == "notify" else set())
+        held = {secret for secret, _ in secret_refs((obj,))} - SHARED_SECRETS
+        assert held <= own, f"{name} holds {sorted(held - own)}"
+        for c in containers(pod):
+            names = {var["name"] for var in c.get("env", [])}
+            assert "ACCUEIL_ADMIN_TOKEN" not in names, f"{name} holds the admin token"
 
 
 def test_secret_files_are_mounted_read_only_and_readable_by_the_pod_alone(objects: tuple) -> None:

@@ -29,7 +29,8 @@ def staff(store_id: str, staff_id: str = "stf_1") -> dict[str, str]:
 
 
 def service(name: str = "geo") -> dict[str, str]:
-    return bearer(_signer.issue("service", name))
+    """The service's own token (where all three share one key, as here, any may be signed)."""
+    return bearer(TokenSigner(TOKEN_KEY, ADMIN_TOKEN, issuer=name).issue("service", name))
 
 
 class Inventory:

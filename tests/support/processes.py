@@ -44,6 +44,26 @@ def accueil(*args: str, env: Mapping[str, str], **popen: Any) -> subprocess.Pope
     )
 
 
+OWN_KEYS = {name: f"{name}-own-token-key-0123456789-0123456789" for name in SERVICES}
+"""Each service's own token key, where a test runs them as the manifests do."""
+
+
+def separated_env(service: str, ports: Mapping[str, int]) -> dict[str, str]:
+    """A service's environment as the manifests give a container (least privilege): its own token key,
+    the issuers' public keys, the admin token's digest and not the token, and where the others are."""
+    import hashlib
+
+    from shared import keys
+
+    return {
+        "ACCUEIL_ADMIN_TOKEN": "",
+        "ACCUEIL_ADMIN_TOKEN_SHA256": hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest(),
+        "ACCUEIL_TOKEN_KEY": OWN_KEYS[service],
+        "ACCUEIL_TOKEN_ISSUERS": ",".join(keys.issuer_entry(name, key, 1) for name, key in OWN_KEYS.items()),
+        **{f"ACCUEIL_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
+    }
+
+
 def free_port() -> int:
     """A port nothing listens on now, for a process that binds it itself."""
     sock = free_socket()

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from shared import keys
-from shared.auth import ServiceTokens, TokenSigner
+from shared.app import signer_of
+from shared.auth import ServiceTokens
 from shared.context import Context
 from shared.db import Database, create_pool
 from shared.revocation import RevocationWatcher
@@ -28,13 +28,13 @@ async def notify_db(db_url: str) -> AsyncIterator[Database]:
 
 def notify_context(settings: Settings, db: Database, http: httpx.AsyncClient) -> Context:
     """The parts of notify's context every service has, as the app makes them, on the test's settings."""
-    signer = TokenSigner(settings.token_key, settings.admin_token, settings.token_key_version)
+    signer = signer_of(settings, "notify")
     return Context(
         service="notify",
         settings=settings,
         db=db,
         http=http,
         signer=signer,
-        revocations=RevocationWatcher(keys.derive(settings.token_key, keys.REVOCATIONS)),
+        revocations=RevocationWatcher(),
         service_tokens=ServiceTokens(signer, "notify", settings.service_token_ttl_s),
     )

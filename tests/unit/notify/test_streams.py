@@ -21,7 +21,9 @@ ALEX = Principal(role="staff", subject="stf_1", store_id="rivoli")
 
 def staff(n: int, store_id: str = "rivoli", expires: float = float("inf")) -> Principal:
     subject = f"stf_{n}"
-    return Principal(role="staff", subject=subject, store_id=store_id, expires=expires, subject_mark=SIGNER.subject_mark(subject))
+    return Principal(
+        role="staff", subject=subject, store_id=store_id, expires=expires, subject_mark=SIGNER.subject_mark(subject)
+    )
 
 
 def ticket_caller(signer: TokenSigner, ticket: str) -> Principal:

@@ -65,7 +65,10 @@ def test_a_revoked_subject_is_refused_whatever_its_role_and_the_admin_never() ->
     until = datetime.now(UTC) + timedelta(hours=1)
     for subject in ("stf_1", "dev_1"):
         watcher.add(signer.subject_mark(subject), until)
-    staff, device = signer.verify(signer.issue("staff", "stf_1", store_id="rivoli")), signer.verify(signer.issue("device", "dev_1"))
+    staff, device = (
+        signer.verify(signer.issue("staff", "stf_1", store_id="rivoli")),
+        signer.verify(signer.issue("device", "dev_1")),
+    )
     for principal in (staff, device):
         with pytest.raises(Unauthorized, match="token revoked"):
             refuse_revoked(principal, watcher.is_revoked)
@@ -130,7 +133,9 @@ ISSUERS = Issuers.parse([keys.issuer_entry("notify", TOKEN_KEY, 1), keys.issuer_
 
 def test_each_issuer_grants_only_what_it_may() -> None:
     notify = TokenSigner(TOKEN_KEY, ADMIN_TOKEN, issuer="notify", issuers=ISSUERS)
-    geo = TokenSigner(GEO_KEY, issuer="geo", issuers=ISSUERS, admin_sha256=hashlib.sha256(ADMIN_TOKEN.encode()).digest())
+    geo = TokenSigner(
+        GEO_KEY, issuer="geo", issuers=ISSUERS, admin_sha256=hashlib.sha256(ADMIN_TOKEN.encode()).digest()
+    )
     assert geo.verify(notify.issue("device", "dev_1")).role == "device"  # notify's tokens work everywhere
     assert notify.verify(geo.issue("service", "geo")).subject == "geo"
     for role, subject in (("device", "dev_1"), ("staff", "stf_1"), ("service", "notify")):
