@@ -1,5 +1,5 @@
-"""Budgets of writes per hour (a device's consent changes, its back-in-stock requests): pure, from the
-times of the writes already made."""
+"""Budgets of writes per hour (a device's consent changes, its back-in-stock requests, the trips it
+starts): pure, from the times of the writes already made."""
 
 from __future__ import annotations
 

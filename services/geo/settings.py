@@ -33,6 +33,10 @@ class GeoSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_speed_mps: Positive = 70
     """An implied speed above this (252 km/h) between two fixes is not a shopper moving: suspicious."""
 
+    trips_per_hour: Positive = 10
+    """Trips one device may start in any hour (beyond: 429 with Retry-After). Each start is a row kept
+    `history_days` and an alert for the store's staff: a start/cancel loop would grow both without bound."""
+
     requests_per_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     """Sustained ping / sighting uploads a device may make per second (each may carry up to 500)."""
 

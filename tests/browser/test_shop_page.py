@@ -22,22 +22,88 @@ def position(lat: float, lng: float, accuracy: float = 6) -> dict[str, float]:
     return {"latitude": lat, "longitude": lng, "accuracy": accuracy}
 
 
-async def open_shop(system: System, context: BrowserContext, errors: list[str]) -> tuple[Page, str, dict[str, str]]:
-    """The page as a shopper opens it: the device registered, its token kept by the page."""
+async def open_shop(system: System, context: BrowserContext, errors: list[str]) -> Page:
+    """The page as a shopper opens it, ready (no device yet: that waits for the first save)."""
     page = await context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(f"{system.settings.notify_url}/shop?store=rivoli")
     await expect(page.locator("body")).to_have_attribute("data-ready", "yes")
-    device = json.loads(await page.evaluate("localStorage.getItem('accueil.device')"))
-    return page, device["device_id"], System.bearer(device["token"])
+    return page
 
 
-async def consent(page: Page, *purposes: str) -> None:
+async def stored_device(page: Page) -> dict[str, str] | None:
+    """The device the page keeps (its id and token), if it registered one."""
+    kept = await page.evaluate("localStorage.getItem('accueil.device')")
+    return json.loads(kept) if kept else None
+
+
+async def consent(page: Page, *purposes: str) -> tuple[str, dict[str, str]]:
+    """Tick these purposes and save: the device the page registered (at its first save), and its token."""
     await expect(page.locator("#purposes input[type=checkbox]")).to_have_count(len(PURPOSES))
     for purpose in purposes:
         await page.check(f"#purposes input[name={purpose}]")
+    await page.evaluate("delete document.body.dataset.consent")  # a second save is seen anew
     await page.click("#save-consent")
     await expect(page.locator("body")).to_have_attribute("data-consent", "saved")
+    device = await stored_device(page)
+    assert device is not None
+    return device["device_id"], System.bearer(device["token"])
+
+
+async def count_devices(system: System) -> int:
+    conn = await connect(system.settings.database_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM notify.devices"))
+    finally:
+        await conn.close()
+
+
+async def test_a_visit_registers_nothing_until_the_first_save(system: System, browser: Browser) -> None:
+    await pickup_store(system)
+    context = await browser.new_context(locale="en-GB")
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
+
+    def registrations() -> list[str]:
+        return [r for r in requests if r.startswith("POST ") and r.endswith("/v1/devices")]
+
+    errors: list[str] = []
+    page = await open_shop(system, context, errors)
+
+    # Opened and reopened without a save: the choices are there, from the public notice, and nothing
+    # is created on the server. (The page's calls were seen: the notice was fetched both times.)
+    await page.reload()
+    await expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    await expect(page.locator("#purposes input[type=checkbox]")).to_have_count(len(PURPOSES))
+    assert len([r for r in requests if "/v1/privacy" in r]) == 2, requests
+    assert registrations() == []
+    assert await stored_device(page) is None
+    assert await count_devices(system) == 0
+    await expect(page.locator("#products")).to_contain_text("Save your choices first")
+
+    # Push asked for before any save: the page says to save first, and still registers nothing.
+    await page.click("#enable-push")
+    await expect(page.locator("#push-status")).to_contain_text("Save your choices first")
+    assert registrations() == [] and await count_devices(system) == 0
+
+    # The first save registers one device and records the answer with that device's token.
+    device_id, auth = await consent(page, "pickup_updates")
+    assert len(registrations()) == 1 and await count_devices(system) == 1
+    recorded = (await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)).json()
+    assert recorded["purposes"] == {**dict.fromkeys(PURPOSES, False), "pickup_updates": True}, recorded
+    assert len(recorded["history"]) == 1
+    await expect(page.locator("#products")).to_contain_text("Veg box")  # what needs the device follows
+
+    # A later save, and a later visit, use the same device.
+    assert await consent(page, "offers") == (device_id, auth)
+    await page.reload()
+    await expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    await expect(page.locator("#purposes input[name=offers]")).to_be_checked()
+    assert len(registrations()) == 1 and await count_devices(system) == 1
+    recorded = (await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)).json()
+    assert [h["purposes"]["offers"] for h in recorded["history"]] == [False, True], recorded
+    assert errors == []
+    await context.close()
 
 
 async def order(page: Page, name: str = "Camille") -> None:
@@ -57,12 +123,12 @@ async def test_a_shopper_consents_orders_and_drives_in_from_the_page(system: Sys
         viewport={"width": 480, "height": 900},
     )
     errors: list[str] = []
-    page, device_id, auth = await open_shop(system, context, errors)
+    page = await open_shop(system, context, errors)
 
     # The choices are notify's privacy notice, in the device's language; what is saved is recorded with it.
     await expect(page.locator("#purposes")).to_contain_text("savoir quand vous êtes dans un magasin")
     await expect(page.locator("#save-consent")).to_have_text("Enregistrer mes choix")
-    await consent(page, "location", "pickup_updates")
+    device_id, auth = await consent(page, "location", "pickup_updates")
     r = await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)
     recorded = r.json()
     assert recorded["purposes"] == {
@@ -122,7 +188,7 @@ async def test_product_tips_are_offered_unticked_and_granted_only_when_ticked(
     await pickup_store(system)
     context = await browser.new_context(locale="fr-FR")
     errors: list[str] = []
-    page, device_id, auth = await open_shop(system, context, errors)
+    page = await open_shop(system, context, errors)
 
     # Shown in the device's language with what it is for, and left unticked: nobody has said yes yet.
     tips = page.locator("#purposes input[name=product_tips]")
@@ -132,7 +198,7 @@ async def test_product_tips_are_offered_unticked_and_granted_only_when_ticked(
     await expect(tips).not_to_be_checked()
 
     # Ticked and saved through the SDK: the server records the yes, with the text that was shown.
-    await consent(page, "product_tips")
+    device_id, auth = await consent(page, "product_tips")
     r = await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)
     recorded = r.json()
     assert recorded["purposes"] == {**dict.fromkeys(PURPOSES, False), "product_tips": True}, r.text
@@ -155,7 +221,8 @@ async def test_push_the_page_cannot_subscribe_here_but_its_worker_shows_and_repo
     alex = await staff_member(system, name="Alex")
     context = await browser.new_context(locale="en-GB", permissions=["notifications"])
     errors: list[str] = []
-    page, device_id, auth = await open_shop(system, context, errors)
+    page = await open_shop(system, context, errors)
+    device_id, auth = await consent(page, "pickup_updates")  # the device and its worker come with the first save
     await expect(page.locator("body")).to_have_attribute("data-worker", "registered")
 
     # Headless Chromium has no push service: the SDK says so plainly and the page carries on.
@@ -165,7 +232,6 @@ async def test_push_the_page_cannot_subscribe_here_but_its_worker_shows_and_repo
 
     # The same device subscribed where a push service stands in (it checks VAPID and decrypts):
     # the "order ready" update reaches it, encrypted for this device.
-    await consent(page, "pickup_updates")
     sub = await subscribe(system.notify, push, device_id, auth)
     await order(page)
     orders = (await system.inventory.get(f"/v1/devices/{device_id}/orders", headers=auth)).json()["orders"]

@@ -35,7 +35,7 @@ async def test_the_page_waits_out_a_429_for_its_retry_after_and_loses_no_positio
     start = destination(*CENTRE, 0, 2000)
     context = await browser.new_context(locale="en-GB", geolocation=position(*start), permissions=["geolocation"])
     errors: list[str] = []
-    page, device_id, auth = await open_shop(system, context, errors)
+    page = await open_shop(system, context, errors)
     uploads: list[tuple[float, int, str | None]] = []
 
     def seen(response: Response) -> None:
@@ -43,7 +43,7 @@ async def test_the_page_waits_out_a_429_for_its_retry_after_and_loses_no_positio
             uploads.append((time.monotonic(), response.status, response.headers.get("retry-after")))
 
     page.on("response", seen)
-    await consent(page, "location")
+    device_id, auth = await consent(page, "location")
     walked = 12
     for step in range(1, walked + 1):  # a walk, a fix every 0.75 s: more batches than geo takes
         await context.set_geolocation(position(*destination(*start, 180, 1.2 * step)))

@@ -1,5 +1,5 @@
 """The proof of consent is kept, but cannot be grown without bound: the same answer again adds nothing,
-changes are rate-limited, and the history comes a page at a time."""
+changes are rate-limited (a withdrawal is always heard), and the history comes a page at a time."""
 
 from __future__ import annotations
 
@@ -36,6 +36,21 @@ async def test_a_loop_of_changes_is_stopped_with_retry_after(system: System) -> 
     assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 3600
     r = await system.notify.get(f"/v1/devices/{who.device_id}/consents", headers=who.auth)
     assert len(r.json()["history"]) == 20  # what was refused left no trace
+
+
+async def test_past_the_limit_a_withdrawal_is_still_heard_and_a_new_yes_is_not(system: System) -> None:
+    who = await shopper(system)
+    statuses = [(await answer(system, who, offers=i % 2 == 1)).status_code for i in range(20)]
+    assert statuses == [200] * 20  # the last one a yes
+    withdrawn = await answer(system, who, offers=False)
+    assert withdrawn.status_code == 200 and withdrawn.json()["purposes"]["offers"] is False, withdrawn.text
+    r = await system.notify.get("/v1/events", headers=system.admin)  # told to the other services, as any change
+    changes = [e for e in r.json()["events"] if e["device_id"] == who.device_id and e["type"] == "consent.changed"]
+    assert len(changes) == 21
+    r = await answer(system, who, offers=True)
+    assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 3600, r.text
+    r = await system.notify.get(f"/v1/devices/{who.device_id}/consents", headers=who.auth)
+    assert len(r.json()["history"]) == 21
 
 
 async def test_the_history_comes_oldest_first_a_page_at_a_time(system: System, db) -> None:

@@ -33,7 +33,7 @@ def configs() -> dict[str, Any]:
     """Budgets a fuzzer would spend in moments: a 429 would leave the calls behind it untested."""
     return {
         "notify": TESTING_NOTIFY,
-        "geo": GeoSettings(request_burst=100_000),
+        "geo": GeoSettings(request_burst=100_000, trips_per_hour=100_000),
         "inventory": InventorySettings(max_orders_per_hour=100_000),
     }
 

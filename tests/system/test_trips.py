@@ -93,6 +93,21 @@ async def test_starting_a_trip_twice_gives_the_same_trip(system: System) -> None
     assert first.json()["trip_id"] == again.json()["trip_id"]
 
 
+async def test_a_start_cancel_loop_is_stopped_with_retry_after_and_stores_nothing_more(system: System) -> None:
+    who, order_id, trip_id = await on_a_trip(system)
+    for _ in range(9):  # each start is a row kept 90 days and an alert for the staff
+        assert (await system.geo.post(f"/v1/trips/{trip_id}/cancel", headers=who.auth)).status_code == 200
+        trip_id = await start_trip(system, who, order_id)
+    assert await start_trip(system, who, order_id) == trip_id  # a retry of the trip under way is not counted
+    assert (await system.geo.post(f"/v1/trips/{trip_id}/cancel", headers=who.auth)).status_code == 200
+    trip = {"order_id": order_id, "store_id": "rivoli", "mode": "car"}
+    r = await system.geo.post("/v1/trips", json=trip, headers=who.auth)
+    assert r.status_code == 429 and "at most 10 trips an hour" in r.json()["detail"], r.text
+    assert 0 < int(r.headers["retry-after"]) <= 3600
+    data = (await system.geo.get(f"/v1/devices/{who.device_id}/data", headers=who.auth)).json()
+    assert len(data["trips"]) == 10 and all(t["status"] == "canceled" for t in data["trips"]), data["trips"]
+
+
 async def test_a_trip_for_another_devices_order_is_404_and_for_another_store_409(system: System) -> None:
     await pickup_store(system)
     who = await shopper(system)

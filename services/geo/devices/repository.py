@@ -435,6 +435,15 @@ async def insert_trip(
     )
 
 
+async def trips_started_since(conn: asyncpg.Connection, device_id: str, since: datetime) -> list[datetime]:
+    rows = await conn.fetch(
+        "SELECT started_at FROM geo.trips WHERE device_id = $1 AND started_at >= $2 ORDER BY started_at",
+        device_id,
+        since,
+    )
+    return [r["started_at"] for r in rows]
+
+
 async def active_trip_of_order(conn: asyncpg.Connection, order_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"SELECT {TRIP_COLUMNS} FROM geo.trips WHERE order_id = $1 AND geo.trip_is_active(status)", order_id

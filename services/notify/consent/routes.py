@@ -43,7 +43,8 @@ async def put_consents(
     ctx: FromContext[NotifyContext],
 ) -> Consents:
     """Record the answer with its proof and tell the other services, in one transaction: a ping sent
-    after this call returns is judged by the new answer."""
+    after this call returns is judged by the new answer. At most `ACCUEIL_CONSENT_CHANGES_PER_HOUR`
+    changes an hour (429 beyond), but an answer that only takes back a yes is always heard."""
     principal.require_device(device_id)
     user_agent = (request.headers.get("user-agent") or "")[:300] or None
     return await service.answer_consents(ctx, device_id, data, user_agent)

@@ -45,6 +45,13 @@ def purposes_of(row: asyncpg.Record | None) -> dict[Purpose, bool]:
     return {p: bool(row[p]) if row else False for p in PURPOSES}
 
 
+def only_withdraws(before: dict[Purpose, bool], after: dict[Purpose, bool]) -> bool:
+    """Whether an answer takes back a yes and gives none: such an answer is never refused by the budget
+    (withdrawing must stay as easy as consenting). It cannot grow the history without bound either:
+    each one turns a yes to no, and only a budgeted answer turns a no to yes."""
+    return not any(after[p] and not before[p] for p in PURPOSES) and any(before[p] and not after[p] for p in PURPOSES)
+
+
 def budget_holder(address: str) -> str:
     """Who a registration budget belongs to: an IPv4 address, or an IPv6 address's /64. One subscriber
     (a home, a phone) is given a whole /64 and may use any address in it: a budget per /128 would give
@@ -119,7 +126,8 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
         given: dict[Purpose, bool] = {p: answered[p] for p in PURPOSES if answered.get(p) is not None}
         if not given:  # an answer about nothing we ask (a misspelt or unknown purpose) is no answer
             raise Invalid(f"purposes: give at least one of {', '.join(PURPOSES)}", field="purposes")
-        purposes = {**purposes_of(await repo.lock_consents(conn, device_id)), **given}
+        before = purposes_of(await repo.lock_consents(conn, device_id))
+        purposes = {**before, **given}
         latest = await repo.latest_answer(conn, device_id)
         if latest is not None and (latest["purposes"], latest["policy_version"], latest["shown"]) == (
             purposes,
@@ -127,9 +135,10 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
             data.shown,
         ):
             return await _consents(conn, device_id)  # the same answer again: nothing new to prove
-        now = datetime.now(UTC)
-        recent = await repo.answers_since(conn, device_id, now - timedelta(hours=1))
-        budgets.spend_hourly(recent, ctx.config.consent_changes_per_hour, now, "consent changes")
+        if not only_withdraws(before, purposes):
+            now = datetime.now(UTC)
+            recent = await repo.answers_since(conn, device_id, now - timedelta(hours=1))
+            budgets.spend_hourly(recent, ctx.config.consent_changes_per_hour, now, "consent changes")
         await repo.save_consents(conn, device_id, purposes, data.policy_version, data.shown, user_agent)
         changed = ConsentChanged(
             ts=datetime.now(UTC),

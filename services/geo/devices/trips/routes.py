@@ -22,9 +22,10 @@ MAX_TRIPS_PAGE = 200
 STATUS_FILTERS = ("active", "all", *progress.ACTIVE, *progress.ENDED)
 
 
-@post("/v1/trips", status_code=201, responses=errors(404, 409, 502))
+@post("/v1/trips", status_code=201, responses=errors(404, 409, 429, 502))
 async def start_trip(data: JSONBody[TripCreate], principal: Caller, ctx: FromContext[GeoContext]) -> TripCreated:
-    """ "I'm on my way": for the device's own order at that store. Retrying gives the same trip."""
+    """ "I'm on my way": for the device's own order at that store. Retrying gives the same trip; a
+    device starts at most `ACCUEIL_TRIPS_PER_HOUR` trips an hour."""
     return await service.start_trip(ctx, device_of_token(principal), data)
 
 

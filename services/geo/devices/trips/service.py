@@ -4,7 +4,7 @@ A trip moves under its device's row lock (devices.unit_of_work), like the device
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import msgspec
@@ -17,7 +17,7 @@ from services.geo.devices.service import trip_out
 from services.geo.devices.trips.schemas import Order, TripCreate, TripCreated, TripList
 from services.geo.devices.unit_of_work import locked_devices, trip_state
 from services.geo.zones import repository as zones_repo
-from shared import peers
+from shared import budgets, peers
 from shared.auth import Principal
 from shared.errors import BadGateway, Conflict, Invalid, NotFound
 
@@ -64,6 +64,10 @@ async def start_trip(ctx: GeoContext, device_id: str, data: TripCreate) -> TripC
             existing = await repo.active_trip_of_order(conn, data.order_id)
             if existing is not None:
                 return TripCreated(trip_id=existing["trip_id"], status=existing["status"])
+            # Counted under the device's lock: two starts racing cannot both take the last one.
+            now = datetime.now(UTC)
+            started = await repo.trips_started_since(conn, device_id, now - timedelta(hours=1))
+            budgets.spend_hourly(started, ctx.config.trips_per_hour, now, "trips")
             row = await repo.insert_trip(
                 conn,
                 f"trip_{secrets.token_urlsafe(12)}",

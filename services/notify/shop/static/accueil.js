@@ -280,7 +280,8 @@ export class Accueil {
     return response.status === 204 ? null : response.json();
   }
 
-  /** The device, registered once and kept in storage: { device_id, token }. */
+  /** The device, registered once and kept in storage: { device_id, token }. Call it when the person
+   * first saves a choice, not on load: a visit alone should leave nothing on the server. */
   async register() {
     if (this.device) return this.device;
     const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;

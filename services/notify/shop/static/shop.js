@@ -1,5 +1,7 @@
 // The demo store's shopper page, built only on the SDK: consent in the device's language, an order
 // for pickup, "I'm on my way", and the drive in, positions sent as the phone moves.
+// A visit creates nothing on the server: the device is registered when the shopper first saves a
+// choice, and what needs a device (the products, an order, push) waits for that save.
 import { Accueil } from "/sdk/accueil.js";
 
 const ORDER_KEY = "accueil.shop.order";
@@ -14,6 +16,7 @@ const WORDS = {
     trip_title: "Pickup", on_my_way: "I'm on my way", available: "{n} in stock",
     pings: "{accepted} positions sent, {queued} waiting", waiting: "waiting {s} s (too many at once)",
     offline: "offline: kept for later",
+    save_first: "Save your choices first: then you can order and get notifications.",
     trip: { started: "On your way", approaching: "Almost there", arrived: "You have arrived: a colleague is coming out",
       completed: "Collected, thank you", canceled: "Canceled", expired: "Expired" },
     eta: "{m} min, {d} m",
@@ -30,6 +33,7 @@ const WORDS = {
     trip_title: "Retrait", on_my_way: "J'arrive", available: "{n} en stock",
     pings: "{accepted} positions envoyées, {queued} en attente", waiting: "attente {s} s (trop d'envois)",
     offline: "hors ligne : gardées pour plus tard",
+    save_first: "Enregistrez d'abord vos choix : vous pourrez ensuite commander et recevoir les notifications.",
     trip: { started: "En route", approaching: "Bientôt là", arrived: "Vous êtes arrivé : un équipier arrive",
       completed: "Retiré, merci", canceled: "Annulé", expired: "Expiré" },
     eta: "{m} min, {d} m",
@@ -70,8 +74,13 @@ function showPings(status) {
 
 // --- consent: the purposes as notify's privacy notice states them, in the device's language ---
 
+// The notice is public; the answers on record exist only once the device does (every purpose is no
+// until then).
 async function showConsent() {
-  const [privacy, current] = await Promise.all([sdk.privacy(), sdk.consents()]);
+  const [privacy, current] = await Promise.all([
+    sdk.privacy(),
+    sdk.device ? sdk.consents() : { purposes: {}, updated_at: null },
+  ]);
   notice = privacy;
   const items = Object.entries(privacy.purposes).map(([purpose, what]) => {
     const box = element("input");
@@ -101,14 +110,20 @@ async function saveConsent() {
     shown.push(`${box.name}: ${notice.purposes[box.name]}`);
   }
   shown.push(notice.never);
+  $("save-consent").disabled = true; // a second click while the first registers would register twice
   try {
+    const first = !sdk.device;
+    if (first) await sdk.register(); // kept by the SDK: a failed save, retried, registers no second device
     await sdk.setConsents(purposes, { shown: shown.join("\n") });
     $("consent-status").textContent = words.saved;
     document.body.dataset.consent = "saved";
     if (purposes.location) sdk.watchPosition({ onError: fail });
     else if (!localStorage.getItem(TRIP_KEY)) sdk.stopWatching();
+    if (first) await withDevice();
   } catch (error) {
     fail(error);
+  } finally {
+    $("save-consent").disabled = false;
   }
 }
 
@@ -116,6 +131,10 @@ async function saveConsent() {
 
 async function enablePush() {
   $("push-status").textContent = "";
+  if (!sdk.device) {
+    $("push-status").textContent = words.save_first;
+    return;
+  }
   try {
     await sdk.enablePush();
     $("push-status").textContent = words.push_on;
@@ -206,22 +225,12 @@ async function follow() {
 
 // --- wiring ---
 
-async function start() {
-  const config = await (await fetch("/shop/config.json")).json();
-  sdk = new Accueil({ geo: config.geo, inventory: config.inventory, flushDelayMs: 2000, onPings: showPings });
-  words = WORDS[sdk.language];
-  document.documentElement.lang = sdk.language;
-  for (const el of document.querySelectorAll("[data-t]")) el.textContent = words[el.dataset.t];
-  $("store").textContent = `· ${storeId}`;
-  const device = await sdk.register();
-  $("device").textContent = device.device_id;
-  document.body.dataset.device = device.device_id;
-  showPings(sdk.pings.status());
-  $("save-consent").addEventListener("click", saveConsent);
-  $("enable-push").addEventListener("click", enablePush);
-  $("on-my-way").addEventListener("click", onMyWay);
-  addEventListener("offline", () => showPings(sdk.pings.status()));
-  await Promise.all([showConsent(), showProducts()]);
+// What the page does once the device exists: on load if an earlier visit saved a choice, else after
+// the first save.
+async function withDevice() {
+  $("device").textContent = sdk.device.device_id;
+  document.body.dataset.device = sdk.device.device_id;
+  await showProducts();
   sdk.registerWorker().then(
     () => (document.body.dataset.worker = "registered"),
     (error) => ($("push-status").textContent = error.message),
@@ -229,6 +238,23 @@ async function start() {
   if (localStorage.getItem(TRIP_KEY)) sdk.watchPosition({ onError: fail });
   await follow();
   setInterval(follow, 3000);
+}
+
+async function start() {
+  const config = await (await fetch("/shop/config.json")).json();
+  sdk = new Accueil({ geo: config.geo, inventory: config.inventory, flushDelayMs: 2000, onPings: showPings });
+  words = WORDS[sdk.language];
+  document.documentElement.lang = sdk.language;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = words[el.dataset.t];
+  $("store").textContent = `· ${storeId}`;
+  showPings(sdk.pings.status());
+  $("save-consent").addEventListener("click", saveConsent);
+  $("enable-push").addEventListener("click", enablePush);
+  $("on-my-way").addEventListener("click", onMyWay);
+  addEventListener("offline", () => showPings(sdk.pings.status()));
+  await showConsent();
+  if (sdk.device) await withDevice();
+  else $("products").replaceChildren(element("li", words.save_first));
   setInterval(() => showPings(sdk.pings.status()), 1000);
   document.body.dataset.ready = "yes";
 }
