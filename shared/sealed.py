@@ -10,10 +10,13 @@ sealed for ("notify.webhooks secret crm"). Moved to another row, or altered by o
 Rotation goes with the token keys. Raising ACCUEIL_TOKEN_KEY_VERSION seals from then on under that
 version's key; a value sealed under any version stays readable, its key derived again from the same
 ACCUEIL_TOKEN_KEY (during a rolling restart, a replica still on the old version reads what a new one
-sealed, and the other way round). What is stored under an older version is sealed again under the
-current one when notify starts and by a scheduled job, in one transaction with the rows
-locked, so replicas doing it at once do it once. A version lowered again seals anew under the lower
-version but leaves newer values as they are (readable all the same): replicas on two versions during a
+sealed, and the other way round). Whatever is stored in clear or under an older version is sealed
+again under the current one when notify starts (the VAPID key, then the webhook secrets) and, for the
+webhook secrets, every 10 minutes (a replica of a version before sealing may still store one in clear
+during the rollout). Each pass selects only those rows, `FOR UPDATE`, and rewrites them in the same
+transaction: replicas starting together wait for each other's locks, then find the rows already
+current, so each value is sealed again once. Lowering the version back seals new values under the
+lower one but leaves newer ones as they are (they stay readable): replicas on two versions during a
 rollout do not seal the same rows back and forth.
 
 A new ACCUEIL_TOKEN_KEY, not a new version, makes every sealed value unreadable: notify then refuses
@@ -62,10 +65,11 @@ def seal(key: bytes, version: int, plaintext: bytes, associated_data: bytes) -> 
 
 def open_sealed(key: bytes, sealed: bytes, associated_data: bytes) -> bytes:
     """`key`: the key of the version `sealed` names (`version_of`)."""
-    header, nonce = sealed[: _VERSION.size], sealed[_VERSION.size : _VERSION.size + NONCE_BYTES]
-    version_of(sealed)  # long enough
+    version_of(sealed)  # refuses what is too short to be a sealed value
+    start = _VERSION.size + NONCE_BYTES
+    header, nonce, body = sealed[: _VERSION.size], sealed[_VERSION.size : start], sealed[start:]
     try:
-        return AESGCM(key).decrypt(nonce, sealed[_VERSION.size + NONCE_BYTES :], header + associated_data)
+        return AESGCM(key).decrypt(nonce, body, header + associated_data)
     except InvalidTag:
         raise Unsealable("refused: altered, sealed for another row, or under another token key") from None
 

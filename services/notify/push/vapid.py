@@ -8,6 +8,7 @@ sealed (shared/sealed.py): sealed again under the current token key version at e
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import asyncpg
@@ -22,8 +23,11 @@ from shared.db import Database
 from shared.errors import ConfigError
 from shared.sealed import Sealer, Unsealable
 
+log = logging.getLogger("accueil.notify.push")
+
 SEALED_FOR = b"notify.vapid_keys private_key"
 """What the stored private key is sealed for: it opens in this column of this table only."""
+WHY = "ACCUEIL_TOKEN_KEY is not the one it was sealed with, or the row was altered"
 
 
 @dataclass(frozen=True)
@@ -44,51 +48,53 @@ def generate() -> tuple[str, str]:
     return b64url_encode(key.private_numbers().private_value.to_bytes(32, "big")), public_of(key)
 
 
-def _operator_signer(private_key: str) -> Vapid:
+def _operator_keys(config: NotifySettings) -> VapidKeys | None:
+    """The operator's pair, checked; None when notify is to use the stored one."""
+    if not config.vapid_private_key:
+        if config.vapid_public_key:
+            raise ConfigError("ACCUEIL_VAPID_PUBLIC_KEY is set without ACCUEIL_VAPID_PRIVATE_KEY")
+        return None
     try:
-        signer = Vapid.from_string(private_key.strip())
+        signer = Vapid.from_string(config.vapid_private_key.strip())
     except (ValueError, TypeError, VapidException) as exc:
         raise ConfigError("ACCUEIL_VAPID_PRIVATE_KEY is not a base64url P-256 private key (raw or DER)") from exc
     key = signer.private_key
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise ConfigError("ACCUEIL_VAPID_PRIVATE_KEY must be a P-256 (prime256v1) key")
-    return signer
+    public = public_of(key)
+    if config.vapid_public_key and b64url_decode(config.vapid_public_key.strip()) != b64url_decode(public):
+        raise ConfigError("ACCUEIL_VAPID_PUBLIC_KEY does not belong to ACCUEIL_VAPID_PRIVATE_KEY")
+    return VapidKeys(signer, public, config.vapid_subject)
 
 
 async def load(db: Database, config: NotifySettings, sealer: Sealer) -> VapidKeys:
-    """The pair to sign with; the stored one sealed again first, even while the operator's key is used
-    (it is what browsers subscribed with before, and what notify goes back to without one)."""
-    async with db.transaction() as conn:
-        await _seal_stored(conn, sealer)
-    if config.vapid_private_key:
-        signer = _operator_signer(config.vapid_private_key)
-        public = public_of(signer.private_key)
-        if config.vapid_public_key and b64url_decode(config.vapid_public_key.strip()) != b64url_decode(public):
-            raise ConfigError("ACCUEIL_VAPID_PUBLIC_KEY does not belong to ACCUEIL_VAPID_PRIVATE_KEY")
-        return VapidKeys(signer, public, config.vapid_subject)
-    if config.vapid_public_key:
-        raise ConfigError("ACCUEIL_VAPID_PUBLIC_KEY is set without ACCUEIL_VAPID_PRIVATE_KEY")
-    async with db.transaction() as conn:
-        row = await repo.vapid_keys(conn)
-        if row is None:
-            private, public = generate()
-            row = await repo.offer_vapid_keys(conn, sealer.seal(private.encode(), SEALED_FOR), public)
-    return VapidKeys(Vapid.from_raw(_private_key(row, sealer)), row["public_key"], config.vapid_subject)
-
-
-async def _seal_stored(conn: asyncpg.Connection, sealer: Sealer) -> None:
-    row = await repo.lock_unsealed_vapid_keys(conn, sealer.prefix)
-    if row is not None:
-        await repo.seal_vapid_keys(conn, sealer.seal(_private_key(row, sealer), SEALED_FOR))
+    """The operator's pair, or the stored one (made by the first replica to start). A stored pair is
+    sealed again under the current token key version even while the operator's is used: it is what
+    browsers subscribed with before, and what notify goes back to without one."""
+    operator = _operator_keys(config)
+    try:
+        async with db.transaction() as conn:
+            stale = await repo.lock_unsealed_vapid_keys(conn, sealer.prefix)
+            if stale is not None:
+                await repo.seal_vapid_keys(conn, sealer.seal(_private_key(stale, sealer), SEALED_FOR))
+            if operator is not None:
+                return operator
+            row = await repo.vapid_keys(conn)
+            if row is None:
+                private, public = generate()
+                row = await repo.offer_vapid_keys(conn, sealer.seal(private.encode(), SEALED_FOR), public)
+            return VapidKeys(Vapid.from_raw(_private_key(row, sealer)), row["public_key"], config.vapid_subject)
+    except Unsealable:
+        if operator is not None:  # not used: no reason to stop
+            log.warning("the stored VAPID private key cannot be opened (%s); ACCUEIL_VAPID_PRIVATE_KEY is used", WHY)
+            return operator
+        raise ConfigError(
+            f"the stored VAPID private key cannot be opened ({WHY}). Restore the ACCUEIL_TOKEN_KEY it was"
+            " sealed with (browsers subscribed with this pair), or delete the row of notify.vapid_keys to"
+            " have a new pair made (every push subscription is then lost)"
+        ) from None
 
 
 def _private_key(row: asyncpg.Record, sealer: Sealer) -> bytes:
-    """The base64url private scalar."""
-    try:
-        return sealer.stored(row["sealed_private_key"], row["private_key"], SEALED_FOR)
-    except Unsealable:
-        raise ConfigError(
-            "the stored VAPID private key cannot be opened: ACCUEIL_TOKEN_KEY is not the one it was sealed"
-            " with, or the row was altered. Restore that key (browsers subscribed with this pair), or delete"
-            " the row of notify.vapid_keys to have a new pair made (every push subscription is then lost)"
-        ) from None
+    """The base64url private scalar. Raises `Unsealable`."""
+    return sealer.stored(row["sealed_private_key"], row["private_key"], SEALED_FOR)

@@ -99,7 +99,7 @@ async def test_a_webhooks_secret_moved_to_another_row_is_refused_and_left_as_it_
 
 
 @pytest.mark.parametrize("spoil", ["one byte altered", "another token key"])
-async def test_a_stored_vapid_key_that_cannot_be_opened_stops_the_start(
+async def test_a_stored_vapid_key_that_cannot_be_opened_stops_a_start_that_would_use_it(
     pools: list[Database], db: asyncpg.Connection, spoil: str
 ) -> None:
     await start(pools[0], V1)
@@ -113,3 +113,8 @@ async def test_a_stored_vapid_key_that_cannot_be_opened_stops_the_start(
         sealer = Sealer(TOKEN_KEY + "-new", 1)
     with pytest.raises(ConfigError, match="stored VAPID private key cannot be opened"):
         await vapid.load(pools[0], NotifySettings(), sealer)
+
+    # With the operator's own pair the stored one is not used: no reason to stop.
+    private, public = vapid.generate()
+    operators = NotifySettings(vapid_private_key=private, vapid_public_key=public)
+    assert (await vapid.load(pools[0], operators, sealer)).public_key == public
