@@ -84,6 +84,7 @@ from shared.app import migrate  # noqa: E402
 from shared.cli import service_spec  # noqa: E402
 from shared.db import Database, connect, create_pool  # noqa: E402
 from shared.embedded_pg import EmbeddedPostgres  # noqa: E402
+from shared.sealed import Sealer  # noqa: E402
 from tests.support.apns_service import device_token  # noqa: E402
 from tests.support.fcm_service import registration_token  # noqa: E402
 from tests.support.push_standins import StandInProcess  # noqa: E402
@@ -96,6 +97,8 @@ BODY = "Yaourt nature à -20 % aujourd'hui, au rayon frais : montrez ce message 
 DELIVER = 10_000
 WARM_UP = 500
 URGENCY = DeliveryKinds(DELIVERY_KINDS).urgency(OFFERS)
+SEALER = Sealer("bench-token-key-0123456789-0123456789", 1)
+"""Seals the VAPID key the bench's own database keeps between runs."""
 
 
 def bench_decide(n: int = 100_000) -> None:
@@ -281,7 +284,7 @@ async def _deliver(
     kinds = DeliveryKinds(DELIVERY_KINDS)
     dsn, service = bed.dsn, bed.service
     pools = [Database(await create_pool(dsn, min_size=4, max_size=4, timeout_s=10), dsn) for _ in range(senders)]
-    keys = await vapid.load(pools[0], config)
+    keys = await vapid.load(pools[0], config, SEALER)
     channels = [Channels([channel(keys)]) for _ in range(senders)]
 
     def make_senders() -> list[Sender]:

@@ -48,6 +48,7 @@ from services.notify.staff_alerts.consumers import (
 )
 from services.notify.staff_alerts.repository import ALERT_CHANNEL
 from services.notify.staff_alerts.streams import AlertHub, close_on_signals
+from services.notify.webhooks import jobs as webhook_jobs
 from services.notify.webhooks import routes as webhooks
 from services.notify.webhooks.consumers import WEBHOOK_EVENTS
 from services.notify.webhooks.repository import WEBHOOK_CHANNEL
@@ -57,18 +58,23 @@ from shared.app import ServiceSpec, build_app
 from shared.context import Context
 from shared.listener import Listener
 from shared.migrations import MigrationSet
+from shared.sealed import Sealer
 from shared.settings import Settings
 
 
 @asynccontextmanager
 async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator[NotifyContext]:
     """Keys, the allowed push services and the decision policy, checked before anything is decided;
-    the push channels (one aiohttp session for every Web Push; APNs and FCM when configured, each on one
-    HTTP/2 connection per push service), this replica's push and webhook
-    senders, and its one listening connection, which wakes the senders and feeds the open alert streams."""
+    the secrets notify stores (the VAPID private key, the webhook secrets) sealed under the current
+    token key version before anything uses them; the push channels (one aiohttp session for every Web
+    Push; APNs and FCM when configured, each on one HTTP/2 connection per push service), this replica's
+    push and webhook senders, and its one listening connection, which wakes the senders and feeds the
+    open alert streams."""
     push_services = PushServices.from_hosts(base.settings.push_hosts)
     policy = config.policy()
-    keys = await vapid.load(base.db, config)
+    sealer = Sealer(base.settings.token_key, base.settings.token_key_version)
+    keys = await vapid.load(base.db, config, sealer)
+    await webhook_jobs.seal_secrets(base.db, sealer)
     web_push = WebPushChannel(
         push_services, keys, push_session(push_services, config.push_timeout_s), config.push_timeout_s
     )
@@ -76,7 +82,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     kinds = DeliveryKinds(DELIVERY_KINDS)
     sender = Sender(base.db, config, channels, base.settings.bus_poll_s, kinds)
     webhook_hosts = WebhookHosts.from_hosts(config.webhook_hosts)
-    webhook_sender = WebhookSender(base.db, config, webhook_hosts)
+    webhook_sender = WebhookSender(base.db, config, webhook_hosts, sealer)
     hub = AlertHub(per_subject=config.streams_per_staff, per_store=config.streams_per_store)
     base.revocations.on_revoke(hub.revoke)
     runner = JourneyRunner(min(base.settings.bus_poll_s, JOURNEY_POLL_S))
@@ -95,7 +101,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
         **base.parts(),
         config=config,
         policy=policy,
-        started=(push_services, keys, channels, hub, webhook_hosts, Flows()),
+        started=(push_services, keys, channels, hub, webhook_hosts, sealer, Flows()),
     )
     sender.start()
     webhook_sender.start()
@@ -148,7 +154,15 @@ SPEC = ServiceSpec(
         BACK_IN_STOCK_EVENTS,
         JOURNEY_EVENTS,
     ],
-    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION, UNCONSENTED, *back_in_stock_jobs.JOBS, *journey_jobs.JOBS],
+    jobs=[
+        *offer_jobs.JOBS,
+        *consent_jobs.JOBS,
+        RETENTION,
+        UNCONSENTED,
+        *back_in_stock_jobs.JOBS,
+        *journey_jobs.JOBS,
+        *webhook_jobs.JOBS,
+    ],
     settings_type=NotifySettings,
     context=notify_context,
     description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",

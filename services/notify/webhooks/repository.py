@@ -15,20 +15,20 @@ WEBHOOK_CHANNEL = "accueil_notify_webhooks"
 
 
 async def save_webhook(
-    conn: asyncpg.Connection, webhook_id: str, url: str, events: list[str], secret: str
+    conn: asyncpg.Connection, webhook_id: str, url: str, events: list[str], sealed_secret: bytes
 ) -> tuple[asyncpg.Record, bool]:
     """Create the webhook, or change its URL and events (its secret is kept). Returns it and whether it is new."""
     row = await fetch_one(
         conn,
         """
-        INSERT INTO notify.webhooks (webhook_id, url, events, secret) VALUES ($1, $2, $3, $4)
+        INSERT INTO notify.webhooks (webhook_id, url, events, sealed_secret) VALUES ($1, $2, $3, $4)
         ON CONFLICT (webhook_id) DO UPDATE SET url = excluded.url, events = excluded.events, updated_at = now()
-        RETURNING webhook_id, url, events, secret, created_at, updated_at, (xmax = 0) AS created
+        RETURNING webhook_id, url, events, created_at, updated_at, (xmax = 0) AS created
         """,
         webhook_id,
         url,
         events,
-        secret,
+        sealed_secret,
     )
     return row, bool(row["created"])
 
@@ -77,6 +77,30 @@ async def wake_senders(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_notify($1, '')", WEBHOOK_CHANNEL)
 
 
+# --- secrets at rest ---
+
+
+async def lock_unsealed_secrets(conn: asyncpg.Connection, current_prefix: bytes) -> list[asyncpg.Record]:
+    """Webhooks whose secret is in clear (`secret`, as stored before secrets were sealed) or sealed
+    under an older key version (a sealed value begins with its version, big-endian: `current_prefix` is
+    the current one's), locked until sealed again. A replica that waited for another's locks finds them
+    sealed and skips them."""
+    return await conn.fetch(
+        """
+        SELECT webhook_id, sealed_secret, secret FROM notify.webhooks
+        WHERE secret IS NOT NULL OR substring(sealed_secret FOR 4) < $1
+        ORDER BY webhook_id
+        FOR UPDATE
+        """,
+        current_prefix,
+    )
+
+
+async def seal_secrets(conn: asyncpg.Connection, sealed: list[tuple[str, bytes]]) -> None:
+    """(webhook id, its secret sealed under the current version): the clear text goes."""
+    await conn.executemany("UPDATE notify.webhooks SET sealed_secret = $2, secret = NULL WHERE webhook_id = $1", sealed)
+
+
 # --- delivery ---
 
 
@@ -111,7 +135,8 @@ async def claim_due(conn: asyncpg.Connection, limit: int, lease_s: float) -> lis
         SET status = 'sending', attempts = d.attempts + 1, lease_until = now() + make_interval(secs => $2)
         FROM due, notify.webhooks w
         WHERE d.id = due.id AND w.webhook_id = d.webhook_id
-        RETURNING d.id, d.webhook_id, d.event_id, d.event_ts, d.device_id, d.payload, d.attempts, w.url, w.secret
+        RETURNING d.id, d.webhook_id, d.event_id, d.event_ts, d.device_id, d.payload, d.attempts, w.url,
+                  w.sealed_secret, w.secret
         """,
         limit,
         lease_s,

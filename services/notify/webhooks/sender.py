@@ -24,9 +24,11 @@ from standardwebhooks.webhooks import Webhook
 from services.notify.settings import NotifySettings
 from services.notify.webhooks import repository as repo
 from services.notify.webhooks.retry import outcome_of
+from services.notify.webhooks.secrets import secret_of
 from services.notify.webhooks.urls import WebhookHosts
 from shared.db import Database
 from shared.egress import PrivateAddress, PublicOnlyResolver
+from shared.sealed import Sealer, Unsealable
 from shared.wake_loop import WakeLoop, until_due
 
 log = logging.getLogger("accueil.notify.webhooks")
@@ -58,10 +60,11 @@ class WebhookSender:
     """One per replica: woken through notify's listener when deliveries are queued, and by its own
     timer for retries and leases; a poll of about a second is the safety net."""
 
-    def __init__(self, db: Database, config: NotifySettings, hosts: WebhookHosts) -> None:
+    def __init__(self, db: Database, config: NotifySettings, hosts: WebhookHosts, sealer: Sealer) -> None:
         self._db = db
         self._config = config
         self._hosts = hosts
+        self._sealer = sealer
         self._session: aiohttp.ClientSession | None = None
         self._loop = WakeLoop(self._round, name="notify-webhooks", log=log, what="webhook sender")
 
@@ -105,10 +108,16 @@ class WebhookSender:
         code: int | None = None
         error: str | None = None
         refusal = self._hosts.parse(delivery["url"])
+        try:
+            secret = secret_of(self._sealer, delivery)
+        except Unsealable:
+            secret = None
         if isinstance(refusal, str):  # the allowed hosts changed since it was registered
             error = refusal
+        elif secret is None:  # altered, copied from another webhook, or sealed under another token key
+            error = "its stored secret cannot be opened: register the webhook again"
         else:
-            headers = signed_headers(delivery["secret"], delivery["event_id"], body, datetime.now(UTC))
+            headers = signed_headers(secret, delivery["event_id"], body, datetime.now(UTC))
             try:
                 async with self._session.post(
                     delivery["url"], data=body.encode(), headers=headers, allow_redirects=False

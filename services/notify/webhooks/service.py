@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
-
 from services.notify.context import NotifyContext
 from services.notify.webhooks import repository as repo
 from services.notify.webhooks.schemas import DeliveryAttempt, DeliveryLog, Webhook, WebhookList, WebhookPut
+from services.notify.webhooks.secrets import new_secret, sealed_for
 from services.notify.webhooks.urls import WebhookHosts, resolution_refusal
 from shared.errors import Invalid, NotFound
 from shared.events import EVENT_TYPES
-
-SECRET_BYTES = 32
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+from shared.sealed import Sealer
 
 
 async def check_url(ctx: NotifyContext, url: str) -> None:
@@ -37,10 +30,12 @@ async def save(ctx: NotifyContext, webhook_id: str, data: WebhookPut) -> Webhook
         raise Invalid(f"unknown event types: {', '.join(unknown)}", field="events")
     await check_url(ctx, data.url)  # resolves the host: before any transaction
     events = sorted(set(data.events))
+    secret = new_secret()
+    sealed = ctx.part(Sealer).seal(secret.encode(), sealed_for(webhook_id))
     async with ctx.db.transaction() as conn:
-        row, created = await repo.save_webhook(conn, webhook_id, data.url, events, new_secret())
+        row, created = await repo.save_webhook(conn, webhook_id, data.url, events, sealed)
     answer = {k: row[k] for k in ("webhook_id", "url", "events", "created_at", "updated_at")}
-    return Webhook(**answer, secret=row["secret"] if created else None)
+    return Webhook(**answer, secret=secret if created else None)
 
 
 async def list_webhooks(ctx: NotifyContext) -> WebhookList:

@@ -1,26 +1,36 @@
 """notify's data-moving migrations on a database that already holds data: the stock replica seeded
-from what inventory published before it existed, and both kinds of push subscriptions in one table."""
+from what inventory published before it existed, both kinds of push subscriptions in one table, and
+secrets kept in clear sealed by notify's first start after the migration."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from services.notify.app import SPEC
+from services.notify.push import vapid
+from services.notify.push.push_urls import b64url_encode
+from services.notify.settings import NotifySettings
+from services.notify.webhooks import jobs as webhook_jobs
+from services.notify.webhooks.secrets import new_secret, secret_of
 from shared import bus, migrations
-from shared.db import connect
+from shared.db import Database, connect, create_pool
 from shared.events import StockChanged, StockData
-from tests.conftest import with_database
+from shared.sealed import Sealer
+from tests.conftest import TOKEN_KEY, with_database
+
+SEALER = Sealer(TOKEN_KEY, 1)
 
 BEFORE_REPLICA = 4
 
 
-@pytest.fixture
-async def old_notify(server_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    """A database with the bus and notify's migrations up to 0004 only."""
+@asynccontextmanager
+async def notify_up_to(server_dsn: str, last: int) -> AsyncIterator[asyncpg.Connection]:
+    """A database with the bus and notify's migrations up to `last` only."""
     admin = await asyncpg.connect(with_database(server_dsn, "postgres"))
     await admin.execute("DROP DATABASE IF EXISTS accueil_notify_upgrade WITH (FORCE)")
     await admin.execute("CREATE DATABASE accueil_notify_upgrade")
@@ -33,7 +43,7 @@ async def old_notify(server_dsn: str) -> AsyncIterator[asyncpg.Connection]:
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
         for migration in SPEC.migrations.load():
-            if migration.version <= BEFORE_REPLICA:
+            if migration.version <= last:
                 async with conn.transaction():
                     await conn.execute(migration.sql)
                     await conn.execute(
@@ -46,6 +56,12 @@ async def old_notify(server_dsn: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
         await admin.execute("DROP DATABASE IF EXISTS accueil_notify_upgrade WITH (FORCE)")
         await admin.close()
+
+
+@pytest.fixture
+async def old_notify(server_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    async with notify_up_to(server_dsn, BEFORE_REPLICA) as conn:
+        yield conn
 
 
 async def publish(conn: asyncpg.Connection, source: str, type_: str, store_id: str | None, data: dict) -> int:
@@ -131,3 +147,39 @@ async def test_shoppers_and_staff_subscriptions_move_to_the_one_table_of_push_ta
             "INSERT INTO notify.push_targets (recipient_kind, recipient_id, provider, address, p256dh, auth)"
             " VALUES ('staff', 'nobody', 'webpush', 'https://push.example/x', 'p', 'a')"
         )
+
+
+BEFORE_SEALING = 18
+
+
+async def test_secrets_kept_in_clear_are_sealed_at_the_first_start_and_the_clear_text_goes(server_dsn: str) -> None:
+    private, public = vapid.generate()
+    secrets = {"crm": new_secret(), "erp": new_secret()}
+    async with notify_up_to(server_dsn, BEFORE_SEALING) as db:
+        await db.execute("INSERT INTO notify.vapid_keys (private_key, public_key) VALUES ($1, $2)", private, public)
+        for webhook_id, secret in secrets.items():
+            await db.execute(
+                "INSERT INTO notify.webhooks (webhook_id, url, events, secret) VALUES ($1, $2, '{}', $3)",
+                webhook_id,
+                "https://crm.example/hook",
+                secret,
+            )
+        await migrations.apply(db, SPEC.migration_sets)  # what the migrations Job does: it holds no key
+        url = with_database(server_dsn, "accueil_notify_upgrade")
+        pool = Database(await create_pool(url, min_size=1, max_size=2, timeout_s=5), url)
+        try:
+            keys = await vapid.load(pool, NotifySettings(), SEALER)  # notify's start
+            assert await webhook_jobs.seal_secrets(pool, SEALER) == 2
+            assert await webhook_jobs.seal_secrets(pool, SEALER) == 0
+        finally:
+            await pool.close()
+
+        assert keys.public_key == public
+        assert b64url_encode(keys.signer.private_key.private_numbers().private_value.to_bytes(32, "big")) == private
+        stored = [tuple(r) for r in await db.fetch("SELECT v::text, v.sealed_private_key FROM notify.vapid_keys v")]
+        stored += [tuple(r) for r in await db.fetch("SELECT w::text, w.sealed_secret FROM notify.webhooks w")]
+        assert len(stored) == 3 and all(sealed is not None for _, sealed in stored)
+        for clear in [private, *secrets.values()]:
+            assert not any(clear in text or clear.encode() in sealed for text, sealed in stored)
+        rows = await db.fetch("SELECT webhook_id, sealed_secret, secret FROM notify.webhooks")
+        assert {r["webhook_id"]: secret_of(SEALER, r) for r in rows} == secrets

@@ -9,8 +9,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.notify.webhooks.retry import GIVE_UP_AFTER, backoff_s, body_of, outcome_of
+from services.notify.webhooks.secrets import new_secret
 from services.notify.webhooks.sender import signed_headers
-from services.notify.webhooks.service import new_secret
 from services.notify.webhooks.urls import Target, WebhookHosts
 from shared.errors import ConfigError
 from shared.events import ZoneEntered, ZoneEnteredData, ZoneRef
