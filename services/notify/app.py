@@ -48,6 +48,7 @@ from services.notify.staff_alerts.consumers import (
 )
 from services.notify.staff_alerts.repository import ALERT_CHANNEL
 from services.notify.staff_alerts.streams import AlertHub, close_on_signals
+from services.notify.webhooks import jobs as webhook_jobs
 from services.notify.webhooks import routes as webhooks
 from services.notify.webhooks.consumers import WEBHOOK_EVENTS
 from services.notify.webhooks.repository import WEBHOOK_CHANNEL
@@ -148,7 +149,15 @@ SPEC = ServiceSpec(
         BACK_IN_STOCK_EVENTS,
         JOURNEY_EVENTS,
     ],
-    jobs=[*offer_jobs.JOBS, *consent_jobs.JOBS, RETENTION, UNCONSENTED, *back_in_stock_jobs.JOBS, *journey_jobs.JOBS],
+    jobs=[
+        *offer_jobs.JOBS,
+        *consent_jobs.JOBS,
+        RETENTION,
+        UNCONSENTED,
+        *back_in_stock_jobs.JOBS,
+        *journey_jobs.JOBS,
+        *webhook_jobs.JOBS,
+    ],
     settings_type=NotifySettings,
     context=notify_context,
     description="Consent with proof, consented and stock-aware messages delivered by Web Push; staff pickup alerts.",
