@@ -88,11 +88,11 @@ async def _erase_locked(ctx: NotifyContext, conn: asyncpg.Connection, device_id:
       back-in-stock, webhooks, notify's record of orders) commits before our lock is granted, and each
       statement below, begun after, sees what it wrote; one that asks after our lock waits for our
       commit, then finds the device gone and writes nothing;
-    - the staff alerts' consumer holds no device row (it would wait for one while holding the alert
-      positions' lock, which we take below: a deadlock); it checks the device in the statement that
-      inserts the alert, under that lock (staff_repo.insert_alert). close_alerts_of_device takes the
-      same lock before the alert clean-up: an alert inserted before is seen, one after finds the
-      device gone."""
+    - the staff alerts' consumer locks no device row: within a batch it would wait for one while
+      holding the alert positions' lock from an earlier event, which we take below (a deadlock).
+      It reads the device in the statement that inserts the alert, under that lock
+      (staff_repo.insert_alert); close_alerts_of_device takes the same lock before the alert
+      clean-up: an alert inserted before is seen, one after finds the device gone."""
     erasure_id = f"era_{secrets.token_urlsafe(16)}"
     await ctx.revocations.revoke(conn, device_id)
     closed = await staff_repo.close_alerts_of_device(conn, device_id)
