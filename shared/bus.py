@@ -319,6 +319,24 @@ class BusWorker:
         return None if busy else self._poll_s
 
 
+def holds_personal(event_type: str, data: str) -> str:
+    """SQL condition on an event's type and `data` (jsonb expressions): a trip's or an order's payload
+    that still names the shopper or says how far away they are. With without_personal, the one rule for
+    the event log and every copy of its events (notify's webhook payloads)."""
+    personal = f"({data} ->> 'display_name' IS NOT NULL OR {data} ? 'distance_m' OR {data} ? 'eta_s')"
+    return f"(({event_type} LIKE 'trip.%' OR {event_type} LIKE 'order.%') AND {personal})"
+
+
+def without_personal(data: str) -> str:
+    """SQL: that payload with the display name null (the field is always written), distance and ETA gone."""
+    return f"jsonb_set({data} - 'distance_m' - 'eta_s', '{{display_name}}', 'null')"
+
+
+def personal_cutoff(ctx: Context, now: datetime) -> datetime:
+    """Events published before this keep no personal field (ACCUEIL_EVENT_PERSONAL_HOURS)."""
+    return now - timedelta(hours=ctx.settings.event_personal_hours)
+
+
 async def purge(ctx: Context, now: datetime) -> int:
     """Delete delivered events older than the retention period, and the history of job ticks; blank
     the personal fields of older trip and order events; forget consumers no service has run for the
@@ -333,18 +351,16 @@ async def purge(ctx: Context, now: datetime) -> int:
             cutoff,
         )
         blanked: int = await conn.fetchval(
-            """
+            f"""
             WITH blanked AS (
                 UPDATE bus.events
-                SET data = jsonb_set(data - 'distance_m' - 'eta_s', '{display_name}', 'null')
-                WHERE created_at < $1
-                  AND (type LIKE 'trip.%' OR type LIKE 'order.%')
-                  AND (data ->> 'display_name' IS NOT NULL OR data ? 'distance_m' OR data ? 'eta_s')
+                SET data = {without_personal("data")}
+                WHERE created_at < $1 AND {holds_personal("type", "data")}
                 RETURNING 1
             )
             SELECT count(*) FROM blanked
             """,
-            now - timedelta(hours=ctx.settings.event_personal_hours),
+            personal_cutoff(ctx, now),
         )
         deleted: int = await conn.fetchval(
             """

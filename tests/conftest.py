@@ -30,6 +30,7 @@ from shared.cli import service_spec
 from shared.embedded_pg import EmbeddedPostgres
 from shared.settings import SERVICES, Settings, load_settings
 from tests.support.push_service import LocalPushService
+from tests.support.webhook_receiver import WebhookReceiver
 
 # Hypothesis' per-example deadline is a timed assertion: on a loaded machine (four test workers on
 # two cores) a correct example can take longer than 200 ms. Performance is measured in bench/.
@@ -327,6 +328,13 @@ async def push() -> AsyncIterator[LocalPushService]:
     """The browsers' push service, stood in for by a local endpoint that checks VAPID and decrypts."""
     async with LocalPushService() as service:
         yield service
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    """An operator's webhook endpoint on a loopback port (list `receiver.host` in notify's webhook_hosts)."""
+    async with WebhookReceiver() as r:
+        yield r
 
 
 TESTING_NOTIFY = NotifySettings(registrations_per_hour=100_000)

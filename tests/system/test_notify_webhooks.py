@@ -1,11 +1,13 @@
 """Signed outbound webhooks (Standard Webhooks): an operator's endpoint receives the event types it
 subscribed to, each once, signed; what it missed while down reaches it when it is back, with the same
-ids and in order per device; a URL into our own network is refused."""
+ids and in order per device, a body still waiting without the shopper's name, distance and ETA once the
+event log has blanked them; a URL into our own network is refused."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,15 +16,11 @@ import pytest
 
 from services.notify.privacy.jobs import enforce_retention
 from services.notify.settings import NotifySettings
+from services.notify.webhooks.jobs import blank_personal
+from services.notify.webhooks.repository import WEBHOOK_CHANNEL
 from tests.conftest import System, eventually
-from tests.support.builders import create_store, enter, shopper
+from tests.support.builders import create_store, customer, enter, pickup_store, place_order, pull_in, shopper
 from tests.support.webhook_receiver import WebhookReceiver
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    async with WebhookReceiver() as r:
-        yield r
 
 
 @pytest.fixture
@@ -133,6 +131,50 @@ async def test_the_delivery_log_is_kept_as_long_as_the_message_log(
     await enforce_retention(ctx, datetime.now(UTC) + timedelta(days=91))
     assert (await system.notify.get("/v1/webhooks/crm/deliveries", headers=system.admin)).json()["attempts"] == []
     assert await db.fetchval("SELECT count(*) FROM notify.webhook_deliveries") == 0
+
+
+async def test_a_body_waiting_to_be_sent_loses_the_shoppers_name_distance_and_eta_when_the_event_log_does(
+    system: System, receiver: WebhookReceiver, db: asyncpg.Connection
+) -> None:
+    receiver.status = 503  # down: the trip's events wait in notify, their bodies with them
+    await register(system, receiver.url(), ["trip.approaching", "trip.arrived"])
+    await pickup_store(system)
+    who = await customer(system, None)
+    await pull_in(system, who, await place_order(system, who, name="Camille"))
+
+    async def bodies() -> dict[str, dict[str, Any]]:
+        rows = await db.fetch(
+            "SELECT event_type, payload FROM notify.webhook_deliveries WHERE device_id = $1 AND payload IS NOT NULL",
+            who.device_id,
+        )
+        return {r["event_type"]: json.loads(r["payload"]) for r in rows}
+
+    waiting = await eventually(lambda: _both(bodies()))
+    approaching = waiting["trip.approaching"]["data"]["data"]
+    assert approaching["display_name"] == "Camille" and {"eta_s", "distance_m"} <= set(approaching)
+    ctx = system.running.state("notify")
+    hours = system.settings.event_personal_hours
+    assert await blank_personal(ctx, datetime.now(UTC) + timedelta(hours=hours - 1)) == 0
+    assert await bodies() == waiting
+
+    assert await blank_personal(ctx, datetime.now(UTC) + timedelta(hours=hours + 1)) == 2
+    blanked = await bodies()
+    for event_type, body in waiting.items():
+        data = {k: v for k, v in body["data"]["data"].items() if k not in ("eta_s", "distance_m")}
+        # The event log's own rule: the name null, distance and ETA gone; the rest of the body as it was.
+        assert blanked[event_type] == {**body, "data": {**body["data"], "data": {**data, "display_name": None}}}
+
+    receiver.status = 200  # back: what it gets is the blanked copy
+    await db.execute("UPDATE notify.webhook_deliveries SET next_attempt_at = now() WHERE status = 'pending'")
+    await db.execute("SELECT pg_notify($1, '')", WEBHOOK_CHANNEL)
+    got = await eventually(lambda: asyncio.sleep(0, len(receiver.received) >= 2 and receiver.received))
+    assert sorted(r.doc["type"] for r in got) == ["trip.approaching", "trip.arrived"]
+    assert all("Camille" not in r.body and r.doc["data"]["data"]["display_name"] is None for r in got)
+
+
+async def _both(read: Awaitable[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]] | None:
+    found = await read
+    return found if len(found) == 2 else None
 
 
 @pytest.mark.parametrize(

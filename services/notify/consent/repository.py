@@ -50,6 +50,26 @@ async def get_device(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record
     )
 
 
+async def lock_device_to_erase(conn: asyncpg.Connection, device_id: str) -> bool:
+    """Lock the device row against every other lock on it, until the erasure commits; False if there is
+    none. Taken before the erasure's clean-up: what a consumer holding the device (lock_device,
+    hold_device) writes is committed before the clean-up's statements begin, so they see it; a
+    consumer that comes after finds the device gone."""
+    locked = await conn.fetchval("SELECT true FROM notify.devices WHERE device_id = $1 FOR UPDATE", device_id)
+    return bool(locked)
+
+
+async def hold_device(conn: asyncpg.Connection, device_id: str) -> bool:
+    """Whether notify holds the device (not erased, and registered here), the row then kept from its
+    erasure until the transaction ends. FOR KEY SHARE, the lightest lock: it waits only for an erasure
+    under way (then finds the row gone) and holds up only an erasure (see lock_device_to_erase)."""
+    held = await conn.fetchval(
+        "SELECT true FROM notify.devices WHERE device_id = $1 FOR KEY SHARE",
+        device_id,
+    )
+    return bool(held)
+
+
 async def lock_device(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
     """The device row, locked until the transaction ends: decisions about one device are taken one at a
     time, so two events racing cannot both fit under a frequency cap. (NO KEY UPDATE: saving a push

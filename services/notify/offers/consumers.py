@@ -104,8 +104,8 @@ async def record_order(conn: asyncpg.Connection, event: OrderReserved, _ctx: Not
     the device, the store, when it was placed and its lines; it goes with the device on erasure."""
     if event.device_id is None or event.store_id is None or event.order_id is None:
         return
-    if await consent_repo.get_device(conn, event.device_id) is None:
-        return  # erased (a late redelivery must not bring it back), or never offered anything
+    if not await consent_repo.hold_device(conn, event.device_id):
+        return  # erased, or being erased (a late event must not bring it back), or never offered anything
     lines = [(line.sku, line.qty) for line in event.data.lines]
     await repo.record_order(conn, event.order_id, event.device_id, event.store_id, event.ts, lines, event.id)
 

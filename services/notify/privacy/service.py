@@ -53,7 +53,7 @@ async def erase(ctx: NotifyContext, device_id: str) -> tuple[Erasure, bool]:
     whether it is new (asking again answers the same request)."""
     subject = erasure.pseudonym(ctx.settings.token_key, device_id)
     async with ctx.db.transaction() as conn:
-        if await consent_repo.get_device(conn, device_id) is None:
+        if not await consent_repo.lock_device_to_erase(conn, device_id):
             earlier = await repo.erasure_of_subject(conn, subject)
             if earlier is None:
                 raise NotFound(f"unknown device {device_id!r}", field="device_id")
@@ -91,7 +91,18 @@ def _refuse_tokens_here(ctx: NotifyContext, device_id: str) -> None:
 
 async def _erase_locked(ctx: NotifyContext, conn: asyncpg.Connection, device_id: str, subject: str) -> asyncpg.Record:
     """notify's part of an erasure, the token's revocation and `erasure.requested`, in the caller's
-    transaction; the erasure request made."""
+    transaction, which has locked the device row first (FOR UPDATE); the erasure request made.
+
+    The clean-up below sees every row a consumer made about the device, however the two interleave:
+    - a consumer holding the device row (lock_device, hold_device: pickup updates, offers, journeys,
+      back-in-stock, webhooks, notify's record of orders) commits before our lock is granted, and each
+      statement below, begun after, sees what it wrote; one that asks after our lock waits for our
+      commit, then finds the device gone and writes nothing;
+    - the staff alerts' consumer locks no device row: within a batch it would wait for one while
+      holding the alert positions' lock from an earlier event, which we take below (a deadlock).
+      It reads the device in the statement that inserts the alert, under that lock
+      (staff_repo.insert_alert); close_alerts_of_device takes the same lock before the alert
+      clean-up: an alert inserted before is seen, one after finds the device gone."""
     erasure_id = f"era_{secrets.token_urlsafe(16)}"
     await ctx.revocations.revoke(conn, ctx.signer.subject_mark(device_id), _tokens_until(ctx))
     closed = await staff_repo.close_alerts_of_device(conn, device_id)

@@ -60,7 +60,7 @@ async def alert_staff(conn: asyncpg.Connection, event: TripEvent, ctx: NotifyCon
         at=event.ts,
     )
     if record is None:
-        return  # already told (a redelivered event), or the trip is past this step
+        return  # already told (a redelivered event), the trip is past this step, or the shopper is erased
     await repo.announce(conn, [payload_of(record)])
     alert = row_of(record)
     # One per order: an unread "4 min away" on a staff phone is replaced by "has arrived".

@@ -120,8 +120,14 @@ async def insert_alert(
     event_id: int,
     at: datetime,
 ) -> asyncpg.Record | None:
-    """The trip's alert for this step, unless it exists already (a redelivered event) or the trip has
-    moved past it (an `approaching` retried after the arrival, or after the trip ended)."""
+    """The trip's alert for this step, unless it exists already (a redelivered event), the trip has
+    moved past it (an `approaching` retried after the arrival, or after the trip ended), or notify no
+    longer holds the shopper's device (erased).
+
+    The device is read after the positions' lock is taken, in a statement begun after it (read
+    committed): an erasure takes the same lock before it closes and anonymizes the device's alerts
+    (close_alerts_of_device), so either it committed first and the device is gone here, or this
+    alert commits first and the erasure sees it."""
     await _take_positions(conn)
     return await conn.fetchrow(
         f"""
@@ -131,10 +137,11 @@ async def insert_alert(
              created_seq, seq)
         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, pos.seq, pos.seq
         FROM pos
-        WHERE $5 = 'arrived' OR NOT EXISTS (
+        WHERE ($5 = 'arrived' OR NOT EXISTS (
             SELECT 1 FROM notify.alerts
             WHERE trip_id = $2 AND (kind = 'arrived' OR closed_at IS NOT NULL)
-        )
+        ))
+          AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM notify.devices WHERE device_id = $4))
         ON CONFLICT (trip_id, kind) DO NOTHING
         RETURNING {_ALERT_COLUMNS}
         """,

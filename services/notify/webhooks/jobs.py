@@ -8,6 +8,7 @@ from datetime import datetime
 from services.notify.context import NotifyContext
 from services.notify.webhooks import repository as repo
 from services.notify.webhooks.secrets import sealed_for, secret_of
+from shared import bus
 from shared.db import Database
 from shared.jobs import Job
 from shared.sealed import Sealer, Unsealable
@@ -38,4 +39,14 @@ async def seal_stored_secrets(ctx: NotifyContext, now: datetime) -> int:
     return await seal_secrets(ctx.db, ctx.part(Sealer))
 
 
-JOBS = [Job("notify.webhook_secrets_sealed", 600, seal_stored_secrets)]
+async def blank_personal(ctx: NotifyContext, now: datetime) -> int:
+    """A body waiting to be sent (a receiver down, retried for a day) is a copy of an event: the
+    shopper's name, distance and ETA leave it when they leave the event log (bus.retention, hourly)."""
+    async with ctx.db.transaction() as conn:
+        return await repo.blank_personal(conn, bus.personal_cutoff(ctx, now))
+
+
+JOBS = [
+    Job("notify.webhook_secrets_sealed", 600, seal_stored_secrets),
+    Job("notify.webhook_personal_fields", 3600, blank_personal),
+]

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
+from shared import bus
 from shared.db import affected_rows, fetch_one, fetch_value
 
 WEBHOOK_CHANNEL = "accueil_notify_webhooks"
@@ -215,6 +216,26 @@ async def delete_old(conn: asyncpg.Connection, before: datetime) -> int:
     )
     attempts = await conn.execute("DELETE FROM notify.webhook_attempts WHERE at < $1", before)
     return affected_rows(deliveries) + affected_rows(attempts)
+
+
+_EVENT_DATA = "(payload::jsonb -> 'data' -> 'data')"
+"""The event's own `data` in a body (`{"type", "timestamp", "data": <the event>}`, retry.body_of)."""
+
+
+async def blank_personal(conn: asyncpg.Connection, before: datetime) -> int:
+    """The bodies still to be sent of trip and order events from before then, without the shopper's
+    name, distance and ETA, by the event log's own rule (shared.bus): a copy keeps them no longer than
+    the log does. Only a delivery pending or in a sender's hands still has a body (settle clears it)."""
+    status = await conn.execute(
+        f"""
+        UPDATE notify.webhook_deliveries
+        SET payload = jsonb_set(payload::jsonb, '{{data,data}}', {bus.without_personal(_EVENT_DATA)})::text
+        WHERE status IN ('pending', 'sending') AND event_ts < $1
+          AND {bus.holds_personal("event_type", _EVENT_DATA)}
+        """,
+        before,
+    )
+    return affected_rows(status)
 
 
 async def delete_of_device(conn: asyncpg.Connection, device_id: str) -> None:
