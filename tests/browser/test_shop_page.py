@@ -106,6 +106,59 @@ async def test_a_visit_registers_nothing_until_the_first_save(system: System, br
     await context.close()
 
 
+async def reopen_a_day_later(page: Page) -> None:
+    """The page opened again, its token obtained two days ago."""
+    await page.evaluate(
+        "(() => { const d = JSON.parse(localStorage.getItem('accueil.device'));"
+        " d.obtained_at = new Date(Date.now() - 2 * 86400000).toISOString();"
+        " localStorage.setItem('accueil.device', JSON.stringify(d)); })()"
+    )
+    await page.reload()
+    await expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+
+
+async def test_a_day_old_token_is_traded_for_a_fresh_one_and_an_erased_device_forgotten(
+    system: System, browser: Browser
+) -> None:
+    await pickup_store(system)
+    context = await browser.new_context(locale="en-GB")
+    errors: list[str] = []
+    page = await open_shop(system, context, errors)
+    device_id, old_auth = await consent(page, "pickup_updates")
+    kept = await stored_device(page)
+    assert kept is not None and kept["expires_at"] > kept["obtained_at"]
+
+    # A day later the page opens again: the SDK trades the token, notify refuses the old one.
+    await reopen_a_day_later(page)
+    fresh = await stored_device(page)
+    assert fresh is not None and fresh["device_id"] == device_id and fresh["token"] != kept["token"]
+    consents = f"/v1/devices/{device_id}/consents"
+
+    async def old_refused() -> bool:
+        return (await system.notify.get(consents, headers=old_auth)).status_code == 401
+
+    assert await eventually(old_refused, timeout=5)
+    assert (await system.notify.get(consents, headers=System.bearer(fresh["token"]))).status_code == 200
+    await expect(page.locator("#purposes input[name=pickup_updates]")).to_be_checked()
+
+    # Reopened the same day: nothing to trade.
+    await page.reload()
+    await expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    assert (await stored_device(page) or {}).get("token") == fresh["token"]
+
+    # Erased meanwhile (say, by the shopper from another screen), then a day passes: the page forgets
+    # the device, asks for a first save again, and that save registers a new one.
+    erased = await system.notify.delete(f"/v1/devices/{device_id}", headers=System.bearer(fresh["token"]))
+    assert erased.status_code in (200, 202), erased.text
+    await reopen_a_day_later(page)
+    assert await stored_device(page) is None
+    await expect(page.locator("#products")).to_contain_text("Save your choices first")
+    new_device, _ = await consent(page, "pickup_updates")
+    assert new_device != device_id
+    assert errors == []
+    await context.close()
+
+
 async def order(page: Page, name: str = "Camille") -> None:
     await page.fill("#name", name)
     await page.click(f"#products button[data-sku={SKU}]")

@@ -280,15 +280,50 @@ export class Accueil {
     return response.status === 204 ? null : response.json();
   }
 
-  /** The device, registered once and kept in storage: { device_id, token }. Call it when the person
+  /** The device, registered once and kept in storage: { device_id, token, expires_at, obtained_at }. Call it when the person
    * first saves a choice, not on load: a visit alone should leave nothing on the server. */
   async register() {
     if (this.device) return this.device;
     const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     const locale = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(navigator.language) ? navigator.language : "en";
     const device = await this.call("POST", "notify", "/v1/devices", { platform: "web", locale, timezone }, { auth: false });
-    this.storage.setItem(DEVICE_KEY, JSON.stringify(device));
-    return device;
+    return this.keep(device);
+  }
+
+  /** The device as notify answered it ({ device_id, token, expires_at }), kept with when it was obtained. */
+  keep(device) {
+    const kept = { ...device, obtained_at: new Date().toISOString() };
+    this.storage.setItem(DEVICE_KEY, JSON.stringify(kept));
+    return kept;
+  }
+
+  /**
+   * Trade the device's token for a fresh one once it is `olderThanMs` old (default a day): a token
+   * expires (`expires_at`), and a phone in use should never find it has. notify refuses the old token
+   * everywhere within seconds. A token refused (the device erased, its token expired or already
+   * traded by another tab that kept nothing) makes the SDK forget the device: the next `register()`
+   * makes a new one. Returns the device, or null when there is none.
+   */
+  async refreshToken({ olderThanMs = 86_400_000 } = {}) {
+    const device = this.device;
+    if (!device) return null;
+    const obtained = device.obtained_at ? Date.parse(device.obtained_at) : 0;
+    if (Date.now() - obtained < olderThanMs) return device;
+    let response;
+    try {
+      response = await this.fetch("POST", "notify", `/v1/devices/${encodeURIComponent(device.device_id)}/token`);
+    } catch {
+      return device; // offline: the next start tries again
+    }
+    if (response.status === 401 || response.status === 404) {
+      if (this.device && this.device.token !== device.token) return this.device; // another tab traded it first
+      this.storage.removeItem(DEVICE_KEY);
+      return null;
+    }
+    if (!response.ok) return device;
+    const fresh = this.keep(await response.json());
+    await shareWithWorker({ ...fresh, notify: this.urls.notify, page: location.href }); // it reports with the token
+    return fresh;
   }
 
   /** The privacy notice in the device's language: purposes (id -> what it is for), what is kept. */

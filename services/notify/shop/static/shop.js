@@ -252,6 +252,7 @@ async function start() {
   $("enable-push").addEventListener("click", enablePush);
   $("on-my-way").addEventListener("click", onMyWay);
   addEventListener("offline", () => showPings(sdk.pings.status()));
+  await sdk.refreshToken(); // a day-old token is traded for a fresh one; a device gone is forgotten
   await showConsent();
   if (sdk.device) await withDevice();
   else $("products").replaceChildren(element("li", words.save_first));
