@@ -31,12 +31,16 @@ from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 from shared import keys
 from shared.errors import Forbidden, Unauthorized
 
-Role = Literal["admin", "device", "staff", "service"]
+Role = Literal["admin", "marketer", "store_manager", "device", "staff", "service"]
+OperatorRole = Literal["admin", "marketer", "store_manager"]
+OPERATOR_ROLES: tuple[OperatorRole, ...] = ("admin", "marketer", "store_manager")
+"""An operator's token (notify signs it, short-lived, after single sign-on) names the operator by email
+and carries one of these roles; `store_manager` also names its stores. The admin token is `admin` too."""
 _ALGORITHM = "EdDSA"
 _ISSUER_PREFIX = "accueil:"
 
 MAY_ISSUE: Mapping[str, frozenset[str]] = {
-    "notify": frozenset({"device", "staff", "service"}),
+    "notify": frozenset({"device", "staff", "service", *OPERATOR_ROLES}),
     "geo": frozenset({"service"}),
     "inventory": frozenset({"service"}),
 }
@@ -47,11 +51,14 @@ SERVICE_READS = "service_reads"
 
 
 class Principal(msgspec.Struct, frozen=True):
-    """Who is calling: the role, and the device, staff member or store it is bound to."""
+    """Who is calling: the role, and the device, staff member, operator or store it is bound to."""
 
     role: Role
     subject: str
+    """A device or staff id, an operator's email, a service's name, or `admin` for the admin token."""
     store_id: str | None = None
+    stores: tuple[str, ...] = ()
+    """A store manager's stores."""
     expires: float = math.inf
     """When the token it came from expires (epoch seconds): a stream it opens ends then."""
     token_id: str | None = None
@@ -78,6 +85,11 @@ class Principal(msgspec.Struct, frozen=True):
         if not self.is_admin:
             raise Forbidden("this call needs the admin token")
 
+    def require_role(self, *roles: OperatorRole) -> None:
+        """An operator of one of these roles (an admin always)."""
+        if not self.is_admin and self.role not in roles:
+            raise Forbidden(f"this call needs the role {' or '.join(('admin', *roles))}")
+
     def require_trusted(self) -> None:
         if not self.is_trusted:
             raise Forbidden("this call is for the operator or another accueil service")
@@ -92,8 +104,12 @@ class Principal(msgspec.Struct, frozen=True):
             raise Forbidden("a device may act on its own data only")
 
     def require_store(self, store_id: str) -> None:
-        """Only staff of that store (or the operator / a service)."""
+        """Only staff or a store manager of that store (or an admin / a service)."""
         if self.is_trusted:
+            return
+        if self.role == "store_manager":
+            if store_id not in self.stores:
+                raise Forbidden("a store manager may act on their own stores only")
             return
         if self.role != "staff":
             raise Forbidden("this call needs a staff token of the store")
@@ -107,6 +123,8 @@ class Principal(msgspec.Struct, frozen=True):
             return True
         if self.role == "device":
             return self.subject == device_id
+        if self.role == "store_manager":
+            return store_id in self.stores
         return self.role == "staff" and self.store_id == store_id
 
 
@@ -214,7 +232,7 @@ class TokenSigner:
             "iat": now,
             "jti": jti or secrets.token_urlsafe(16),
         }
-        if role in ("device", "staff"):
+        if role in ("device", "staff", *OPERATOR_ROLES):
             claims["rev"] = self.subject_mark(subject)
         if store_id is not None:
             claims["store"] = store_id
@@ -266,10 +284,16 @@ class TokenSigner:
             raise Unauthorized(f"invalid {what}")  # signed by a service that may not grant it
         if role == "staff" and not claims.get("store"):
             raise Unauthorized(f"invalid {what}")
+        stores = claims.get("stores", [])
+        if not isinstance(stores, list) or not all(isinstance(store, str) for store in stores):
+            raise Unauthorized(f"invalid {what}")
+        if role == "store_manager" and not stores:
+            raise Unauthorized(f"invalid {what}")
         principal = Principal(
             role=role,
             subject=subject,
             store_id=claims.get("store"),
+            stores=tuple(stores),
             expires=float(claims.get("exp", math.inf)),
             token_id=claims.get("jti"),
             subject_mark=claims.get("rev"),

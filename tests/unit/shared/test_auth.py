@@ -36,11 +36,13 @@ def test_an_expired_token_is_refused() -> None:
         signer.verify(signer.issue("device", "dev_1", ttl_s=-10))
 
 
-def test_a_token_with_an_admin_role_claim_is_not_admin() -> None:
-    claims = {"iss": "accueil:notify", "sub": "me", "role": "admin", "iat": 0}
+def test_only_notifys_signature_makes_an_admin_and_it_names_the_operator() -> None:
+    admin = signer.verify(signer.issue("admin", "ops@example.com", ttl_s=600))
+    assert admin.is_admin and admin.subject == "ops@example.com" and admin.subject_mark is not None
+    claims = {"iss": "accueil:geo", "sub": "me", "role": "admin", "iat": 0}
     key = keys.signing_key(TOKEN_KEY, 1)
-    with pytest.raises(Unauthorized):
-        signer.verify(jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid_of("notify", key.public_key())}))
+    with pytest.raises(Unauthorized):  # the same key, but geo may not grant it
+        signer.verify(jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid_of("geo", key.public_key())}))
 
 
 def test_a_device_may_act_on_itself_only() -> None:
@@ -154,3 +156,23 @@ def test_a_token_forged_with_geos_key_for_any_other_role_is_refused() -> None:
         for kid in (kid_of("geo", key.public_key()), kid_of("notify", key.public_key())):
             with pytest.raises(Unauthorized):
                 notify.verify(jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid}))
+
+
+def test_an_operator_token_carries_its_role_and_a_store_manager_its_stores() -> None:
+    manager = signer.verify(signer.issue("store_manager", "sam@example.com", extra={"stores": ["rivoli"]}))
+    assert (manager.role, manager.subject, manager.stores) == ("store_manager", "sam@example.com", ("rivoli",))
+    manager.require_store("rivoli")
+    with pytest.raises(Forbidden):
+        manager.require_store("opera")
+    assert manager.can_see("dev_1", "rivoli") and not manager.can_see("dev_1", "opera")
+    with pytest.raises(Forbidden):
+        manager.require_role("marketer")
+    marketer = signer.verify(signer.issue("marketer", "mia@example.com"))
+    marketer.require_role("marketer")
+    with pytest.raises(Forbidden):
+        marketer.require_admin()
+    with pytest.raises(Unauthorized):  # a store manager with no store is no token of ours
+        signer.verify(signer.issue("store_manager", "sam@example.com"))
+    geo = TokenSigner("geo-token-key-" + "g" * 40, issuer="geo", issuers=ISSUERS)
+    with pytest.raises(ValueError):
+        geo.issue("marketer", "mia@example.com")
