@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import get, put
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 
 from services.inventory.catalog import service
-from services.inventory.catalog.schemas import Product, ProductPut
+from services.inventory.catalog.schemas import Product, ProductList, ProductPut
 from services.inventory.context import InventoryContext
 from shared.auth import SERVICE_READS, Caller
 from shared.context import FromContext
-from shared.wire import PathId
+from shared.wire import PathId, QueryId
 
 
 @put("/v1/products/{sku:str}")
@@ -21,9 +23,20 @@ async def put_product(
     return await service.put_product(ctx, sku, data)
 
 
+@get("/v1/products")
+async def search_products(
+    ctx: FromContext[InventoryContext],
+    q: Annotated[str, Parameter(max_length=100, description="a SKU's start, or words of a name")] = "",
+    after: QueryId = None,
+    limit: Annotated[int, Parameter(ge=1, le=50)] = 20,
+) -> ProductList:
+    """The catalogue, searched: what the console offers when a campaign names its product."""
+    return await service.search_products(ctx, q, after, limit)
+
+
 @get("/v1/products/{sku:str}", opt={SERVICE_READS: ("notify",)})
 async def get_product(sku: PathId, ctx: FromContext[InventoryContext]) -> Product:
     return await service.get_product(ctx, sku)
 
 
-ROUTES = [put_product, get_product]
+ROUTES = [put_product, search_products, get_product]

@@ -29,3 +29,10 @@ class Product(Answer):
     category: str
     names: dict[str, str] = {}
     low_stock_threshold: int | None = None
+
+
+class ProductList(Answer):
+    products: list[Product]
+    """by SKU, at most `limit`"""
+    next_after: str | None = None
+    """When there may be more: the `after` of the next page."""

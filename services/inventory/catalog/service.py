@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.inventory.catalog import repository as repo
-from services.inventory.catalog.schemas import Product, ProductPut
+from services.inventory.catalog.schemas import Product, ProductList, ProductPut
 from services.inventory.context import InventoryContext
 from shared.errors import NotFound
 from shared.events import ProductChanged, ProductData
@@ -48,3 +48,9 @@ async def get_product(ctx: InventoryContext, sku: str) -> Product:
     if row is None:
         raise NotFound(f"unknown sku {sku!r}", field="sku")
     return _product(row)
+
+
+async def search_products(ctx: InventoryContext, query: str, after: str | None, limit: int) -> ProductList:
+    async with ctx.db.transaction(readonly=True) as conn:
+        rows = await repo.search_products(conn, query.strip(), after, limit)
+    return ProductList(products=[_product(r) for r in rows], next_after=rows[-1]["sku"] if len(rows) == limit else None)

@@ -57,3 +57,28 @@ async def test_alternatives_are_the_best_few_of_the_same_category(inventory: Inv
     assert len(items) == 4 and all(i["category"] == "dairy" for i in items)
     default = (await inventory.http.get("/v1/stores/rivoli/alternatives/OAT", headers=ADMIN)).json()["items"]
     assert len(default) == 10
+
+
+async def test_the_catalogue_is_searched_by_sku_start_or_name_in_any_language_a_page_at_a_time(
+    inventory: Inventory,
+) -> None:
+    await inventory.product("OAT-1L", "Oat milk 1L", names={"fr": "Lait d'avoine 1 L"})
+    await inventory.product("OAT-2L", "Oat milk 2L")
+    await inventory.product("SOY-1L", "Soy drink", names={"fr": "Boisson au soja"})
+    await inventory.product("X_100", "100% cocoa")
+    await inventory.product("XA100", "Cocoa nibs")
+
+    async def found(**params: object) -> list[str]:
+        r = await inventory.http.get("/v1/products", params=params, headers=device("dev_a"))
+        assert r.status_code == 200, r.text
+        return [p["sku"] for p in r.json()["products"]]
+
+    assert await found(q="oat") == ["OAT-1L", "OAT-2L"]  # SKU start, and name, case aside
+    assert await found(q="AVOINE") == ["OAT-1L"]  # a localized name
+    assert await found(q="milk", limit=1) == ["OAT-1L"]
+    assert await found(q="milk", after="OAT-1L") == ["OAT-2L"]
+    assert await found(q="X_") == ["X_100"]  # `_` is a character here, not LIKE's wildcard
+    assert await found(q="0%") == ["X_100"]
+    assert len(await found()) == 5
+    r = await inventory.http.get("/v1/products", params={"q": "x" * 101}, headers=device("dev_a"))
+    assert r.status_code == 422 and r.json()["field"] == "q", r.text
