@@ -25,6 +25,7 @@ PSEUDONYMS = "erasure pseudonyms"
 ADDRESSES = "client address hashes"
 REVOCATIONS = "revoked token subjects"
 JOURNEY_ARMS = "journey arms"
+RECEIPTS = "consent receipts"
 SECRETS_AT_REST = "secrets at rest"
 
 

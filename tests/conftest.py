@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 import uvicorn
 from hypothesis import settings as hypothesis_settings
@@ -298,6 +299,13 @@ class RunningServices:
         self.ports[replica] = sock.getsockname()[1]
         await self.start(name, as_name=replica)
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    async def restart_on_version(self, version: int) -> None:
+        """What the operator does: ACCUEIL_TOKEN_KEY_VERSION raised for the three services, restarted."""
+        await asyncio.gather(*(self.stop(name) for name in self.names))
+        self.settings = msgspec.structs.replace(self.settings, token_key_version=version)
+        for name in self.names:
+            await self.start(name)
 
     async def stop(self, name: str) -> None:
         server = self.servers.pop(name, None)

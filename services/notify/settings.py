@@ -109,6 +109,12 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one webhook request may take, connection included."""
 
+    controller_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "accueil"
+    """Who decides what the data is for (the retailer): named in every consent receipt."""
+
+    jurisdiction: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "EU"
+    """The law consent is given under, as consent receipts name it."""
+
     device_token_ttl_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
     """A device token lasts this long; the app trades it for a fresh one (POST /v1/devices/{id}/token)
     before then, so a token copied off a phone stops working on its own."""

@@ -14,8 +14,7 @@ import msgspec
 import pytest
 
 from services.notify.push.vapid import VapidKeys
-from shared.settings import SERVICES
-from tests.conftest import TESTING_NOTIFY, RunningServices, System, eventually
+from tests.conftest import TESTING_NOTIFY, System, eventually
 from tests.support.builders import EVERY_PURPOSE, campaign, enter, settled, shop, shopper
 from tests.support.push_service import LocalPushService
 from tests.support.webhook_receiver import WebhookReceiver
@@ -106,14 +105,6 @@ async def test_a_secret_copied_into_another_webhooks_row_signs_nothing(
     assert attempts and not any("status_code" in a for a in attempts)  # no request was made
 
 
-async def restart_on_version(running: RunningServices, version: int) -> None:
-    """What the operator does: ACCUEIL_TOKEN_KEY_VERSION raised for the three services, restarted."""
-    await asyncio.gather(*(running.stop(name) for name in SERVICES))
-    running.settings = msgspec.structs.replace(running.settings, token_key_version=version)
-    for name in SERVICES:
-        await running.start(name)
-
-
 async def stored_versions(db: asyncpg.Connection) -> list[int]:
     """The key version each sealed value begins with (4 bytes, big-endian)."""
     rows = await db.fetch(
@@ -135,7 +126,7 @@ async def test_a_raised_token_key_version_seals_again_and_webhooks_and_pushes_go
     await campaign(system, "welcome", "YOG-1")
     assert await stored_versions(db) == [1, 1]
 
-    await restart_on_version(system.running, 2)
+    await system.running.restart_on_version(2)
 
     assert await stored_versions(db) == [2, 2]
     assert (await system.notify.get("/v1/vapid-public-key")).json()["public_key"] == public

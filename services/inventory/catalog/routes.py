@@ -12,7 +12,7 @@ from services.inventory.catalog.schemas import Product, ProductList, ProductPut
 from services.inventory.context import InventoryContext
 from shared.auth import SERVICE_READS, Caller
 from shared.context import FromContext
-from shared.wire import PathId, QueryId
+from shared.wire import END, PathId, QueryId
 
 
 @put("/v1/products/{sku:str}")
@@ -26,7 +26,14 @@ async def put_product(
 @get("/v1/products")
 async def search_products(
     ctx: FromContext[InventoryContext],
-    q: Annotated[str, Parameter(max_length=100, description="a SKU's start, or words of a name")] = "",
+    q: Annotated[
+        str,
+        Parameter(
+            max_length=100,
+            pattern=rf"^[^\u0000-\u001f\u007f]*{END}",  # text as typed in a search box: no control character
+            description="a SKU's start, or words of a name",
+        ),
+    ] = "",
     after: QueryId = None,
     limit: Annotated[int, Parameter(ge=1, le=50)] = 20,
 ) -> ProductList:

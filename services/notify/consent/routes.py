@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, get, post, put
 from litestar.params import JSONBody
 
-from services.notify.consent import service
+from services.notify.consent import receipts, service
 from services.notify.consent.schemas import ConsentPut, Consents, DeviceCreate, DeviceCreated
 from services.notify.context import NotifyContext
 from shared.auth import Caller
@@ -62,4 +62,11 @@ async def get_consents(
     return await service.consents_of(ctx, device_id, after)
 
 
-ROUTES = [register_device, rotate_token, put_consents, get_consents]
+@get("/.well-known/jwks.json", exclude_from_auth=True, cache=300)
+async def receipt_keys(ctx: FromContext[NotifyContext]) -> dict[str, list[dict[str, str]]]:
+    """The public keys consent receipts are signed with (JWK Set, RFC 7517): every key version up to
+    the current one, so a receipt kept from before a rotation still verifies."""
+    return receipts.jwks(ctx.settings.token_key, ctx.settings.token_key_version)
+
+
+ROUTES = [register_device, rotate_token, put_consents, get_consents, receipt_keys]

@@ -53,6 +53,9 @@ class ConsentChange(Answer):
     purposes: dict[Purpose, bool]
     shown: str | None = None
     user_agent: str | None = None
+    receipt: str = ""
+    """This answer's consent receipt (ISO/IEC TS 27560 shape), a compact JWS (EdDSA) that verifies with
+    GET /.well-known/jwks.json."""
 
 
 class Consents(Answer):

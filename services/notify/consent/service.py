@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
+from services.notify.consent import receipts
 from services.notify.consent import repository as repo
 from services.notify.consent.schemas import ConsentChange, ConsentPut, Consents, DeviceCreate, DeviceCreated
 from services.notify.context import NotifyContext
@@ -134,7 +135,7 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
             data.policy_version,
             data.shown,
         ):
-            return await _consents(conn, device_id)  # the same answer again: nothing new to prove
+            return await _consents(ctx, conn, device_id)  # the same answer again: nothing new to prove
         if not only_withdraws(before, purposes):
             now = datetime.now(UTC)
             recent = await repo.answers_since(conn, device_id, now - timedelta(hours=1))
@@ -146,23 +147,39 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
             data=ConsentData(purposes=purposes, policy_version=data.policy_version),
         )
         await ctx.publish(conn, [changed])
-        return await _consents(conn, device_id)
+        return await _consents(ctx, conn, device_id)
 
 
 async def consents_of(ctx: NotifyContext, device_id: str, after: int = 0) -> Consents:
     async with ctx.db.transaction(readonly=True) as conn:
         await known_device(conn, device_id)
-        return await _consents(conn, device_id, after)
+        return await _consents(ctx, conn, device_id, after)
 
 
 HISTORY_PAGE = 100
 
 
-async def _consents(conn: asyncpg.Connection, device_id: str, after: int = 0) -> Consents:
-    """The current answers, and the history with its proof, oldest first, a page at a time."""
+def _receipt_of(ctx: NotifyContext, device: asyncpg.Record, entry: asyncpg.Record) -> dict[str, object]:
+    return receipts.claims(
+        entry_id=entry["id"],
+        device_id=device["device_id"],
+        at=entry["at"],
+        policy_version=entry["policy_version"],
+        purposes=entry["purposes"],
+        collection_method=f"the person's own answer on their device ({device['platform']}), through the accueil API",
+        controller=ctx.config.controller_name,
+        jurisdiction=ctx.config.jurisdiction,
+    )
+
+
+async def _consents(ctx: NotifyContext, conn: asyncpg.Connection, device_id: str, after: int = 0) -> Consents:
+    """The current answers, and the history with its proof and a signed receipt of each entry, oldest
+    first, a page at a time."""
     row = await repo.get_consents(conn, device_id)
+    device = await known_device(conn, device_id)
     rows = await repo.consent_history(conn, device_id, HISTORY_PAGE + 1, after)
     page = rows[:HISTORY_PAGE]
+    key = receipts.receipt_key(ctx.settings.token_key, ctx.settings.token_key_version)
     history = [
         ConsentChange(
             at=h["at"],
@@ -170,6 +187,7 @@ async def _consents(conn: asyncpg.Connection, device_id: str, after: int = 0) ->
             purposes=h["purposes"],
             shown=h["shown"],
             user_agent=h["user_agent"],
+            receipt=receipts.sign(key, _receipt_of(ctx, device, h)),
         )
         for h in page
     ]
