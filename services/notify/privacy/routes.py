@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from litestar import Response, delete, get
+import msgspec
+from litestar import Request, Response, delete, get
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
 from litestar.response import Stream
 
 from services.notify.context import NotifyContext
-from services.notify.privacy import service
+from services.notify.privacy import page, service
 from services.notify.privacy.schemas import Erasure, Export, PrivacyNotice
 from shared.auth import Caller
 from shared.context import FromContext
 from shared.errors import errors
 from shared.json_stream import json_stream
+from shared.pages import PAGE_HEADERS, page_file
 from shared.wire import PathId
 
 
@@ -59,4 +61,21 @@ async def privacy_notice(
     return await service.privacy_notice(ctx, lang)
 
 
-ROUTES = [erase_device, erasure_status, export, privacy_notice]
+@get("/privacy", exclude_from_auth=True, include_in_schema=False)
+async def privacy_page(
+    request: Request[Any, Any, Any], ctx: FromContext[NotifyContext], lang: FromQuery[Literal["en", "fr"] | None] = None
+) -> Response[str]:
+    """The notice as a page a person reads, in the browser's language (French or English) unless
+    `lang` says which: the same document as GET /v1/privacy."""
+    chosen = page.language_of(request.headers.get("accept-language"), lang)
+    document = msgspec.to_builtins(await service.privacy_notice(ctx, chosen))
+    headers = {**PAGE_HEADERS, "Content-Language": chosen, "Vary": "Accept-Language"}
+    return Response(page.render(document, chosen), media_type="text/html; charset=utf-8", headers=headers)
+
+
+@get("/privacy/privacy.css", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
+def privacy_css() -> Response[bytes]:
+    return page_file(__package__, "privacy.css", "text/css")
+
+
+ROUTES = [erase_device, erasure_status, export, privacy_notice, privacy_page, privacy_css]

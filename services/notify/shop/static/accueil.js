@@ -241,6 +241,11 @@ export class Accueil {
     }
   }
 
+  /** The privacy notice as a page a person reads, in the device's language: link it from the app. */
+  get privacyPage() {
+    return `${this.urls.notify}/privacy?lang=${this.language}`;
+  }
+
   /** The device's language for texts: French or English, as notify writes them. */
   get language() {
     return (navigator.language || "en").slice(0, 2).toLowerCase() === "fr" ? "fr" : "en";

@@ -17,6 +17,7 @@ const WORDS = {
     pings: "{accepted} positions sent, {queued} waiting", waiting: "waiting {s} s (too many at once)",
     offline: "offline: kept for later",
     save_first: "Save your choices first: then you can order and get notifications.",
+    privacy_link: "How your data is used",
     trip: { started: "On your way", approaching: "Almost there", arrived: "You have arrived: a colleague is coming out",
       completed: "Collected, thank you", canceled: "Canceled", expired: "Expired" },
     eta: "{m} min, {d} m",
@@ -34,6 +35,7 @@ const WORDS = {
     pings: "{accepted} positions envoyées, {queued} en attente", waiting: "attente {s} s (trop d'envois)",
     offline: "hors ligne : gardées pour plus tard",
     save_first: "Enregistrez d'abord vos choix : vous pourrez ensuite commander et recevoir les notifications.",
+    privacy_link: "Comment vos données sont utilisées",
     trip: { started: "En route", approaching: "Bientôt là", arrived: "Vous êtes arrivé : un équipier arrive",
       completed: "Retiré, merci", canceled: "Annulé", expired: "Expiré" },
     eta: "{m} min, {d} m",
@@ -247,6 +249,7 @@ async function start() {
   document.documentElement.lang = sdk.language;
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = words[el.dataset.t];
   $("store").textContent = `· ${storeId}`;
+  $("privacy-link").href = sdk.privacyPage;
   showPings(sdk.pings.status());
   $("save-consent").addEventListener("click", saveConsent);
   $("enable-push").addEventListener("click", enablePush);
