@@ -159,6 +159,48 @@ async def test_a_day_old_token_is_traded_for_a_fresh_one_and_an_erased_device_fo
     await context.close()
 
 
+async def test_my_data_shows_the_choices_downloads_receipts_and_export_and_erases_everything(
+    system: System, browser: Browser
+) -> None:
+    await pickup_store(system)
+    context = await browser.new_context(locale="fr-FR", accept_downloads=True)
+    errors: list[str] = []
+    page = await open_shop(system, context, errors)
+    device_id, auth = await consent(page, "pickup_updates")
+    await consent(page, "offers")
+    # A friendly label, never the raw id.
+    await expect(page.locator("#device")).to_have_text("Vos choix sont gardés pour cet appareil")
+    assert device_id not in await page.locator("body").inner_text()
+    await expect(page.locator("#history li")).to_have_count(2)
+    await expect(page.locator("#history li").nth(1)).to_contain_text("Offres")
+
+    async with page.expect_download() as receipts_download:
+        await page.click("#download-receipts")
+    receipts = json.loads((await (await receipts_download.value).path()).read_text())
+    history = (await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)).json()["history"]
+    assert [r["receipt"] for r in receipts] == [h["receipt"] for h in history] and len(receipts) == 2
+
+    async with page.expect_download() as export_download:
+        await page.click("#download-export")
+    exported = json.loads((await (await export_download.value).path()).read_text())
+    assert exported["device_id"] == device_id and exported["notify"]["consents"]
+
+    # Erasing asks first; "keep" keeps everything.
+    await page.click("#erase")
+    await expect(page.locator("#erase-dialog")).to_be_visible()
+    await page.click("#erase-cancel")
+    assert (await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)).status_code == 200
+    await page.click("#erase")
+    await page.click("#erase-confirm")
+    await expect(page.locator("body")).to_have_attribute("data-erased", "yes")
+    assert await stored_device(page) is None
+    assert (await system.notify.get(f"/v1/devices/{device_id}/consents", headers=auth)).status_code == 401
+    assert await count_devices(system) == 0
+    await expect(page.locator("#my-data")).to_be_hidden()
+    assert errors == []
+    await context.close()
+
+
 async def order(page: Page, name: str = "Camille") -> None:
     await page.fill("#name", name)
     await page.click(f"#products button[data-sku={SKU}]")

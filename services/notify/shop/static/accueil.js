@@ -104,6 +104,14 @@ export class PingQueue {
     this.schedule(this.delayMs);
   }
 
+  /** Forget every queued position (the device was erased: they are its data too). */
+  clear() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.storage.removeItem(this.key);
+    this.onChange(this.status());
+  }
+
   /** Send soon, but never before a Retry-After runs out; an earlier timer stands. */
   schedule(ms) {
     const wait = Math.max(ms, this.state().notBefore - Date.now());
@@ -329,6 +337,37 @@ export class Accueil {
     const fresh = this.keep(await response.json());
     await shareWithWorker({ ...fresh, notify: this.urls.notify, page: location.href }); // it reports with the token
     return fresh;
+  }
+
+  /** The messages sent to this device, newest first, as notify logged them. */
+  messages() {
+    return this.call("GET", "notify", `/v1/devices/${encodeURIComponent(this.device.device_id)}/messages`);
+  }
+
+  /** Everything the three services hold about the device, as one JSON document (a Blob, to save). */
+  async exportData() {
+    const response = await this.fetch("GET", "notify", `/v1/devices/${encodeURIComponent(this.device.device_id)}/export`);
+    if (!response.ok) {
+      const error = await response.json().catch(() => ({}));
+      throw new AccueilError(error.error || `http_${response.status}`, error.detail || response.statusText, {
+        status: response.status,
+      });
+    }
+    return response.blob();
+  }
+
+  /**
+   * Erase the device everywhere (notify, geo, inventory). Its token stops working at once; the SDK
+   * forgets the device, its queued positions and what the service worker knew. Returns the erasure
+   * (its `status_url` follows it until every service has confirmed).
+   */
+  async erase() {
+    const erasure = await this.call("DELETE", "notify", `/v1/devices/${encodeURIComponent(this.device.device_id)}`);
+    this.stopWatching();
+    this.pings.clear();
+    this.storage.removeItem(DEVICE_KEY);
+    await shareWithWorker(null).catch(() => {});
+    return erasure;
   }
 
   /** The privacy notice in the device's language: purposes (id -> what it is for), what is kept. */

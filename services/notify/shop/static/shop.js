@@ -18,6 +18,13 @@ const WORDS = {
     offline: "offline: kept for later",
     save_first: "Save your choices first: then you can order and get notifications.",
     privacy_link: "How your data is used",
+    your_device: "Your choices are kept for this device",
+    my_data_title: "My data", history_title: "My choices over time", messages_title: "Messages for this device",
+    download_receipts: "Download my consent receipts", download_export: "Download all my data",
+    erase: "Erase everything", erase_question: "Erase everything about this device, everywhere? This cannot be undone.",
+    erase_cancel: "Keep my data", erase_confirm: "Erase everything now",
+    erased: "Erased: nothing about this device is kept any more.", nothing_chosen: "nothing",
+    no_messages: "No message yet.", downloaded: "Downloaded.",
     trip: { started: "On your way", approaching: "Almost there", arrived: "You have arrived: a colleague is coming out",
       completed: "Collected, thank you", canceled: "Canceled", expired: "Expired" },
     eta: "{m} min, {d} m",
@@ -36,6 +43,13 @@ const WORDS = {
     offline: "hors ligne : gardées pour plus tard",
     save_first: "Enregistrez d'abord vos choix : vous pourrez ensuite commander et recevoir les notifications.",
     privacy_link: "Comment vos données sont utilisées",
+    your_device: "Vos choix sont gardés pour cet appareil",
+    my_data_title: "Mes données", history_title: "Mes choix au fil du temps", messages_title: "Messages pour cet appareil",
+    download_receipts: "Télécharger mes reçus de consentement", download_export: "Télécharger toutes mes données",
+    erase: "Tout effacer", erase_question: "Tout effacer sur cet appareil, partout ? C'est définitif.",
+    erase_cancel: "Garder mes données", erase_confirm: "Tout effacer maintenant",
+    erased: "Effacé : plus rien n'est gardé sur cet appareil.", nothing_chosen: "rien",
+    no_messages: "Aucun message pour l'instant.", downloaded: "Téléchargé.",
     trip: { started: "En route", approaching: "Bientôt là", arrived: "Vous êtes arrivé : un équipier arrive",
       completed: "Retiré, merci", canceled: "Annulé", expired: "Expiré" },
     eta: "{m} min, {d} m",
@@ -52,6 +66,7 @@ const storeId = new URLSearchParams(location.search).get("store") || "demo-rivol
 let sdk;
 let words = WORDS.en;
 let notice = null;
+let followTimer = null;
 
 function fail(error) {
   $("error").textContent = error ? `${error.message}${error.field ? ` (${error.field})` : ""}` : "";
@@ -122,6 +137,7 @@ async function saveConsent() {
     if (purposes.location) sdk.watchPosition({ onError: fail });
     else if (!localStorage.getItem(TRIP_KEY)) sdk.stopWatching();
     if (first) await withDevice();
+    else await showMyData(); // the new answer, with its receipt
   } catch (error) {
     fail(error);
   } finally {
@@ -225,21 +241,88 @@ async function follow() {
   }
 }
 
+// --- my data: the history with its receipts, the messages, the export, erasure ---
+
+function when(iso) {
+  return new Date(iso).toLocaleString(sdk.language, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function save(name, blob) {
+  const link = element("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+async function showMyData() {
+  $("my-data").hidden = false;
+  const [consents, { messages }] = await Promise.all([sdk.consents(), sdk.messages()]);
+  $("history").replaceChildren(
+    ...consents.history.map((entry) => {
+      const granted = Object.entries(entry.purposes).filter(([, yes]) => yes).map(([p]) => words.purposes[p] || p);
+      return element("li", `${when(entry.at)} · ${granted.join(", ") || words.nothing_chosen}`);
+    }),
+  );
+  $("download-receipts").onclick = () => {
+    const receipts = consents.history.map((entry) => ({ at: entry.at, receipt: entry.receipt }));
+    save("consent-receipts.json", new Blob([JSON.stringify(receipts, null, 2)], { type: "application/json" }));
+    $("my-data-status").textContent = words.downloaded;
+  };
+  const items = messages.map((message) => {
+    const item = element("li", `${when(message.decided_at)} · ${message.title || message.purpose}`);
+    const why = message.why && (message.why[sdk.language] || message.why.en);
+    if (why) item.append(element("span", why));
+    if (why) item.lastChild.className = "why hint";
+    return item;
+  });
+  $("messages").replaceChildren(...(items.length ? items : [element("li", words.no_messages)]));
+}
+
+async function downloadExport() {
+  try {
+    save("my-data.json", await sdk.exportData());
+    $("my-data-status").textContent = words.downloaded;
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function eraseEverything() {
+  $("erase-dialog").close();
+  try {
+    await sdk.erase();
+  } catch (error) {
+    return fail(error);
+  }
+  localStorage.removeItem(ORDER_KEY);
+  localStorage.removeItem(TRIP_KEY);
+  $("my-data").hidden = true;
+  $("device").textContent = "";
+  delete document.body.dataset.device;
+  $("consent-status").textContent = words.erased;
+  document.body.dataset.erased = "yes";
+  for (const box of document.querySelectorAll("#purposes input[type=checkbox]")) box.checked = false;
+  $("products").replaceChildren(element("li", words.save_first));
+}
+
 // --- wiring ---
 
 // What the page does once the device exists: on load if an earlier visit saved a choice, else after
 // the first save.
 async function withDevice() {
-  $("device").textContent = sdk.device.device_id;
+  $("device").textContent = words.your_device; // never the raw id: it means nothing to a person
   document.body.dataset.device = sdk.device.device_id;
-  await showProducts();
+  await Promise.all([showProducts(), showMyData()]);
   sdk.registerWorker().then(
     () => (document.body.dataset.worker = "registered"),
     (error) => ($("push-status").textContent = error.message),
   );
   if (localStorage.getItem(TRIP_KEY)) sdk.watchPosition({ onError: fail });
   await follow();
-  setInterval(follow, 3000);
+  followTimer ||= setInterval(follow, 3000);
 }
 
 async function start() {
@@ -254,6 +337,10 @@ async function start() {
   $("save-consent").addEventListener("click", saveConsent);
   $("enable-push").addEventListener("click", enablePush);
   $("on-my-way").addEventListener("click", onMyWay);
+  $("download-export").addEventListener("click", downloadExport);
+  $("erase").addEventListener("click", () => $("erase-dialog").showModal());
+  $("erase-cancel").addEventListener("click", () => $("erase-dialog").close());
+  $("erase-confirm").addEventListener("click", eraseEverything);
   addEventListener("offline", () => showPings(sdk.pings.status()));
   await sdk.refreshToken(); // a day-old token is traded for a fresh one; a device gone is forgotten
   await showConsent();
