@@ -6,7 +6,9 @@ service checks a token with the issuer's public key (ACCUEIL_TOKEN_ISSUERS), wit
 trip, and refuses a role its issuer may not grant: a geo pod can sign a token naming itself, and
 nothing else. The admin token is the operator's configured secret; a service holds only its SHA-256.
 Every route needs a token unless its handler is marked `exclude_from_auth=True`; a service token opens
-only the reads a route grants that service (`service_reads`).
+only the reads a route grants that service (`service_reads`). Each route checks the caller's role itself
+(`require_role`, `require_store_manager`, `limit_operators`, ...): docs/api-guide.md, "Operator roles",
+is the table of what each operator role may call.
 """
 
 from __future__ import annotations
