@@ -6,7 +6,9 @@ service checks a token with the issuer's public key (ACCUEIL_TOKEN_ISSUERS), wit
 trip, and refuses a role its issuer may not grant: a geo pod can sign a token naming itself, and
 nothing else. The admin token is the operator's configured secret; a service holds only its SHA-256.
 Every route needs a token unless its handler is marked `exclude_from_auth=True`; a service token opens
-only the reads a route grants that service (`service_reads`).
+only the reads a route grants that service (`service_reads`). Each route checks the caller's role itself
+(`require_role`, `require_store_manager`, `limit_operators`, ...): docs/api-guide.md, "Operator roles",
+is the table of what each operator role may call.
 """
 
 from __future__ import annotations
@@ -90,9 +92,30 @@ class Principal(msgspec.Struct, frozen=True):
         if not self.is_admin and self.role not in roles:
             raise Forbidden(f"this call needs the role {' or '.join(('admin', *roles))}")
 
-    def require_trusted(self) -> None:
-        if not self.is_trusted:
-            raise Forbidden("this call is for the operator or another accueil service")
+    def require_trusted(self, *roles: OperatorRole) -> None:
+        """The operator or another accueil service (only those the route names in `service_reads` get this
+        far), or an operator of one of these roles."""
+        if not self.is_trusted and self.role not in roles:
+            raise Forbidden(f"this call is for {', '.join(('admin', *roles))} or another accueil service")
+
+    def require_store_manager(self, store_id: str) -> None:
+        """An admin, or a store manager of that store: managing the store's staff."""
+        if self.is_admin:
+            return
+        if self.role != "store_manager":
+            raise Forbidden("this call needs the role admin or store_manager")
+        if store_id not in self.stores:
+            raise Forbidden("a store manager may act on their own stores only")
+
+    def limit_operators(self, *roles: OperatorRole, store_id: str | None = None) -> None:
+        """For a call that devices, staff or services make too (the route checks those): an operator
+        needs one of these roles (an admin any), and a store manager, where the call is about one store,
+        that store. Tokens of other roles pass untouched."""
+        if self.is_admin or self.role not in OPERATOR_ROLES:
+            return
+        self.require_role(*roles)
+        if store_id is not None and self.role == "store_manager":
+            self.require_store_manager(store_id)
 
     def require_device(self, device_id: str) -> None:
         """Only the device itself (or the operator / a service) may act on a device."""

@@ -4,32 +4,16 @@ from one table. "ok" means the call got past authorization (2xx, or a 409 about 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
 from shared.auth import TokenSigner
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System
+from tests.support.access import Case, outcome
 from tests.support.builders import STORE, create_store, shopper
 
 ROLES = ("admin", "device_a", "device_b", "staff_a", "staff_b")
 NO_ENTRY = {"none": None, "forged": "forged", "expired": "expired"}
-
-
-@dataclass
-class Case:
-    service: str
-    method: str
-    path: str
-    allowed: set[str]  # roles that get "ok"
-    hidden: set[str] = field(default_factory=set)  # roles that get 404 (existence must not leak)
-    body: Any = None
-
-    def expected(self, role: str) -> str:
-        if role in self.allowed:
-            return "ok"
-        return "404" if role in self.hidden else "403"
 
 
 def cases(ids: dict[str, str]) -> list[Case]:
@@ -140,12 +124,6 @@ async def world(system: System) -> tuple[dict[str, str], dict[str, str | None]]:
     }
     ids = {"device_a": device_a, "order": order, "trip": trip, "staff_a": staff_ids["staff_a"]}
     return {**ids, "leaver": staff_ids["leaver"]}, tokens
-
-
-def outcome(status: int) -> str:
-    if 200 <= status < 300 or status == 409:
-        return "ok"
-    return str(status)
 
 
 async def test_every_endpoint_answers_each_kind_of_caller_as_the_table_says(system: System) -> None:

@@ -1,5 +1,6 @@
-"""Stores, zones and beacons over HTTP: operators set them up; anyone with a token reads a store and
-its zones, the operator and the other services the lists and the counts of devices per zone."""
+"""Stores, zones and beacons over HTTP: the admin sets them up; anyone with a token reads a store and
+its zones (a store manager only its own stores'), the admin, marketers and the other services the lists
+and the counts of devices per zone (docs/api-guide.md, "Operator roles")."""
 
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ async def list_stores(
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
 ) -> StoreList:
     """The stores by id, a page at a time (`after` is the `next_after` of the page before), for the
-    operator's console."""
-    principal.require_trusted()
-    return await service.list_stores(ctx, after, limit)
+    operator's console; a store manager's, only their own stores."""
+    principal.require_trusted("marketer", "store_manager")
+    only = principal.stores if principal.role == "store_manager" else None
+    return await service.list_stores(ctx, after, limit, only)
 
 
 @put("/v1/stores/{store_id:str}")
@@ -50,7 +52,8 @@ async def put_store(
 
 
 @get("/v1/stores/{store_id:str}", opt={SERVICE_READS: ("notify",)})
-async def get_store(store_id: PathId, ctx: FromContext[GeoContext]) -> Store:
+async def get_store(store_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> Store:
+    principal.limit_operators("marketer", "store_manager", store_id=store_id)
     return await service.get_store(ctx, store_id)
 
 
@@ -71,15 +74,16 @@ async def put_zone(
 
 
 @get("/v1/stores/{store_id:str}/zones", opt={SERVICE_READS: ("notify",)})
-async def list_zones(store_id: PathId, ctx: FromContext[GeoContext]) -> list[ZoneOut]:
+async def list_zones(store_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> list[ZoneOut]:
+    principal.limit_operators("marketer", "store_manager", store_id=store_id)
     return await service.list_zones(ctx, store_id)
 
 
 @get("/v1/stores/{store_id:str}/occupancy", opt={SERVICE_READS: ("notify",)})
 async def store_occupancy(store_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> StoreOccupancy:
     """How many devices are in each zone of the store now (its open visits): counts, never a device or
-    a position. For the operator, and notify's console."""
-    principal.require_trusted()
+    a position. For the operator, marketers, and notify's console."""
+    principal.require_trusted("marketer")
     return await service.occupancy(ctx, store_id)
 
 
@@ -110,8 +114,8 @@ async def put_beacon(
 
 @get("/v1/stores/{store_id:str}/beacons", opt={SERVICE_READS: ("notify",)})
 async def list_beacons(store_id: PathId, principal: Caller, ctx: FromContext[GeoContext]) -> list[BeaconOut]:
-    """The store's beacons by id, each with the zone it marks."""
-    principal.require_trusted()
+    """The store's beacons by id, each with the zone it marks (the console shows them)."""
+    principal.require_trusted("marketer")
     return await service.list_beacons(ctx, store_id)
 
 

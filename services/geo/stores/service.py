@@ -3,6 +3,7 @@ answer leaves; the other geo processes get it through LISTEN/NOTIFY within momen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,10 +71,11 @@ async def get_store(ctx: GeoContext, store_id: str) -> Store:
     return Store(**dict(row))
 
 
-async def list_stores(ctx: GeoContext, after: str | None, limit: int) -> StoreList:
-    """A page of stores by id; `next_after` names the next page's `after` when there may be more."""
+async def list_stores(ctx: GeoContext, after: str | None, limit: int, only: Sequence[str] | None = None) -> StoreList:
+    """A page of stores by id (of the `only` ones, if given); `next_after` names the next page's `after`
+    when there may be more."""
     async with ctx.db.transaction(readonly=True) as conn:
-        rows = await repo.list_stores(conn, after, limit)
+        rows = await repo.list_stores(conn, after, limit, only)
     stores = [Store(**dict(r)) for r in rows]
     return StoreList(stores=stores, next_after=stores[-1].store_id if len(stores) == limit else None)
 

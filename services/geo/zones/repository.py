@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -33,17 +34,21 @@ async def get_store(conn: asyncpg.Connection, store_id: str) -> asyncpg.Record |
     )
 
 
-async def list_stores(conn: asyncpg.Connection, after: str | None, limit: int) -> list[asyncpg.Record]:
-    """The stores by id after `after` (from the first with None), at most `limit`."""
+async def list_stores(
+    conn: asyncpg.Connection, after: str | None, limit: int, only: Sequence[str] | None = None
+) -> list[asyncpg.Record]:
+    """The stores by id after `after` (from the first with None), at most `limit`; only those named in
+    `only` unless it is None."""
     return await conn.fetch(
         """
         SELECT store_id, name, lat, lng, timezone FROM geo.stores
-        WHERE $1::text IS NULL OR store_id > $1
+        WHERE ($1::text IS NULL OR store_id > $1) AND ($3::text[] IS NULL OR store_id = any($3::text[]))
         ORDER BY store_id
         LIMIT $2
         """,
         after,
         limit,
+        None if only is None else list(only),
     )
 
 

@@ -43,6 +43,8 @@ async def search_products(
 
 @get("/v1/products/{sku:str}", opt={SERVICE_READS: ("notify",)})
 async def get_product(sku: PathId, ctx: FromContext[InventoryContext]) -> Product:
+    """Anyone with a token: a shop shows the product, a marketer picks it for a campaign, a store
+    manager sets its stock."""
     return await service.get_product(ctx, sku)
 
 

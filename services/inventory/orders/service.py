@@ -135,8 +135,10 @@ async def _within_limits(
 
 
 async def _visible_order(conn: asyncpg.Connection, order_id: str, principal: Principal) -> asyncpg.Record:
-    """The order, if the caller may see it: its device, staff of its store, or the system. Anyone else
-    gets the same 404 as for an order that does not exist."""
+    """The order, if the caller may see it: its device, staff or a manager of its store, or the system.
+    Anyone else gets the same 404 as for an order that does not exist; an operator whose role has no
+    orders (a marketer), a 403."""
+    principal.limit_operators("store_manager")
     order = await repo.get_order(conn, order_id)
     if order is None or not principal.can_see(order["device_id"], order["store_id"]):
         raise NotFound(f"unknown order {order_id!r}", field="order_id")

@@ -110,13 +110,16 @@ async def import_stock(
 @get("/v1/stores/{store_id:str}/stock", responses=errors(413))
 async def get_stock(
     store_id: PathId,
+    principal: Caller,
     ctx: FromContext[InventoryContext],
     sku: SkuList = None,
     after: QueryId = None,
     limit: Annotated[int, Parameter(ge=1, le=MAX_STOCK_PAGE)] = MAX_STOCK_PAGE,
 ) -> StockList:
-    """Anyone with a token may ask: availability is what a shop window shows. Without `sku`, the whole
-    store a page at a time, by SKU: `after` is the `next_after` of the page before."""
+    """Anyone with a token may ask (availability is what a shop window shows), but of the operators
+    only an admin and the store's managers. Without `sku`, the whole store a page at a time, by SKU:
+    `after` is the `next_after` of the page before."""
+    principal.limit_operators("store_manager", store_id=store_id)
     skus = None
     if sku is not None:
         skus = list(dict.fromkeys(s.strip() for s in sku.split(",") if s.strip()))
@@ -131,10 +134,13 @@ async def get_stock(
 async def get_alternatives(
     store_id: PathId,
     sku: PathId,
+    principal: Caller,
     ctx: FromContext[InventoryContext],
     limit: Annotated[int, Parameter(ge=1, le=50)] = 10,
 ) -> AlternativeList:
-    """In-stock products of the same category at that store, most alike first: the best `limit`."""
+    """In-stock products of the same category at that store, most alike first: the best `limit`. Who
+    may read the store's stock may ask."""
+    principal.limit_operators("store_manager", store_id=store_id)
     return await service.alternatives(ctx, store_id, sku, limit)
 
 

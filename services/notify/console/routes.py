@@ -25,7 +25,7 @@ async def console_overview(
     with their status and funnel (product names from inventory), journeys with their steps and results
     (devices at each step now, the goal per arm and its uplift), and the latest `decisions` with their
     reasons. A peer that cannot answer is named in `unavailable`; the rest is whole."""
-    principal.require_admin()
+    principal.require_role("marketer")
     return await service.overview(ctx, decisions)
 
 

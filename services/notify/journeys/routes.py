@@ -22,27 +22,27 @@ async def put_journey(
     journey_id: PathId, data: JSONBody[JourneyPut], principal: Caller, ctx: FromContext[NotifyContext]
 ) -> Journey:
     """Create or change a journey: a changed flow is a new `version` for new entries."""
-    principal.require_admin()
+    principal.require_role("marketer")
     return await service.save_journey(ctx, journey_id, data)
 
 
 @get("/v1/journeys")
 async def list_journeys(principal: Caller, ctx: FromContext[NotifyContext]) -> list[Journey]:
     """Every journey by id, ended ones included (with ended_at)."""
-    principal.require_admin()
+    principal.require_role("marketer")
     return await service.list_journeys(ctx)
 
 
 @get("/v1/journeys/{journey_id:str}")
 async def get_journey(journey_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Journey:
-    principal.require_admin()
+    principal.require_role("marketer")
     return await service.get_journey(ctx, journey_id)
 
 
 @delete("/v1/journeys/{journey_id:str}")
 async def delete_journey(journey_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
     """Ends it: devices in it exit (`journey_ended`); its results are kept."""
-    principal.require_admin()
+    principal.require_role("marketer")
     await service.end_journey(ctx, journey_id)
 
 
@@ -55,7 +55,7 @@ async def get_results(
     to: Annotated[str | None, QueryParameter(schema_extra=INSTANT)] = None,
 ) -> JourneyResults:
     """What came of the devices that entered between from and to (RFC 3339; all time by default)."""
-    principal.require_admin()
+    principal.require_role("marketer")
     return await service.results(ctx, journey_id, instant(from_, "from"), instant(to, "to"))
 
 

@@ -21,27 +21,27 @@ from shared.wire import PathId
 async def put_campaign(
     campaign_id: PathId, data: JSONBody[CampaignPut], principal: Caller, ctx: FromContext[NotifyContext]
 ) -> Campaign:
-    principal.require_admin()
+    principal.require_role("marketer")
     return await service.save_campaign(ctx, campaign_id, data)
 
 
 @get("/v1/campaigns")
 async def list_campaigns(principal: Caller, ctx: FromContext[NotifyContext]) -> list[Campaign]:
     """Every campaign by id, ended ones included (with ended_at)."""
-    principal.require_admin()
+    principal.require_role("marketer")
     return await service.list_campaigns(ctx)
 
 
 @get("/v1/campaigns/{campaign_id:str}")
 async def get_campaign(campaign_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Campaign:
-    principal.require_admin()
+    principal.require_role("marketer")
     return await service.get_campaign(ctx, campaign_id)
 
 
 @delete("/v1/campaigns/{campaign_id:str}")
 async def delete_campaign(campaign_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
     """Ends it: no more offers; its messages and results are kept."""
-    principal.require_admin()
+    principal.require_role("marketer")
     await service.end_campaign(ctx, campaign_id)
 
 
@@ -69,7 +69,7 @@ async def get_results(
     to: Annotated[str | None, QueryParameter(schema_extra=INSTANT)] = None,
 ) -> CampaignResults:
     """What came of the offers decided between from and to (RFC 3339; all time by default)."""
-    principal.require_admin()
+    principal.require_role("marketer")
     return await service.results(ctx, campaign_id, instant(from_, "from"), instant(to, "to"))
 
 

@@ -27,15 +27,32 @@ async def create_staff(
     )
 
 
+_STAFF = """
+    SELECT st.staff_id, st.store_id, st.name, st.locale, st.created_at, s.recipient_id IS NOT NULL AS push
+    FROM notify.staff st
+    LEFT JOIN notify.push_targets s ON s.recipient_kind = 'staff' AND s.recipient_id = st.staff_id
+"""
+"""A staff member as answered: with whether they get alerts by push."""
+
+
 async def get_staff(conn: asyncpg.Connection, staff_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """
-        SELECT st.staff_id, st.store_id, st.name, st.locale, st.created_at, s.recipient_id IS NOT NULL AS push
-        FROM notify.staff st
-        LEFT JOIN notify.push_targets s ON s.recipient_kind = 'staff' AND s.recipient_id = st.staff_id
-        WHERE st.staff_id = $1 AND st.removed_at IS NULL
+    return await conn.fetchrow(_STAFF + "WHERE st.staff_id = $1 AND st.removed_at IS NULL", staff_id)
+
+
+async def staff_of_store(
+    conn: asyncpg.Connection, store_id: str, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """The store's staff (not removed) by id after `after` (from the first with None), at most `limit`."""
+    return await conn.fetch(
+        _STAFF
+        + """
+        WHERE st.store_id = $1 AND st.removed_at IS NULL AND ($2::text IS NULL OR st.staff_id > $2)
+        ORDER BY st.staff_id
+        LIMIT $3
         """,
-        staff_id,
+        store_id,
+        after,
+        limit,
     )
 
 

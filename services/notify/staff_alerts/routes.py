@@ -20,6 +20,7 @@ from services.notify.staff_alerts.schemas import (
     Staff,
     StaffCreate,
     StaffCreated,
+    StaffList,
     StaffPushSubscription,
     StaffToken,
     StreamTicket,
@@ -28,37 +29,52 @@ from shared.auth import Caller, refuse_revoked
 from shared.context import FromContext
 from shared.errors import Unauthorized, errors
 from shared.pages import page_file, page_routes
-from shared.wire import NumericId, PathId
+from shared.wire import NumericId, PathId, QueryId
 
 
 @post("/v1/stores/{store_id:str}/staff", status_code=201, responses=errors(502))
 async def create_staff(
     store_id: PathId, data: JSONBody[StaffCreate], principal: Caller, ctx: FromContext[NotifyContext]
 ) -> StaffCreated:
-    """A staff member of one store, and the token they sign in with: it acts on that store only."""
-    principal.require_admin()
+    """A staff member of one store, and the token they sign in with: it acts on that store only. By the
+    admin or a manager of the store."""
+    principal.require_store_manager(store_id)
     return await service.create_staff(ctx, store_id, data)
+
+
+@get("/v1/stores/{store_id:str}/staff")
+async def list_staff(
+    store_id: PathId,
+    principal: Caller,
+    ctx: FromContext[NotifyContext],
+    after: QueryId = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 200,
+) -> StaffList:
+    """The store's staff by id, a page at a time (`after` is the `next_after` of the page before), for
+    the admin or a manager of the store."""
+    principal.require_store_manager(store_id)
+    return await service.staff_of_store(ctx, store_id, after, limit)
 
 
 @get("/v1/staff/{staff_id:str}")
 async def get_staff(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> Staff:
     """Who a staff token belongs to (the staff page shows it after sign-in)."""
-    service.require_staff_self(principal, staff_id)
+    await service.require_staff_self(ctx, principal, staff_id)
     return await service.staff_of(ctx, staff_id)
 
 
 @post("/v1/staff/{staff_id:str}/token", status_code=201)
 async def renew_token(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> StaffToken:
-    """A fresh token for the next shift, for the staff member (while their token is still valid) or the
-    operator."""
+    """A fresh token for the next shift, for the staff member (while their token is still valid), the
+    operator or a manager of their store."""
     return await service.renew_token(ctx, principal, staff_id)
 
 
 @delete("/v1/staff/{staff_id:str}", status_code=204)
 async def remove_staff(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
-    """The staff member leaves: within seconds every service refuses their tokens, their open streams
-    end and their push subscription is gone."""
-    principal.require_admin()
+    """The staff member leaves (by the admin or a manager of their store): within seconds every service
+    refuses their tokens, their open streams end and their push subscription is gone."""
+    await service.require_manager_of_staff(ctx, principal, staff_id)
     await service.remove_staff(ctx, staff_id)
 
 
@@ -142,7 +158,7 @@ async def put_staff_push_subscription(
 ) -> StaffPushSubscription:
     """Where to push this staff member's alerts (one device: a new subscription replaces the last);
     checked like a shopper's."""
-    service.require_staff_self(principal, staff_id)
+    await service.require_staff_self(ctx, principal, staff_id)
     row = await outbox.subscribe(ctx, Addressee("staff", staff_id), data)
     return StaffPushSubscription(
         staff_id=staff_id, endpoint=row["address"], created_at=row["created_at"], updated_at=row["updated_at"]
@@ -151,7 +167,7 @@ async def put_staff_push_subscription(
 
 @delete("/v1/staff/{staff_id:str}/push-subscription")
 async def delete_staff_push_subscription(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
-    service.require_staff_self(principal, staff_id)
+    await service.require_staff_self(ctx, principal, staff_id)
     await outbox.unsubscribe(ctx, Addressee("staff", staff_id))
 
 
@@ -160,18 +176,19 @@ async def put_staff_push_token(
     staff_id: PathId, data: JSONBody[PushTokenPut], principal: Caller, ctx: FromContext[NotifyContext]
 ) -> PushToken:
     """This staff member's app token for APNs or FCM (one device: it replaces the last push target)."""
-    service.require_staff_self(principal, staff_id)
+    await service.require_staff_self(ctx, principal, staff_id)
     return outbox.token_answer(await outbox.set_push_token(ctx, Addressee("staff", staff_id), data))
 
 
 @delete("/v1/staff/{staff_id:str}/push-token")
 async def delete_staff_push_token(staff_id: PathId, principal: Caller, ctx: FromContext[NotifyContext]) -> None:
-    service.require_staff_self(principal, staff_id)
+    await service.require_staff_self(ctx, principal, staff_id)
     await outbox.remove_push_token(ctx, Addressee("staff", staff_id))
 
 
 ROUTES = [
     create_staff,
+    list_staff,
     get_staff,
     renew_token,
     remove_staff,

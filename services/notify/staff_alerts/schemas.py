@@ -57,6 +57,13 @@ class Staff(Answer):
     created_at: datetime
 
 
+class StaffList(Answer):
+    store_id: str
+    staff: list[Staff]
+    next_after: str | None
+    """The next page's `after`, when there may be more."""
+
+
 class Alert(Answer):
     alert_id: int
     store_id: str

@@ -21,6 +21,7 @@ from services.notify.staff_alerts.schemas import (
     Staff,
     StaffCreate,
     StaffCreated,
+    StaffList,
     StaffToken,
     StreamTicket,
 )
@@ -30,11 +31,25 @@ from shared.errors import BadGateway, Conflict, Forbidden, NotFound, Unauthorize
 from shared.wire import check_id
 
 
-def require_staff_self(principal: Principal, staff_id: str) -> None:
-    """A staff member acts on their own profile only (the operator and services on any)."""
+async def require_staff_self(ctx: NotifyContext, principal: Principal, staff_id: str) -> None:
+    """A staff member acts on their own profile only; the operator, services and the managers of the
+    staff member's store on any of theirs."""
     check_id(staff_id, "staff_id")
-    if not principal.is_trusted and (principal.role != "staff" or principal.subject != staff_id):
+    if principal.is_trusted or (principal.role == "staff" and principal.subject == staff_id):
+        return
+    if principal.role != "store_manager":
         raise Forbidden("a staff member may act on their own profile only")
+    await require_manager_of_staff(ctx, principal, staff_id)
+
+
+async def require_manager_of_staff(ctx: NotifyContext, principal: Principal, staff_id: str) -> None:
+    """An admin, or a manager of the staff member's store (whose staff they may see, renew and remove).
+    Any other role is refused before the staff member is looked up."""
+    check_id(staff_id, "staff_id")
+    if principal.is_admin:
+        return
+    principal.require_role("store_manager")
+    principal.require_store_manager((await staff_of(ctx, staff_id)).store_id)
 
 
 async def create_staff(ctx: NotifyContext, store_id: str, data: StaffCreate) -> StaffCreated:
@@ -70,11 +85,10 @@ def _shift_token(ctx: NotifyContext, staff_id: str, store_id: str) -> tuple[str,
 
 
 async def renew_token(ctx: NotifyContext, principal: Principal, staff_id: str) -> StaffToken:
-    """A fresh shift token, for the staff member (with a token still valid) or the operator. A removed
-    staff member has none (their tokens are refused already; the operator's call finds no one)."""
-    check_id(staff_id, "staff_id")
-    if not principal.is_admin and (principal.role != "staff" or principal.subject != staff_id):
-        raise Forbidden("a staff member may renew their own token only")
+    """A fresh shift token, for the staff member (with a token still valid), the operator or a manager
+    of their store. A removed staff member has none (their tokens are refused already; the operator's
+    call finds no one)."""
+    await require_staff_self(ctx, principal, staff_id)
     async with ctx.db.transaction(readonly=True) as conn:
         staff = await repo.get_staff(conn, staff_id)
     if staff is None:
@@ -97,6 +111,15 @@ async def remove_staff(ctx: NotifyContext, staff_id: str) -> None:
         await outbox_repo.delete_target(conn, Addressee("staff", staff_id))
         await ctx.revocations.revoke(conn, mark, until)
     ctx.revocations.add(mark, until)  # this process refuses the tokens at once
+
+
+async def staff_of_store(ctx: NotifyContext, store_id: str, after: str | None, limit: int) -> StaffList:
+    """A page of the store's staff by id; `next_after` names the next page's `after` when there may be
+    more."""
+    async with ctx.db.transaction(readonly=True) as conn:
+        rows = await repo.staff_of_store(conn, store_id, after, limit)
+    staff = [Staff(**dict(r)) for r in rows]
+    return StaffList(store_id=store_id, staff=staff, next_after=staff[-1].staff_id if len(staff) == limit else None)
 
 
 async def staff_of(ctx: NotifyContext, staff_id: str) -> Staff:
@@ -126,7 +149,9 @@ async def alerts_of_store(ctx: NotifyContext, principal: Principal, store_id: st
 
 async def ack(ctx: NotifyContext, principal: Principal, alert_id: int) -> Alert:
     """ "On my way out with the order": who and when, shown on every staff screen of the store. The
-    first answer stands; acking again returns it. Another store's alert is not found."""
+    first answer stands; acking again returns it. Another store's alert is not found; an operator whose
+    role has no alerts (a marketer) is refused outright."""
+    principal.limit_operators("store_manager")
     async with ctx.db.transaction() as conn:
         row = await repo.get_alert(conn, alert_id)
         if row is None:

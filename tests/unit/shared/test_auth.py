@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from shared import keys
-from shared.auth import Issuers, TokenSigner, kid_of, refuse_revoked
+from shared.auth import Issuers, Principal, TokenSigner, kid_of, refuse_revoked
 from shared.errors import Forbidden, Unauthorized
 from shared.revocation import RevocationWatcher
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY
@@ -176,3 +176,51 @@ def test_an_operator_token_carries_its_role_and_a_store_manager_its_stores() -> 
     geo = TokenSigner("geo-token-key-" + "g" * 40, issuer="geo", issuers=ISSUERS)
     with pytest.raises(ValueError):
         geo.issue("marketer", "mia@example.com")
+
+
+def test_a_store_manager_manages_their_own_stores_and_no_other_operator_but_the_admin_does() -> None:
+    manager = signer.verify(signer.issue("store_manager", "sam@example.com", extra={"stores": ["rivoli", "opera"]}))
+    manager.require_store_manager("rivoli")
+    manager.require_store_manager("opera")
+    with pytest.raises(Forbidden, match="own stores"):
+        manager.require_store_manager("bastille")
+    signer.verify(ADMIN_TOKEN).require_store_manager("bastille")
+    signer.verify(signer.issue("admin", "ops@example.com")).require_store_manager("bastille")
+    for role, subject, store in (("marketer", "mia@example.com", None), ("staff", "st_1", "rivoli")):
+        with pytest.raises(Forbidden, match="admin or store_manager"):
+            signer.verify(signer.issue(role, subject, store_id=store)).require_store_manager("rivoli")
+    with pytest.raises(Forbidden):
+        Principal(role="service", subject="geo").require_store_manager("rivoli")
+
+
+def test_limiting_operators_leaves_devices_staff_and_services_to_the_route() -> None:
+    manager = signer.verify(signer.issue("store_manager", "sam@example.com", extra={"stores": ["rivoli"]}))
+    marketer = signer.verify(signer.issue("marketer", "mia@example.com"))
+    manager.limit_operators("store_manager", store_id="rivoli")
+    manager.limit_operators("marketer", "store_manager")  # not about one store
+    with pytest.raises(Forbidden, match="own stores"):
+        manager.limit_operators("marketer", "store_manager", store_id="opera")
+    with pytest.raises(Forbidden, match="admin or marketer"):
+        manager.limit_operators("marketer")
+    marketer.limit_operators("marketer", store_id="opera")
+    with pytest.raises(Forbidden, match="admin or store_manager"):
+        marketer.limit_operators("store_manager", store_id="rivoli")
+    for other in (
+        signer.verify(ADMIN_TOKEN),
+        signer.verify(signer.issue("device", "dev_1")),
+        signer.verify(signer.issue("staff", "st_1", store_id="opera")),
+        Principal(role="service", subject="notify"),
+    ):
+        other.limit_operators(store_id="rivoli")  # no operator role named: only operators are refused
+
+
+def test_trusted_reads_may_open_to_operator_roles_too() -> None:
+    marketer = signer.verify(signer.issue("marketer", "mia@example.com"))
+    with pytest.raises(Forbidden):
+        marketer.require_trusted()
+    marketer.require_trusted("marketer")
+    with pytest.raises(Forbidden, match="admin, store_manager or another accueil service"):
+        marketer.require_trusted("store_manager")
+    Principal(role="service", subject="notify").require_trusted("marketer")
+    with pytest.raises(Forbidden):
+        signer.verify(signer.issue("device", "dev_1")).require_trusted("marketer", "store_manager")

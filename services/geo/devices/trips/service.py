@@ -86,6 +86,10 @@ async def start_trip(ctx: GeoContext, device_id: str, data: TripCreate) -> TripC
 
 
 async def _visible_trip(conn: asyncpg.Connection, trip_id: str, principal: Principal) -> asyncpg.Record:
+    """The trip, if the caller may see it: its device, staff or a manager of its store, or the system.
+    Anyone else gets the same 404 as for a trip that does not exist; an operator whose role has no
+    trips (a marketer), a 403."""
+    principal.limit_operators("store_manager")
     row = await repo.get_trip(conn, trip_id)
     if row is None or not principal.can_see(row["device_id"], row["store_id"]):
         raise NotFound(f"unknown trip {trip_id!r}", field="trip_id")
