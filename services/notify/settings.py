@@ -127,6 +127,16 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     ACCUEIL_INVENTORY_URL, right when the browser runs beside `accueil run`; behind an Ingress, its
     public hosts. geo and inventory must list notify's public origin in ACCUEIL_CORS_ORIGINS."""
 
+    console_tile_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s/?#@{}]+/\S*\{z\}\S*)?$")] = (
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    )
+    """The map tiles the console draws stores over ({z}/{x}/{y}, as Leaflet takes them); the page's
+    Content-Security-Policy lets images come from this origin and no other. Empty: no tiles, the
+    plain drawing (as when the browser cannot fetch them)."""
+
+    console_tile_attribution: Annotated[str, msgspec.Meta(max_length=300)] = "© OpenStreetMap contributors"
+    """Shown on the map, as the tiles' licence asks (plain text)."""
+
     def policy(self) -> Policy:
         return Policy(
             offers_per_store_day=self.offers_per_store_day,

@@ -133,12 +133,20 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
     assert page.status_code == 200
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert re.findall(r'(?:src|href)="([^"]+)"', page.text) == ["/console/console.css", "/console/console.js"]
-    for asset, media in (("/console/console.js", "text/javascript"), ("/console/console.css", "text/css")):
-        r = await system.notify.get(asset)
-        assert r.status_code == 200 and r.headers["content-type"].startswith(media)
-        assert "http" not in r.text.replace("http://www.w3.org/2000/svg", "")  # nothing from elsewhere
-    assert (await system.notify.get("/console/other.js")).status_code == 404
+    assert re.findall(r'(?:src|href)="([^"]+)"', page.text) == [
+        "/console/vendor/leaflet/leaflet.css",
+        "/console/console.css",
+        "/console/console.js",
+    ]
+    own = ("console.js", "console-map.js", "console-i18n.js", "console.css")
+    for asset in (*own, "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet/images/layers.png"):
+        r = await system.notify.get(f"/console/{asset}")
+        media = {"js": "text/javascript", "css": "text/css", "png": "image/png"}[asset.rsplit(".", 1)[1]]
+        assert r.status_code == 200 and r.headers["content-type"].startswith(media), asset
+        if asset in own:
+            assert "http" not in r.text.replace("http://www.w3.org/2000/svg", "")  # nothing from elsewhere
+    for missing in ("other.js", "vendor/leaflet/leaflet-src.js", "routes.py", "vendor/leaflet/LICENSE"):
+        assert (await system.notify.get(f"/console/{missing}")).status_code == 404, missing
 
 
 WELCOME_IN = {
