@@ -9,22 +9,16 @@ import os
 import re
 from typing import Any
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from services.notify.journeys import arms
 from shared import keys
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System, eventually
 from tests.support.builders import SKU, TEXTS, Shopper, leave, pickup_store, place_order, shopper
-from tests.support.console import console_store, walk_into_the_shop
+from tests.support.console import console_store, sign_in, signed_in_tab, walk_into_the_shop
 from tests.support.push_service import LocalPushService
 
 LIVE = 10_000  # ms: the page polls every 3 s; a change shows within one or two polls
-
-
-async def sign_in(page: Page, base_url: str, token: str) -> None:
-    await page.goto(f"{base_url}/console")
-    await page.fill("#token", token)
-    await page.click("#signin button[type=submit]")
 
 
 async def campaign_is_active(system: System) -> bool:
@@ -193,10 +187,7 @@ async def test_the_operator_sees_a_journeys_steps_live_with_its_uplift_and_pause
     old = {**WELCOME_IN, "name": "Old welcome"}
     assert (await system.notify.put("/v1/journeys/old", json=old, headers=system.admin)).status_code == 200
     assert (await system.notify.delete("/v1/journeys/old", headers=system.admin)).status_code == 204
-    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await sign_in(page, system.settings.notify_url, ADMIN_TOKEN)
+    page, errors = await signed_in_tab(browser, system)
 
     # The journey's steps in order, each with its gist; nobody in it yet.
     card = page.locator('article.journey[data-journey="welcome-in"]')

@@ -8,6 +8,7 @@ import { t } from "./console-i18n.js";
 const L = window.L; // Leaflet's UMD build sets its global when imported for its effect
 const TILE_WAIT_MS = 8000; // no tile by then (a proxy swallowing requests): the plain drawing instead
 const CLOSE_PX = 10; // a click this near the first corner closes the polygon
+const CLICK_AFTER_MS = 400; // the click a drag ends with comes this soon after it
 const KINDS = ["store", "pickup", "department", "approach"];
 const MAX_ZOOM = 21; // tiles stop at 19: the last levels stretch them, a store's zones need it
 
@@ -77,8 +78,9 @@ function bounds(store, zones) {
   return box.pad(0.05);
 }
 
-function newMap(holder, withTiles) {
-  const map = L.map(holder, { maxZoom: MAX_ZOOM, zoomSnap: 0.25, attributionControl: withTiles });
+// A map with a view at once: Leaflet draws a layer only once its map has one (fitted when shown).
+function newMap(holder, withTiles, store) {
+  const map = L.map(holder, { maxZoom: MAX_ZOOM, zoomSnap: 0.25, attributionControl: withTiles }).setView([store.lat, store.lng], 18);
   if (withTiles) {
     map.attributionControl.setPrefix(false);
     tiles().addTo(map);
@@ -92,7 +94,8 @@ function fitWhenShown(map, holder, box) {
   const fit = () => {
     if (!holder.isConnected || !holder.clientWidth) return requestAnimationFrame(fit);
     map.invalidateSize();
-    map.fitBounds(box);
+    map.fitBounds(box, { animate: false });
+    holder.dataset.fitted = "yes"; // where a test may start pointing at it
   };
   requestAnimationFrame(fit);
 }
@@ -100,7 +103,7 @@ function fitWhenShown(map, holder, box) {
 // A store's zones over the tiles, fitted as the plain drawing is (`framed`: the zones to show whole).
 export function tiledMap(store, framed) {
   const holder = el("div", { class: "map tiled", role: "img", "aria-label": t("map.zonesOf", { store: store.name }) });
-  const map = newMap(holder, true);
+  const map = newMap(holder, true, store);
   for (const zone of store.zones) {
     const layer = zoneLayer(zone, "zone").addTo(map);
     tagged(layer, { "data-zone": zone.zone_id });
@@ -196,10 +199,11 @@ export class ZoneEditor {
     this.form = form;
     this.removeButton = remove;
     this.holder.replaceChildren(title, tools, area, form);
-    this.map = newMap(area, tilesUsable());
+    this.map = newMap(area, tilesUsable(), store);
     this.map.doubleClickZoom.disable(); // a double click closes a polygon
     this.zones = L.layerGroup().addTo(this.map);
     this.drawing = null;
+    this.finishedAt = 0;
     this.shape = null; // the geometry to save: drawn now, or the selected zone's
     this.select(null);
     try {
@@ -217,11 +221,13 @@ export class ZoneEditor {
     for (const other of this.others) {
       for (const zone of other.zones) zoneLayer(zone, "zone other").addTo(this.zones);
     }
-    for (const zone of zones) {
+    // The largest first: a smaller zone inside another stays on top, there to click.
+    for (const zone of [...zones].sort((p, q) => area(q) - area(p))) {
       const layer = zoneLayer(zone, "zone mine").addTo(this.zones);
       tagged(layer, { "data-zone": zone.zone_id });
       layer.on("click", (event) => {
-        if (this.drawing) return; // a corner of the polygon being drawn, not a choice
+        // A corner of the polygon being drawn, or the click that ends a circle's drag: not a choice.
+        if (this.drawing || performance.now() - this.finishedAt < CLICK_AFTER_MS) return;
         L.DomEvent.stopPropagation(event);
         this.select(zone);
       });
@@ -310,6 +316,7 @@ export class ZoneEditor {
   }
 
   finish(shape) {
+    this.finishedAt = performance.now();
     this.shape = shape;
     this.stopDrawing();
     this.help.textContent = t("editor.drawn");
@@ -370,3 +377,16 @@ export class ZoneEditor {
 }
 
 const round = (x, digits) => Number(x.toFixed(digits));
+
+// Square metres, near enough to order zones by (a polygon's outline, its holes ignored).
+function area(zone) {
+  if (zone.circle) return Math.PI * zone.circle.radius_m ** 2;
+  const ring = zone.polygon.coordinates[0];
+  const metresPerDegree = (Math.PI * 6371008.8) / 180;
+  const across = metresPerDegree * Math.cos((ring[0][1] * Math.PI) / 180);
+  let twice = 0;
+  for (let i = 1; i < ring.length; i += 1) {
+    twice += (ring[i - 1][0] * ring[i][1] - ring[i][0] * ring[i - 1][1]) * across * metresPerDegree;
+  }
+  return Math.abs(twice) / 2;
+}
