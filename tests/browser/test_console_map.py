@@ -89,15 +89,16 @@ async def test_an_operator_draws_a_circle_and_polygons_on_the_map_and_geo_has_th
     assert abs(circle["circle"]["radius_m"] - 15) < 1
 
     # A polygon: the corners of the square around the shop, closed by clicking the first corner again.
+    await editor.scroll_into_view_if_needed()
     await editor.locator("button.tool.polygon").click()
     x, y, r = await main_circle_box(page)  # measured again: the form's focus may have scrolled the page
-    corners = [(x - r, y - r), (x + r, y - r), (x + r, y + r), (x - r, y + r)]
-    for i, (cx, cy) in enumerate(corners):
-        await page.mouse.click(cx, cy)
-        if i == 2 and (path := os.environ.get("ACCUEIL_CONSOLE_DRAWING_SCREENSHOT")):  # docs/console-drawing.png
-            await page.mouse.move(corners[3][0], corners[3][1] + 12)
+    around = [(-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1)]  # in the shop's radii from its centre
+    for i, (dx, dy) in enumerate(around):
+        if i == 3 and (path := os.environ.get("ACCUEIL_CONSOLE_DRAWING_SCREENSHOT")):  # docs/console-drawing.png
+            await page.mouse.move(x + dx * r, y + dy * r - 20)
             await editor.screenshot(path=path)
-    await page.mouse.click(*corners[0])
+            x, y, r = await main_circle_box(page)  # the screenshot may have scrolled the page
+        await page.mouse.click(x + dx * r, y + dy * r)
     await expect(editor.locator(".editor-map")).to_have_attribute("data-drawn", "polygon")
     await save(page, "square", "Around the shop", "store")
     square = (await zones(system))["square"]

@@ -302,7 +302,7 @@ export class ZoneEditor {
     if (corners.length >= 3 && near(corners[0])) return this.closePolygon();
     if (corners.length && near(corners[corners.length - 1])) return; // the second click of a double click
     corners.push(latlng);
-    if (!this.preview) this.preview = L.polyline(corners, { className: "zone drawn", interactive: false }).addTo(this.map);
+    if (!this.preview) this.preview = L.polyline(corners, { className: "zone drawn open", interactive: false }).addTo(this.map);
     this.preview.setLatLngs(corners);
   }
 
