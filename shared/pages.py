@@ -30,22 +30,27 @@ def static_file(package: str, name: str) -> bytes:
     return resources.files(package).joinpath("static", name).read_bytes()
 
 
-def page_headers(connect: tuple[str, ...] = ()) -> dict[str, str]:
+def page_headers(connect: tuple[str, ...] = (), images: tuple[str, ...] = ()) -> dict[str, str]:
     """The page headers; a page that calls other origins (`connect`, each `scheme://host[:port]`) may
-    reach those and no others."""
-    if not connect:
+    reach those and no others, and one that shows pictures from others (`images`: a map's tiles) those."""
+    policy = PAGE_HEADERS["Content-Security-Policy"]
+    if connect:
+        sources = " ".join(("'self'", *sorted(set(connect))))
+        policy = policy.replace("default-src 'self';", f"default-src 'self'; connect-src {sources};")
+    if images:
+        policy = policy.replace("img-src 'self' data:;", f"img-src 'self' data: {' '.join(sorted(set(images)))};")
+    if policy == PAGE_HEADERS["Content-Security-Policy"]:
         return PAGE_HEADERS
-    sources = " ".join(("'self'", *sorted(set(connect))))
-    policy = PAGE_HEADERS["Content-Security-Policy"].replace(
-        "default-src 'self';", f"default-src 'self'; connect-src {sources};"
-    )
     return {**PAGE_HEADERS, "Content-Security-Policy": policy}
 
 
-def page_file(package: str, name: str, media_type: str, connect: tuple[str, ...] = ()) -> Response[bytes]:
-    """A page's file with the page headers (`media_type` without its charset: UTF-8 is added)."""
+def page_file(
+    package: str, name: str, media_type: str, connect: tuple[str, ...] = (), images: tuple[str, ...] = ()
+) -> Response[bytes]:
+    """A page's file with the page headers (`media_type` without its charset: UTF-8 is added to text)."""
     body = static_file(package, name)
-    return Response(body, media_type=f"{media_type}; charset=utf-8", headers=page_headers(connect))
+    typed = media_type if media_type.startswith("image/") else f"{media_type}; charset=utf-8"
+    return Response(body, media_type=typed, headers=page_headers(connect, images))
 
 
 def page_routes(package: str, path: str, page: str, assets: Mapping[str, str]) -> list[HTTPRouteHandler]:

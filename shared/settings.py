@@ -126,6 +126,15 @@ def env_name(field: str) -> str:
     return _ALIASES.get(field, f"ACCUEIL_{field.upper()}")
 
 
+EMPTY_IS_A_VALUE = msgspec.Meta(extra={"empty_is_a_value": True})
+"""On a setting whose default is something and whose empty value means none (a feature turned off):
+its variable set empty is taken as empty. Any other setting set empty keeps its default."""
+
+
+def empty_is_a_value(hint: object) -> bool:
+    return any(m is EMPTY_IS_A_VALUE for m in getattr(hint, "__metadata__", ()))
+
+
 def load_env(cls: type[S], env: Mapping[str, str] | None = None, **overrides: object) -> S:
     """Build a settings Struct from ACCUEIL_<FIELD> variables (plus explicit overrides), refusing bad
     values at start-up with the variable's name. Tuple fields are comma-separated lists."""
@@ -134,7 +143,7 @@ def load_env(cls: type[S], env: Mapping[str, str] | None = None, **overrides: ob
     raw: dict[str, object] = {}
     for f in hints:
         value = env.get(env_name(f.name))
-        if value is None or value == "":
+        if value is None or (value == "" and not empty_is_a_value(f.type)):
             continue
         if getattr(f.type, "__origin__", None) is tuple or f.type is tuple:
             raw[f.name] = tuple(v.strip() for v in value.split(",") if v.strip())

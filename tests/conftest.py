@@ -345,8 +345,9 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
         yield r
 
 
-TESTING_NOTIFY = NotifySettings(registrations_per_hour=100_000)
-"""Every test's shoppers register from 127.0.0.1: the per-address budget has tests of its own."""
+TESTING_NOTIFY = NotifySettings(registrations_per_hour=100_000, console_tile_url="")
+"""Every test's shoppers register from 127.0.0.1: the per-address budget has tests of its own. The
+console draws no map tiles (no test reaches the internet); the tests of the tiles set their own server."""
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from services.notify.policy.decide import Policy
+from shared.settings import EMPTY_IS_A_VALUE
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=1000)]
 HttpsUrl = Annotated[str, msgspec.Meta(pattern=r"^https://[^\s/?#@]+/?$", description="https://host[:port]")]
@@ -132,6 +133,16 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     and its Content-Security-Policy allows exactly those). Empty: ACCUEIL_GEO_URL and
     ACCUEIL_INVENTORY_URL, right when the browser runs beside `accueil run`; behind an Ingress, its
     public hosts. geo and inventory must list notify's public origin in ACCUEIL_CORS_ORIGINS."""
+
+    console_tile_url: Annotated[
+        str, msgspec.Meta(pattern=r"^(https?://[^\s/?#@{}]+/\S*\{z\}\S*)?$"), EMPTY_IS_A_VALUE
+    ] = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    """The map tiles the console draws stores over ({z}/{x}/{y}, as Leaflet takes them); the page's
+    Content-Security-Policy lets images come from this origin and no other. Empty: no tiles, the
+    plain drawing (as when the browser cannot fetch them)."""
+
+    console_tile_attribution: Annotated[str, msgspec.Meta(max_length=300)] = "© OpenStreetMap contributors"
+    """Shown on the map, as the tiles' licence asks (plain text)."""
 
     def policy(self) -> Policy:
         return Policy(

@@ -9,22 +9,16 @@ import os
 import re
 from typing import Any
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from services.notify.journeys import arms
 from shared import keys
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System, eventually
 from tests.support.builders import SKU, TEXTS, Shopper, leave, pickup_store, place_order, shopper
-from tests.support.console import console_store, walk_into_the_shop
+from tests.support.console import console_store, sign_in, signed_in_tab, walk_into_the_shop
 from tests.support.push_service import LocalPushService
 
 LIVE = 10_000  # ms: the page polls every 3 s; a change shows within one or two polls
-
-
-async def sign_in(page: Page, base_url: str, token: str) -> None:
-    await page.goto(f"{base_url}/console")
-    await page.fill("#token", token)
-    await page.click("#signin button[type=submit]")
 
 
 async def campaign_is_active(system: System) -> bool:
@@ -133,12 +127,20 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
     assert page.status_code == 200
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert re.findall(r'(?:src|href)="([^"]+)"', page.text) == ["/console/console.css", "/console/console.js"]
-    for asset, media in (("/console/console.js", "text/javascript"), ("/console/console.css", "text/css")):
-        r = await system.notify.get(asset)
-        assert r.status_code == 200 and r.headers["content-type"].startswith(media)
-        assert "http" not in r.text.replace("http://www.w3.org/2000/svg", "")  # nothing from elsewhere
-    assert (await system.notify.get("/console/other.js")).status_code == 404
+    assert re.findall(r'(?:src|href)="([^"]+)"', page.text) == [
+        "/console/vendor/leaflet/leaflet.css",
+        "/console/console.css",
+        "/console/console.js",
+    ]
+    own = ("console.js", "console-map.js", "console-i18n.js", "console.css")
+    for asset in (*own, "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet/images/layers.png"):
+        r = await system.notify.get(f"/console/{asset}")
+        media = {"js": "text/javascript", "css": "text/css", "png": "image/png"}[asset.rsplit(".", 1)[1]]
+        assert r.status_code == 200 and r.headers["content-type"].startswith(media), asset
+        if asset in own:
+            assert "http" not in r.text.replace("http://www.w3.org/2000/svg", "")  # nothing from elsewhere
+    for missing in ("other.js", "vendor/leaflet/leaflet-src.js", "routes.py", "vendor/leaflet/LICENSE"):
+        assert (await system.notify.get(f"/console/{missing}")).status_code == 404, missing
 
 
 WELCOME_IN = {
@@ -185,10 +187,7 @@ async def test_the_operator_sees_a_journeys_steps_live_with_its_uplift_and_pause
     old = {**WELCOME_IN, "name": "Old welcome"}
     assert (await system.notify.put("/v1/journeys/old", json=old, headers=system.admin)).status_code == 200
     assert (await system.notify.delete("/v1/journeys/old", headers=system.admin)).status_code == 204
-    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await sign_in(page, system.settings.notify_url, ADMIN_TOKEN)
+    page, errors = await signed_in_tab(browser, system)
 
     # The journey's steps in order, each with its gist; nobody in it yet.
     card = page.locator('article.journey[data-journey="welcome-in"]')

@@ -3,7 +3,9 @@ beacon) and a campaign, and a shopper walking into it, all through the public HT
 
 from __future__ import annotations
 
-from tests.conftest import System
+from playwright.async_api import Browser, Page
+
+from tests.conftest import ADMIN_TOKEN, System
 from tests.support.builders import CENTRE, SKU, Shopper, campaign, pickup_store, walk_in
 
 SQUARE = {  # a department, about 10 m a side, just north-east of the shop's centre
@@ -40,3 +42,18 @@ async def walk_into_the_shop(system: System, who: Shopper) -> None:
     assert r.status_code == 200, r.text
     entered = {e["zone_id"] for e in r.json()["events"] if e["type"] == "zone.entered"}
     assert entered == {"approach", "main"}, r.text
+
+
+async def sign_in(page: Page, base_url: str, token: str) -> None:
+    await page.goto(f"{base_url}/console")
+    await page.fill("#token", token)
+    await page.click("#signin button[type=submit]")
+
+
+async def signed_in_tab(browser: Browser, system: System) -> tuple[Page, list[str]]:
+    """A wide tab on the console, signed in with the admin token, and the script errors it will raise."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await sign_in(page, system.settings.notify_url, ADMIN_TOKEN)
+    return page, errors

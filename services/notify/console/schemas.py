@@ -13,6 +13,15 @@ from services.notify.offers.schemas import CampaignResults, CampaignSchedule, Ca
 from shared.wire import Answer
 
 
+class ConsoleConfig(msgspec.Struct, kw_only=True):
+    """Where the console writes zones (geo, as the browser reaches it) and the tiles of its map."""
+
+    geo: str
+    tile_url: str
+    """{z}/{x}/{y} as Leaflet takes them; empty: no tiles, the plain drawing"""
+    tile_attribution: str
+
+
 class ZoneView(Answer):
     zone_id: str
     kind: str

@@ -1,8 +1,10 @@
 // The operator's console: stores and zones drawn to scale, devices per zone now, campaigns with
 // their funnels (pause / resume), journeys with their steps, live counts and uplift (pause / resume),
-// the latest decisions. No framework and no build step: it is served
-// by notify and talks to notify only, which gathers what geo and inventory hold.
-"use strict";
+// the latest decisions; zones drawn and saved on the store's map (console-map.js, to geo); its texts in
+// English and French (console-i18n.js). No framework and no build step: it is served by notify and
+// reads from notify only, which gathers what geo and inventory hold.
+import { choose, lang, LANGUAGES, t, translatePage } from "./console-i18n.js";
+import { loadConfig, tiledMap, tilesUsable, whenTilesFail, ZoneEditor } from "./console-map.js";
 
 (() => {
   const TOKEN_KEY = "accueil.adminToken"; // sessionStorage: forgotten when the tab closes
@@ -12,7 +14,7 @@
   const DRAW_ORDER = { approach: 0, store: 1, department: 2, pickup: 3 }; // small zones drawn on top
   const FUNNEL = ["decided", "sent", "shown", "clicked", "orders"];
   const ARMS = ["treatment", "control"];
-  const DURATION_UNITS = ["wk", "d", "h", "min", "s"]; // in the order ISO 8601 writes them: W D T H M S
+  const DURATION_UNITS = ["unit.wk", "unit.d", "unit.h", "unit.min", "unit.s"]; // in the order ISO 8601 writes them: W D T H M S
 
   const $ = (id) => document.getElementById(id);
   const drawn = new Map(); // store_id -> the shapes it was drawn from (redrawn only when they change)
@@ -21,6 +23,8 @@
   let timer = null;
   let polls = 0;
   let asked = 0; // overview requests sent so far
+  let stores = []; // the latest overview's, for the zone editor's surroundings
+  const editor = new ZoneEditor($("zone-editor"), () => token, () => refresh().catch(() => {}));
 
   function el(tag, attrs = {}, text) {
     const node = document.createElement(tag);
@@ -109,7 +113,7 @@
       class: "map",
       viewBox: `${cx - side / 2} ${cy - side / 2} ${side} ${side}`,
       role: "img",
-      "aria-label": `zones of ${store.name}, to scale`,
+      "aria-label": t("map.zonesOf", { store: store.name }),
       "data-side-m": side.toFixed(1),
     });
     const zones = [...store.zones].sort((p, q) => (DRAW_ORDER[p.kind] ?? 9) - (DRAW_ORDER[q.kind] ?? 9));
@@ -143,7 +147,7 @@
       const angle = (nth * 2 * Math.PI) / 6;
       const ring = dot * 6;
       const b = svg("circle", { class: "beacon", "data-beacon": beacon.beacon_id, cx: x + ring * Math.cos(angle), cy: y + ring * Math.sin(angle), r: dot });
-      b.append(svg("title", {}, `beacon ${beacon.beacon_id}, marks ${zone.zone_id}`));
+      b.append(svg("title", {}, t("map.beacon", { beacon: beacon.beacon_id, zone: zone.zone_id })));
       map.append(b);
     }
     const size = side / 22;
@@ -166,9 +170,14 @@
     const card = el("article", { class: "store", "data-store": store.store_id });
     const title = el("h3", {}, store.name);
     title.append(" ", el("span", { class: "where" }, `${store.store_id} · ${store.timezone}`));
-    card.append(title, drawMap(store, wide.has(store.store_id)));
+    const isWide = wide.has(store.store_id);
+    // Over the map's tiles while the browser can fetch them; the plain drawing otherwise.
+    card.append(tilesUsable() ? tiledMap(store, framed(store, isWide)) : drawMap(store, isWide));
+    const edit = el("button", { type: "button", class: "edit-zones" }, t("stores.editZones"));
+    edit.addEventListener("click", () => editor.open(store, stores));
+    card.append(edit);
     if (store.zones.some((z) => z.kind === "approach")) {
-      const toggle = el("button", { type: "button", class: "wide" }, wide.has(store.store_id) ? "Show the store" : "Show the approach");
+      const toggle = el("button", { type: "button", class: "wide" }, t(isWide ? "stores.showStore" : "stores.showApproach"));
       toggle.addEventListener("click", () => {
         if (!wide.delete(store.store_id)) wide.add(store.store_id);
         drawn.delete(store.store_id); // redrawn at the next poll, at once here
@@ -181,7 +190,7 @@
       const item = el("li", { "data-zone": zone.zone_id });
       item.append(
         el("span", { class: `swatch kind-${zone.kind}` }),
-        el("span", { class: "zone-name" }, `${zone.name || zone.zone_id} (${zone.kind})`),
+        el("span", { class: "zone-name" }, `${zone.name || zone.zone_id} (${t(`kind.${zone.kind}`)})`),
         el("span", { class: "count", "data-zone": zone.zone_id }),
       );
       list.append(item);
@@ -190,7 +199,8 @@
     return card;
   }
 
-  function showStores(stores) {
+  function showStores(list) {
+    stores = list;
     const holder = $("stores");
     const seen = new Set();
     for (const store of stores) {
@@ -221,19 +231,20 @@
 
   // --- campaigns ---
 
-  function triggerText(t) {
-    const where = [t.store_id && `store ${t.store_id}`, t.zone_id && `zone ${t.zone_id}`, t.zone_kind && `a ${t.zone_kind} zone`];
-    const text = `${t.type} · ${where.filter(Boolean).join(", ") || "any zone"}`;
-    return t.min_confidence != null ? `${text} · confidence ≥ ${t.min_confidence}` : text;
+  function triggerText(trigger) {
+    const { store_id, zone_id, zone_kind } = trigger;
+    const where = [store_id && t("trigger.store", { id: store_id }), zone_id && t("trigger.zone", { id: zone_id }), zone_kind && t("trigger.kind", { kind: zone_kind })];
+    const text = `${trigger.type} · ${where.filter(Boolean).join(", ") || t("trigger.anyZone")}`;
+    return trigger.min_confidence != null ? `${text} · ${t("trigger.confidence", { n: trigger.min_confidence })}` : text;
   }
 
   function scheduleText(s) {
-    if (!s) return "always";
+    if (!s) return t("schedule.always");
     const parts = [];
-    if (s.starts_at) parts.push(`from ${new Date(s.starts_at).toLocaleString()}`);
-    if (s.ends_at) parts.push(`until ${new Date(s.ends_at).toLocaleString()}`);
+    if (s.starts_at) parts.push(t("schedule.from", { when: new Date(s.starts_at).toLocaleString(lang()) }));
+    if (s.ends_at) parts.push(t("schedule.until", { when: new Date(s.ends_at).toLocaleString(lang()) }));
     for (const h of s.hours || []) parts.push(`${h.days.join(" ")} ${h.from}–${h.to}`);
-    return parts.join("; ") || "always";
+    return parts.join("; ") || t("schedule.always");
   }
 
   function funnel(results) {
@@ -244,12 +255,12 @@
       bar.style.width = `${(100 * results[step]) / top}%`; // CSSOM, allowed under the page's CSP
       const track = el("div");
       track.append(bar);
-      box.append(el("span", {}, step), track, el("span", { class: "n", "data-step": step }, String(results[step])));
+      box.append(el("span", {}, t(`funnel.${step}`)), track, el("span", { class: "n", "data-step": step }, String(results[step])));
     }
     const holder = el("div");
     holder.append(box);
     const reasons = Object.entries(results.suppressed || {});
-    if (reasons.length) holder.append(el("div", { class: "suppressed" }, `suppressed: ${reasons.map(([r, n]) => `${r} ${n}`).join(", ")}`));
+    if (reasons.length) holder.append(el("div", { class: "suppressed" }, t("suppressed", { list: reasons.map(([r, n]) => `${r} ${n}`).join(", ") })));
     return holder;
   }
 
@@ -263,8 +274,8 @@
       await refresh();
       if (warning) $(errorId).textContent = warning;
     } catch (error) {
-      if (error.status === 401) return signOut("The admin token is no longer accepted: sign in again.");
-      $(errorId).textContent = `Could not change ${what}: ${error.message}`;
+      if (error.status === 401) return signOut(t("signin.refused"));
+      $(errorId).textContent = t("change.failed", { what, error: error.message });
     } finally {
       button.disabled = false;
     }
@@ -288,7 +299,7 @@
       const action = el("td");
       if (c.status !== "ended") {
         const pause = c.status === "active";
-        const button = el("button", { type: "button", class: pause ? "pause" : "resume" }, pause ? "Pause" : "Resume");
+        const button = el("button", { type: "button", class: pause ? "pause" : "resume" }, t(pause ? "pause" : "resume"));
         button.addEventListener("click", () => setActive(c.campaign_id, !pause, button));
         action.append(button);
       }
@@ -298,7 +309,7 @@
         el("td", {}, c.campaign_id),
         el("td", {}, triggerText(c.trigger)),
         el("td", {}, c.product ? `${c.product} (${c.sku})` : c.sku),
-        el("td", { class: `status ${c.status}` }, c.status),
+        el("td", { class: `status ${c.status}` }, t(`status.${c.status}`)),
         el("td", {}, scheduleText(c.schedule)),
         results,
         action,
@@ -315,50 +326,50 @@
   function durationText(iso) {
     const match = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(iso || "");
     if (!match) return iso;
-    const parts = DURATION_UNITS.map((unit, i) => match[i + 1] && `${Number(match[i + 1])} ${unit}`);
+    const parts = DURATION_UNITS.map((unit, i) => match[i + 1] && `${Number(match[i + 1])} ${t(unit)}`);
     return parts.filter(Boolean).join(" ") || iso;
   }
 
   function zoneText(z) {
-    if (z.zone_id && z.zone_kind) return `zone ${z.zone_id} (${z.zone_kind})`;
-    return z.zone_id ? `zone ${z.zone_id}` : z.zone_kind ? `a ${z.zone_kind} zone` : "any zone";
+    if (z.zone_id && z.zone_kind) return t("trigger.zoneWithKind", { id: z.zone_id, kind: z.zone_kind });
+    return z.zone_id ? t("trigger.zone", { id: z.zone_id }) : z.zone_kind ? t("trigger.kind", { kind: z.zone_kind }) : t("trigger.anyZone");
   }
 
   function entryText(j) {
     const e = j.entry;
-    const where = [e.store_id && `store ${e.store_id}`, (e.zone_id || e.zone_kind) && zoneText(e), e.sku && `an order with ${e.sku}`];
-    const parts = [`enters on ${e.event}${where.some(Boolean) ? ` · ${where.filter(Boolean).join(", ")}` : ""}`];
-    parts.push(`control arm ${j.holdout_percent}%`);
-    if (j.goal) parts.push(`goal: ${j.goal.event}${j.goal.sku ? ` with ${j.goal.sku}` : ""} within ${durationText(j.goal.within)}`);
-    if (j.exit_on.length) parts.push(`leaves on ${j.exit_on.join(", ")}`);
+    const where = [e.store_id && t("trigger.store", { id: e.store_id }), (e.zone_id || e.zone_kind) && zoneText(e), e.sku && t("entry.order", { sku: e.sku })];
+    const parts = [`${t("entry.enters", { event: e.event })}${where.some(Boolean) ? ` · ${where.filter(Boolean).join(", ")}` : ""}`];
+    parts.push(t("entry.control", { n: j.holdout_percent }));
+    if (j.goal) parts.push(t(j.goal.sku ? "entry.goalSku" : "entry.goal", { event: j.goal.event, sku: j.goal.sku, within: durationText(j.goal.within) }));
+    if (j.exit_on.length) parts.push(t("entry.leaves", { events: j.exit_on.join(", ") }));
     return parts.join(" · ");
   }
 
   function conditionText(c) {
-    if (c.in_zone) return `in ${zoneText(c.in_zone)} now`;
-    if (c.in_stock) return `${c.in_stock} in stock there now`;
-    if (c.consent) return `consents to ${c.consent}`;
-    if (c.had_event) return `had ${c.had_event} since entering`;
+    if (c.in_zone) return t("condition.inZone", { zone: zoneText(c.in_zone) });
+    if (c.in_stock) return t("condition.inStock", { sku: c.in_stock });
+    if (c.consent) return t("condition.consent", { what: c.consent });
+    if (c.had_event) return t("condition.hadEvent", { event: c.had_event });
     return JSON.stringify(c);
   }
 
-  const then = (next) => `→ ${next || "done"}`; // a step with no next ends the journey, completed
+  const then = (next) => `→ ${next || t("step.done")}`; // a step with no next ends the journey, completed
 
   // What a step does, in one line: its type's gist and where it leads.
   function stepText(s) {
     switch (s.type) {
       case "wait":
-        return `wait ${durationText(s.for)} ${then(s.next)}`;
+        return t("step.wait", { for: durationText(s.for), then: then(s.next) });
       case "wait_for":
-        return `wait up to ${durationText(s.timeout)} for ${s.event} ${then(s.next)}; if it does not come ${then(s.timeout_next)}`;
+        return t("step.waitFor", { timeout: durationText(s.timeout), event: s.event, then: then(s.next), otherwise: then(s.timeout_next) });
       case "branch":
-        return `if ${conditionText(s.if)} ${then(s.then)}; else ${then(s.else)}`;
+        return t("step.branch", { condition: conditionText(s.if), then: then(s.then), otherwise: then(s.else) });
       case "message": {
-        const texts = s.message.en || Object.values(s.message)[0];
-        return `message · ${s.purpose}${s.sku ? ` · ${s.sku}` : ""} · “${texts.title}” ${then(s.next)}`;
+        const texts = s.message[lang()] || s.message.en || Object.values(s.message)[0];
+        return t("step.message", { purpose: s.purpose, sku: s.sku ? ` · ${s.sku}` : "", title: texts.title, then: then(s.next) });
       }
       case "exit":
-        return "exit";
+        return t("step.exit");
       default:
         return s.type;
     }
@@ -371,7 +382,7 @@
   function stepsTable(j) {
     const table = el("table", { class: "steps" });
     const head = table.createTHead().insertRow();
-    for (const title of ["Step", "What it does", "Now", "Reached", "Sent", "Suppressed"]) head.append(el("th", { scope: "col" }, title));
+    for (const title of ["step", "does", "now", "reached", "sent", "suppressed"]) head.append(el("th", { scope: "col" }, t(`steps.${title}`)));
     const body = table.createTBody();
     const r = j.results;
     for (const step of j.steps) {
@@ -397,12 +408,12 @@
     const goal = j.results.goal;
     const table = el("table", { class: "arms" });
     const head = table.createTHead().insertRow();
-    const columns = goal ? ["Arm", "Entered", "Converted", "Rate"] : ["Arm", "Entered"];
-    for (const title of columns) head.append(el("th", { scope: "col" }, title));
+    const columns = goal ? ["arm", "entered", "converted", "rate"] : ["arm", "entered"];
+    for (const title of columns) head.append(el("th", { scope: "col" }, t(`arms.${title}`)));
     const body = table.createTBody();
     for (const arm of ARMS) {
       const row = el("tr", { class: "arm", "data-arm": arm });
-      row.append(el("th", { scope: "row" }, arm), el("td", { class: "entered" }, String(j.results.entered[arm] || 0)));
+      row.append(el("th", { scope: "row" }, t(`arm.${arm}`)), el("td", { class: "entered" }, String(j.results.entered[arm] || 0)));
       if (goal) row.append(el("td", { class: "converted" }, String(goal[arm].converted)), el("td", { class: "rate" }, percent(goal[arm].rate)));
       body.append(row);
     }
@@ -410,15 +421,15 @@
     holder.append(table);
     if (goal) {
       const u = goal.uplift;
-      let text = "uplift: not enough data (an arm nobody entered yet)";
+      let text = t("uplift.none");
       if (u) {
-        const relative = u.relative == null ? "" : `, ${signed(100 * u.relative, 0)}% relative`;
-        text = `uplift ${points(u.absolute)} points (95% interval ${points(u.ci95[0])} to ${points(u.ci95[1])}${relative})`;
+        const relative = u.relative == null ? "" : t("uplift.relative", { n: signed(100 * u.relative, 0) });
+        text = t("uplift.is", { absolute: points(u.absolute), low: points(u.ci95[0]), high: points(u.ci95[1]), relative });
       }
       holder.append(el("p", { class: "uplift" }, text));
     }
     const exits = Object.entries(j.results.exits).map(([reason, n]) => `${reason} ${n}`);
-    holder.append(el("p", { class: "exits" }, `left: ${exits.join(", ") || "nobody yet"}`));
+    holder.append(el("p", { class: "exits" }, t("exits", { list: exits.join(", ") || t("exits.none") })));
     return holder;
   }
 
@@ -430,18 +441,18 @@
       const journey = await api("GET", path);
       const { journey_id, version, created_at, updated_at, ended_at, ...document } = journey;
       const saved = await api("PUT", path, { ...document, active });
-      return saved.version === version ? null : `${journeyId} became version ${saved.version} (it was ${version})`;
+      return saved.version === version ? null : t("journey.newVersion", { id: journeyId, version: saved.version, old: version });
     });
   }
 
   function journeyCard(j) {
     const card = el("article", { class: "journey", "data-journey": j.journey_id });
     const title = el("h3", {}, j.name);
-    title.append(" ", el("span", { class: "where" }, `${j.journey_id} · version ${j.version}`), " ", el("span", { class: `status ${j.status}` }, j.status));
+    title.append(" ", el("span", { class: "where" }, t("journey.version", { id: j.journey_id, version: j.version })), " ", el("span", { class: `status ${j.status}` }, t(`status.${j.status}`)));
     card.append(title);
     if (j.status !== "ended") {
       const pause = j.status === "active";
-      const button = el("button", { type: "button", class: pause ? "pause" : "resume", "aria-label": `${pause ? "Pause" : "Resume"} ${j.name}` }, pause ? "Pause" : "Resume");
+      const button = el("button", { type: "button", class: pause ? "pause" : "resume", "aria-label": t(pause ? "pause.named" : "resume.named", { name: j.name }) }, t(pause ? "pause" : "resume"));
       button.addEventListener("click", () => setJourneyActive(j.journey_id, !pause, button));
       card.append(button);
     }
@@ -462,7 +473,7 @@
     for (const d of decisions) {
       const row = el("tr", { "data-message": String(d.message_id) });
       row.append(
-        el("td", {}, new Date(d.decided_at).toLocaleTimeString()),
+        el("td", {}, new Date(d.decided_at).toLocaleTimeString(lang())),
         el("td", {}, d.purpose),
         el("td", { class: `outcome ${d.status}` }, d.status),
         el("td", { class: "reason" }, d.reason || ""),
@@ -479,7 +490,7 @@
   // --- the loop ---
 
   function show(overview) {
-    $("unavailable").replaceChildren(...overview.unavailable.map((u) => el("li", { "data-service": u.service }, `${u.service} is not answering: ${u.detail}`)));
+    $("unavailable").replaceChildren(...overview.unavailable.map((u) => el("li", { "data-service": u.service }, t("unavailable", { service: u.service, detail: u.detail }))));
     showStores(overview.stores);
     showCampaigns(overview.campaigns);
     showJourneys(overview.journeys);
@@ -493,7 +504,7 @@
     const overview = await api("GET", "/v1/console/overview");
     if (mine !== asked) return; // a later request is on its way: an older answer must not undo it
     show(overview);
-    $("live").textContent = `live · ${new Date(overview.at).toLocaleTimeString()}`;
+    $("live").textContent = t("live.on", { time: new Date(overview.at).toLocaleTimeString(lang()) });
     $("live").className = "live on";
   }
 
@@ -502,8 +513,8 @@
     try {
       await refresh();
     } catch (error) {
-      if (error.status === 401 || error.status === 403) return signOut("The admin token is no longer accepted: sign in again.");
-      $("live").textContent = "reconnecting…";
+      if (error.status === 401 || error.status === 403) return signOut(t("signin.refused"));
+      $("live").textContent = t("live.reconnecting");
       $("live").className = "live stale";
     }
     if (token) timer = setTimeout(poll, POLL_MS);
@@ -514,12 +525,13 @@
     token = null;
     sessionStorage.removeItem(TOKEN_KEY);
     drawn.clear();
+    editor.close();
     $("stores").replaceChildren();
     $("console").hidden = true;
     $("signout").hidden = true;
     $("signin").hidden = false;
     $("signin-error").textContent = message || "";
-    $("live").textContent = "offline";
+    $("live").textContent = t("live.offline");
     $("live").className = "live";
   }
 
@@ -529,7 +541,7 @@
       show(await api("GET", "/v1/console/overview"));
     } catch (error) {
       const refused = error.status === 401 || error.status === 403;
-      signOut(refused ? "This is not the admin token." : `The console could not load: ${error.message}`);
+      signOut(refused ? t("signin.notAdmin") : t("signin.cannotLoad", { error: error.message }));
       return;
     }
     sessionStorage.setItem(TOKEN_KEY, candidate); // kept only once notify accepted it
@@ -548,7 +560,32 @@
   });
   $("signout").addEventListener("click", () => signOut());
 
+  // Another language: the page's texts at once, what the polls drew redrawn (the editor reopened empty).
+  const language = $("language");
+  for (const [code, name] of Object.entries(LANGUAGES)) language.append(el("option", { value: code, lang: code }, name));
+  language.value = lang();
+  language.addEventListener("change", () => {
+    choose(language.value);
+    $("signin-error").textContent = "";
+    if (!token) return signOut();
+    const open = editor.store && !$("zone-editor").hidden ? editor.store.store_id : null;
+    drawn.clear();
+    refresh()
+      .then(() => {
+        const store = stores.find((s) => s.store_id === open);
+        if (store) editor.open(store, stores);
+      })
+      .catch(() => {});
+  });
+  // Tiles the browser cannot fetch: every store redrawn plainly, at the same coordinates.
+  whenTilesFail(() => {
+    drawn.clear();
+    if (token) refresh().catch(() => {});
+  });
+
+  translatePage();
   const kept = sessionStorage.getItem(TOKEN_KEY);
-  if (kept) signIn(kept);
-  else signOut();
+  loadConfig()
+    .catch(() => {}) // no config: no tiles, and zones are written to geo at notify's own origin
+    .finally(() => (kept ? signIn(kept) : signOut()));
 })();
