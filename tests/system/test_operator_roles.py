@@ -64,6 +64,7 @@ def cases() -> list[Case]:
         Case("geo", "GET", "/v1/events", ADMIN),
         # inventory: the admin keeps the catalogue, a manager their store's stock and orders
         Case("inventory", "PUT", f"/v1/products/{SKU}", ADMIN, body={"name": "Veg box", "category": "fresh"}),
+        Case("inventory", "GET", "/v1/products?q=veg", every),
         Case("inventory", "GET", f"/v1/products/{SKU}", every),
         Case("inventory", "GET", "/v1/stores/rivoli/stock", MANAGER),
         Case("inventory", "GET", f"/v1/stores/rivoli/alternatives/{SKU}", MANAGER),
