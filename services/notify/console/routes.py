@@ -25,6 +25,7 @@ _FILES = frozenset(
         "console.js",
         "console-i18n.js",
         "console-map.js",
+        "console-campaigns.js",
         "vendor/leaflet/leaflet.css",
         "vendor/leaflet/leaflet.js",
         *(f"vendor/leaflet/images/{name}.png" for name in ("layers", "layers-2x", "marker-icon", "marker-shadow")),
@@ -37,6 +38,7 @@ _PAGE: dict[str, Any] = {"exclude_from_auth": True, "include_in_schema": False, 
 def _config(ctx: NotifyContext) -> ConsoleConfig:
     return ConsoleConfig(
         geo=(ctx.config.public_geo_url or ctx.settings.geo_url).rstrip("/"),
+        inventory=(ctx.config.public_inventory_url or ctx.settings.inventory_url).rstrip("/"),
         tile_url=ctx.config.console_tile_url,
         tile_attribution=ctx.config.console_tile_attribution,
     )
@@ -44,10 +46,13 @@ def _config(ctx: NotifyContext) -> ConsoleConfig:
 
 @get("/console", **_PAGE)
 def console_page(ctx: FromContext[NotifyContext]) -> Response[bytes]:
-    """The console: it calls geo to write zones, and shows the map's tiles from their origin alone."""
+    """The console: it calls geo to write zones and inventory to search the catalogue, and shows the
+    map's tiles from their origin alone."""
     config = _config(ctx)
     images = (origin_of(config.tile_url),) if config.tile_url else ()
-    return page_file(__package__, "console.html", "text/html", (origin_of(config.geo),), images)
+    return page_file(
+        __package__, "console.html", "text/html", (origin_of(config.geo), origin_of(config.inventory)), images
+    )
 
 
 @get("/console/config.json", **_PAGE)

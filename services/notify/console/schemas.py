@@ -14,9 +14,12 @@ from shared.wire import Answer
 
 
 class ConsoleConfig(msgspec.Struct, kw_only=True):
-    """Where the console writes zones (geo, as the browser reaches it) and the tiles of its map."""
+    """Where the console writes zones (geo, as the browser reaches it), searches the catalogue (inventory)
+    and the tiles of its map."""
 
     geo: str
+    inventory: str
+    """inventory, as the browser reaches it: the campaign editor searches its catalogue"""
     tile_url: str
     """{z}/{x}/{y} as Leaflet takes them; empty: no tiles, the plain drawing"""
     tile_attribution: str

@@ -12,7 +12,7 @@ const CLICK_AFTER_MS = 400; // the click a drag ends with comes this soon after 
 const KINDS = ["store", "pickup", "department", "approach"];
 const MAX_ZOOM = 21; // tiles stop at 19: the last levels stretch them, a store's zones need it
 
-let config = { geo: "", tile_url: "", tile_attribution: "" };
+export let config = { geo: "", inventory: "", tile_url: "", tile_attribution: "" };
 let tilesFailed = false;
 const onTilesFailed = []; // who redraws when tiles turn out unreachable
 
@@ -33,7 +33,7 @@ function tilesFail() {
   for (const callback of onTilesFailed) callback();
 }
 
-function el(tag, attrs = {}, text) {
+export function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   if (text !== undefined) node.textContent = text;
@@ -114,7 +114,7 @@ export function tiledMap(store, framed) {
 
 // --- the zone editor ---
 
-function field(form, name, label, control) {
+export function field(form, name, label, control) {
   const row = el("label", { class: "field" });
   row.append(el("span", { "data-i18n": label }, t(label)), control, el("span", { class: "error", "data-error-for": name, role: "alert" }));
   form.append(row);

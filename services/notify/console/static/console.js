@@ -5,6 +5,7 @@
 // reads from notify only, which gathers what geo and inventory hold.
 import { choose, lang, LANGUAGES, t, translatePage } from "./console-i18n.js";
 import { loadConfig, tiledMap, tilesUsable, whenTilesFail, ZoneEditor } from "./console-map.js";
+import { CampaignEditor } from "./console-campaigns.js";
 
 (() => {
   const TOKEN_KEY = "accueil.adminToken"; // sessionStorage: forgotten when the tab closes
@@ -25,6 +26,9 @@ import { loadConfig, tiledMap, tilesUsable, whenTilesFail, ZoneEditor } from "./
   let asked = 0; // overview requests sent so far
   let stores = []; // the latest overview's, for the zone editor's surroundings
   const editor = new ZoneEditor($("zone-editor"), () => token, () => refresh().catch(() => {}));
+  const campaignEditor = new CampaignEditor($("campaign-editor"), (...call) => api(...call), () => token, () =>
+    refresh().catch(() => {}),
+  );
 
   function el(tag, attrs = {}, text) {
     const node = document.createElement(tag);
@@ -48,6 +52,7 @@ import { loadConfig, tiledMap, tilesUsable, whenTilesFail, ZoneEditor } from "./
       const error = await response.json().catch(() => ({}));
       const failure = new Error(error.detail || response.statusText);
       failure.status = response.status;
+      failure.field = error.field;
       throw failure;
     }
     return response.status === 204 ? null : response.json();
@@ -298,6 +303,15 @@ import { loadConfig, tiledMap, tilesUsable, whenTilesFail, ZoneEditor } from "./
       const row = el("tr", { "data-campaign": c.campaign_id });
       const action = el("td");
       if (c.status !== "ended") {
+        const edit = el("button", { type: "button", class: "edit" }, t("campaignEditor.edit"));
+        edit.addEventListener("click", async () => {
+          try {
+            campaignEditor.open(await api("GET", `/v1/campaigns/${encodeURIComponent(c.campaign_id)}`));
+          } catch (error) {
+            $("campaign-error").textContent = error.message;
+          }
+        });
+        action.append(edit);
         const pause = c.status === "active";
         const button = el("button", { type: "button", class: pause ? "pause" : "resume" }, t(pause ? "pause" : "resume"));
         button.addEventListener("click", () => setActive(c.campaign_id, !pause, button));
@@ -492,6 +506,7 @@ import { loadConfig, tiledMap, tilesUsable, whenTilesFail, ZoneEditor } from "./
   function show(overview) {
     $("unavailable").replaceChildren(...overview.unavailable.map((u) => el("li", { "data-service": u.service }, t("unavailable", { service: u.service, detail: u.detail }))));
     showStores(overview.stores);
+    campaignEditor.setStores(overview.stores);
     showCampaigns(overview.campaigns);
     showJourneys(overview.journeys);
     showDecisions(overview.decisions);
@@ -559,6 +574,7 @@ import { loadConfig, tiledMap, tilesUsable, whenTilesFail, ZoneEditor } from "./
     if (value) signIn(value);
   });
   $("signout").addEventListener("click", () => signOut());
+  $("new-campaign").addEventListener("click", () => campaignEditor.open());
 
   // Another language: the page's texts at once, what the polls drew redrawn (the editor reopened empty).
   const language = $("language");
