@@ -63,14 +63,13 @@ def audited() -> bool:
 
 async def record(conn: asyncpg.Connection, source: str, before: Any, after: Any) -> None:
     """Record the change the current request made, in the caller's transaction, if an operator or the
-    admin token made it. `before` and `after` are the resource as answered (Structs, dicts or None)."""
+    admin token made it and it changed something. `before` and `after` are the resource as answered
+    (Structs, dicts or None)."""
     actor, action = actor_of(CALLER.get()), CALL.get()
     if actor is None or action is None:
         return
-    entry = AuditData(
-        actor=actor,
-        action=action,
-        before=redact(msgspec.to_builtins(before)),
-        after=redact(msgspec.to_builtins(after)),
-    )
+    before, after = redact(msgspec.to_builtins(before)), redact(msgspec.to_builtins(after))
+    if before == after:
+        return  # a write that changed nothing (the same document again, an import of what is there)
+    entry = AuditData(actor=actor, action=action, before=before, after=after)
     await bus.publish(conn, source, [AuditRecorded(ts=datetime.now(UTC), data=entry)], read_back=False)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from services.notify.audit import service
+import asyncpg
+
+from services.notify.audit import repository as repo
+from services.notify.context import NotifyContext
 from shared.bus import Consumer
 from shared.events import AuditRecorded
 
-AUDIT_EVENTS = Consumer(name="notify.audit", types=(AuditRecorded,), handle=service.keep)
+
+async def keep(conn: asyncpg.Connection, event: AuditRecorded, _ctx: NotifyContext) -> None:
+    """Copied in the transaction that claims the event: exactly once."""
+    await repo.insert(conn, event)
+
+
+AUDIT_EVENTS = Consumer(name="notify.audit", types=(AuditRecorded,), handle=keep)

@@ -521,6 +521,7 @@
     $("signin-error").textContent = message || "";
     $("live").textContent = "offline";
     $("live").className = "live";
+    document.dispatchEvent(new CustomEvent("console:signed-out")); // the sections in modules of their own
   }
 
   async function signIn(candidate) {
@@ -537,6 +538,7 @@
     $("signin-error").textContent = "";
     $("console").hidden = false;
     $("signout").hidden = false;
+    document.dispatchEvent(new CustomEvent("console:signed-in", { detail: { api } }));
     poll();
   }
 
