@@ -6,8 +6,9 @@ travels as an `audit.recorded` event on the bus, so it exists if and only if the
 each service keeps writing only its own tables: notify keeps the log (notify.audit_log) and answers
 `GET /v1/audit`. Devices, staff and services are not audited: only the admin token and operators.
 
-The event log is read by the event feed and by webhooks, so nothing secret goes into an entry: every
-field named like a secret or a token is replaced before the entry leaves (`redact`).
+An entry is in no service's event feed (`feed_source`), but the event log keeps it for a while and a
+webhook may take `audit.recorded`, so nothing secret goes into an entry: every field named like a
+secret or a token, and a shopper's name and device id, are replaced before the entry leaves (`redact`).
 """
 
 from __future__ import annotations
@@ -72,4 +73,11 @@ async def record(conn: asyncpg.Connection, source: str, before: Any, after: Any)
     if before == after:
         return  # a write that changed nothing (the same document again, an import of what is there)
     entry = AuditData(actor=actor, action=action, before=before, after=after)
-    await bus.publish(conn, source, [AuditRecorded(ts=datetime.now(UTC), data=entry)], read_back=False)
+    await bus.publish(conn, feed_source(source), [AuditRecorded(ts=datetime.now(UTC), data=entry)], read_back=False)
+
+
+def feed_source(service: str) -> str:
+    """The source an entry is published under: not the service's own, so that its event feed
+    (`GET /v1/events`, which lists the service's source) stays the service's domain events, and the
+    log is read where it is kept, `GET /v1/audit`."""
+    return f"{service}.audit"

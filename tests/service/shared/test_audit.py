@@ -44,7 +44,7 @@ async def test_an_entry_is_published_with_the_change_and_never_without_it(db: as
         async with db.transaction():
             await audit.record(db, "notify", {"active": True}, {"active": False})
     [entry] = await recorded(db)
-    assert entry["source"] == "notify"
+    assert entry["source"] == "notify.audit"  # not in notify's event feed
     assert entry["data"] == {
         "actor": "mia@example.com",
         "action": "PUT /v1/campaigns/welcome",
