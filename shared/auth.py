@@ -159,6 +159,10 @@ CALLER: ContextVar[Principal | None] = ContextVar("accueil_caller", default=None
 `principal` dependency reads: a provider taking no parameter costs Litestar no conversion of its
 arguments on every request."""
 
+CALL: ContextVar[str | None] = ContextVar("accueil_call", default=None)
+"""The request being served, as `METHOD /concrete/path` (set by BearerAuth with CALLER): the action an
+audit entry names (shared.audit)."""
+
 
 def kid_of(issuer: str, key: Ed25519PublicKey) -> str:
     """A token's `kid`: its issuer and which of the issuer's keys signed it (during a rotation an
@@ -367,9 +371,11 @@ class BearerAuth(ASGIMiddleware):
                 raise Forbidden(f"this call is not one {principal.subject} makes")
         scope["user"] = principal
         caller = CALLER.set(principal)
+        call = CALL.set(f"{cast('HTTPScope', scope)['method']} {scope['path']}")
         try:
             await next_app(scope, receive, send)
         finally:
+            CALL.reset(call)
             CALLER.reset(caller)  # a server runs each request in a task of its own; a test client may not
 
 

@@ -11,7 +11,7 @@ Adding a type: a payload Struct, an event Struct with its `tag`, and its name in
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -271,6 +271,26 @@ class ErasureConfirmed(Event, tag="erasure.confirmed"):
     data: ErasureConfirmedData
 
 
+# --- every service: the audit trail ---
+
+
+class AuditData(Payload):
+    actor: str
+    """`admin` (the admin token) or the operator's email."""
+    action: str
+    """The call: method and concrete path, e.g. `PUT /v1/campaigns/welcome`."""
+    before: Any
+    """The resource as it was (null if new), secrets redacted (shared.audit)."""
+    after: Any
+    """The resource as it is now (null if deleted)."""
+
+
+class AuditRecorded(Event, tag="audit.recorded"):
+    """An operator or the admin token changed something (notify keeps the audit log)."""
+
+    data: AuditData
+
+
 AnyEvent = (
     StoreChanged
     | ZoneEntered
@@ -293,6 +313,7 @@ AnyEvent = (
     | ConsentChanged
     | ErasureRequested
     | ErasureConfirmed
+    | AuditRecorded
 )
 """Every event, as it travels: on the bus, in the feed, in answers."""
 

@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from services.notify.audit import jobs as audit_jobs
+from services.notify.audit import routes as audit
+from services.notify.audit.consumers import AUDIT_EVENTS
 from services.notify.back_in_stock import jobs as back_in_stock_jobs
 from services.notify.back_in_stock import routes as back_in_stock
 from services.notify.back_in_stock.consumers import BACK_IN_STOCK_DELIVERY, BACK_IN_STOCK_EVENTS
@@ -138,6 +141,7 @@ SPEC = ServiceSpec(
         *journeys.ROUTES,
         *console.ROUTES,
         *shop.ROUTES,
+        *audit.ROUTES,
     ],
     migrations=MigrationSet(schema="notify", package="services.notify"),
     # The replicas first: in each round of the bus worker, stock changes published before a
@@ -153,6 +157,7 @@ SPEC = ServiceSpec(
         WEBHOOK_EVENTS,
         BACK_IN_STOCK_EVENTS,
         JOURNEY_EVENTS,
+        AUDIT_EVENTS,
     ],
     jobs=[
         *offer_jobs.JOBS,
@@ -162,6 +167,7 @@ SPEC = ServiceSpec(
         *back_in_stock_jobs.JOBS,
         *journey_jobs.JOBS,
         *webhook_jobs.JOBS,
+        *audit_jobs.JOBS,
     ],
     settings_type=NotifySettings,
     context=notify_context,

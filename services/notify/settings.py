@@ -45,6 +45,9 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     message_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 90
     """The message log (every decision, sent or not) is deleted after this long."""
 
+    audit_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 365
+    """The audit log (every change by an operator or the admin token) is deleted after this long."""
+
     back_in_stock_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
     """A back-in-stock request not answered this long after it was made lapses: nothing is said."""
 

@@ -130,9 +130,10 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
     assert re.findall(r'(?:src|href)="([^"]+)"', page.text) == [
         "/console/vendor/leaflet/leaflet.css",
         "/console/console.css",
+        "/console/audit.js",
         "/console/console.js",
     ]
-    own = ("console.js", "console-map.js", "console-i18n.js", "console.css")
+    own = ("console.js", "console-map.js", "console-i18n.js", "console-campaigns.js", "audit.js", "console.css")
     for asset in (*own, "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet/images/layers.png"):
         r = await system.notify.get(f"/console/{asset}")
         media = {"js": "text/javascript", "css": "text/css", "png": "image/png"}[asset.rsplit(".", 1)[1]]

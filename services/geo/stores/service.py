@@ -30,6 +30,7 @@ from services.geo.zones.schemas import (
     ZonePut,
 )
 from services.geo.zones.zone_index import Zone
+from shared import audit
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events import StoreChanged, StoreData
 
@@ -56,11 +57,14 @@ async def put_store(ctx: GeoContext, store_id: str, data: StorePut) -> Store:
         ZoneInfo(tz)
     except (KeyError, ValueError) as exc:
         raise Invalid(f"unknown time zone {tz!r}: use an IANA name such as Europe/Paris", field="timezone") from exc
+    store = Store(store_id=store_id, name=data.name, lat=data.lat, lng=data.lng, timezone=tz)
     async with ctx.db.transaction() as conn:
+        before = await repo.get_store(conn, store_id, lock=True)
         await repo.upsert_store(conn, store_id, data.name, data.lat, data.lng, tz)
         changed = StoreData(name=data.name, lat=data.lat, lng=data.lng, timezone=tz)
         await ctx.publish(conn, [StoreChanged(ts=datetime.now(UTC), store_id=store_id, data=changed)])
-    return Store(store_id=store_id, name=data.name, lat=data.lat, lng=data.lng, timezone=tz)
+        await audit.record(conn, ctx.service, before and Store(**dict(before)), store)
+    return store
 
 
 async def get_store(ctx: GeoContext, store_id: str) -> Store:
@@ -108,9 +112,11 @@ async def put_zone(ctx: GeoContext, store_id: str, zone_id: str, data: ZonePut) 
     async with ctx.db.transaction() as conn:
         if await repo.get_store(conn, store_id) is None:
             raise NotFound(f"unknown store {store_id!r}: create it first", field="store_id")
+        before = await repo.get_zone(conn, store_id, zone_id, lock=True)
         await repo.upsert_zone(conn, store_id, zone_id, data.kind, data.name, data.dwell_s, shape)
         row = await repo.get_zone(conn, store_id, zone_id)
-    assert row is not None  # written just now, in this transaction
+        assert row is not None  # written just now, in this transaction
+        await audit.record(conn, ctx.service, before and zone_out(before), zone_out(row))
     ctx.zones.index.put(zone_of(row))
     return zone_out(row)
 
@@ -129,11 +135,12 @@ async def delete_zone(ctx: GeoContext, store_id: str, zone_id: str) -> None:
     removed: Zone | None = None
     try:
         async with ctx.db.transaction() as conn:
-            row = await repo.get_zone(conn, store_id, zone_id)
+            row = await repo.get_zone(conn, store_id, zone_id, lock=True)
             if row is None:
                 raise NotFound(f"unknown zone {zone_id!r} in store {store_id!r}", field="zone_id")
             zone = zone_of(row)
             await repo.delete_zone(conn, store_id, zone_id)
+            await audit.record(conn, ctx.service, zone_out(row), None)
             await devices.end_visits_of_zone(ctx, conn, zone, datetime.now(UTC))
             removed = ctx.zones.index.remove(zone.key)
     except BaseException:
@@ -153,17 +160,22 @@ async def put_beacon(ctx: GeoContext, store_id: str, beacon_id: str, data: Beaco
                 f"this beacon identity is already beacon {other['beacon_id']!r} of store {other['store_id']!r}",
                 field="ibeacon" if data.ibeacon else "eddystone",
             )
+        before = await repo.get_beacon(conn, store_id, beacon_id, lock=True)
         await repo.upsert_beacon(conn, store_id, beacon_id, data.zone_id, identity)
+        after = BeaconOut(
+            store_id=store_id, beacon_id=beacon_id, zone_id=data.zone_id, ibeacon=data.ibeacon, eddystone=data.eddystone
+        )
+        await audit.record(conn, ctx.service, before and _beacon_out(store_id, before), after)
     ctx.zones.beacons[identity] = (store_id, data.zone_id)
-    return BeaconOut(
-        store_id=store_id, beacon_id=beacon_id, zone_id=data.zone_id, ibeacon=data.ibeacon, eddystone=data.eddystone
-    )
+    return after
 
 
 async def delete_beacon(ctx: GeoContext, store_id: str, beacon_id: str) -> None:
     async with ctx.db.transaction() as conn:
-        if not await repo.delete_beacon(conn, store_id, beacon_id):
+        before = await repo.delete_beacon(conn, store_id, beacon_id)
+        if before is None:
             raise NotFound(f"unknown beacon {beacon_id!r} in store {store_id!r}", field="beacon_id")
+        await audit.record(conn, ctx.service, _beacon_out(store_id, before), None)
     await ctx.zones.reload_zone(store_id, "")
 
 
@@ -172,12 +184,11 @@ async def list_beacons(ctx: GeoContext, store_id: str) -> list[BeaconOut]:
         if await repo.get_store(conn, store_id) is None:
             raise NotFound(f"unknown store {store_id!r}", field="store_id")
         rows = await repo.beacons_of_store(conn, store_id)
-    beacons = []
-    for r in rows:
-        ibeacon, eddystone = beacon_of_identity(r["identity"])
-        beacons.append(
-            BeaconOut(
-                store_id=store_id, beacon_id=r["beacon_id"], zone_id=r["zone_id"], ibeacon=ibeacon, eddystone=eddystone
-            )
-        )
-    return beacons
+    return [_beacon_out(store_id, r) for r in rows]
+
+
+def _beacon_out(store_id: str, row: asyncpg.Record) -> BeaconOut:
+    ibeacon, eddystone = beacon_of_identity(row["identity"])
+    return BeaconOut(
+        store_id=store_id, beacon_id=row["beacon_id"], zone_id=row["zone_id"], ibeacon=ibeacon, eddystone=eddystone
+    )

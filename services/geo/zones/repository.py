@@ -28,10 +28,15 @@ async def upsert_store(
     )
 
 
-async def get_store(conn: asyncpg.Connection, store_id: str) -> asyncpg.Record | None:
+async def get_store(conn: asyncpg.Connection, store_id: str, *, lock: bool = False) -> asyncpg.Record | None:
+    """With `lock`, the row is held until the transaction ends (a change audited from this state)."""
     return await conn.fetchrow(
-        "SELECT store_id, name, lat, lng, timezone FROM geo.stores WHERE store_id = $1", store_id
+        f"SELECT store_id, name, lat, lng, timezone FROM geo.stores WHERE store_id = $1 {_lock(lock)}", store_id
     )
+
+
+def _lock(lock: bool) -> str:
+    return "FOR UPDATE" if lock else ""
 
 
 async def list_stores(
@@ -99,9 +104,11 @@ async def all_zones(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch(f"SELECT {ZONE_COLUMNS} FROM geo.zones")
 
 
-async def get_zone(conn: asyncpg.Connection, store_id: str, zone_id: str) -> asyncpg.Record | None:
+async def get_zone(
+    conn: asyncpg.Connection, store_id: str, zone_id: str, *, lock: bool = False
+) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {ZONE_COLUMNS} FROM geo.zones WHERE store_id = $1 AND zone_id = $2", store_id, zone_id
+        f"SELECT {ZONE_COLUMNS} FROM geo.zones WHERE store_id = $1 AND zone_id = $2 {_lock(lock)}", store_id, zone_id
     )
 
 
@@ -131,13 +138,29 @@ async def beacon_with_identity(conn: asyncpg.Connection, identity: str) -> async
     return await conn.fetchrow("SELECT store_id, beacon_id, zone_id FROM geo.beacons WHERE identity = $1", identity)
 
 
-async def delete_beacon(conn: asyncpg.Connection, store_id: str, beacon_id: str) -> bool:
-    deleted = await conn.fetchval(
-        "DELETE FROM geo.beacons WHERE store_id = $1 AND beacon_id = $2 RETURNING true", store_id, beacon_id
+async def get_beacon(
+    conn: asyncpg.Connection, store_id: str, beacon_id: str, *, lock: bool = False
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT beacon_id, zone_id, identity FROM geo.beacons WHERE store_id = $1 AND beacon_id = $2 {_lock(lock)}",
+        store_id,
+        beacon_id,
     )
-    if deleted:
+
+
+async def delete_beacon(conn: asyncpg.Connection, store_id: str, beacon_id: str) -> asyncpg.Record | None:
+    """The beacon as it was, or None if there was none."""
+    deleted = await conn.fetchrow(
+        """
+        DELETE FROM geo.beacons WHERE store_id = $1 AND beacon_id = $2
+        RETURNING beacon_id, zone_id, identity
+        """,
+        store_id,
+        beacon_id,
+    )
+    if deleted is not None:
         await conn.execute("SELECT pg_notify($1, $2)", ZONES_CHANNEL, "")
-    return bool(deleted)
+    return deleted
 
 
 async def all_beacons(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -9,6 +9,7 @@ import asyncpg
 from services.inventory.catalog import repository as repo
 from services.inventory.catalog.schemas import Product, ProductList, ProductPut
 from services.inventory.context import InventoryContext
+from shared import audit
 from shared.errors import NotFound
 from shared.events import ProductChanged, ProductData
 
@@ -39,6 +40,7 @@ async def put_product(ctx: InventoryContext, sku: str, data: ProductPut) -> Prod
         after = _replicated(row)
         if after != before:
             await ctx.publish(conn, [ProductChanged(ts=datetime.now(UTC), data=after)])
+        await audit.record(conn, ctx.service, locked and _product(locked), _product(row))
     return _product(row)
 
 

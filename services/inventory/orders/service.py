@@ -20,6 +20,7 @@ from services.inventory.settings import InventorySettings
 from services.inventory.stock import reserving
 from services.inventory.stock.availability import Line
 from services.inventory.stock.ledger import actor
+from shared import audit
 from shared import events as ev
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound, TooManyRequests
@@ -180,6 +181,7 @@ async def move(
         elif target == "canceled":
             events += await reserving.release(conn, [(moved["store_id"], line.sku, line.qty) for line in lines], now)
         await ctx.publish(conn, events)
+        await audit.record(conn, ctx.service, to_answer(order, holds(ctx.config)), to_answer(moved, holds(ctx.config)))
     return to_answer(moved, holds(ctx.config))
 
 

@@ -23,7 +23,7 @@ from services.inventory.stock.schemas import (
     StockItem,
     StockList,
 )
-from shared import bus
+from shared import audit, bus
 from shared.alternatives import Candidate, rank
 from shared.errors import Conflict, Invalid, NotFound
 
@@ -75,6 +75,7 @@ async def set_on_hand(
                 datetime.now(UTC),
             ),
         )
+        await audit.record(conn, ctx.service, current and _stock_item(sku, current), _stock_item(sku, row))
     return _stock_item(sku, row)
 
 
@@ -117,6 +118,14 @@ async def adjust(ctx: InventoryContext, store_id: str, sku: str, delta: int, *, 
                 datetime.now(UTC),
             ),
         )
+        before = (
+            None
+            if first
+            else StockItem(
+                sku=sku, on_hand=before_on_hand, reserved=row["reserved"], available=before_on_hand - row["reserved"]
+            )
+        )
+        await audit.record(conn, ctx.service, before, _stock_item(sku, row))
     return _stock_item(sku, row)
 
 
@@ -159,8 +168,16 @@ async def import_rows(ctx: InventoryContext, parsed: Parsed, *, actor: str) -> I
             )
         # Up to one event per imported row: reading them all back would cost more than writing them.
         await bus.publish(conn, ctx.service, events, read_back=False)
+        await audit.record(conn, ctx.service, *_import_audit(changed))
     rows = len(parsed.records)
     return ImportResult(rows=rows, changed=len(changed), unchanged=rows - len(changed))
+
+
+def _import_audit(changed: Sequence[asyncpg.Record]) -> tuple[dict[str, object], dict[str, object]]:
+    """An import's audit entry: the rows it changed, on hand before (null: a new row) and after."""
+    before = [{"store_id": r["store_id"], "sku": r["sku"], "on_hand": r["before_on_hand"]} for r in changed]
+    after = [{"store_id": r["store_id"], "sku": r["sku"], "on_hand": r["on_hand"]} for r in changed]
+    return {"rows": before}, {"rows": after}
 
 
 async def ledger(ctx: InventoryContext, store_id: str, sku: str, before: int | None, limit: int) -> Ledger:

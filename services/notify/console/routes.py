@@ -26,6 +26,7 @@ _FILES = frozenset(
         "console-i18n.js",
         "console-map.js",
         "console-campaigns.js",
+        "audit.js",
         "vendor/leaflet/leaflet.css",
         "vendor/leaflet/leaflet.js",
         *(f"vendor/leaflet/images/{name}.png" for name in ("layers", "layers-2x", "marker-icon", "marker-shadow")),

@@ -30,6 +30,7 @@ from services.notify.journeys.schemas import (
 )
 from services.notify.offers.service import window
 from services.notify.replicas import service as replicas
+from shared import audit
 from shared.errors import Conflict, Invalid, NotFound
 
 PENDING = frozenset({"pending", "sending", "held"})
@@ -98,7 +99,8 @@ async def save_journey(ctx: NotifyContext, journey_id: str, data: JourneyPut) ->
         if earlier is None or version != earlier["version"]:
             await repo.add_version(conn, journey_id, version, document)
         row = await repo.get_journey(conn, journey_id)
-    assert row is not None
+        assert row is not None
+        await audit.record(conn, ctx.service, earlier and journey_of(earlier), journey_of(row))
     return journey_of(row)
 
 
@@ -124,11 +126,15 @@ async def end_journey(ctx: NotifyContext, journey_id: str) -> None:
     its enrollments, messages and results stay. Ending it again: 404 (nothing to end)."""
     now = datetime.now(UTC)
     async with ctx.db.transaction() as conn:
+        earlier = await repo.get_journey(conn, journey_id, lock=True)
+        if earlier is None:
+            raise NotFound(f"unknown journey {journey_id!r}", field="journey_id")
         if not await repo.end_journey(conn, journey_id, now):
-            await _journey_row(conn, journey_id)
             raise NotFound(f"journey {journey_id!r} has already ended", field="journey_id")
         live = await repo.live_of_journey(conn, journey_id)
         await repo.leave(conn, [r["enrollment_id"] for r in live], [r["step"] for r in live], "journey_ended", now)
+        ended = await _journey_row(conn, journey_id)
+        await audit.record(conn, ctx.service, journey_of(earlier), journey_of(ended))
 
 
 async def results(

@@ -19,6 +19,7 @@ from services.notify.offers.schemas import (
     LocalizedMessage,
 )
 from services.notify.replicas import service as replicas
+from shared import audit
 from shared.errors import Conflict, Invalid, NotFound
 
 ATTRIBUTION = timedelta(hours=24)
@@ -71,14 +72,9 @@ async def save_campaign(ctx: NotifyContext, campaign_id: str, data: CampaignPut)
             data.active,
             None if data.schedule is None else msgspec.to_builtins(data.schedule),
         )
-    return Campaign(
-        campaign_id=campaign_id,
-        trigger=data.trigger,
-        sku=data.sku,
-        message=data.message,
-        active=data.active,
-        schedule=data.schedule,
-    )
+        saved = campaign_of(await _campaign_row(conn, campaign_id))
+        await audit.record(conn, ctx.service, earlier and campaign_of(earlier), saved)
+    return saved
 
 
 async def _campaign_row(conn: asyncpg.Connection, campaign_id: str) -> asyncpg.Record:
@@ -101,9 +97,13 @@ async def list_campaigns(ctx: NotifyContext) -> list[Campaign]:
 async def end_campaign(ctx: NotifyContext, campaign_id: str) -> None:
     """It makes no more offers; its row, messages and results stay. Ending it again: 404 (nothing to end)."""
     async with ctx.db.transaction() as conn:
+        earlier = await repo.get_campaign(conn, campaign_id, lock=True)
+        if earlier is None:
+            raise NotFound(f"unknown campaign {campaign_id!r}", field="campaign_id")
         if not await repo.end_campaign(conn, campaign_id):
-            await _campaign_row(conn, campaign_id)
             raise NotFound(f"campaign {campaign_id!r} has already ended", field="campaign_id")
+        # Ended, not deleted: the campaign is still there to read, with its end.
+        await audit.record(conn, ctx.service, campaign_of(earlier), campaign_of(await _campaign_row(conn, campaign_id)))
 
 
 def window(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:

@@ -25,7 +25,7 @@ from services.notify.staff_alerts.schemas import (
     StaffToken,
     StreamTicket,
 )
-from shared import peers
+from shared import audit, peers
 from shared.auth import Principal, refuse_revoked
 from shared.errors import BadGateway, Conflict, Forbidden, NotFound, Unauthorized
 from shared.wire import check_id
@@ -64,15 +64,17 @@ async def create_staff(ctx: NotifyContext, store_id: str, data: StaffCreate) -> 
     name = " ".join(data.name.split())
     async with ctx.db.transaction() as conn:
         row = await repo.create_staff(conn, f"stf_{secrets.token_urlsafe(12)}", store_id, name, data.locale)
-    token, expires_at = _shift_token(ctx, row["staff_id"], store_id)
-    return StaffCreated(
-        staff_id=row["staff_id"],
-        token=token,
-        expires_at=expires_at,
-        store_id=store_id,
-        name=row["name"],
-        locale=row["locale"],
-    )
+        token, expires_at = _shift_token(ctx, row["staff_id"], store_id)
+        created = StaffCreated(
+            staff_id=row["staff_id"],
+            token=token,
+            expires_at=expires_at,
+            store_id=store_id,
+            name=row["name"],
+            locale=row["locale"],
+        )
+        await audit.record(conn, ctx.service, None, created)
+    return created
 
 
 def _shift_token(ctx: NotifyContext, staff_id: str, store_id: str) -> tuple[str, datetime]:
@@ -89,12 +91,14 @@ async def renew_token(ctx: NotifyContext, principal: Principal, staff_id: str) -
     of their store. A removed staff member has none (their tokens are refused already; the operator's
     call finds no one)."""
     await require_staff_self(ctx, principal, staff_id)
-    async with ctx.db.transaction(readonly=True) as conn:
+    async with ctx.db.transaction(readonly=not audit.audited()) as conn:
         staff = await repo.get_staff(conn, staff_id)
-    if staff is None:
-        raise NotFound(f"unknown staff member {staff_id!r}", field="staff_id")
-    token, expires_at = _shift_token(ctx, staff_id, staff["store_id"])
-    return StaffToken(staff_id=staff_id, token=token, expires_at=expires_at)
+        if staff is None:
+            raise NotFound(f"unknown staff member {staff_id!r}", field="staff_id")
+        token, expires_at = _shift_token(ctx, staff_id, staff["store_id"])
+        renewed = StaffToken(staff_id=staff_id, token=token, expires_at=expires_at)
+        await audit.record(conn, ctx.service, Staff(**dict(staff)), renewed)
+    return renewed
 
 
 async def remove_staff(ctx: NotifyContext, staff_id: str) -> None:
@@ -106,8 +110,10 @@ async def remove_staff(ctx: NotifyContext, staff_id: str) -> None:
     mark = ctx.signer.subject_mark(staff_id)
     until = datetime.now(UTC) + timedelta(seconds=ctx.config.staff_token_ttl_s + 300)
     async with ctx.db.transaction() as conn:
-        if not await repo.remove_staff(conn, staff_id):
+        staff = await repo.get_staff(conn, staff_id)
+        if staff is None or not await repo.remove_staff(conn, staff_id):
             raise NotFound(f"unknown staff member {staff_id!r}", field="staff_id")
+        await audit.record(conn, ctx.service, Staff(**dict(staff)), None)
         await outbox_repo.delete_target(conn, Addressee("staff", staff_id))
         await ctx.revocations.revoke(conn, mark, until)
     ctx.revocations.add(mark, until)  # this process refuses the tokens at once

@@ -40,9 +40,12 @@ async def webhooks(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     )
 
 
-async def webhook(conn: asyncpg.Connection, webhook_id: str) -> asyncpg.Record | None:
+async def webhook(conn: asyncpg.Connection, webhook_id: str, lock: bool = False) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT webhook_id, url, events, created_at, updated_at FROM notify.webhooks WHERE webhook_id = $1",
+        f"""
+        SELECT webhook_id, url, events, created_at, updated_at FROM notify.webhooks
+        WHERE webhook_id = $1{" FOR UPDATE" if lock else ""}
+        """,
         webhook_id,
     )
 

@@ -7,6 +7,7 @@ from services.notify.webhooks import repository as repo
 from services.notify.webhooks.schemas import DeliveryAttempt, DeliveryLog, Webhook, WebhookList, WebhookPut
 from services.notify.webhooks.secrets import new_secret, sealed_for
 from services.notify.webhooks.urls import WebhookHosts, resolution_refusal
+from shared import audit
 from shared.errors import Invalid, NotFound
 from shared.events import EVENT_TYPES
 from shared.sealed import Sealer
@@ -33,9 +34,12 @@ async def save(ctx: NotifyContext, webhook_id: str, data: WebhookPut) -> Webhook
     secret = new_secret()
     sealed = ctx.part(Sealer).seal(secret.encode(), sealed_for(webhook_id))
     async with ctx.db.transaction() as conn:
+        earlier = await repo.webhook(conn, webhook_id, lock=True)
         row, created = await repo.save_webhook(conn, webhook_id, data.url, events, sealed)
-    answer = {k: row[k] for k in ("webhook_id", "url", "events", "created_at", "updated_at")}
-    return Webhook(**answer, secret=secret if created else None)
+        answer = {k: row[k] for k in ("webhook_id", "url", "events", "created_at", "updated_at")}
+        saved = Webhook(**answer, secret=secret if created else None)
+        await audit.record(conn, ctx.service, earlier and Webhook(**dict(earlier)), saved)  # the secret redacted
+    return saved
 
 
 async def list_webhooks(ctx: NotifyContext) -> WebhookList:
@@ -55,8 +59,10 @@ async def get(ctx: NotifyContext, webhook_id: str) -> Webhook:
 async def remove(ctx: NotifyContext, webhook_id: str) -> None:
     """Its queued deliveries go with it: nothing more is sent."""
     async with ctx.db.transaction() as conn:
-        if not await repo.delete_webhook(conn, webhook_id):
+        earlier = await repo.webhook(conn, webhook_id, lock=True)
+        if earlier is None or not await repo.delete_webhook(conn, webhook_id):
             raise NotFound(f"unknown webhook {webhook_id!r}", field="webhook_id")
+        await audit.record(conn, ctx.service, Webhook(**dict(earlier)), None)
 
 
 async def deliveries(ctx: NotifyContext, webhook_id: str, limit: int) -> DeliveryLog:

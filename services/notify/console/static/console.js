@@ -548,6 +548,7 @@ import { CampaignEditor } from "./console-campaigns.js";
     $("signin-error").textContent = message || "";
     $("live").textContent = t("live.offline");
     $("live").className = "live";
+    document.dispatchEvent(new CustomEvent("console:signed-out")); // the sections in modules of their own
   }
 
   async function signIn(candidate) {
@@ -564,6 +565,7 @@ import { CampaignEditor } from "./console-campaigns.js";
     $("signin-error").textContent = "";
     $("console").hidden = false;
     $("signout").hidden = false;
+    document.dispatchEvent(new CustomEvent("console:signed-in", { detail: { api } }));
     poll();
   }
 
