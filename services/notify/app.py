@@ -24,6 +24,9 @@ from services.notify.journeys.runner import TIP_DELIVERY, JourneyRunner
 from services.notify.offers import jobs as offer_jobs
 from services.notify.offers import routes as offers
 from services.notify.offers.consumers import OFFER_DELIVERY, OFFER_EVENTS, ORDERS
+from services.notify.operators import jobs as operator_jobs
+from services.notify.operators import routes as operators
+from services.notify.operators.sign_on import SignOn
 from services.notify.outbox import routes as outbox
 from services.notify.outbox.kinds import DeliveryKinds
 from services.notify.outbox.repository import SEND_CHANNEL
@@ -85,6 +88,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     webhook_sender = WebhookSender(base.db, config, webhook_hosts, sealer)
     hub = AlertHub(per_subject=config.streams_per_staff, per_store=config.streams_per_store)
     base.revocations.on_revoke(hub.revoke)
+    sign_on = SignOn(config)
     runner = JourneyRunner(min(base.settings.bus_poll_s, JOURNEY_POLL_S))
     listener = Listener(
         base.db.dsn,
@@ -101,7 +105,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
         **base.parts(),
         config=config,
         policy=policy,
-        started=(push_services, keys, channels, hub, webhook_hosts, sealer, Flows()),
+        started=(push_services, keys, channels, hub, webhook_hosts, sealer, Flows(), sign_on),
     )
     sender.start()
     webhook_sender.start()
@@ -117,6 +121,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
         await sender.stop()
         await webhook_sender.stop()
         await channels.close()
+        await sign_on.aclose()
 
 
 JOURNEY_POLL_S = 1.0
@@ -137,6 +142,7 @@ SPEC = ServiceSpec(
         *back_in_stock.ROUTES,
         *journeys.ROUTES,
         *console.ROUTES,
+        *operators.ROUTES,
         *shop.ROUTES,
     ],
     migrations=MigrationSet(schema="notify", package="services.notify"),
@@ -162,6 +168,7 @@ SPEC = ServiceSpec(
         *back_in_stock_jobs.JOBS,
         *journey_jobs.JOBS,
         *webhook_jobs.JOBS,
+        *operator_jobs.JOBS,
     ],
     settings_type=NotifySettings,
     context=notify_context,
