@@ -341,8 +341,13 @@ TESTING_NOTIFY = NotifySettings(registrations_per_hour=100_000)
 """Every test's shoppers register from 127.0.0.1: the per-address budget has tests of its own."""
 
 
+Configs = dict[str, Any] | Callable[[dict[str, int]], dict[str, Any]]
+"""The services' own settings by name, or made from the ports they will listen on (a setting naming
+notify's own public address)."""
+
+
 @pytest.fixture
-def configs() -> dict[str, Any]:
+def configs() -> Configs:
     """The services' own settings for `running`, by service name; override this fixture to change them."""
     return {"notify": TESTING_NOTIFY}
 
@@ -354,13 +359,13 @@ def push_hosts(push: LocalPushService) -> tuple[str, ...]:
 
 
 @pytest.fixture
-async def running(db_url: str, push_hosts: tuple[str, ...], configs: dict[str, Any]) -> AsyncIterator[RunningServices]:
+async def running(db_url: str, push_hosts: tuple[str, ...], configs: Configs) -> AsyncIterator[RunningServices]:
     sockets = {name: free_socket() for name in SERVICES}
     ports = {name: s.getsockname()[1] for name, s in sockets.items()}
     # As `accueil run` does: pages notify serves may call geo and inventory (the shopper page).
     origins = (f"http://127.0.0.1:{ports['notify']}",)
     settings = settings_for(db_url, ports, push_hosts=push_hosts, cors_origins=origins)
-    run = RunningServices(settings, SERVICES, sockets, configs)
+    run = RunningServices(settings, SERVICES, sockets, configs(ports) if callable(configs) else configs)
     try:
         for name in SERVICES:
             await run.start(name)
