@@ -12,10 +12,10 @@ import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -31,6 +31,9 @@ from shared.embedded_pg import EmbeddedPostgres
 from shared.settings import SERVICES, Settings, load_settings
 from tests.support.push_service import LocalPushService
 from tests.support.webhook_receiver import WebhookReceiver
+
+if TYPE_CHECKING:
+    from tests.support.oidc import Provider
 
 # Hypothesis' per-example deadline is a timed assertion: on a loaded machine (four test workers on
 # two cores) a correct example can take longer than 200 ms. Performance is measured in bench/.
@@ -350,6 +353,16 @@ notify's own public address)."""
 def configs() -> Configs:
     """The services' own settings for `running`, by service name; override this fixture to change them."""
     return {"notify": TESTING_NOTIFY}
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    """The retailer's OpenID Connect provider, a real one on a loopback port (tests/support/oidc.py); a
+    module whose services sign operators in with it sets `configs` to `provider.settings()`."""
+    from tests.support.oidc import oidc_provider
+
+    with oidc_provider() as p:
+        yield p
 
 
 @pytest.fixture

@@ -133,8 +133,13 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
     assert page.status_code == 200
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert re.findall(r'(?:src|href)="([^"]+)"', page.text) == ["/console/console.css", "/console/console.js"]
-    for asset, media in (("/console/console.js", "text/javascript"), ("/console/console.css", "text/css")):
+    assets = {
+        "/console/console.css": "text/css",
+        "/console/console.js": "text/javascript",
+        "/console/sign_on.js": "text/javascript",
+    }
+    assert re.findall(r'(?:src|href)="([^"]+)"', page.text) == list(assets)
+    for asset, media in assets.items():
         r = await system.notify.get(asset)
         assert r.status_code == 200 and r.headers["content-type"].startswith(media)
         assert "http" not in r.text.replace("http://www.w3.org/2000/svg", "")  # nothing from elsewhere

@@ -6,7 +6,6 @@ session; signing out and removing the operator end what the session handed out."
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,20 +13,14 @@ import httpx
 import pytest
 
 from services.notify.operators.round_trip import ROUND_TRIP_COOKIE, SESSION_COOKIE, open_round_trip, seal_round_trip
-from tests.conftest import TOKEN_KEY, System, eventually
+from tests.conftest import TOKEN_KEY, Configs, System, eventually
 from tests.support.builders import pickup_store
-from tests.support.oidc import Provider, oidc_provider
+from tests.support.oidc import Provider
 from tests.support.operators import accepted_everywhere, add_operator, refused_everywhere_within
 
 
 @pytest.fixture
-def provider() -> Iterator[Provider]:
-    with oidc_provider() as p:
-        yield p
-
-
-@pytest.fixture
-def configs(provider: Provider) -> Callable[[dict[str, int]], dict[str, Any]]:
+def configs(provider: Provider) -> Configs:
     return provider.settings()
 
 

@@ -31,5 +31,14 @@ async def console_overview(
 
 ROUTES = [
     console_overview,
-    *page_routes(__package__, "/console", "console.html", {"console.css": "text/css", "console.js": "text/javascript"}),
+    *page_routes(
+        __package__,
+        "/console",
+        "console.html",
+        {
+            "console.css": "text/css",
+            "console.js": "text/javascript",
+            "sign_on.js": "text/javascript",
+        },
+    ),
 ]

@@ -122,12 +122,17 @@ async def console_callback(request: Request[Any, Any, Any], ctx: FromContext[Not
 
 
 @get("/console/session", **BROWSER)
-async def console_session(request: Request[Any, Any, Any], ctx: FromContext[NotifyContext]) -> ConsoleSession:
-    """Who is signed in, with a short-lived bearer token for the console's script (401: not signed in;
-    404: no single sign-on here, the console takes the admin token)."""
-    sign_on = _sign_on(ctx)
+async def console_session(
+    request: Request[Any, Any, Any], ctx: FromContext[NotifyContext]
+) -> Response[ConsoleSession | None]:
+    """Who is signed in, with a short-lived bearer token for the console's script (401: not signed in).
+    Without single sign-on, 204: no session here, the console takes the admin token (an answer, not an
+    error: the page asks on every load)."""
+    sign_on = ctx.part(SignOn)
+    if not sign_on.enabled:
+        return Response(None, status_code=204)
     _require_same_origin(sign_on, request)  # it hands out a token: only to the console's own page
-    return await service.session_token(ctx, request.cookies.get(SESSION_COOKIE))
+    return Response(await service.session_token(ctx, request.cookies.get(SESSION_COOKIE)))
 
 
 @post("/console/logout", status_code=204, **BROWSER)

@@ -18,6 +18,7 @@
   const drawn = new Map(); // store_id -> the shapes it was drawn from (redrawn only when they change)
   const wide = new Set(); // stores shown with their approach zones whole
   let token = null;
+  let hooks = {}; // set by sign_on.js when operators sign in with the retailer's provider
   let timer = null;
   let polls = 0;
   let asked = 0; // overview requests sent so far
@@ -263,7 +264,7 @@
       await refresh();
       if (warning) $(errorId).textContent = warning;
     } catch (error) {
-      if (error.status === 401) return signOut("The admin token is no longer accepted: sign in again.");
+      if (error.status === 401) return signOut(tokenRefused());
       $(errorId).textContent = `Could not change ${what}: ${error.message}`;
     } finally {
       button.disabled = false;
@@ -502,12 +503,14 @@
     try {
       await refresh();
     } catch (error) {
-      if (error.status === 401 || error.status === 403) return signOut("The admin token is no longer accepted: sign in again.");
+      if (error.status === 401 || error.status === 403) return signOut(tokenRefused());
       $("live").textContent = "reconnecting…";
       $("live").className = "live stale";
     }
     if (token) timer = setTimeout(poll, POLL_MS);
   }
+
+  const tokenRefused = () => hooks.ended || "The admin token is no longer accepted: sign in again.";
 
   function signOut(message) {
     clearTimeout(timer);
@@ -517,22 +520,23 @@
     $("stores").replaceChildren();
     $("console").hidden = true;
     $("signout").hidden = true;
-    $("signin").hidden = false;
-    $("signin-error").textContent = message || "";
     $("live").textContent = "offline";
     $("live").className = "live";
+    if (hooks.signedOut) return hooks.signedOut(message || "");
+    $("signin").hidden = false;
+    $("signin-error").textContent = message || "";
   }
 
-  async function signIn(candidate) {
+  async function signIn(candidate, { keep = true, refused = "This is not the admin token." } = {}) {
     token = candidate;
     try {
       show(await api("GET", "/v1/console/overview"));
     } catch (error) {
-      const refused = error.status === 401 || error.status === 403;
-      signOut(refused ? "This is not the admin token." : `The console could not load: ${error.message}`);
+      const denied = error.status === 401 || error.status === 403;
+      signOut(denied ? refused : `The console could not load: ${error.message}`);
       return;
     }
-    sessionStorage.setItem(TOKEN_KEY, candidate); // kept only once notify accepted it
+    if (keep) sessionStorage.setItem(TOKEN_KEY, candidate); // kept only once notify accepted it
     $("signin").hidden = true;
     $("signin-error").textContent = "";
     $("console").hidden = false;
@@ -548,7 +552,21 @@
   });
   $("signout").addEventListener("click", () => signOut());
 
-  const kept = sessionStorage.getItem(TOKEN_KEY);
-  if (kept) signIn(kept);
-  else signOut();
+  // sign_on.js decides how the console signs in: through the retailer's provider when notify offers
+  // it (a session, its short-lived token renewed), else with the admin token (`start`).
+  window.accueilConsole = {
+    start() {
+      const kept = sessionStorage.getItem(TOKEN_KEY);
+      if (kept) signIn(kept);
+      else signOut();
+    },
+    signIn,
+    signOut,
+    renew(fresh) {
+      if (token) token = fresh;
+    },
+    use(given) {
+      hooks = given;
+    },
+  };
 })();
