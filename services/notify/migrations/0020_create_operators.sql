@@ -1,8 +1,8 @@
--- Operators: the people who run accueil, by email (stored in lower case: an address is compared without
--- regard to case), with their role; a store manager's stores. Their tokens are signed by notify after
+-- Operators: the people who run accueil, by email (stored in lower case by notify: an address is compared
+-- without regard to case), with their role; a store manager's stores. Their tokens are signed by notify after
 -- single sign-on and carry the role; removing an operator revokes them (bus.revoked_tokens).
 CREATE TABLE notify.operators (
-    email      text PRIMARY KEY CHECK (email = lower(email) AND length(email) BETWEEN 3 AND 254),
+    email      text PRIMARY KEY CHECK (length(email) BETWEEN 3 AND 254),
     role       text NOT NULL CHECK (role IN ('admin', 'marketer', 'store_manager')),
     stores     text[] NOT NULL DEFAULT '{}',
     created_at timestamptz NOT NULL DEFAULT now(),

@@ -20,7 +20,7 @@ PathEmail = Annotated[str, Parameter(pattern=EMAIL_PATTERN, min_length=3, max_le
 
 class OperatorPut(Body):
     role: OperatorRole
-    stores: Annotated[list[Id], msgspec.Meta(max_length=1000)] | msgspec.UnsetType = msgspec.UNSET
+    stores: Annotated[list[Id], msgspec.Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
     """The stores a store manager runs (required for `store_manager`, each one known to geo); the other
     roles reach every store and take none."""
 

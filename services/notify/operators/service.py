@@ -15,6 +15,7 @@ from services.notify.operators.schemas import ConsoleSession, Operator, Operator
 from shared import keys, peers
 from shared.errors import BadGateway, Invalid, NotFound, Unauthorized
 
+MAX_EMAIL = 254
 STORES_AT_ONCE = 8
 """Stores asked about concurrently when a store manager's list is checked: geo is never flooded."""
 REVOCATION_MARGIN_S = 300
@@ -22,8 +23,12 @@ REVOCATION_MARGIN_S = 300
 
 
 def email_of(raw: str) -> str:
-    """An address is compared without regard to case: stored, and looked up, in lower case."""
-    return raw.strip().lower()
+    """An address is compared without regard to case: stored, and looked up, in lower case (Python's
+    Unicode lower case, not the database's, which depends on its collation)."""
+    email = raw.lower()
+    if len(email) > MAX_EMAIL:  # a few characters grow in lower case ("İ" is two)
+        raise Invalid(f"an email address has at most {MAX_EMAIL} characters", field="email")
+    return email
 
 
 def operator_of(row: asyncpg.Record) -> Operator:
