@@ -34,6 +34,16 @@ address they carry: a gateway in our network may take them to its own neighbours
 does not show (and the NetworkPolicy refuses them too, k8s/)."""
 
 
+def is_loopback(host: str) -> bool:
+    """A host name or address that stays on this machine (`localhost`, 127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def is_public(address: str) -> bool:
     """A global unicast address that is what it says: no IPv4 address hidden inside."""
     try:

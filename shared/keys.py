@@ -27,6 +27,7 @@ REVOCATIONS = "revoked token subjects"
 JOURNEY_ARMS = "journey arms"
 RECEIPTS = "consent receipts"
 SECRETS_AT_REST = "secrets at rest"
+CONSOLE_SIGN_IN = "console sign-in round trip"
 
 
 @lru_cache(maxsize=64)
@@ -65,6 +66,14 @@ def key_id(key: Ed25519PublicKey) -> str:
 
 def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def b64decode(text: str) -> bytes:
+    """The inverse of `b64url`; ValueError for anything that is not base64url."""
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError as exc:
+        raise ValueError("not base64url") from exc
 
 
 def issuer_entry(service: str, master: str, version: int) -> str:

@@ -12,10 +12,10 @@ import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -32,6 +32,9 @@ from shared.embedded_pg import EmbeddedPostgres
 from shared.settings import SERVICES, Settings, load_settings
 from tests.support.push_service import LocalPushService
 from tests.support.webhook_receiver import WebhookReceiver
+
+if TYPE_CHECKING:
+    from tests.support.oidc import Provider
 
 # Hypothesis' per-example deadline is a timed assertion: on a loaded machine (four test workers on
 # two cores) a correct example can take longer than 200 ms. Performance is measured in bench/.
@@ -350,10 +353,25 @@ TESTING_NOTIFY = NotifySettings(registrations_per_hour=100_000, console_tile_url
 console draws no map tiles (no test reaches the internet); the tests of the tiles set their own server."""
 
 
+Configs = dict[str, Any] | Callable[[dict[str, int]], dict[str, Any]]
+"""The services' own settings by name, or made from the ports they will listen on (a setting naming
+notify's own public address)."""
+
+
 @pytest.fixture
-def configs() -> dict[str, Any]:
+def configs() -> Configs:
     """The services' own settings for `running`, by service name; override this fixture to change them."""
     return {"notify": TESTING_NOTIFY}
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    """The retailer's OpenID Connect provider, a real one on a loopback port (tests/support/oidc.py); a
+    module whose services sign operators in with it sets `configs` to `provider.settings()`."""
+    from tests.support.oidc import oidc_provider
+
+    with oidc_provider() as p:
+        yield p
 
 
 @pytest.fixture
@@ -363,13 +381,13 @@ def push_hosts(push: LocalPushService) -> tuple[str, ...]:
 
 
 @pytest.fixture
-async def running(db_url: str, push_hosts: tuple[str, ...], configs: dict[str, Any]) -> AsyncIterator[RunningServices]:
+async def running(db_url: str, push_hosts: tuple[str, ...], configs: Configs) -> AsyncIterator[RunningServices]:
     sockets = {name: free_socket() for name in SERVICES}
     ports = {name: s.getsockname()[1] for name, s in sockets.items()}
     # As `accueil run` does: pages notify serves may call geo and inventory (the shopper page).
     origins = (f"http://127.0.0.1:{ports['notify']}",)
     settings = settings_for(db_url, ports, push_hosts=push_hosts, cors_origins=origins)
-    run = RunningServices(settings, SERVICES, sockets, configs)
+    run = RunningServices(settings, SERVICES, sockets, configs(ports) if callable(configs) else configs)
     try:
         for name in SERVICES:
             await run.start(name)

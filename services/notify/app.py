@@ -27,6 +27,9 @@ from services.notify.journeys.runner import TIP_DELIVERY, JourneyRunner
 from services.notify.offers import jobs as offer_jobs
 from services.notify.offers import routes as offers
 from services.notify.offers.consumers import OFFER_DELIVERY, OFFER_EVENTS, ORDERS
+from services.notify.operators import jobs as operator_jobs
+from services.notify.operators import routes as operators
+from services.notify.operators.sign_on import SignOn
 from services.notify.outbox import routes as outbox
 from services.notify.outbox.kinds import DeliveryKinds
 from services.notify.outbox.repository import SEND_CHANNEL
@@ -88,6 +91,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
     webhook_sender = WebhookSender(base.db, config, webhook_hosts, sealer)
     hub = AlertHub(per_subject=config.streams_per_staff, per_store=config.streams_per_store)
     base.revocations.on_revoke(hub.revoke)
+    sign_on = SignOn(config)
     runner = JourneyRunner(min(base.settings.bus_poll_s, JOURNEY_POLL_S))
     listener = Listener(
         base.db.dsn,
@@ -104,7 +108,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
         **base.parts(),
         config=config,
         policy=policy,
-        started=(push_services, keys, channels, hub, webhook_hosts, sealer, Flows()),
+        started=(push_services, keys, channels, hub, webhook_hosts, sealer, Flows(), sign_on),
     )
     sender.start()
     webhook_sender.start()
@@ -120,6 +124,7 @@ async def notify_context(base: Context, config: NotifySettings) -> AsyncIterator
         await sender.stop()
         await webhook_sender.stop()
         await channels.close()
+        await sign_on.aclose()
 
 
 JOURNEY_POLL_S = 1.0
@@ -140,6 +145,7 @@ SPEC = ServiceSpec(
         *back_in_stock.ROUTES,
         *journeys.ROUTES,
         *console.ROUTES,
+        *operators.ROUTES,
         *shop.ROUTES,
         *audit.ROUTES,
     ],
@@ -168,6 +174,7 @@ SPEC = ServiceSpec(
         *journey_jobs.JOBS,
         *webhook_jobs.JOBS,
         *audit_jobs.JOBS,
+        *operator_jobs.JOBS,
     ],
     settings_type=NotifySettings,
     context=notify_context,

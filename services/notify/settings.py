@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import time
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import msgspec
 
 from services.notify.policy.decide import Policy
+from shared.egress import is_loopback
 from shared.settings import EMPTY_IS_A_VALUE
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=1000)]
@@ -146,6 +148,43 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
 
     console_tile_attribution: Annotated[str, msgspec.Meta(max_length=300)] = "© OpenStreetMap contributors"
     """Shown on the map, as the tiles' licence asks (plain text)."""
+    oidc_issuer: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    """The retailer's OpenID Connect provider (its discovery document is at
+    `{issuer}/.well-known/openid-configuration`): https, or http on a loopback host. Unset: the console
+    signs in with the admin token."""
+
+    oidc_client_id: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    oidc_client_secret: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    """The console's client at the provider (a confidential client: the code is traded with its secret
+    and the PKCE verifier). Mounted from a Secret; never logged."""
+
+    public_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s/?#@]+)?$")] = ""
+    """notify's public origin, as a browser reaches it (`https://accueil.example.com`): the provider
+    sends the browser back to `{public_url}/console/callback`, and state-changing console calls must
+    come from this origin."""
+
+    operator_token_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=3600)] = 900
+    """An operator's bearer token (what `GET /console/session` hands the console's script) lasts this
+    long; the console asks for a fresh one before then. A removed operator's tokens are refused at once."""
+
+    console_session_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 30)] = 12
+    """A console session (the cookie after single sign-on) lasts this long; then the operator signs in
+    again with the provider."""
+
+    def __post_init__(self) -> None:
+        sso = (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret, self.public_url)
+        if any(sso) and not all(sso):
+            raise ValueError(
+                "single sign-on needs ACCUEIL_OIDC_ISSUER, ACCUEIL_OIDC_CLIENT_ID, ACCUEIL_OIDC_CLIENT_SECRET "
+                "and ACCUEIL_PUBLIC_URL together"
+            )
+        if self.oidc_issuer and not secure_or_loopback(self.oidc_issuer):
+            raise ValueError("ACCUEIL_OIDC_ISSUER must be https (or http on a loopback host)")
+
+    @property
+    def single_sign_on(self) -> bool:
+        """Operators sign in with the retailer's OpenID Connect provider (else: the admin token)."""
+        return bool(self.oidc_issuer)
 
     def policy(self) -> Policy:
         return Policy(
@@ -160,3 +199,13 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
         """How long a claimed message stays `sending` before another replica presumes its sender
         died: well past the longest a send can take (one push timeout, plus the database writes)."""
         return 2 * self.push_timeout_s + 2
+
+
+def secure_or_loopback(url: str) -> bool:
+    """https anywhere, plain http only to this machine (a provider run beside notify, in a test)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    return is_loopback(parts.hostname)

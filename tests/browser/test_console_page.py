@@ -132,8 +132,17 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
         "/console/console.css",
         "/console/audit.js",
         "/console/console.js",
+        "/console/sign_on.js",
     ]
-    own = ("console.js", "console-map.js", "console-i18n.js", "console-campaigns.js", "audit.js", "console.css")
+    own = (
+        "console.js",
+        "console-map.js",
+        "console-i18n.js",
+        "console-campaigns.js",
+        "audit.js",
+        "sign_on.js",
+        "console.css",
+    )
     for asset in (*own, "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet/images/layers.png"):
         r = await system.notify.get(f"/console/{asset}")
         media = {"js": "text/javascript", "css": "text/css", "png": "image/png"}[asset.rsplit(".", 1)[1]]

@@ -27,6 +27,7 @@ _FILES = frozenset(
         "console-map.js",
         "console-campaigns.js",
         "audit.js",
+        "sign_on.js",
         "vendor/leaflet/leaflet.css",
         "vendor/leaflet/leaflet.js",
         *(f"vendor/leaflet/images/{name}.png" for name in ("layers", "layers-2x", "marker-icon", "marker-shadow")),

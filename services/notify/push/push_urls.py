@@ -10,7 +10,6 @@ may have changed) and on every redirect hop.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from shared.egress import is_loopback
 from shared.errors import ConfigError
 
 # The browsers' own push services: Chrome/Edge/Android (FCM), Firefox (autopush), Safari (APNs web
@@ -32,15 +32,6 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 class PushUrlRefused(Exception):
     """A push endpoint outside the allowed push services."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _host_port(entry: str) -> tuple[str, int]:
@@ -81,7 +72,7 @@ class PushServices:
             return "endpoint has a bad port"
         listed = (host, port) in self.listed
         if parts.scheme == "http":
-            if listed and _is_loopback(host):
+            if listed and is_loopback(host):
                 return None
             return "endpoint must be an https URL"
         if listed:

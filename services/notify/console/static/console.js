@@ -21,6 +21,7 @@ import { CampaignEditor } from "./console-campaigns.js";
   const drawn = new Map(); // store_id -> the shapes it was drawn from (redrawn only when they change)
   const wide = new Set(); // stores shown with their approach zones whole
   let token = null;
+  let hooks = {}; // set by sign_on.js when operators sign in with the retailer's provider
   let timer = null;
   let polls = 0;
   let asked = 0; // overview requests sent so far
@@ -279,7 +280,7 @@ import { CampaignEditor } from "./console-campaigns.js";
       await refresh();
       if (warning) $(errorId).textContent = warning;
     } catch (error) {
-      if (error.status === 401) return signOut(t("signin.refused"));
+      if (error.status === 401) return signOut(tokenRefused());
       $(errorId).textContent = t("change.failed", { what, error: error.message });
     } finally {
       button.disabled = false;
@@ -528,12 +529,14 @@ import { CampaignEditor } from "./console-campaigns.js";
     try {
       await refresh();
     } catch (error) {
-      if (error.status === 401 || error.status === 403) return signOut(t("signin.refused"));
+      if (error.status === 401 || error.status === 403) return signOut(tokenRefused());
       $("live").textContent = t("live.reconnecting");
       $("live").className = "live stale";
     }
     if (token) timer = setTimeout(poll, POLL_MS);
   }
+
+  const tokenRefused = () => hooks.ended || t("signin.refused");
 
   function signOut(message) {
     clearTimeout(timer);
@@ -544,23 +547,24 @@ import { CampaignEditor } from "./console-campaigns.js";
     $("stores").replaceChildren();
     $("console").hidden = true;
     $("signout").hidden = true;
-    $("signin").hidden = false;
-    $("signin-error").textContent = message || "";
     $("live").textContent = t("live.offline");
     $("live").className = "live";
     document.dispatchEvent(new CustomEvent("console:signed-out")); // the sections in modules of their own
+    if (hooks.signedOut) return hooks.signedOut(message || "");
+    $("signin").hidden = false;
+    $("signin-error").textContent = message || "";
   }
 
-  async function signIn(candidate) {
+  async function signIn(candidate, { keep = true, refused = t("signin.notAdmin") } = {}) {
     token = candidate;
     try {
       show(await api("GET", "/v1/console/overview"));
     } catch (error) {
-      const refused = error.status === 401 || error.status === 403;
-      signOut(refused ? t("signin.notAdmin") : t("signin.cannotLoad", { error: error.message }));
+      const denied = error.status === 401 || error.status === 403;
+      signOut(denied ? refused : t("signin.cannotLoad", { error: error.message }));
       return;
     }
-    sessionStorage.setItem(TOKEN_KEY, candidate); // kept only once notify accepted it
+    if (keep) sessionStorage.setItem(TOKEN_KEY, candidate); // kept only once notify accepted it
     $("signin").hidden = true;
     $("signin-error").textContent = "";
     $("console").hidden = false;
@@ -602,8 +606,22 @@ import { CampaignEditor } from "./console-campaigns.js";
   });
 
   translatePage();
-  const kept = sessionStorage.getItem(TOKEN_KEY);
-  loadConfig()
-    .catch(() => {}) // no config: no tiles, and zones are written to geo at notify's own origin
-    .finally(() => (kept ? signIn(kept) : signOut()));
+  // sign_on.js decides how the console signs in: through the retailer's provider when notify offers
+  // it (a session, its short-lived token renewed), else with the admin token (`start`).
+  window.accueilConsole = {
+    start() {
+      const kept = sessionStorage.getItem(TOKEN_KEY);
+      loadConfig()
+        .catch(() => {}) // no config: no tiles, and zones are written to geo at notify's own origin
+        .finally(() => (kept ? signIn(kept) : signOut()));
+    },
+    signIn,
+    signOut,
+    renew(fresh) {
+      if (token) token = fresh;
+    },
+    use(given) {
+      hooks = given;
+    },
+  };
 })();

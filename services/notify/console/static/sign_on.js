@@ -1,0 +1,116 @@
+// The console's single sign-on: when notify signs operators in with the retailer's OpenID Connect
+// provider, the page offers "Sign in" (to /console/login and back) instead of the admin-token form,
+// shows who is signed in and with which role, and calls the API with the session's short-lived token,
+// asking /console/session for a fresh one before it expires. The session itself is an HttpOnly cookie
+// this script never sees. Without single sign-on (204: no session here), the admin-token form.
+
+const RENEW_BEFORE_MS = 60_000; // a fresh token a minute before the current one expires
+const RETRY_MS = 10_000;
+
+const consoleApi = window.accueilConsole;
+const $ = (id) => document.getElementById(id);
+let current = null; // the session's answer: email, role, stores, token, expires_at
+let renewal = null;
+
+function element(tag, attrs, text) {
+  const node = document.createElement(tag);
+  Object.assign(node, attrs);
+  if (text) node.textContent = text;
+  return node;
+}
+
+// What single sign-on adds to the page: who is signed in and "Sign out" in the header, "Sign in" and
+// what went wrong where the admin-token form was.
+const who = element("span", { id: "who", className: "who", hidden: true });
+const signOutButton = element("button", { id: "sso-signout", type: "button", hidden: true }, "Sign out");
+const panel = element("section", { id: "sso", className: "sso", hidden: true });
+const signInLink = element("a", { id: "sso-signin", className: "button", href: "/console/login" }, "Sign in");
+const message = element("p", { id: "sso-error", className: "error", role: "alert" });
+panel.append(element("p", {}, "Sign in with your company account."), signInLink, message);
+
+function session() {
+  return fetch("/console/session", { credentials: "same-origin", cache: "no-store" });
+}
+
+function showSignedIn(answer) {
+  current = answer;
+  who.textContent = `${answer.email} · ${answer.role.replace("_", " ")}`;
+  who.dataset.role = answer.role;
+  who.hidden = false;
+  signOutButton.hidden = false;
+  panel.hidden = true;
+}
+
+// console.js signed out (a refused token, or the button): the session may still be there, its role
+// refused this view; or it has ended and the operator signs in again.
+function signedOut(text) {
+  clearTimeout(renewal);
+  message.textContent = text;
+  if (current) {
+    panel.hidden = false;
+    signInLink.hidden = true;
+    return;
+  }
+  who.hidden = true;
+  signOutButton.hidden = true;
+  signInLink.hidden = false;
+  panel.hidden = false;
+}
+
+function scheduleRenewal() {
+  clearTimeout(renewal);
+  const due = new Date(current.expires_at).getTime() - Date.now() - RENEW_BEFORE_MS;
+  renewal = setTimeout(renew, Math.max(due, 5_000));
+}
+
+async function renew() {
+  let response;
+  try {
+    response = await session();
+  } catch {
+    renewal = setTimeout(renew, RETRY_MS);
+    return;
+  }
+  if (response.ok) {
+    showSignedIn(await response.json());
+    consoleApi.renew(current.token);
+    scheduleRenewal();
+  } else if (response.status === 401) {
+    current = null;
+    consoleApi.signOut("Your session has ended: sign in again.");
+  } else {
+    renewal = setTimeout(renew, RETRY_MS);
+  }
+}
+
+async function signOut() {
+  clearTimeout(renewal);
+  await fetch("/console/logout", { method: "POST", credentials: "same-origin" }).catch(() => null);
+  current = null;
+  consoleApi.signOut("");
+}
+
+async function begin() {
+  let response;
+  try {
+    response = await session();
+  } catch {
+    response = null;
+  }
+  if (response && response.status === 204) return consoleApi.start(); // no single sign-on here
+  document.body.classList.add("sso");
+  $("signin").after(panel);
+  $("signout").after(who, signOutButton);
+  signOutButton.addEventListener("click", signOut);
+  consoleApi.use({ signedOut, ended: "Your session has ended: sign in again." });
+  if (!response || !response.ok) {
+    const text = !response || response.status === 401 ? "" : "The sign-in could not be checked; try again shortly.";
+    return consoleApi.signOut(text);
+  }
+  showSignedIn(await response.json());
+  scheduleRenewal();
+  const role = current.role.replace("_", " ");
+  consoleApi.signIn(current.token, { keep: false, refused: `As a ${role}, you cannot open this view.` });
+}
+
+begin();
