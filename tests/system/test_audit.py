@@ -161,3 +161,21 @@ async def test_entries_are_forgotten_after_the_retention_period(system: System) 
     assert len((await audit_page(system))["entries"]) == kept
     assert await forget_old(ctx, datetime.now(UTC) + timedelta(days=366)) == kept
     assert (await audit_page(system))["entries"] == []
+
+
+async def test_an_operator_added_changed_and_removed_is_audited(system: System) -> None:
+    await shop(system, ("YOG-1", "Plain yoghurt", 5))
+    cursor = await cursor_after(system, "PUT /v1/stores/rivoli/stock/YOG-1")
+    path = "/v1/operators/mia@example.com"
+    assert (await system.notify.put(path, json={"role": "marketer"}, headers=system.admin)).status_code == 200
+    r = await system.notify.put(path, json={"role": "store_manager", "stores": ["rivoli"]}, headers=system.admin)
+    assert r.status_code == 200, r.text
+    assert (await system.notify.delete(path, headers=system.admin)).status_code in (200, 204)
+    entries = await entries_after(system, cursor, 3)
+    assert [(e["actor"], e["action"]) for e in entries] == [("admin", f"PUT {path}")] * 2 + [
+        ("admin", f"DELETE {path}")
+    ]
+    added, changed, removed = entries
+    assert added["before"] is None and added["after"]["role"] == "marketer"
+    assert changed["before"]["role"] == "marketer" and changed["after"]["stores"] == ["rivoli"]
+    assert removed["before"]["role"] == "store_manager" and removed["after"] is None

@@ -22,8 +22,11 @@ async def put_operator(conn: asyncpg.Connection, email: str, role: str, stores: 
     return row
 
 
-async def get_operator(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT email, role, stores FROM notify.operators WHERE email = $1", email)
+async def get_operator(conn: asyncpg.Connection, email: str, *, lock: bool = False) -> asyncpg.Record | None:
+    """With `lock`, held until the transaction ends (a change audited from this state)."""
+    return await conn.fetchrow(
+        f"SELECT email, role, stores FROM notify.operators WHERE email = $1 {'FOR UPDATE' if lock else ''}", email
+    )
 
 
 async def list_operators(conn: asyncpg.Connection) -> list[asyncpg.Record]:

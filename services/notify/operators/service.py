@@ -12,7 +12,7 @@ import asyncpg
 from services.notify.context import NotifyContext
 from services.notify.operators import repository as repo
 from services.notify.operators.schemas import ConsoleSession, Operator, OperatorList, OperatorPut
-from shared import keys, peers
+from shared import audit, keys, peers
 from shared.errors import BadGateway, Invalid, NotFound, Unauthorized
 
 MAX_EMAIL = 254
@@ -68,7 +68,9 @@ async def put_operator(ctx: NotifyContext, raw_email: str, data: OperatorPut) ->
     if stores:
         await _check_stores(ctx, stores)
     async with ctx.db.transaction() as conn:
+        before = await repo.get_operator(conn, email, lock=True)
         row = await repo.put_operator(conn, email, data.role, stores)
+        await audit.record(conn, ctx.service, before and operator_of(before), operator_of(row))
     return operator_of(row)
 
 
@@ -86,9 +88,11 @@ async def remove_operator(ctx: NotifyContext, raw_email: str) -> None:
     mark = ctx.signer.subject_mark(email)
     until = datetime.now(UTC) + timedelta(seconds=ctx.config.operator_token_ttl_s + REVOCATION_MARGIN_S)
     async with ctx.db.transaction() as conn:
-        if not await repo.delete_operator(conn, email):
+        before = await repo.get_operator(conn, email, lock=True)
+        if before is None or not await repo.delete_operator(conn, email):
             raise NotFound(f"unknown operator {email!r}", field="email")
         await ctx.revocations.revoke(conn, mark, until)
+        await audit.record(conn, ctx.service, operator_of(before), None)
     ctx.revocations.add(mark, until)  # this process refuses the tokens at once
 
 
