@@ -133,7 +133,10 @@ async def test_an_operator_draws_a_circle_and_polygons_on_the_map_and_geo_has_th
     await expect(editor.locator(".saved")).to_have_text("entrance saved.")
     renamed = (await zones(system))["entrance"]
     assert renamed["name"] == "Front door" and renamed["circle"] == circle["circle"]
-    await page.mouse.click(x, y + r - 3)  # inside the wedge's base
+    wedge = editor.locator('path.zone[data-zone="wedge"]')
+    box = await wedge.bounding_box()
+    assert box is not None
+    await wedge.click(position={"x": box["width"] / 2, "y": box["height"] - 4})  # inside the wedge's base
     await expect(editor.locator('input[name="zone_id"]')).to_have_value("wedge")
     await editor.locator("button.delete").click()
     await expect(editor.locator(".saved")).to_have_text("wedge deleted.")
