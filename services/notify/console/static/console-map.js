@@ -8,7 +8,6 @@ import { t } from "./console-i18n.js";
 const L = window.L; // Leaflet's UMD build sets its global when imported for its effect
 const TILE_WAIT_MS = 8000; // no tile by then (a proxy swallowing requests): the plain drawing instead
 const CLOSE_PX = 10; // a click this near the first corner closes the polygon
-const CLICK_AFTER_MS = 400; // the click a drag ends with comes this soon after it
 const KINDS = ["store", "pickup", "department", "approach"];
 const MAX_ZOOM = 21; // tiles stop at 19: the last levels stretch them, a store's zones need it
 
@@ -203,7 +202,11 @@ export class ZoneEditor {
     this.map.doubleClickZoom.disable(); // a double click closes a polygon
     this.zones = L.layerGroup().addTo(this.map);
     this.drawing = null;
-    this.finishedAt = 0;
+    // The browser ends a circle's drag with a click on whatever is under it: that click chooses nothing.
+    // A new press starts afresh (a drag may end off the map, with no click at all).
+    this.dragEnded = false;
+    this.map.on("mousedown", () => (this.dragEnded = false));
+    this.map.on("click", () => (this.dragEnded = false));
     this.shape = null; // the geometry to save: drawn now, or the selected zone's
     this.select(null);
     try {
@@ -227,7 +230,7 @@ export class ZoneEditor {
       tagged(layer, { "data-zone": zone.zone_id });
       layer.on("click", (event) => {
         // A corner of the polygon being drawn, or the click that ends a circle's drag: not a choice.
-        if (this.drawing || performance.now() - this.finishedAt < CLICK_AFTER_MS) return;
+        if (this.drawing || this.dragEnded) return;
         L.DomEvent.stopPropagation(event);
         this.select(zone);
       });
@@ -278,6 +281,7 @@ export class ZoneEditor {
         mouseup: (e) => {
           if (!this.drawing.centre) return;
           const radius = map.distance(this.drawing.centre, e.latlng);
+          this.dragEnded = true;
           const { lat, lng } = this.drawing.centre;
           this.finish({ circle: { lat: round(lat, 7), lng: round(lng, 7), radius_m: round(radius, 1) } });
         },
@@ -316,7 +320,6 @@ export class ZoneEditor {
   }
 
   finish(shape) {
-    this.finishedAt = performance.now();
     this.shape = shape;
     this.stopDrawing();
     this.help.textContent = t("editor.drawn");
