@@ -317,6 +317,9 @@ import { CampaignEditor } from "./console-campaigns.js";
         const button = el("button", { type: "button", class: pause ? "pause" : "resume" }, t(pause ? "pause" : "resume"));
         button.addEventListener("click", () => setActive(c.campaign_id, !pause, button));
         action.append(button);
+        const dry = el("button", { type: "button", class: "dry-run" }, "Dry run");
+        dry.addEventListener("click", () => import("/console/dry-run.js").then((m) => m.dryRun(c.campaign_id, api, dry)));
+        action.append(dry);
       }
       const results = el("td");
       results.append(funnel(c.results));

@@ -1,0 +1,45 @@
+"""A campaign's dry run from the console, in a real browser: the operator asks for it on the
+campaign's row and reads, in one sentence, the numbers a hand count of the seeded history gives."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+
+from shared.db import connect
+from tests.conftest import ADMIN_TOKEN, System
+from tests.support.dry_run_history import CAMPAIGN, seed
+
+
+async def test_the_dry_run_of_a_campaign_is_said_in_a_sentence_matching_the_hand_count(
+    system: System, browser: Browser
+) -> None:
+    conn = await connect(system.settings.database_url)
+    try:
+        await seed(conn)
+        messages = await conn.fetchval("SELECT count(*) FROM notify.messages")
+    finally:
+        await conn.close()
+    r = await system.notify.put("/v1/campaigns/welcome", json={**CAMPAIGN, "active": False}, headers=system.admin)
+    assert r.status_code == 200, r.text
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    await page.goto(f"{system.settings.notify_url}/console")
+    await page.fill("#token", ADMIN_TOKEN)
+    await page.click("#signin button[type=submit]")
+    row = page.locator('tr[data-campaign="welcome"]')
+    await expect(row.locator(".status")).to_have_text("paused")
+    await row.locator("button.dry-run").click()
+    # Paused, it is dry-run as if resumed: what going live would do.
+    await expect(page.locator("#dry-run")).to_have_text(
+        "welcome: over the last 7 days this would have entered 5 devices and sent 4 messages, 7 suppressed "
+        "(duplicate 1, frequency cap 1, no consent 2, no subscription 1, out of stock 1, quiet hours 1)."
+    )
+    conn = await connect(system.settings.database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM notify.messages") == messages
+    finally:
+        await conn.close()
+    assert errors == []
+    await page.close()
