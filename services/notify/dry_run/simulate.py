@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from services.notify.offers.decide import Offer, decide_offer
@@ -90,6 +90,12 @@ class Device:
     """Its consent answers, oldest first: (when, purpose -> yes/no)."""
     said: tuple[Past, ...] = ()
     """What the message log holds as said or held for it (never the suppressed), oldest first."""
+
+    def recipient(self, now: datetime, also_said: list[Past]) -> Recipient:
+        """The device as a decision at `now` sees it: what was said to it before then, in the log and
+        in `also_said` (by the dry run itself), within the caps' reach."""
+        recent = sorted((p for p in (*self.said, *also_said) if now - RECENT < p.at <= now), key=lambda p: p.at)
+        return Recipient(self.consents_at(now), self.locale, self.timezone, self.subscribed, tuple(recent))
 
     def consents_at(self, at: datetime) -> dict[Purpose, bool]:
         """The answer in force at that moment; before any, nothing is granted."""
@@ -203,8 +209,7 @@ def dry_run(campaign: Campaign, history: History, policy: Policy) -> Outcome:
         outcome.devices.add(visit.device_id)
         now = visit.published_at
         mine = said.setdefault(visit.device_id, [])
-        recent = tuple(sorted((p for p in (*device.said, *mine) if now - RECENT < p.at <= now), key=lambda p: p.at))
-        who = Recipient(device.consents_at(now), device.locale, device.timezone, device.subscribed, recent)
+        who = device.recipient(now, mine)
         moment = Moment(
             event_id=visit.event_id,
             store_id=visit.store_id,
@@ -228,12 +233,16 @@ def dry_run(campaign: Campaign, history: History, policy: Policy) -> Outcome:
             schedule=campaign.schedule,
         )
         decision = decide_offer(offer, who, moment, policy)
-        if decision.status == "held":
-            # Held through quiet hours: it counts against the caps until the morning, when the visit
-            # is over and the release drops it.
+        if decision.status != "suppressed":  # said, or held: either counts against the caps
             mine.append(Past(visit.event_id, OFFERS, visit.store_id, decision.sku, now))
-            decision = decision.suppressed("quiet_hours")
-        elif decision.status != "suppressed":
-            mine.append(Past(visit.event_id, OFFERS, visit.store_id, decision.sku, now))
-        outcome.count(decision, campaign.sku)
+        outcome.count(in_the_morning(decision, OFFERS), campaign.sku)
     return outcome
+
+
+def in_the_morning(decision: Decision, purpose: str) -> Decision:
+    """A message held through quiet hours, as their end treats it: an offer is dropped `quiet_hours`
+    (the visit it was about is over; see the module's docstring); a product tip or a back-in-stock
+    answer is sent then."""
+    if decision.status != "held":
+        return decision
+    return decision.suppressed("quiet_hours") if purpose == OFFERS else replace(decision, status="pending")
