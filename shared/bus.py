@@ -163,22 +163,30 @@ class Logged:
 
 
 async def happened_between(
-    conn: asyncpg.Connection, types: Sequence[str], since: datetime, until: datetime, store_id: str | None = None
+    conn: asyncpg.Connection,
+    types: Sequence[str],
+    since: datetime,
+    until: datetime,
+    store_id: str | None = None,
+    device_ids: Sequence[str] | None = None,
 ) -> list[Logged]:
-    """Events of these types that happened in [since, until), at one store if given, oldest first: the
-    history a dry run replays (only what the log still keeps: ACCUEIL_EVENT_RETENTION_DAYS)."""
+    """Events of these types that happened in [since, until), at one store and of these devices if
+    given, oldest first: the history a dry run replays (only what the log still keeps:
+    ACCUEIL_EVENT_RETENTION_DAYS)."""
     rows = await conn.fetch(
         f"""
         SELECT {_EVENT_COLUMNS}, e.created_at
         FROM bus.events e
         WHERE e.type = ANY ($1::text[]) AND e.ts >= $2 AND e.ts < $3
           AND ($4::text IS NULL OR e.store_id = $4)
+          AND ($5::text[] IS NULL OR e.device_id = ANY ($5::text[]))
         ORDER BY e.id
         """,
         list(types),
         since,
         until,
         store_id,
+        None if device_ids is None else list(device_ids),
     )
     return [Logged(_to_event(r), r["created_at"]) for r in rows]
 

@@ -18,7 +18,7 @@ CAMPAIGN = {
 }
 
 
-def day(n: int, hour: int = 12) -> datetime:
+def day(n: int, hour: float = 12) -> datetime:
     """Six days ago at midnight UTC plus n days and the hour: inside the last 7 days, before now."""
     start = datetime.combine(datetime.now(UTC).date(), time(0), tzinfo=UTC) - timedelta(days=6)
     return start + timedelta(days=n, hours=hour)
@@ -148,3 +148,8 @@ HAND_COUNT = {
         "quiet_hours": 1,
     },
 }
+
+
+async def row_counts(conn: asyncpg.Connection, tables: tuple[str, ...]) -> dict[str, int]:
+    """How many rows each table holds: a dry run must leave them as they were."""
+    return {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}

@@ -6,26 +6,21 @@ outbox and the bus as they were."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
-
-import asyncpg
 
 from shared.auth import TokenSigner
 from shared.db import connect
 from tests.conftest import ADMIN_TOKEN, TOKEN_KEY, System
-from tests.support.dry_run_history import CAMPAIGN, HAND_COUNT, seed
+from tests.support.dry_run_history import CAMPAIGN, HAND_COUNT, row_counts, seed
 
-
-async def counts(conn: asyncpg.Connection) -> dict[str, Any]:
-    tables = ("notify.messages", "notify.delivery_attempts", "bus.events", "bus.deliveries")
-    return {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
+UNTOUCHED = ("notify.messages", "notify.delivery_attempts", "bus.events", "bus.deliveries")
+"""The message log (the outbox), its delivery attempts, and the bus."""
 
 
 async def test_the_dry_run_counts_what_the_campaign_would_have_done_and_writes_nothing(system: System) -> None:
     conn = await connect(system.settings.database_url)
     try:
         await seed(conn)
-        before = await counts(conn)
+        before = await row_counts(conn, UNTOUCHED)
         marketer = TokenSigner(TOKEN_KEY, ADMIN_TOKEN).issue("marketer", "mia@example.com")
         r = await system.notify.post("/v1/campaigns/dry-run", json=CAMPAIGN, headers=System.bearer(marketer))
         assert r.status_code == 200, r.text
@@ -34,7 +29,7 @@ async def test_the_dry_run_counts_what_the_campaign_would_have_done_and_writes_n
         since, until = datetime.fromisoformat(answer["since"]), datetime.fromisoformat(answer["until"])
         assert until - since == timedelta(days=7)
         assert "push_targets" in answer["as_of_now"]
-        assert await counts(conn) == before
+        assert await row_counts(conn, UNTOUCHED) == before
         assert before["notify.messages"] == 1 and before["bus.events"] == 18  # it saw the seeded rows
 
         # A paused campaign would have said nothing, and says why, event by event.
@@ -43,7 +38,7 @@ async def test_the_dry_run_counts_what_the_campaign_would_have_done_and_writes_n
         )
         assert r.status_code == 200, r.text
         assert (r.json()["events"], r.json()["messages"], r.json()["suppressed"]) == (12, 0, {"paused": 12})
-        assert await counts(conn) == before
+        assert await row_counts(conn, UNTOUCHED) == before
     finally:
         await conn.close()
 

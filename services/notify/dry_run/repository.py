@@ -56,16 +56,16 @@ async def said_between(
     )
 
 
-async def products_of_category(conn: asyncpg.Connection, sku: str) -> list[asyncpg.Record]:
-    """The product and those of its category (its alternatives), as the replica knows them."""
+async def products_of_categories(conn: asyncpg.Connection, skus: list[str]) -> list[asyncpg.Record]:
+    """These products and those of their categories (their alternatives), as the replica knows them."""
     return await conn.fetch(
         """
         SELECT p.sku, p.name, p.category, p.names
         FROM notify.products p
-        WHERE p.category = (SELECT category FROM notify.products WHERE sku = $1)
+        WHERE p.category IN (SELECT category FROM notify.products WHERE sku = any($1::text[]))
         ORDER BY p.sku
         """,
-        sku,
+        skus,
     )
 
 
@@ -80,3 +80,15 @@ async def stock_now(conn: asyncpg.Connection, skus: list[str]) -> list[asyncpg.R
 async def store_timezones(conn: asyncpg.Connection, store_ids: list[str]) -> dict[str, str]:
     rows = await conn.fetch("SELECT store_id, timezone FROM notify.stores WHERE store_id = any($1::text[])", store_ids)
     return {r["store_id"]: r["timezone"] for r in rows}
+
+
+async def open_requests(conn: asyncpg.Connection, device_ids: list[str]) -> list[asyncpg.Record]:
+    """The back-in-stock requests of these devices open now (notify keeps no history of them)."""
+    return await conn.fetch(
+        """
+        SELECT device_id, store_id, sku FROM notify.back_in_stock_requests
+        WHERE device_id = any($1::text[]) AND status = 'open'
+        ORDER BY device_id, store_id, sku
+        """,
+        device_ids,
+    )

@@ -1,4 +1,4 @@
-"""Dry runs: what a campaign would have done, before it goes live."""
+"""Dry runs: what a campaign or a journey would have done, before it goes live."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from litestar.params import JSONBody
 
 from services.notify.context import NotifyContext
 from services.notify.dry_run import service
-from services.notify.dry_run.schemas import CampaignDryRun, DryRun
+from services.notify.dry_run.schemas import CampaignDryRun, DryRun, JourneyDryRun, JourneyDryRunAnswer
 from shared.auth import Caller
 from shared.context import FromContext
 
@@ -23,4 +23,15 @@ async def campaign_dry_run(
     return await service.campaign_dry_run(ctx, data)
 
 
-ROUTES = [campaign_dry_run]
+@post("/v1/journeys/dry-run", status_code=200)
+async def journey_dry_run(
+    data: JSONBody[JourneyDryRun], principal: Caller, ctx: FromContext[NotifyContext]
+) -> JourneyDryRunAnswer:
+    """Over the last `days` days of stored history, how many devices would have entered the journey,
+    how far they would have walked it, what its message steps would have sent and why not: nothing is
+    sent, queued, logged or published."""
+    principal.require_role("marketer")
+    return await service.journey_dry_run(ctx, data)
+
+
+ROUTES = [campaign_dry_run, journey_dry_run]

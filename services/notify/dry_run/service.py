@@ -1,15 +1,18 @@
-"""A campaign's dry run: the history read in one read-only snapshot, then replayed (simulate.py)."""
+"""Dry runs: the history read in one read-only snapshot, then replayed by the pure rules
+(simulate.py for a campaign, journey_replay.py for a journey)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 import asyncpg
 
 from services.notify.context import NotifyContext
 from services.notify.dry_run import repository as repo
-from services.notify.dry_run.schemas import CampaignDryRun, DryRun
+from services.notify.dry_run.journey_replay import Happening, Plan, StepTally, Tally, Walker, replay
+from services.notify.dry_run.schemas import CampaignDryRun, DryRun, DryRunStep, JourneyDryRun, JourneyDryRunAnswer
 from services.notify.dry_run.simulate import (
     RECENT,
     Campaign,
@@ -22,15 +25,30 @@ from services.notify.dry_run.simulate import (
     Visit,
     dry_run,
 )
+from services.notify.journeys import arms
+from services.notify.journeys import flow as flows
+from services.notify.journeys.consumers import arm_key
+from services.notify.journeys.schemas import BranchStep, JourneyEvent, MessageStep, Step
+from services.notify.journeys.service import check_products, document_of
 from services.notify.offers.service import check_document, check_product
 from services.notify.policy.decide import Past
 from services.notify.replicas.service import UNKNOWN_STORE_TIMEZONE
 from shared import bus
 from shared.errors import Invalid
-from shared.events import StockChanged, ZoneDwelled, ZoneEntered
+from shared.events import OrderCollected, OrderReady, OrderReserved, StockChanged, ZoneDwelled, ZoneEntered, ZoneExited
 
 AS_OF_NOW = ["push_targets", "devices", "products", "store_timezones"]
 """What notify keeps no history of: read as it is now (see DryRun.as_of_now)."""
+JOURNEY_EVENTS: tuple[str, ...] = get_args(JourneyEvent)
+DRY_RUN_JOURNEY = "dry-run"
+"""The journey id arms are drawn for when the dry run names none."""
+
+
+def _window(ctx: NotifyContext, days: int, now: datetime | None) -> tuple[datetime, datetime]:
+    if days > ctx.settings.event_retention_days:
+        raise Invalid(f"the event log keeps {ctx.settings.event_retention_days} days", field="days")
+    until = now or datetime.now(UTC)
+    return until - timedelta(days=days), until
 
 
 def _campaign(data: CampaignDryRun) -> Campaign:
@@ -65,10 +83,7 @@ def _visit(logged: bus.Logged) -> Visit | None:
 async def campaign_dry_run(ctx: NotifyContext, data: CampaignDryRun, now: datetime | None = None) -> DryRun:
     """What the campaign would have done over the last `days` days; nothing is written anywhere."""
     campaign = _campaign(data)
-    if data.days > ctx.settings.event_retention_days:
-        raise Invalid(f"the event log keeps {ctx.settings.event_retention_days} days", field="days")
-    until = now or datetime.now(UTC)
-    since = until - timedelta(days=data.days)
+    since, until = _window(ctx, data.days, now)
     trigger = campaign.trigger
     # One snapshot, read only: the history is consistent, and the transaction cannot write.
     async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
@@ -76,22 +91,9 @@ async def campaign_dry_run(ctx: NotifyContext, data: CampaignDryRun, now: dateti
         logged = await bus.happened_between(conn, [trigger.type], since, until, trigger.store_id)
         visits = [v for v in map(_visit, logged) if v is not None and trigger.matches(v)]
         device_ids = sorted({v.device_id for v in visits})
-        known = await repo.devices(conn, device_ids)
-        answers = await repo.consent_answers(conn, device_ids, until)
-        said = await repo.said_between(conn, device_ids, since - RECENT, until)
-        products = await repo.products_of_category(conn, data.sku)
-        skus = [p["sku"] for p in products]
-        stock = await repo.stock_now(conn, skus)
-        changes = await bus.happened_between(conn, ["stock.changed"], since, until, trigger.store_id)
-        stores = sorted({v.store_id for v in visits if v.store_id is not None})
-        found = await repo.store_timezones(conn, stores)
-    history = History(
-        visits=tuple(visits),
-        devices=_devices(known, answers, said),
-        shelf=_shelf(products, stock, changes),
-        timezones={s: found.get(s, UNKNOWN_STORE_TIMEZONE) for s in stores},
-    )
-    outcome = dry_run(campaign, history, ctx.policy)
+        devices, shelf = await _past(conn, device_ids, [data.sku], since, until, trigger.store_id)
+        timezones = await _timezones(conn, {v.store_id for v in visits})
+    outcome = dry_run(campaign, History(tuple(visits), devices, shelf, timezones), ctx.policy)
     return DryRun(
         since=since,
         until=until,
@@ -102,6 +104,110 @@ async def campaign_dry_run(ctx: NotifyContext, data: CampaignDryRun, now: dateti
         suppressed=dict(sorted(outcome.suppressed.items())),
         as_of_now=AS_OF_NOW,
     )
+
+
+def _happening(logged: bus.Logged) -> Happening:
+    event = logged.event
+    kind = event.data.kind if isinstance(event, ZoneEntered | ZoneDwelled | ZoneExited) else None
+    skus: frozenset[str] = frozenset()
+    if isinstance(event, OrderReserved | OrderReady | OrderCollected):
+        skus = frozenset(line.sku for line in event.data.lines)
+    return Happening(event.id, event.type, event.store_id, event.zone_id, kind, skus, logged.published_at)
+
+
+def _skus_named(steps: list[Step]) -> list[str]:
+    named = {s.sku for s in steps if isinstance(s, MessageStep) and s.sku is not None}
+    named |= {s.if_.in_stock for s in steps if isinstance(s, BranchStep) and s.if_.in_stock is not None}
+    return sorted(named)
+
+
+async def journey_dry_run(ctx: NotifyContext, data: JourneyDryRun, now: datetime | None = None) -> JourneyDryRunAnswer:
+    """What the journey would have done with the devices of the last `days` days; nothing is written."""
+    doc = document_of(data)
+    flow = flows.check(doc)
+    since, until = _window(ctx, data.days, now)
+    entry = flow.entry
+    async with ctx.db.transaction(isolation="repeatable_read", readonly=True) as conn:
+        await check_products(conn, doc)
+        entered_on = await bus.happened_between(conn, [entry.event], since, until, entry.store_id)
+        entries = [(e.event.device_id, _happening(e)) for e in entered_on]
+        device_ids = sorted(
+            {
+                d
+                for d, h in entries
+                if d is not None and flow.enters_on(h.type, h.store_id, h.zone_kind, h.zone_id, h.skus)
+            }
+        )
+        logged = await bus.happened_between(conn, JOURNEY_EVENTS, since, until, device_ids=device_ids)
+        devices, shelf = await _past(conn, device_ids, _skus_named(doc.steps), since, until, entry.store_id)
+        requests = await repo.open_requests(conn, device_ids)
+        timezones = await _timezones(conn, {h.store_id for _, h in entries})
+    happenings: dict[str, list[Happening]] = defaultdict(list)
+    for one in logged:
+        if one.event.device_id is not None:
+            happenings[one.event.device_id].append(_happening(one))
+    asked: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for r in requests:
+        asked[r["device_id"]].add((r["store_id"], r["sku"]))
+    key, journey_id = arm_key(ctx), data.journey_id or DRY_RUN_JOURNEY
+    walkers = {
+        d: Walker(
+            device,
+            arms.draw(key, journey_id, d, flow.holdout_percent),
+            tuple(happenings[d]),
+            frozenset(asked[d]),
+        )
+        for d, device in devices.items()
+    }
+    tally = replay(Plan(flow, data.active, timezones, shelf), walkers, until, ctx.policy)
+    message_steps = {s.id for s in doc.steps if isinstance(s, MessageStep)}
+    return JourneyDryRunAnswer(
+        since=since,
+        until=until,
+        events=tally.events,
+        devices=len(tally.devices),
+        entered=tally.entered,
+        messages=tally.messages,
+        suppressed=dict(sorted(tally.suppressed.items())),
+        steps={s.id: _step(tally, s.id, s.id in message_steps) for s in doc.steps},
+        exits=dict(sorted(tally.exits.items())),
+        as_of_now=[*AS_OF_NOW, "back_in_stock_requests"],
+    )
+
+
+def _step(tally: Tally, step_id: str, says: bool) -> DryRunStep:
+    counted = tally.steps.get(step_id, StepTally())
+    if not says:
+        return DryRunStep(reached=counted.reached)
+    return DryRunStep(reached=counted.reached, sent=counted.sent, suppressed=dict(sorted(counted.suppressed.items())))
+
+
+# --- the history both read ---
+
+
+async def _past(
+    conn: asyncpg.Connection,
+    device_ids: list[str],
+    skus: list[str],
+    since: datetime,
+    until: datetime,
+    store_id: str | None,
+) -> tuple[dict[str, Device], Shelf]:
+    """The devices notify knows among these, with their consent answers and what was said to them
+    (back as far as the caps look), and the shelves: these products and their alternatives."""
+    known = await repo.devices(conn, device_ids)
+    answers = await repo.consent_answers(conn, device_ids, until)
+    said = await repo.said_between(conn, device_ids, since - RECENT, until)
+    products = await repo.products_of_categories(conn, skus)
+    stock = await repo.stock_now(conn, [p["sku"] for p in products])
+    changes = await bus.happened_between(conn, ["stock.changed"], since, until, store_id)
+    return _devices(known, answers, said), _shelf(products, stock, changes)
+
+
+async def _timezones(conn: asyncpg.Connection, stores: set[str | None]) -> dict[str, str]:
+    named = sorted(s for s in stores if s is not None)
+    found = await repo.store_timezones(conn, named)
+    return {s: found.get(s, UNKNOWN_STORE_TIMEZONE) for s in named}
 
 
 def _devices(
