@@ -4,9 +4,9 @@ counts out.
 Each device is replayed on its own (what one device is said never changes another's decisions), its
 events and consent answers in the order notify had them, with the journey's timers between them:
 
-- an event of the entry type, at the entry's store and zone, enters the device if it is not in the
-  journey already, re-entry allows it, and the schedule's hours (the store's time) hold; its arm is
-  the one the journey would draw for it (given);
+- an event of the entry type, at the entry's store and zone, enters the device if the journey is
+  active (a paused one lets nobody in), the device is not in it already, re-entry allows it, and the
+  schedule's hours (the store's time) hold; its arm is the one the journey would draw for it (given);
 - an `exit_on` event makes it leave (`exit_event`); an awaited event moves a `wait_for` on; a `wait` or
   a `wait_for`'s timeout falls due at its time; withdrawing `location` or a message step's purpose,
   once granted, makes it leave (`consent_withdrawn`);
@@ -167,8 +167,8 @@ class _Replay:
         if not flow.enters_on(h.type, h.store_id, h.zone_kind, h.zone_id, h.skus):
             return
         self.tally.events += 1
-        if was_in:
-            return  # never while it is still in the journey (as of before this event)
+        if was_in or not self.plan.active:
+            return  # never while it is still in the journey (as of before this event); none while paused
         if self.left_at is not None and (flow.reentry is None or at < self.left_at + flow.reentry):
             return
         if flow.schedule is not None:
@@ -228,7 +228,6 @@ class _Replay:
             alternative=alternative,
             requested=store is not None and step.sku is not None and (store, step.sku) in self.walker.requests,
             arm=self.walker.arm,
-            paused=not plan.active,
         )
         moment = moment_of(state.entry_event_id, store, at, plan.timezones.get(store or "", "UTC"))
         decision = decide_step(said, self.walker.device.recipient(at, self.said), moment, self.policy)
