@@ -111,7 +111,7 @@ class _Replay:
         self.plan, self.policy, self.device_id, self.walker, self.tally = plan, policy, device_id, walker, tally
         self.here: set[ZoneAt] = set()
         self.said: list[Past] = []
-        self.now: _In | None = None
+        self.inside: _In | None = None
         self.left_at: datetime | None = None
 
     def run(self, until: datetime) -> None:
@@ -133,32 +133,32 @@ class _Replay:
     # --- what moves a device ---
 
     def _timers(self, until: datetime) -> None:
-        while self.now is not None and self.now.wake_at is not None and self.now.wake_at <= until:
-            at, step = self.now.wake_at, self.now.step
+        while self.inside is not None and self.inside.wake_at is not None and self.inside.wake_at <= until:
+            at, step = self.inside.wake_at, self.inside.step
             self._walk(self.plan.flow.after_parking(step), at)
 
     def _consent(self, at: datetime, answer: Mapping[str, bool]) -> None:
-        if self.now is None:
+        if self.inside is None:
             return
-        if any(not answer.get(p, False) for p in self.now.granted):
+        if any(not answer.get(p, False) for p in self.inside.granted):
             self._leave("consent_withdrawn", at)
         else:
-            self.now.granted = frozenset(p for p in self.plan.flow.purposes if answer.get(p, False))
+            self.inside.granted = frozenset(p for p in self.plan.flow.purposes if answer.get(p, False))
 
     def _event(self, at: datetime, h: Happening) -> None:
         flow = self.plan.flow
         if h.zone_kind is not None and h.store_id is not None and h.zone_id is not None:
             where = (h.store_id, h.zone_kind, h.zone_id)
             (self.here.discard if h.type == "zone.exited" else self.here.add)(where)
-        was_in = self.now is not None
-        if self.now is not None:
+        was_in = self.inside is not None
+        if self.inside is not None:
             if h.type in flow.exit_on:
                 self._leave("exit_event", at)
             else:
-                self.now.seen.add(h.type)
-                here = h.type in ORDER_EVENTS or self.now.store_id is None or self.now.store_id == h.store_id
-                if self.now.ran and self.now.awaiting == h.type and here:
-                    self._walk(flow.after_event(self.now.step), at)
+                self.inside.seen.add(h.type)
+                here = h.type in ORDER_EVENTS or self.inside.store_id is None or self.inside.store_id == h.store_id
+                if self.inside.ran and self.inside.awaiting == h.type and here:
+                    self._walk(flow.after_event(self.inside.step), at)
         if h.type == flow.entry.event:
             self._enter(at, h, was_in)
 
@@ -177,20 +177,20 @@ class _Replay:
                 return
         consents = self.walker.device.consents_at(at)
         granted = frozenset(p for p in flow.purposes if consents.get(p, False))  # type: ignore[call-overload]
-        self.now = _In(h.store_id, h.event_id, flow.first, False, None, None, granted)
+        self.inside = _In(h.store_id, h.event_id, flow.first, False, None, None, granted)
         self.tally.devices.add(self.device_id)
         self.tally.entered[self.walker.arm] += 1
         self._walk(flow.first, at)
 
     def _leave(self, reason: str, at: datetime) -> None:
         self.tally.exits[reason] = self.tally.exits.get(reason, 0) + 1
-        self.now, self.left_at = None, at
+        self.inside, self.left_at = None, at
 
     # --- a walk ---
 
     def _walk(self, start: str | None, at: datetime) -> None:
-        assert self.now is not None
-        state, plan = self.now, self.plan
+        assert self.inside is not None
+        state, plan = self.inside, self.plan
         store = state.store_id
         facts = Facts(
             zones_here=frozenset((kind, zone) for s, kind, zone in self.here if s == store),
@@ -212,8 +212,8 @@ class _Replay:
         state.wake_at = at + walked.wake_after if walked.wake_after is not None else None
 
     def _say(self, step: MessageStep, at: datetime) -> None:
-        assert self.now is not None
-        state, plan = self.now, self.plan
+        assert self.inside is not None
+        state, plan = self.inside, self.plan
         store = state.store_id
         product = alternative = None
         if step.sku is not None and store is not None:
