@@ -1,5 +1,5 @@
-"""A campaign's dry run from the console, in a real browser: the operator asks for it on the
-campaign's row and reads, in one sentence, the numbers a hand count of the seeded history gives."""
+"""Dry runs from the console, in a real browser: the operator asks for one on a campaign's row or a
+journey's card and reads, in one sentence, the numbers a hand count of the seeded history gives."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from playwright.async_api import Browser, expect
 
 from shared.db import connect
 from tests.conftest import ADMIN_TOKEN, System
-from tests.support.dry_run_history import CAMPAIGN, seed
+from tests.support.dry_run_history import CAMPAIGN, JOURNEY, seed, seed_journey_history
 
 
 async def test_the_dry_run_of_a_campaign_is_said_in_a_sentence_matching_the_hand_count(
@@ -41,5 +41,31 @@ async def test_the_dry_run_of_a_campaign_is_said_in_a_sentence_matching_the_hand
         assert await conn.fetchval("SELECT count(*) FROM notify.messages") == messages
     finally:
         await conn.close()
+    assert errors == []
+    await page.close()
+
+
+async def test_the_dry_run_of_a_journey_is_said_in_a_sentence_matching_the_hand_count(
+    system: System, browser: Browser
+) -> None:
+    conn = await connect(system.settings.database_url)
+    try:
+        await seed_journey_history(conn)
+    finally:
+        await conn.close()
+    r = await system.notify.put("/v1/journeys/dairy", json=JOURNEY, headers=system.admin)
+    assert r.status_code == 200, r.text
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    await page.goto(f"{system.settings.notify_url}/console")
+    await page.fill("#token", ADMIN_TOKEN)
+    await page.click("#signin button[type=submit]")
+    await page.locator('[data-journey="dairy"] button.dry-run').click()
+    await expect(page.locator("#journey-dry-run")).to_have_text(
+        "dairy: over the last 7 days this would have entered 6 devices and sent 2 messages, 3 suppressed "
+        "(frequency cap 1, no consent 1, quiet hours 1)."
+    )
     assert errors == []
     await page.close()

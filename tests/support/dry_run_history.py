@@ -1,7 +1,7 @@
-"""A week of stored history for a campaign's dry run, with its hand count: devices entering zones over
-several days, consents granted and withdrawn at given times, an earlier message filling a cap, a visit
-in quiet hours, a product out of stock for a day. Seeded as the services would have left it, with no
-consumer given any of it (a history, not live events)."""
+"""A week of stored history for a campaign's dry run, and one for a journey's, each with its hand
+count: devices entering zones over several days, consents granted and withdrawn at given times, an
+earlier message filling a cap, a visit in quiet hours, a product out of stock for a day. Seeded as the
+services would have left it, with no consumer given any of it (a history, not live events)."""
 
 from __future__ import annotations
 
@@ -153,3 +153,65 @@ HAND_COUNT = {
 async def row_counts(conn: asyncpg.Connection, tables: tuple[str, ...]) -> dict[str, int]:
     """How many rows each table holds: a dry run must leave them as they were."""
     return {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
+
+
+# --- a journey's ---
+
+JOURNEY = {
+    "name": "Dairy nudge",
+    "entry": {"event": "zone.entered", "store_id": "rivoli", "zone_kind": "department"},
+    "steps": [
+        {"id": "look", "type": "wait", "for": "PT5M", "next": "still"},
+        {"id": "still", "type": "branch", "if": {"in_zone": {"zone_kind": "department"}}, "then": "offer",
+         "else": "end"},
+        {"id": "offer", "type": "message", "purpose": "offers", "sku": "YOG-1",
+         "message": {"en": {"title": "Dairy", "body": "{product} at 20% off"}}},
+        {"id": "end", "type": "exit"},
+    ],
+}  # fmt: skip
+
+
+async def seed_journey_history(conn: asyncpg.Connection) -> None:
+    await conn.execute(
+        """
+        INSERT INTO notify.products (sku, name, category, names, event_id)
+        VALUES ('YOG-1', 'Yoghurt', 'dairy', '{}', 1)
+        """
+    )
+    await conn.execute(
+        "INSERT INTO notify.stock (store_id, sku, available, on_hand, event_id) VALUES ('rivoli', 'YOG-1', 5, 5, 2)"
+    )
+    for who in ("stays", "leaves", "capped", "twice", "night"):
+        await device(conn, who, (day(-20), YES))
+    await device(conn, "refused", (day(-20), NO_OFFERS))
+    await conn.execute(
+        """
+        INSERT INTO notify.messages (device_id, event_id, campaign_id, purpose, status, store_id, sku, decided_at)
+        VALUES ('capped', 999999, 'coffee', 'offers', 'sent', 'rivoli', 'CAFE-1', $1)
+        """,
+        day(2, 9),
+    )
+    await zone_event(conn, "stays", day(0))  # offer sent at 12:05
+    await zone_event(conn, "leaves", day(0))
+    await zone_event(conn, "leaves", day(0, 12.03), type_="zone.exited")  # gone before the branch: end
+    await zone_event(conn, "refused", day(1))  # no_consent
+    await zone_event(conn, "capped", day(2))  # frequency_cap: the day's offer at rivoli was said at 09:00
+    await zone_event(conn, "twice", day(1))  # sent
+    await zone_event(conn, "twice", day(1, 15))  # never again: re-entry is "never"
+    await zone_event(conn, "night", day(5, 22))  # quiet_hours
+
+
+JOURNEY_HAND_COUNT = {
+    "events": 7,
+    "devices": 6,
+    "entered": {"treatment": 6, "control": 0},
+    "messages": 2,
+    "suppressed": {"frequency_cap": 1, "no_consent": 1, "quiet_hours": 1},
+    "steps": {
+        "look": {"reached": 6},
+        "still": {"reached": 6},
+        "offer": {"reached": 5, "sent": 2, "suppressed": {"frequency_cap": 1, "no_consent": 1, "quiet_hours": 1}},
+        "end": {"reached": 1},
+    },
+    "exits": {"completed": 6},
+}

@@ -1,6 +1,7 @@
-// A campaign's dry run in the console: what it would have done over the last days of stored history,
-// said in one sentence. notify replays the history (POST /v1/campaigns/dry-run): nothing is sent,
-// queued or logged. Loaded by console.js when an operator first asks for one.
+// Dry runs in the console: what a campaign or a journey would have done over the last days of stored
+// history, said in one sentence. notify replays the history (POST /v1/campaigns/dry-run,
+// POST /v1/journeys/dry-run): nothing is sent, queued or logged. Loaded by console.js when an operator
+// first asks for one.
 
 const DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -22,36 +23,49 @@ export function sentence(result) {
   );
 }
 
-// The sentence goes under the campaigns table, where the page's polling (which redraws the table)
-// leaves it alone.
-function output() {
-  let box = document.getElementById("dry-run");
+// The sentence goes under its section (before `errorId`), where the page's polling, which redraws the
+// campaigns and the journeys, leaves it alone.
+function output(id, errorId) {
+  let box = document.getElementById(id);
   if (!box) {
     box = document.createElement("p");
-    box.id = "dry-run";
+    box.id = id;
     box.className = "dry-run";
     box.setAttribute("role", "status");
-    document.getElementById("campaign-error").before(box);
+    document.getElementById(errorId).before(box);
   }
   return box;
 }
 
-// `api(method, path, body)` is the console's own call with its token. The campaign is read afresh and
-// dry-run as if it were live (a paused one too: what resuming it would do).
-export async function dryRun(campaignId, api, button) {
-  const box = output();
-  box.dataset.campaign = campaignId;
-  box.textContent = `${campaignId}: dry run…`;
+async function run(box, name, button, ask) {
+  box.dataset.name = name;
+  box.textContent = `${name}: dry run…`;
   button.disabled = true;
   try {
-    const campaign = await api("GET", `/v1/campaigns/${encodeURIComponent(campaignId)}`);
-    const body = { trigger: campaign.trigger, sku: campaign.sku, message: campaign.message, active: true, days: DAYS };
-    if (campaign.schedule) body.schedule = campaign.schedule;
-    const result = await api("POST", "/v1/campaigns/dry-run", body);
-    box.textContent = `${campaignId}: ${sentence(result)}.`;
+    box.textContent = `${name}: ${sentence(await ask())}.`;
   } catch (error) {
-    box.textContent = `${campaignId}: the dry run failed: ${error.message}`;
+    box.textContent = `${name}: the dry run failed: ${error.message}`;
   } finally {
     button.disabled = false;
   }
+}
+
+// `api(method, path, body)` is the console's own call with its token. The campaign is read afresh and
+// dry-run as if it were live (a paused one too: what resuming it would do).
+export function dryRun(campaignId, api, button) {
+  return run(output("dry-run", "campaign-error"), campaignId, button, async () => {
+    const campaign = await api("GET", `/v1/campaigns/${encodeURIComponent(campaignId)}`);
+    const body = { trigger: campaign.trigger, sku: campaign.sku, message: campaign.message, active: true, days: DAYS };
+    if (campaign.schedule) body.schedule = campaign.schedule;
+    return api("POST", "/v1/campaigns/dry-run", body);
+  });
+}
+
+// The journey's current version, as if it were running, each device in the arm it has in it.
+export function dryRunJourney(journeyId, api, button) {
+  return run(output("journey-dry-run", "journey-error"), journeyId, button, async () => {
+    const journey = await api("GET", `/v1/journeys/${encodeURIComponent(journeyId)}`);
+    const { version, created_at, updated_at, ended_at, ...document } = journey;
+    return api("POST", "/v1/journeys/dry-run", { ...document, active: true, days: DAYS });
+  });
 }
