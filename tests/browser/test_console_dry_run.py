@@ -50,7 +50,7 @@ async def test_the_dry_run_of_a_campaign_is_said_in_a_sentence_matching_the_hand
     # Paused, it is dry-run as if resumed: what going live would do.
     await expect(page.locator("#dry-run")).to_have_text(
         "welcome: over the last 7 days this would have entered 5 devices and sent 4 messages, 7 suppressed "
-        "(duplicate 1, frequency cap 1, no consent 2, no subscription 1, out of stock 1, quiet hours 1)."
+        "(duplicate 1, frequency_cap 1, no_consent 2, no_subscription 1, out_of_stock 1, quiet_hours 1)."
     )
     assert await on_the_database(system, messages_logged) == messages  # nothing logged
     assert errors == []
@@ -68,7 +68,16 @@ async def test_the_dry_run_of_a_journey_is_said_in_a_sentence_matching_the_hand_
     await page.locator('[data-journey="dairy"] button.dry-run').click()
     await expect(page.locator("#journey-dry-run")).to_have_text(
         "dairy: over the last 7 days this would have entered 6 devices and sent 2 messages, 3 suppressed "
-        "(frequency cap 1, no consent 1, quiet hours 1)."
+        "(frequency_cap 1, no_consent 1, quiet_hours 1)."
+    )
+    # In French, the button and the sentence (the reasons stay the API's codes).
+    await page.select_option("#language", "fr")
+    french = page.locator('[data-journey="dairy"] button.dry-run')
+    await expect(french).to_have_text("Essai à blanc")
+    await french.click()
+    await expect(page.locator("#journey-dry-run")).to_have_text(
+        "dairy : depuis 7 jours, cela aurait fait entrer 6 appareils et envoyé 2 messages, 3 retenus "
+        "(frequency_cap 1, no_consent 1, quiet_hours 1)."
     )
     assert errors == []
     await page.close()

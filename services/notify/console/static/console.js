@@ -317,7 +317,7 @@ import { CampaignEditor } from "./console-campaigns.js";
         const button = el("button", { type: "button", class: pause ? "pause" : "resume" }, t(pause ? "pause" : "resume"));
         button.addEventListener("click", () => setActive(c.campaign_id, !pause, button));
         action.append(button);
-        const dry = el("button", { type: "button", class: "dry-run" }, "Dry run");
+        const dry = el("button", { type: "button", class: "dry-run", "aria-label": t("dryRun.named", { name: c.campaign_id }) }, t("dryRun"));
         dry.addEventListener("click", () => import("/console/dry-run.js").then((m) => m.dryRun(c.campaign_id, api, dry)));
         action.append(dry);
       }
@@ -472,7 +472,7 @@ import { CampaignEditor } from "./console-campaigns.js";
       const pause = j.status === "active";
       const button = el("button", { type: "button", class: pause ? "pause" : "resume", "aria-label": t(pause ? "pause.named" : "resume.named", { name: j.name }) }, t(pause ? "pause" : "resume"));
       button.addEventListener("click", () => setJourneyActive(j.journey_id, !pause, button));
-      const dry = el("button", { type: "button", class: "dry-run", "aria-label": `Dry run of ${j.name}` }, "Dry run");
+      const dry = el("button", { type: "button", class: "dry-run", "aria-label": t("dryRun.named", { name: j.name }) }, t("dryRun"));
       dry.addEventListener("click", () => import("/console/dry-run.js").then((m) => m.dryRunJourney(j.journey_id, api, dry)));
       card.append(button, dry);
     }

@@ -1,26 +1,31 @@
 // Dry runs in the console: what a campaign or a journey would have done over the last days of stored
-// history, said in one sentence. notify replays the history (POST /v1/campaigns/dry-run,
+// history, said in one sentence, in the console's language. notify replays the history (POST /v1/campaigns/dry-run,
 // POST /v1/journeys/dry-run): nothing is sent, queued or logged. Loaded by console.js when an operator
 // first asks for one.
+
+import { t } from "./console-i18n.js";
 
 const DAYS = 7;
 const DAY_MS = 86_400_000;
 
-function plural(n, word) {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
+const count = (n, word) => t(`dryRun.${word}${n === 1 ? "" : "s"}`, { n });
 
-// "over the last 7 days this would have entered 12 devices and sent 5 messages, 7 suppressed
-// (frequency cap 3, quiet hours 1, out of stock 3)"
-export function sentence(result) {
+// "welcome: over the last 7 days this would have entered 12 devices and sent 5 messages, 7 suppressed
+// (frequency_cap 3, quiet_hours 1, out_of_stock 3)." Reasons are shown as the API and the message
+// log name them, as everywhere in the console.
+export function sentence(name, result) {
   const days = Math.round((Date.parse(result.until) - Date.parse(result.since)) / DAY_MS);
   const reasons = Object.entries(result.suppressed || {});
   const suppressed = reasons.reduce((sum, [, n]) => sum + n, 0);
-  const why = reasons.map(([reason, n]) => `${reason.replaceAll("_", " ")} ${n}`).join(", ");
-  return (
-    `over the last ${plural(days, "day")} this would have entered ${plural(result.devices, "device")} ` +
-    `and sent ${plural(result.messages, "message")}, ${suppressed} suppressed${why ? ` (${why})` : ""}`
-  );
+  const why = reasons.length ? ` (${reasons.map(([reason, n]) => `${reason} ${n}`).join(", ")})` : "";
+  return t("dryRun.said", {
+    name,
+    days: count(days, "day"),
+    devices: count(result.devices, "device"),
+    messages: count(result.messages, "message"),
+    suppressed,
+    why,
+  });
 }
 
 // The sentence goes under its section (before `errorId`), where the page's polling, which redraws the
@@ -39,12 +44,12 @@ function output(id, errorId) {
 
 async function run(box, name, button, ask) {
   box.dataset.name = name;
-  box.textContent = `${name}: dry run…`;
+  box.textContent = t("dryRun.running", { name });
   button.disabled = true;
   try {
-    box.textContent = `${name}: ${sentence(await ask())}.`;
+    box.textContent = sentence(name, await ask());
   } catch (error) {
-    box.textContent = `${name}: the dry run failed: ${error.message}`;
+    box.textContent = t("dryRun.failed", { name, error: error.message });
   } finally {
     button.disabled = false;
   }
