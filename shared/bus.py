@@ -154,6 +154,43 @@ async def events_of_device_at(
     return [_to_event(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class Logged:
+    """An event of the log, and when it was published (a late upload is published long after it happened)."""
+
+    event: Event
+    published_at: datetime
+
+
+async def happened_between(
+    conn: asyncpg.Connection,
+    types: Sequence[str],
+    since: datetime,
+    until: datetime,
+    store_id: str | None = None,
+    device_ids: Sequence[str] | None = None,
+) -> list[Logged]:
+    """Events of these types that happened in [since, until), at one store and of these devices if
+    given, oldest first: the history a dry run replays (only what the log still keeps:
+    ACCUEIL_EVENT_RETENTION_DAYS)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_EVENT_COLUMNS}, e.created_at
+        FROM bus.events e
+        WHERE e.type = ANY ($1::text[]) AND e.ts >= $2 AND e.ts < $3
+          AND ($4::text IS NULL OR e.store_id = $4)
+          AND ($5::text[] IS NULL OR e.device_id = ANY ($5::text[]))
+        ORDER BY e.id
+        """,
+        list(types),
+        since,
+        until,
+        store_id,
+        None if device_ids is None else list(device_ids),
+    )
+    return [Logged(_to_event(r), r["created_at"]) for r in rows]
+
+
 async def events_by_id(conn: asyncpg.Connection, ids: Sequence[int]) -> list[Event]:
     """Events by their ids, oldest first (those still in the log)."""
     rows = await conn.fetch(

@@ -18,6 +18,7 @@ from services.notify.consent import jobs as consent_jobs
 from services.notify.consent import routes as consent
 from services.notify.console import routes as console
 from services.notify.context import NotifyContext
+from services.notify.dry_run import routes as dry_run
 from services.notify.journeys import jobs as journey_jobs
 from services.notify.journeys import routes as journeys
 from services.notify.journeys.consumers import JOURNEY_EVENTS
@@ -138,6 +139,7 @@ SPEC = ServiceSpec(
     route_handlers=[
         *consent.ROUTES,
         *offers.ROUTES,
+        *dry_run.ROUTES,
         *outbox.ROUTES,
         *staff_alerts.ROUTES,
         *privacy.ROUTES,

@@ -141,6 +141,7 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
         "console-campaigns.js",
         "audit.js",
         "sign_on.js",
+        "dry-run.js",
         "console.css",
     )
     for asset in (*own, "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet/images/layers.png"):

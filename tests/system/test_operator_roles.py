@@ -82,6 +82,8 @@ def cases() -> list[Case]:
         Case("notify", "GET", "/v1/campaigns", MARKETER),
         Case("notify", "GET", "/v1/campaigns/c1", MARKETER),
         Case("notify", "GET", "/v1/campaigns/c1/results", MARKETER),
+        Case("notify", "POST", "/v1/campaigns/dry-run", MARKETER, body=CAMPAIGN),
+        Case("notify", "POST", "/v1/journeys/dry-run", MARKETER, body=JOURNEY),
         Case("notify", "DELETE", "/v1/campaigns/{mine}", MARKETER),
         Case("notify", "PUT", "/v1/journeys/j1", MARKETER, body=JOURNEY),
         Case("notify", "GET", "/v1/journeys", MARKETER),

@@ -28,6 +28,7 @@ _FILES = frozenset(
         "console-campaigns.js",
         "audit.js",
         "sign_on.js",
+        "dry-run.js",
         "vendor/leaflet/leaflet.css",
         "vendor/leaflet/leaflet.js",
         *(f"vendor/leaflet/images/{name}.png" for name in ("layers", "layers-2x", "marker-icon", "marker-shadow")),

@@ -56,7 +56,7 @@ def journey_of(row: asyncpg.Record) -> Journey:
     )
 
 
-def _document(data: JourneyPut) -> JourneyDocument:
+def document_of(data: JourneyPut) -> JourneyDocument:
     return JourneyDocument(
         entry=data.entry,
         steps=data.steps,
@@ -68,7 +68,7 @@ def _document(data: JourneyPut) -> JourneyDocument:
     )
 
 
-async def _check_products(conn: asyncpg.Connection, doc: JourneyDocument) -> None:
+async def check_products(conn: asyncpg.Connection, doc: JourneyDocument) -> None:
     """Every SKU the journey names is a product inventory told notify about."""
     named: list[tuple[str, str]] = []
     for i, step in enumerate(doc.steps):
@@ -84,11 +84,11 @@ async def _check_products(conn: asyncpg.Connection, doc: JourneyDocument) -> Non
 async def save_journey(ctx: NotifyContext, journey_id: str, data: JourneyPut) -> Journey:
     """Create or change a journey. A changed flow is a new version, which new entries take; devices
     already in it finish the version they entered. Name and `active` alone change no version."""
-    doc = _document(data)
+    doc = document_of(data)
     flows.check(doc)
     document: dict[str, Any] = msgspec.to_builtins(doc)
     async with ctx.db.transaction() as conn:
-        await _check_products(conn, doc)
+        await check_products(conn, doc)
         earlier = await repo.get_journey(conn, journey_id, lock=True)
         if earlier is not None and earlier["ended_at"] is not None:
             raise Conflict(f"journey {journey_id!r} has ended: start a new one under another id", field="journey_id")

@@ -27,12 +27,6 @@ ATTRIBUTION = timedelta(hours=24)
 ALL_TIME = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 
 
-def _check_schedule(schedule: CampaignSchedule | None) -> None:
-    if schedule is not None:
-        hours = msgspec.to_builtins(schedule.hours or [])
-        schedule_rules.parse(schedule.starts_at, schedule.ends_at, hours)
-
-
 def campaign_of(row: asyncpg.Record) -> Campaign:
     trigger = CampaignTrigger(
         type=row["trigger_type"],
@@ -52,14 +46,28 @@ def campaign_of(row: asyncpg.Record) -> Campaign:
     )
 
 
-async def save_campaign(ctx: NotifyContext, campaign_id: str, data: CampaignPut) -> Campaign:
-    """Create or change a campaign (active: false pauses it). An ended campaign stays ended."""
+def check_document(data: CampaignPut) -> schedule_rules.Schedule | None:
+    """What a campaign document must be before anything reads the database (saved or dry-run alike):
+    its schedule, or Invalid naming the field."""
     if not data.message:
         raise Invalid('message needs at least one locale, e.g. {"en": {"title", "body"}}', field="message")
-    _check_schedule(data.schedule)
+    if data.schedule is None:
+        return None
+    hours = msgspec.to_builtins(data.schedule.hours or [])
+    return schedule_rules.parse(data.schedule.starts_at, data.schedule.ends_at, hours)
+
+
+async def check_product(conn: asyncpg.Connection, data: CampaignPut) -> None:
+    """A campaign offers a product inventory told notify about."""
+    if not await replicas.product_known(conn, data.sku):
+        raise Invalid(f"unknown product {data.sku!r}: create it in inventory first", field="sku")
+
+
+async def save_campaign(ctx: NotifyContext, campaign_id: str, data: CampaignPut) -> Campaign:
+    """Create or change a campaign (active: false pauses it). An ended campaign stays ended."""
+    check_document(data)
     async with ctx.db.transaction() as conn:
-        if not await replicas.product_known(conn, data.sku):
-            raise Invalid(f"unknown product {data.sku!r}: create it in inventory first", field="sku")
+        await check_product(conn, data)
         earlier = await repo.get_campaign(conn, campaign_id, lock=True)
         if earlier is not None and earlier["ended_at"] is not None:
             raise Conflict(f"campaign {campaign_id!r} has ended: start a new one under another id", field="campaign_id")

@@ -317,6 +317,9 @@ import { CampaignEditor } from "./console-campaigns.js";
         const button = el("button", { type: "button", class: pause ? "pause" : "resume" }, t(pause ? "pause" : "resume"));
         button.addEventListener("click", () => setActive(c.campaign_id, !pause, button));
         action.append(button);
+        const dry = el("button", { type: "button", class: "dry-run", "aria-label": t("dryRun.named", { name: c.campaign_id }) }, t("dryRun"));
+        dry.addEventListener("click", () => import("/console/dry-run.js").then((m) => m.dryRun(c.campaign_id, api, dry)));
+        action.append(dry);
       }
       const results = el("td");
       results.append(funnel(c.results));
@@ -469,7 +472,9 @@ import { CampaignEditor } from "./console-campaigns.js";
       const pause = j.status === "active";
       const button = el("button", { type: "button", class: pause ? "pause" : "resume", "aria-label": t(pause ? "pause.named" : "resume.named", { name: j.name }) }, t(pause ? "pause" : "resume"));
       button.addEventListener("click", () => setJourneyActive(j.journey_id, !pause, button));
-      card.append(button);
+      const dry = el("button", { type: "button", class: "dry-run", "aria-label": t("dryRun.named", { name: j.name }) }, t("dryRun"));
+      dry.addEventListener("click", () => import("/console/dry-run.js").then((m) => m.dryRunJourney(j.journey_id, api, dry)));
+      card.append(button, dry);
     }
     card.append(el("p", { class: "entry" }, entryText(j)), stepsTable(j), armsTable(j));
     return card;
