@@ -41,6 +41,11 @@ APP_SECRETS = {
     ("accueil-apns", "team-id"),
     ("accueil-apns", "topic"),
     ("accueil-fcm", "service-account.json"),
+    # Optional: the console's single sign-on.
+    ("accueil-oidc", "issuer"),
+    ("accueil-oidc", "client-id"),
+    ("accueil-oidc", "client-secret"),
+    ("accueil-oidc", "public-url"),
 }
 SECRETS = {
     "dev": APP_SECRETS | {("accueil-db-app", "password")},
@@ -228,7 +233,7 @@ def test_the_secrets_referenced_are_the_ones_documented(overlay: str, objects: t
 
 # Secrets every pod of ours may hold: the database's URL and the Ingress's certificate.
 SHARED_SECRETS = {"accueil-db-app", "accueil-tls"}
-NOTIFYS_OWN = {"accueil-vapid", "accueil-apns", "accueil-fcm"}
+NOTIFYS_OWN = {"accueil-vapid", "accueil-apns", "accueil-fcm", "accueil-oidc"}
 
 
 def test_each_deployment_holds_only_its_own_secret(objects: tuple) -> None:
