@@ -122,7 +122,7 @@ async def rotate_token(ctx: NotifyContext, principal: Principal, device_id: str)
 async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, user_agent: str | None) -> Consents:
     """Record the answer with its proof and publish `consent.changed`, in one transaction."""
     async with ctx.db.transaction() as conn:
-        await known_device(conn, device_id)
+        device = await known_device(conn, device_id)
         answered = msgspec.structs.asdict(data.purposes)
         given: dict[Purpose, bool] = {p: answered[p] for p in PURPOSES if answered.get(p) is not None}
         if not given:  # an answer about nothing we ask (a misspelt or unknown purpose) is no answer
@@ -135,7 +135,7 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
             data.policy_version,
             data.shown,
         ):
-            return await _consents(ctx, conn, device_id)  # the same answer again: nothing new to prove
+            return await _consents(ctx, conn, device)  # the same answer again: nothing new to prove
         if not only_withdraws(before, purposes):
             now = datetime.now(UTC)
             recent = await repo.answers_since(conn, device_id, now - timedelta(hours=1))
@@ -147,13 +147,13 @@ async def answer_consents(ctx: NotifyContext, device_id: str, data: ConsentPut, 
             data=ConsentData(purposes=purposes, policy_version=data.policy_version),
         )
         await ctx.publish(conn, [changed])
-        return await _consents(ctx, conn, device_id)
+        return await _consents(ctx, conn, device)
 
 
 async def consents_of(ctx: NotifyContext, device_id: str, after: int = 0) -> Consents:
     async with ctx.db.transaction(readonly=True) as conn:
-        await known_device(conn, device_id)
-        return await _consents(ctx, conn, device_id, after)
+        device = await known_device(conn, device_id)
+        return await _consents(ctx, conn, device, after)
 
 
 HISTORY_PAGE = 100
@@ -172,11 +172,11 @@ def _receipt_of(ctx: NotifyContext, device: asyncpg.Record, entry: asyncpg.Recor
     )
 
 
-async def _consents(ctx: NotifyContext, conn: asyncpg.Connection, device_id: str, after: int = 0) -> Consents:
+async def _consents(ctx: NotifyContext, conn: asyncpg.Connection, device: asyncpg.Record, after: int = 0) -> Consents:
     """The current answers, and the history with its proof and a signed receipt of each entry, oldest
     first, a page at a time."""
+    device_id = device["device_id"]
     row = await repo.get_consents(conn, device_id)
-    device = await known_device(conn, device_id)
     rows = await repo.consent_history(conn, device_id, HISTORY_PAGE + 1, after)
     page = rows[:HISTORY_PAGE]
     key = receipts.receipt_key(ctx.settings.token_key, ctx.settings.token_key_version)
