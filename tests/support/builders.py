@@ -237,12 +237,13 @@ async def leave(system: System, who: Shopper) -> None:
     assert "zone.exited" in [e["type"] for e in r.json()["events"]], r.text
 
 
-async def feed_until(system: System, predicate: Any, **params: Any) -> list[dict[str, Any]]:
-    """geo's event feed once it satisfies `predicate`: the feed holds an event back while an earlier
-    transaction anywhere may still commit (so a reader never skips one), usually for milliseconds."""
+async def feed_until(system: System, predicate: Any, service: str = "geo", **params: Any) -> list[dict[str, Any]]:
+    """A service's event feed once it satisfies `predicate`: the feed holds an event back while an
+    earlier transaction anywhere may still commit (so a reader never skips one), usually for milliseconds."""
+    client = getattr(system, service)
 
     async def read() -> list[dict[str, Any]] | None:
-        r = await system.geo.get("/v1/events", params=params, headers=system.admin)
+        r = await client.get("/v1/events", params=params, headers=system.admin)
         events = r.json()["events"]
         return events if predicate(events) else None
 
