@@ -92,20 +92,22 @@ export class JourneyEditor {
     this.holder.hidden = false;
     const form = el("form", { class: "journey-form", novalidate: "" });
     const inputs = {};
-    const text = (name, label, attrs = {}) => field(form, name, label, el("input", { name, autocomplete: "off", spellcheck: "false", ...attrs }));
+    const settings = el("div", { class: "journey-settings" });
+    form.append(settings);
+    const text = (name, label, attrs = {}) => field(settings, name, label, el("input", { name, autocomplete: "off", spellcheck: "false", ...attrs }));
     inputs.journey_id = text("journey_id", "journeyEditor.id");
     inputs.name = text("name", "journeyEditor.name");
-    inputs["entry.event"] = options(field(form, "entry.event", "journeyEditor.entry", el("select", { name: "entry.event" })), EVENTS, (e) => e);
-    inputs["entry.store_id"] = field(form, "entry.store_id", "campaignEditor.store", el("select", { name: "entry.store_id" }));
-    inputs["entry.zone_kind"] = options(field(form, "entry.zone_kind", "campaignEditor.zoneKind", el("select", { name: "entry.zone_kind" })), ["", ...KINDS], (k) => (k ? t(`kind.${k}`) : t("campaignEditor.anyKind")));
+    inputs["entry.event"] = options(field(settings, "entry.event", "journeyEditor.entry", el("select", { name: "entry.event" })), EVENTS, (e) => e);
+    inputs["entry.store_id"] = field(settings, "entry.store_id", "campaignEditor.store", el("select", { name: "entry.store_id" }));
+    inputs["entry.zone_kind"] = options(field(settings, "entry.zone_kind", "campaignEditor.zoneKind", el("select", { name: "entry.zone_kind" })), ["", ...KINDS], (k) => (k ? t(`kind.${k}`) : t("campaignEditor.anyKind")));
     inputs["entry.zone_id"] = text("entry.zone_id", "journeyEditor.zoneId");
     inputs["entry.sku"] = text("entry.sku", "journeyEditor.entrySku");
     inputs.holdout_percent = text("holdout_percent", "journeyEditor.holdout", { type: "number", min: "0", max: "50", step: "1" });
     inputs.reentry = text("reentry", "journeyEditor.reentry");
-    inputs["goal.event"] = options(field(form, "goal.event", "journeyEditor.goal", el("select", { name: "goal.event" })), ["", ...EVENTS], (e) => e || t("journeyEditor.noGoal"));
+    inputs["goal.event"] = options(field(settings, "goal.event", "journeyEditor.goal", el("select", { name: "goal.event" })), ["", ...EVENTS], (e) => e || t("journeyEditor.noGoal"));
     inputs["goal.within"] = text("goal.within", "journeyEditor.goalWithin");
     inputs["goal.sku"] = text("goal.sku", "journeyEditor.goalSku");
-    inputs.active = field(form, "active", "campaignEditor.active", el("input", { name: "active", type: "checkbox" }));
+    inputs.active = field(settings, "active", "campaignEditor.active", el("input", { name: "active", type: "checkbox" }));
 
     const steps = el("ol", { class: "journey-steps", "aria-label": t("journeyEditor.steps") });
     const add = el("p", { class: "add-step" });
@@ -490,7 +492,7 @@ export class JourneyEditor {
       ];
       if (counts.sent != null) parts.push(["sent", counts.sent]);
       const suppressed = Object.values(counts.suppressed || {}).reduce((a, b) => a + b, 0);
-      if (counts.suppressed) parts.push(["suppressed", suppressed]);
+      if (suppressed) parts.push(["suppressed", suppressed]);
       slot.replaceChildren(...parts.map(([key, n]) => el("span", { class: key, "data-n": String(n) }, `${t(`steps.${key}`)} ${n.toLocaleString(lang())}`)));
     }
   }
