@@ -71,7 +71,7 @@ export class JourneyEditor {
   // `api(method, path, body)`: notify's API with the console's token; `saved(id)`: the console
   // refreshes after a save.
   constructor(holder, api, saved) {
-    Object.assign(this, { holder, api, saved, stores: [], timer: null, journey: null });
+    Object.assign(this, { holder, api, saved, stores: [], timer: null, journey: null, polls: 0 });
   }
 
   setStores(stores) {
@@ -80,7 +80,7 @@ export class JourneyEditor {
 
   close() {
     clearTimeout(this.timer);
-    this.timer = null;
+    this.polls += 1; // an answer on its way is dropped
     this.holder.hidden = true;
     this.holder.replaceChildren();
   }
@@ -463,17 +463,17 @@ export class JourneyEditor {
   // same id, until the editor closes.
   async poll() {
     clearTimeout(this.timer);
-    const journey = this.journey;
-    if (!journey || this.holder.hidden) return;
+    const mine = ++this.polls; // one loop at a time: a save restarts it, closing ends it
+    const { journey_id } = this.journey;
     try {
-      const results = await this.api("GET", `/v1/journeys/${encodeURIComponent(journey.journey_id)}/results`);
-      if (journey !== this.journey) return; // another journey opened meanwhile
+      const results = await this.api("GET", `/v1/journeys/${encodeURIComponent(journey_id)}/results`);
+      if (mine !== this.polls) return;
       this.results = results;
       this.showCounts();
     } catch {
-      // kept as last shown; the next poll tries again
+      if (mine !== this.polls) return; // kept as last shown; the next poll tries again
     }
-    if (journey === this.journey && !this.holder.hidden) this.timer = setTimeout(() => this.poll(), POLL_MS);
+    this.timer = setTimeout(() => this.poll(), POLL_MS);
   }
 
   showCounts() {
