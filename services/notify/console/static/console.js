@@ -1,6 +1,7 @@
 // The operator's console: stores and zones drawn to scale, devices per zone now, campaigns with
 // their funnels (pause / resume), journeys with their steps, live counts and uplift (pause / resume),
-// the latest decisions; zones drawn and saved on the store's map (console-map.js, to geo); its texts in
+// the latest decisions; zones drawn and saved on the store's map (console-map.js, to geo); campaigns and
+// journeys written in their editors (console-campaigns.js, console-journeys.js); its texts in
 // English and French (console-i18n.js). No framework and no build step: it is served by notify and
 // reads from notify only, which gathers what geo and inventory hold.
 import { choose, lang, LANGUAGES, t, translatePage } from "./console-i18n.js";
