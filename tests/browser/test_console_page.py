@@ -139,6 +139,8 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
         "console-map.js",
         "console-i18n.js",
         "console-campaigns.js",
+        "console-journeys.js",
+        "console-preview.js",
         "audit.js",
         "sign_on.js",
         "dry-run.js",

@@ -26,6 +26,8 @@ _FILES = frozenset(
         "console-i18n.js",
         "console-map.js",
         "console-campaigns.js",
+        "console-journeys.js",
+        "console-preview.js",
         "audit.js",
         "sign_on.js",
         "dry-run.js",

@@ -110,7 +110,7 @@ async function begin() {
   showSignedIn(await response.json());
   scheduleRenewal();
   const role = current.role.replace("_", " ");
-  consoleApi.signIn(current.token, { keep: false, refused: `As a ${role}, you cannot open this view.` });
+  consoleApi.signIn(current.token, { keep: false, refused: `As a ${role}, you cannot open this view.`, as: current.role });
 }
 
 begin();
