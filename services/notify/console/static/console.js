@@ -538,6 +538,7 @@ import { JourneyEditor } from "./console-journeys.js";
   }
 
   async function refresh() {
+    if (!readsOverview()) return;
     const mine = ++asked;
     const overview = await api("GET", "/v1/console/overview");
     if (mine !== asked) return; // a later request is on its way: an older answer must not undo it
@@ -578,11 +579,17 @@ import { JourneyEditor } from "./console-journeys.js";
     $("signin-error").textContent = message || "";
   }
 
-  async function signIn(candidate, { keep = true, refused = t("signin.notAdmin"), as = "admin" } = {}) {
+  // The overview spans every store and campaign: a store manager's console is their stores alone
+  // (console-stores.js), and the overview's sections are not theirs.
+  const readsOverview = () => role !== "store_manager";
+  const OVERVIEW_SECTIONS = ["stores", "campaigns", "journeys", "decisions"];
+
+  async function signIn(candidate, { keep = true, refused = t("signin.notAdmin"), as = "admin", stores: managed = [] } = {}) {
     token = candidate;
     role = as;
+    for (const id of OVERVIEW_SECTIONS) $(id).closest("section").hidden = !readsOverview();
     try {
-      show(await api("GET", "/v1/console/overview"));
+      if (readsOverview()) show(await api("GET", "/v1/console/overview"));
     } catch (error) {
       const denied = error.status === 401 || error.status === 403;
       signOut(denied ? refused : t("signin.cannotLoad", { error: error.message }));
@@ -593,8 +600,10 @@ import { JourneyEditor } from "./console-journeys.js";
     $("signin-error").textContent = "";
     $("console").hidden = false;
     $("signout").hidden = false;
-    document.dispatchEvent(new CustomEvent("console:signed-in", { detail: { api } }));
-    poll();
+    const refusedNow = () => signOut(tokenRefused());
+    const detail = { api, token: () => token, role, stores: managed, refused: refusedNow };
+    document.dispatchEvent(new CustomEvent("console:signed-in", { detail }));
+    if (readsOverview()) poll();
   }
 
   $("signin").addEventListener("submit", (event) => {
