@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import Configs, System, eventually
+from tests.support.accessibility import serious_violations
 from tests.support.builders import SKU, STORE, customer, pickup_store, place_order, pull_in, staff_member
 from tests.support.console import operator_at_the_provider, through_the_provider
 from tests.support.oidc import Provider
@@ -176,6 +177,11 @@ async def test_the_store_desk_in_french(system: System, provider: Provider, brow
     await expect(desk.locator("button.hire")).to_have_text("Ajouter à l'équipe")
     await expect(desk.locator(".panel.orders td").nth(2)).to_have_text("à préparer")
     await expect(desk.locator(".panel.stock th").nth(1)).to_have_text("Disponible")
+    await desk.locator("input[name=name]").fill("Noa")
+    await desk.locator("button.hire").click()
+    await expect(desk.locator(".issued")).to_contain_text("Le jeton de Noa, affiché cette seule fois")
+    violations = await serious_violations(page)
+    assert violations == [], [v["id"] for v in violations]
     await page.select_option("#language", "en")
     await expect(desk.locator("h2")).to_contain_text("Store desk")
     await expect(desk.locator(".panel.staff h4")).to_have_text("Staff")

@@ -107,7 +107,8 @@ export function tiledMap(store, framed) {
 // A store's zones to look at, never to edit: over the tiles while the browser can fetch them, on a
 // blank ground otherwise (the same coordinates either way), fitted to `framed`.
 export function zonesMap(store, zones, framed = zones, withTiles = tilesUsable()) {
-  const holder = el("div", { class: `map ${withTiles ? "tiled" : "plain"}`, role: "img", "aria-label": t("map.zonesOf", { store: store.name }) });
+  // A named group, not an image: Leaflet puts its zoom buttons inside.
+  const holder = el("div", { class: `map ${withTiles ? "tiled" : "plain"}`, role: "group", "aria-label": t("map.zonesOf", { store: store.name }) });
   const map = newMap(holder, withTiles, store);
   for (const zone of zones) {
     const layer = zoneLayer(zone, "zone").addTo(map);
