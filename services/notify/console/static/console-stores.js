@@ -300,17 +300,22 @@ function redraw() {
     panel("alerts", "desk.alerts", alertsPart),
     panel("stock", "desk.stock", stockPart),
   );
-  // The hire form keeps what is being typed across a poll's redraw, and the focus.
+  // The hire form keeps what is being typed across a poll's redraw, and the keyboard its place.
   const typing = section.querySelector("form.hire");
-  const focused = typing?.contains(document.activeElement) ? document.activeElement.name : null;
+  const focused = section.contains(document.activeElement) ? focusKey(document.activeElement) : null;
   card.append(heading, grid);
   section.replaceChildren(title, storePicker(), card);
   const fresh = card.querySelector("form.hire");
   if (typing && fresh) {
     fresh.elements.name.value = typing.elements.name.value;
     fresh.elements.locale.value = typing.elements.locale.value;
-    if (focused) fresh.elements[focused]?.focus();
   }
+  if (focused) [...section.querySelectorAll("button, input, select")].find((node) => focusKey(node) === focused)?.focus();
+}
+
+// What names a control across redraws: its row's staff member (if any), its kind and its name.
+function focusKey(node) {
+  return [node.closest("[data-staff]")?.dataset.staff, node.closest("[data-part]")?.dataset.part, node.tagName, node.classList[0], node.name, node.id].join("|");
 }
 
 async function update() {
