@@ -27,13 +27,15 @@ class Refused extends Error {}
 
 // One call to a service, with the console's token. A 401 ends the console's sign-in.
 async function call(service, method, path, body) {
-  const headers = { Authorization: `Bearer ${signedIn.token()}` };
+  const caller = signedIn;
+  if (!caller) throw new Refused(t("desk.refused")); // signed out while a poll was on its way
+  const headers = { Authorization: `Bearer ${caller.token()}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const base = service === "notify" ? "" : config[service];
   const answer = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (answer.ok) return answer.status === 204 ? null : answer.json();
   if (answer.status === 401) {
-    signedIn.refused();
+    if (caller === signedIn) caller.refused();
     throw new Refused(t("desk.refused"));
   }
   const error = await answer.json().catch(() => ({}));
