@@ -28,6 +28,7 @@ _FILES = frozenset(
         "console-campaigns.js",
         "console-journeys.js",
         "console-preview.js",
+        "console-stores.js",
         "audit.js",
         "sign_on.js",
         "dry-run.js",

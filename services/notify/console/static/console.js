@@ -1,9 +1,10 @@
 // The operator's console: stores and zones drawn to scale, devices per zone now, campaigns with
 // their funnels (pause / resume), journeys with their steps, live counts and uplift (pause / resume),
 // the latest decisions; zones drawn and saved on the store's map (console-map.js, to geo); campaigns and
-// journeys written in their editors (console-campaigns.js, console-journeys.js); its texts in
-// English and French (console-i18n.js). No framework and no build step: it is served by notify and
-// reads from notify only, which gathers what geo and inventory hold.
+// journeys written in their editors (console-campaigns.js, console-journeys.js); one store as its
+// manager runs it (console-stores.js); its texts in English and French (console-i18n.js). No
+// framework and no build step: it is served by notify, and its overview reads from notify only, which
+// gathers what geo and inventory hold.
 import { choose, lang, LANGUAGES, t, translatePage } from "./console-i18n.js";
 import { loadConfig, tiledMap, tilesUsable, whenTilesFail, ZoneEditor } from "./console-map.js";
 import { CampaignEditor } from "./console-campaigns.js";
@@ -36,6 +37,10 @@ import { JourneyEditor } from "./console-journeys.js";
   );
   const journeyEditor = new JourneyEditor($("journey-editor"), (...call) => api(...call), () => refresh().catch(() => {}));
   const mayAuthor = () => AUTHORS.includes(role);
+  // The overview spans every store and campaign: a store manager's console is their stores alone
+  // (console-stores.js), and the overview's sections are not theirs.
+  const readsOverview = () => role !== "store_manager";
+  const OVERVIEW_SECTIONS = ["stores", "campaigns", "journeys", "decisions"];
 
   function el(tag, attrs = {}, text) {
     const node = document.createElement(tag);
@@ -538,6 +543,7 @@ import { JourneyEditor } from "./console-journeys.js";
   }
 
   async function refresh() {
+    if (!readsOverview()) return;
     const mine = ++asked;
     const overview = await api("GET", "/v1/console/overview");
     if (mine !== asked) return; // a later request is on its way: an older answer must not undo it
@@ -578,11 +584,12 @@ import { JourneyEditor } from "./console-journeys.js";
     $("signin-error").textContent = message || "";
   }
 
-  async function signIn(candidate, { keep = true, refused = t("signin.notAdmin"), as = "admin" } = {}) {
+  async function signIn(candidate, { keep = true, refused = t("signin.notAdmin"), as = "admin", stores: managed = [] } = {}) {
     token = candidate;
     role = as;
+    for (const id of OVERVIEW_SECTIONS) $(id).closest("section").hidden = !readsOverview();
     try {
-      show(await api("GET", "/v1/console/overview"));
+      if (readsOverview()) show(await api("GET", "/v1/console/overview"));
     } catch (error) {
       const denied = error.status === 401 || error.status === 403;
       signOut(denied ? refused : t("signin.cannotLoad", { error: error.message }));
@@ -593,8 +600,10 @@ import { JourneyEditor } from "./console-journeys.js";
     $("signin-error").textContent = "";
     $("console").hidden = false;
     $("signout").hidden = false;
-    document.dispatchEvent(new CustomEvent("console:signed-in", { detail: { api } }));
-    poll();
+    const refusedNow = () => signOut(tokenRefused());
+    const detail = { api, token: () => token, role, stores: managed, refused: refusedNow };
+    document.dispatchEvent(new CustomEvent("console:signed-in", { detail }));
+    if (readsOverview()) poll();
   }
 
   $("signin").addEventListener("submit", (event) => {

@@ -110,7 +110,8 @@ async function begin() {
   showSignedIn(await response.json());
   scheduleRenewal();
   const role = current.role.replace("_", " ");
-  consoleApi.signIn(current.token, { keep: false, refused: `As a ${role}, you cannot open this view.`, as: current.role });
+  const refused = `As a ${role}, you cannot open this view.`;
+  consoleApi.signIn(current.token, { keep: false, refused, as: current.role, stores: current.stores });
 }
 
 begin();
