@@ -69,7 +69,8 @@ def payload_of(doc: dict[str, Any]) -> bytes:
     twice."""
 
     def render(title: str, body: str, why: str) -> dict[str, Any]:
-        shown = {**doc, "title": title, "body": body, "why": why}
+        texts = {"title": title, "body": body, "why": why}
+        shown = {k: texts.get(k, v) for k, v in doc.items()}
         return shown if why else {k: v for k, v in shown.items() if k != "why"}
 
     return fitted(render, doc.get("title") or "", doc.get("body") or "", doc.get("why") or "", MAX_PAYLOAD)
