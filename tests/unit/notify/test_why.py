@@ -3,13 +3,16 @@ name (never by coordinates), the consent, the stock, what sent it and how caps a
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
+from services.notify import shop
 from services.notify.back_in_stock.answer import answer_reasons
-from services.notify.catalogue import LOCALES, texts
+from services.notify.catalogue import LOCALES, say, texts
 from services.notify.journeys.decide import StepMessage, StepPlace, step_reasons
 from services.notify.offers.decide import Offer, offer_reasons
 from services.notify.policy.decide import Decision
@@ -132,3 +135,11 @@ def test_the_date_of_a_request_is_the_shopper_s_day() -> None:
     reasons = answer_reasons(TRAIL, "Rivoli", datetime(2026, 3, 5, 12, tzinfo=UTC), "America/New_York")
     assert reasons.asked_on == date(2026, 3, 5)
     assert "Le 5 mars 2026" in explain(reasons)["fr"]
+
+
+def test_the_service_worker_labels_its_why_action_as_the_catalogue_does() -> None:
+    worker = (Path(shop.__file__).parent / "static" / "accueil-sw.js").read_text(encoding="utf-8")
+    found = re.search(r"const WHY_ACTION = (\{.*?\});", worker)
+    assert found is not None
+    labels = json.loads(re.sub(r"(\w+):", r'"\1":', found.group(1)))
+    assert labels == {locale: say(locale, "why.action") for locale in LOCALES}
