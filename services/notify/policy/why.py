@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from services.notify.catalogue import LOCALES, Locale, locale_of, say
@@ -57,10 +57,15 @@ class Reasons:
     """When quiet hours ended for a held message, in the device's time zone."""
 
 
-def names_of(product: object | None) -> Names | None:
-    """A product's name in each locale (anything with `name_in(locale)`, e.g. a ProductInfo)."""
-    name_in = getattr(product, "name_in", None)
-    return None if name_in is None else {locale: name_in(locale) for locale in LOCALES}
+class Named(Protocol):
+    """A product as the replicas know it (replicas.products.ProductInfo), by what the why reads of it."""
+
+    def name_in(self, locale: str) -> str: ...
+
+
+def names_of(product: Named | None) -> Names | None:
+    """A product's name in each of the catalogue's locales."""
+    return None if product is None else {locale: product.name_in(locale) for locale in LOCALES}
 
 
 def explain(reasons: Reasons) -> dict[str, str]:
