@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from services.notify.policy.decide import Decision, Policy, Recipient, pick_locale, quiet_until
+from services.notify.policy.purposes import BACK_IN_STOCK
+from services.notify.policy.why import Reasons, names_of
 from services.notify.replicas.products import ProductInfo, StockLevel
 from shared.events import StockBackInStock
 
@@ -59,3 +61,23 @@ def answer(
     if quiet_end is not None:
         return replace(draft, status="held", reason="quiet_hours", send_after=quiet_end.astimezone(UTC))
     return draft
+
+
+def answer_reasons(
+    product: ProductInfo | None,
+    store: str,
+    requested_at: datetime,
+    timezone: str,
+    journey: str | None = None,
+    step: str | None = None,
+) -> Reasons:
+    """What led to the answer (policy/why.py): the shopper's own request, the day they made it (in
+    their time zone), and the product back at that store."""
+    return Reasons(
+        purpose=BACK_IN_STOCK,
+        store=store,
+        product=names_of(product),
+        asked_on=requested_at.astimezone(ZoneInfo(timezone)).date(),
+        journey=journey,
+        step=step,
+    )
