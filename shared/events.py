@@ -84,6 +84,9 @@ class ZoneEnteredData(Payload):
     via: Via
     zones: list[ZoneRef]
     """Every zone the device is in after this event."""
+    name: str | None = None
+    """The zone's name, if it has one (what a message about the visit calls it); events stored before
+    zones' names were published have none."""
 
 
 class ZoneExitedData(Payload):
@@ -102,6 +105,8 @@ class ZoneDwelledData(Payload):
     dwell_s: int
     confidence: float
     zones: list[ZoneRef]
+    name: str | None = None
+    """The zone's name, as for zone.entered."""
 
 
 class LocationSuspiciousData(Payload):

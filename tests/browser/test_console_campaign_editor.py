@@ -4,6 +4,8 @@ refusal shown next to the field it names."""
 
 from __future__ import annotations
 
+import os
+
 from playwright.async_api import Browser, expect
 
 from tests.conftest import System
@@ -37,6 +39,8 @@ async def test_a_campaign_is_made_with_its_product_found_and_its_preview_then_li
     await editor.locator("textarea[name='fr.body']").fill("Retirez-en un à la baie 2 aujourd'hui.")
     await editor.locator("select[name=preview_locale]").select_option("fr")
     await expect(preview.locator(".title")).to_have_text("Les paniers de légumes sont là")
+    if path := os.environ.get("ACCUEIL_CAMPAIGN_EDITOR_SCREENSHOT"):  # how docs/console-campaign-editor.png is made
+        await editor.screenshot(path=path)
 
     # What the API refuses is shown next to the field it names, and nothing is saved.
     await editor.locator("input[name='fr.title']").fill("x" * 501)  # past maxlength: the browser cuts it
@@ -58,8 +62,11 @@ async def test_a_campaign_is_made_with_its_product_found_and_its_preview_then_li
     }
     await expect(page.locator("#campaigns tr[data-campaign='veg-week']")).to_be_visible()
 
-    # Opened again from the list, it edits the same campaign.
+    # Opened again from the list, it edits the same campaign. The editor still shows the saved form
+    # (the same id, "saved" said) until the campaign is read back: wait for the form made from it.
     await page.locator("#campaigns tr[data-campaign='veg-week'] button.edit").click()
+    await expect(editor.locator("h3")).to_have_text("Campaign veg-week")
+    await expect(editor.locator(".saved")).to_be_empty()
     await expect(editor.locator("input[name=campaign_id]")).to_have_value("veg-week")
     await editor.locator("textarea[name='en.body']").fill("Pick one up at bay 2 until Sunday.")
     await editor.locator("button.save").click()

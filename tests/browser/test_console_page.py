@@ -132,6 +132,7 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
         "/console/console.css",
         "/console/audit.js",
         "/console/console.js",
+        "/console/console-stores.js",
         "/console/sign_on.js",
     ]
     own = (
@@ -139,6 +140,9 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
         "console-map.js",
         "console-i18n.js",
         "console-campaigns.js",
+        "console-journeys.js",
+        "console-preview.js",
+        "console-stores.js",
         "audit.js",
         "sign_on.js",
         "dry-run.js",

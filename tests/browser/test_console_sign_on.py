@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, Route, expect
 
 from services.notify.operators.round_trip import SESSION_COOKIE
 from tests.conftest import Configs, System
-from tests.support.console import console_store
+from tests.support.console import console_store, operator_at_the_provider, through_the_provider
 from tests.support.oidc import Provider
 from tests.support.operators import add_operator
 
@@ -21,25 +21,6 @@ from tests.support.operators import add_operator
 @pytest.fixture
 def configs(provider: Provider) -> Configs:
     return provider.settings()
-
-
-async def through_the_provider(page: Page, system: System, sub: str) -> int:
-    """From the console's "Sign in" to the provider's page, as `sub`, and back: the callback's status."""
-    await page.goto(f"{system.settings.notify_url}/console")
-    await expect(page.locator("#sso-signin")).to_be_visible()
-    await expect(page.locator("#signin")).to_be_hidden()  # no admin-token form where operators sign in
-    await page.click("#sso-signin")
-    await page.fill("input[name=sub]", sub)
-    async with page.expect_response(lambda r: "/console/callback" in r.url) as callback:
-        await page.click("button[type=submit]:not([value=deny])")
-    return (await callback.value).status
-
-
-async def operator_at_the_provider(system: System, provider: Provider, email: str, role: str, sub: str) -> None:
-    """An operator of accueil (or, with no role, someone who is not) whom the provider knows as `sub`."""
-    if role:
-        await add_operator(system, email, role)
-    await provider.user(sub, email=email, email_verified=True)
 
 
 async def session_cookies(page: Page) -> list[dict[str, Any]]:

@@ -54,11 +54,14 @@ async def test_the_store_is_drawn_over_the_configured_tiles_fetched_from_there_a
     await expect(card.locator("svg.map")).to_have_count(0)
     await expect(card.locator(".leaflet-control-attribution")).to_contain_text("© OpenStreetMap contributors")
     assert tiles.requested and all(path.startswith("/tiles/") for path in tiles.requested)
-    # The editor over the same tiles, its zones writing to geo: nothing from any other origin.
+    # The editor over the same tiles, its zones writing to geo, the store desk reading inventory's stock:
+    # nothing from any other origin.
     await card.locator("button.edit-zones").click()
     await expect(page.locator('#zone-editor path[data-zone="main"]')).to_be_visible()
     await expect(page.locator("#zone-editor .editor-map img.leaflet-tile-loaded").first).to_be_visible()
-    allowed = {origin(system.settings.notify_url), origin(system.settings.geo_url), tiles.origin}
+    await expect(page.locator("#store-desk .panel.stock tr[data-sku]")).to_have_count(1)
+    services = (system.settings.notify_url, system.settings.geo_url, system.settings.inventory_url)
+    allowed = {*map(origin, services), tiles.origin}
     assert {origin(url) for url in requested} <= allowed
     assert origin(system.settings.geo_url) in {origin(url) for url in requested}
     assert errors == []

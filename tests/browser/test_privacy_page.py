@@ -6,18 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.conftest import System
+from tests.support.accessibility import serious_violations
 from tests.support.builders import pickup_store
-
-SERIOUS = ("serious", "critical")
-
-
-async def serious_violations(page: Page) -> list[dict[str, Any]]:
-    results = await Axe().run(page)
-    return [v for v in results.response["violations"] if v["impact"] in SERIOUS]
 
 
 async def test_the_notice_reads_in_the_browsers_language_and_says_what_the_api_says(

@@ -1,12 +1,15 @@
 """What the console's tests share: the pickup store with every kind of shape (circles, a polygon, a
-beacon) and a campaign, and a shopper walking into it, all through the public HTTP API."""
+beacon) and a campaign, and a shopper walking into it, all through the public HTTP API; and an operator
+signing in through the OpenID Connect provider."""
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import ADMIN_TOKEN, System
 from tests.support.builders import CENTRE, SKU, Shopper, campaign, pickup_store, walk_in
+from tests.support.oidc import Provider
+from tests.support.operators import add_operator
 
 SQUARE = {  # a department, about 10 m a side, just north-east of the shop's centre
     "type": "Polygon",
@@ -57,3 +60,24 @@ async def signed_in_tab(browser: Browser, system: System) -> tuple[Page, list[st
     page.on("pageerror", lambda error: errors.append(str(error)))
     await sign_in(page, system.settings.notify_url, ADMIN_TOKEN)
     return page, errors
+
+
+async def through_the_provider(page: Page, system: System, sub: str) -> int:
+    """From the console's "Sign in" to the provider's page, as `sub`, and back: the callback's status."""
+    await page.goto(f"{system.settings.notify_url}/console")
+    await expect(page.locator("#sso-signin")).to_be_visible()
+    await expect(page.locator("#signin")).to_be_hidden()  # no admin-token form where operators sign in
+    await page.click("#sso-signin")
+    await page.fill("input[name=sub]", sub)
+    async with page.expect_response(lambda r: "/console/callback" in r.url) as callback:
+        await page.click("button[type=submit]:not([value=deny])")
+    return (await callback.value).status
+
+
+async def operator_at_the_provider(
+    system: System, provider: Provider, email: str, role: str, sub: str, stores: list[str] | None = None
+) -> None:
+    """An operator of accueil (or, with no role, someone who is not) whom the provider knows as `sub`."""
+    if role:
+        await add_operator(system, email, role, stores)
+    await provider.user(sub, email=email, email_verified=True)

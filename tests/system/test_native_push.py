@@ -132,7 +132,7 @@ async def test_an_iphone_and_an_android_phone_each_get_the_offer_in_their_langua
     [apns] = await native.arrived(camille)
     assert apns.payload == {
         "aps": {"alert": FRENCH},
-        "accueil": {"message_id": to_camille["id"], "purpose": "offers"},
+        "accueil": {"message_id": to_camille["id"], "purpose": "offers", "why": to_camille["why"]["fr"]},
     }
     headers = apns.headers
     assert (headers["apns-topic"], headers["apns-push-type"], headers["apns-priority"]) == (TOPIC, "alert", "10")
@@ -142,7 +142,7 @@ async def test_an_iphone_and_an_android_phone_each_get_the_offer_in_their_langua
     [fcm] = await native.arrived(ellis)
     sent = fcm.message
     assert (sent["token"], sent["notification"]) == (ellis.token, ENGLISH)
-    assert sent["data"] == {"message_id": str(to_ellis["id"]), "purpose": "offers"}
+    assert sent["data"] == {"message_id": str(to_ellis["id"]), "purpose": "offers", "why": to_ellis["why"]["en"]}
     assert sent["android"]["priority"] == "high" and 0 < len(sent["android"]["collapse_key"]) <= 32
     assert 0 < int(sent["android"]["ttl"].removesuffix("s")) <= OFFER_TTL_S
 

@@ -243,3 +243,21 @@ async def test_a_marketer_puts_a_campaign_and_reads_its_results_but_opens_no_sta
             method, path, json={"name": "Eve"} if method == "POST" else None, headers=marketer
         )
         assert r.status_code == 403, r.text
+
+
+async def test_a_staff_members_push_targets_are_refused_to_a_marketer_and_another_stores_manager(
+    system: System,
+) -> None:
+    """The two staff routes the table leaves out (their bodies name push services this system does not
+    run): a marketer and another store's manager are refused before the body is looked at; the store's
+    manager gets past authorization, to the push service's check."""
+    await pickup_store(system)
+    alex = await staff_member(system)
+    tokens = operator_tokens()
+    subscription = {"endpoint": "https://push.example.com/send/abc", "keys": {"p256dh": "x" * 87, "auth": "y" * 22}}
+    for path, body in (("push-subscription", subscription), ("push-token", {"provider": "fcm", "token": "f" * 40})):
+        for role, status in (("marketer", 403), ("other_manager", 403), ("manager", 422)):
+            r = await system.notify.put(
+                f"/v1/staff/{alex.staff_id}/{path}", json=body, headers=System.bearer(tokens[role])
+            )
+            assert r.status_code == status, (path, role, r.text)

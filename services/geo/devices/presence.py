@@ -228,7 +228,13 @@ def due(
 
 def _dwell(zone: Zone, visit: Visit) -> Transition:
     at = visit.entered_at + timedelta(seconds=zone.dwell_s or 0)
-    data = ZoneDwelledData(kind=zone.kind, dwell_s=zone.dwell_s or 0, confidence=visit.confidence, zones=[])  # type: ignore[arg-type]
+    data = ZoneDwelledData(
+        kind=zone.kind,  # type: ignore[arg-type]
+        dwell_s=zone.dwell_s or 0,
+        confidence=visit.confidence,
+        zones=[],
+        name=zone.name,
+    )
     return Transition("zone.dwelled", at, zone, data)
 
 
@@ -297,7 +303,13 @@ def step(
             entries[zone.key] = waiting
             continue
         visits[zone.key] = Visit(entered_at=waiting.since, last_inside_at=fix.ts, confidence=waiting.confidence)
-        data = ZoneEnteredData(kind=zone.kind, confidence=waiting.confidence, via="gps", zones=[])  # type: ignore[arg-type]
+        data = ZoneEnteredData(
+            kind=zone.kind,  # type: ignore[arg-type]
+            confidence=waiting.confidence,
+            via="gps",
+            zones=[],
+            name=zone.name,
+        )
         transitions.append(Transition("zone.entered", waiting.since, zone, data))
 
     moved = Presence(
@@ -368,7 +380,7 @@ def sight(
     visit = visits.get(zone.key)
     if visit is None:
         visits[zone.key] = Visit(entered_at=ts, last_inside_at=ts, confidence=1.0, via="beacon", beacon_seen_at=ts)
-        data = ZoneEnteredData(kind=zone.kind, confidence=1.0, via="beacon", zones=[])  # type: ignore[arg-type]
+        data = ZoneEnteredData(kind=zone.kind, confidence=1.0, via="beacon", zones=[], name=zone.name)  # type: ignore[arg-type]
         transitions.append(Transition("zone.entered", ts, zone, data))
     elif visit.beacon_seen_at is None or ts > visit.beacon_seen_at:
         visits[zone.key] = replace(visit, via="beacon", beacon_seen_at=ts, last_inside_at=max(ts, visit.last_inside_at))

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 from services.notify import catalogue
 from services.notify.policy.decide import Decision, Policy, Recipient, quiet_until
+from services.notify.policy.purposes import BACK_IN_STOCK
+from services.notify.policy.why import Reasons, names_of
 from services.notify.replicas.products import ProductInfo, StockLevel
 from shared.events import StockBackInStock
 
@@ -58,3 +60,23 @@ def answer(
     if quiet_end is not None:
         return replace(draft, status="held", reason="quiet_hours", send_after=quiet_end.astimezone(UTC))
     return draft
+
+
+def answer_reasons(
+    product: ProductInfo | None,
+    store: str,
+    requested_at: datetime,
+    timezone: str,
+    journey: str | None = None,
+    step: str | None = None,
+) -> Reasons:
+    """What led to the answer (policy/why.py): the shopper's own request, the day they made it (in
+    their time zone), and the product back at that store."""
+    return Reasons(
+        purpose=BACK_IN_STOCK,
+        store=store,
+        product=names_of(product),
+        asked_on=requested_at.astimezone(ZoneInfo(timezone)).date(),
+        journey=journey,
+        step=step,
+    )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from services.notify.back_in_stock import repository as repo
-from services.notify.back_in_stock.answer import answer, available_now
+from services.notify.back_in_stock.answer import answer, answer_reasons, available_now
 from services.notify.back_in_stock.service import still_answered
 from services.notify.consent import repository as consent_repo
 from services.notify.context import NotifyContext
@@ -17,6 +17,7 @@ from services.notify.outbox.delivery import topic_of
 from services.notify.outbox.kinds import DeliveryKind
 from services.notify.outbox.messages import Addressee, Outgoing
 from services.notify.policy.purposes import BACK_IN_STOCK
+from services.notify.policy.why import why_of
 from services.notify.replicas import service as replicas
 from shared.bus import Consumer
 from shared.events import StockBackInStock
@@ -49,10 +50,13 @@ async def answer_requests(conn: asyncpg.Connection, event: StockBackInStock, ctx
     waiting = await repo.lock_waiting(conn, store_id, sku, list(devices), now)
     product = await replicas.product_at(conn, store_id, sku)
     available = available_now(event, await replicas.stock_level(conn, store_id, sku))
+    store = await replicas.store_name_of(conn, store_id)
     answered = []
     for request in waiting:
         device_id = request["device_id"]
-        decision = answer(sku, product, available, await outbox.recipient_of(conn, devices[device_id]), now, ctx.policy)
+        who = await outbox.recipient_of(conn, devices[device_id])
+        decision = answer(sku, product, available, who, now, ctx.policy)
+        reasons = answer_reasons(product, store, request["requested_at"], who.timezone)
         message = Outgoing(
             to=Addressee("device", device_id),
             event_id=event.id,
@@ -68,6 +72,7 @@ async def answer_requests(conn: asyncpg.Connection, event: StockBackInStock, ctx
             topic=topic_of(BACK_IN_STOCK, store_id, sku),
             send_after=decision.send_after,
             request_id=request["request_id"],
+            why=why_of(decision, reasons, who.timezone),
         )
         recorded = await outbox.queue(conn, [message])
         if recorded and decision.status != "suppressed":

@@ -141,7 +141,7 @@ async def lock_waiting(
     are already)."""
     return await conn.fetch(
         """
-        SELECT request_id, device_id FROM notify.back_in_stock_requests
+        SELECT request_id, device_id, requested_at FROM notify.back_in_stock_requests
         WHERE store_id = $1 AND sku = $2 AND device_id = any($3::text[]) AND status = 'open' AND lapses_at > $4
         ORDER BY request_id
         FOR UPDATE

@@ -57,6 +57,12 @@ def _zone_kind(event: Event) -> str | None:
     return None
 
 
+def _entry_zone(event: Event) -> repo.EntryZone | None:
+    if isinstance(event, ZoneEntered | ZoneDwelled) and event.zone_id is not None:
+        return repo.EntryZone(event.zone_id, event.data.kind, event.data.name)
+    return None
+
+
 def _awaited_here(enrollment: asyncpg.Record, event: Event) -> bool:
     """Zone and trip events count at the journey's store; order events for any order of the device."""
     return event.type in ORDER_EVENTS or enrollment["store_id"] is None or enrollment["store_id"] == event.store_id
@@ -210,6 +216,7 @@ async def _enter(
             granted,
             goal_until,
             now,
+            _entry_zone(event),
         )
     return entered
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.notify.back_in_stock.answer import answer
+from services.notify.back_in_stock.answer import answer, answer_reasons
 from services.notify.journeys.arms import Arm
-from services.notify.offers.decide import Offer, decide_offer
+from services.notify.offers.decide import Offer, decide_offer, offer_reasons
 from services.notify.policy.decide import Decision, Moment, Policy, Recipient, admit, decide_pickup, pick_locale, settle
 from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES, PRODUCT_TIPS
+from services.notify.policy.why import Reasons, Zone, names_of
 from services.notify.replicas.products import ProductInfo
 
 NEVER_HELD_OUT = frozenset({PICKUP_UPDATES})
@@ -86,6 +87,42 @@ def decide_step(step: StepMessage, who: Recipient, moment: Moment, policy: Polic
     if step.arm == "control" and step.purpose not in NEVER_HELD_OUT and decision.status != "suppressed":
         return decision.suppressed("holdout")
     return decision
+
+
+@dataclass(frozen=True)
+class StepPlace:
+    """Where the journey's message is about: the store's name, the zone it was entered in if any, and the
+    device's time zone (the day a back-in-stock request was made is read there)."""
+
+    store: str
+    zone: Zone | None
+    timezone: str
+
+
+def step_reasons(
+    step: StepMessage,
+    decision: Decision,
+    place: StepPlace,
+    journey: str,
+    step_id: str,
+    requested_at: datetime | None = None,
+) -> Reasons:
+    """What led to a journey's message (policy/why.py), as for a message of its purpose elsewhere, the
+    journey and its step named."""
+    if step.purpose == OFFERS:
+        assert step.sku is not None
+        offer = Offer(step.texts, step.sku, step.product, step.alternative)
+        return offer_reasons(offer, decision, place.store, place.zone, journey=journey, step=step_id)
+    if step.purpose == BACK_IN_STOCK and requested_at is not None:
+        return answer_reasons(step.product, place.store, requested_at, place.timezone, journey=journey, step=step_id)
+    return Reasons(
+        purpose=step.purpose,
+        store=place.store,
+        zone=place.zone,
+        product=names_of(step.product) if step.product is not None and step.product.available > 0 else None,
+        journey=journey,
+        step=step_id,
+    )
 
 
 def moment_of(entry_event_id: int, store_id: str | None, now: datetime, store_timezone: str) -> Moment:

@@ -108,7 +108,7 @@ async def journeys_entered_on(conn: asyncpg.Connection, event_type: str) -> list
 
 async def journey_states(conn: asyncpg.Connection, journey_ids: Sequence[str]) -> dict[str, asyncpg.Record]:
     rows = await conn.fetch(
-        "SELECT journey_id, active, ended_at FROM notify.journeys WHERE journey_id = ANY ($1::text[])",
+        "SELECT journey_id, name, active, ended_at FROM notify.journeys WHERE journey_id = ANY ($1::text[])",
         list(journey_ids),
     )
     return {r["journey_id"]: r for r in rows}
@@ -116,8 +116,19 @@ async def journey_states(conn: asyncpg.Connection, journey_ids: Sequence[str]) -
 
 # --- enrollments ---
 
+
+@dataclass(frozen=True)
+class EntryZone:
+    """The zone a journey was entered in, as its messages' why names it."""
+
+    zone_id: str
+    kind: str
+    name: str | None
+
+
 ENROLLMENT_COLUMNS = """enrollment_id, journey_id, version, device_id, arm, store_id, entry_event_id, entered_at,
-    step, ran, wake_at, awaiting, seen, granted, goal_until, converted_at, exited_at, exit_reason"""
+    step, ran, wake_at, awaiting, seen, granted, goal_until, converted_at, exited_at, exit_reason, zone_id, zone_kind,
+    zone_name"""
 
 
 async def enrollments_of(conn: asyncpg.Connection, device_id: str) -> list[asyncpg.Record]:
@@ -148,6 +159,7 @@ async def enroll(
     granted: list[str],
     goal_until: datetime | None,
     now: datetime,
+    zone: EntryZone | None = None,
 ) -> bool:
     """Enter the device (due at once, to run the first step); False if it is in the journey already."""
     return bool(
@@ -155,8 +167,8 @@ async def enroll(
             """
             INSERT INTO notify.enrollments
                 (journey_id, version, device_id, arm, store_id, entry_event_id, entered_at, step, ran, wake_at,
-                 granted, goal_until)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $11, $9, $10)
+                 granted, goal_until, zone_id, zone_kind, zone_name)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $11, $9, $10, $12, $13, $14)
             ON CONFLICT (journey_id, device_id) WHERE exited_at IS NULL DO NOTHING
             RETURNING true
             """,
@@ -171,6 +183,9 @@ async def enroll(
             granted,
             goal_until,
             now,
+            None if zone is None else zone.zone_id,
+            None if zone is None else zone.kind,
+            None if zone is None else zone.name,
         )
     )
 

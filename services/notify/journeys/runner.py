@@ -34,7 +34,7 @@ from services.notify.consent import repository as consent_repo
 from services.notify.consent.service import purposes_of
 from services.notify.context import NotifyContext
 from services.notify.journeys import repository as repo
-from services.notify.journeys.decide import StepMessage, decide_step, moment_of
+from services.notify.journeys.decide import StepMessage, StepPlace, decide_step, moment_of, step_reasons
 from services.notify.journeys.flow import Facts, Flow, walk
 from services.notify.journeys.flows import Flows
 from services.notify.journeys.repository import Move
@@ -46,6 +46,7 @@ from services.notify.outbox.kinds import DeliveryKind
 from services.notify.outbox.messages import Addressee, Outgoing
 from services.notify.policy.decide import Past, Recipient
 from services.notify.policy.purposes import BACK_IN_STOCK, OFFERS, PICKUP_UPDATES, PRODUCT_TIPS
+from services.notify.policy.why import Zone, why_of
 from services.notify.replicas import service as replicas
 from services.notify.replicas.products import ProductInfo
 from services.notify.staff_alerts.consumers import PICKUP_DELIVERY
@@ -113,6 +114,7 @@ class Round:
     """(store, SKU) -> units the store can hand over, for the SKUs the round's branches ask about."""
     products: dict[tuple[str, str], ProductInfo | None] = field(default_factory=dict)
     timezones: dict[str | None, str] = field(default_factory=dict)
+    store_names: dict[str | None, str] = field(default_factory=dict)
     reached: list[tuple[int, str]] = field(default_factory=list)
     exits: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     """reason -> (enrollment, the step it left at)"""
@@ -141,6 +143,11 @@ class Round:
         if store_id not in self.timezones:
             self.timezones[store_id] = await replicas.timezone_of(conn, store_id)
         return self.timezones[store_id]
+
+    async def store_name_of(self, conn: asyncpg.Connection, store_id: str | None) -> str:
+        if store_id not in self.store_names:
+            self.store_names[store_id] = await replicas.store_name_of(conn, store_id)
+        return self.store_names[store_id]
 
     def take(self, went: Went) -> None:
         self.reached.extend((went.enrollment_id, step) for step in went.reached)
@@ -191,9 +198,7 @@ async def run_due(ctx: NotifyContext, now: datetime | None = None, limit: int = 
             asked = e["device_id"] in where
             try:
                 async with conn.transaction():  # a savepoint: one failing step does not undo the others
-                    went = await advance(
-                        conn, ctx, e, flow, where.get(e["device_id"]), asked, state["active"], this_round
-                    )
+                    went = await advance(conn, ctx, e, flow, where.get(e["device_id"]), asked, state, this_round)
             except UNAVAILABLE:
                 raise
             except Exception:
@@ -225,7 +230,7 @@ async def advance(
     flow: Flow,
     zones: Zones | None,
     asked: bool,
-    active: bool,
+    journey: asyncpg.Record,
     this_round: Round,
 ) -> Went:
     """Walk one locked enrollment from where it is and queue its messages; where it went is the
@@ -249,7 +254,7 @@ async def advance(
         for step_id in walked.messages:
             step = flow.steps[step_id]
             assert isinstance(step, MessageStep)
-            who = await _say(conn, ctx, e, step, who, active, this_round)
+            who = await _say(conn, ctx, e, step, who, journey, this_round)
     if walked.exit is not None:
         return Went(e["enrollment_id"], walked.reached, exit=(walked.step, walked.exit))
     wake_after = walked.wake_after
@@ -269,7 +274,7 @@ async def _say(
     e: asyncpg.Record,
     step: MessageStep,
     who: Recipient,
-    active: bool,
+    journey: asyncpg.Record,
     this_round: Round,
 ) -> Recipient:
     """Decide and queue one message step, once per enrollment; the recipient as the next decision sees it."""
@@ -289,10 +294,14 @@ async def _say(
         alternative=alternative,
         requested=request is not None,
         arm=e["arm"],
-        paused=not active,
+        paused=not journey["active"],
     )
     moment = moment_of(e["entry_event_id"], store_id, now, await this_round.timezone_of(conn, store_id))
     decision = decide_step(said, who, moment, ctx.policy)
+    zone = Zone(kind=e["zone_kind"], name=e["zone_name"]) if e["zone_kind"] is not None else None
+    place = StepPlace(await this_round.store_name_of(conn, store_id), zone, who.timezone)
+    requested_at = request["requested_at"] if request is not None else None
+    reasons = step_reasons(said, decision, place, journey["name"], step.id, requested_at)
     request_id = request["request_id"] if request is not None and decision.status != "suppressed" else None
     recorded = await outbox.queue(
         conn,
@@ -314,6 +323,7 @@ async def _say(
                 journey_id=e["journey_id"],
                 journey_step=step.id,
                 enrollment_id=e["enrollment_id"],
+                why=why_of(decision, reasons, who.timezone),
             )
         ],
     )

@@ -11,13 +11,14 @@ from services.notify.consent import repository as consent_repo
 from services.notify.context import NotifyContext
 from services.notify.offers import repository as repo
 from services.notify.offers import schedule
-from services.notify.offers.decide import OFFER_MOMENT, Offer, decide_offer
+from services.notify.offers.decide import OFFER_MOMENT, Offer, decide_offer, offer_reasons
 from services.notify.outbox import service as outbox
 from services.notify.outbox.delivery import topic_of
 from services.notify.outbox.kinds import DeliveryKind
 from services.notify.outbox.messages import Addressee, Outgoing
 from services.notify.policy.decide import Moment, Past, admit
 from services.notify.policy.purposes import OFFERS
+from services.notify.policy.why import Zone, why_of
 from services.notify.replicas import service as replicas
 from shared.bus import Consumer
 from shared.events import OrderReserved, ZoneDwelled, ZoneEntered
@@ -53,6 +54,8 @@ async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwell
         store_timezone=await replicas.timezone_of(conn, event.store_id),
     )
     to = Addressee("device", event.device_id)
+    store = await replicas.store_name_of(conn, event.store_id)
+    zone = Zone(kind=event.data.kind, name=event.data.name)
     for campaign in campaigns:
         product = alternative = None
         if admit(OFFERS, who) is None and event.store_id is not None:
@@ -70,6 +73,7 @@ async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwell
             schedule=schedule.stored(campaign["schedule"]),
         )
         decision = decide_offer(offer, who, moment, ctx.policy)
+        reasons = offer_reasons(offer, decision, store, zone, campaign=campaign["campaign_id"])
         recorded = await outbox.queue(
             conn,
             [
@@ -88,6 +92,7 @@ async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwell
                     body=decision.body,
                     topic=topic_of(OFFERS, str(event.id), campaign["campaign_id"]),
                     send_after=decision.send_after,
+                    why=why_of(decision, reasons, who.timezone),
                 )
             ],
         )

@@ -22,6 +22,7 @@ from services.notify import catalogue
 from services.notify.offers.schedule import Schedule
 from services.notify.policy.decide import Decision, Moment, Policy, Recipient, admit, pick_locale, settle
 from services.notify.policy.purposes import OFFERS
+from services.notify.policy.why import Reasons, Zone, names_of
 from services.notify.replicas.products import ProductInfo
 
 OFFER_MOMENT = timedelta(minutes=15)
@@ -75,3 +76,26 @@ def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -
         body=body.replace("{product}", name),
     )
     return settle(OFFERS, draft, who, moment, policy)
+
+
+def offer_reasons(
+    offer: Offer,
+    decision: Decision,
+    store: str,
+    zone: Zone | None,
+    campaign: str | None = None,
+    journey: str | None = None,
+    step: str | None = None,
+) -> Reasons:
+    """What led to an offer (policy/why.py): the product, or the alternative sent for it."""
+    substituted = decision.sku is not None and decision.sku != offer.sku
+    return Reasons(
+        purpose=OFFERS,
+        store=store,
+        zone=zone,
+        product=names_of(offer.alternative if substituted else offer.product),
+        replaced=names_of(offer.product) if substituted else None,
+        campaign=campaign,
+        journey=journey,
+        step=step,
+    )

@@ -54,3 +54,6 @@ class Outgoing:
     journey_step: str | None = None
     enrollment_id: int | None = None
     """A journey's message: decided once per enrollment and step."""
+    why: dict[str, str] | None = None
+    """What led to it, in plain words by locale (policy/why.py): shown in the shopper's message log
+    and carried by the push in the message's language. None for a suppressed message."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+import msgspec
 
 from services.notify.outbox.messages import Addressee, Outgoing
 from services.notify.push.channel import Target
@@ -31,19 +32,19 @@ async def insert_messages(conn: asyncpg.Connection, messages: Sequence[Outgoing]
         INSERT INTO notify.messages
             (device_id, staff_id, event_id, campaign_id, purpose, status, reason, store_id, zone_id, sku, order_id,
              locale, title, body, topic, send_after, next_attempt_at, expires_at, request_id, journey_id,
-             journey_step, enrollment_id)
+             journey_step, enrollment_id, why)
         SELECT CASE WHEN m.kind = 'device' THEN m.recipient END, CASE WHEN m.kind = 'staff' THEN m.recipient END,
                m.event_id, m.campaign_id, m.purpose, m.status, m.reason, m.store_id, m.zone_id, m.sku, m.order_id,
                m.locale, m.title, m.body, m.topic, m.send_after,
                CASE WHEN m.status = 'pending' THEN now() END,
                CASE WHEN m.status = 'pending' THEN now() + make_interval(secs => m.ttl_s) END, m.request_id,
-               m.journey_id, m.journey_step, m.enrollment_id
+               m.journey_id, m.journey_step, m.enrollment_id, m.why::jsonb
         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-                    $16::timestamptz[], $17::int[], $18::bigint[], $19::text[], $20::text[], $21::bigint[])
+                    $16::timestamptz[], $17::int[], $18::bigint[], $19::text[], $20::text[], $21::bigint[], $22::text[])
              WITH ORDINALITY AS m (kind, recipient, event_id, campaign_id, purpose, status, reason, store_id, zone_id,
                                    sku, order_id, locale, title, body, topic, send_after, ttl_s, request_id,
-                                   journey_id, journey_step, enrollment_id, ord)
+                                   journey_id, journey_step, enrollment_id, why, ord)
         ORDER BY m.ord
         ON CONFLICT DO NOTHING
         RETURNING status
@@ -69,6 +70,8 @@ async def insert_messages(conn: asyncpg.Connection, messages: Sequence[Outgoing]
         [m.journey_id for m in messages],
         [m.journey_step for m in messages],
         [m.enrollment_id for m in messages],
+        # As JSON text, cast in the statement: an array of jsonb does not take Python objects.
+        [None if m.why is None else msgspec.json.encode(m.why).decode() for m in messages],
     )
     return [r["status"] for r in rows]
 
@@ -96,7 +99,7 @@ async def messages_of(conn: asyncpg.Connection, device_id: str, limit: int) -> l
     return await conn.fetch(
         """
         SELECT id, event_id, campaign_id, request_id, journey_id, journey_step AS step, purpose, status, reason,
-               store_id, zone_id, sku, order_id, locale, title, body, decided_at, send_after, sent_at, attempts
+               store_id, zone_id, sku, order_id, locale, title, body, why, decided_at, send_after, sent_at, attempts
         FROM notify.messages WHERE device_id = $1 ORDER BY id DESC LIMIT $2
         """,
         device_id,
@@ -133,8 +136,8 @@ async def due_messages(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Rec
     rows = await conn.fetch(
         """
         WITH m AS (
-            SELECT id, device_id, staff_id, request_id, purpose, locale, title, body, store_id, sku, order_id, topic,
-                   expires_at, attempts
+            SELECT id, device_id, staff_id, request_id, purpose, locale, title, body, why, store_id, sku, order_id,
+                   topic, expires_at, attempts
             FROM notify.messages
             WHERE status = 'pending' AND next_attempt_at <= now()
             ORDER BY next_attempt_at, id
@@ -142,7 +145,7 @@ async def due_messages(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Rec
             FOR UPDATE SKIP LOCKED
         )
         SELECT m.id, r.kind AS recipient_kind, r.id AS recipient_id, m.device_id, m.request_id, m.purpose, m.locale,
-               m.title, m.body, m.store_id, m.sku, m.order_id, m.topic, m.expires_at, m.attempts,
+               m.title, m.body, m.why, m.store_id, m.sku, m.order_id, m.topic, m.expires_at, m.attempts,
                t.provider, t.address, t.p256dh, t.auth, t.environment
         FROM m
         CROSS JOIN LATERAL (
@@ -350,7 +353,7 @@ async def suppress_messages(conn: asyncpg.Connection, ids: list[int], reasons: l
     await conn.execute(
         """
         UPDATE notify.messages m
-        SET status = 'suppressed', reason = r.reason, locale = NULL, title = NULL, body = NULL
+        SET status = 'suppressed', reason = r.reason, locale = NULL, title = NULL, body = NULL, why = NULL
         FROM unnest($1::bigint[], $2::text[]) AS r (id, reason)
         WHERE m.id = r.id AND m.status IN ('held', 'pending')
         """,

@@ -10,6 +10,13 @@ import msgspec
 from shared.wire import Answer, Body
 
 
+class Why(Answer):
+    """A message's why, in French and in English."""
+
+    fr: str
+    en: str
+
+
 class Message(Answer):
     id: int
     event_id: int
@@ -31,6 +38,10 @@ class Message(Answer):
     locale: str | None = None
     title: str | None = None
     body: str | None = None
+    why: Why | None = None
+    """What led to it, in plain words: where the device was (zone and store), which consent, what was in
+    stock or which alternative replaced what, which campaign or journey step, and how caps and quiet
+    hours let it through. None for a suppressed message."""
     send_after: datetime | None = None
     sent_at: datetime | None = None
     attempts: int = 0

@@ -35,6 +35,7 @@ from services.notify.outbox.delivery import outcome_of, parse_retry_after
 from services.notify.outbox.in_flight import InFlight
 from services.notify.outbox.kinds import DeliveryKinds, Due
 from services.notify.outbox.messages import Addressee
+from services.notify.policy.why import in_locale
 from services.notify.push.channel import Answer, Channel, Push, Target
 from services.notify.push.channels import Channels
 from services.notify.settings import NotifySettings
@@ -223,6 +224,7 @@ class Sender:
             store_id=m["store_id"],
             sku=m["sku"],
             order_id=m["order_id"],
+            why=in_locale(m["why"], m["locale"]),
         )
         answer = await claimed.channel.send(push)
         PUSH_ATTEMPTS.labels(claimed.target.provider, answer.label).inc()

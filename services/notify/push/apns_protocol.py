@@ -88,15 +88,18 @@ class ProviderTokens:
 
 
 def payload(push: Push, url: str | None = None) -> bytes:
-    """The notification's JSON, its body shortened with "…" if the whole would pass 4096 bytes."""
+    """The notification's JSON, its texts shortened with "…" (payload.fitted) if the whole would pass
+    4096 bytes. The app reads the message's why in the custom key, as `accueil.why`."""
 
-    def render(title: str, body: str) -> dict[str, Any]:
+    def render(title: str, body: str, why: str) -> dict[str, Any]:
         accueil: dict[str, Any] = {"message_id": push.message_id, "purpose": push.purpose}
         if url is not None:
             accueil["url"] = url
+        if why:
+            accueil["why"] = why
         return {"aps": {"alert": {"title": title, "body": body}}, "accueil": accueil}
 
-    return fitted(render, push.title, push.body, MAX_PAYLOAD)
+    return fitted(render, push.title, push.body, push.why or "", MAX_PAYLOAD)
 
 
 def headers(push: Push, topic: str) -> list[Header]:

@@ -63,6 +63,8 @@ class Push:
     store_id: str | None = None
     sku: str | None = None
     order_id: str | None = None
+    why: str | None = None
+    """Why the message came, in its own language (the message log keeps it in every language)."""
 
 
 @dataclass(frozen=True)

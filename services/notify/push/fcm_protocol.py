@@ -90,24 +90,24 @@ def ttl_of(expires_at: datetime, now: datetime) -> int:
 
 
 def message(push: Push, now: datetime, url: str | None = None) -> bytes:
-    """The `messages:send` body; the notification's body shortened with "…" if the whole would pass
-    FCM's 4096 bytes."""
+    """The `messages:send` body; the notification's texts shortened with "…" (payload.fitted) if the
+    whole would pass FCM's 4096 bytes. The app reads the message's why in the data, as `why`."""
     data = {"message_id": str(push.message_id), "purpose": push.purpose}
     if url is not None:
         data["url"] = url
     android = {"priority": "high", "ttl": f"{ttl_of(push.expires_at, now)}s", "collapse_key": push.topic}
 
-    def render(title: str, body: str) -> dict[str, Any]:
+    def render(title: str, body: str, why: str) -> dict[str, Any]:
         return {
             "message": {
                 "token": push.target.address,
                 "notification": {"title": title, "body": body},
-                "data": data,
+                "data": {**data, "why": why} if why else data,
                 "android": android,
             }
         }
 
-    return fitted(render, push.title, push.body, MAX_PAYLOAD)
+    return fitted(render, push.title, push.body, push.why or "", MAX_PAYLOAD)
 
 
 def error_of(body: bytes) -> tuple[str | None, bool]:

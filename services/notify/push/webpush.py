@@ -10,7 +10,6 @@ signs a new one for every message.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from aiohttp.abc import AbstractResolver
 from pywebpush import WebPusher, WebPushException
 
 from services.notify.push.channel import Answer, AnswerLabel, Provider, Push, Target
+from services.notify.push.payload import fitted
 from services.notify.push.push_urls import PushServices, PushUrlRefused
 from services.notify.push.vapid import VapidKeys
 from services.notify.push.vapid_tokens import VapidToken, VapidTokens
@@ -63,15 +63,17 @@ def push_session(
 
 
 def payload_of(doc: dict[str, Any]) -> bytes:
-    """The JSON the device's service worker receives, its body shortened if needed to fit a push.
-    The worker shows it with `tag` as the notification tag, so a copy that arrives twice replaces
-    the first on the screen instead of showing twice."""
-    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-    body = doc.get("body") or ""
-    while len(data) > MAX_PAYLOAD and body:
-        body = body[: max(0, len(body) - (len(data) - MAX_PAYLOAD) - 1)]
-        data = json.dumps({**doc, "body": body + "…"}, ensure_ascii=False, separators=(",", ":")).encode()
-    return data
+    """The JSON the device's service worker receives, its texts shortened if needed to fit a push (the
+    why first, then the body, then the title: payload.fitted). The worker shows it with `tag` as the
+    notification tag, so a copy that arrives twice replaces the first on the screen instead of showing
+    twice."""
+
+    def render(title: str, body: str, why: str) -> dict[str, Any]:
+        texts = {"title": title, "body": body, "why": why}
+        shown = {k: texts.get(k, v) for k, v in doc.items()}
+        return shown if why else {k: v for k, v in shown.items() if k != "why"}
+
+    return fitted(render, doc.get("title") or "", doc.get("body") or "", doc.get("why") or "", MAX_PAYLOAD)
 
 
 def ttl_s(expires_at: datetime, now: datetime) -> int:
@@ -100,6 +102,7 @@ def document(push: Push) -> dict[str, Any]:
         "lang": push.locale,
         "title": push.title,
         "body": push.body,
+        "why": push.why,
         "store_id": push.store_id,
         "sku": push.sku,
         "order_id": push.order_id,

@@ -1,6 +1,6 @@
 """The bus consumers that keep notify's replicas, and their only writers: inventory's available stock
 per store and SKU and its products (name, category, names by language: what alternatives are ranked
-among), and each store's time zone from geo.
+among), and each store's name and time zone from geo.
 
 Offers and back-in-stock answers are decided from them with no call to another service, so no decision
 waits on one inside its transaction, and decisions go on while inventory or geo is down.
@@ -53,7 +53,7 @@ async def apply_store(conn: asyncpg.Connection, event: StoreChanged, _ctx: Notif
     """Fed by geo's `store.changed` (published in the transaction that creates or changes the store); the
     newest event wins, as for the stock."""
     if event.store_id is not None:
-        await repo.apply_store(conn, event.store_id, event.data.timezone, event.id)
+        await repo.apply_store(conn, event.store_id, event.data.name, event.data.timezone, event.id)
 
 
 STORES = Consumer(name="notify.store_replica", types=(StoreChanged,), handle=apply_store)

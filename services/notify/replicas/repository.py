@@ -56,17 +56,18 @@ async def apply_product(
     return bool(applied)
 
 
-async def apply_store(conn: asyncpg.Connection, store_id: str, timezone: str, event_id: int) -> bool:
-    """The store's time zone as of this event, unless the row is already as of a later one."""
+async def apply_store(conn: asyncpg.Connection, store_id: str, name: str, timezone: str, event_id: int) -> bool:
+    """The store's name and time zone as of this event, unless the row is already as of a later one."""
     applied = await conn.fetchval(
         """
-        INSERT INTO notify.stores (store_id, timezone, event_id) VALUES ($1, $2, $3)
+        INSERT INTO notify.stores (store_id, name, timezone, event_id) VALUES ($1, $2, $3, $4)
         ON CONFLICT (store_id) DO UPDATE
-        SET timezone = excluded.timezone, event_id = excluded.event_id, updated_at = now()
+        SET name = excluded.name, timezone = excluded.timezone, event_id = excluded.event_id, updated_at = now()
         WHERE notify.stores.event_id < excluded.event_id
         RETURNING true
         """,
         store_id,
+        name,
         timezone,
         event_id,
     )
@@ -145,3 +146,7 @@ async def store_known(conn: asyncpg.Connection, store_id: str) -> bool:
 
 async def store_timezone(conn: asyncpg.Connection, store_id: str) -> str | None:
     return await fetch_value(conn, str, "SELECT timezone FROM notify.stores WHERE store_id = $1", store_id)
+
+
+async def store_name(conn: asyncpg.Connection, store_id: str) -> str | None:
+    return await fetch_value(conn, str, "SELECT name FROM notify.stores WHERE store_id = $1", store_id)

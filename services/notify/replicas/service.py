@@ -60,3 +60,10 @@ async def timezone_of(conn: asyncpg.Connection, store_id: str | None) -> str:
     """The store's time zone, where a campaign's hours are read."""
     found = None if store_id is None else await repo.store_timezone(conn, store_id)
     return found or UNKNOWN_STORE_TIMEZONE
+
+
+async def store_name_of(conn: asyncpg.Connection, store_id: str | None) -> str:
+    """The store's name, as a message's why says it; its id for a store notify has no name for yet."""
+    if store_id is None:
+        return ""
+    return await repo.store_name(conn, store_id) or store_id

@@ -4,6 +4,7 @@ and the shopper's own pickup updates."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import asyncpg
 
@@ -15,6 +16,8 @@ from services.notify.outbox.kinds import DeliveryKind
 from services.notify.outbox.messages import Addressee, Outgoing
 from services.notify.policy.decide import decide_pickup
 from services.notify.policy.purposes import PICKUP_UPDATES, STAFF_ALERTS
+from services.notify.policy.why import Reasons, why_of
+from services.notify.replicas import service as replicas
 from services.notify.staff_alerts import repository as repo
 from services.notify.staff_alerts.alerts import OUTCOMES, shopper_texts, staff_push
 from services.notify.staff_alerts.streams import payload_of, row_of
@@ -93,11 +96,11 @@ async def tell_shopper(conn: asyncpg.Connection, event: OrderReady | TripArrived
     device = await consent_repo.lock_device(conn, event.device_id)
     if device is None:
         return  # erased, or never registered with notify
-    if isinstance(event, OrderReady):
-        texts = shopper_texts("ready", event.order_id, None)
-    else:
-        texts = shopper_texts("arrived", event.order_id, event.data.bay)
-    decision = decide_pickup(texts, await outbox.recipient_of(conn, device))
+    step: Literal["ready", "arrived"] = "ready" if isinstance(event, OrderReady) else "arrived"
+    texts = shopper_texts(step, event.order_id, None if isinstance(event, OrderReady) else event.data.bay)
+    who = await outbox.recipient_of(conn, device)
+    decision = decide_pickup(texts, who)
+    reasons = Reasons(purpose=PICKUP_UPDATES, store=await replicas.store_name_of(conn, event.store_id), pickup=step)
     update = Outgoing(
         to=Addressee("device", event.device_id),
         event_id=event.id,
@@ -111,6 +114,7 @@ async def tell_shopper(conn: asyncpg.Connection, event: OrderReady | TripArrived
         body=decision.body,
         # One per order: "we see you" replaces a "ready" still waiting at the push service or on screen.
         topic=topic_of("pickup", event.order_id or event.trip_id or str(event.id)),
+        why=why_of(decision, reasons, who.timezone),
     )
     await outbox.queue(conn, [update])
 

@@ -76,6 +76,7 @@ def push_to(token: str, message_id: int = 1, environment: str = "production", bo
         topic=f"offer-{message_id}",
         expires_at=datetime.now(UTC) + timedelta(minutes=30),
         urgency="normal",
+        why="Vous étiez au magasin Rivoli. Vous avez accepté de recevoir des offres.",
     )
 
 
@@ -90,7 +91,11 @@ async def test_a_push_is_delivered_with_the_headers_and_payload_apns_expects(
     assert delivered.token == token
     assert delivered.payload == {
         "aps": {"alert": {"title": "Au jardin", "body": "Compost en stock"}},
-        "accueil": {"message_id": 42, "purpose": "offers"},
+        "accueil": {
+            "message_id": 42,
+            "purpose": "offers",
+            "why": "Vous étiez au magasin Rivoli. Vous avez accepté de recevoir des offres.",
+        },
     }
     headers = delivered.headers
     assert (headers["apns-topic"], headers["apns-push-type"], headers["apns-priority"]) == (TOPIC, "alert", "10")

@@ -253,7 +253,7 @@ async def engine(db_url: str, notify_db: Database, geo: RunningServices) -> Asyn
             return NotifyContext(**base.parts(), config=config, policy=config.policy(), started=(Flows(),))
 
         async with notify_db.transaction() as conn:
-            await replicas_repo.apply_store(conn, STORE, "Europe/Paris", 1)
+            await replicas_repo.apply_store(conn, STORE, "Rivoli", "Europe/Paris", 1)
             for sku, name, available in ((IN_STOCK, "Plain yoghurt", 3), (SOLD_OUT, "Greek yoghurt", 0),
                                          (ALTERNATIVE, "Organic yoghurt", 2)):  # fmt: skip
                 await replicas_repo.apply_product(conn, sku, name, "dairy", {}, 1)

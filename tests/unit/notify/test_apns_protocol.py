@@ -29,7 +29,12 @@ EXPIRES = datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
 TOKEN = "a" * 64
 
 
-def push_of(title: str = "Au jardin", body: str = "Compost en stock ici", message_id: int = 42) -> Push:
+WHY = "Vous étiez au magasin Rivoli. Vous avez accepté de recevoir des offres."
+
+
+def push_of(
+    title: str = "Au jardin", body: str = "Compost en stock ici", message_id: int = 42, why: str | None = WHY
+) -> Push:
     return Push(
         message_id=message_id,
         purpose="offers",
@@ -40,6 +45,7 @@ def push_of(title: str = "Au jardin", body: str = "Compost en stock ici", messag
         topic="Zm9vYmFyYmF6",
         expires_at=EXPIRES,
         urgency="normal",
+        why=why,
     )
 
 
@@ -110,12 +116,13 @@ def test_an_absurd_timestamp_gives_no_moment_rather_than_an_error() -> None:
 # -- the request
 
 
-def test_the_payload_is_the_alert_and_the_message_reference() -> None:
+def test_the_payload_is_the_alert_the_message_reference_and_why_it_came() -> None:
     doc = json.loads(payload(push_of()))
     assert doc == {
         "aps": {"alert": {"title": "Au jardin", "body": "Compost en stock ici"}},
-        "accueil": {"message_id": 42, "purpose": "offers"},
+        "accueil": {"message_id": 42, "purpose": "offers", "why": WHY},
     }
+    assert "why" not in json.loads(payload(push_of(why=None)))["accueil"]
     assert json.loads(payload(push_of(), url="https://shop.example/o/42"))["accueil"]["url"] == (
         "https://shop.example/o/42"
     )
@@ -129,6 +136,17 @@ def test_the_payload_never_passes_4096_bytes_and_keeps_what_fits(title: str, bod
     if alert["body"] != body:
         assert alert["body"] == "" or alert["body"].endswith("…")
         assert body.startswith(alert["body"].removesuffix("…"))
+
+
+def test_a_long_why_is_cut_before_the_body_is() -> None:
+    data = payload(push_of(body="Compost " * 300, why="Parce que " * 400))
+    doc = json.loads(data)
+    assert doc["aps"]["alert"]["body"] == "Compost " * 300
+    assert doc["accueil"]["why"].endswith("…") and len(data) <= MAX_PAYLOAD
+    # Once the why is gone, the body is cut: the title stays whole.
+    doc = json.loads(payload(push_of(body="Compost " * 600, why="Parce que " * 400)))
+    assert "why" not in doc["accueil"] and doc["aps"]["alert"]["body"].endswith("…")
+    assert doc["aps"]["alert"]["title"] == "Au jardin"
 
 
 def test_a_long_body_is_cut_short_with_an_ellipsis() -> None:

@@ -132,3 +132,10 @@ def test_a_long_body_is_shortened_to_fit_a_push() -> None:
     assert len(data) <= MAX_PAYLOAD
     assert json.loads(data)["body"].endswith("…") and json.loads(data)["title"] == "Offre"
     assert json.loads(payload_of({"id": 1, "body": "short"}))["body"] == "short"
+
+
+def test_a_long_why_is_shortened_before_the_body() -> None:
+    doc = {"id": 1, "title": "Offre", "body": "Du compost " * 100, "why": "Parce que " * 1000}
+    data = payload_of(doc)
+    shown = json.loads(data)
+    assert len(data) <= MAX_PAYLOAD and shown["body"] == doc["body"] and shown["why"].endswith("…")

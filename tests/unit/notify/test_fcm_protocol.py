@@ -39,7 +39,12 @@ NOW = datetime(2026, 12, 6, 18, 0, tzinfo=UTC)
 DEVICE = "fcm-registration-token:APA91b"
 
 
-def push_of(body: str = "Compost en stock ici", expires_at: datetime = NOW + timedelta(minutes=30)) -> Push:
+WHY = "Vous avez accepté d’être tenu au courant de vos retraits de commande."
+
+
+def push_of(
+    body: str = "Compost en stock ici", expires_at: datetime = NOW + timedelta(minutes=30), why: str | None = WHY
+) -> Push:
     return Push(
         message_id=7,
         purpose="pickup_updates",
@@ -50,6 +55,7 @@ def push_of(body: str = "Compost en stock ici", expires_at: datetime = NOW + tim
         topic="cGlja3VwLTc",
         expires_at=expires_at,
         urgency="high",
+        why=why,
     )
 
 
@@ -117,7 +123,7 @@ def test_the_message_is_the_notification_string_data_and_android_options() -> No
         "message": {
             "token": DEVICE,
             "notification": {"title": "Commande prête", "body": "Compost en stock ici"},
-            "data": {"message_id": "7", "purpose": "pickup_updates"},
+            "data": {"message_id": "7", "purpose": "pickup_updates", "why": WHY},
             "android": {"priority": "high", "ttl": "1800s", "collapse_key": "cGlja3VwLTc"},
         }
     }
@@ -132,12 +138,17 @@ def test_ttl_is_at_least_a_second_and_at_most_four_weeks() -> None:
     assert json.loads(message(far, NOW))["message"]["android"]["ttl"] == f"{MAX_TTL_S}s"
 
 
-@given(st.text(max_size=8000))
-def test_the_message_never_passes_4096_bytes(body: str) -> None:
-    data = message(push_of(body=body), NOW)
+@given(st.text(max_size=8000), st.text(max_size=5000))
+def test_the_message_never_passes_4096_bytes_and_cuts_the_why_before_the_body(body: str, why: str) -> None:
+    data = message(push_of(body=body, why=why), NOW)
     assert len(data) <= MAX_PAYLOAD
-    shown = json.loads(data)["message"]["notification"]["body"]
+    doc = json.loads(data)["message"]
+    shown = doc["notification"]["body"]
     assert shown == body or body.startswith(shown.removesuffix("…"))
+    said = doc["data"].get("why", "")
+    assert said == why or why.startswith(said.removesuffix("…"))
+    if shown != body:
+        assert "why" not in doc["data"]  # the body is cut only once the why is gone
 
 
 # -- the access token

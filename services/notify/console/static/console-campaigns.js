@@ -3,8 +3,8 @@
 // whose validation is the only one (a 422 is shown next to the field it names).
 import { lang, t } from "./console-i18n.js";
 import { config, el, field } from "./console-map.js";
+import { LOCALES, PhonePreview } from "./console-preview.js";
 
-const LOCALES = ["fr", "en"];
 const KINDS = ["", "store", "department", "pickup", "approach"];
 
 // Which input a 422's `field` names ("message.fr.title" -> "fr.title", "trigger.zone_id" -> "zone_id").
@@ -68,25 +68,18 @@ export class CampaignEditor {
     inputs.starts_at = field(form, "starts_at", "campaignEditor.startsAt", el("input", { name: "starts_at", type: "datetime-local" }));
     inputs.ends_at = field(form, "ends_at", "campaignEditor.endsAt", el("input", { name: "ends_at", type: "datetime-local" }));
     inputs.active = field(form, "active", "campaignEditor.active", el("input", { name: "active", type: "checkbox" }));
-    const preview = el("figure", { class: "notification-preview", "aria-live": "polite" });
-    const previewLocale = el("select", { name: "preview_locale", "aria-label": t("campaignEditor.previewIn") });
-    for (const locale of LOCALES) previewLocale.append(el("option", { value: locale }, locale.toUpperCase()));
-    previewLocale.value = lang() === "fr" ? "fr" : "en";
+    const phone = new PhonePreview(() => this.texts());
     const actions = el("p", { class: "actions" });
     actions.append(el("button", { type: "submit", class: "save" }, t("campaignEditor.save")));
     const close = el("button", { type: "button", class: "close" }, t("editor.close"));
     actions.append(close);
     form.append(actions, el("p", { class: "error", "data-error-for": "form", role: "alert" }), el("p", { class: "saved hint", role: "status" }));
-    const side = el("div", { class: "preview-side" });
-    side.append(el("h4", {}, t("campaignEditor.preview")), previewLocale, preview);
-    this.holder.append(el("h3", {}, campaign ? t("campaignEditor.editTitle", { campaign: campaign.campaign_id }) : t("campaignEditor.newTitle")), form, side);
-    Object.assign(this, { form, inputs, preview, previewLocale, found, sku: campaign ? campaign.sku : "" });
+    this.holder.append(el("h3", {}, campaign ? t("campaignEditor.editTitle", { campaign: campaign.campaign_id }) : t("campaignEditor.newTitle")), form, phone.side);
+    Object.assign(this, { form, inputs, phone, found, sku: campaign ? campaign.sku : "" });
     this.fillStores();
     if (campaign) this.load(campaign);
     else inputs.active.checked = true;
-    const render = () => this.renderPreview();
-    form.addEventListener("input", render);
-    previewLocale.addEventListener("change", render);
+    form.addEventListener("input", () => phone.render());
     inputs.store_id.addEventListener("change", () => this.fillZones());
     let pending = null;
     inputs.search.addEventListener("input", () => {
@@ -98,7 +91,7 @@ export class CampaignEditor {
       event.preventDefault();
       this.save();
     });
-    this.renderPreview();
+    phone.render();
     inputs.campaign_id.focus();
   }
 
@@ -123,16 +116,10 @@ export class CampaignEditor {
     this.hours = c.schedule?.hours || null; // kept as they are: the hours are edited through the API
   }
 
-  renderPreview() {
-    const locale = this.previewLocale.value;
-    const title = this.inputs[`${locale}.title`].value.trim();
-    const body = this.inputs[`${locale}.body`].value.trim();
-    this.preview.replaceChildren(
-      el("div", { class: "app" }, t("campaignEditor.appName")),
-      el("div", { class: "title" }, title || t("campaignEditor.noTitle")),
-      el("div", { class: "body" }, body || t("campaignEditor.noBody")),
-    );
-    this.preview.classList.toggle("empty", !title && !body);
+  texts() {
+    const texts = {};
+    for (const locale of LOCALES) texts[locale] = { title: this.inputs[`${locale}.title`].value, body: this.inputs[`${locale}.body`].value };
+    return texts;
   }
 
   async search(query) {

@@ -101,9 +101,16 @@ function fitWhenShown(map, holder, box) {
 
 // A store's zones over the tiles, fitted as the plain drawing is (`framed`: the zones to show whole).
 export function tiledMap(store, framed) {
-  const holder = el("div", { class: "map tiled", role: "img", "aria-label": t("map.zonesOf", { store: store.name }) });
-  const map = newMap(holder, true, store);
-  for (const zone of store.zones) {
+  return zonesMap(store, store.zones, framed, true);
+}
+
+// A store's zones to look at, never to edit: over the tiles while the browser can fetch them, on a
+// blank ground otherwise (the same coordinates either way), fitted to `framed`.
+export function zonesMap(store, zones, framed = zones, withTiles = tilesUsable()) {
+  // A named group, not an image: Leaflet puts its zoom buttons inside.
+  const holder = el("div", { class: `map ${withTiles ? "tiled" : "plain"}`, role: "group", "aria-label": t("map.zonesOf", { store: store.name }) });
+  const map = newMap(holder, withTiles, store);
+  for (const zone of zones) {
     const layer = zoneLayer(zone, "zone").addTo(map);
     tagged(layer, { "data-zone": zone.zone_id });
   }

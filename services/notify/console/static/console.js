@@ -1,11 +1,14 @@
 // The operator's console: stores and zones drawn to scale, devices per zone now, campaigns with
 // their funnels (pause / resume), journeys with their steps, live counts and uplift (pause / resume),
-// the latest decisions; zones drawn and saved on the store's map (console-map.js, to geo); its texts in
-// English and French (console-i18n.js). No framework and no build step: it is served by notify and
-// reads from notify only, which gathers what geo and inventory hold.
+// the latest decisions; zones drawn and saved on the store's map (console-map.js, to geo); campaigns and
+// journeys written in their editors (console-campaigns.js, console-journeys.js); one store as its
+// manager runs it (console-stores.js); its texts in English and French (console-i18n.js). No
+// framework and no build step: it is served by notify, and its overview reads from notify only, which
+// gathers what geo and inventory hold.
 import { choose, lang, LANGUAGES, t, translatePage } from "./console-i18n.js";
 import { loadConfig, tiledMap, tilesUsable, whenTilesFail, ZoneEditor } from "./console-map.js";
 import { CampaignEditor } from "./console-campaigns.js";
+import { JourneyEditor } from "./console-journeys.js";
 
 (() => {
   const TOKEN_KEY = "accueil.adminToken"; // sessionStorage: forgotten when the tab closes
@@ -15,12 +18,14 @@ import { CampaignEditor } from "./console-campaigns.js";
   const DRAW_ORDER = { approach: 0, store: 1, department: 2, pickup: 3 }; // small zones drawn on top
   const FUNNEL = ["decided", "sent", "shown", "clicked", "orders"];
   const ARMS = ["treatment", "control"];
+  const AUTHORS = ["admin", "marketer"]; // the roles that may write journeys (the API's rule)
   const DURATION_UNITS = ["unit.wk", "unit.d", "unit.h", "unit.min", "unit.s"]; // in the order ISO 8601 writes them: W D T H M S
 
   const $ = (id) => document.getElementById(id);
   const drawn = new Map(); // store_id -> the shapes it was drawn from (redrawn only when they change)
   const wide = new Set(); // stores shown with their approach zones whole
   let token = null;
+  let role = null; // the signed-in operator's; the admin token's is admin
   let hooks = {}; // set by sign_on.js when operators sign in with the retailer's provider
   let timer = null;
   let polls = 0;
@@ -30,6 +35,12 @@ import { CampaignEditor } from "./console-campaigns.js";
   const campaignEditor = new CampaignEditor($("campaign-editor"), (...call) => api(...call), () => token, () =>
     refresh().catch(() => {}),
   );
+  const journeyEditor = new JourneyEditor($("journey-editor"), (...call) => api(...call), () => refresh().catch(() => {}));
+  const mayAuthor = () => AUTHORS.includes(role);
+  // The overview spans every store and campaign: a store manager's console is their stores alone
+  // (console-stores.js), and the overview's sections are not theirs.
+  const readsOverview = () => role !== "store_manager";
+  const OVERVIEW_SECTIONS = ["stores", "campaigns", "journeys", "decisions"];
 
   function el(tag, attrs = {}, text) {
     const node = document.createElement(tag);
@@ -475,6 +486,15 @@ import { CampaignEditor } from "./console-campaigns.js";
       const dry = el("button", { type: "button", class: "dry-run", "aria-label": t("dryRun.named", { name: j.name }) }, t("dryRun"));
       dry.addEventListener("click", () => import("/console/dry-run.js").then((m) => m.dryRunJourney(j.journey_id, api, dry)));
       card.append(button, dry);
+      if (mayAuthor()) {
+        const edit = el("button", { type: "button", class: "edit", "aria-label": t("journeyEditor.editNamed", { name: j.name }) }, t("campaignEditor.edit"));
+        edit.addEventListener("click", () =>
+          api("GET", `/v1/journeys/${encodeURIComponent(j.journey_id)}`)
+            .then((journey) => journeyEditor.open(journey))
+            .catch((error) => ($("journey-error").textContent = error.message)),
+        );
+        card.append(edit);
+      }
     }
     card.append(el("p", { class: "entry" }, entryText(j)), stepsTable(j), armsTable(j));
     return card;
@@ -514,6 +534,8 @@ import { CampaignEditor } from "./console-campaigns.js";
     showStores(overview.stores);
     campaignEditor.setStores(overview.stores);
     showCampaigns(overview.campaigns);
+    journeyEditor.setStores(overview.stores);
+    $("new-journey").hidden = !mayAuthor();
     showJourneys(overview.journeys);
     showDecisions(overview.decisions);
     polls += 1;
@@ -521,6 +543,7 @@ import { CampaignEditor } from "./console-campaigns.js";
   }
 
   async function refresh() {
+    if (!readsOverview()) return;
     const mine = ++asked;
     const overview = await api("GET", "/v1/console/overview");
     if (mine !== asked) return; // a later request is on its way: an older answer must not undo it
@@ -549,6 +572,7 @@ import { CampaignEditor } from "./console-campaigns.js";
     sessionStorage.removeItem(TOKEN_KEY);
     drawn.clear();
     editor.close();
+    journeyEditor.close();
     $("stores").replaceChildren();
     $("console").hidden = true;
     $("signout").hidden = true;
@@ -560,10 +584,12 @@ import { CampaignEditor } from "./console-campaigns.js";
     $("signin-error").textContent = message || "";
   }
 
-  async function signIn(candidate, { keep = true, refused = t("signin.notAdmin") } = {}) {
+  async function signIn(candidate, { keep = true, refused = t("signin.notAdmin"), as = "admin", stores: managed = [] } = {}) {
     token = candidate;
+    role = as;
+    for (const id of OVERVIEW_SECTIONS) $(id).closest("section").hidden = !readsOverview();
     try {
-      show(await api("GET", "/v1/console/overview"));
+      if (readsOverview()) show(await api("GET", "/v1/console/overview"));
     } catch (error) {
       const denied = error.status === 401 || error.status === 403;
       signOut(denied ? refused : t("signin.cannotLoad", { error: error.message }));
@@ -574,8 +600,10 @@ import { CampaignEditor } from "./console-campaigns.js";
     $("signin-error").textContent = "";
     $("console").hidden = false;
     $("signout").hidden = false;
-    document.dispatchEvent(new CustomEvent("console:signed-in", { detail: { api } }));
-    poll();
+    const refusedNow = () => signOut(tokenRefused());
+    const detail = { api, token: () => token, role, stores: managed, refused: refusedNow };
+    document.dispatchEvent(new CustomEvent("console:signed-in", { detail }));
+    if (readsOverview()) poll();
   }
 
   $("signin").addEventListener("submit", (event) => {
@@ -586,6 +614,7 @@ import { CampaignEditor } from "./console-campaigns.js";
   });
   $("signout").addEventListener("click", () => signOut());
   $("new-campaign").addEventListener("click", () => campaignEditor.open());
+  $("new-journey").addEventListener("click", () => journeyEditor.open());
 
   // Another language: the page's texts at once, what the polls drew redrawn (the editor reopened empty).
   const language = $("language");

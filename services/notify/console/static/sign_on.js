@@ -123,7 +123,8 @@ async function begin() {
   }
   showSignedIn(await response.json());
   scheduleRenewal();
-  consoleApi.signIn(current.token, { keep: false, refused: t("sso.refused", { role: roleName(current.role) }) });
+  const refused = t("sso.refused", { role: roleName(current.role) });
+  consoleApi.signIn(current.token, { keep: false, refused, as: current.role, stores: current.stores });
 }
 
 begin();

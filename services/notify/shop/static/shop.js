@@ -235,12 +235,24 @@ async function showMyData() {
   };
   const items = messages.map((message) => {
     const item = element("li", `${when(message.decided_at)} · ${message.title || message.purpose}`);
+    item.id = `message-${message.id}`; // where a notification's "Why?" opens the page
     const why = message.why && (message.why[sdk.language] || message.why.en);
     if (why) item.append(element("span", why));
     if (why) item.lastChild.className = "why hint";
     return item;
   });
   $("messages").replaceChildren(...(items.length ? items : [element("li", t("no_messages"))]));
+  showLinkedMessage();
+}
+
+// The message the page was opened at (#message-<id>, from a notification's "Why?"): it stands out
+// and is scrolled into view, its why under it.
+function showLinkedMessage() {
+  for (const item of document.querySelectorAll("#messages li[aria-current]")) item.removeAttribute("aria-current");
+  const linked = location.hash.startsWith("#message-") && document.getElementById(location.hash.slice(1));
+  if (!linked) return;
+  linked.setAttribute("aria-current", "true");
+  linked.scrollIntoView({ block: "center" });
 }
 
 async function downloadExport() {
@@ -332,6 +344,7 @@ async function start() {
   $("erase-cancel").addEventListener("click", () => $("erase-dialog").close());
   $("erase-confirm").addEventListener("click", eraseEverything);
   addEventListener("offline", () => showPings(sdk.pings.status()));
+  addEventListener("hashchange", showLinkedMessage);
   await sdk.refreshToken(); // a day-old token is traded for a fresh one; a device gone is forgotten
   await showConsent();
   if (sdk.device) await withDevice();
