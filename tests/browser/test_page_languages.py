@@ -96,6 +96,7 @@ async def test_the_shop_page_switches_every_text_and_the_sdk_speaks_the_chosen_l
     await expect(my_data.locator("h2")).to_have_text("My data")
     await expect(my_data.locator("#history li")).to_have_count(2)
     await expect(my_data.locator("#messages li").first).to_contain_text("Your order is ready")
+    await expect(my_data.locator("#messages .why").first).to_contain_text("You said yes to pickup updates")
     await expect(page.locator("body")).to_have_attribute("data-order", "ready")
     await no_raw_key(page, "shop")
     if path := os.environ.get("ACCUEIL_SHOP_MY_DATA_SCREENSHOT"):  # how docs/shop-my-data.png is made
@@ -109,6 +110,8 @@ async def test_the_shop_page_switches_every_text_and_the_sdk_speaks_the_chosen_l
     await expect(page.locator("#purposes input[name=offers]")).to_be_checked()
     await expect(my_data.locator("#history li").nth(1)).to_contain_text("Offres")
     await expect(my_data.locator("#messages-title")).to_have_text("Messages pour cet appareil")
+    # The why was written in both languages when the message was decided: the page shows the chosen one.
+    await expect(my_data.locator("#messages .why").first).not_to_contain_text("You said yes")
     await expect(page.locator("#order-status")).to_contain_text("prête à retirer")
     await expect(page.locator("#device")).to_have_text("Vos choix sont gardés pour cet appareil")
     privacy = f"{system.settings.notify_url}/privacy?lang=fr"
