@@ -35,7 +35,9 @@ import { JourneyEditor } from "./console-journeys.js";
   const campaignEditor = new CampaignEditor($("campaign-editor"), (...call) => api(...call), () => token, () =>
     refresh().catch(() => {}),
   );
-  const journeyEditor = new JourneyEditor($("journey-editor"), (...call) => api(...call), () => refresh().catch(() => {}));
+  const journeyEditor = new JourneyEditor($("journey-editor"), (...call) => api(...call), () => token, () =>
+    refresh().catch(() => {}),
+  );
   const mayAuthor = () => AUTHORS.includes(role);
   // The overview spans every store and campaign: a store manager's console is their stores alone
   // (console-stores.js), and the overview's sections are not theirs.
