@@ -2,7 +2,7 @@
 // SKU's start or words of a name), or looked up by its SKU when a saved message is opened. Shared by
 // the campaign editor and the journey editor's message steps, so both pick a product the same way.
 import { lang, t } from "./console-i18n.js";
-import { config, el, loadConfig } from "./console-map.js";
+import { config, el } from "./console-map.js";
 
 const SHOWN = 8; // a search's answers listed at once: enough to recognise the one meant
 const TYPING_MS = 200; // the catalogue is searched once the typing pauses, not at each key
@@ -13,7 +13,6 @@ export const nameIn = (product, locale) => product.names?.[locale] || product.na
 
 // GET from inventory with the console's token: the answer, or null when there is none to use.
 async function read(path, token) {
-  if (!config.inventory) await loadConfig().catch(() => {}); // signed in through single sign-on: not read yet
   const answer = await fetch(`${config.inventory}${path}`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => null);
   return answer && answer.ok ? answer.json() : null;
 }
