@@ -68,9 +68,11 @@ async def test_a_campaign_is_made_with_its_product_found_and_its_preview_then_li
     await expect(editor.locator("h3")).to_have_text("Campaign veg-week")
     await expect(editor.locator(".saved")).to_be_empty()
     await expect(editor.locator("input[name=campaign_id]")).to_have_value("veg-week")
-    await editor.locator("textarea[name='en.body']").fill("Pick one up at bay 2 until Sunday.")
+    # Its product is looked up by its SKU: the preview names it where the text says {product}.
+    await editor.locator("textarea[name='en.body']").fill("{product}: pick one up at bay 2 until Sunday.")
+    await expect(preview.locator(".body")).to_have_text("Veg box: pick one up at bay 2 until Sunday.")
     await editor.locator("button.save").click()
     await expect(editor.locator(".saved")).to_contain_text("veg-week")
     again = (await system.notify.get("/v1/campaigns/veg-week", headers=system.admin)).json()
-    assert again["message"]["en"]["body"] == "Pick one up at bay 2 until Sunday."
+    assert again["message"]["en"]["body"] == "{product}: pick one up at bay 2 until Sunday."
     assert errors == []

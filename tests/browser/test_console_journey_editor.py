@@ -1,7 +1,8 @@
 """The journey editor in the console (Chromium), used by a marketer signed in with the retailer's
 provider: a journey built step by step with its message previewed as a phone shows it, saved through
-the API exactly as built; the API's refusal of a step shown next to that step's input, nothing saved;
-and a saved journey's devices at each step shown beside its steps as real shoppers walk in."""
+the API exactly as built; a message step's product found in the catalogue and named in its preview;
+the API's refusal of a step shown next to that step's input, nothing saved; and a saved journey's
+devices at each step shown beside its steps as real shoppers walk in."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.conftest import Configs, System, eventually
-from tests.support.builders import SKU, TEXTS, pickup_store, shopper
+from tests.support.builders import SKU, TEXTS, pickup_store, product, shopper
 from tests.support.console import walk_into_the_shop
 from tests.support.oidc import Provider
 from tests.support.operators import add_operator
@@ -139,6 +140,39 @@ async def test_a_marketer_builds_a_journey_with_a_message_previewed_and_a_wait_a
     assert errors == []
 
 
+async def test_a_message_steps_product_is_found_in_the_catalogue_and_named_in_its_preview(
+    system: System, provider: Provider, browser: Browser
+) -> None:
+    await pickup_store(system)
+    names = {"fr": "Plant de tomate", "en": "Tomato plant"}
+    await product(system, "TOMATO-1", "Tomato plant", 3, category="garden", names=names)
+    page, errors = await marketer_tab(system, provider, browser)
+    editor = await build_welcome(page)
+    hello = step(editor, 0)
+    preview = hello.locator(".notification-preview")
+    await hello.locator("select[name=preview_locale]").select_option("en")
+
+    # Searched by part of its name, picked: the step names its SKU, the preview the product's name in
+    # the language previewed, as the phone would show it.
+    await hello.locator("input[name='steps[0].sku']").fill("tomat")
+    await hello.locator("li[data-sku='TOMATO-1']").click()
+    await expect(hello.locator("input[name='steps[0].sku']")).to_have_value("TOMATO-1")
+    await expect(preview.locator(".body")).to_have_text("Tomato plant at 20% off today")
+    await hello.locator("select[name=preview_locale]").select_option("fr")
+    await expect(preview.locator(".body")).to_have_text("Plant de tomate à -20 % aujourd'hui")
+
+    await editor.locator("button.save").click()
+    await expect(editor.locator(".saved")).to_have_text("welcome-in saved: version 1.")
+    saved = (await system.notify.get("/v1/journeys/welcome-in", headers=system.admin)).json()
+    assert without_nulls(saved["steps"])[0] == {**WELCOME_STEPS[0], "sku": "TOMATO-1"}
+
+    # Opened again, the step's product is looked up by its SKU and named in the preview again.
+    await page.locator('article.journey[data-journey="welcome-in"] button.edit').click()
+    await expect(editor.locator("h3")).to_have_text("Journey welcome-in · version 1")
+    await expect(step(editor, 0).locator(".notification-preview .body")).to_have_text("Tomato plant at 20% off today")
+    assert errors == []
+
+
 async def test_a_step_the_api_refuses_shows_its_error_next_to_that_steps_input_and_nothing_is_saved(
     system: System, provider: Provider, browser: Browser
 ) -> None:
@@ -208,6 +242,9 @@ async def test_the_editor_shows_a_journeys_devices_at_each_step_as_shoppers_walk
     await expect(hello.locator(".sent")).to_have_attribute("data-n", str(results["steps"]["hello"]["sent"]))
     await expect(hello.locator(".sent")).to_have_text("Sent 2")
     await expect(linger.locator(".sent")).to_have_count(0)  # a wait sends nothing
+    # The message's product, looked up by its SKU, is named in its preview as the phones were sent it.
+    welcome = editor.locator("li.journey-step[data-step='hello'] .notification-preview .body")
+    await expect(welcome).to_have_text("Veg box at 20% off today")
     if path := os.environ.get("ACCUEIL_JOURNEY_SCREENSHOT"):  # how docs/console-journey.png is made
         await editor.screenshot(path=path)
     assert errors == []

@@ -143,6 +143,7 @@ async def test_the_console_is_served_with_a_strict_policy_and_no_outside_resourc
         "console-journeys.js",
         "console-preview.js",
         "console-stores.js",
+        "console-products.js",
         "audit.js",
         "sign_on.js",
         "dry-run.js",

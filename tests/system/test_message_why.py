@@ -127,8 +127,12 @@ async def test_an_offer_says_the_zone_the_store_the_consent_the_stock_and_the_ca
     for message in messages:
         said(
             message,
-            fr=["Vous étiez dans « Entrance », au magasin Rivoli.", "offres", "Yaourt nature y est en stock"],
-            en=["You were in “Entrance” at Rivoli.", "You said yes to offers.", "Plain yoghurt is in stock there"],
+            fr=[
+                "Vous étiez dans « Entrance », au magasin Rivoli.",
+                "offres",
+                "En stock dans ce magasin aujourd’hui : Yaourt nature",
+            ],
+            en=["You were in “Entrance” at Rivoli.", "You said yes to offers.", "In stock there today: Plain yoghurt"],
         )
         assert "campaign “welcome”" in message["why"]["en"] and "outside quiet hours" in message["why"]["en"]
     await check_pushes(push, native, on, messages)
@@ -149,8 +153,17 @@ async def test_an_alternative_says_what_was_out_of_stock_and_what_was_sent_inste
         assert message["sku"] == "YOG-2"
         said(
             message,
-            fr=["Vous étiez au magasin Rivoli.", "offres", "Yaourt nature n’y est plus en stock", "Yaourt grec, qui"],
-            en=["You were at Rivoli.", "offers", "Plain yoghurt is out of stock there, so this is about Greek yoghurt"],
+            fr=[
+                "Vous étiez au magasin Rivoli.",
+                "offres",
+                "Plus en stock dans ce magasin : Yaourt nature",
+                "Yaourt grec, en stock",
+            ],
+            en=[
+                "You were at Rivoli.",
+                "offers",
+                "Out of stock there: Plain yoghurt. This is about Greek yoghurt instead",
+            ],
         )
     await check_pushes(push, native, on, messages)
 
@@ -176,8 +189,15 @@ async def test_a_back_in_stock_answer_says_the_store_and_when_the_shopper_asked(
         on_fr = f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
         said(
             message,
-            fr=[f"Le {on_fr}, vous avez demandé", "Yaourt nature au magasin Rivoli", "de nouveau en stock"],
-            en=["you asked to be told when Plain yoghurt is back at Rivoli", "Plain yoghurt is back in stock there"],
+            fr=[
+                f"Le {on_fr}, vous avez demandé",
+                "Yaourt nature au magasin Rivoli",
+                "De nouveau en stock dans ce magasin : Yaourt nature",
+            ],
+            en=[
+                "you asked to be told when Plain yoghurt came back in stock at Rivoli",
+                "Back in stock there: Plain yoghurt",
+            ],
         )
     await check_pushes(push, native, on, messages)
 
@@ -224,7 +244,17 @@ async def test_a_journey_step_says_the_zone_it_was_entered_in_and_the_journey_an
         assert (message["journey_id"], message["step"]) == ("welcome", "offer")
         said(
             message,
-            fr=["« Entrance », au magasin Rivoli", "offres", "Yaourt nature y est en stock", "parcours « Welcome »"],
-            en=["“Entrance” at Rivoli.", "offers", "Plain yoghurt is in stock", "step “offer” of the journey"],
+            fr=[
+                "« Entrance », au magasin Rivoli",
+                "offres",
+                "En stock dans ce magasin aujourd’hui : Yaourt nature",
+                "parcours « Welcome »",
+            ],
+            en=[
+                "“Entrance” at Rivoli.",
+                "offers",
+                "In stock there today: Plain yoghurt",
+                "step “offer” of the journey",
+            ],
         )
     await check_pushes(push, native, on, messages)

@@ -29,6 +29,7 @@ _FILES = frozenset(
         "console-journeys.js",
         "console-preview.js",
         "console-stores.js",
+        "console-products.js",
         "audit.js",
         "sign_on.js",
         "dry-run.js",

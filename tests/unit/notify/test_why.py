@@ -33,12 +33,12 @@ def test_an_offer_names_the_zone_the_store_the_consent_the_stock_the_campaign_an
     reasons = offer_reasons(offer(TRAIL), SENT, "Lyon Part-Dieu", Zone(kind="pickup"), campaign="welcome")
     why = explain(reasons)
     assert why["en"] == (
-        "You were in the pickup area of Lyon Part-Dieu. You said yes to offers. Trail shoes is in stock there"
-        " today. Sent by the campaign “welcome”. It was within your message limits and outside quiet hours."
+        "You were in the pickup area of Lyon Part-Dieu. You said yes to offers. In stock there today: Trail shoes."
+        " Sent by the campaign “welcome”. It was within your message limits and outside quiet hours."
     )
     assert why["fr"] == (
         "Vous étiez au point de retrait du magasin Lyon Part-Dieu. Vous avez accepté de recevoir des offres."
-        " Chaussures de trail y est en stock aujourd’hui. Envoyé par la campagne « welcome »."
+        " En stock dans ce magasin aujourd’hui : Chaussures de trail. Envoyé par la campagne « welcome »."
         " Il respectait vos limites de messages et tombait hors des heures de silence."
     )
 
@@ -46,8 +46,10 @@ def test_an_offer_names_the_zone_the_store_the_consent_the_stock_the_campaign_an
 def test_an_alternative_names_what_was_out_of_stock_and_what_replaced_it() -> None:
     why = explain(offer_reasons(offer(ROAD, TRAIL), SENT, "Rivoli", Zone(kind="store", name="Running")))
     assert why["en"].startswith("You were in “Running” at Rivoli. You said yes to offers.")
-    assert "Road shoes is out of stock there, so this is about Trail shoes, which is in stock." in why["en"]
-    assert "Chaussures de route n’y est plus en stock : ce message parle donc de Chaussures de trail" in why["fr"]
+    assert "Out of stock there: Road shoes. This is about Trail shoes instead, in stock today." in why["en"]
+    assert (
+        "Plus en stock dans ce magasin : Chaussures de route. Ce message parle donc de Chaussures de trail" in why["fr"]
+    )
 
 
 def test_a_zone_without_a_name_is_called_by_its_kind() -> None:
@@ -65,12 +67,12 @@ def test_a_back_in_stock_answer_names_the_store_and_the_day_the_shopper_asked() 
     asked = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # already 1 December in Paris
     why = explain(answer_reasons(TRAIL, "Rivoli", asked, "Europe/Paris"))
     assert why["en"] == (
-        "On December 1, 2026, you asked to be told when Trail shoes is back at Rivoli."
-        " Trail shoes is back in stock there. It came outside quiet hours."
+        "On December 1, 2026, you asked to be told when Trail shoes came back in stock at Rivoli."
+        " Back in stock there: Trail shoes. It came outside quiet hours."
     )
     assert why["fr"].startswith(
         "Le 1er décembre 2026, vous avez demandé qu’on vous prévienne du retour de Chaussures de trail au magasin"
-        " Rivoli. Chaussures de trail y est de nouveau en stock."
+        " Rivoli. De nouveau en stock dans ce magasin : Chaussures de trail."
     )
 
 
@@ -88,7 +90,7 @@ def test_a_journey_step_names_the_journey_and_its_step_instead_of_a_campaign() -
     place = StepPlace("Rivoli", Zone(kind="department", name="Garden"), "Europe/Paris")
     why = explain(step_reasons(said, SENT, place, "Green fingers", "tip"))
     assert why["en"] == (
-        "You were in “Garden” at Rivoli. You said yes to offers. Trail shoes is in stock there today."
+        "You were in “Garden” at Rivoli. You said yes to offers. In stock there today: Trail shoes."
         " Sent at the step “tip” of the journey “Green fingers”."
         " It was within your message limits and outside quiet hours."
     )

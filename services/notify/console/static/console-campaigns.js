@@ -1,9 +1,10 @@
 // The campaign editor: trigger, product (the catalogue searched), the message in French and English
 // with a live preview of the notification as a phone shows it, schedule; saved through notify's API,
 // whose validation is the only one (a 422 is shown next to the field it names).
-import { lang, t } from "./console-i18n.js";
-import { config, el, field } from "./console-map.js";
+import { t } from "./console-i18n.js";
+import { el, field } from "./console-map.js";
 import { LOCALES, PhonePreview } from "./console-preview.js";
+import { ProductPicker, lookUp } from "./console-products.js";
 
 const KINDS = ["", "store", "department", "pickup", "approach"];
 
@@ -21,7 +22,7 @@ export class CampaignEditor {
   // `api(method, path, body)`: notify's API with the console's token; `token()`: that token, for
   // inventory's catalogue; `saved(id)`: the console refreshes after a save.
   constructor(holder, api, token, saved) {
-    Object.assign(this, { holder, api, token, saved, stores: [] });
+    Object.assign(this, { holder, api, token, saved, stores: [], product: null });
   }
 
   setStores(stores) {
@@ -58,9 +59,12 @@ export class CampaignEditor {
     inputs.zone_kind = field(form, "zone_kind", "campaignEditor.zoneKind", el("select", { name: "zone_kind" }));
     for (const kind of KINDS) inputs.zone_kind.append(el("option", { value: kind }, kind ? t(`kind.${kind}`) : t("campaignEditor.anyKind")));
     inputs.zone_id = field(form, "zone_id", "campaignEditor.zone", el("select", { name: "zone_id" }));
-    inputs.search = field(form, "sku", "campaignEditor.product", el("input", { name: "search", type: "search", autocomplete: "off", placeholder: t("campaignEditor.searchHint") }));
-    const found = el("ul", { class: "products", role: "listbox", "aria-label": t("campaignEditor.product") });
-    form.append(found);
+    inputs.search = field(form, "sku", "campaignEditor.product", el("input", { name: "search" }));
+    const picker = new ProductPicker(inputs.search, this.token, (product) => {
+      this.product = product;
+      this.phone.render();
+    });
+    form.append(picker.list);
     for (const locale of LOCALES) {
       inputs[`${locale}.title`] = field(form, `${locale}.title`, `campaignEditor.title.${locale}`, el("input", { name: `${locale}.title`, maxlength: "500" }));
       inputs[`${locale}.body`] = field(form, `${locale}.body`, `campaignEditor.body.${locale}`, el("textarea", { name: `${locale}.body`, rows: "3", maxlength: "500" }));
@@ -68,24 +72,19 @@ export class CampaignEditor {
     inputs.starts_at = field(form, "starts_at", "campaignEditor.startsAt", el("input", { name: "starts_at", type: "datetime-local" }));
     inputs.ends_at = field(form, "ends_at", "campaignEditor.endsAt", el("input", { name: "ends_at", type: "datetime-local" }));
     inputs.active = field(form, "active", "campaignEditor.active", el("input", { name: "active", type: "checkbox" }));
-    const phone = new PhonePreview(() => this.texts());
+    const phone = new PhonePreview(() => this.texts(), () => this.product);
     const actions = el("p", { class: "actions" });
     actions.append(el("button", { type: "submit", class: "save" }, t("campaignEditor.save")));
     const close = el("button", { type: "button", class: "close" }, t("editor.close"));
     actions.append(close);
     form.append(actions, el("p", { class: "error", "data-error-for": "form", role: "alert" }), el("p", { class: "saved hint", role: "status" }));
     this.holder.append(el("h3", {}, campaign ? t("campaignEditor.editTitle", { campaign: campaign.campaign_id }) : t("campaignEditor.newTitle")), form, phone.side);
-    Object.assign(this, { form, inputs, phone, found, sku: campaign ? campaign.sku : "" });
+    Object.assign(this, { form, inputs, phone, product: null });
     this.fillStores();
     if (campaign) this.load(campaign);
     else inputs.active.checked = true;
     form.addEventListener("input", () => phone.render());
     inputs.store_id.addEventListener("change", () => this.fillZones());
-    let pending = null;
-    inputs.search.addEventListener("input", () => {
-      clearTimeout(pending);
-      pending = setTimeout(() => this.search(inputs.search.value), 200);
-    });
     close.addEventListener("click", () => (this.holder.hidden = true));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -105,6 +104,12 @@ export class CampaignEditor {
     i.zone_id.value = c.trigger.zone_id || "";
     i.zone_kind.value = c.trigger.zone_kind || "";
     i.search.value = c.sku;
+    lookUp(c.sku, this.token()).then((product) => {
+      if (product && this.inputs === i && i.search.value === product.sku) {
+        this.product = product;
+        this.phone.render();
+      }
+    });
     for (const locale of LOCALES) {
       i[`${locale}.title`].value = c.message[locale]?.title || "";
       i[`${locale}.body`].value = c.message[locale]?.body || "";
@@ -122,29 +127,6 @@ export class CampaignEditor {
     return texts;
   }
 
-  async search(query) {
-    const q = query.trim();
-    if (!q) return this.found.replaceChildren();
-    const url = `${config.inventory}/v1/products?limit=8&q=${encodeURIComponent(q)}`;
-    const answer = await fetch(url, { headers: { Authorization: `Bearer ${this.token()}` } }).catch(() => null);
-    if (!answer || !answer.ok) return this.found.replaceChildren(el("li", { class: "hint" }, t("campaignEditor.catalogueDown")));
-    const { products } = await answer.json();
-    this.found.replaceChildren(
-      ...products.map((p) => {
-        const option = el("li", { role: "option", "data-sku": p.sku, tabindex: "0" }, `${p.names?.[lang()] || p.name} · ${p.sku}`);
-        const pick = () => {
-          this.sku = p.sku;
-          this.inputs.search.value = p.sku;
-          this.found.replaceChildren();
-        };
-        option.addEventListener("click", pick);
-        option.addEventListener("keydown", (event) => event.key === "Enter" && pick());
-        return option;
-      }),
-    );
-    if (!products.length) this.found.append(el("li", { class: "hint" }, t("campaignEditor.noProduct")));
-  }
-
   document() {
     const i = this.inputs;
     const trigger = { type: i.type.value };
@@ -155,7 +137,7 @@ export class CampaignEditor {
       const body = i[`${locale}.body`].value.trim();
       if (title || body) message[locale] = { title, body };
     }
-    const body = { trigger, sku: this.sku || i.search.value.trim(), message, active: i.active.checked };
+    const body = { trigger, sku: i.search.value.trim(), message, active: i.active.checked };
     const schedule = {};
     if (i.starts_at.value) schedule.starts_at = new Date(i.starts_at.value).toISOString();
     if (i.ends_at.value) schedule.ends_at = new Date(i.ends_at.value).toISOString();

@@ -1,12 +1,13 @@
 // The journey editor: the entry, the control group's share, the goal, and the steps as an ordered list
 // to add to, remove from, reorder and edit, each step with its type's fields (a message step with its
-// French and English texts and the phone preview the campaigns have). Saved with PUT /v1/journeys/{id},
-// whose validation is the only one: a 422 is shown next to the input its `field` names. A draft can be
-// dry-run over the stored history, and a saved journey shows the devices at each step beside it,
-// refreshed while the editor is open.
+// product picked from the catalogue, its French and English texts and the phone preview the campaigns
+// have). Saved with PUT /v1/journeys/{id}, whose validation is the only one: a 422 is shown next to the
+// input its `field` names. A draft can be dry-run over the stored history, and a saved journey shows
+// the devices at each step beside it, refreshed while the editor is open.
 import { lang, t } from "./console-i18n.js";
 import { el, field } from "./console-map.js";
 import { LOCALES, PhonePreview } from "./console-preview.js";
+import { ProductPicker, lookUp } from "./console-products.js";
 import { sentence } from "./dry-run.js";
 
 const POLL_MS = 3000; // as the rest of the console: a count is a few seconds late at most
@@ -68,10 +69,10 @@ function options(select, values, label) {
 let counter = 0;
 
 export class JourneyEditor {
-  // `api(method, path, body)`: notify's API with the console's token; `saved(id)`: the console
-  // refreshes after a save.
-  constructor(holder, api, saved) {
-    Object.assign(this, { holder, api, saved, stores: [], timer: null, journey: null, polls: 0 });
+  // `api(method, path, body)`: notify's API with the console's token; `token()`: that token, for
+  // inventory's catalogue; `saved(id)`: the console refreshes after a save.
+  constructor(holder, api, token, saved) {
+    Object.assign(this, { holder, api, token, saved, stores: [], timer: null, journey: null, polls: 0 });
   }
 
   setStores(stores) {
@@ -125,7 +126,9 @@ export class JourneyEditor {
     form.append(versionNote, actions, el("p", { class: "error", "data-error-for": "form", role: "alert" }), el("p", { class: "saved hint", role: "status" }), el("p", { class: "dry-run-result hint", role: "status" }));
     const title = journey ? t("journeyEditor.editTitle", { id: journey.journey_id, version: journey.version }) : t("journeyEditor.newTitle");
     this.holder.append(el("h3", {}, title), form);
-    Object.assign(this, { form, inputs, list: steps, steps: [], results: null });
+    // A message step's product as the catalogue has it, and its preview: kept beside the step, which
+    // is the document the API takes.
+    Object.assign(this, { form, inputs, list: steps, steps: [], results: null, products: new WeakMap(), previews: new WeakMap() });
 
     this.fillStores(journey?.entry.store_id || "");
     if (journey) this.load(journey);
@@ -183,6 +186,15 @@ export class JourneyEditor {
       }
       return step;
     });
+    for (const step of this.steps) if (step.type === "message" && step.sku) this.name(step);
+  }
+
+  // The catalogue's product for a loaded message step, its preview redrawn with the product's name.
+  async name(step) {
+    const product = await lookUp(step.sku, this.token());
+    if (!product || product.sku !== step.sku || this.products.has(step)) return; // retyped, or picked meanwhile
+    this.products.set(step, product);
+    this.previews.get(step)?.render();
   }
 
   // A new step of `type`, with an id no other step has.
@@ -267,8 +279,16 @@ export class JourneyEditor {
       const purpose = options(el("select"), PURPOSES, (p) => p);
       purpose.value = step.purpose;
       put("purpose", "journeyEditor.purpose", purpose, (c) => (step.purpose = c.value));
-      put("sku", "campaignEditor.product", el("input", { value: step.sku || "", autocomplete: "off", spellcheck: "false" }), (c) => (step.sku = c.value.trim()));
-      const phone = new PhonePreview(() => step.message);
+      const phone = new PhonePreview(() => step.message, () => this.products.get(step));
+      this.previews.set(step, phone);
+      const sku = put("sku", "campaignEditor.product", el("input", { value: step.sku || "" }), (c) => (step.sku = c.value.trim()));
+      const picker = new ProductPicker(sku, this.token, (product) => {
+        if (product) this.products.set(step, product);
+        else this.products.delete(step);
+        step.sku = sku.value.trim();
+        phone.render();
+      });
+      body.append(picker.list);
       for (const locale of LOCALES) {
         step.message[locale] ||= { title: "", body: "" };
         for (const part of ["title", "body"]) {

@@ -15,9 +15,17 @@ export let config = { geo: "", inventory: "", tile_url: "", tile_attribution: ""
 let tilesFailed = false;
 const onTilesFailed = []; // who redraws when tiles turn out unreachable
 
-export async function loadConfig() {
-  const answer = await fetch("/console/config.json");
-  if (answer.ok) config = await answer.json();
+let configLoading = null;
+
+// Read once, whichever way the operator signed in; a failure leaves the defaults (no tiles, geo and
+// inventory at notify's own origin) and is not retried until the page reloads.
+export function loadConfig() {
+  configLoading ??= fetch("/console/config.json")
+    .then(async (answer) => {
+      if (answer.ok) config = await answer.json();
+    })
+    .catch(() => {});
+  return configLoading;
 }
 
 export const tilesUsable = () => Boolean(config.tile_url) && !tilesFailed;

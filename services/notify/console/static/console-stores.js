@@ -5,7 +5,7 @@
 // page at all. Each part reads the service that owns it (geo, inventory, notify) with the console's
 // token; a part the token may not read says so and the others still show.
 import { lang, LANGUAGES, t } from "./console-i18n.js";
-import { config, el, loadConfig, whenTilesFail, zonesMap } from "./console-map.js";
+import { config, el, whenTilesFail, zonesMap } from "./console-map.js";
 
 const POLL_MS = 10_000; // stock, orders and alerts a few seconds late at most
 const STOCK_SHOWN = 100; // the first products by SKU
@@ -360,14 +360,11 @@ function reset() {
   document.getElementById("store-desk")?.remove();
 }
 
-document.addEventListener("console:signed-in", async (event) => {
+document.addEventListener("console:signed-in", (event) => {
   reset();
   const { role } = event.detail;
   if (!ROLES.has(role)) return; // a marketer's console has no store desk at all
   signedIn = event.detail;
-  const mine = session;
-  if (!config.geo) await loadConfig().catch(() => {}); // where geo and inventory answer
-  if (mine !== session) return;
   const section = el("section", { id: "store-desk", class: "desk", "data-role": role });
   document.getElementById("stores").closest("section").after(section);
   update();

@@ -35,7 +35,9 @@ import { JourneyEditor } from "./console-journeys.js";
   const campaignEditor = new CampaignEditor($("campaign-editor"), (...call) => api(...call), () => token, () =>
     refresh().catch(() => {}),
   );
-  const journeyEditor = new JourneyEditor($("journey-editor"), (...call) => api(...call), () => refresh().catch(() => {}));
+  const journeyEditor = new JourneyEditor($("journey-editor"), (...call) => api(...call), () => token, () =>
+    refresh().catch(() => {}),
+  );
   const mayAuthor = () => AUTHORS.includes(role);
   // The overview spans every store and campaign: a store manager's console is their stores alone
   // (console-stores.js), and the overview's sections are not theirs.
@@ -587,6 +589,7 @@ import { JourneyEditor } from "./console-journeys.js";
   async function signIn(candidate, { keep = true, refused = t("signin.notAdmin"), as = "admin", stores: managed = [] } = {}) {
     token = candidate;
     role = as;
+    await loadConfig(); // where geo and inventory answer, and the map's tiles
     for (const id of OVERVIEW_SECTIONS) $(id).closest("section").hidden = !readsOverview();
     try {
       if (readsOverview()) show(await api("GET", "/v1/console/overview"));
@@ -645,9 +648,8 @@ import { JourneyEditor } from "./console-journeys.js";
   window.accueilConsole = {
     start() {
       const kept = sessionStorage.getItem(TOKEN_KEY);
-      loadConfig()
-        .catch(() => {}) // no config: no tiles, and zones are written to geo at notify's own origin
-        .finally(() => (kept ? signIn(kept) : signOut()));
+      if (kept) signIn(kept);
+      else signOut();
     },
     signIn,
     signOut,
