@@ -14,6 +14,7 @@ from services.notify.audit.consumers import AUDIT_EVENTS
 from services.notify.back_in_stock import jobs as back_in_stock_jobs
 from services.notify.back_in_stock import routes as back_in_stock
 from services.notify.back_in_stock.consumers import BACK_IN_STOCK_DELIVERY, BACK_IN_STOCK_EVENTS
+from services.notify.catalogue import routes as catalogue
 from services.notify.consent import jobs as consent_jobs
 from services.notify.consent import routes as consent
 from services.notify.console import routes as console
@@ -149,6 +150,7 @@ SPEC = ServiceSpec(
         *console.ROUTES,
         *operators.ROUTES,
         *shop.ROUTES,
+        *catalogue.ROUTES,
         *audit.ROUTES,
     ],
     migrations=MigrationSet(schema="notify", package="services.notify"),

@@ -323,6 +323,7 @@ async def test_push_the_page_cannot_subscribe_here_but_its_worker_shows_and_repo
     # Headless Chromium has no push service: the SDK says so plainly and the page carries on.
     await page.click("#enable-push")
     await expect(page.locator("body")).to_have_attribute("data-push", "push_failed", timeout=30_000)
+    await expect(page.locator("#push-status")).to_contain_text("Notifications could not be turned on")
     await expect(page.locator("#push-status")).to_contain_text("the browser could not subscribe")
 
     # The same device subscribed where a push service stands in (it checks VAPID and decrypts):

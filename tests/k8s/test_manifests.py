@@ -53,7 +53,7 @@ SECRETS = {
 }
 
 PUBLIC_PATHS = {"/v1", "/schema/openapi.json", "/staff", "/staff-sw.js", "/console", "/shop", "/sdk"}
-PUBLIC_PATHS |= {"/privacy", "/.well-known/jwks.json"}
+PUBLIC_PATHS |= {"/privacy", "/.well-known/jwks.json", "/i18n"}
 # Connections a pod holds outside its pool (LISTEN needs a session of its own): every service's bus and
 # revocation listeners, plus geo's zone-index listener and notify's sender and stream listener. The
 # migrations Job holds one connection and no pool.

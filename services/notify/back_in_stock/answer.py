@@ -21,16 +21,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from services.notify.policy.decide import Decision, Policy, Recipient, pick_locale, quiet_until
+from services.notify import catalogue
+from services.notify.policy.decide import Decision, Policy, Recipient, quiet_until
 from services.notify.policy.purposes import BACK_IN_STOCK
 from services.notify.policy.why import Reasons, names_of
 from services.notify.replicas.products import ProductInfo, StockLevel
 from shared.events import StockBackInStock
-
-TEXTS = {
-    "en": ("Back in stock", "{product} is back in stock at your store."),
-    "fr": ("De retour en stock", "{product} est de nouveau en stock dans votre magasin."),
-}
 
 
 def available_now(event: StockBackInStock, replica: StockLevel | None) -> int:
@@ -52,8 +48,11 @@ def answer(
         return Decision("suppressed", "no_subscription", sku=sku)
     if product is None or available < 1:
         return Decision("suppressed", "out_of_stock", sku=sku)
-    locale = pick_locale(who.locale, TEXTS)
-    title, body = TEXTS[locale]
+    locale = catalogue.locale_of(who.locale)
+    title, body = (
+        catalogue.say(locale, "messages.back_in_stock.title"),
+        catalogue.say(locale, "messages.back_in_stock.body"),
+    )
     draft = Decision(
         "pending", sku=sku, locale=locale, title=title, body=body.replace("{product}", product.name_in(locale))
     )

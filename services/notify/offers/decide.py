@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from services.notify import catalogue
 from services.notify.offers.schedule import Schedule
 from services.notify.policy.decide import Decision, Moment, Policy, Recipient, admit, pick_locale, settle
 from services.notify.policy.purposes import OFFERS
@@ -26,13 +27,6 @@ from services.notify.replicas.products import ProductInfo
 
 OFFER_MOMENT = timedelta(minutes=15)
 """How long an offer is worth saying: it is about a visit in progress."""
-
-# Used when an offer falls back to an alternative and the campaign's text does not name the product
-# through {product}: never send a text written for another product.
-ALTERNATIVE_TEXT = {
-    "en": ("Available in your store", "{product} is available in your store today."),
-    "fr": ("Disponible dans votre magasin", "{product} est disponible aujourd'hui dans votre magasin."),
-}
 
 
 @dataclass(frozen=True)
@@ -69,8 +63,10 @@ def decide_offer(offer: Offer, who: Recipient, moment: Moment, policy: Policy) -
     locale = pick_locale(who.locale, offer.messages)
     title, body = offer.messages[locale]
     if substituted and "{product}" not in title + body:
-        locale = pick_locale(who.locale, ALTERNATIVE_TEXT)
-        title, body = ALTERNATIVE_TEXT[locale]
+        # Never a text written for another product: the catalogue's own, naming the one offered.
+        locale = catalogue.locale_of(who.locale)
+        title = catalogue.say(locale, "messages.offer.alternative_title")
+        body = catalogue.say(locale, "messages.offer.alternative_body")
     name = chosen.name_in(locale)
     draft = Decision(
         "pending",

@@ -5,82 +5,17 @@ out, every value escaped."""
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Literal
+from typing import Any
 
-Lang = Literal["en", "fr"]
+from services.notify import catalogue
+from services.notify.catalogue import Locale
 
-WORDS: dict[Lang, dict[str, Any]] = {
-    "en": {
-        "title": "Your privacy",
-        "intro": (
-            "What this service collects about your device, what for, and how long it is kept. Nothing is"
-            " collected without a purpose, and every message needs your consent for its purpose."
-        ),
-        "purposes": "What you choose",
-        "purposes_hint": "Each is off until you turn it on, and you can turn it off at any time.",
-        "collected": "What is kept, and for how long",
-        "data": "What",
-        "for": "What for",
-        "kept": "Kept",
-        "who": "Who can see it",
-        "who_text": (
-            "You, through the app or page you use. The store's staff see the name you choose and your order"
-            " when you come to collect it, nothing else. The people running the service see counts (how many"
-            " devices are in a zone), never who or where. Nothing is sold or given to anyone else."
-        ),
-        "rights": "Your data in your hands",
-        "export": "See or download everything kept about your device: “My data” on the shop page (or the app's own).",
-        "erase": "Erase it all, everywhere, at once: “Erase everything” in the same place.",
-        "withdraw": "Change your choices at any time: a choice you take back stops what it allowed at once.",
-        "never": "Never",
-        "unavailable": "This part cannot be shown right now; please come back in a moment.",
-        "other": "Français",
-        "services": {"notify": "Messages", "geo": "Location", "inventory": "Orders and stock"},
-        "kept_units": {
-            "days": "{n} days",
-            "hours": "{n} hours",
-            "until_erased": "until you erase it",
-            "as_required_by_law": "as long as the law requires",
-        },
-    },
-    "fr": {
-        "title": "Votre vie privée",
-        "intro": (
-            "Ce que ce service recueille sur votre appareil, dans quel but, et combien de temps il le garde."
-            " Rien n'est recueilli sans but, et chaque message demande votre consentement à son but."
-        ),
-        "purposes": "Ce que vous choisissez",
-        "purposes_hint": "Chaque choix est désactivé tant que vous ne l'activez pas, et se retire à tout moment.",
-        "collected": "Ce qui est gardé, et combien de temps",
-        "data": "Quoi",
-        "for": "Pour quoi",
-        "kept": "Gardé",
-        "who": "Qui peut le voir",
-        "who_text": (
-            "Vous, dans l'application ou la page que vous utilisez. L'équipe du magasin voit le nom que vous"
-            " choisissez et votre commande quand vous venez la retirer, rien d'autre. Les personnes qui font"
-            " fonctionner le service voient des nombres (combien d'appareils dans une zone), jamais qui ni où."
-            " Rien n'est vendu ni donné à qui que ce soit."
-        ),
-        "rights": "Vos données entre vos mains",
-        "export": (
-            "Voir ou télécharger tout ce qui est gardé sur votre appareil : « Mes données » sur la page de la"
-            " boutique (ou dans l'application)."
-        ),
-        "erase": "Tout effacer, partout, d'un coup : « Tout effacer » au même endroit.",
-        "withdraw": "Changer vos choix à tout moment : un choix retiré arrête aussitôt ce qu'il permettait.",
-        "never": "Jamais",
-        "unavailable": "Cette partie ne peut pas être affichée pour l'instant ; revenez dans un moment.",
-        "other": "English",
-        "services": {"notify": "Messages", "geo": "Localisation", "inventory": "Commandes et stock"},
-        "kept_units": {
-            "days": "{n} jours",
-            "hours": "{n} heures",
-            "until_erased": "jusqu'à ce que vous l'effaciez",
-            "as_required_by_law": "aussi longtemps que la loi l'exige",
-        },
-    },
-}
+Lang = Locale
+
+
+def _word(lang: Lang, key: str) -> str:
+    """The page's text `key` (privacy.json of the catalogue), escaped for HTML."""
+    return escape(catalogue.say(lang, f"privacy.{key}"))
 
 
 def language_of(accept_language: str | None, asked: str | None = None) -> Lang:
@@ -105,15 +40,14 @@ def language_of(accept_language: str | None, asked: str | None = None) -> Lang:
     return best[1] if best else "en"
 
 
-def _kept(kept: dict[str, Any], words: dict[str, Any]) -> str:
+def _kept(kept: dict[str, Any], lang: Lang) -> str:
     unit = kept.get("unit", "")
-    text: str = words["kept_units"].get(unit, unit)
-    return text.format(n=kept.get("value"))
+    key = f"privacy.kept.{unit}"
+    return catalogue.say(lang, key, n=kept.get("value")) if key in catalogue.texts(lang) else str(unit)
 
 
 def render(document: dict[str, Any], lang: Lang) -> str:
     """The page for `document` (GET /v1/privacy's answer in `lang`)."""
-    w: dict[str, Any] = WORDS[lang]
     other: Lang = "fr" if lang == "en" else "en"
     purposes = "".join(
         f"<li><strong>{escape(name.replace('_', ' '))}</strong>: {escape(str(what))}</li>"
@@ -121,21 +55,21 @@ def render(document: dict[str, Any], lang: Lang) -> str:
     )
     sections = []
     for service, items in document["collects"].items():
-        title = escape(w["services"].get(service, service))
+        title = escape(catalogue.texts(lang).get(f"privacy.service.{service}", service))
         if items is None:
-            sections.append(f"<h3>{title}</h3><p>{escape(w['unavailable'])}</p>")
+            sections.append(f"<h3>{title}</h3><p>{_word(lang, 'unavailable')}</p>")
             continue
         rows = "".join(
             "<tr>"
-            f'<td data-label="{escape(w["data"])}">{escape(str(item.get("what", item.get("data", ""))))}</td>'
-            f'<td data-label="{escape(w["for"])}">{escape(str(item.get("purpose", "")).replace("_", " "))}</td>'
-            f'<td data-label="{escape(w["kept"])}">{escape(_kept(item.get("kept") or {}, w))}</td>'
+            f'<td data-label="{_word(lang, "data")}">{escape(str(item.get("what", item.get("data", ""))))}</td>'
+            f'<td data-label="{_word(lang, "for")}">{escape(str(item.get("purpose", "")).replace("_", " "))}</td>'
+            f'<td data-label="{_word(lang, "kept")}">{escape(_kept(item.get("kept") or {}, lang))}</td>'
             "</tr>"
             for item in items
         )
         sections.append(
-            f'<h3>{title}</h3><table><thead><tr><th scope="col">{escape(w["data"])}</th>'
-            f'<th scope="col">{escape(w["for"])}</th><th scope="col">{escape(w["kept"])}</th></tr></thead>'
+            f'<h3>{title}</h3><table><thead><tr><th scope="col">{_word(lang, "data")}</th>'
+            f'<th scope="col">{_word(lang, "for")}</th><th scope="col">{_word(lang, "kept")}</th></tr></thead>'
             f"<tbody>{rows}</tbody></table>"
         )
     return f"""<!doctype html>
@@ -144,24 +78,24 @@ def render(document: dict[str, Any], lang: Lang) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>{escape(w["title"])}</title>
+<title>{_word(lang, "title")}</title>
 <link rel="stylesheet" href="/privacy/privacy.css">
 </head>
 <body>
 <main>
-<p class="switch"><a href="/privacy?lang={other}" hreflang="{other}" lang="{other}">{escape(w["other"])}</a></p>
-<h1>{escape(w["title"])}</h1>
-<p>{escape(w["intro"])}</p>
-<h2>{escape(w["purposes"])}</h2>
-<p>{escape(w["purposes_hint"])}</p>
+<p class="switch"><a href="/privacy?lang={other}" hreflang="{other}" lang="{other}">{_word(lang, "other")}</a></p>
+<h1>{_word(lang, "title")}</h1>
+<p>{_word(lang, "intro")}</p>
+<h2>{_word(lang, "purposes")}</h2>
+<p>{_word(lang, "purposes_hint")}</p>
 <ul>{purposes}</ul>
-<h2>{escape(w["collected"])}</h2>
+<h2>{_word(lang, "collected")}</h2>
 {"".join(sections)}
-<h2>{escape(w["who"])}</h2>
-<p>{escape(w["who_text"])}</p>
-<h2>{escape(w["rights"])}</h2>
-<ul><li>{escape(w["export"])}</li><li>{escape(w["erase"])}</li><li>{escape(w["withdraw"])}</li></ul>
-<h2>{escape(w["never"])}</h2>
+<h2>{_word(lang, "who")}</h2>
+<p>{_word(lang, "who_text")}</p>
+<h2>{_word(lang, "rights")}</h2>
+<ul><li>{_word(lang, "export")}</li><li>{_word(lang, "erase")}</li><li>{_word(lang, "withdraw")}</li></ul>
+<h2>{_word(lang, "never")}</h2>
 <p>{escape(str(document["never"]))}</p>
 </main>
 </body>

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Literal
 
 import msgspec
 
-from services.notify.policy.decide import pick_locale
+from services.notify import catalogue
 from services.notify.staff_alerts.schemas import Alert
 
 AlertKind = Literal["approaching", "arrived"]
@@ -75,68 +76,37 @@ def minutes(eta_s: int) -> int:
     return max(1, math.floor(eta_s / 60 + 0.5))
 
 
-_STAFF = {
-    "en": {
-        "someone": "A customer",
-        "order": "order",
-        "away": "is {n} min away",
-        "coming": "is on the way",
-        "arrived": "has arrived",
-        "title": "Pickup — order {ref}",
-        "title_no_ref": "Pickup",
-    },
-    "fr": {
-        "someone": "Un client",
-        "order": "commande",
-        "away": "arrive dans {n} min",
-        "coming": "est en route",
-        "arrived": "est là",
-        "title": "Retrait — commande {ref}",
-        "title_no_ref": "Retrait",
-    },
-}
-
-
 def staff_text(alert: AlertRow, locale: str) -> str:
     """ "Camille (order 8F3K) is 4 min away — bay 2", then "Camille has arrived — bay 2"."""
-    words = _STAFF[pick_locale(locale, _STAFF)]
-    who = alert.display_name or words["someone"]
+    chosen = catalogue.locale_of(locale)
+
+    def word(key: str, **values: object) -> str:
+        return catalogue.say(chosen, f"messages.staff.{key}", **values)
+
+    who = alert.display_name or word("someone")
     bay = f" — {alert.bay}" if alert.bay else ""
     if alert.kind == "arrived":
-        return f"{who} {words['arrived']}{bay}"
+        return f"{who} {word('arrived')}{bay}"
     ref = short_ref(alert.order_id)
-    named = f"{who} ({words['order']} {ref})" if ref else who
-    going = words["away"].format(n=minutes(alert.eta_s)) if alert.eta_s is not None else words["coming"]
+    named = f"{who} ({word('order')} {ref})" if ref else who
+    going = word("away", n=minutes(alert.eta_s)) if alert.eta_s is not None else word("coming")
     return f"{named} {going}{bay}"
 
 
 def staff_push(alert: AlertRow, locale: str) -> tuple[str, str, str]:
     """(locale, title, body) of the Web Push a staff member gets for an alert."""
-    chosen = pick_locale(locale, _STAFF)
-    words = _STAFF[chosen]
+    chosen = catalogue.locale_of(locale)
     ref = short_ref(alert.order_id)
-    title = words["title"].format(ref=ref) if ref else words["title_no_ref"]
+    title = (
+        catalogue.say(chosen, "messages.staff.title", ref=ref)
+        if ref
+        else catalogue.say(chosen, "messages.staff.title_no_ref")
+    )
     return chosen, title, staff_text(alert, chosen)
 
 
-_SHOPPER = {
-    "en": {
-        "ready_title": "Your order is ready",
-        "ready": "Order {ref} is ready to collect. Tap “I'm on my way” when you set off.",
-        "ready_no_ref": "Your order is ready to collect. Tap “I'm on my way” when you set off.",
-        "arrived_title": "We see you",
-        "arrived": "We see you — a colleague is coming to {bay}",
-        "arrived_no_bay": "We see you — a colleague is coming out with your order",
-    },
-    "fr": {
-        "ready_title": "Votre commande est prête",
-        "ready": "La commande {ref} vous attend. Touchez « J'arrive » en partant.",
-        "ready_no_ref": "Votre commande vous attend. Touchez « J'arrive » en partant.",
-        "arrived_title": "On vous voit",
-        "arrived": "On vous voit — un collègue arrive au point de retrait {bay}",
-        "arrived_no_bay": "On vous voit — un collègue arrive avec votre commande",
-    },
-}
+def _say_to_shopper(locale: catalogue.Locale, key: str, **values: object) -> str:
+    return catalogue.say(locale, f"messages.shopper.{key}", **values)
 
 
 def shopper_texts(
@@ -144,13 +114,14 @@ def shopper_texts(
 ) -> dict[str, tuple[str, str]]:
     """The shopper's pickup update in every language we write it in: locale -> (title, body)."""
     ref = short_ref(order_id)
-    texts = {}
-    for locale, words in _SHOPPER.items():
+    texts: dict[str, tuple[str, str]] = {}
+    for locale in catalogue.LOCALES:
+        say = partial(_say_to_shopper, locale)
         if step == "ready":
-            body = words["ready"].format(ref=ref) if ref else words["ready_no_ref"]
+            body = say("ready", ref=ref) if ref else say("ready_no_ref")
         else:
-            body = words["arrived"].format(bay=bay) if bay else words["arrived_no_bay"]
-        texts[locale] = (words[f"{step}_title"], body)
+            body = say("arrived", bay=bay) if bay else say("arrived_no_bay")
+        texts[locale] = (say(f"{step}_title"), body)
     return texts
 
 

@@ -2,6 +2,7 @@
 // services (GET /v1/audit), newest first, each with who made it, the call, and what it changed. Shown
 // to whoever may read the log (an admin); hidden for anyone else. console.js says when the console is
 // signed in (with its `api` function) and signed out.
+import { t } from "./console-i18n.js";
 
 const SHOWN = 50; // the latest entries listed
 const PAGE = 1000; // the most GET /v1/audit answers at once
@@ -26,8 +27,8 @@ function shown(value) {
 
 // "field: before → after" for each field that differs, nested fields by their dotted path.
 export function changes(before, after, path = "") {
-  if (before === null && after !== null && path === "") return ["created"];
-  if (after === null && before !== null && path === "") return ["deleted"];
+  if (before === null && after !== null && path === "") return [t("audit.created")];
+  if (after === null && before !== null && path === "") return [t("audit.deleted")];
   const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
   if (isObject(before) && isObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
@@ -77,7 +78,7 @@ async function poll(api, mine) {
       $("audit-section").hidden = true; // not an admin: the log is not theirs to read
       return;
     }
-    $("audit-error").textContent = `The audit log could not load: ${error.message}`;
+    $("audit-error").textContent = t("audit.cannotLoad", { error: error.message });
   }
   timer = setTimeout(() => poll(api, mine), POLL_MS);
 }

@@ -3,6 +3,9 @@
 // shows who is signed in and with which role, and calls the API with the session's short-lived token,
 // asking /console/session for a fresh one before it expires. The session itself is an HttpOnly cookie
 // this script never sees. Without single sign-on (204: no session here), the admin-token form.
+// console.js is imported first: it sets window.accueilConsole once the catalogue's texts are there.
+import "/console/console.js";
+import { t } from "/console/console-i18n.js";
 
 const RENEW_BEFORE_MS = 60_000; // a fresh token a minute before the current one expires
 const RETRY_MS = 10_000;
@@ -22,11 +25,22 @@ function element(tag, attrs, text) {
 // What single sign-on adds to the page: who is signed in and "Sign out" in the header, "Sign in" and
 // what went wrong where the admin-token form was.
 const who = element("span", { id: "who", className: "who", hidden: true });
-const signOutButton = element("button", { id: "sso-signout", type: "button", hidden: true }, "Sign out");
+const signOutButton = element("button", { id: "sso-signout", type: "button", hidden: true }, t("sso.signOut"));
 const panel = element("section", { id: "sso", className: "sso", hidden: true });
-const signInLink = element("a", { id: "sso-signin", className: "button", href: "/console/login" }, "Sign in");
+const signInLink = element("a", { id: "sso-signin", className: "button", href: "/console/login" }, t("sso.signIn"));
 const message = element("p", { id: "sso-error", className: "error", role: "alert" });
-panel.append(element("p", {}, "Sign in with your company account."), signInLink, message);
+const prompt = element("p", {}, t("sso.prompt"));
+panel.append(prompt, signInLink, message);
+// Translated again with the rest of the page when the operator switches the language.
+signOutButton.dataset.i18n = "sso.signOut";
+signInLink.dataset.i18n = "sso.signIn";
+prompt.dataset.i18n = "sso.prompt";
+
+// A role as a person reads it; a role this page does not know yet, as the API names it.
+function roleName(role) {
+  const name = t(`role.${role}`);
+  return name === `role.${role}` ? role.replace("_", " ") : name;
+}
 
 function session() {
   return fetch("/console/session", { credentials: "same-origin", cache: "no-store" });
@@ -34,7 +48,7 @@ function session() {
 
 function showSignedIn(answer) {
   current = answer;
-  who.textContent = `${answer.email} · ${answer.role.replace("_", " ")}`;
+  who.textContent = `${answer.email} · ${roleName(answer.role)}`;
   who.dataset.role = answer.role;
   who.hidden = false;
   signOutButton.hidden = false;
@@ -77,7 +91,7 @@ async function renew() {
     scheduleRenewal();
   } else if (response.status === 401) {
     current = null;
-    consoleApi.signOut("Your session has ended: sign in again.");
+    consoleApi.signOut(t("sso.ended"));
   } else {
     renewal = setTimeout(renew, RETRY_MS);
   }
@@ -102,15 +116,14 @@ async function begin() {
   $("signin").after(panel);
   $("signout").after(who, signOutButton);
   signOutButton.addEventListener("click", signOut);
-  consoleApi.use({ signedOut, ended: "Your session has ended: sign in again." });
+  consoleApi.use({ signedOut, ended: t("sso.ended") });
   if (!response || !response.ok) {
-    const text = !response || response.status === 401 ? "" : "The sign-in could not be checked; try again shortly.";
+    const text = !response || response.status === 401 ? "" : t("sso.uncheckable");
     return consoleApi.signOut(text);
   }
   showSignedIn(await response.json());
   scheduleRenewal();
-  const role = current.role.replace("_", " ");
-  const refused = `As a ${role}, you cannot open this view.`;
+  const refused = t("sso.refused", { role: roleName(current.role) });
   consoleApi.signIn(current.token, { keep: false, refused, as: current.role, stores: current.stores });
 }
 

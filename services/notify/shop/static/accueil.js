@@ -8,6 +8,7 @@
 // in those services' ACCUEIL_CORS_ORIGINS.
 
 const DEVICE_KEY = "accueil.device";
+const LANGUAGE_KEY = "accueil.language"; // the language a person chose on the page, over the browser's
 const QUEUE_KEY = "accueil.pings";
 const MAX_BATCH = 500; // geo takes at most this many fixes a request
 const MAX_QUEUED = 5000; // offline for hours: the oldest fixes go first (geo refuses stale ones anyway)
@@ -221,6 +222,9 @@ function shareWithWorker(record) {
 }
 
 export class Accueil {
+  /** The languages notify writes its texts in. */
+  static LANGUAGES = ["en", "fr"];
+
   /**
    * options: { notify, geo, inventory } base URLs (default: the page's origin); storage (default
    * localStorage); flushDelayMs: how long fixes gather before a batch goes (default 5 s);
@@ -254,9 +258,29 @@ export class Accueil {
     return `${this.urls.notify}/privacy?lang=${this.language}`;
   }
 
-  /** The device's language for texts: French or English, as notify writes them. */
+  /** The device's language for texts: French or English, as notify writes them; the one chosen
+   * (`sdk.language = "fr"`, kept in storage) over the browser's. */
   get language() {
+    const chosen = this.storage.getItem(LANGUAGE_KEY);
+    if (Accueil.LANGUAGES.includes(chosen)) return chosen;
     return (navigator.language || "en").slice(0, 2).toLowerCase() === "fr" ? "fr" : "en";
+  }
+
+  set language(language) {
+    if (!Accueil.LANGUAGES.includes(language)) throw new AccueilError("unknown_language", `no texts in ${language}`, { field: "language" });
+    this.storage.setItem(LANGUAGE_KEY, language);
+  }
+
+  /** Every text notify writes for people in `language` (default: the device's), by its full key: the
+   * shop page's ("shop."), what the SDK's refusals mean to a person ("sdk.<code>"), and the rest of
+   * notify's catalogue. Fetched once per language. */
+  texts(language = this.language) {
+    this.catalogue ||= {};
+    this.catalogue[language] ||= this.call("GET", "notify", `/i18n/${language}.json`, undefined, { auth: false }).catch((error) => {
+      delete this.catalogue[language]; // tried again next time
+      throw error;
+    });
+    return this.catalogue[language];
   }
 
   async fetch(method, service, path, body, { auth = true, headers = {} } = {}) {
@@ -298,7 +322,8 @@ export class Accueil {
   async register() {
     if (this.device) return this.device;
     const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const locale = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(navigator.language) ? navigator.language : "en";
+    const tag = this.storage.getItem(LANGUAGE_KEY) || navigator.language; // the language chosen on the page first
+    const locale = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(tag) ? tag : "en";
     const device = await this.call("POST", "notify", "/v1/devices", { platform: "web", locale, timezone }, { auth: false });
     return this.keep(device);
   }

@@ -1,5 +1,6 @@
-// The demo store's shopper page, built only on the SDK: consent in the device's language, an order
-// for pickup, "I'm on my way", and the drive in, positions sent as the phone moves.
+// The demo store's shopper page, built only on the SDK: consent in the device's language (or the one
+// chosen in the header), an order for pickup, "I'm on my way", and the drive in, positions sent as the
+// phone moves. Its texts are notify's catalogue's ("shop." and "sdk."), fetched through the SDK.
 // A visit creates nothing on the server: the device is registered when the shopper first saves a
 // choice, and what needs a device (the products, an order, push) waits for that save.
 import { Accueil } from "/sdk/accueil.js";
@@ -7,69 +8,30 @@ import { Accueil } from "/sdk/accueil.js";
 const ORDER_KEY = "accueil.shop.order";
 const TRIP_KEY = "accueil.shop.trip";
 const ENDED = new Set(["completed", "canceled", "expired"]);
-const WORDS = {
-  en: {
-    consent_title: "Your choices", save: "Save my choices", saved: "Saved",
-    push_enable: "Get notifications on this device", push_on: "Notifications are on",
-    order_title: "Order for pickup", name_label: "Your name for the staff", order: "Order",
-    ordered: "Order {ref}: {status}", none_in_stock: "Nothing in stock right now.",
-    trip_title: "Pickup", on_my_way: "I'm on my way", available: "{n} in stock",
-    pings: "{accepted} positions sent, {queued} waiting", waiting: "waiting {s} s (too many at once)",
-    offline: "offline: kept for later",
-    save_first: "Save your choices first: then you can order and get notifications.",
-    privacy_link: "How your data is used",
-    your_device: "Your choices are kept for this device",
-    my_data_title: "My data", history_title: "My choices over time", messages_title: "Messages for this device",
-    download_receipts: "Download my consent receipts", download_export: "Download all my data",
-    erase: "Erase everything", erase_question: "Erase everything about this device, everywhere? This cannot be undone.",
-    erase_cancel: "Keep my data", erase_confirm: "Erase everything now",
-    erased: "Erased: nothing about this device is kept any more.", nothing_chosen: "nothing",
-    no_messages: "No message yet.", downloaded: "Downloaded.",
-    trip: { started: "On your way", approaching: "Almost there", arrived: "You have arrived: a colleague is coming out",
-      completed: "Collected, thank you", canceled: "Canceled", expired: "Expired" },
-    eta: "{m} min, {d} m",
-    purposes: {
-      location: "Location", pickup_updates: "Pickup updates", offers: "Offers", product_tips: "Product tips",
-    },
-    order_statuses: { reserved: "reserved", ready: "ready to collect", collected: "collected", canceled: "canceled" },
-  },
-  fr: {
-    consent_title: "Vos choix", save: "Enregistrer mes choix", saved: "Enregistré",
-    push_enable: "Recevoir les notifications sur cet appareil", push_on: "Notifications activées",
-    order_title: "Commander pour retrait", name_label: "Votre prénom pour l'équipe", order: "Commander",
-    ordered: "Commande {ref} : {status}", none_in_stock: "Rien en stock pour l'instant.",
-    trip_title: "Retrait", on_my_way: "J'arrive", available: "{n} en stock",
-    pings: "{accepted} positions envoyées, {queued} en attente", waiting: "attente {s} s (trop d'envois)",
-    offline: "hors ligne : gardées pour plus tard",
-    save_first: "Enregistrez d'abord vos choix : vous pourrez ensuite commander et recevoir les notifications.",
-    privacy_link: "Comment vos données sont utilisées",
-    your_device: "Vos choix sont gardés pour cet appareil",
-    my_data_title: "Mes données", history_title: "Mes choix au fil du temps", messages_title: "Messages pour cet appareil",
-    download_receipts: "Télécharger mes reçus de consentement", download_export: "Télécharger toutes mes données",
-    erase: "Tout effacer", erase_question: "Tout effacer sur cet appareil, partout ? C'est définitif.",
-    erase_cancel: "Garder mes données", erase_confirm: "Tout effacer maintenant",
-    erased: "Effacé : plus rien n'est gardé sur cet appareil.", nothing_chosen: "rien",
-    no_messages: "Aucun message pour l'instant.", downloaded: "Téléchargé.",
-    trip: { started: "En route", approaching: "Bientôt là", arrived: "Vous êtes arrivé : un équipier arrive",
-      completed: "Retiré, merci", canceled: "Annulé", expired: "Expiré" },
-    eta: "{m} min, {d} m",
-    purposes: {
-      location: "Localisation", pickup_updates: "Suivi du retrait", offers: "Offres", product_tips: "Conseils produit",
-    },
-    order_statuses: { reserved: "réservée", ready: "prête à retirer", collected: "retirée", canceled: "annulée" },
-  },
-};
-
 const $ = (id) => document.getElementById(id);
-const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k]));
 const storeId = new URLSearchParams(location.search).get("store") || "demo-rivoli";
 let sdk;
-let words = WORDS.en;
+let texts = {}; // locale -> the catalogue's texts, both fetched before the first render
 let notice = null;
 let followTimer = null;
 
+// The page's text `key` ("shop.<key>"), {name}s filled; `otherwise` when the catalogue has no such key
+// (a status or purpose newer than this page).
+function t(key, values = {}, otherwise = key) {
+  const text = texts[sdk?.language]?.[`shop.${key}`];
+  if (text === undefined) return otherwise;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+// What the SDK's refusal means to a person ("sdk.<code>", its {detail} the refusal's own words), else
+// the refusal's own words.
+function refusal(error) {
+  const text = texts[sdk?.language]?.[`sdk.${error.code}`];
+  return text === undefined ? error.message : text.replace("{detail}", error.message);
+}
+
 function fail(error) {
-  $("error").textContent = error ? `${error.message}${error.field ? ` (${error.field})` : ""}` : "";
+  $("error").textContent = error ? `${refusal(error)}${error.field ? ` (${error.field})` : ""}` : "";
 }
 
 function element(tag, text) {
@@ -83,17 +45,17 @@ function showPings(status) {
   body.pingsAccepted = status.accepted;
   body.pingsQueued = status.queued;
   body.rateLimited = status.rateLimited;
-  let text = fill(words.pings, status);
-  if (status.waitMs > 0) text += ` · ${fill(words.waiting, { s: Math.ceil(status.waitMs / 1000) })}`;
-  else if (!navigator.onLine && status.queued) text += ` · ${words.offline}`;
+  let text = t("pings", status);
+  if (status.waitMs > 0) text += ` · ${t("waiting", { s: Math.ceil(status.waitMs / 1000) })}`;
+  else if (!navigator.onLine && status.queued) text += ` · ${t("offline")}`;
   $("pings").textContent = text;
 }
 
 // --- consent: the purposes as notify's privacy notice states them, in the device's language ---
 
 // The notice is public; the answers on record exist only once the device does (every purpose is no
-// until then).
-async function showConsent() {
+// until then). `ticked`: what the shopper ticked and has not saved yet, kept (a language switch).
+async function showConsent(ticked = null) {
   const [privacy, current] = await Promise.all([
     sdk.privacy(),
     sdk.device ? sdk.consents() : { purposes: {}, updated_at: null },
@@ -103,10 +65,10 @@ async function showConsent() {
     const box = element("input");
     box.type = "checkbox";
     box.name = purpose;
-    box.checked = current.purposes[purpose] === true;
+    box.checked = ticked && purpose in ticked ? ticked[purpose] : current.purposes[purpose] === true;
     const label = element("label");
     const text = element("span");
-    text.append(element("strong", words.purposes[purpose] || purpose), ` — ${what}`);
+    text.append(element("strong", t(`purposes.${purpose}`, {}, purpose)), ` — ${what}`);
     label.append(box, text);
     const li = element("li");
     li.append(label);
@@ -114,7 +76,7 @@ async function showConsent() {
   });
   $("purposes").replaceChildren(...items);
   $("never").textContent = privacy.never;
-  if (current.updated_at) $("consent-status").textContent = words.saved;
+  if (current.updated_at) $("consent-status").textContent = t("saved");
   if (current.purposes.location) sdk.watchPosition({ onError: fail });
 }
 
@@ -132,7 +94,7 @@ async function saveConsent() {
     const first = !sdk.device;
     if (first) await sdk.register(); // kept by the SDK: a failed save, retried, registers no second device
     await sdk.setConsents(purposes, { shown: shown.join("\n") });
-    $("consent-status").textContent = words.saved;
+    $("consent-status").textContent = t("saved");
     document.body.dataset.consent = "saved";
     if (purposes.location) sdk.watchPosition({ onError: fail });
     else if (!localStorage.getItem(TRIP_KEY)) sdk.stopWatching();
@@ -150,16 +112,16 @@ async function saveConsent() {
 async function enablePush() {
   $("push-status").textContent = "";
   if (!sdk.device) {
-    $("push-status").textContent = words.save_first;
+    $("push-status").textContent = t("save_first");
     return;
   }
   try {
     await sdk.enablePush();
-    $("push-status").textContent = words.push_on;
+    $("push-status").textContent = t("push_on");
     document.body.dataset.push = "on";
   } catch (error) {
     // Surfaced, never swallowed: the page works on without push.
-    $("push-status").textContent = error.message;
+    $("push-status").textContent = refusal(error);
     document.body.dataset.push = error.code;
   }
 }
@@ -169,20 +131,20 @@ async function enablePush() {
 async function showProducts() {
   const products = await sdk.products(storeId);
   const items = products.map((product) => {
-    const button = element("button", words.order);
+    const button = element("button", t("order"));
     button.type = "button";
     button.dataset.sku = product.sku;
     button.addEventListener("click", () => order(product.sku, button));
     const li = element("li");
-    li.append(element("span", product.name), element("span", fill(words.available, { n: product.available })), button);
+    li.append(element("span", product.name), element("span", t("available", { n: product.available })), button);
     return li;
   });
-  $("products").replaceChildren(...(items.length ? items : [element("li", words.none_in_stock)]));
+  $("products").replaceChildren(...(items.length ? items : [element("li", t("none_in_stock"))]));
 }
 
 function showOrder(order) {
-  const status = words.order_statuses[order.status] || order.status;
-  $("order-status").textContent = fill(words.ordered, { ref: order.order_id.slice(-4).toUpperCase(), status });
+  const status = t(`order_statuses.${order.status}`, {}, order.status);
+  $("order-status").textContent = t("ordered", { ref: order.order_id.slice(-4).toUpperCase(), status });
   document.body.dataset.order = order.status;
   $("on-my-way").disabled = Boolean(localStorage.getItem(TRIP_KEY)) || !["reserved", "ready"].includes(order.status);
 }
@@ -217,9 +179,9 @@ async function onMyWay() {
 
 function showTrip(trip) {
   document.body.dataset.trip = trip.status;
-  let text = words.trip[trip.status] || trip.status;
+  let text = t(`trip.${trip.status}`, {}, trip.status);
   if (trip.eta_s != null && trip.distance_m != null && !["arrived", ...ENDED].includes(trip.status)) {
-    text += ` · ${fill(words.eta, { m: Math.max(1, Math.round(trip.eta_s / 60)), d: Math.round(trip.distance_m) })}`;
+    text += ` · ${t("eta", { m: Math.max(1, Math.round(trip.eta_s / 60)), d: Math.round(trip.distance_m) })}`;
   }
   $("trip-status").textContent = text;
   if (ENDED.has(trip.status)) {
@@ -262,14 +224,14 @@ async function showMyData() {
   const [consents, { messages }] = await Promise.all([sdk.consents(), sdk.messages()]);
   $("history").replaceChildren(
     ...consents.history.map((entry) => {
-      const granted = Object.entries(entry.purposes).filter(([, yes]) => yes).map(([p]) => words.purposes[p] || p);
-      return element("li", `${when(entry.at)} · ${granted.join(", ") || words.nothing_chosen}`);
+      const granted = Object.entries(entry.purposes).filter(([, yes]) => yes).map(([p]) => t(`purposes.${p}`, {}, p));
+      return element("li", `${when(entry.at)} · ${granted.join(", ") || t("nothing_chosen")}`);
     }),
   );
   $("download-receipts").onclick = () => {
     const receipts = consents.history.map((entry) => ({ at: entry.at, receipt: entry.receipt }));
     save("consent-receipts.json", new Blob([JSON.stringify(receipts, null, 2)], { type: "application/json" }));
-    $("my-data-status").textContent = words.downloaded;
+    $("my-data-status").textContent = t("downloaded");
   };
   const items = messages.map((message) => {
     const item = element("li", `${when(message.decided_at)} · ${message.title || message.purpose}`);
@@ -279,7 +241,7 @@ async function showMyData() {
     if (why) item.lastChild.className = "why hint";
     return item;
   });
-  $("messages").replaceChildren(...(items.length ? items : [element("li", words.no_messages)]));
+  $("messages").replaceChildren(...(items.length ? items : [element("li", t("no_messages"))]));
   showLinkedMessage();
 }
 
@@ -296,7 +258,7 @@ function showLinkedMessage() {
 async function downloadExport() {
   try {
     save("my-data.json", await sdk.exportData());
-    $("my-data-status").textContent = words.downloaded;
+    $("my-data-status").textContent = t("downloaded");
   } catch (error) {
     fail(error);
   }
@@ -314,10 +276,10 @@ async function eraseEverything() {
   $("my-data").hidden = true;
   $("device").textContent = "";
   delete document.body.dataset.device;
-  $("consent-status").textContent = words.erased;
+  $("consent-status").textContent = t("erased");
   document.body.dataset.erased = "yes";
   for (const box of document.querySelectorAll("#purposes input[type=checkbox]")) box.checked = false;
-  $("products").replaceChildren(element("li", words.save_first));
+  $("products").replaceChildren(element("li", t("save_first")));
 }
 
 // --- wiring ---
@@ -325,27 +287,55 @@ async function eraseEverything() {
 // What the page does once the device exists: on load if an earlier visit saved a choice, else after
 // the first save.
 async function withDevice() {
-  $("device").textContent = words.your_device; // never the raw id: it means nothing to a person
+  $("device").textContent = t("your_device"); // never the raw id: it means nothing to a person
   document.body.dataset.device = sdk.device.device_id;
   await Promise.all([showProducts(), showMyData()]);
   sdk.registerWorker().then(
     () => (document.body.dataset.worker = "registered"),
-    (error) => ($("push-status").textContent = error.message),
+    (error) => ($("push-status").textContent = refusal(error)),
   );
   if (localStorage.getItem(TRIP_KEY)) sdk.watchPosition({ onError: fail });
   await follow();
   followTimer ||= setInterval(follow, 3000);
 }
 
+// The page's own texts (every element with data-t), in the language the SDK speaks.
+function translatePage() {
+  document.documentElement.lang = sdk.language;
+  document.title = t("page_title");
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  $("privacy-link").href = sdk.privacyPage;
+  $("language").value = sdk.language;
+}
+
+// Another language: the SDK speaks it from now on (kept for the next visit), and everything shown is
+// said again in it: the notice's purposes and the products' names come from the services in it.
+async function switchLanguage(language) {
+  sdk.language = language;
+  translatePage();
+  showPings(sdk.pings.status());
+  const ticked = Object.fromEntries([...$("purposes").querySelectorAll("input[type=checkbox]")].map((box) => [box.name, box.checked]));
+  await showConsent(ticked);
+  if (sdk.device) {
+    $("device").textContent = t("your_device");
+    await Promise.all([showProducts(), showMyData(), follow()]);
+  } else $("products").replaceChildren(element("li", t("save_first")));
+}
+
 async function start() {
   const config = await (await fetch("/shop/config.json")).json();
   sdk = new Accueil({ geo: config.geo, inventory: config.inventory, flushDelayMs: 2000, onPings: showPings });
-  words = WORDS[sdk.language];
-  document.documentElement.lang = sdk.language;
-  for (const el of document.querySelectorAll("[data-t]")) el.textContent = words[el.dataset.t];
+  texts = Object.fromEntries(await Promise.all(Accueil.LANGUAGES.map(async (code) => [code, await sdk.texts(code)])));
+  for (const code of Accueil.LANGUAGES) {
+    const option = element("option", texts[code]["common.language"] || code);
+    option.value = code;
+    option.lang = code;
+    $("language").append(option);
+  }
+  translatePage();
   $("store").textContent = `· ${storeId}`;
-  $("privacy-link").href = sdk.privacyPage;
   showPings(sdk.pings.status());
+  $("language").addEventListener("change", () => switchLanguage($("language").value).catch(fail));
   $("save-consent").addEventListener("click", saveConsent);
   $("enable-push").addEventListener("click", enablePush);
   $("on-my-way").addEventListener("click", onMyWay);
@@ -358,7 +348,7 @@ async function start() {
   await sdk.refreshToken(); // a day-old token is traded for a fresh one; a device gone is forgotten
   await showConsent();
   if (sdk.device) await withDevice();
-  else $("products").replaceChildren(element("li", words.save_first));
+  else $("products").replaceChildren(element("li", t("save_first")));
   setInterval(() => showPings(sdk.pings.status()), 1000);
   document.body.dataset.ready = "yes";
 }

@@ -6,36 +6,11 @@
   const TOKEN_KEY = "accueil.staffToken";
   const FRESH_MS = 2 * 60 * 1000; // an arrival older than this (a page reload) gets no sound
   const RENEW_MS = 60 * 60 * 1000; // a staff token lasts a shift: renewed once less than this is left
-  const WORDS = {
-    en: {
-      offline: "offline", live: "live", reconnecting: "reconnecting…",
-      push_enable: "Enable push on this device", push_on: "Push is on for this device",
-      push_unsupported: "This browser cannot receive push notifications.",
-      push_denied: "Notifications are blocked for this page in the browser's settings.",
-      push_failed: "Push could not be enabled:",
-      sign_out: "Sign out", sign_in: "Sign in", token_label: "Your staff token",
-      not_staff: "This is not a staff token.", expired: "Your token is no longer valid: sign in again.",
-      sound: "Tap anywhere to turn on the arrival sound.", empty: "No one on the way.",
-      arrived: "Here", any_moment: "any moment", ack: "On my way out",
-      on_the_way: "{name} is on the way out", someone: "Someone", ack_failed: "Could not record it:",
-    },
-    fr: {
-      offline: "hors ligne", live: "en direct", reconnecting: "reconnexion…",
-      push_enable: "Activer les notifications sur cet appareil", push_on: "Notifications activées sur cet appareil",
-      push_unsupported: "Ce navigateur ne peut pas recevoir de notifications.",
-      push_denied: "Les notifications sont bloquées pour cette page dans les réglages du navigateur.",
-      push_failed: "Impossible d'activer les notifications :",
-      sign_out: "Se déconnecter", sign_in: "Se connecter", token_label: "Votre jeton",
-      not_staff: "Ce n'est pas un jeton d'équipier.", expired: "Votre jeton n'est plus valide : reconnectez-vous.",
-      sound: "Touchez l'écran pour activer le son des arrivées.", empty: "Personne en route.",
-      arrived: "Arrivé", any_moment: "d'un instant à l'autre", ack: "J'y vais",
-      on_the_way: "{name} y va", someone: "Quelqu'un", ack_failed: "Impossible de l'enregistrer :",
-    },
-  };
-
+  const LANGUAGES = ["en", "fr"];
   const $ = (id) => document.getElementById(id);
   const alerts = new Map(); // alert_id -> the alert as the stream last gave it
-  let words = WORDS[(navigator.language || "en").slice(0, 2)] || WORDS.en;
+  const texts = {}; // locale -> notify's catalogue, the page's part ("staff.") by its short key
+  let lang = languageOf(navigator.language);
   let token = null;
   let me = null;
   let source = null;
@@ -43,9 +18,36 @@
   let retry = null;
   let audio = null;
 
+  function languageOf(tag) {
+    const base = String(tag || "en").slice(0, 2).toLowerCase();
+    return LANGUAGES.includes(base) ? base : "en";
+  }
+
+  // Both languages' texts, fetched once before the page first shows any: a staff member's own
+  // language (known at sign-in) then needs no fetch. None (keys shown) if notify cannot be reached.
+  async function loadTexts() {
+    await Promise.all(
+      LANGUAGES.map(async (code) => {
+        try {
+          const all = await (await fetch(`/i18n/${code}.json`)).json();
+          texts[code] = Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith("staff.")).map(([k, v]) => [k.slice(6), v]));
+        } catch {
+          texts[code] = {};
+        }
+      }),
+    );
+  }
+
+  // The page's text `key` in the current language, {name}s filled from `values`.
+  function t(key, values = {}) {
+    const text = texts[lang]?.[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  }
+
   function translate() {
-    document.documentElement.lang = words === WORDS.fr ? "fr" : "en";
-    for (const el of document.querySelectorAll("[data-t]")) el.textContent = words[el.dataset.t];
+    document.documentElement.lang = lang;
+    document.title = t("page_title");
+    for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
   }
 
   function notice(text) {
@@ -66,8 +68,8 @@
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     if (response.status === 401) {
-      signOut(words.expired);
-      throw new Error(words.expired);
+      signOut(t("expired"));
+      throw new Error(t("expired"));
     }
     if (!response.ok) {
       const error = await response.json().catch(() => ({}));
@@ -83,7 +85,7 @@
   async function signIn(candidate) {
     const claims = claimsOf(candidate);
     if (!claims || claims.role !== "staff" || !claims.sub || !claims.store) {
-      $("signin-error").textContent = words.not_staff;
+      $("signin-error").textContent = t("not_staff");
       return;
     }
     token = candidate;
@@ -100,7 +102,7 @@
     localStorage.setItem(TOKEN_KEY, candidate);
     await renew();
     if (!token) return;
-    words = WORDS[(me.locale || "en").slice(0, 2)] || WORDS.en;
+    lang = languageOf(me.locale);
     translate();
     $("store").textContent = `· ${me.store_id}`;
     $("who").textContent = me.name;
@@ -145,7 +147,7 @@
   function setLive(on, reconnecting) {
     const live = $("live");
     live.classList.toggle("on", on);
-    live.textContent = on ? words.live : reconnecting ? words.reconnecting : words.offline;
+    live.textContent = on ? t("live") : reconnecting ? t("reconnecting") : t("offline");
   }
 
   async function connect() {
@@ -213,10 +215,10 @@
   }
 
   function countdown(alert) {
-    if (alert.kind === "arrived") return words.arrived;
+    if (alert.kind === "arrived") return t("arrived");
     if (!alert.expected_at) return "";
     const left = Math.round((Date.parse(alert.expected_at) - Date.now()) / 1000);
-    if (left <= 0) return words.any_moment;
+    if (left <= 0) return t("any_moment");
     return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
   }
 
@@ -232,14 +234,14 @@
     li.dataset.trip = tripId;
     li.dataset.alert = latest.alert_id;
     const who = element("div");
-    who.append(element("span", "name", latest.display_name || words.someone));
+    who.append(element("span", "name", latest.display_name || t("someone")));
     if (latest.order_ref) who.append(element("span", "ref", latest.order_ref));
     if (latest.bay) who.append(element("span", "bay", latest.bay));
     li.append(who, element("div", "eta", countdown(latest)), element("div", "text", latest.text));
     if (acked) {
-      li.append(element("p", "acked", words.on_the_way.replace("{name}", acked.acked_by_name || words.someone)));
+      li.append(element("p", "acked", t("on_the_way", { name: acked.acked_by_name || t("someone") })));
     } else {
-      const button = element("button", "ack", words.ack);
+      const button = element("button", "ack", t("ack"));
       button.type = "button";
       button.addEventListener("click", () => ack(latest.alert_id, button));
       li.append(button);
@@ -269,7 +271,7 @@
       render();
     } catch (error) {
       button.disabled = false;
-      notice(`${words.ack_failed} ${error.message}`);
+      notice(`${t("ack_failed")} ${error.message}`);
     }
   }
 
@@ -309,8 +311,8 @@
     const li = document.querySelector(`.card[data-trip="${CSS.escape(alert.trip_id)}"]`);
     if (li) li.classList.add("flash");
     document.body.dataset.cues = String(Number(document.body.dataset.cues || 0) + 1);
-    document.title = `● ${alert.display_name || words.someone} · accueil`;
-    setTimeout(() => (document.title = "accueil · pickups"), 10000);
+    document.title = `● ${alert.display_name || t("someone")} · accueil`;
+    setTimeout(() => (document.title = t("page_title")), 10000);
     beep();
   }
 
@@ -323,9 +325,9 @@
     if (!supported) return;
     navigator.serviceWorker.register("/staff-sw.js", { scope: "/staff" }).then(
       () => (document.body.dataset.worker = "registered"),
-      (error) => notice(`${words.push_failed} ${error.message}`),
+      (error) => notice(`${t("push_failed")} ${error.message}`),
     );
-    button.textContent = me.push ? words.push_on : words.push_enable;
+    button.textContent = me.push ? t("push_on") : t("push_enable");
   }
 
   function keyBytes(base64url) {
@@ -337,7 +339,7 @@
   async function enablePush() {
     try {
       if ((await Notification.requestPermission()) !== "granted") {
-        notice(words.push_denied);
+        notice(t("push_denied"));
         return;
       }
       const registration = await navigator.serviceWorker.register("/staff-sw.js", { scope: "/staff" });
@@ -348,16 +350,17 @@
       }
       await api("PUT", `/v1/staff/${encodeURIComponent(me.staff_id)}/push-subscription`, subscription.toJSON());
       me.push = true;
-      $("push").textContent = words.push_on;
+      $("push").textContent = t("push_on");
       notice("");
     } catch (error) {
-      notice(`${words.push_failed} ${error.message}`);
+      notice(`${t("push_failed")} ${error.message}`);
     }
   }
 
   // --- wiring ---
 
-  document.addEventListener("DOMContentLoaded", () => {
+  document.addEventListener("DOMContentLoaded", async () => {
+    await loadTexts();
     translate();
     document.addEventListener("pointerdown", unlockSound);
     document.addEventListener("keydown", unlockSound);
