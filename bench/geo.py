@@ -15,6 +15,10 @@
     pings from 64 phones, each phone on its own keep-alive connection. Then the same single-ping
     load against a bare Litestar endpoint on the same server, in the same run: this machine's speed
     varies from hour to hour, the ratio between the two much less.
+(c) the shape a real fleet sends, which (b) does not: many phones (20,000), each upload 1 to 10 fixes
+    of one phone, the phones in random order, so that nearly every upload finds its device cold (its
+    state loaded, locked, advanced and written for a handful of fixes). The phones are registered and
+    send a first upload before anything is counted; then the same uploads go to the bare endpoint.
 """
 
 from __future__ import annotations
@@ -397,8 +401,8 @@ def ingest(geo_processes: int = 1) -> list[dict[str, Any]]:
         f" requests/s, p99 {bare['p99_ms']:.1f} ms; single pings reach {share:.2f} of it"
         f" (p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms)"
     )
-    print("    targets: geo and postgres together at most 50 us of CPU per ping in batches of 50;")
-    print("    single pings at least 0.5 of the bare endpoint, with p99 under 50 ms")
+    print("    targets: geo and postgres together at most 25 us of CPU per ping in batches of 50;")
+    print("    single pings at least 0.5 of the bare endpoint (median of three runs), with p99 under 25 ms")
     return figures
 
 
