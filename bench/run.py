@@ -30,6 +30,7 @@ RUNS = [
     ("zone resolution: H3 index vs STRtree (and PostGIS) per ping", ["geo.py", "resolve"]),
     ("ping ingest over HTTP, one geo process", ["geo.py", "ingest"]),
     ("ping ingest over HTTP, two geo processes", ["geo.py", "ingest2"]),
+    ("ping ingest over HTTP from a cold fleet of 20,000 phones, one geo process", ["geo.py", "cold"]),
     ("peak memory of a geo process", ["memory.py"]),
     ("raw pings: disk per million in hourly partitions, dropping an hour vs deleting it", ["partitions.py"]),
     ("arrival ping to staff alert", ["pickup.py"]),

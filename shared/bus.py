@@ -23,7 +23,7 @@ import asyncpg
 import msgspec
 
 from shared.db import UNAVAILABLE, Database, affected_rows
-from shared.events import AnyEvent, Event, type_of
+from shared.events import EVENT_TYPES, AnyEvent, Event, type_of
 from shared.jobs import Job
 from shared.listener import Listener
 from shared.wake_loop import WakeLoop
@@ -75,6 +75,7 @@ async def publish(
     if not events:
         return []
     answer = f"SELECT {_EVENT_COLUMNS} FROM e ORDER BY e.id" if read_back else "SELECT count(*) FROM e"
+    types = [type_of(type(e)) for e in events]
     rows = await conn.fetch(
         f"""
         WITH e AS (
@@ -93,7 +94,7 @@ async def publish(
         {answer}
         """,
         source,
-        [type_of(type(e)) for e in events],
+        types,
         [e.ts for e in events],
         [e.device_id for e in events],
         [e.store_id for e in events],
@@ -102,7 +103,8 @@ async def publish(
         [e.order_id for e in events],
         [e.data for e in events],
     )
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, source)
+    # The types published: each service's worker wakes only for those its consumers take.
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, ",".join(sorted(set(types))))
     return [_to_event(r) for r in rows] if read_back else []
 
 
@@ -299,6 +301,7 @@ class BusWorker:
         self._loop = WakeLoop(self._round, name="bus-run", log=log, what="bus worker")
         self._seen_at = -math.inf
         self._listener: Listener | None = None
+        self._types = frozenset(name for c in self._consumers for name in c.type_names)
 
     def start(self) -> None:
         if not self._consumers:
@@ -306,10 +309,19 @@ class BusWorker:
         # Every connection (the first, and after a database restart) also wakes the worker: events
         # published while nobody listened are caught up at once.
         self._listener = Listener(
-            self._ctx.db.dsn, {CHANNEL: self._loop.wake}, on_connect=[self._loop.wake], name="bus-listen"
+            self._ctx.db.dsn, {CHANNEL: self._heard}, on_connect=[self._loop.wake], name="bus-listen"
         )
         self._listener.start()
         self._loop.start()
+
+    def _heard(self, payload: str) -> None:
+        """Events were published: a round if this service's consumers take one of their types. Every
+        publish reaches every service's listener, and a round costs a statement at least; a fleet's
+        zone events, for notify, made geo's and inventory's workers look for work at each commit. A
+        payload that names no event type (from an older publisher) wakes the worker all the same."""
+        published = payload.split(",")
+        if not self._types.isdisjoint(published) or not all(name in EVENT_TYPES for name in published):
+            self._loop.wake()
 
     async def stop(self) -> None:
         """Let the batch in hand finish (its transaction commits), then stop."""

@@ -8,7 +8,7 @@ import asyncpg
 
 from shared import bus
 from shared.db import Database, connect, create_pool
-from shared.events import LocationSuspicious, LocationSuspiciousData
+from shared.events import ErasureRequested, ErasureRequestedData, LocationSuspicious, LocationSuspiciousData
 from tests.conftest import eventually
 
 
@@ -70,6 +70,43 @@ async def test_two_workers_share_the_events_and_handle_each_exactly_once(db: asy
             await w.stop()
         for p in pools:
             await p.close()
+
+
+async def test_a_worker_wakes_for_the_types_its_consumers_take_and_not_for_others(
+    db: asyncpg.Connection, db_url: str
+) -> None:
+    await prepare(db)
+    pool = await create_pool(db_url, min_size=1, max_size=3, timeout_s=5)
+    worker = bus.BusWorker(context_of(pool, db_url), [RECORDER], poll_s=60)  # no poll within the test
+    worker.start()
+    try:
+        assert worker._listener is not None
+        await asyncio.wait_for(worker._listener.connected.wait(), 10)
+        await asyncio.sleep(0.3)  # the round every connection starts has found nothing
+        # A delivery due for the recorder that no NOTIFY announced: only a round finds it.
+        async with db.transaction():
+            await bus.publish(db, "test", [thing(7)])
+        await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM public.handled"))
+        await db.execute(
+            """
+            WITH e AS (
+                INSERT INTO bus.events (source, type, ts, data)
+                VALUES ('test', 'location.suspicious', now(), '{"implied_speed_mps": 8}') RETURNING id
+            )
+            INSERT INTO bus.deliveries (consumer, event_id) SELECT 'test.recorder', id FROM e
+            """
+        )
+        erasure = ErasureRequested(ts=datetime.now(UTC), device_id="dev_1", data=ErasureRequestedData(erasure_id="e1"))
+        async with db.transaction():
+            await bus.publish(db, "test", [erasure])
+        await asyncio.sleep(0.5)
+        assert await db.fetchval("SELECT count(*) FROM public.handled") == 1
+        async with db.transaction():
+            await bus.publish(db, "test", [thing(9), erasure])
+        await eventually(lambda: db.fetchval("SELECT count(*) = 3 FROM public.handled"))
+    finally:
+        await worker.stop()
+        await pool.close()
 
 
 async def test_a_failing_event_is_retried_later_without_holding_up_the_others(

@@ -25,6 +25,15 @@ def test_a_device_token_names_its_device() -> None:
     assert principal.role == "device" and principal.subject == "dev_1"
 
 
+def test_a_full_cache_of_verified_tokens_forgets_its_oldest_and_keeps_the_recent_ones() -> None:
+    small = TokenSigner(TOKEN_KEY, ADMIN_TOKEN, cache_size=10)
+    tokens = [small.issue("device", f"dev_{i}") for i in range(11)]
+    for token in tokens:
+        assert small.verify(token).subject == small.decode(token)[0].subject
+    remembered = set(small._verified)
+    assert tokens[0] not in remembered and set(tokens[1:]) <= remembered
+
+
 def test_a_token_signed_with_another_key_is_refused() -> None:
     forged = TokenSigner("another-key-" + "x" * 40, ADMIN_TOKEN).issue("device", "dev_1")
     with pytest.raises(Unauthorized, match="invalid"):
