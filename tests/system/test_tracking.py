@@ -82,6 +82,25 @@ async def test_out_of_order_and_duplicated_pings_give_each_event_once(system: Sy
     )
 
 
+async def test_uploads_resent_with_a_new_fix_answer_the_events_their_stored_pings_caused(system: System) -> None:
+    # An app that lost the answer sends its fixes again with the next one: a different upload (no
+    # earlier answer of its own), whose pings stored exactly as sent bring back the events they caused.
+    await create_store(system)
+    phones = [(await shopper(system, location=True)).auth for _ in range(3)]
+    tracks = [walk_in() for _ in phones]
+    first = [await post(system, auth, track) for auth, track in zip(phones, tracks, strict=True)]
+    later = [datetime.fromisoformat(t[-1]["ts"]) + timedelta(seconds=10) for t in tracks]
+    again = await asyncio.gather(
+        *(
+            post(system, auth, track + [ping(*CENTRE, at)])
+            for auth, track, at in zip(phones, tracks, later, strict=True)
+        )
+    )
+    for before, after in zip(first, again, strict=True):
+        assert types(before["events"]) == ["zone.entered"]
+        assert [e["id"] for e in after["events"]] == [before["events"][0]["id"]]
+
+
 async def test_dwell_fires_from_the_scheduler_when_the_phone_goes_quiet(system: System) -> None:
     await create_store(system, dwell_s=120)
     auth = (await shopper(system, location=True)).auth

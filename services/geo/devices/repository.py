@@ -255,12 +255,19 @@ def _ping_columns(pings: Sequence[DevicePing]) -> list[list[object]]:
 
 
 async def stored_pings(
-    conn: asyncpg.Connection, device_id: str, at: Sequence[datetime]
-) -> dict[datetime, tuple[float, float]]:
+    conn: asyncpg.Connection, at: Sequence[tuple[str, datetime]]
+) -> dict[tuple[str, datetime], tuple[float, float]]:
+    """The stored pings at these (device, time) pairs, of any number of devices in one round trip."""
     rows = await conn.fetch(
-        "SELECT ts, lat, lng FROM geo.pings WHERE device_id = $1 AND ts = ANY ($2::timestamptz[])", device_id, list(at)
+        """
+        SELECT p.device_id, p.ts, p.lat, p.lng
+        FROM unnest($1::text[], $2::timestamptz[]) AS w(device_id, ts)
+        JOIN geo.pings p ON p.device_id = w.device_id AND p.ts = w.ts
+        """,
+        [d for d, _ in at],
+        [ts for _, ts in at],
     )
-    return {r["ts"]: (r["lat"], r["lng"]) for r in rows}
+    return {(r["device_id"], r["ts"]): (r["lat"], r["lng"]) for r in rows}
 
 
 async def replace_visits(conn: asyncpg.Connection, device_ids: Sequence[str], visits: Sequence[VisitRow]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import cast
@@ -99,6 +99,8 @@ class _Applied:
     accepted: int
     rejected: list[Rejected]
     replayed: list[Event]
+    older: list[PingIn] = field(default_factory=list)
+    """Pings not newer than what the device had seen: maybe a retry's, whose events are replayed."""
 
 
 async def ingest_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestResult | Exception]:
@@ -142,11 +144,11 @@ async def _write_group(ctx: GeoContext, uploads: list[Upload]) -> list[IngestRes
                     accepted = len(seen)
                 if (earlier := answered.get(u.device_id)) is not None:
                     replayed = await bus.events_by_id(conn, earlier)  # all it caused, timers included
-                elif u.pings is not None:
-                    replayed = await replay_for_retry(ctx, conn, device, usable)
+                    outcomes.append(_Applied(u.device_id, accepted, rejected, replayed))
                 else:
-                    replayed = []
-                outcomes.append(_Applied(u.device_id, accepted, rejected, replayed))
+                    older = already_seen(usable, device.loaded.last_ts) if u.pings is not None else []
+                    outcomes.append(_Applied(u.device_id, accepted, rejected, [], older))
+            await replay_for_retries(ctx, conn, [o for o in outcomes if isinstance(o, _Applied) and o.older])
         published: dict[str | None, list[Event]] = {}
         for e in batch.published:  # a group has one upload per device: a device's events are its upload's
             published.setdefault(e.device_id, []).append(e)
@@ -255,19 +257,24 @@ def spaced(pings: list[PingIn], stored_ts: datetime | None, interval: timedelta)
     return kept
 
 
-async def replay_for_retry(
-    ctx: GeoContext, conn: asyncpg.Connection, device: DeviceState, batch: list[PingIn]
-) -> list[Event]:
+def already_seen(pings: list[PingIn], last_ts: datetime | None) -> list[PingIn]:
+    """The pings not newer than the last one the device had applied (pure): only these can be a
+    retry's; live pings, newer than anything stored, never pay for the look-up."""
+    return [] if last_ts is None else [p for p in pings if p.ts <= last_ts]
+
+
+async def replay_for_retries(ctx: GeoContext, conn: asyncpg.Connection, applied: list[_Applied]) -> None:
     """A retried upload (the answer to the first try was lost) gets the events its pings caused the
     first time, so the app hears them once whichever answer reaches it. Only pings already stored
-    exactly as sent count; live pings, newer than anything stored, never pay for the look-up."""
-    last_ts = device.loaded.last_ts
-    older = [p for p in batch if last_ts is not None and p.ts <= last_ts]
-    if not older:
-        return []
-    stored = await repo.stored_pings(conn, device.device_id, [p.ts for p in older])
-    again = [p.ts for p in older if stored.get(p.ts) == (p.lat, p.lng)]
-    return await bus.events_of_device_at(conn, ctx.service, device.device_id, again) if again else []
+    exactly as sent count: those of every upload of the group are looked up in one round trip,
+    before the group's own pings are written."""
+    if not applied:
+        return
+    stored = await repo.stored_pings(conn, [(a.device_id, p.ts) for a in applied for p in a.older])
+    for a in applied:
+        again = [p.ts for p in a.older if stored.get((a.device_id, p.ts)) == (p.lat, p.lng)]
+        if again:
+            a.replayed = await bus.events_of_device_at(conn, ctx.service, a.device_id, again)
 
 
 def apply_sightings(
