@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Worker, expect
 
 from shared.db import connect
 from shared.events import PURPOSES
@@ -338,21 +338,7 @@ async def test_push_the_page_cannot_subscribe_here_but_its_worker_shows_and_repo
 
     # Handed to the page's real service worker as a push event: it shows it under the message's tag
     # and tells notify it was shown; a click is reported too.
-    worker = context.service_workers[0] if context.service_workers else await context.wait_for_event("serviceworker")
-    cdp = await context.new_cdp_session(page)
-    registrations: list[dict[str, Any]] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
-    await cdp.send("ServiceWorker.enable")
-    await eventually(lambda: _ready(registrations))
-    [registration] = [r for r in registrations if r["scopeURL"].endswith("/sdk/") and not r.get("isDeleted")]
-    await cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": system.settings.notify_url,
-            "registrationId": registration["registrationId"],
-            "data": json.dumps(message),
-        },
-    )
+    worker = await deliver_to_worker(context, page, system.settings.notify_url, message)
     shown_tags = "async () => (await self.registration.getNotifications()).map((n) => [n.title, n.tag])"
     assert await eventually(lambda: worker.evaluate(shown_tags)) == [[message["title"], message["tag"]]]
     await eventually(lambda: _reported(system, message["id"], "shown"))
@@ -369,6 +355,24 @@ async def _inbox(push: LocalPushService, sub: Any) -> list[dict[str, Any]]:
 
 async def _ready(registrations: list[dict[str, Any]]) -> bool:
     return any(r["scopeURL"].endswith("/sdk/") for r in registrations)
+
+
+async def deliver_to_worker(context: BrowserContext, page: Page, origin: str, payload: dict[str, Any]) -> Worker:
+    """Hand a decrypted push to the page's real service worker, as the browser does when one arrives
+    (Chromium's DevTools protocol): the worker, to ask what it showed."""
+    worker = context.service_workers[0] if context.service_workers else await context.wait_for_event("serviceworker")
+    cdp = await context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    await cdp.send("ServiceWorker.enable")
+    await eventually(lambda: _ready(registrations))
+    [registration] = [r for r in registrations if r["scopeURL"].endswith("/sdk/") and not r.get("isDeleted")]
+    data = json.dumps(payload)
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": origin, "registrationId": registration["registrationId"], "data": data},
+    )
+    return worker
 
 
 async def _reported(system: System, message_id: int, kind: str) -> bool:

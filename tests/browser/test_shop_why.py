@@ -8,13 +8,12 @@ in its own scope, where its click handler would take the shopper for "Why?" (`wh
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from playwright.async_api import Browser, expect
 
-from tests.browser.test_shop_page import _inbox, _ready, consent, open_shop
+from tests.browser.test_shop_page import _inbox, consent, deliver_to_worker, open_shop
 from tests.conftest import System, eventually
 from tests.support.builders import DAYTIME, Shopper, pickup_store, place_order, product, timezone_at
 from tests.support.push_service import LocalPushService, subscribe
@@ -53,21 +52,7 @@ async def test_why_leads_from_the_notification_to_the_message_and_its_why(
     assert ready["why"] == message["why"]["fr"] and "Rivoli" in ready["why"]
 
     # The decrypted push, handed to the page's real worker: shown with a "Pourquoi ?" action.
-    worker = context.service_workers[0] if context.service_workers else await context.wait_for_event("serviceworker")
-    cdp = await context.new_cdp_session(page)
-    registrations: list[dict[str, Any]] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
-    await cdp.send("ServiceWorker.enable")
-    await eventually(lambda: _ready(registrations))
-    [registration] = [r for r in registrations if r["scopeURL"].endswith("/sdk/") and not r.get("isDeleted")]
-    await cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": system.settings.notify_url,
-            "registrationId": registration["registrationId"],
-            "data": json.dumps(ready),
-        },
-    )
+    worker = await deliver_to_worker(context, page, system.settings.notify_url, ready)
     actions = (
         "async () => (await self.registration.getNotifications()).map((n) => n.actions.map((a) => [a.action, a.title]))"
     )
