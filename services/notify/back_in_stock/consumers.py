@@ -50,7 +50,7 @@ async def answer_requests(conn: asyncpg.Connection, event: StockBackInStock, ctx
     waiting = await repo.lock_waiting(conn, store_id, sku, list(devices), now)
     product = await replicas.product_at(conn, store_id, sku)
     available = available_now(event, await replicas.stock_level(conn, store_id, sku))
-    store = await replicas.store_name_of(conn, store_id)
+    store = (await replicas.store_of(conn, store_id)).name
     answered = []
     for request in waiting:
         device_id = request["device_id"]

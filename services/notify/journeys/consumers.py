@@ -191,7 +191,7 @@ async def _enter(
                 continue
         entered_at = min(event.ts, now)
         if flow.schedule is not None:
-            tz = ZoneInfo(await replicas.timezone_of(conn, event.store_id))
+            tz = ZoneInfo((await replicas.store_of(conn, event.store_id)).timezone)
             if not flow.schedule.within(entered_at.astimezone(tz)):
                 continue
         if consents is None:

@@ -113,8 +113,7 @@ class Round:
     stock: dict[tuple[str, str], int] = field(default_factory=dict)
     """(store, SKU) -> units the store can hand over, for the SKUs the round's branches ask about."""
     products: dict[tuple[str, str], ProductInfo | None] = field(default_factory=dict)
-    timezones: dict[str | None, str] = field(default_factory=dict)
-    store_names: dict[str | None, str] = field(default_factory=dict)
+    stores: dict[str | None, replicas.StoreInfo] = field(default_factory=dict)
     reached: list[tuple[int, str]] = field(default_factory=list)
     exits: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     """reason -> (enrollment, the step it left at)"""
@@ -139,15 +138,10 @@ class Round:
             self.products[(store_id, sku)] = await replicas.product_at(conn, store_id, sku)
         return self.products[(store_id, sku)]
 
-    async def timezone_of(self, conn: asyncpg.Connection, store_id: str | None) -> str:
-        if store_id not in self.timezones:
-            self.timezones[store_id] = await replicas.timezone_of(conn, store_id)
-        return self.timezones[store_id]
-
-    async def store_name_of(self, conn: asyncpg.Connection, store_id: str | None) -> str:
-        if store_id not in self.store_names:
-            self.store_names[store_id] = await replicas.store_name_of(conn, store_id)
-        return self.store_names[store_id]
+    async def store_of(self, conn: asyncpg.Connection, store_id: str | None) -> replicas.StoreInfo:
+        if store_id not in self.stores:
+            self.stores[store_id] = await replicas.store_of(conn, store_id)
+        return self.stores[store_id]
 
     def take(self, went: Went) -> None:
         self.reached.extend((went.enrollment_id, step) for step in went.reached)
@@ -296,10 +290,11 @@ async def _say(
         arm=e["arm"],
         paused=not journey["active"],
     )
-    moment = moment_of(e["entry_event_id"], store_id, now, await this_round.timezone_of(conn, store_id))
+    store = await this_round.store_of(conn, store_id)
+    moment = moment_of(e["entry_event_id"], store_id, now, store.timezone)
     decision = decide_step(said, who, moment, ctx.policy)
     zone = Zone(kind=e["zone_kind"], name=e["zone_name"]) if e["zone_kind"] is not None else None
-    place = StepPlace(await this_round.store_name_of(conn, store_id), zone, who.timezone)
+    place = StepPlace(store.name, zone, who.timezone)
     requested_at = request["requested_at"] if request is not None else None
     reasons = step_reasons(said, decision, place, journey["name"], step.id, requested_at)
     request_id = request["request_id"] if request is not None and decision.status != "suppressed" else None

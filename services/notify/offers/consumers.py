@@ -45,16 +45,16 @@ async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwell
     if not campaigns:
         return
     who = await outbox.recipient_of(conn, device)
+    store = await replicas.store_of(conn, event.store_id)
     moment = Moment(
         event_id=event.id,
         store_id=event.store_id,
         now=datetime.now(UTC),
         happened_at=event.ts,
         confidence=event.data.confidence,
-        store_timezone=await replicas.timezone_of(conn, event.store_id),
+        store_timezone=store.timezone,
     )
     to = Addressee("device", event.device_id)
-    store = await replicas.store_name_of(conn, event.store_id)
     zone = Zone(kind=event.data.kind, name=event.data.name)
     for campaign in campaigns:
         product = alternative = None
@@ -73,7 +73,7 @@ async def decide_offers(conn: asyncpg.Connection, event: ZoneEntered | ZoneDwell
             schedule=schedule.stored(campaign["schedule"]),
         )
         decision = decide_offer(offer, who, moment, ctx.policy)
-        reasons = offer_reasons(offer, decision, store, zone, campaign=campaign["campaign_id"])
+        reasons = offer_reasons(offer, decision, store.name, zone, campaign=campaign["campaign_id"])
         recorded = await outbox.queue(
             conn,
             [

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncpg
 
-from shared.db import fetch_value
-
 # --- written by the consumers ---
 
 
@@ -144,9 +142,6 @@ async def store_known(conn: asyncpg.Connection, store_id: str) -> bool:
     )
 
 
-async def store_timezone(conn: asyncpg.Connection, store_id: str) -> str | None:
-    return await fetch_value(conn, str, "SELECT timezone FROM notify.stores WHERE store_id = $1", store_id)
-
-
-async def store_name(conn: asyncpg.Connection, store_id: str) -> str | None:
-    return await fetch_value(conn, str, "SELECT name FROM notify.stores WHERE store_id = $1", store_id)
+async def store(conn: asyncpg.Connection, store_id: str) -> asyncpg.Record | None:
+    """The store's name (null before the replica knew names) and time zone."""
+    return await conn.fetchrow("SELECT name, timezone FROM notify.stores WHERE store_id = $1", store_id)

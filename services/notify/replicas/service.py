@@ -3,6 +3,8 @@ function takes the caller's connection): no call to another service while a deci
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from services.notify.replicas import repository as repo
@@ -56,14 +58,16 @@ async def store_known(conn: asyncpg.Connection, store_id: str) -> bool:
     return await repo.store_known(conn, store_id)
 
 
-async def timezone_of(conn: asyncpg.Connection, store_id: str | None) -> str:
-    """The store's time zone, where a campaign's hours are read."""
-    found = None if store_id is None else await repo.store_timezone(conn, store_id)
-    return found or UNKNOWN_STORE_TIMEZONE
+@dataclass(frozen=True)
+class StoreInfo:
+    name: str
+    """As a message's why says it: its id for a store notify has no name for yet, "" for no store."""
+    timezone: str
+    """Where a campaign's hours are read."""
 
 
-async def store_name_of(conn: asyncpg.Connection, store_id: str | None) -> str:
-    """The store's name, as a message's why says it; its id for a store notify has no name for yet."""
-    if store_id is None:
-        return ""
-    return await repo.store_name(conn, store_id) or store_id
+async def store_of(conn: asyncpg.Connection, store_id: str | None) -> StoreInfo:
+    """The store as notify's replica has it, in one read."""
+    row = None if store_id is None else await repo.store(conn, store_id)
+    name = (row and row["name"]) or store_id or ""
+    return StoreInfo(name=name, timezone=(row and row["timezone"]) or UNKNOWN_STORE_TIMEZONE)

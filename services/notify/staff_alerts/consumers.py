@@ -100,7 +100,7 @@ async def tell_shopper(conn: asyncpg.Connection, event: OrderReady | TripArrived
     texts = shopper_texts(step, event.order_id, None if isinstance(event, OrderReady) else event.data.bay)
     who = await outbox.recipient_of(conn, device)
     decision = decide_pickup(texts, who)
-    reasons = Reasons(purpose=PICKUP_UPDATES, store=await replicas.store_name_of(conn, event.store_id), pickup=step)
+    reasons = Reasons(purpose=PICKUP_UPDATES, store=(await replicas.store_of(conn, event.store_id)).name, pickup=step)
     update = Outgoing(
         to=Addressee("device", event.device_id),
         event_id=event.id,
