@@ -69,6 +69,11 @@ class ServiceSpec:
     dependencies: dict[str, Provide] = field(default_factory=dict)
     settings_type: type[msgspec.Struct] | None = None
     """The service's own settings (ACCUEIL_<FIELD> variables), handed to its context factory."""
+    generic_plans: bool = False
+    """PostgreSQL plans each prepared statement once for the connection (plan_cache_mode), for a service
+    whose hot statements look rows up by key in arrays whose length varies from call to call: PostgreSQL
+    would otherwise plan such a statement anew on every call (the custom plan for a short array looks
+    cheaper than the generic one), which cost more than running it."""
 
     @property
     def migration_sets(self) -> list[MigrationSet]:
@@ -196,6 +201,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             timeout_s=settings.db_connect_timeout_s,
+            server_settings={"plan_cache_mode": "force_generic_plan"} if spec.generic_plans else None,
         )
         db = Database(pool, settings.database_url)
         # An idle connection to a peer is dropped well before the peer's server closes it (uvicorn, after

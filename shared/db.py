@@ -58,7 +58,9 @@ async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     return conn
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int, timeout_s: float) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, *, min_size: int, max_size: int, timeout_s: float, server_settings: dict[str, str] | None = None
+) -> asyncpg.Pool:
     """Open the pool, waiting for the database while it comes up (a pod may start before PostgreSQL)."""
     deadline = time.monotonic() + timeout_s
     delay = 0.2
@@ -73,6 +75,7 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, timeout_s: floa
                 command_timeout=30,
                 # A pooled connection that died with the server is replaced, not reused.
                 max_inactive_connection_lifetime=60,
+                server_settings=server_settings,
             )
         except UNAVAILABLE as exc:
             if time.monotonic() + delay > deadline:

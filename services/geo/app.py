@@ -65,6 +65,7 @@ SPEC = ServiceSpec(
     settings_type=GeoSettings,
     context=geo_context,
     description="Pings and beacon sightings in, once-per-visit zone and trip events out.",
+    generic_plans=True,
 )
 
 

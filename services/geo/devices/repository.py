@@ -201,7 +201,7 @@ _WRITE_PINGS_AND_CURSORS = f"""
     FROM json_to_recordset($8::json)
          AS c(device_id text, last_ts timestamptz, stored_ts timestamptz, last_fix jsonb, outlier jsonb,
               suspicious_at timestamptz, rate_tokens float4, rate_at timestamptz, evidence jsonb)
-    WHERE d.device_id = c.device_id
+    WHERE d.device_id = ANY ($9::text[]) AND d.device_id = c.device_id
 """
 
 
@@ -226,11 +226,17 @@ async def write_pings(conn: asyncpg.Connection, pings: Sequence[DevicePing], cur
     `store_pings_again`. The cursors go as one JSON document, which msgspec writes in one call: as
     eight arrays they cost the driver a type check and an encoding per element and a call back into
     Python for each jsonb one. The pings stay arrays: as JSON, PostgreSQL would parse text
-    timestamps, moving more CPU to it than geo saves."""
+    timestamps, moving more CPU to it than geo saves.
+
+    The devices' ids go again as an array: PostgreSQL guesses 100 rows for json_to_recordset, and
+    against a fleet of tens of thousands it then read every device to update a few (a hash join over
+    a sequential scan, 10x the statement's time); `device_id = ANY` leads it to the primary key
+    whatever the fleet's size."""
     await conn.execute(
         _WRITE_PINGS_AND_CURSORS,
         *_ping_columns(pings),
         cursors,
+        [c.device_id for c in cursors],
     )
 
 
