@@ -204,17 +204,20 @@ async def events_by_id(conn: asyncpg.Connection, ids: Sequence[int]) -> list[Eve
 async def _handle_claimed(
     conn: asyncpg.Connection, consumer: Consumer, rows: list[asyncpg.Record], ctx: Context
 ) -> int:
-    """Run the handler for each claimed delivery, each in a savepoint; return how many succeeded."""
-    done = 0
+    """Run the handler for each claimed delivery, each in a savepoint; return how many succeeded.
+
+    The deliveries handled are deleted together, after the loop, by the transaction that claimed them.
+    Deleted one by one inside each savepoint, every event took a subtransaction id of its own (51 for
+    a batch of 50), and under a cold fleet's zone events the claims and the look for due work kept
+    reading a busy consumer's dead deliveries until the next vacuum: 2-27 ms a statement, more than
+    half of PostgreSQL's CPU, where they now take under 0.1 ms."""
+    done: list[int] = []
     for row in rows:
         event = _to_event(row)
         try:
             async with conn.transaction():  # a savepoint: a failing event does not undo the others
                 await consumer.handle(conn, event, ctx)
-                await conn.execute(
-                    "DELETE FROM bus.deliveries WHERE consumer = $1 AND event_id = $2", consumer.name, event.id
-                )
-            done += 1
+            done.append(event.id)
         except UNAVAILABLE:
             raise
         except Exception as exc:  # the handler's bug or a dependency's outage: retry later, keep going
@@ -232,7 +235,11 @@ async def _handle_claimed(
                 MAX_BACKOFF_S,
                 repr(exc)[:500],
             )
-    return done
+    if done:
+        await conn.execute(
+            "DELETE FROM bus.deliveries WHERE consumer = $1 AND event_id = ANY ($2::bigint[])", consumer.name, done
+        )
+    return len(done)
 
 
 async def process_due(db: Database, consumer: Consumer, ctx: Context, limit: int = BATCH) -> int:

@@ -216,3 +216,27 @@ async def test_a_consumer_no_service_runs_any_more_stops_pinning_events(db: asyn
     assert await db.fetchval("SELECT count(*) FROM bus.subscriptions") == 0
     await purge_now(db_url, later)
     assert await db.fetchval("SELECT count(*) FROM bus.events") == 0
+
+
+async def test_a_batch_whose_handlers_write_nothing_takes_one_transaction_id(
+    db: asyncpg.Connection, db_url: str
+) -> None:
+    """The handled deliveries go together, deleted by the transaction that claimed them: deleted in each
+    event's savepoint, every event took a subtransaction id, which under a cold fleet left the claims
+    and the look for due work reading every dead delivery again."""
+
+    async def look(conn: asyncpg.Connection, event: LocationSuspicious, _ctx: object) -> None:
+        await conn.fetchval("SELECT count(*) FROM bus.events WHERE id = $1", event.id)
+
+    consumer = bus.Consumer(name="test.looker", types=(LocationSuspicious,), handle=look)
+    await prepare(db, consumer)
+    await bus.publish(db, "test", [thing(n) for n in range(bus.BATCH)])
+    pool = await create_pool(db_url, min_size=1, max_size=2, timeout_s=5)
+    try:
+        before = int(await db.fetchval("SELECT pg_current_xact_id()::text"))
+        assert await bus.process_due(Database(pool, db_url), consumer, None) == bus.BATCH
+        after = int(await db.fetchval("SELECT pg_current_xact_id()::text"))
+    finally:
+        await pool.close()
+    assert after - before - 1 == 1
+    assert await db.fetchval("SELECT count(*) FROM bus.deliveries") == 0
