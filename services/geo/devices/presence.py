@@ -46,6 +46,7 @@ DRIVING_MPS = 5.5
 """About 20 km/h: faster than anyone walks into a shop; a car this fast is passing through."""
 RECENT = timedelta(seconds=60)
 """A fix older than this says nothing about where the device is now."""
+ONE_SECOND = timedelta(seconds=1)
 TRAIL = timedelta(seconds=30)
 TRAIL_FIXES = 16
 """Speed is measured against the oldest fix of the trail: over a few seconds, the scatter of two fixes
@@ -144,7 +145,7 @@ def speed_at(fix: Fix, trail: tuple[Fix, ...]) -> float | None:
     oldest fix of the trail, less what the two fixes' errors explain, over the time between them."""
     if fix.speed_mps is not None:
         return fix.speed_mps
-    base = next((f for f in trail if timedelta(seconds=1) <= fix.ts - f.ts <= RECENT), None)
+    base = next((f for f in trail if ONE_SECOND <= fix.ts - f.ts <= RECENT), None)
     if base is None:
         return None
     noise = math.hypot(fix.accuracy_m, base.accuracy_m) / 2
@@ -248,7 +249,8 @@ def step(
         return replace(presence, last_ts=fix.ts), []
 
     anchor = presence.last_fix
-    if anchor is not None and implied_speed_mps(anchor, fix) > rules.max_speed_mps:
+    leap_mps = implied_speed_mps(anchor, fix) if anchor is not None else 0.0  # from the last fix to this one
+    if anchor is not None and leap_mps > rules.max_speed_mps:
         # Two implausible fixes that agree with each other mean the device really is elsewhere
         # (a first fix after a flight, a GPS cold start): re-anchor there. Otherwise, ignore it.
         outlier = presence.outlier
@@ -256,7 +258,7 @@ def step(
             moved = replace(presence, last_ts=fix.ts, outlier=fix)
             if presence.suspicious_at is not None and fix.ts - presence.suspicious_at < SUSPICIOUS_REPEAT:
                 return moved, []
-            implied = round(implied_speed_mps(anchor, fix))
+            implied = round(leap_mps)
             suspicious = Transition(
                 "location.suspicious", fix.ts, None, LocationSuspiciousData(implied_speed_mps=implied)
             )
@@ -265,15 +267,16 @@ def step(
     presence, transitions = due(presence, fix.ts, zone_of, rules)
     speed = speed_at(fix, presence.trail)
     driving = speed is not None and speed >= DRIVING_MPS
-    # A jump is a move faster than walking, and than the device was going: a car keeps its pace.
-    pace = speed_at(anchor, presence.trail[:-1]) if anchor is not None else None
+    # A jump is a move faster than walking, and than the device was going: a car keeps its pace (only
+    # looked for past walking pace, the only case where it decides).
     jumped = (
         anchor is not None
         and fix.ts - anchor.ts <= RECENT
-        and implied_speed_mps(anchor, fix) > max(WALKING_MPS, 1.5 * (pace or 0))
+        and leap_mps > WALKING_MPS
+        and leap_mps > 1.5 * (speed_at(anchor, presence.trail[:-1]) or 0)
     )
     # The fix before agrees with this one: the refused outlier it re-anchors on, or the last fix.
-    agreed = presence.outlier if anchor is not None and implied_speed_mps(anchor, fix) > rules.max_speed_mps else anchor
+    agreed = presence.outlier if anchor is not None and leap_mps > rules.max_speed_mps else anchor
     visits = dict(presence.visits)
     for key, visit in presence.visits.items():
         zone = zone_of(key)
