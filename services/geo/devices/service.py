@@ -205,7 +205,8 @@ def apply_pings(
             usable.append(p)
     usable.sort(key=lambda p: p.ts)
     index, rules, eta = ctx.zones.index, rules_of(ctx), ctx.config.trip_approach_eta_s
-    # The whole upload's zones in one look-up: the index answers a batch faster than fix by fix.
+    # The whole upload's zones in one call: the index answers a large batch faster than fix by fix,
+    # and a small one fix by fix.
     found = index.resolve_many([p.lat for p in usable], [p.lng for p in usable])
     for p, here in zip(usable, found, strict=True):
         # A ping not newer than the last one applied changes nothing: that is also what makes an exact

@@ -43,7 +43,9 @@ polygon's (minx, miny, maxx, maxy, half-planes or None: shapely tests it). The s
 which; the types cannot follow that, and telling them apart in the loop would cost a call per test."""
 
 # Below this many pings a batch is answered fix by fix: numpy's fixed cost per call exceeds the loop's.
-SMALL_BATCH = 32
+# Measured with half the pings near a zone: at 50 pings the batch path took 3.5 us a ping against 1.5
+# fix by fix with 200 zones (3.6 against 2.8 with 5,000); they cross between 80 and 150 pings.
+SMALL_BATCH = 100
 
 ZoneKey = tuple[str, str]  # (store_id, zone_id)
 
