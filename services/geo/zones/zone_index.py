@@ -11,7 +11,10 @@ The cells live in compact arrays, not a Python object per cell (50,000 zones are
 the zone's slot (int32) and whether the cell is on its boundary. One structure answers both a single
 fix (`zones_at`) and a batch (`resolve_many`, numpy throughout). Arrays are costly to edit in place,
 so a zone put at runtime goes to a small overlay layer of the same shape and a removed one is only
-marked dead; both are merged into the base once they grow past a share of it.
+marked dead; both are merged into the base once they grow past an eighth of it (at least 1,024
+entries, about twenty store zones): a merge costs a pass over the base, while a fix whose cell the
+overlay covers pays a slower look-up until then, and a floor much higher would keep a network of a few
+hundred zones put after start in the overlay for good.
 """
 
 from __future__ import annotations
@@ -313,7 +316,7 @@ class Resolved(Sequence[Sequence[Zone]]):
 
 
 class ZoneIndex:
-    def __init__(self, zones: Iterable[Zone] = (), resolution: int = RESOLUTION, merge_at: int = 65_536) -> None:
+    def __init__(self, zones: Iterable[Zone] = (), resolution: int = RESOLUTION, merge_at: int = 1_024) -> None:
         """`merge_at`: overlay and dead entries (or an eighth of the base, if more) that trigger a merge."""
         self.resolution = resolution
         self._merge_at = merge_at
@@ -488,9 +491,11 @@ class ZoneIndex:
 
     def _live_entries(self, cell: int, slots: list[int], groups: list[int]) -> tuple[list[int], list[int]]:
         """The base's entries of a cell without removed zones, with the overlay's, in answer order."""
+        o_slots, o_groups = self._overlay().entries(cell) if self._pending else ([], [])
+        if not o_slots and not self._dead:
+            return slots, groups  # every base entry is live, and the overlay adds none here
         zones, slot_of = self._zones, self._slot_of
         entries = [(g, s) for s, g in zip(slots, groups, strict=True) if slot_of.get(zones[s].key) == s]
-        o_slots, o_groups = self._overlay().entries(cell)
         if o_slots:
             entries.extend(zip(o_groups, o_slots, strict=True))
             entries.sort()
