@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import asyncpg
 import httpx
@@ -27,7 +27,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from litestar.plugins.prometheus import PrometheusController
 from litestar.response import Response
-from litestar.types import Message, Scope
+from litestar.types import Message, Receive, Scope, Send
 
 from shared import bus, migrations, revocation
 from shared.allow import with_options
@@ -57,6 +57,15 @@ async def common_context(base: Context, _config: Any) -> AsyncIterator[Context]:
     yield base
 
 
+class ServiceApp(Protocol):
+    """What serves a service: its Litestar app, or the app in front of it (ServiceSpec.front)."""
+
+    @property
+    def state(self) -> State: ...
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -69,6 +78,10 @@ class ServiceSpec:
     dependencies: dict[str, Provide] = field(default_factory=dict)
     settings_type: type[msgspec.Struct] | None = None
     """The service's own settings (ACCUEIL_<FIELD> variables), handed to its context factory."""
+    front: Callable[[Litestar], ServiceApp] | None = None
+    """An ASGI app put in front of the service's Litestar app, for a route so hot that Litestar's own
+    work per request is most of its cost: it answers that route's common case itself and hands every
+    other request to the Litestar app as it came."""
     generic_plans: bool = False
     """PostgreSQL plans each prepared statement once for the connection (plan_cache_mode), for a service
     whose hot statements look rows up by key in arrays whose length varies from call to call: PostgreSQL
@@ -177,7 +190,7 @@ def signer_of(settings: Settings, service: str) -> TokenSigner:
     )
 
 
-def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | None = None) -> Litestar:
+def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | None = None) -> ServiceApp:
     """`config` is the service's own settings; by default read from the environment (validated now,
     before anything starts)."""
     if config is None and spec.settings_type is not None:
@@ -254,7 +267,7 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
             await db.close()
 
     handlers = [event_feed, *spec.route_handlers]
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -288,3 +301,4 @@ def build_app(spec: ServiceSpec, settings: Settings, config: msgspec.Struct | No
         logging_config=None,
         debug=False,
     )
+    return app if spec.front is None else spec.front(app)

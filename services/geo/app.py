@@ -6,13 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from litestar import Litestar
-
 from services.geo.clients import routes as clients_routes
 from services.geo.context import GeoContext
 from services.geo.devices import consumers as devices_consumers
 from services.geo.devices import jobs as devices_jobs
 from services.geo.devices import routes as devices_routes
+from services.geo.devices.ingest_front import IngestFront
 from services.geo.devices.service import ingest_group
 from services.geo.devices.trips import consumers as trips_consumers
 from services.geo.devices.trips import jobs as trips_jobs
@@ -23,7 +22,7 @@ from services.geo.privacy import service as privacy_service
 from services.geo.settings import GeoSettings
 from services.geo.stores import routes as stores_routes
 from services.geo.zones.index_sync import ZoneIndexSync
-from shared.app import ServiceSpec, build_app
+from shared.app import ServiceApp, ServiceSpec, build_app
 from shared.context import Context
 from shared.group_commit import GroupCommit
 from shared.migrations import MigrationSet
@@ -66,8 +65,9 @@ SPEC = ServiceSpec(
     context=geo_context,
     description="Pings and beacon sightings in, once-per-visit zone and trip events out.",
     generic_plans=True,
+    front=IngestFront,
 )
 
 
-def create_app(settings: Settings, config: GeoSettings | None = None) -> Litestar:
+def create_app(settings: Settings, config: GeoSettings | None = None) -> ServiceApp:
     return build_app(SPEC, settings, config)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
-
 from services.inventory.catalog.routes import ROUTES as CATALOG_ROUTES
 from services.inventory.context import inventory_context
 from services.inventory.orders.jobs import JOBS as ORDER_JOBS
@@ -13,7 +11,7 @@ from services.inventory.privacy.jobs import JOBS as PRIVACY_JOBS
 from services.inventory.privacy.routes import ROUTES as PRIVACY_ROUTES
 from services.inventory.settings import InventorySettings
 from services.inventory.stock.routes import ROUTES as STOCK_ROUTES
-from shared.app import ServiceSpec, build_app
+from shared.app import ServiceApp, ServiceSpec, build_app
 from shared.migrations import MigrationSet
 from shared.settings import Settings
 
@@ -29,5 +27,5 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: Settings, config: InventorySettings | None = None) -> Litestar:
+def create_app(settings: Settings, config: InventorySettings | None = None) -> ServiceApp:
     return build_app(SPEC, settings, config)

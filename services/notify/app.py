@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
-
 from services.notify.audit import jobs as audit_jobs
 from services.notify.audit import routes as audit
 from services.notify.audit.consumers import AUDIT_EVENTS
@@ -62,7 +60,7 @@ from services.notify.webhooks.consumers import WEBHOOK_EVENTS
 from services.notify.webhooks.repository import WEBHOOK_CHANNEL
 from services.notify.webhooks.sender import WebhookSender
 from services.notify.webhooks.urls import WebhookHosts
-from shared.app import ServiceSpec, build_app
+from shared.app import ServiceApp, ServiceSpec, build_app
 from shared.context import Context
 from shared.listener import Listener
 from shared.migrations import MigrationSet
@@ -186,5 +184,5 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: Settings, config: NotifySettings | None = None) -> Litestar:
+def create_app(settings: Settings, config: NotifySettings | None = None) -> ServiceApp:
     return build_app(SPEC, settings, config)

@@ -17,6 +17,9 @@ from shared.openapi import exactly_one_of
 from shared.wire import PathId
 
 MAX_BATCH = 500
+FAILED_IN_FRONT = "accueil.failed_in_front"
+"""The scope key under which ingest_front hands over an upload whose ingest failed there: the route
+raises the failure, answered as any of its own."""
 
 
 def device_of_token(principal: Principal) -> str:
@@ -33,7 +36,10 @@ def device_of_token(principal: Principal) -> str:
 
 @post("/v1/pings", status_code=200, responses=errors(429))
 async def post_pings(data: JSONBody[PingBatch], request: Request[Principal, Any, Any]) -> IngestResult:
-    """A batch of location fixes, in any order; duplicates are harmless. Events come back in the answer."""
+    """A batch of location fixes, in any order; duplicates are harmless. Events come back in the answer.
+    Its common case is answered in front of Litestar (ingest_front); here come the others."""
+    if isinstance(failed := request.scope.get(FAILED_IN_FRONT), Exception):
+        raise failed
     device_id = device_of_token(request.user)
     if len(data.pings) > MAX_BATCH:
         raise TooLarge(f"at most {MAX_BATCH} pings per batch", field="pings")
