@@ -72,11 +72,15 @@ def front_of(system: System) -> tuple[IngestFront, Handed]:
     return IngestFront(handed), handed
 
 
-async def test_an_apps_upload_is_answered_in_front_as_the_route_answers_it(system: System) -> None:
+async def consenting_phone(system: System) -> tuple[str, IngestFront, Handed]:
+    """The store, a shopper's device token (every consent given), and a front over geo's app."""
     await create_store(system)
     who = await shopper(system, **EVERY_PURPOSE)
-    token = who.auth["Authorization"].removeprefix("Bearer ")
-    front, handed = front_of(system)
+    return who.auth["Authorization"].removeprefix("Bearer "), *front_of(system)
+
+
+async def test_an_apps_upload_is_answered_in_front_as_the_route_answers_it(system: System) -> None:
+    token, front, handed = await consenting_phone(system)
     body = msgspec.json.encode({"pings": walk_in()})
 
     status, headers, answer = await post(front, body, JSON, bearer(token))
@@ -97,10 +101,7 @@ async def test_an_apps_upload_is_answered_in_front_as_the_route_answers_it(syste
 
 
 async def test_every_other_request_is_the_routes_to_answer(system: System) -> None:
-    await create_store(system)
-    who = await shopper(system, **EVERY_PURPOSE)
-    token = who.auth["Authorization"].removeprefix("Bearer ")
-    front, handed = front_of(system)
+    token, front, handed = await consenting_phone(system)
     at = datetime.now(UTC) - timedelta(minutes=1)
 
     def one(lat: float = STORE["lat"], seconds: int = 0) -> bytes:
@@ -130,10 +131,7 @@ async def test_every_other_request_is_the_routes_to_answer(system: System) -> No
 
 async def test_an_upload_whose_ingest_fails_in_front_is_answered_by_the_route(system: System) -> None:
     """Over the device's budget (ingest refuses it, after the body was read): the route's 429."""
-    await create_store(system)
-    who = await shopper(system, **EVERY_PURPOSE)
-    token = who.auth["Authorization"].removeprefix("Bearer ")
-    front, handed = front_of(system)
+    token, front, handed = await consenting_phone(system)
     start = datetime.now(UTC) - timedelta(minutes=30)
     refused = []
     for i in range(60):
