@@ -23,6 +23,7 @@ OPENAPI_DOCUMENT = "/schema/openapi.json"
 def browsable_paths(app: Any) -> list[str]:
     """Every path of a running app a browser can open as is (a GET route without a path parameter),
     and the documentation UIs it might serve."""
+    app = getattr(app, "app", app)  # the Litestar app behind a service's front (ServiceSpec.front)
     paths = {route.path for route in app.routes if "GET" in route.methods and "{" not in route.path}
     return sorted(paths | set(SCHEMA_UIS) | {OPENAPI_DOCUMENT})
 
