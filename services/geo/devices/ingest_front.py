@@ -66,7 +66,8 @@ class IngestFront:
         body = b"".join(chunks)
         rest = _replay(body, complete, receive)
         principal = self._device(token)
-        batch = self._decoded(body) if principal is not None and complete else None
+        within = complete and len(body) <= MAX_BODY_BYTES  # else the app's 413 (or the client is gone)
+        batch = self._decoded(body) if principal is not None and within else None
         if principal is None or batch is None:
             await self.app(scope, rest, send)
             return
@@ -139,7 +140,7 @@ def _plain_upload(headers: Any) -> str | None:
 
 
 async def _read_body(receive: Receive) -> tuple[list[bytes], bool]:
-    """The body's chunks, up to a little past the limit; and whether that was all of it."""
+    """The body's chunks, until it ends or passes the limit; and whether that was all of it."""
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -145,3 +145,10 @@ async def test_an_upload_whose_ingest_fails_in_front_is_answered_by_the_route(sy
     for status, headers, answer in refused:
         assert status == 429 and int(headers["retry-after"]) >= 1
         assert answer["status"] == 429 and "too many uploads" in answer["detail"]
+
+
+async def test_a_body_over_the_limit_is_the_routes_to_refuse_however_it_arrives(system: System) -> None:
+    token, front, handed = await consenting_phone(system)
+    body = b'{"pings": [' + b" " * 1_100_000 + b"]}"
+    status, _, _ = await post(front, body, JSON, bearer(token))
+    assert (status, handed.calls) == (413, 1)
