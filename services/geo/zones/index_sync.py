@@ -71,16 +71,21 @@ class ZoneIndexSync:
         log.info("zone index loaded: %d zones, %d beacons", len(self.index), len(self.beacons))
 
     async def reload_zone(self, store_id: str, zone_id: str) -> None:
-        """One zone changed (or only beacons, when the zone id is empty); beacons follow their zone."""
-        async with self._db.transaction(readonly=True) as conn:
-            row = await repo.get_zone(conn, store_id, zone_id) if zone_id else None
+        """One zone changed (or only beacons, when the zone id is empty); beacons follow their zone.
+
+        The index takes the change while the zone's row is locked, as a deletion in this process holds
+        it while it drops the zone: read unlocked, a put announced earlier could read the row just
+        before a deletion here and put the zone back after it, and pings would enter a deleted zone
+        until the deletion's own announcement came through."""
+        async with self._db.transaction() as conn:
+            row = await repo.get_zone(conn, store_id, zone_id, lock=True) if zone_id else None
             beacons = await repo.all_beacons(conn)
-        if zone_id:
-            if row is None:
-                self.index.remove((store_id, zone_id))
-            else:
-                self.index.put(zone_of(row))
-        self.beacons = {b["identity"]: (b["store_id"], b["zone_id"]) for b in beacons}
+            if zone_id:
+                if row is None:
+                    self.index.remove((store_id, zone_id))
+                else:
+                    self.index.put(zone_of(row))
+            self.beacons = {b["identity"]: (b["store_id"], b["zone_id"]) for b in beacons}
 
     def _on_notify(self, payload: str) -> None:
         store_id, _, zone_id = payload.partition("\n")
