@@ -32,12 +32,12 @@ from litestar.types import (
 from services.geo.devices import service
 from services.geo.devices.routes import FAILED_IN_FRONT, MAX_BATCH
 from services.geo.devices.schemas import PingBatch
+from shared.app import MAX_BODY_BYTES
 from shared.auth import CALL, CALLER, Principal
 from shared.errors import ApiError
 from shared.metrics import RouteMetrics
 
 PATH = "/v1/pings"
-MAX_BODY_BYTES = 1_000_000  # shared.app's limit: a larger body is the app's to refuse
 JSON = b"application/json"
 
 
