@@ -79,8 +79,8 @@ class RouteMetrics:
     """The same series for one route answered outside the middleware (an ASGI app in front of
     Litestar, see ServiceSpec.front): its successes, timed and counted as RequestMetrics would."""
 
-    def __init__(self, app_name: str, method: str, path: str, status: int = 200) -> None:
-        labels = (method, path, status, app_name)
+    def __init__(self, app_name: str, method: str, path: str) -> None:
+        labels = (method, path, 200, app_name)
         self.running = IN_PROGRESS.labels(method, path, 200, app_name)
         self._requests, self._duration = REQUESTS.labels(*labels), DURATION.labels(*labels)
 

@@ -102,13 +102,17 @@ class IngestFront:
         try:
             result = await service.ingest(self.app.state.ctx, service.Upload(principal.subject, pings=batch.pings))
         except Exception as exc:
-            scope[FAILED_IN_FRONT] = exc  # type: ignore[literal-required]
-            await self.app(scope, rest, send)
-            return
+            failed: Exception | None = exc
+        else:
+            failed = None
         finally:
             CALL.reset(call)
             CALLER.reset(caller)
             metrics.running.dec()
+        if failed is not None:  # the app answers it, and counts it, as a request of its own
+            scope[FAILED_IN_FRONT] = failed  # type: ignore[literal-required]
+            await self.app(scope, rest, send)
+            return
         payload = self._encoder.encode(result)
         headers = [
             (b"content-type", JSON),

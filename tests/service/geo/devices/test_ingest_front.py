@@ -96,6 +96,7 @@ async def test_an_apps_upload_is_answered_in_front_as_the_route_answers_it(syste
     )
     assert status == 200 and handed.calls == 1
     assert json.loads(again) == json.loads(answer)
+    assert again_headers.keys() == headers.keys()
     assert again_headers["content-type"] == headers["content-type"]
     assert again_headers["x-content-type-options"] == "nosniff"
 
